@@ -1,0 +1,92 @@
+// The contract between the scenario language (parser, runner, CLI) and the model.
+// The scenario side knows nothing of folios or page tables: it evaluates arguments,
+// calls operations and queries by name, and compares what they return.
+
+/** A value a scenario can name or compare. Arrays are pinned-pages handles (PFNs) and similar. */
+export type Value = number | string | boolean | null | readonly number[] | { readonly [k: string]: Value };
+
+export type ArgType =
+  | 'int'     // an integer expression: "buf + 2*PAGE_SIZE", "16K", "-EFAULT"
+  | 'flags'   // an integer expression, usually an OR of constants: "FOLL_WRITE|FOLL_LONGTERM", or 0
+  | 'name'    // a bare identifier that the op defines or refers to (a task name, a file name)
+  | 'string'  // any YAML scalar string
+  | 'bool'
+  | 'value';  // any expression, including handles: "P", "P[2]"
+
+export interface ArgSpec {
+  readonly name: string;
+  readonly type: ArgType;
+  readonly required?: boolean;
+  readonly doc?: string;
+}
+
+export interface OpDef {
+  readonly name: string;      // kernel name where there is one: "pin_user_pages_fast"
+  readonly summary: string;
+  readonly source?: string;   // kernel file/function it models
+  readonly args: readonly ArgSpec[];
+  /** Whether the op runs in a task's context (then the step must name a task, or the default task is used). */
+  readonly needsTask: boolean;
+}
+
+export interface QueryDef {
+  readonly name: string;      // "page", "vmstat", "data", ...
+  readonly summary: string;
+  readonly args: readonly ArgSpec[];
+  readonly needsTask: boolean;
+  /** The fields the query returns, for validating expectation keys. */
+  readonly fields: readonly string[];
+}
+
+export interface StepOutcome {
+  /** The kernel return value (count, address, 0, or -errno). */
+  readonly ret: Value;
+  /** What "as: NAME" binds when the op produces something other than its return value (a pages array). */
+  readonly out?: Value;
+}
+
+export interface Warning { readonly id: string; readonly message: string; readonly step: number }
+export interface BugReport { readonly message: string; readonly step: number; readonly details: string[] }
+
+export interface LeakReport {
+  /** One line per page still pinned or referenced at teardown, naming the holder where known. */
+  readonly leaks: readonly string[];
+}
+
+/** One model run of one scenario. */
+export interface Session {
+  /** Run one operation as one atomic, traced, invariant-checked step. Throws ScenarioError for misuse. */
+  step(task: string | null, op: string, args: Readonly<Record<string, Value>>): StepOutcome;
+  query(task: string | null, q: string, args: Readonly<Record<string, Value>>): Readonly<Record<string, Value>>;
+  /** WARN_ON_ONCE()s raised so far. */
+  warnings(): readonly Warning[];
+  /** The BUG() that stopped the run, if any. After a BUG, step() throws. */
+  bug(): BugReport | null;
+  /** Exit every task, release what the model itself holds, and report leaks. */
+  teardown(): LeakReport;
+  /** The trace so far, JSON-serialisable. */
+  trace(): unknown;
+}
+
+export interface Backend {
+  readonly profiles: readonly string[];
+  readonly defaultProfile: string;
+  readonly machineArgs: readonly ArgSpec[];
+  readonly ops: ReadonlyMap<string, OpDef>;
+  readonly queries: ReadonlyMap<string, QueryDef>;
+  /** Named constants for expressions (FOLL_*, PROT_*, errno names, PAGE_SIZE...). */
+  readonly constants: Readonly<Record<string, number>>;
+  start(opts: {
+    profile: string;
+    machine: Readonly<Record<string, Value>>;
+    tasks: readonly string[];
+  }): Session;
+}
+
+/** Misuse of an operation (bad argument value, unknown task): the runner reports it at the step's location. */
+export class ScenarioError extends Error {
+  constructor(message: string, readonly arg?: string) {
+    super(message);
+    this.name = 'ScenarioError';
+  }
+}
