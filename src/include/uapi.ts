@@ -58,6 +58,7 @@ export const MADV_KEEPONFORK = 19;
 
 // include/uapi/asm-generic/errno-base.h, errno.h
 export const EPERM = 1;
+export const EACCES = 13;
 export const ENOENT = 2;
 export const EINTR = 4;
 export const EIO = 5;
@@ -76,7 +77,7 @@ export const EHWPOISON = 133;
 export const EMLINK = 31;
 
 export const ERRNO_NAMES: Readonly<Record<number, string>> = {
-  [EPERM]: 'EPERM', [ENOENT]: 'ENOENT', [EINTR]: 'EINTR', [EIO]: 'EIO', [EAGAIN]: 'EAGAIN',
+  [EPERM]: 'EPERM', [EACCES]: 'EACCES', [ENOENT]: 'ENOENT', [EINTR]: 'EINTR', [EIO]: 'EIO', [EAGAIN]: 'EAGAIN',
   [ENOMEM]: 'ENOMEM', [EFAULT]: 'EFAULT', [EBUSY]: 'EBUSY', [EEXIST]: 'EEXIST', [EINVAL]: 'EINVAL',
   [ENOSPC]: 'ENOSPC', [EOVERFLOW]: 'EOVERFLOW', [EOPNOTSUPP]: 'EOPNOTSUPP', [EREMOTEIO]: 'EREMOTEIO',
   [EHWPOISON]: 'EHWPOISON', [EMLINK]: 'EMLINK',

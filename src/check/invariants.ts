@@ -1,0 +1,63 @@
+// Invariants checked after every step. Each is a consequence of a kernel rule; a broken one is
+// reported like a BUG with the rule it breaks.
+
+import type { Kernel } from '../kernel.js';
+import { PG_anon, PG_anon_exclusive, PG_buddy } from '../mm/page-flags.js';
+import { PTE_SPECIAL } from '../vm/mm.js';
+
+export function checkInvariants(k: Kernel): string[] {
+  const mem = k.mem;
+  const out: string[] = [];
+  const n = mem.nrPages;
+  // 1. Recount mappings from the page tables: mapcount and entire_mapcount must match (rmap).
+  const ptes = new Int32Array(n);
+  const pmds = new Map<number, number>();
+  for (const t of k.tasks.values()) {
+    if (t.exited) continue;
+    for (const v of t.mm.vmas) {
+      for (const e of v.pmd.values()) {
+        if (mem.isHugeZero(e.pfn)) continue;
+        if (mem.isFree(e.pfn)) out.push(`PMD in ${t.name} maps free pfn ${e.pfn} (use after free)`);
+        pmds.set(e.pfn, (pmds.get(e.pfn) ?? 0) + 1);
+      }
+      const pte = v.pte;
+      for (let i = 0; i < pte.length; i++) {
+        const p = pte[i];
+        if (p < 0 || v.bits[i] & PTE_SPECIAL) continue;
+        if (mem.isFree(p)) out.push(`PTE ${t.name}:0x${(v.start + i * 4096).toString(16)} maps free pfn ${p} (use after free)`);
+        ptes[p]++;
+      }
+    }
+  }
+  for (const head of mem.allocatedHeads()) {
+    const nr = mem.folioNrPages(head);
+    let mapRefs = pmds.get(head) ?? 0;
+    if (mem.entireMapcount(head) !== mapRefs)
+      out.push(`folio ${head}: entire_mapcount ${mem.entireMapcount(head)} but ${mapRefs} PMD mapping(s)`);
+    for (let i = 0; i < nr; i++) {
+      const p = head + i;
+      if (mem.mapcount[p] !== ptes[p]) out.push(`pfn ${p}: mapcount ${mem.mapcount[p]} but ${ptes[p]} PTE(s) map it`);
+      mapRefs += ptes[p];
+    }
+    const ref = mem.ref(head);
+    const pin = mem.pincount(head);
+    // 2. Every mapping holds a reference (R1); a wrapped (negative) refcount is the overflow case of R119.
+    if (ref >= 0 && ref < mapRefs + (mem.mapping[head] > 0 ? 1 : 0))
+      out.push(`folio ${head}: refcount ${ref} below its ${mapRefs} mapping(s)${mem.mapping[head] > 0 ? ' + page cache' : ''}`);
+    // 3. A large folio's pins are also references (R3).
+    if (pin < 0) out.push(`folio ${head}: negative pincount ${pin}`);
+    if (ref >= 0 && pin > ref) out.push(`folio ${head}: pincount ${pin} above refcount ${ref}`);
+    // 4. Pinned anonymous pages stay exclusive (R44, sanity_check_pinned_pages()).
+    if (k.profile.anonExclusive && pin > 0 && mem.test(head, PG_anon)) {
+      let anyExclusive = false;
+      for (let i = 0; i < nr && !anyExclusive; i++) anyExclusive = (mem.flags[head + i] & PG_anon_exclusive) !== 0;
+      if (!anyExclusive && mapRefs > 0) out.push(`folio ${head}: pinned anonymous folio with no PageAnonExclusive page`);
+    }
+  }
+  // 5. The zero page is never pinned from v6.5 (R4): its refcount only moves with GETs.
+  for (const z of mem.zeroPfns) {
+    if (mem.flags[z] & PG_buddy) out.push(`zero page ${z} on a free list`);
+    if (mem.ref(z) <= 0 && mem.ref(z) > -(2 ** 30)) out.push(`zero page ${z}: refcount ${mem.ref(z)}`);
+  }
+  return out;
+}

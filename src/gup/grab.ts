@@ -1,0 +1,122 @@
+// The pin arithmetic: try_grab_folio(), try_grab_folio_fast(), gup_put_folio() (mm/gup.c) and
+// folio_maybe_dma_pinned() (include/linux/mm.h).
+
+import type { Kernel } from '../kernel.js';
+import { EMLINK, ENOMEM, EREMOTEIO, FOLL_GET, FOLL_LONGTERM, FOLL_PCI_P2PDMA, FOLL_PIN, GUP_PIN_COUNTING_BIAS } from '../include/uapi.js';
+import { ZONE_CMA, ZONE_MOVABLE } from '../mm/memory.js';
+import { PG_device_coherent, PG_fsdax, PG_isolated_block, PG_p2pdma } from '../mm/page-flags.js';
+
+export { EMLINK };
+
+/** folio_has_pincount(): large folios keep an exact _pincount (64-bit: order ≥ 1; v5.7: order ≥ 2). */
+export function folio_has_pincount(k: Kernel, head: number): boolean {
+  return k.profile.pinTracking && k.mem.folioOrder(head) >= k.profile.pincountMinOrder && k.mem.folioOrder(head) > 0;
+}
+
+/**
+ * folio_maybe_dma_pinned() (include/linux/mm.h): exact for folios with a pincount; otherwise
+ * "refcount ≥ GUP_PIN_COUNTING_BIAS", compared unsigned — so 1024 plain references are a false
+ * positive and a wrapped (negative) refcount reads as pinned.
+ */
+export function folio_maybe_dma_pinned(k: Kernel, pfn: number): boolean {
+  const mem = k.mem;
+  const head = mem.head(pfn);
+  if (folio_has_pincount(k, head)) return mem.pincount(head) > 0;
+  return mem.ref(head) >>> 0 >= GUP_PIN_COUNTING_BIAS;
+}
+
+export const page_maybe_dma_pinned = folio_maybe_dma_pinned;
+
+/** is_zero_folio(): the small zero page(s) only; the huge zero folio is not included (R66). */
+export function is_zero_folio(k: Kernel, head: number): boolean {
+  return k.mem.isZeroPfn(head);
+}
+
+/** folio_is_longterm_pinnable() (include/linux/mm.h). */
+export function folio_is_longterm_pinnable(k: Kernel, head: number): boolean {
+  const mem = k.mem;
+  const z = mem.zone[head];
+  const p = k.profile;
+  // MIGRATE_CMA / MIGRATE_ISOLATE pageblocks come first.
+  if (mem.test(head, PG_isolated_block)) return false;
+  if (z === ZONE_CMA && p.longtermMigratesCma) return false;
+  // The zero page can be "pinned" but gets special handling.
+  if (mem.isZeroPfn(head)) return true;
+  if (mem.test(head, PG_device_coherent)) return false;
+  if (p.fsdaxNotLongtermPinnable && mem.test(head, PG_fsdax)) return false;
+  return !(z === ZONE_MOVABLE && p.longtermMigratesMovable);
+}
+
+/** Add `refs` pins or references: the common tail of both grab paths. */
+function addGrab(k: Kernel, head: number, refs: number, flags: number, fastAlreadyGot: boolean): void {
+  const mem = k.mem;
+  if (flags & FOLL_GET) {
+    if (!fastAlreadyGot) mem.refAdd(head, refs);
+    return;
+  }
+  if (folio_has_pincount(k, head)) {
+    // Large folio: the refcount rises by refs too, so the folio cannot be freed while pinned.
+    if (!fastAlreadyGot) mem.refAdd(head, refs);
+    mem.pincountAdd(head, refs);
+  } else {
+    mem.refAdd(head, fastAlreadyGot ? refs * (GUP_PIN_COUNTING_BIAS - 1) : refs * GUP_PIN_COUNTING_BIAS);
+  }
+  k.vmstat.mod('nr_foll_pin_acquired', refs); // node_stat_mod_folio(NR_FOLL_PIN_ACQUIRED)
+}
+
+/**
+ * try_grab_folio() (slow path): 0 or -errno. Refuses a folio whose refcount is ≤ 0 with a
+ * WARN (the refcount-overflow guard, R119); P2PDMA pages need FOLL_PCI_P2PDMA.
+ */
+export function try_grab_folio(k: Kernel, head: number, refs: number, flags: number): number {
+  const mem = k.mem;
+  k.fp.read('folio', head);
+  if (k.WARN_ON_ONCE(mem.ref(head) <= 0, 'mm/gup.c:try_grab_folio:refcount<=0',
+    `try_grab_folio(): pfn ${head} refcount ${mem.ref(head)} <= 0`)) return -ENOMEM;
+  if (!(flags & FOLL_PCI_P2PDMA) && mem.test(head, PG_p2pdma)) return k.profile.grabReturnsErrno ? -EREMOTEIO : -ENOMEM;
+  if (flags & FOLL_PIN) {
+    if (is_zero_folio(k, head) && k.profile.zeroPageNotPinned) return 0; // v6.5: the zero page is never pinned
+  } else if (!(flags & FOLL_GET)) {
+    return 0; // neither FOLL_GET nor FOLL_PIN: fault-in only, nothing to grab
+  }
+  addGrab(k, head, refs, flags, false);
+  return 0;
+}
+
+/**
+ * try_grab_folio_fast() (GUP-fast): returns true if grabbed. A speculative reference comes
+ * first (folio_ref_try_add(), refused on a negative refcount with a WARN); a long-term pin of an
+ * unpinnable folio then drops just that reference — nothing is counted (R74.3).
+ */
+export function try_grab_folio_fast(k: Kernel, pfn: number, refs: number, flags: number): boolean {
+  const mem = k.mem;
+  const head = mem.head(pfn);
+  k.fp.read('folio', head);
+  if (flags & FOLL_PIN && is_zero_folio(k, head) && k.profile.zeroPageNotPinned) return true;
+  // try_get_folio(): refuse a negative refcount (WARN) and a folio being freed (add-unless-zero).
+  if (k.WARN_ON_ONCE(mem.ref(head) < 0, 'mm/gup.c:try_get_folio:refcount<0',
+    `try_get_folio(): pfn ${head} refcount ${mem.ref(head)} < 0`)) return false;
+  if (mem.ref(head) === 0) return false;
+  if (!(flags & FOLL_PCI_P2PDMA) && mem.test(head, PG_p2pdma)) return false;
+  mem.refAdd(head, refs);
+  if (flags & FOLL_GET) return true;
+  if (flags & FOLL_LONGTERM && !folio_is_longterm_pinnable(k, head)) {
+    mem.putRefs(head, refs);
+    return false;
+  }
+  addGrab(k, head, refs, flags, true);
+  return true;
+}
+
+/** gup_put_folio(): release refs grabs taken with flags. Zero-page pins are ignored from v6.5. */
+export function gup_put_folio(k: Kernel, head: number, refs: number, flags: number): void {
+  const mem = k.mem;
+  let put = refs;
+  if (flags & FOLL_PIN) {
+    if (is_zero_folio(k, head) && k.profile.zeroPageNotPinned) return;
+    k.vmstat.mod('nr_foll_pin_released', refs); // node_stat_mod_folio(NR_FOLL_PIN_RELEASED)
+    if (folio_has_pincount(k, head)) mem.pincountAdd(head, -refs);
+    else put = refs * GUP_PIN_COUNTING_BIAS;
+  }
+  mem.putRefs(head, put);
+}

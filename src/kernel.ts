@@ -1,0 +1,209 @@
+// One modelled kernel: the subsystems wired for one profile and one machine.
+
+import { KernelBug, Warnings } from './check/bug.js';
+import { checkInvariants } from './check/invariants.js';
+import type { File } from './fs/file.js';
+import { GFP_HIGHUSER_MOVABLE, GFP_KERNEL, PhysMem, type Gfp } from './mm/memory.js';
+import { pageFlagNames } from './mm/page-flags.js';
+import { Vmstat, VMSTAT_ITEMS } from './mm/vmstat.js';
+import { getProfile, type Profile } from './profile.js';
+import { Footprint } from './trace/footprint.js';
+import { Trace, type FolioChange } from './trace/trace.js';
+import { Mm, Task } from './vm/mm.js';
+
+export type ThpMode = 'always' | 'madvise' | 'never';
+
+export interface MachineConfig {
+  /** Zone sizes in bytes. */
+  normal: number;
+  movable: number;
+  cma: number;
+  zeroPageColors: number;
+  /** /sys/kernel/mm/transparent_hugepage/enabled */
+  thp: ThpMode;
+  /** Enabled mTHP orders for anonymous memory (hugepages-NkB/enabled), besides the PMD order. */
+  mthpOrders: number[];
+  /** /sys/kernel/mm/transparent_hugepage/use_zero_page */
+  useHugeZeroPage: boolean;
+  /** mm_forbids_zeropage(): true only on some s390 KVM guests. */
+  forbidsZeropage: boolean;
+}
+
+export const DEFAULT_MACHINE: MachineConfig = {
+  normal: 32 << 20,
+  movable: 0,
+  cma: 0,
+  zeroPageColors: 1,
+  thp: 'never',
+  mthpOrders: [],
+  useHugeZeroPage: true,
+  forbidsZeropage: false,
+};
+
+export interface KernelOptions {
+  profile?: string | Profile;
+  machine?: Partial<MachineConfig>;
+  /** Record trace events and footprints (default true). Benchmarks turn it off. */
+  trace?: boolean;
+  /** Check invariants after every step (default true). */
+  invariants?: boolean;
+}
+
+export class Kernel {
+  readonly profile: Profile;
+  readonly machine: MachineConfig;
+  readonly mem: PhysMem;
+  readonly vmstat = new Vmstat();
+  readonly warnings = new Warnings();
+  readonly fp = new Footprint();
+  readonly trace = new Trace();
+  readonly tasks = new Map<string, Task>();
+  readonly files = new Map<string, File>();
+  private readonly filesById = new Map<number, File>();
+  checkInvariantsEachStep: boolean;
+  /** memalloc_pin_save() depth: allocations avoid ZONE_MOVABLE and CMA while > 0. */
+  memallocPin = 0;
+  private nextPid = 1;
+  private nextMmId = 1;
+  private notes: string[] = [];
+  bugReport: KernelBug | null = null;
+  private seq = 0;
+
+  constructor(opts: KernelOptions = {}) {
+    const p = typeof opts.profile === 'string' || opts.profile === undefined ? getProfile(opts.profile ?? 'current') : opts.profile;
+    if (!p) throw new RangeError(`unknown profile '${String(opts.profile)}'`);
+    this.profile = p;
+    this.machine = { ...DEFAULT_MACHINE, ...opts.machine };
+    const pages = (b: number) => Math.ceil(b / 4096);
+    this.mem = new PhysMem({
+      normal: pages(this.machine.normal),
+      movable: pages(this.machine.movable),
+      cma: pages(this.machine.cma),
+      zeroPageColors: this.machine.zeroPageColors,
+    });
+    const tracing = opts.trace ?? true;
+    this.trace.enabled = tracing;
+    this.fp.enabled = tracing;
+    this.mem.fp = tracing ? this.fp : null;
+    this.checkInvariantsEachStep = opts.invariants ?? true;
+  }
+
+  /** GFP for user and page-cache memory: memalloc_pin scope drops __GFP_MOVABLE (include/linux/sched/mm.h current_gfp_context()). */
+  gfpUser(): Gfp {
+    return this.memallocPin > 0 ? GFP_KERNEL : GFP_HIGHUSER_MOVABLE;
+  }
+
+  registerFile(f: File): void {
+    this.filesById.set(f.id, f);
+  }
+
+  fileById(id: number): File | undefined {
+    return this.filesById.get(id);
+  }
+
+  newMm(): Mm {
+    return new Mm(this.nextMmId++);
+  }
+
+  createTask(name: string, mm?: Mm): Task {
+    if (this.tasks.has(name)) throw new RangeError(`task '${name}' already exists`);
+    const t = new Task(this.nextPid++, name, mm ?? this.newMm());
+    this.tasks.set(name, t);
+    return t;
+  }
+
+  task(name: string): Task {
+    const t = this.tasks.get(name);
+    if (!t) throw new RangeError(`no task named '${name}'`);
+    return t;
+  }
+
+  /** WARN_ON_ONCE(cond) at a named site: returns cond so callers can write `if (k.WARN_ON_ONCE(...)) return`. */
+  WARN_ON_ONCE(cond: boolean, site: string, message: string): boolean {
+    if (cond) this.warnings.warnOnce(site, message);
+    return cond;
+  }
+
+  BUG(message: string, details: string[] = []): never {
+    throw new KernelBug(message, details);
+  }
+
+  /** A sub-operation worth showing in the trace ("fault write 0x7f..", "migrate pfn 5 -> 9"). */
+  note(s: string): void {
+    if (this.trace.enabled && this.notes.length < 200) this.notes.push(s);
+  }
+
+  /**
+   * Run one atomic step: record it as a trace event with its footprint and effects, then check
+   * invariants. A KernelBug (BUG() or broken invariant) is recorded and rethrown.
+   */
+  step<T>(actor: string, op: string, args: Record<string, unknown>, fn: () => T): T {
+    if (this.bugReport) throw this.bugReport;
+    const before = this.trace.enabled ? this.vmstat.snapshot() : null;
+    const warnBefore = this.warnings.list.length;
+    this.fp.clear();
+    this.notes = [];
+    this.warnings.step = this.seq;
+    let result: T | undefined;
+    let bug: KernelBug | null = null;
+    try {
+      result = fn();
+      if (this.checkInvariantsEachStep) {
+        const broken = checkInvariants(this);
+        if (broken.length) bug = new KernelBug(`invariant violated after ${op}: ${broken[0]}`, broken);
+      }
+    } catch (e) {
+      if (!(e instanceof KernelBug)) throw e;
+      bug = e;
+    }
+    if (this.trace.enabled) {
+      const after = this.vmstat.snapshot();
+      const vm: Record<string, number> = {};
+      for (const k of VMSTAT_ITEMS) if (after[k] !== before![k]) vm[k] = after[k] - before![k];
+      const runs = this.fp.writtenFolios();
+      const changes: FolioChange[] = [];
+      let written = 0;
+      for (const [lo, hi] of runs) {
+        written += hi - lo + 1;
+        for (let p = lo; p <= hi && changes.length < 16; p++) changes.push(this.folioState(p));
+      }
+      this.trace.push({
+        seq: this.seq,
+        actor,
+        op,
+        args,
+        result: result === undefined ? null : (result as unknown),
+        vmstat: vm,
+        changes,
+        foliosWritten: written,
+        footprint: this.fp.toJSON(),
+        warnings: this.warnings.list.slice(warnBefore).map((w) => `${w.id}: ${w.message}`),
+        ...(bug ? { bug: bug.message } : {}),
+        notes: this.notes,
+      });
+    }
+    this.seq++;
+    if (bug) {
+      this.bugReport = bug;
+      throw bug;
+    }
+    return result as T;
+  }
+
+  get stepCount(): number {
+    return this.seq;
+  }
+
+  folioState(pfn: number): FolioChange {
+    const m = this.mem;
+    const h = m.head(pfn);
+    return {
+      pfn,
+      refcount: m.refcount[h],
+      mapcount: m.mapcount[pfn],
+      pincount: m.pincount(h),
+      flags: pageFlagNames(m.flags[pfn]),
+      free: m.isFree(pfn),
+    };
+  }
+}

@@ -1,0 +1,405 @@
+// Physical memory: the folio table (structure of arrays indexed by PFN, like mem_map), zones,
+// a buddy allocator, and the shared zero page(s).
+//
+// Per page: refcount, mapcount, flags, order, zone, mapping, index, content  = 26 bytes.
+// As in the kernel, folio-wide fields of a large folio live in its first tail pages:
+// refcount[head+1] holds _pincount, refcount[head+2] holds _entire_mapcount
+// (include/linux/mm_types.h struct folio: _pincount and _entire_mapcount in page[1]).
+
+import { KernelBug } from '../check/bug.js';
+import type { Footprint } from '../trace/footprint.js';
+import { HPAGE_PMD_ORDER } from '../include/uapi.js';
+import {
+  FOLIO_FLAGS, PG_anon_exclusive, PG_buddy, PG_head, PG_huge_zero, PG_locked, PG_lru, PG_private,
+  PG_reserved, PG_tail, PG_writeback, PG_zero, pageFlagNames,
+} from './page-flags.js';
+
+export const ZONE_NORMAL = 0;
+export const ZONE_MOVABLE = 1;
+/** CMA is a pageblock migratetype inside a zone in the kernel; the model gives it its own range. */
+export const ZONE_CMA = 2;
+export const ZONE_RESERVED = 3;
+export const ZONE_NAMES = ['NORMAL', 'MOVABLE', 'CMA', 'RESERVED'] as const;
+
+/** include/linux/mmzone.h MAX_PAGE_ORDER on x86-64 */
+export const MAX_PAGE_ORDER = 10;
+const BLOCK = 1 << MAX_PAGE_ORDER;
+
+/** Allocation constraints: a stand-in for the gfp_t bits the model needs. */
+export interface Gfp {
+  /** __GFP_MOVABLE: user and page-cache memory may be placed in ZONE_MOVABLE and CMA. */
+  readonly movable: boolean;
+}
+export const GFP_HIGHUSER_MOVABLE: Gfp = { movable: true };
+export const GFP_KERNEL: Gfp = { movable: false };
+
+export interface MemoryConfig {
+  /** Pages in each zone; rounded up to whole MAX_PAGE_ORDER blocks. */
+  readonly normal: number;
+  readonly movable: number;
+  readonly cma: number;
+  /** How many shared zero pages: 1 on x86 and arm64; several on MIPS, LoongArch, s390 (__HAVE_COLOR_ZERO_PAGE). */
+  readonly zeroPageColors: number;
+}
+
+interface ZoneRange { start: number; end: number }
+
+export class PhysMem {
+  readonly nrPages: number;
+  readonly refcount: Int32Array;
+  readonly mapcount: Int32Array;
+  readonly flags: Uint32Array;
+  readonly order: Uint8Array;
+  readonly zone: Uint8Array;
+  /** Owner: 0 none, >0 a file (address_space) id, -1 anonymous. Buddy free lists reuse it as "prev". */
+  readonly mapping: Int32Array;
+  /** Page index within the owning file. Buddy free lists reuse it as "next". */
+  readonly index: Int32Array;
+  /** Content token: a version number written by CPU stores and device DMA. */
+  readonly content: Uint32Array;
+
+  readonly zones: ZoneRange[] = [];
+  private readonly freeHead: Int32Array[] = [];
+  readonly freePages: number[] = [];
+  readonly zeroPfns: number[] = [];
+  private hugeZero = -1;
+  fp: Footprint | null = null;
+
+  constructor(cfg: MemoryConfig, private readonly onFree?: (head: number) => void) {
+    const round = (n: number) => Math.ceil(Math.max(0, n) / BLOCK) * BLOCK;
+    const sizes = [round(cfg.normal), round(cfg.movable), round(cfg.cma)];
+    if (cfg.zeroPageColors < 1 || cfg.zeroPageColors > 64 || !Number.isInteger(cfg.zeroPageColors))
+      throw new RangeError('zero_page_colors must be an integer from 1 to 64');
+    // pfn 0 .. BLOCK-1 is a reserved region that holds the zero pages (never allocatable).
+    let next = BLOCK;
+    for (let z = 0; z < 3; z++) {
+      this.zones[z] = { start: next, end: next + sizes[z] };
+      next += sizes[z];
+    }
+    this.zones[ZONE_RESERVED] = { start: 0, end: BLOCK };
+    this.nrPages = next;
+    const n = next;
+    this.refcount = new Int32Array(n);
+    this.mapcount = new Int32Array(n);
+    this.flags = new Uint32Array(n);
+    this.order = new Uint8Array(n);
+    this.zone = new Uint8Array(n);
+    this.mapping = new Int32Array(n);
+    this.index = new Int32Array(n);
+    this.content = new Uint32Array(n);
+    for (let z = 0; z < 4; z++) {
+      const { start, end } = this.zones[z];
+      this.zone.fill(z, start, end);
+    }
+    this.flags.fill(PG_reserved, 0, BLOCK);
+    for (let c = 0; c < cfg.zeroPageColors; c++) {
+      // mm/memory.c / arch setup: the zero page is a reserved page with a boot reference.
+      this.zeroPfns.push(c);
+      this.flags[c] = PG_reserved | PG_zero;
+      this.refcount[c] = 1;
+    }
+    for (let z = 0; z < 3; z++) {
+      this.freeHead[z] = new Int32Array(MAX_PAGE_ORDER + 1).fill(-1);
+      this.freePages[z] = 0;
+      const { start, end } = this.zones[z];
+      // Insert from the top so the lowest blocks come out first: traces read better.
+      for (let p = end - BLOCK; p >= start; p -= BLOCK) this.pushFree(z, p, MAX_PAGE_ORDER);
+      this.freePages[z] = end - start;
+    }
+  }
+
+  /** Bytes of typed arrays per simulated page. */
+  static readonly BYTES_PER_PAGE = 4 + 4 + 4 + 1 + 1 + 4 + 4 + 4;
+
+  // ---- folio geometry ----------------------------------------------------------------
+
+  /** page_folio(): the head PFN of the folio containing pfn. */
+  head(pfn: number): number {
+    if ((this.flags[pfn] & PG_tail) === 0) return pfn;
+    return pfn & ~((1 << this.order[pfn]) - 1);
+  }
+
+  folioOrder(head: number): number {
+    return this.order[head];
+  }
+
+  folioNrPages(head: number): number {
+    return 1 << this.order[head];
+  }
+
+  isLarge(head: number): boolean {
+    return this.order[head] > 0;
+  }
+
+  test(head: number, flag: number): boolean {
+    return (this.flags[head] & flag) !== 0;
+  }
+
+  set(head: number, flag: number): void {
+    this.flags[head] |= flag;
+    this.fp?.write('folio', head);
+  }
+
+  clear(head: number, flag: number): void {
+    this.flags[head] &= ~flag;
+    this.fp?.write('folio', head);
+  }
+
+  isZeroPfn(pfn: number): boolean {
+    return (this.flags[pfn] & PG_zero) !== 0;
+  }
+
+  isHugeZero(head: number): boolean {
+    return (this.flags[head] & PG_huge_zero) !== 0;
+  }
+
+  /** my_zero_pfn(addr): on colored architectures the zero page is chosen by virtual address. */
+  zeroPfnFor(vaddr: number): number {
+    const colors = this.zeroPfns.length;
+    return this.zeroPfns[Math.floor(vaddr / 4096) % colors];
+  }
+
+  // ---- reference counts ---------------------------------------------------------------
+
+  ref(head: number): number {
+    return this.refcount[head];
+  }
+
+  refAdd(head: number, n: number): void {
+    this.refcount[head] += n; // Int32Array: wraps like the kernel's atomic_t
+    this.fp?.write('folio', head);
+  }
+
+  /** folio_put_refs(): drop n references; the last one frees the folio. */
+  putRefs(head: number, n: number): void {
+    const before = this.refcount[head];
+    if (before > 0 && before - n < 0)
+      throw new KernelBug(`page refcount underflow on pfn ${head}: ${before} - ${n}`, this.describe(head));
+    if (before === 0)
+      throw new KernelBug(`put on a free page: pfn ${head} has refcount 0 (use after free)`, this.describe(head));
+    this.refcount[head] = before - n;
+    this.fp?.write('folio', head);
+    if (this.refcount[head] === 0) this.freeFolio(head);
+  }
+
+  /** _pincount of a large folio (page[1] of the folio). */
+  pincount(head: number): number {
+    return this.order[head] > 0 ? this.refcount[head + 1] : 0;
+  }
+
+  pincountAdd(head: number, n: number): void {
+    this.refcount[head + 1] += n;
+    this.fp?.write('folio', head);
+  }
+
+  entireMapcount(head: number): number {
+    return this.order[head] >= 2 ? this.refcount[head + 2] : 0;
+  }
+
+  entireMapcountAdd(head: number, n: number): void {
+    this.refcount[head + 2] += n;
+    this.fp?.write('folio', head);
+  }
+
+  /** folio_mapcount(): PTE mappings of every page plus PMD mappings counted once per page. */
+  folioMapcount(head: number): number {
+    const nr = this.folioNrPages(head);
+    let m = this.entireMapcount(head) * nr;
+    for (let i = 0; i < nr; i++) m += this.mapcount[head + i];
+    return m;
+  }
+
+  /** Number of page-table entries (PTEs and PMDs) that map the folio: each holds one reference. */
+  folioMapRefs(head: number): number {
+    let m = this.entireMapcount(head);
+    const nr = this.folioNrPages(head);
+    for (let i = 0; i < nr; i++) m += this.mapcount[head + i];
+    return m;
+  }
+
+  // ---- the buddy allocator (mm/page_alloc.c) -------------------------------------------
+
+  private pushFree(z: number, pfn: number, order: number): void {
+    const heads = this.freeHead[z];
+    const old = heads[order];
+    this.flags[pfn] = PG_buddy;
+    this.order[pfn] = order;
+    this.mapping[pfn] = -1; // prev
+    this.index[pfn] = old; // next
+    if (old >= 0) this.mapping[old] = pfn;
+    heads[order] = pfn;
+  }
+
+  private unlinkFree(z: number, pfn: number, order: number): void {
+    const prev = this.mapping[pfn];
+    const next = this.index[pfn];
+    if (prev >= 0) this.index[prev] = next;
+    else this.freeHead[z][order] = next;
+    if (next >= 0) this.mapping[next] = prev;
+    this.flags[pfn] = 0;
+  }
+
+  /** Allocate a block of 2^order pages from one zone; -1 if that zone has none. */
+  private rmqueue(z: number, order: number): number {
+    const heads = this.freeHead[z];
+    let o = order;
+    while (o <= MAX_PAGE_ORDER && heads[o] < 0) o++;
+    if (o > MAX_PAGE_ORDER) return -1;
+    const pfn = heads[o];
+    this.unlinkFree(z, pfn, o);
+    // expand(): hand the upper halves back at lower orders.
+    while (o > order) {
+      o--;
+      this.pushFree(z, pfn + (1 << o), o);
+    }
+    this.freePages[z] -= 1 << order;
+    return pfn;
+  }
+
+  /** Zones an allocation may use, in the order tried. */
+  zonesFor(gfp: Gfp): number[] {
+    // Movable allocations prefer ZONE_MOVABLE, then CMA, then NORMAL: a deterministic stand-in for
+    // the zonelist order (mm/page_alloc.c get_page_from_freelist) and __rmqueue()'s CMA balancing.
+    return gfp.movable ? [ZONE_MOVABLE, ZONE_CMA, ZONE_NORMAL] : [ZONE_NORMAL];
+  }
+
+  /** folio_alloc(): a new folio with refcount 1, or -1 (the caller turns that into -ENOMEM / VM_FAULT_OOM). */
+  allocFolio(gfp: Gfp, order: number): number {
+    for (const z of this.zonesFor(gfp)) {
+      const pfn = this.rmqueue(z, order);
+      if (pfn >= 0) {
+        this.prepNewFolio(pfn, order);
+        return pfn;
+      }
+    }
+    return -1;
+  }
+
+  private prepNewFolio(head: number, order: number): void {
+    const nr = 1 << order;
+    for (let i = 0; i < nr; i++) {
+      const p = head + i;
+      this.flags[p] = order === 0 ? 0 : i === 0 ? PG_head : PG_tail;
+      this.order[p] = order;
+      this.refcount[p] = 0;
+      this.mapcount[p] = 0;
+      this.mapping[p] = 0;
+      this.index[p] = 0;
+      this.content[p] = 0;
+    }
+    this.refcount[head] = 1;
+    this.fp?.write('folio', head);
+  }
+
+  /** free_pages_prepare() checks, then back to the buddy lists. Bad state is a modelled BUG (bad_page()). */
+  private freeFolio(head: number): void {
+    const order = this.order[head];
+    const nr = 1 << order;
+    const bad: string[] = [];
+    const f = this.flags[head];
+    if (f & (PG_reserved | PG_zero | PG_huge_zero)) bad.push('PAGE_FLAGS_CHECK_AT_FREE: reserved/zero page');
+    if (f & PG_locked) bad.push('PAGE_FLAGS_CHECK_AT_FREE: locked');
+    if (f & PG_writeback) bad.push('PAGE_FLAGS_CHECK_AT_FREE: writeback');
+    if (f & PG_private) bad.push('PAGE_FLAGS_CHECK_AT_FREE: private (buffers still attached)');
+    if (this.mapping[head] > 0) bad.push('non-NULL mapping (still in a page cache)');
+    if (order > 0 && this.pincount(head) !== 0) bad.push(`nonzero pincount (${this.pincount(head)})`);
+    for (let i = 0; i < nr; i++) if (this.mapcount[head + i] !== 0) { bad.push('nonzero mapcount'); break; }
+    if (order >= 2 && this.entireMapcount(head) !== 0) bad.push('nonzero entire_mapcount');
+    if (bad.length) {
+      // mm/page_alloc.c: bad_page() / free_tail_page_prepare()
+      throw new KernelBug(`BUG: Bad page state in process: pfn ${head}: ${bad.join('; ')}`, this.describe(head));
+    }
+    this.onFree?.(head);
+    const z = this.zone[head];
+    for (let i = 0; i < nr; i++) {
+      this.flags[head + i] = 0;
+      this.refcount[head + i] = 0;
+      this.mapping[head + i] = 0;
+      this.index[head + i] = 0;
+      this.order[head + i] = 0;
+    }
+    this.fp?.write('folio', head);
+    this.freePages[z] += nr;
+    // __free_one_page(): merge with free buddies of the same order.
+    let pfn = head;
+    let o = order;
+    const { start, end } = this.zones[z];
+    while (o < MAX_PAGE_ORDER) {
+      const buddy = pfn ^ (1 << o);
+      if (buddy < start || buddy >= end) break;
+      if ((this.flags[buddy] & PG_buddy) === 0 || this.order[buddy] !== o) break;
+      this.unlinkFree(z, buddy, o);
+      this.order[buddy] = 0;
+      pfn = Math.min(pfn, buddy);
+      o++;
+    }
+    this.pushFree(z, pfn, o);
+  }
+
+  isFree(pfn: number): boolean {
+    const h = this.head(pfn);
+    return this.refcount[h] === 0 && (this.flags[h] & (PG_reserved | PG_zero)) === 0;
+  }
+
+  /** The huge zero folio (mm/huge_memory.c): allocated on first use and kept (as with PERSISTENT_HUGE_ZERO_FOLIO). */
+  hugeZeroFolio(): number {
+    if (this.hugeZero >= 0) return this.hugeZero;
+    const pfn = this.allocFolio(GFP_KERNEL, HPAGE_PMD_ORDER);
+    if (pfn < 0) return -1;
+    this.flags[pfn] |= PG_huge_zero;
+    this.hugeZero = pfn;
+    return pfn;
+  }
+
+  /** Split a large folio into small ones (mm/huge_memory.c __split_huge_page): references already redistributed by the caller. */
+  splitFolioTo0(head: number, refsPerPage: Int32Array): void {
+    const nr = this.folioNrPages(head);
+    const f = this.flags[head] & FOLIO_FLAGS;
+    for (let i = 0; i < nr; i++) {
+      const p = head + i;
+      const ae = this.flags[p] & PG_anon_exclusive;
+      this.flags[p] = f | ae;
+      this.order[p] = 0;
+      this.refcount[p] = refsPerPage[i];
+      if (i > 0) {
+        this.mapping[p] = this.mapping[head];
+        this.index[p] = this.index[head] + i;
+      }
+    }
+    this.flags[head] &= ~PG_head;
+    this.fp?.write('folio', head);
+  }
+
+  describe(pfn: number): string[] {
+    const h = this.head(pfn);
+    return [
+      `pfn ${pfn} (folio ${h}, order ${this.order[h]}, zone ${ZONE_NAMES[this.zone[h]]})`,
+      `refcount ${this.refcount[h]} mapcount ${this.mapcount[pfn]} pincount ${this.pincount(h)}`,
+      `flags ${pageFlagNames(this.flags[h] | (this.flags[pfn] & PG_anon_exclusive)).join('|') || '0'}`,
+    ];
+  }
+
+  /** For invariant checks: every allocated folio head. */
+  *allocatedHeads(): Generator<number> {
+    for (let z = 0; z < 3; z++) {
+      const { start, end } = this.zones[z];
+      for (let p = start; p < end; ) {
+        const f = this.flags[p];
+        if (f & PG_buddy) {
+          p += 1 << this.order[p];
+          continue;
+        }
+        if (this.refcount[p] !== 0 || (f & PG_head)) {
+          yield p;
+          p += 1 << this.order[p];
+          continue;
+        }
+        p++;
+      }
+    }
+  }
+}
+
+export function lruFlag(): number {
+  return PG_lru;
+}

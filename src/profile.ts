@@ -1,0 +1,117 @@
+// Kernel profiles: one per step of the history. Code asks a profile a question
+// (profile.zeroPageNotPinned); it never compares version strings. docs/profiles.md gives the
+// commit behind each switch.
+
+export interface Profile {
+  readonly name: string;
+  readonly description: string;
+  /** pin_user_pages*() and unpin_user_page*() exist (v5.6: "mm/gup: introduce pin_user_pages*() and FOLL_PIN"). */
+  readonly pinApi: boolean;
+  /** FOLL_PIN is tracked: GUP_PIN_COUNTING_BIAS, exact pincount for large folios, vmstat counters (v5.7). */
+  readonly pinTracking: boolean;
+  /** Smallest folio order with a separate _pincount (5.7: hpage_pinned_refcount in page[2] → order ≥ 2; 64-bit folios later: order ≥ 1). */
+  readonly pincountMinOrder: number;
+  /** put_user_page(), put_user_pages(), put_user_pages_dirty_lock() exist (v5.2 .. v5.5). */
+  readonly putUserPageApi: boolean;
+  /** put_user_pages_dirty() and put_user_pages_dirty_lock(pages, n) were separate (v5.2 .. v5.3); later one call with make_dirty. */
+  readonly putUserPagesDirtySplit: boolean;
+  /** FOLL_LONGTERM exists as a GUP flag (v5.2; before: get_user_pages_longterm()). */
+  readonly follLongterm: boolean;
+  /** Long-term pins migrate folios out of ZONE_MOVABLE too, not only CMA (v5.13). */
+  readonly longtermMigratesMovable: boolean;
+  /** Long-term pins migrate folios out of CMA (v5.1 for get_user_pages_longterm on CMA). */
+  readonly longtermMigratesCma: boolean;
+  /** do_wp_page() reuses an anonymous page only if its refcount is 1 (v5.8); before, by mapcount. */
+  readonly cowReuseByRefcount: boolean;
+  /** Fork copies anonymous pages that may be DMA-pinned (v5.9, with mm->has_pinned). */
+  readonly forkCopiesMaybePinned: boolean;
+  /** PageAnonExclusive and GUP-triggered unshare for R/O FOLL_PIN (v5.19). */
+  readonly anonExclusive: boolean;
+  /** FOLL_LONGTERM R/O pins in COW mappings unshare page-cache and zero pages too (v6.2). */
+  readonly reliableRoLongterm: boolean;
+  /** is_valid_gup_args() with its asymmetric invalid return (v6.3). */
+  readonly validGupArgs: boolean;
+  /** try_grab_folio() returns -ENOMEM / -EREMOTEIO (int) rather than a bool turned into -ENOMEM (v6.2). */
+  readonly grabReturnsErrno: boolean;
+  /** Reclaim keeps the private data of maybe-pinned folios (v6.4). */
+  readonly reclaimKeepsPinnedPrivate: boolean;
+  /** The small zero page is never pinned (v6.5, "mm: Don't pin ZERO_PAGE in pin_user_pages()"). */
+  readonly zeroPageNotPinned: boolean;
+  /** FOLL_LONGTERM|FOLL_WRITE pins of dirty-tracked shared file mappings fail with -EFAULT (v6.5). */
+  readonly longtermFileWriteRefused: boolean;
+  /** PMD mappings of the huge zero folio are special: GUP-fast leaves them to the slow path (v6.18). */
+  readonly hugeZeroPmdSpecial: boolean;
+  /** FOLL_FORCE writes follow read-only PTEs via FOLL_COW + pte_dirty (v4.9 .. v5.19); v6.0 checks PageAnonExclusive instead. */
+  readonly follCow: boolean;
+  /** folio_add_pin() exists (v6.5, for legacy direct I/O); it adds a pin without counting nr_foll_pin_acquired. */
+  readonly folioAddPinApi: boolean;
+  /** unpin_folio(), unpin_folios() and memfd_pin_folios() exist (v6.11). */
+  readonly unpinFolioApi: boolean;
+  /** fs-dax folios are not long-term pinnable (v6.15). */
+  readonly fsdaxNotLongtermPinnable: boolean;
+}
+
+const base: Profile = {
+  name: '5.1',
+  description: 'get_user_pages() + put_page(): no pin tracking; fork shares GUP-held pages',
+  pinApi: false,
+  pinTracking: false,
+  pincountMinOrder: 2,
+  putUserPageApi: false,
+  putUserPagesDirtySplit: false,
+  follLongterm: false,
+  longtermMigratesMovable: false,
+  longtermMigratesCma: true,
+  cowReuseByRefcount: false,
+  forkCopiesMaybePinned: false,
+  anonExclusive: false,
+  reliableRoLongterm: false,
+  validGupArgs: false,
+  grabReturnsErrno: false,
+  reclaimKeepsPinnedPrivate: false,
+  zeroPageNotPinned: false,
+  longtermFileWriteRefused: false,
+  hugeZeroPmdSpecial: false,
+  fsdaxNotLongtermPinnable: false,
+  follCow: true,
+  folioAddPinApi: false,
+  unpinFolioApi: false,
+};
+
+function derive(prev: Profile, name: string, description: string, changes: Partial<Profile>): Profile {
+  return Object.freeze({ ...prev, ...changes, name, description });
+}
+
+const p51 = Object.freeze(base);
+const p52 = derive(p51, '5.2', 'put_user_page*() placeholders (aliases of put_page()); FOLL_LONGTERM flag', {
+  putUserPageApi: true, putUserPagesDirtySplit: true, follLongterm: true,
+});
+const p57 = derive(p52, '5.7', 'FOLL_PIN tracking: GUP_PIN_COUNTING_BIAS, hpage_pinned_refcount, vmstat counters', {
+  pinApi: true, pinTracking: true, putUserPageApi: false, putUserPagesDirtySplit: false,
+});
+const p59 = derive(p57, '5.9', 'fork copies maybe-pinned anonymous pages (mm->has_pinned); COW reuse by refcount (5.8)', {
+  cowReuseByRefcount: true, forkCopiesMaybePinned: true,
+});
+const p519 = derive(p59, '5.19', 'PageAnonExclusive; R/O FOLL_PIN unshares possibly shared anonymous pages', {
+  anonExclusive: true, longtermMigratesMovable: true,
+});
+const p62 = derive(p519, '6.2', 'reliable R/O long-term pins in COW mappings; int try_grab_page()', {
+  reliableRoLongterm: true, grabReturnsErrno: true, pincountMinOrder: 1, follCow: false,
+});
+const p65 = derive(p62, '6.5', 'is_valid_gup_args(); zero page not pinned; long-term file write pins refused; reclaim keeps pinned private data', {
+  validGupArgs: true, zeroPageNotPinned: true, longtermFileWriteRefused: true, reclaimKeepsPinnedPrivate: true,
+  folioAddPinApi: true,
+});
+const pCurrent = derive(p65, 'current', 'mainline as of v6.18 (the host kernel)', {
+  hugeZeroPmdSpecial: true, fsdaxNotLongtermPinnable: true, unpinFolioApi: true,
+});
+
+export const PROFILES: ReadonlyMap<string, Profile> = new Map(
+  [p51, p52, p57, p59, p519, p62, p65, pCurrent].map((p) => [p.name, p]),
+);
+
+export const DEFAULT_PROFILE = 'current';
+
+export function getProfile(name: string): Profile | undefined {
+  return PROFILES.get(name);
+}

@@ -1,0 +1,84 @@
+// Which objects a step read and wrote. The explorer uses footprints for partial-order
+// reduction; the viewer uses them to highlight what a step touched. Folio sets are kept as
+// sorted-on-close runs so a step that pins a million pages costs a few runs, not a million entries.
+
+export type ObjKind = 'folio' | 'vma' | 'mm' | 'file' | 'vmstat' | 'bio' | 'dev' | 'handle';
+
+class RunSet {
+  private lo: number[] = [];
+  private hi: number[] = [];
+
+  add(id: number): void {
+    const n = this.lo.length;
+    if (n > 0) {
+      const h = this.hi[n - 1];
+      if (id >= this.lo[n - 1] && id <= h) return;
+      if (id === h + 1) {
+        this.hi[n - 1] = id;
+        return;
+      }
+    }
+    this.lo.push(id);
+    this.hi.push(id);
+  }
+
+  addRange(lo: number, hi: number): void {
+    for (let i = lo; i <= hi; i++) this.add(i);
+  }
+
+  /** Merged, sorted [lo, hi] runs. */
+  runs(): Array<[number, number]> {
+    const r = this.lo.map((l, i): [number, number] => [l, this.hi[i]]).sort((a, b) => a[0] - b[0]);
+    const out: Array<[number, number]> = [];
+    for (const [l, h] of r) {
+      const last = out[out.length - 1];
+      if (last && l <= last[1] + 1) last[1] = Math.max(last[1], h);
+      else out.push([l, h]);
+    }
+    return out;
+  }
+
+  get empty(): boolean {
+    return this.lo.length === 0;
+  }
+}
+
+export interface FootprintJSON {
+  reads: Record<string, Array<[number, number]>>;
+  writes: Record<string, Array<[number, number]>>;
+}
+
+export class Footprint {
+  enabled = true;
+  private readonly r = new Map<ObjKind, RunSet>();
+  private readonly w = new Map<ObjKind, RunSet>();
+
+  read(kind: ObjKind, id: number): void {
+    if (!this.enabled) return;
+    let s = this.r.get(kind);
+    if (!s) this.r.set(kind, (s = new RunSet()));
+    s.add(id);
+  }
+
+  write(kind: ObjKind, id: number): void {
+    if (!this.enabled) return;
+    let s = this.w.get(kind);
+    if (!s) this.w.set(kind, (s = new RunSet()));
+    s.add(id);
+  }
+
+  writtenFolios(): Array<[number, number]> {
+    return this.w.get('folio')?.runs() ?? [];
+  }
+
+  clear(): void {
+    this.r.clear();
+    this.w.clear();
+  }
+
+  toJSON(): FootprintJSON {
+    const conv = (m: Map<ObjKind, RunSet>): Record<string, Array<[number, number]>> =>
+      Object.fromEntries([...m].filter(([, s]) => !s.empty).map(([k, s]) => [k, s.runs()]));
+    return { reads: conv(this.r), writes: conv(this.w) };
+  }
+}

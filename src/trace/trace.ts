@@ -1,0 +1,44 @@
+// The trace: one event per model step. The explorer, the viewer and the tests all read it.
+
+import type { FootprintJSON } from './footprint.js';
+
+export interface FolioChange {
+  pfn: number;
+  refcount: number;
+  mapcount: number;
+  pincount: number;
+  flags: string[];
+  free: boolean;
+}
+
+export interface TraceEvent {
+  seq: number;
+  actor: string;
+  op: string;
+  args: Record<string, unknown>;
+  result: unknown;
+  /** vmstat items that changed, with their deltas. */
+  vmstat: Record<string, number>;
+  /** State after the step of the folios it wrote (the first few). */
+  changes: FolioChange[];
+  /** How many folios the step wrote in all. */
+  foliosWritten: number;
+  footprint: FootprintJSON;
+  warnings: string[];
+  bug?: string;
+  /** Sub-operations the step performed, in order ("fault", "migrate", "unshare"...). */
+  notes: string[];
+}
+
+export class Trace {
+  readonly events: TraceEvent[] = [];
+  enabled = true;
+
+  push(e: TraceEvent): void {
+    if (this.enabled) this.events.push(e);
+  }
+
+  toJSON(): { events: TraceEvent[] } {
+    return { events: this.events };
+  }
+}

@@ -1,0 +1,60 @@
+// User-space loads and stores: the CPU walks the page table and faults like the kernel's
+// page-fault handler (arch/x86/mm/fault.c access_error(), then handle_mm_fault()).
+
+import type { Kernel } from '../kernel.js';
+import { EFAULT, ENOMEM, PAGE_SIZE } from '../include/uapi.js';
+import { FAULT_FLAG_WRITE, handleMmFault, VM_FAULT_ERROR, VM_FAULT_OOM } from './fault.js';
+import { PTE_DIRTY, PTE_WRITE, PTE_YOUNG, VM_EXEC, VM_READ, VM_WRITE, type Mm } from './mm.js';
+
+/** The PFN a user access at addr reaches after any fault, or -EFAULT (SIGSEGV/SIGBUS) / -ENOMEM (OOM). */
+export function userAccess(k: Kernel, mm: Mm, addr: number, write: boolean): number {
+  const vma = mm.findVma(addr);
+  if (!vma) return -EFAULT;
+  const need = write ? VM_WRITE : VM_READ | VM_WRITE | VM_EXEC;
+  if (!(vma.flags & need)) return -EFAULT;
+  for (let tries = 0; tries < 4; tries++) {
+    const pmd = vma.pmdLookup(addr);
+    if (pmd && (!write || pmd.bits & PTE_WRITE)) {
+      pmd.bits |= PTE_YOUNG | (write ? PTE_DIRTY : 0);
+      return pmd.pfn + Math.floor((addr % (512 * PAGE_SIZE)) / PAGE_SIZE);
+    }
+    const i = vma.idx(addr);
+    if (!pmd && vma.pte[i] >= 0 && (!write || vma.bits[i] & PTE_WRITE)) {
+      vma.bits[i] |= PTE_YOUNG | (write ? PTE_DIRTY : 0);
+      return vma.pte[i];
+    }
+    const r = handleMmFault(k, vma, addr, write ? FAULT_FLAG_WRITE : 0);
+    if (r & VM_FAULT_OOM) return -ENOMEM;
+    if (r & VM_FAULT_ERROR) return -EFAULT;
+  }
+  return -EFAULT;
+}
+
+/** Store `value` (a content token) into every page of [addr, addr+length). Returns 0 or -errno. */
+export function userWrite(k: Kernel, mm: Mm, addr: number, length: number, value: number): number {
+  const end = addr + Math.max(length, 1);
+  for (let a = Math.floor(addr / PAGE_SIZE) * PAGE_SIZE; a < end; a += PAGE_SIZE) {
+    const pfn = userAccess(k, mm, a, true);
+    if (pfn < 0) return pfn;
+    k.mem.content[pfn] = value >>> 0;
+    k.fp.write('folio', k.mem.head(pfn));
+  }
+  return 0;
+}
+
+/** Load the content token of the page at addr, or -errno. */
+export function userRead(k: Kernel, mm: Mm, addr: number): number {
+  const pfn = userAccess(k, mm, addr, false);
+  if (pfn < 0) return pfn;
+  k.fp.read('folio', k.mem.head(pfn));
+  return k.mem.content[pfn];
+}
+
+/** What addr maps right now without faulting: the PFN, or -1. */
+export function translate(mm: Mm, addr: number): number {
+  const vma = mm.findVma(addr);
+  if (!vma) return -1;
+  const pmd = vma.pmdLookup(addr);
+  if (pmd) return pmd.pfn + Math.floor((addr % (512 * PAGE_SIZE)) / PAGE_SIZE);
+  return vma.pte[vma.idx(addr)];
+}

@@ -1,0 +1,304 @@
+// Page faults (mm/memory.c handle_mm_fault() and friends, mm/huge_memory.c for PMDs).
+
+import type { Kernel } from '../kernel.js';
+import { HPAGE_PMD_NR, HPAGE_PMD_ORDER, HPAGE_PMD_SIZE, PAGE_SIZE } from '../include/uapi.js';
+import { filemapGetFolio, folioMarkDirty, pageMkwrite } from '../fs/file.js';
+import {
+  PG_anon, PG_anon_exclusive, PG_lru, PG_swapbacked,
+} from '../mm/page-flags.js';
+import {
+  PTE_DIRTY, PTE_PRESENT, PTE_SPECIAL, PTE_WRITE, PTE_YOUNG, VM_HUGETLB, VM_HUGEPAGE, VM_NOHUGEPAGE, VM_WRITE,
+  type Vma,
+} from './mm.js';
+import { mapPage, setPte, splitHugePmd } from './pgtable.js';
+
+// include/linux/mm_types.h enum fault_flag
+export const FAULT_FLAG_WRITE = 1 << 0;
+export const FAULT_FLAG_RETRY_NOWAIT = 1 << 3;
+export const FAULT_FLAG_REMOTE = 1 << 7;
+export const FAULT_FLAG_UNSHARE = 1 << 10;
+// include/linux/mm_types.h enum vm_fault_reason
+export const VM_FAULT_OOM = 0x000001;
+export const VM_FAULT_SIGBUS = 0x000002;
+export const VM_FAULT_MAJOR = 0x000004;
+export const VM_FAULT_HWPOISON = 0x000010;
+export const VM_FAULT_SIGSEGV = 0x000040;
+export const VM_FAULT_RETRY = 0x000400;
+export const VM_FAULT_FALLBACK = 0x000800;
+export const VM_FAULT_ERROR = VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV | VM_FAULT_HWPOISON;
+
+/** Anonymous folio setup shared by every anon allocation path (folio_add_new_anon_rmap()). */
+function newAnonFolio(k: Kernel, vma: Vma, order: number): number {
+  const mem = k.mem;
+  const pfn = mem.allocFolio(k.gfpUser(), order);
+  if (pfn < 0) return -1;
+  mem.flags[pfn] |= PG_anon | PG_swapbacked | PG_lru;
+  mem.mapping[pfn] = -1;
+  vma.anonVma = true;
+  return pfn;
+}
+
+function exclusiveBit(k: Kernel): number {
+  return k.profile.anonExclusive ? PG_anon_exclusive : 0;
+}
+
+/** maybe_mkwrite(): only a VM_WRITE VMA gets a writable entry. */
+function mkwrite(vma: Vma): number {
+  return vma.flags & VM_WRITE ? PTE_WRITE : 0;
+}
+
+/** thp_vma_allowable_order() for anonymous private memory, reduced to the sysfs modes. */
+export function thpAllowed(k: Kernel, vma: Vma): boolean {
+  if (vma.file || vma.isShared() || vma.flags & (VM_HUGETLB | VM_NOHUGEPAGE)) return false;
+  const mode = k.machine.thp;
+  return mode === 'always' || (mode === 'madvise' && (vma.flags & VM_HUGEPAGE) !== 0);
+}
+
+export function handleMmFault(k: Kernel, vma: Vma, addr: number, fflags: number): number {
+  // sanitize_fault_flags(): unshare only applies to COW mappings.
+  if (fflags & FAULT_FLAG_UNSHARE && !vma.isCowMapping()) fflags &= ~FAULT_FLAG_UNSHARE;
+  k.note(`fault ${fflags & FAULT_FLAG_WRITE ? 'write' : fflags & FAULT_FLAG_UNSHARE ? 'unshare' : 'read'} 0x${addr.toString(16)}`);
+  k.fp.read('vma', vma.id);
+  const pmd = vma.pmdLookup(addr);
+  if (pmd) {
+    if (!(fflags & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE))) return 0;
+    if (pmd.bits & PTE_WRITE) {
+      if (fflags & FAULT_FLAG_WRITE) pmd.bits |= PTE_DIRTY | PTE_YOUNG;
+      return 0;
+    }
+    const r = doHugePmdWpPage(k, vma, addr, fflags);
+    if (r !== VM_FAULT_FALLBACK) return r;
+  } else if (thpAllowed(k, vma) && vma.pmdFits(addr) &&
+    vma.ptesNone(Math.floor(addr / HPAGE_PMD_SIZE) * HPAGE_PMD_SIZE, HPAGE_PMD_NR)) {
+    const r = doHugePmdAnonymousPage(k, vma, addr, fflags);
+    if (r !== VM_FAULT_FALLBACK) return r;
+  }
+  return handlePteFault(k, vma, addr, fflags);
+}
+
+function handlePteFault(k: Kernel, vma: Vma, addr: number, fflags: number): number {
+  const i = vma.idx(addr);
+  const pfn = vma.pte[i];
+  const write = (fflags & FAULT_FLAG_WRITE) !== 0;
+  if (pfn < 0) return vma.file ? doFault(k, vma, addr, fflags) : doAnonymousPage(k, vma, addr, write);
+  if (fflags & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE)) {
+    if (!(vma.bits[i] & PTE_WRITE)) return doWpPage(k, vma, addr, fflags);
+    if (write) vma.bits[i] |= PTE_DIRTY;
+  }
+  vma.bits[i] |= PTE_YOUNG;
+  return 0;
+}
+
+/** Largest enabled mTHP order whose aligned range fits the VMA and is unmapped (alloc_anon_folio()). */
+function anonOrders(k: Kernel, vma: Vma, addr: number): number[] {
+  if (!thpAllowed(k, vma)) return [0];
+  const orders = [...k.machine.mthpOrders].filter((o) => o > 0 && o < HPAGE_PMD_ORDER).sort((a, b) => b - a);
+  const out: number[] = [];
+  for (const o of orders) {
+    const size = PAGE_SIZE << o;
+    const base = Math.floor(addr / size) * size;
+    if (base >= vma.start && base + size <= vma.end && vma.ptesNone(base, 1 << o)) out.push(o);
+  }
+  out.push(0);
+  return out;
+}
+
+/** do_anonymous_page(): read → the zero page; write → a new zeroed, exclusive folio. */
+function doAnonymousPage(k: Kernel, vma: Vma, addr: number, write: boolean): number {
+  const mem = k.mem;
+  if (!write && !k.machine.forbidsZeropage) {
+    // A special PTE: no folio, no mapcount, no reference (R39, R67).
+    setPte(k, vma, addr, mem.zeroPfnFor(addr), PTE_PRESENT | PTE_SPECIAL | PTE_YOUNG);
+    return 0;
+  }
+  let pfn = -1;
+  let order = 0;
+  for (const o of anonOrders(k, vma, addr)) {
+    pfn = newAnonFolio(k, vma, o);
+    if (pfn >= 0) {
+      order = o;
+      break;
+    }
+  }
+  if (pfn < 0) return VM_FAULT_OOM;
+  const nr = 1 << order;
+  const base = Math.floor(addr / (PAGE_SIZE * nr)) * PAGE_SIZE * nr;
+  if (nr > 1) mem.refAdd(pfn, nr - 1); // one reference per PTE
+  const bits = PTE_YOUNG | PTE_DIRTY | (write ? mkwrite(vma) : 0);
+  for (let j = 0; j < nr; j++) {
+    mapPage(k, vma, base + j * PAGE_SIZE, pfn + j, bits);
+    mem.flags[pfn + j] |= exclusiveBit(k);
+  }
+  if (order > 0) k.note(`mTHP order ${order} at pfn ${pfn}`);
+  return 0;
+}
+
+/** vma_wants_writenotify(): shared writable mappings whose file needs dirty tracking start read-only. */
+function wantsWritenotify(vma: Vma): boolean {
+  const f = vma.file;
+  return !!f && vma.isShared() && (vma.flags & VM_WRITE) !== 0 && (f.hasPageMkwrite || f.canWriteback);
+}
+
+/** do_read_fault() / do_cow_fault() / do_shared_fault(). */
+function doFault(k: Kernel, vma: Vma, addr: number, fflags: number): number {
+  const file = vma.file!;
+  const mem = k.mem;
+  const index = vma.fileIndex(addr);
+  if (index * PAGE_SIZE >= Math.ceil(file.size / PAGE_SIZE) * PAGE_SIZE) return VM_FAULT_SIGBUS; // beyond EOF
+  const { pfn, major } = filemapGetFolio(k, file, index);
+  if (pfn < 0) return VM_FAULT_OOM;
+  if (major && fflags & FAULT_FLAG_RETRY_NOWAIT) return VM_FAULT_RETRY; // I/O started, not waited for
+  const done = major ? VM_FAULT_MAJOR : 0;
+  const write = (fflags & FAULT_FLAG_WRITE) !== 0;
+  if (write && !vma.isShared()) {
+    // do_cow_fault(): a private copy of the page-cache page.
+    const np = newAnonFolio(k, vma, 0);
+    if (np < 0) return VM_FAULT_OOM;
+    mem.content[np] = mem.content[pfn];
+    mapPage(k, vma, addr, np, PTE_YOUNG | PTE_DIRTY | mkwrite(vma));
+    mem.flags[np] |= exclusiveBit(k);
+    return done;
+  }
+  mem.refAdd(pfn, 1);
+  if (write) {
+    // do_shared_fault(): ->page_mkwrite, then a writable dirty PTE and a dirty folio.
+    pageMkwrite(k, file, pfn);
+    mapPage(k, vma, addr, pfn, PTE_YOUNG | PTE_DIRTY | PTE_WRITE);
+    folioMarkDirty(k, pfn);
+    return done;
+  }
+  const writable = vma.isShared() && (vma.flags & VM_WRITE) !== 0 && !wantsWritenotify(vma);
+  mapPage(k, vma, addr, pfn, PTE_YOUNG | (writable ? PTE_WRITE : 0));
+  return done;
+}
+
+/**
+ * Can the faulting mm reuse this anonymous page in place? (mm/memory.c wp_can_reuse_anon_folio();
+ * before v5.8 reuse_swap_page() decided by mapcount.)
+ */
+function canReuseAnon(k: Kernel, vma: Vma, head: number, pfn: number): boolean {
+  const mem = k.mem;
+  if (!k.profile.cowReuseByRefcount) return mem.mapcount[pfn] + mem.entireMapcount(head) === 1;
+  if (!mem.isLarge(head)) return mem.ref(head) === 1;
+  // Large folio: every reference is a mapping, and all mappings belong to this mm.
+  if (mem.ref(head) !== mem.folioMapRefs(head)) return false;
+  return mappedOnlyBy(k, head, vma.mm.id);
+}
+
+function mappedOnlyBy(k: Kernel, head: number, mmId: number): boolean {
+  const nr = k.mem.folioNrPages(head);
+  for (const t of k.tasks.values()) {
+    if (t.mm.id === mmId || t.exited) continue;
+    for (const v of t.mm.vmas) {
+      for (const e of v.pmd.values()) if (e.pfn === head) return false;
+      for (let i = 0; i < v.pte.length; i++) {
+        const p = v.pte[i];
+        if (p >= head && p < head + nr) return false;
+      }
+    }
+  }
+  return true;
+}
+
+/** do_wp_page(): write or unshare fault on a present, read-only PTE. */
+function doWpPage(k: Kernel, vma: Vma, addr: number, fflags: number): number {
+  const mem = k.mem;
+  const i = vma.idx(addr);
+  const pfn = vma.pte[i];
+  const unshare = (fflags & FAULT_FLAG_UNSHARE) !== 0;
+  if (vma.bits[i] & PTE_SPECIAL) return wpPageCopy(k, vma, addr, unshare);
+  const head = mem.head(pfn);
+  if (vma.isShared()) {
+    // wp_page_shared(): no COW in shared mappings; the filesystem is told first.
+    if (vma.file) pageMkwrite(k, vma.file, head);
+    vma.bits[i] |= PTE_WRITE | PTE_DIRTY | PTE_YOUNG;
+    folioMarkDirty(k, head);
+    return 0;
+  }
+  if (mem.test(head, PG_anon)) {
+    const exclusive = k.profile.anonExclusive && (mem.flags[pfn] & PG_anon_exclusive) !== 0;
+    if (exclusive || canReuseAnon(k, vma, head, pfn)) {
+      mem.flags[pfn] |= exclusiveBit(k);
+      k.fp.write('folio', head);
+      if (unshare) return 0; // unshare never grants write access
+      vma.bits[i] |= PTE_DIRTY | PTE_YOUNG | mkwrite(vma);
+      k.fp.write('vma', vma.id);
+      return 0;
+    }
+  }
+  return wpPageCopy(k, vma, addr, unshare);
+}
+
+/** wp_page_copy(): a new exclusive anonymous page, zero-filled or copied; read-only for unshare. */
+function wpPageCopy(k: Kernel, vma: Vma, addr: number, unshare: boolean): number {
+  const mem = k.mem;
+  const i = vma.idx(addr);
+  const old = vma.pte[i];
+  const oldSpecial = (vma.bits[i] & PTE_SPECIAL) !== 0;
+  const np = newAnonFolio(k, vma, 0);
+  if (np < 0) return VM_FAULT_OOM;
+  mem.content[np] = oldSpecial ? 0 : mem.content[old];
+  k.note(`${unshare ? 'unshare' : 'COW'} 0x${addr.toString(16)}: pfn ${old} -> ${np}`);
+  if (!oldSpecial) {
+    const oh = mem.head(old);
+    mem.mapcount[old]--;
+    mem.putRefs(oh, 1);
+  }
+  vma.pte[i] = -1;
+  mapPage(k, vma, addr, np, PTE_YOUNG | (unshare ? 0 : PTE_DIRTY | mkwrite(vma)));
+  mem.flags[np] |= exclusiveBit(k);
+  return 0;
+}
+
+/** do_huge_pmd_anonymous_page(): the huge zero folio for reads, a new THP for writes. */
+function doHugePmdAnonymousPage(k: Kernel, vma: Vma, addr: number, fflags: number): number {
+  const mem = k.mem;
+  const block = Math.floor(addr / HPAGE_PMD_SIZE);
+  if (!(fflags & FAULT_FLAG_WRITE) && k.machine.useHugeZeroPage && !k.machine.forbidsZeropage) {
+    const hz = mem.hugeZeroFolio();
+    if (hz < 0) return VM_FAULT_FALLBACK;
+    vma.pmd.set(block, { pfn: hz, bits: PTE_PRESENT | PTE_YOUNG | (k.profile.hugeZeroPmdSpecial ? PTE_SPECIAL : 0) });
+    k.fp.write('vma', vma.id);
+    return 0;
+  }
+  const pfn = newAnonFolio(k, vma, HPAGE_PMD_ORDER);
+  if (pfn < 0) return VM_FAULT_FALLBACK;
+  k.vmstat.mod('thp_fault_alloc', 1);
+  mem.entireMapcountAdd(pfn, 1);
+  mem.flags[pfn] |= exclusiveBit(k);
+  vma.pmd.set(block, { pfn, bits: PTE_PRESENT | PTE_YOUNG | PTE_DIRTY | mkwrite(vma) });
+  k.fp.write('vma', vma.id);
+  return 0;
+}
+
+/** do_huge_pmd_wp_page(): reuse an exclusive THP; replace the huge zero folio; otherwise split and fall back. */
+function doHugePmdWpPage(k: Kernel, vma: Vma, addr: number, fflags: number): number {
+  const mem = k.mem;
+  const block = Math.floor(addr / HPAGE_PMD_SIZE);
+  const e = vma.pmd.get(block)!;
+  const unshare = (fflags & FAULT_FLAG_UNSHARE) !== 0;
+  if (mem.isHugeZero(e.pfn)) {
+    // do_huge_zero_wp_pmd(): a fresh THP, else split into zero-page PTEs.
+    const pfn = newAnonFolio(k, vma, HPAGE_PMD_ORDER);
+    if (pfn < 0) {
+      splitHugePmd(k, vma, addr);
+      return VM_FAULT_FALLBACK;
+    }
+    mem.entireMapcountAdd(pfn, 1);
+    mem.flags[pfn] |= exclusiveBit(k);
+    vma.pmd.set(block, { pfn, bits: PTE_PRESENT | PTE_YOUNG | (unshare ? 0 : PTE_DIRTY | mkwrite(vma)) });
+    k.fp.write('vma', vma.id);
+    return 0;
+  }
+  const head = e.pfn;
+  const exclusive = k.profile.anonExclusive && (mem.flags[head] & PG_anon_exclusive) !== 0;
+  const reusable = k.profile.cowReuseByRefcount ? mem.ref(head) === 1 : mem.folioMapRefs(head) === 1;
+  if (exclusive || reusable) {
+    mem.flags[head] |= exclusiveBit(k);
+    k.fp.write('folio', head);
+    if (!unshare) e.bits |= PTE_DIRTY | PTE_YOUNG | mkwrite(vma);
+    return 0;
+  }
+  splitHugePmd(k, vma, addr);
+  return VM_FAULT_FALLBACK;
+}

@@ -1,0 +1,132 @@
+// fork(): dup_mmap() and copy_page_range() (kernel/fork.c, mm/memory.c, include/linux/rmap.h).
+
+import type { Kernel } from '../kernel.js';
+import { ENOMEM, HPAGE_PMD_NR, HPAGE_PMD_SIZE, PAGE_SIZE } from '../include/uapi.js';
+import { folio_maybe_dma_pinned } from '../gup/grab.js';
+import { PG_anon, PG_anon_exclusive, PG_lru, PG_swapbacked } from '../mm/page-flags.js';
+import {
+  PTE_DIRTY, PTE_PRESENT, PTE_SPECIAL, PTE_WRITE, PTE_YOUNG, VM_DONTCOPY, VM_PFNMAP, VM_MIXEDMAP, VM_WIPEONFORK,
+  VM_WRITE, Vma, type Mm, type Task,
+} from './mm.js';
+import { mapPage, setPte, splitHugePmd } from './pgtable.js';
+
+/** folio_needs_cow_for_dma() (include/linux/mm.h): the mm has pinned and the folio may be pinned. */
+function needsCowForDma(k: Kernel, src: Mm, head: number): boolean {
+  return k.profile.forkCopiesMaybePinned && src.hasPinned && folio_maybe_dma_pinned(k, head);
+}
+
+/** vma_needs_copy(): only VMAs with anonymous pages (or raw PFN maps) have their page tables copied. */
+function vmaNeedsCopy(v: Vma): boolean {
+  return (v.flags & (VM_PFNMAP | VM_MIXEDMAP)) !== 0 || v.anonVma;
+}
+
+export function do_fork(k: Kernel, parent: Task, childName: string): Task | number {
+  const src = parent.mm;
+  const dst = k.newMm();
+  dst.mmapBase = src.mmapBase;
+  src.writeProtectSeq++; // odd: GUP-fast FOLL_PIN callers back off (R56)
+  k.fp.write('mm', src.id);
+  try {
+    for (const v of src.vmas) {
+      if (v.flags & VM_DONTCOPY) continue; // MADV_DONTFORK: the child has no mapping here
+      const c = new Vma(dst, v.start, v.end, v.flags, v.file, v.pgoff);
+      dst.insertVma(c);
+      if (v.flags & VM_WIPEONFORK) continue; // MADV_WIPEONFORK: an empty anonymous VMA
+      if (!vmaNeedsCopy(v)) continue;
+      c.anonVma = true;
+      const r = copyPageRange(k, src, v, c);
+      if (r < 0) {
+        // dup_mmap() failure: undo the child.
+        for (const cv of [...dst.vmas]) {
+          for (let i = 0; i < cv.pte.length; i++) if (cv.pte[i] >= 0) undoChildPte(k, cv, i);
+          for (const [b] of [...cv.pmd]) undoChildPmd(k, cv, b);
+        }
+        return r;
+      }
+    }
+  } finally {
+    src.writeProtectSeq++;
+  }
+  return k.createTask(childName, dst);
+}
+
+function undoChildPte(k: Kernel, v: Vma, i: number): void {
+  const pfn = v.pte[i];
+  const special = (v.bits[i] & PTE_SPECIAL) !== 0;
+  v.pte[i] = -1;
+  if (special) return;
+  k.mem.mapcount[pfn]--;
+  k.mem.putRefs(k.mem.head(pfn), 1);
+}
+
+function undoChildPmd(k: Kernel, v: Vma, b: number): void {
+  const e = v.pmd.get(b)!;
+  v.pmd.delete(b);
+  if (k.mem.isHugeZero(e.pfn)) return;
+  k.mem.entireMapcountAdd(e.pfn, -1);
+  k.mem.putRefs(e.pfn, 1);
+}
+
+function copyPageRange(k: Kernel, srcMm: Mm, src: Vma, dst: Vma): number {
+  const mem = k.mem;
+  const cow = src.isCowMapping();
+  // copy_huge_pmd()
+  for (const [b, e] of [...src.pmd]) {
+    const addr = b * HPAGE_PMD_SIZE;
+    if (mem.isHugeZero(e.pfn)) {
+      dst.pmd.set(b, { ...e });
+      continue;
+    }
+    const head = e.pfn;
+    if (mem.test(head, PG_anon) && needsCowForDma(k, srcMm, head)) {
+      // A maybe-pinned THP is split in the parent and copied page by page (copy_huge_pmd() -EAGAIN).
+      splitHugePmd(k, src, addr);
+      continue;
+    }
+    mem.refAdd(head, 1);
+    mem.entireMapcountAdd(head, 1);
+    if (cow && mem.test(head, PG_anon)) {
+      mem.flags[head] &= ~PG_anon_exclusive;
+      e.bits &= ~PTE_WRITE;
+    }
+    dst.pmd.set(b, { pfn: head, bits: e.bits });
+  }
+  // copy_pte_range() / copy_present_ptes()
+  for (let i = 0; i < src.pte.length; i++) {
+    const pfn = src.pte[i];
+    if (pfn < 0) continue;
+    const addr = src.start + i * PAGE_SIZE;
+    const bits = src.bits[i];
+    if (bits & PTE_SPECIAL) {
+      setPte(k, dst, addr, pfn, bits);
+      continue;
+    }
+    const head = mem.head(pfn);
+    const anon = mem.test(head, PG_anon);
+    if (anon) {
+      const exclusive = (mem.flags[pfn] & PG_anon_exclusive) !== 0 || !k.profile.anonExclusive;
+      if (exclusive && needsCowForDma(k, srcMm, head)) {
+        // __folio_try_dup_anon_rmap() fails: copy_present_page() gives the child its own copy now.
+        const np = mem.allocFolio(k.gfpUser(), 0);
+        if (np < 0) return -ENOMEM;
+        mem.flags[np] |= PG_anon | PG_swapbacked | PG_lru | (k.profile.anonExclusive ? PG_anon_exclusive : 0);
+        mem.mapping[np] = -1;
+        mem.content[np] = mem.content[pfn];
+        mapPage(k, dst, addr, np, PTE_PRESENT | PTE_DIRTY | PTE_YOUNG | (src.flags & VM_WRITE ? PTE_WRITE : 0));
+        k.note(`fork: copy maybe-pinned pfn ${pfn} -> child pfn ${np}`);
+        continue;
+      }
+      mem.flags[pfn] &= ~PG_anon_exclusive;
+    }
+    mem.refAdd(head, 1);
+    let cbits = bits;
+    if (cow && anon) {
+      src.bits[i] &= ~PTE_WRITE; // ptep_set_wrprotect()
+      cbits &= ~PTE_WRITE;
+    }
+    mapPage(k, dst, addr, pfn, cbits);
+  }
+  k.fp.write('vma', src.id);
+  return 0;
+}
+

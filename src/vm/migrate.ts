@@ -1,0 +1,90 @@
+// Page migration (mm/migrate.c) as long-term pinning uses it: isolate from the LRU, move the
+// contents to a folio outside ZONE_MOVABLE/CMA, repoint every PTE and the page-cache slot.
+
+import type { Kernel } from '../kernel.js';
+import { EAGAIN, ENOMEM } from '../include/uapi.js';
+import { GFP_KERNEL } from '../mm/memory.js';
+import { FOLIO_FLAGS, PG_anon, PG_anon_exclusive, PG_head, PG_lru, PG_tail } from '../mm/page-flags.js';
+
+/** folio_isolate_lru(): takes a reference and clears PG_lru; fails if already isolated. */
+export function folio_isolate_lru(k: Kernel, head: number): boolean {
+  const mem = k.mem;
+  if (!mem.test(head, PG_lru)) return false;
+  mem.clear(head, PG_lru);
+  mem.refAdd(head, 1);
+  k.vmstat.mod(mem.test(head, PG_anon) ? 'nr_isolated_anon' : 'nr_isolated_file', mem.folioNrPages(head));
+  return true;
+}
+
+/** folio_putback_lru(): back on the LRU, drop the isolation reference. */
+export function folio_putback_lru(k: Kernel, head: number): void {
+  const mem = k.mem;
+  k.vmstat.mod(mem.test(head, PG_anon) ? 'nr_isolated_anon' : 'nr_isolated_file', -mem.folioNrPages(head));
+  mem.set(head, PG_lru);
+  mem.putRefs(head, 1);
+}
+
+/** References a folio may have and still migrate: its mappings, the page cache, the isolation (folio_expected_ref_count() + 1). */
+function expectedRefs(k: Kernel, head: number): number {
+  const mem = k.mem;
+  return mem.folioMapRefs(head) + (mem.mapping[head] > 0 ? 1 : 0) + 1;
+}
+
+/**
+ * Migrate one isolated folio to non-movable memory. Returns the new head, -EAGAIN when someone
+ * holds an unexpected reference (a pin, a GET), or -ENOMEM when no target could be allocated.
+ * On success the new folio is isolated (to be put back) and the old one is freed.
+ */
+export function migrate_folio(k: Kernel, head: number): number {
+  const mem = k.mem;
+  const expected = expectedRefs(k, head);
+  if (mem.ref(head) !== expected) {
+    k.note(`migrate pfn ${head}: refcount ${mem.ref(head)} != expected ${expected} (-EAGAIN)`);
+    return -EAGAIN;
+  }
+  const order = mem.folioOrder(head);
+  const nr = 1 << order;
+  const np = mem.allocFolio(GFP_KERNEL, order);
+  if (np < 0) {
+    k.note(`migrate pfn ${head}: no target folio (-ENOMEM)`);
+    return -ENOMEM;
+  }
+  // Move contents, flags and identity.
+  for (let i = 0; i < nr; i++) {
+    mem.content[np + i] = mem.content[head + i];
+    mem.flags[np + i] = (mem.flags[np + i] & (PG_head | PG_tail)) | (mem.flags[head + i] & PG_anon_exclusive);
+    mem.mapcount[np + i] = mem.mapcount[head + i];
+    mem.mapcount[head + i] = 0;
+  }
+  mem.flags[np] |= mem.flags[head] & FOLIO_FLAGS & ~PG_lru;
+  mem.mapping[np] = mem.mapping[head];
+  mem.index[np] = mem.index[head];
+  if (order >= 2) {
+    mem.entireMapcountAdd(np, mem.entireMapcount(head));
+    mem.entireMapcountAdd(head, -mem.entireMapcount(head));
+  }
+  // remove_migration_ptes(): every mapping now points at the new folio.
+  for (const t of k.tasks.values()) {
+    for (const v of t.mm.vmas) {
+      for (const e of v.pmd.values()) if (e.pfn === head) { e.pfn = np; k.fp.write('vma', v.id); }
+      for (let i = 0; i < v.pte.length; i++) {
+        const p = v.pte[i];
+        if (p >= head && p < head + nr) { v.pte[i] = np + (p - head); k.fp.write('vma', v.id); }
+      }
+    }
+  }
+  const fid = mem.mapping[head];
+  if (fid > 0) {
+    const f = k.fileById(fid);
+    if (f) f.cache.set(mem.index[head], np);
+    mem.mapping[head] = 0;
+  }
+  mem.refcount[np] = expected;
+  mem.flags[head] &= ~(FOLIO_FLAGS & ~PG_lru);
+  mem.refcount[head] = 1;
+  k.vmstat.mod('pgmigrate_success', nr);
+  k.note(`migrate pfn ${head} -> ${np}`);
+  mem.putRefs(head, 1);
+  return np;
+}
+

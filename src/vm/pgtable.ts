@@ -1,0 +1,94 @@
+// Setting and clearing page-table entries together with the rmap counts and references they hold.
+
+import type { Kernel } from '../kernel.js';
+import { HPAGE_PMD_NR, HPAGE_PMD_SIZE, PAGE_SIZE } from '../include/uapi.js';
+import { PG_anon, PG_anon_exclusive, PG_dirty } from '../mm/page-flags.js';
+import { PTE_DIRTY, PTE_PRESENT, PTE_SPECIAL, type Vma } from './mm.js';
+
+export function setPte(k: Kernel, vma: Vma, addr: number, pfn: number, bits: number): void {
+  const i = vma.idx(addr);
+  vma.pte[i] = pfn;
+  vma.bits[i] = bits;
+  k.fp.write('vma', vma.id);
+}
+
+/** Map one page of a folio: rmap (mapcount) only; the caller accounts the reference. */
+export function mapPage(k: Kernel, vma: Vma, addr: number, pfn: number, bits: number): void {
+  setPte(k, vma, addr, pfn, bits | PTE_PRESENT);
+  k.mem.mapcount[pfn]++;
+  k.fp.write('folio', k.mem.head(pfn));
+}
+
+/**
+ * zap_present_pte(): clear one PTE; a dirty PTE of a file page dirties the folio; the
+ * mapping's reference is dropped (may free the folio).
+ */
+export function zapPte(k: Kernel, vma: Vma, i: number): void {
+  const pfn = vma.pte[i];
+  if (pfn < 0) return;
+  const bits = vma.bits[i];
+  vma.pte[i] = -1;
+  vma.bits[i] = 0;
+  k.fp.write('vma', vma.id);
+  if (bits & PTE_SPECIAL) return; // zero page: no rmap, no reference
+  const mem = k.mem;
+  const head = mem.head(pfn);
+  if ((bits & PTE_DIRTY) && !mem.test(head, PG_anon)) mem.set(head, PG_dirty);
+  mem.mapcount[pfn]--;
+  mem.putRefs(head, 1);
+}
+
+export function zapPmd(k: Kernel, vma: Vma, block: number): void {
+  const e = vma.pmd.get(block);
+  if (!e) return;
+  vma.pmd.delete(block);
+  k.fp.write('vma', vma.id);
+  const mem = k.mem;
+  if (mem.isHugeZero(e.pfn)) return;
+  mem.entireMapcountAdd(e.pfn, -1);
+  mem.putRefs(e.pfn, 1);
+}
+
+export function zapRange(k: Kernel, vma: Vma, start: number, end: number): void {
+  for (const block of [...vma.pmd.keys()]) {
+    const bs = block * HPAGE_PMD_SIZE;
+    if (bs >= start && bs + HPAGE_PMD_SIZE <= end) zapPmd(k, vma, block);
+    else if (bs < end && bs + HPAGE_PMD_SIZE > start) {
+      splitHugePmd(k, vma, bs);
+    }
+  }
+  const i0 = vma.idx(start);
+  const i1 = vma.idx(end);
+  for (let i = i0; i < i1; i++) if (vma.pte[i] >= 0) zapPte(k, vma, i);
+}
+
+/**
+ * __split_huge_pmd_locked() (mm/huge_memory.c): replace a PMD leaf by 512 PTEs. For an anon
+ * THP each PTE takes a reference (folio_ref_add(HPAGE_PMD_NR - 1)) and the head's
+ * PageAnonExclusive is copied to every subpage; the huge zero PMD becomes zero-page PTEs.
+ */
+export function splitHugePmd(k: Kernel, vma: Vma, addr: number): void {
+  const block = Math.floor(addr / HPAGE_PMD_SIZE);
+  const e = vma.pmd.get(block);
+  if (!e) return;
+  const mem = k.mem;
+  const base = block * HPAGE_PMD_SIZE;
+  vma.pmd.delete(block);
+  k.vmstat.mod('thp_split_pmd', 1);
+  k.note(`split PMD at 0x${base.toString(16)}`);
+  if (mem.isHugeZero(e.pfn)) {
+    for (let i = 0; i < HPAGE_PMD_NR; i++) {
+      const a = base + i * PAGE_SIZE;
+      setPte(k, vma, a, mem.zeroPfnFor(a), PTE_PRESENT | PTE_SPECIAL);
+    }
+    return;
+  }
+  const head = e.pfn;
+  const exclusive = (mem.flags[head] & PG_anon_exclusive) !== 0;
+  mem.refAdd(head, HPAGE_PMD_NR - 1);
+  for (let i = 0; i < HPAGE_PMD_NR; i++) {
+    mapPage(k, vma, base + i * PAGE_SIZE, head + i, e.bits);
+    if (exclusive) mem.flags[head + i] |= PG_anon_exclusive;
+  }
+  mem.entireMapcountAdd(head, -1);
+}
