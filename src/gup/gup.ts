@@ -7,7 +7,7 @@ import {
   FOLL_WRITE, HPAGE_PMD_NR, HPAGE_PMD_SIZE, PAGE_SIZE,
 } from '../include/uapi.js';
 import { folioMarkDirty } from '../fs/file.js';
-import { PG_anon, PG_anon_exclusive, PG_dirty, PG_fsdax, PG_hwpoison, PG_referenced, PG_secretmem } from '../mm/page-flags.js';
+import { PG_anon, PG_anon_exclusive, PG_dirty, PG_fsdax, PG_hwpoison, PG_referenced } from '../mm/page-flags.js';
 import {
   FAULT_FLAG_REMOTE, FAULT_FLAG_RETRY_NOWAIT, FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, handleMmFault, VM_FAULT_ERROR,
   VM_FAULT_HWPOISON, VM_FAULT_OOM, VM_FAULT_RETRY,

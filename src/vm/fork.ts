@@ -1,7 +1,7 @@
 // fork(): dup_mmap() and copy_page_range() (kernel/fork.c, mm/memory.c, include/linux/rmap.h).
 
 import type { Kernel } from '../kernel.js';
-import { ENOMEM, HPAGE_PMD_NR, HPAGE_PMD_SIZE, PAGE_SIZE } from '../include/uapi.js';
+import { ENOMEM, HPAGE_PMD_SIZE, PAGE_SIZE } from '../include/uapi.js';
 import { folio_maybe_dma_pinned } from '../gup/grab.js';
 import { PG_anon, PG_anon_exclusive, PG_lru, PG_swapbacked } from '../mm/page-flags.js';
 import {
