@@ -4,6 +4,7 @@
 import type { Kernel } from '../kernel.js';
 import { EMLINK, ENOMEM, EREMOTEIO, FOLL_GET, FOLL_LONGTERM, FOLL_PCI_P2PDMA, FOLL_PIN, GUP_PIN_COUNTING_BIAS } from '../include/uapi.js';
 import { ZONE_CMA, ZONE_MOVABLE } from '../mm/memory.js';
+import { Vmstat } from '../mm/vmstat.js';
 import { PG_device_coherent, PG_fsdax, PG_isolated_block, PG_p2pdma } from '../mm/page-flags.js';
 
 export { EMLINK };
@@ -61,7 +62,7 @@ function addGrab(k: Kernel, head: number, refs: number, flags: number, fastAlrea
   } else {
     mem.refAdd(head, fastAlreadyGot ? refs * (GUP_PIN_COUNTING_BIAS - 1) : refs * GUP_PIN_COUNTING_BIAS);
   }
-  k.vmstat.mod('nr_foll_pin_acquired', refs); // node_stat_mod_folio(NR_FOLL_PIN_ACQUIRED)
+  k.vmstat.modIdx(Vmstat.PIN_ACQUIRED, refs); // node_stat_mod_folio(NR_FOLL_PIN_ACQUIRED)
 }
 
 /**
@@ -71,8 +72,10 @@ function addGrab(k: Kernel, head: number, refs: number, flags: number, fastAlrea
 export function try_grab_folio(k: Kernel, head: number, refs: number, flags: number): number {
   const mem = k.mem;
   k.fp.read('folio', head);
-  if (k.WARN_ON_ONCE(mem.ref(head) <= 0, 'mm/gup.c:try_grab_folio:refcount<=0',
-    `try_grab_folio(): pfn ${head} refcount ${mem.ref(head)} <= 0`)) return -ENOMEM;
+  if (mem.ref(head) <= 0) {
+    k.WARN_ON_ONCE(true, 'mm/gup.c:try_grab_folio:refcount<=0', `try_grab_folio(): pfn ${head} refcount ${mem.ref(head)} <= 0`);
+    return -ENOMEM;
+  }
   if (!(flags & FOLL_PCI_P2PDMA) && mem.test(head, PG_p2pdma)) return k.profile.grabReturnsErrno ? -EREMOTEIO : -ENOMEM;
   if (flags & FOLL_PIN) {
     if (is_zero_folio(k, head) && k.profile.zeroPageNotPinned) return 0; // v6.5: the zero page is never pinned
@@ -94,8 +97,10 @@ export function try_grab_folio_fast(k: Kernel, pfn: number, refs: number, flags:
   k.fp.read('folio', head);
   if (flags & FOLL_PIN && is_zero_folio(k, head) && k.profile.zeroPageNotPinned) return true;
   // try_get_folio(): refuse a negative refcount (WARN) and a folio being freed (add-unless-zero).
-  if (k.WARN_ON_ONCE(mem.ref(head) < 0, 'mm/gup.c:try_get_folio:refcount<0',
-    `try_get_folio(): pfn ${head} refcount ${mem.ref(head)} < 0`)) return false;
+  if (mem.ref(head) < 0) {
+    k.WARN_ON_ONCE(true, 'mm/gup.c:try_get_folio:refcount<0', `try_get_folio(): pfn ${head} refcount ${mem.ref(head)} < 0`);
+    return false;
+  }
   if (mem.ref(head) === 0) return false;
   if (!(flags & FOLL_PCI_P2PDMA) && mem.test(head, PG_p2pdma)) return false;
   mem.refAdd(head, refs);
@@ -114,7 +119,7 @@ export function gup_put_folio(k: Kernel, head: number, refs: number, flags: numb
   let put = refs;
   if (flags & FOLL_PIN) {
     if (is_zero_folio(k, head) && k.profile.zeroPageNotPinned) return;
-    k.vmstat.mod('nr_foll_pin_released', refs); // node_stat_mod_folio(NR_FOLL_PIN_RELEASED)
+    k.vmstat.modIdx(Vmstat.PIN_RELEASED, refs); // node_stat_mod_folio(NR_FOLL_PIN_RELEASED)
     if (folio_has_pincount(k, head)) mem.pincountAdd(head, -refs);
     else put = refs * GUP_PIN_COUNTING_BIAS;
   }

@@ -13,18 +13,28 @@ export const VMSTAT_ITEMS = [
 ] as const;
 export type VmstatItem = (typeof VMSTAT_ITEMS)[number];
 
+const INDEX = new Map<VmstatItem, number>(VMSTAT_ITEMS.map((k, i) => [k, i]));
+
 export class Vmstat {
-  private readonly v = new Map<VmstatItem, number>(VMSTAT_ITEMS.map((k) => [k, 0]));
+  // Hot: every pin and unpin counts, so a typed array rather than a Map.
+  private readonly v = new Float64Array(VMSTAT_ITEMS.length);
+  static readonly PIN_ACQUIRED = 0;
+  static readonly PIN_RELEASED = 1;
 
   mod(item: VmstatItem, delta: number): void {
-    this.v.set(item, (this.v.get(item) ?? 0) + delta);
+    this.v[INDEX.get(item)!] += delta;
+  }
+
+  /** mod() by index, for the pin paths. */
+  modIdx(i: number, delta: number): void {
+    this.v[i] += delta;
   }
 
   get(item: VmstatItem): number {
-    return this.v.get(item) ?? 0;
+    return this.v[INDEX.get(item)!];
   }
 
   snapshot(): Record<VmstatItem, number> {
-    return Object.fromEntries(this.v) as Record<VmstatItem, number>;
+    return Object.fromEntries(VMSTAT_ITEMS.map((k, i) => [k, this.v[i]])) as Record<VmstatItem, number>;
   }
 }
