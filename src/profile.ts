@@ -9,7 +9,7 @@ export interface Profile {
   readonly pinApi: boolean;
   /** FOLL_PIN is tracked: GUP_PIN_COUNTING_BIAS, exact pincount for large folios, vmstat counters (v5.7). */
   readonly pinTracking: boolean;
-  /** Smallest folio order with a separate _pincount (5.7: hpage_pinned_refcount in page[2] → order ≥ 2; 64-bit folios later: order ≥ 1). */
+  /** Smallest folio order with a separate _pincount (5.7: hpage_pinned_refcount in page[2] → order ≥ 2; v5.18 (5232c63f46fd): order ≥ 1). */
   readonly pincountMinOrder: number;
   /** put_user_page(), put_user_pages(), put_user_pages_dirty_lock() exist (v5.2 .. v5.5). */
   readonly putUserPageApi: boolean;
@@ -21,7 +21,7 @@ export interface Profile {
   readonly longtermMigratesMovable: boolean;
   /** Long-term pins migrate folios out of CMA (v5.1 for get_user_pages_longterm on CMA). */
   readonly longtermMigratesCma: boolean;
-  /** do_wp_page() reuses an anonymous page only if its refcount is 1 (v5.8); before, by mapcount. */
+  /** do_wp_page() reuses an anonymous page only if its refcount is 1 (v5.9, 09854ba94c6a); before, by mapcount. */
   readonly cowReuseByRefcount: boolean;
   /** Fork copies anonymous pages that may be DMA-pinned (v5.9, with mm->has_pinned). */
   readonly forkCopiesMaybePinned: boolean;
@@ -89,14 +89,14 @@ const p52 = derive(p51, '5.2', 'put_user_page*() placeholders (aliases of put_pa
 const p57 = derive(p52, '5.7', 'FOLL_PIN tracking: GUP_PIN_COUNTING_BIAS, hpage_pinned_refcount, vmstat counters', {
   pinApi: true, pinTracking: true, putUserPageApi: false, putUserPagesDirtySplit: false,
 });
-const p59 = derive(p57, '5.9', 'fork copies maybe-pinned anonymous pages (mm->has_pinned); COW reuse by refcount (5.8)', {
+const p59 = derive(p57, '5.9', 'fork copies maybe-pinned anonymous pages (mm->has_pinned); COW reuse only at refcount 1', {
   cowReuseByRefcount: true, forkCopiesMaybePinned: true,
 });
 const p519 = derive(p59, '5.19', 'PageAnonExclusive; R/O FOLL_PIN unshares possibly shared anonymous pages', {
-  anonExclusive: true, longtermMigratesMovable: true,
+  anonExclusive: true, longtermMigratesMovable: true, pincountMinOrder: 1,
 });
 const p62 = derive(p519, '6.2', 'reliable R/O long-term pins in COW mappings; int try_grab_page()', {
-  reliableRoLongterm: true, grabReturnsErrno: true, pincountMinOrder: 1, follCow: false,
+  reliableRoLongterm: true, grabReturnsErrno: true, follCow: false,
 });
 const p65 = derive(p62, '6.5', 'is_valid_gup_args(); zero page not pinned; long-term file write pins refused; reclaim keeps pinned private data', {
   validGupArgs: true, zeroPageNotPinned: true, longtermFileWriteRefused: true, reclaimKeepsPinnedPrivate: true,
