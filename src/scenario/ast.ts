@@ -1,0 +1,131 @@
+// A loaded, validated scenario: what load.ts produces and run.ts executes.
+
+import type { ArgSpec, Value } from './backend.js';
+import type { SourcePos } from './errors.js';
+import type { Expr } from './expr.js';
+
+/** A value written in the file, evaluated when the step runs (names bound by `as:` have values only then). */
+export type ValueNode =
+  | {
+    readonly kind: 'expr';
+    readonly src: string;
+    readonly expr: Expr;
+    readonly pos: SourcePos;
+    /** The file position of a column (0-based) of src, for errors inside the expression. */
+    readonly at: (col: number) => SourcePos;
+  }
+  | { readonly kind: 'string'; readonly value: string; readonly pos: SourcePos }
+  | { readonly kind: 'list'; readonly items: readonly ValueNode[]; readonly pos: SourcePos };
+
+export interface ArgNode {
+  readonly name: string;
+  readonly spec: ArgSpec;
+  readonly keyPos: SourcePos;
+  readonly value: ValueNode;
+}
+
+/** A value that may differ per profile: `{by_profile: {"5.1": A, current: B, default: C}}`. */
+export type PerProfile<T> =
+  | { readonly kind: 'all'; readonly value: T }
+  | {
+    readonly kind: 'by_profile';
+    readonly cases: ReadonlyMap<string, T>;
+    readonly fallback?: T;
+    readonly pos: SourcePos;
+  };
+
+export type Comparison =
+  | { readonly kind: 'eq'; readonly value: ValueNode; readonly pos: SourcePos }
+  | { readonly kind: 'ne'; readonly value: ValueNode; readonly pos: SourcePos }
+  | { readonly kind: 'ge' | 'le' | 'delta'; readonly value: ValueNode; readonly pos: SourcePos }
+  | { readonly kind: 'one_of'; readonly values: readonly ValueNode[]; readonly pos: SourcePos };
+
+export type Expected = PerProfile<Comparison>;
+
+export interface FieldCheck {
+  readonly field: string;
+  readonly pos: SourcePos;
+  readonly expected: Expected;
+}
+
+export interface Check {
+  readonly query: string;
+  readonly queryPos: SourcePos;
+  /** The task given inside the query's arguments (`task: child`), for queries that run in a task. */
+  readonly task: { readonly name: string; readonly pos: SourcePos } | null;
+  readonly needsTask: boolean;
+  readonly args: readonly ArgNode[];
+  readonly fields: readonly FieldCheck[];
+  /** "page{addr: buf}" — the query as written, for verdict descriptions. */
+  readonly label: string;
+  /**
+   * Whether the arguments are known at scenario start (constants only, and a task declared in
+   * `tasks:`): then a `{delta: N}` on the first check compares against a snapshot taken at start.
+   */
+  readonly staticArgs: boolean;
+}
+
+/** `warn:` / `bug:` on a step: a substring of the id (WARN) or message (BUG), true = any, false = none. */
+export type RaiseExpect = string | boolean;
+
+export interface StepExpect {
+  readonly pos: SourcePos;
+  readonly ret?: { readonly expected: Expected; readonly pos: SourcePos };
+  readonly warn?: { readonly expected: PerProfile<RaiseExpect>; readonly pos: SourcePos };
+  readonly bug?: { readonly expected: PerProfile<RaiseExpect>; readonly pos: SourcePos };
+  readonly checks: readonly Check[];
+}
+
+interface StepCommon {
+  /** 1-based position in `steps:`. */
+  readonly index: number;
+  /** Position of the op key (or of `expect` for an expectation step). */
+  readonly pos: SourcePos;
+  readonly note?: string;
+  /** Only run on these profiles. */
+  readonly profiles?: readonly string[];
+}
+
+export interface OpStep extends StepCommon {
+  readonly kind: 'op';
+  readonly op: string;
+  readonly needsTask: boolean;
+  readonly task: { readonly name: string; readonly pos: SourcePos } | null;
+  readonly args: readonly ArgNode[];
+  readonly bind?: { readonly name: string; readonly pos: SourcePos };
+  readonly expect?: StepExpect;
+}
+
+export interface ExpectStep extends StepCommon {
+  readonly kind: 'expect';
+  readonly checks: readonly Check[];
+}
+
+export type Step = OpStep | ExpectStep;
+
+export type LeaksExpect = 'none' | 'any' | readonly string[];
+
+export interface EndSpec {
+  readonly pos: SourcePos | null;
+  readonly leaks: { readonly expected: PerProfile<LeaksExpect>; readonly pos: SourcePos | null };
+  readonly warns?: { readonly expected: PerProfile<readonly string[]>; readonly pos: SourcePos };
+  readonly noWarns?: { readonly expected: PerProfile<boolean>; readonly pos: SourcePos };
+}
+
+export interface Scenario {
+  readonly file: string;
+  readonly name: string;
+  readonly description?: string;
+  readonly source?: string;
+  /** The profiles the file asks for (`profiles:`, or `[profile]`, or the backend's default). */
+  readonly profiles: readonly string[];
+  /** Whether the file named its profile(s) itself. */
+  readonly profilesGiven: boolean;
+  readonly pos: SourcePos;
+  readonly machine: Readonly<Record<string, Value>>;
+  readonly machinePos: SourcePos;
+  readonly machineKeys: ReadonlyMap<string, SourcePos>;
+  readonly tasks: readonly string[];
+  readonly steps: readonly Step[];
+  readonly end: EndSpec;
+}
