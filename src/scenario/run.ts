@@ -1,0 +1,419 @@
+// Running a loaded scenario against a Backend: one Session per profile, a verdict per expectation.
+
+import { ScenarioError, type Backend, type BugReport, type Session, type Value, type Warning } from './backend.js';
+import type { ArgNode, Check, Comparison, OpStep, PerProfile, RaiseExpect, Scenario, Step } from './ast.js';
+import { ScenarioFileError, type SourcePos } from './errors.js';
+import { scopeOf, type Scope } from './expr.js';
+import { canonical, evalNode, evalTyped, nodeText, valueEquals } from './values.js';
+
+export interface RunOptions {
+  /** Run on this profile only, whatever the file asks for. */
+  readonly profile?: string;
+  /** Keep each session's trace in the result. */
+  readonly trace?: boolean;
+}
+
+/** What verdicts record as expected and actual values: JSON. */
+export type Json = null | boolean | number | string | readonly Json[] | { readonly [k: string]: Json };
+
+export interface Verdict {
+  /** 1-based step number; null for the end-of-run verdicts (leaks, warns). */
+  readonly step: number | null;
+  /** Where the expectation is written. */
+  readonly location: SourcePos;
+  /** "step 3 pin_user_pages_fast: ret == 4" */
+  readonly description: string;
+  readonly ok: boolean;
+  readonly expected?: Json;
+  readonly actual?: Json;
+  /** Why it failed: "expected 4, got -EFAULT". */
+  readonly message?: string;
+}
+
+export interface RunWarning extends Warning {
+  /** The scenario step during which the warning appeared (null: at start or teardown). */
+  readonly scenarioStep: number | null;
+  /** Whether a `warn:` or `end: warns:` expectation accounts for it. */
+  expected: boolean;
+}
+
+export interface RunBug extends BugReport {
+  readonly scenarioStep: number | null;
+  /** Whether the step expected it (`bug:`): then the run stopped there, and that is a pass. */
+  readonly expected: boolean;
+}
+
+export interface ScenarioResult {
+  readonly file: string;
+  readonly name: string;
+  readonly profile: string;
+  /** Every verdict passed. */
+  readonly ok: boolean;
+  readonly verdicts: readonly Verdict[];
+  readonly warnings: readonly RunWarning[];
+  readonly bug: RunBug | null;
+  /** Leak lines reported at teardown. */
+  readonly leaks: readonly string[];
+  /** Steps run (steps skipped for the profile, or after a BUG, are not counted). */
+  readonly stepsRun: number;
+  readonly trace?: unknown;
+}
+
+/** Run a scenario once per profile (the file's, or opts.profile). Throws ScenarioFileError for misuse found at run time. */
+export function runScenario(scn: Scenario, backend: Backend, opts: RunOptions = {}): ScenarioResult[] {
+  if (opts.profile !== undefined && !backend.profiles.includes(opts.profile)) {
+    throw new RangeError(`unknown profile '${opts.profile}' (profiles: ${backend.profiles.join(', ')})`);
+  }
+  const profiles = opts.profile !== undefined ? [opts.profile] : scn.profiles;
+  return profiles.map((p) => new Runner(scn, backend, p, opts.trace ?? false).run());
+}
+
+/** Value rendering for messages: -EFAULT for return values, hex for addresses, short arrays. */
+export function renderValue(v: Value | undefined, constants: Readonly<Record<string, number>> = {}, asRet = false): string {
+  if (v === undefined) return '(missing)';
+  if (typeof v === 'number') {
+    if (asRet && Number.isInteger(v) && v < 0 && v >= -4095) {
+      const name = Object.keys(constants).find((k) => /^E[A-Z0-9]+$/.test(k) && constants[k] === -v);
+      if (name) return `-${name}`;
+    }
+    if (Number.isInteger(v) && Math.abs(v) >= 2 ** 20) return `${v < 0 ? '-' : ''}0x${Math.abs(v).toString(16)}`;
+    return String(v);
+  }
+  if (Array.isArray(v)) {
+    const a = v as readonly Value[];
+    const shown = a.slice(0, 8).map((x) => renderValue(x, constants));
+    return `[${shown.join(', ')}${a.length > 8 ? `, ... (${a.length} items)` : ''}]`;
+  }
+  return JSON.stringify(v);
+}
+
+function stepLabel(s: Step): string {
+  return `step ${s.index} ${s.kind === 'op' ? s.op : 'expect'}`;
+}
+
+function comparisonText(c: Comparison): string {
+  switch (c.kind) {
+    case 'eq': return `== ${nodeText(c.value)}`;
+    case 'ne': return `!= ${nodeText(c.value)}`;
+    case 'ge': return `>= ${nodeText(c.value)}`;
+    case 'le': return `<= ${nodeText(c.value)}`;
+    case 'delta': return `changed by ${nodeText(c.value)}`;
+    case 'one_of': return `one of [${c.values.map(nodeText).join(', ')}]`;
+  }
+}
+
+class Runner {
+  private readonly verdicts: Verdict[] = [];
+  private readonly bindings = new Map<string, Value>();
+  private readonly scope: Scope;
+  /** The last value seen of each query+task+args+field (for delta), starting with the baselines. */
+  private readonly observed = new Map<string, Value>();
+  private readonly warnings: RunWarning[] = [];
+  private warnSeen = 0;
+  private bug: RunBug | null = null;
+  private stepsRun = 0;
+  private session!: Session;
+
+  constructor(readonly scn: Scenario, readonly backend: Backend, readonly profile: string, readonly keepTrace: boolean) {
+    this.scope = scopeOf(backend.constants, this.bindings);
+  }
+
+  run(): ScenarioResult {
+    const scn = this.scn;
+    try {
+      this.session = this.backend.start({ profile: this.profile, machine: scn.machine, tasks: scn.tasks });
+    } catch (e) {
+      if (e instanceof ScenarioError) {
+        throw ScenarioFileError.at((e.arg !== undefined ? scn.machineKeys.get(e.arg) : undefined) ?? scn.machinePos, e.message);
+      }
+      throw e;
+    }
+    this.syncWarnings(null);
+    this.takeBaselines();
+    for (const step of scn.steps) {
+      if (step.profiles && !step.profiles.includes(this.profile)) continue;
+      this.stepsRun++;
+      const stop = step.kind === 'op' ? this.runOp(step) : (this.runChecks(step.checks, step), false);
+      this.syncWarnings(step.index);
+      if (stop) break;
+    }
+    const leaks = this.finish();
+    return {
+      file: scn.file, name: scn.name, profile: this.profile, ok: this.verdicts.every((v) => v.ok),
+      verdicts: this.verdicts, warnings: this.warnings, bug: this.bug, leaks, stepsRun: this.stepsRun,
+      ...(this.keepTrace && { trace: this.session.trace() }),
+    };
+  }
+
+  // ---- helpers -----------------------------------------------------------------------------------
+
+  private render(v: Value | undefined, asRet = false): string {
+    return renderValue(v, this.backend.constants, asRet);
+  }
+
+  private verdict(v: Verdict): void {
+    this.verdicts.push(v);
+  }
+
+  private syncWarnings(step: number | null): RunWarning[] {
+    const all = this.session.warnings();
+    const fresh: RunWarning[] = [];
+    for (let i = this.warnSeen; i < all.length; i++) {
+      const w = { id: all[i].id, message: all[i].message, step: all[i].step, scenarioStep: step, expected: false };
+      fresh.push(w);
+      this.warnings.push(w);
+    }
+    this.warnSeen = all.length;
+    return fresh;
+  }
+
+  private resolve<T>(pp: PerProfile<T>): T {
+    if (pp.kind === 'all') return pp.value;
+    const v = pp.cases.get(this.profile) ?? pp.fallback;
+    if (v === undefined) {
+      throw ScenarioFileError.at(pp.pos, `no expectation for profile ${this.profile} (by_profile lists ${[...pp.cases.keys()].join(', ')}; `
+        + 'add default: to cover the other profiles)');
+    }
+    return v;
+  }
+
+  private evalArgs(args: readonly ArgNode[]): Record<string, Value> {
+    const out: Record<string, Value> = {};
+    for (const a of args) out[a.name] = evalTyped(a.value, a.spec.type, this.scope, `argument '${a.name}'`);
+    return out;
+  }
+
+  private obsKey(c: Check, task: string | null, args: Record<string, Value>, field: string): string {
+    return `${c.query}\u0000${task ?? ''}\u0000${canonical(args)}\u0000${field}`;
+  }
+
+  private taskOf(needsTask: boolean, named: { name: string } | null): string | null {
+    return needsTask ? named?.name ?? this.scn.tasks[0] ?? null : null;
+  }
+
+  private query(c: Check, task: string | null, args: Record<string, Value>): Readonly<Record<string, Value>> {
+    try {
+      return this.session.query(task, c.query, args);
+    } catch (e) {
+      if (e instanceof ScenarioError) {
+        const pos = e.arg === 'task' ? c.task?.pos : c.args.find((a) => a.name === e.arg)?.keyPos;
+        throw ScenarioFileError.at(pos ?? c.queryPos, e.message);
+      }
+      throw e;
+    }
+  }
+
+  /** Snapshot, at scenario start, every field compared with delta by a check whose arguments are constants. */
+  private takeBaselines(): void {
+    for (const step of this.scn.steps) {
+      if (step.profiles && !step.profiles.includes(this.profile)) continue;
+      const checks = step.kind === 'expect' ? step.checks : step.expect?.checks ?? [];
+      for (const c of checks) {
+        if (!c.staticArgs) continue;
+        const deltaFields = c.fields.filter((f) => {
+          const e = f.expected;
+          return e.kind === 'all' ? e.value.kind === 'delta' : (e.cases.get(this.profile) ?? e.fallback)?.kind === 'delta';
+        });
+        if (deltaFields.length === 0) continue;
+        const args = this.evalArgs(c.args);
+        const task = this.taskOf(c.needsTask, c.task);
+        let result: Readonly<Record<string, Value>> | null = null;
+        for (const f of deltaFields) {
+          const key = this.obsKey(c, task, args, f.field);
+          if (this.observed.has(key)) continue;
+          result ??= this.query(c, task, args);
+          if (Object.hasOwn(result, f.field)) this.observed.set(key, result[f.field]);
+        }
+      }
+    }
+  }
+
+  // ---- steps -------------------------------------------------------------------------------------
+
+  /** Run an operation step and its expectations; returns true when the run must stop (BUG). */
+  private runOp(step: OpStep): boolean {
+    const label = stepLabel(step);
+    const args = this.evalArgs(step.args);
+    const task = this.taskOf(step.needsTask, step.task);
+    const bugBefore = this.session.bug();
+    let outcome: { ret: Value; out?: Value } | null = null;
+    try {
+      outcome = this.session.step(task, step.op, args);
+    } catch (e) {
+      if (!(bugBefore === null && this.session.bug() !== null)) {
+        if (e instanceof ScenarioError) {
+          const pos = e.arg === 'task' ? step.task?.pos : step.args.find((a) => a.name === e.arg)?.keyPos;
+          throw ScenarioFileError.at(pos ?? step.pos, e.message);
+        }
+        throw e;
+      }
+    }
+    const fresh = this.syncWarnings(step.index);
+    const exp = step.expect;
+    const bugExp: RaiseExpect = exp?.bug ? this.resolve(exp.bug.expected) : false;
+    const bug = bugBefore === null ? this.session.bug() : null;
+    const bugPos = exp?.bug?.pos ?? step.pos;
+    const bugText = bugExp === true ? 'raises BUG' : `raises BUG containing '${String(bugExp)}'`;
+    if (bug) {
+      const matches = bugExp === true || (typeof bugExp === 'string' && bug.message.includes(bugExp));
+      this.bug = { ...bug, scenarioStep: step.index, expected: matches };
+      if (bugExp === false) {
+        this.verdict({ step: step.index, location: step.pos, description: `${label}: BUG: ${bug.message}`, ok: false, actual: bug.message,
+          message: `unexpected BUG: ${bug.message}` });
+      } else {
+        this.verdict({ step: step.index, location: bugPos, description: `${label}: ${bugText}`, ok: matches,
+          expected: bugExp, actual: bug.message, ...(!matches && { message: `got BUG: ${bug.message}` }) });
+      }
+      return true;
+    }
+    if (exp?.bug) {
+      this.verdict({ step: step.index, location: bugPos, description: `${label}: ${bugExp === false ? 'raises no BUG' : bugText}`,
+        ok: bugExp === false, expected: bugExp, actual: false, ...(bugExp !== false && { message: 'no BUG was raised' }) });
+    }
+    if (!outcome) return false;
+    if (step.bind) this.bindings.set(step.bind.name, outcome.out ?? outcome.ret);
+    if (exp?.ret) this.compare(outcome.ret, this.resolve(exp.ret.expected), step.index, exp.ret.pos, `${label}: ret`, null, true);
+    if (exp?.warn) {
+      const w = this.resolve(exp.warn.expected);
+      const ids = fresh.map((x) => x.id);
+      let ok: boolean;
+      let description: string;
+      if (w === false) {
+        ok = fresh.length === 0;
+        description = 'raises no WARN';
+      } else {
+        const hits = fresh.filter((x) => w === true || x.id.includes(w));
+        for (const h of hits) h.expected = true;
+        ok = hits.length > 0;
+        description = w === true ? 'raises a WARN' : `raises WARN '${w}'`;
+      }
+      this.verdict({ step: step.index, location: exp.warn.pos, description: `${label}: ${description}`, ok, expected: w, actual: ids,
+        ...(!ok && { message: ids.length ? `raised ${ids.map((i) => `'${i}'`).join(', ')}` : 'no WARN was raised' }) });
+    }
+    if (exp) this.runChecks(exp.checks, step);
+    return false;
+  }
+
+  private runChecks(checks: readonly Check[], step: Step): void {
+    const label = stepLabel(step);
+    for (const c of checks) {
+      const args = this.evalArgs(c.args);
+      const task = this.taskOf(c.needsTask, c.task);
+      const result = this.query(c, task, args);
+      for (const f of c.fields) {
+        const actual = Object.hasOwn(result, f.field) ? result[f.field] : undefined;
+        const key = this.obsKey(c, task, args, f.field);
+        this.compare(actual, this.resolve(f.expected), step.index, f.pos, `${label}: ${c.label}.${f.field}`, key, false);
+        if (actual !== undefined) this.observed.set(key, actual);
+      }
+    }
+  }
+
+  private compare(
+    actual: Value | undefined, cmp: Comparison, step: number | null, location: SourcePos, what: string, key: string | null, asRet: boolean,
+  ): void {
+    const description = `${what} ${comparisonText(cmp)}`;
+    const r = (v: Value | undefined) => this.render(v, asRet);
+    const push = (ok: boolean, expected: Json, message: string, shownActual: Json | undefined = actual) => {
+      this.verdict({ step, location, description, ok, expected, ...(shownActual !== undefined && { actual: shownActual }),
+        ...(!ok && { message }) });
+    };
+    switch (cmp.kind) {
+      case 'eq': {
+        const e = evalNode(cmp.value, this.scope);
+        push(valueEquals(actual, e), e, `expected ${r(e)}, got ${r(actual)}`);
+        return;
+      }
+      case 'ne': {
+        const e = evalNode(cmp.value, this.scope);
+        push(actual !== undefined && !valueEquals(actual, e), e, `expected anything but ${r(e)}, got ${r(actual)}`);
+        return;
+      }
+      case 'ge':
+      case 'le': {
+        const n = evalTyped(cmp.value, 'int', this.scope, cmp.kind) as number;
+        const ok = typeof actual === 'number' && (cmp.kind === 'ge' ? actual >= n : actual <= n);
+        push(ok, n, `expected ${cmp.kind === 'ge' ? '>=' : '<='} ${r(n)}, got ${r(actual)}`);
+        return;
+      }
+      case 'one_of': {
+        const es = cmp.values.map((v) => evalNode(v, this.scope));
+        push(es.some((e) => valueEquals(actual, e)), es, `expected one of ${es.map((e) => r(e)).join(', ')}, got ${r(actual)}`);
+        return;
+      }
+      case 'delta': {
+        const n = evalTyped(cmp.value, 'int', this.scope, 'delta') as number;
+        const prev = key === null ? undefined : this.observed.get(key);
+        if (prev === undefined) {
+          throw ScenarioFileError.at(cmp.pos, `delta: there is no earlier value of ${what.replace(/^step \d+ [^:]*: /, '')} to compare with `
+            + '(no earlier check of it ran with these arguments); check its absolute value first');
+        }
+        if (typeof actual !== 'number' || typeof prev !== 'number') {
+          push(false, n, `expected a change of ${n}, but the value is ${r(actual)} (was ${r(prev)})`);
+          return;
+        }
+        const d = actual - prev;
+        push(d === n, n, `expected a change of ${n}, got ${d} (from ${r(prev)} to ${r(actual)})`, d);
+        return;
+      }
+    }
+  }
+
+  // ---- the end of the run ------------------------------------------------------------------------
+
+  private finish(): string[] {
+    const scn = this.scn;
+    const end = scn.end;
+    let leaks: string[] = [];
+    const bugBefore = this.session.bug();
+    try {
+      leaks = [...this.session.teardown().leaks];
+    } catch (e) {
+      if (!(bugBefore === null && this.session.bug() !== null)) {
+        if (e instanceof ScenarioError) throw ScenarioFileError.at(end.pos ?? scn.pos, `at teardown: ${e.message}`);
+        throw e;
+      }
+    }
+    this.syncWarnings(null);
+    const endPos = end.pos ?? scn.pos;
+    const tbug = bugBefore === null ? this.session.bug() : null;
+    if (tbug && !this.bug) {
+      this.bug = { ...tbug, scenarioStep: null, expected: false };
+      this.verdict({ step: null, location: endPos, description: `end: BUG at teardown: ${tbug.message}`, ok: false, actual: tbug.message,
+        message: `unexpected BUG at teardown: ${tbug.message}` });
+    }
+    // After a BUG the model's state is whatever the BUG left: leaks are reported, not judged.
+    if (!this.bug) {
+      const le = this.resolve(end.leaks.expected);
+      const location = end.leaks.pos ?? endPos;
+      if (le === 'none') {
+        this.verdict({ step: null, location, description: 'end: no leaks', ok: leaks.length === 0, expected: [], actual: leaks,
+          ...(leaks.length > 0 && { message: `${leaks.length} leak${leaks.length === 1 ? '' : 's'}:\n${leaks.join('\n')}` }) });
+      } else if (le !== 'any') {
+        const missing = le.filter((s) => !leaks.some((l) => l.includes(s)));
+        const extra = leaks.filter((l) => !le.some((s) => l.includes(s)));
+        const problems = [
+          ...missing.map((s) => `no leak matches '${s}'`),
+          ...extra.map((l) => `unexpected leak: ${l}`),
+        ];
+        this.verdict({ step: null, location, description: `end: leaks match [${le.map((s) => `'${s}'`).join(', ')}]`,
+          ok: problems.length === 0, expected: [...le], actual: leaks, ...(problems.length > 0 && { message: problems.join('\n') }) });
+      }
+    }
+    if (end.warns) {
+      for (const s of this.resolve(end.warns.expected)) {
+        const hits = this.warnings.filter((w) => w.id.includes(s));
+        for (const h of hits) h.expected = true;
+        this.verdict({ step: null, location: end.warns.pos, description: `end: WARN '${s}' raised`, ok: hits.length > 0, expected: s,
+          actual: this.warnings.map((w) => w.id),
+          ...(hits.length === 0 && { message: this.warnings.length ? `raised only ${this.warnings.map((w) => `'${w.id}'`).join(', ')}` : 'no WARN was raised' }) });
+      }
+    }
+    if (end.noWarns && this.resolve(end.noWarns.expected)) {
+      const ids = this.warnings.map((w) => w.id);
+      this.verdict({ step: null, location: end.noWarns.pos, description: 'end: no WARN raised', ok: ids.length === 0, expected: [],
+        actual: ids, ...(ids.length > 0 && { message: `raised ${ids.map((i) => `'${i}'`).join(', ')}` }) });
+    }
+    return leaks;
+  }
+}
