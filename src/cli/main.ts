@@ -1,0 +1,365 @@
+// The pinlab command line: run scenario files against the model and report verdicts.
+//
+// Exit status: 0 every verdict passed; 1 some verdict failed; 2 usage error or an error in a
+// scenario file; 3 internal error (the stack is printed only with PINLAB_DEBUG=1).
+
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { ArgSpec, Backend } from '../scenario/backend.js';
+import type { Scenario } from '../scenario/ast.js';
+import { ScenarioFileError, formatPos, type Diagnostic } from '../scenario/errors.js';
+import { loadScenarioFile } from '../scenario/load.js';
+import { runScenario, type ScenarioResult, type Verdict } from '../scenario/run.js';
+import { didYouMean } from '../scenario/suggest.js';
+
+/** Where the CLI writes and what it knows of its environment (tests pass their own). */
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly isTTY: boolean;
+  readonly cwd: string;
+}
+
+export const USAGE = `Usage: pinlab [command] [options]
+
+Commands:
+  (none)              run every scenario of the catalogue (the package's scenarios/ directory)
+  run FILE|DIR...     run scenario files (a directory: every .yaml file under it)
+  list                list the catalogue: name, profiles, description
+  ops                 list the operations, queries, machine settings and profiles scenarios can use
+  help                show this help
+
+Options:
+  --profile P         run on profile P only, whatever the files ask for
+  --json              print one JSON document with every result instead of text
+  --trace OUT.json    write the trace of each run to OUT.json (several runs: an object keyed by "file[profile]")
+  -v, --verbose       print every verdict, not only the failing ones
+  -h, --help          show this help
+
+Exit status: 0 all verdicts passed, 1 some verdict failed, 2 usage or scenario-file error, 3 internal error.
+Environment: NO_COLOR (no colours), PINLAB_DEBUG=1 (stacks on internal errors),
+  PINLAB_BACKEND=MODULE (a module exporting modelBackend(), instead of the model),
+  PINLAB_SCENARIOS=DIR (the catalogue directory).
+See docs/scenarios.md for the scenario format.
+`;
+
+const COMMANDS = ['run', 'list', 'ops', 'help'];
+
+/** An error with an exit status and a message for stderr. */
+class CliError extends Error {
+  constructor(message: string, readonly status: number) {
+    super(message);
+  }
+}
+
+function processIo(): Io {
+  return {
+    out: (t) => { process.stdout.write(t); },
+    err: (t) => { process.stderr.write(t); },
+    env: process.env,
+    isTTY: Boolean(process.stdout.isTTY),
+    cwd: process.cwd(),
+  };
+}
+
+interface Colours {
+  pass(s: string): string;
+  fail(s: string): string;
+  warn(s: string): string;
+  dim(s: string): string;
+}
+
+function colours(on: boolean): Colours {
+  const c = (code: number) => (s: string) => (on ? `\x1b[${code}m${s}\x1b[0m` : s);
+  return { pass: c(32), fail: c(31), warn: c(33), dim: c(2) };
+}
+
+/** The package root: the nearest directory above this module with a package.json. */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error('cannot find the pinlab package directory');
+    dir = up;
+  }
+  return dir;
+}
+
+function yamlFilesUnder(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/\.ya?ml$/.test(e.name)) out.push(p);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+async function loadBackend(io: Io): Promise<Backend> {
+  const custom = io.env.PINLAB_BACKEND;
+  const spec = custom ? pathToFileURL(resolve(io.cwd, custom)).href : '../scenario/model-backend.js';
+  const what = custom ? `PINLAB_BACKEND=${custom}` : 'the model (src/scenario/model-backend.ts)';
+  let mod: { modelBackend?: unknown };
+  try {
+    mod = (await import(spec)) as { modelBackend?: unknown };
+  } catch (e) {
+    throw new CliError(`pinlab: cannot load ${what}: ${(e as Error).message}${custom ? '' : ' (is it built? run npx tsc -b)'}`, 3);
+  }
+  if (typeof mod.modelBackend !== 'function') throw new CliError(`pinlab: ${what} does not export modelBackend()`, 3);
+  return (mod.modelBackend as () => Backend)();
+}
+
+interface Options {
+  readonly profile?: string;
+  readonly json: boolean;
+  readonly trace?: string;
+  readonly verbose: boolean;
+}
+
+interface RunReport {
+  readonly results: ScenarioResult[];
+  readonly errors: Diagnostic[];
+  /** Scenario runs that failed (a failing verdict, or an error in the file). */
+  failed: number;
+  passed: number;
+  internal: number;
+}
+
+class Cli {
+  private readonly c: Colours;
+
+  constructor(readonly io: Io) {
+    this.c = colours(io.isTTY && io.env.NO_COLOR === undefined);
+  }
+
+  private display(p: string): string {
+    const rel = relative(this.io.cwd, p);
+    return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : p;
+  }
+
+  catalogue(): string[] {
+    const dir = this.io.env.PINLAB_SCENARIOS ? resolve(this.io.cwd, this.io.env.PINLAB_SCENARIOS) : join(packageRoot(), 'scenarios');
+    if (!existsSync(dir)) return [];
+    return yamlFilesUnder(dir).map((f) => this.display(f));
+  }
+
+  /** The files named on the command line; directories expand to their .yaml files. */
+  filesOf(args: readonly string[]): string[] {
+    const missing = args.filter((a) => !existsSync(resolve(this.io.cwd, a)));
+    if (missing.length) throw new CliError(missing.map((m) => `pinlab: ${m}: no such file`).join('\n'), 2);
+    return args.flatMap((a) => {
+      const abs = resolve(this.io.cwd, a);
+      return statSync(abs).isDirectory() ? yamlFilesUnder(abs).map((f) => this.display(f)) : [a];
+    });
+  }
+
+  private load(file: string, backend: Backend, report: RunReport): Scenario | null {
+    try {
+      return loadScenarioFile(resolve(this.io.cwd, file), backend, file);
+    } catch (e) {
+      if (e instanceof ScenarioFileError) {
+        report.errors.push(...e.diagnostics);
+        this.io.err(`${e.message}\n`);
+        return null;
+      }
+      throw e;
+    }
+  }
+
+  private printResult(r: ScenarioResult, opts: Options): void {
+    const { c } = this;
+    const failed = r.verdicts.filter((v) => !v.ok);
+    const n = r.verdicts.length;
+    const counts = `(${n} check${n === 1 ? '' : 's'}${failed.length ? `, ${failed.length} failed` : ''})`;
+    this.io.out(`${r.ok ? c.pass('PASS') : c.fail('FAIL')} ${r.name} [${r.profile}] ${counts}\n`);
+    for (const v of opts.verbose ? r.verdicts : failed) this.io.out(this.verdictLine(v, opts.verbose));
+    if (r.bug?.expected && opts.verbose) this.io.out(`  ${c.dim(`BUG (expected) at step ${r.bug.scenarioStep}: ${r.bug.message}`)}\n`);
+    for (const w of r.warnings) {
+      if (w.expected && !opts.verbose) continue;
+      const when = w.scenarioStep === null ? 'outside the steps' : `step ${w.scenarioStep}`;
+      this.io.out(`  ${c.warn('WARN')} ${w.id}: ${w.message} (${when}${w.expected ? ', expected' : ''})\n`);
+    }
+  }
+
+  private verdictLine(v: Verdict, verbose: boolean): string {
+    const { c } = this;
+    const mark = verbose ? (v.ok ? `${c.pass('ok')}   ` : `${c.fail('FAIL')} `) : '';
+    const msg = v.ok || !v.message ? '' : `: ${v.message}`;
+    const text = `${c.dim(`${formatPos(v.location)}:`)} ${v.description}${msg}`;
+    return `  ${mark}${text.split('\n').join('\n      ')}\n`;
+  }
+
+  async run(files: readonly string[], opts: Options): Promise<number> {
+    const backend = await loadBackend(this.io);
+    if (opts.profile !== undefined && !backend.profiles.includes(opts.profile)) {
+      throw new CliError(`pinlab: unknown profile '${opts.profile}'${didYouMean(opts.profile, backend.profiles)} `
+        + `(profiles: ${backend.profiles.join(', ')})`, 2);
+    }
+    const report: RunReport = { results: [], errors: [], failed: 0, passed: 0, internal: 0 };
+    const traces: [string, unknown][] = [];
+    for (const file of files) {
+      const scn = this.load(file, backend, report);
+      if (!scn) { report.failed++; continue; }
+      for (const profile of opts.profile !== undefined ? [opts.profile] : scn.profiles) {
+        let r: ScenarioResult;
+        try {
+          r = runScenario(scn, backend, { profile, trace: opts.trace !== undefined })[0];
+        } catch (e) {
+          report.failed++;
+          if (e instanceof ScenarioFileError) {
+            report.errors.push(...e.diagnostics);
+            this.io.err(`${e.message}\n`);
+            if (!opts.json) this.io.out(`${this.c.fail('ERROR')} ${scn.name} [${profile}]\n`);
+          } else {
+            report.internal++;
+            this.internalError(e, `${file} [${profile}]`);
+          }
+          continue;
+        }
+        report.results.push(r);
+        if (r.ok) report.passed++;
+        else report.failed++;
+        if (opts.trace !== undefined) traces.push([`${file}[${profile}]`, r.trace]);
+        if (!opts.json) this.printResult(r, opts);
+      }
+    }
+    if (opts.json) {
+      const runs = report.results.map((r) => {
+        const { trace: _trace, ...rest } = r;
+        return { ...rest, checks: r.verdicts.length };
+      });
+      const errors = report.errors.map((d) => ({ ...d.pos, message: d.message }));
+      this.io.out(`${JSON.stringify({ runs, errors, passed: report.passed, failed: report.failed }, null, 2)}\n`);
+    } else {
+      this.io.out(`${report.passed} passed, ${report.failed} failed\n`);
+    }
+    if (opts.trace !== undefined) {
+      const doc = traces.length === 1 ? traces[0][1] : Object.fromEntries(traces);
+      writeFileSync(resolve(this.io.cwd, opts.trace), `${JSON.stringify(doc)}\n`);
+    }
+    if (report.internal) return 3;
+    if (report.errors.length) return 2;
+    return report.failed ? 1 : 0;
+  }
+
+  async list(json: boolean): Promise<number> {
+    const backend = await loadBackend(this.io);
+    const report: RunReport = { results: [], errors: [], failed: 0, passed: 0, internal: 0 };
+    const rows: { file: string; name: string; profiles: readonly string[]; description: string }[] = [];
+    for (const file of this.catalogue()) {
+      const scn = this.load(file, backend, report);
+      if (scn) rows.push({ file, name: scn.name, profiles: scn.profiles, description: (scn.description ?? '').trim().split('\n')[0] });
+    }
+    if (json) this.io.out(`${JSON.stringify(rows, null, 2)}\n`);
+    else {
+      const w1 = Math.max(0, ...rows.map((r) => r.name.length));
+      const w2 = Math.max(0, ...rows.map((r) => r.profiles.join(',').length + 2));
+      for (const r of rows) {
+        this.io.out(`${r.name.padEnd(w1)}  ${`[${r.profiles.join(',')}]`.padEnd(w2)}  ${r.description}`.trimEnd() + '\n');
+      }
+      if (rows.length === 0 && report.errors.length === 0) this.io.out('no scenarios in the catalogue\n');
+    }
+    return report.errors.length ? 2 : 0;
+  }
+
+  async ops(json: boolean): Promise<number> {
+    const b = await loadBackend(this.io);
+    if (json) {
+      this.io.out(`${JSON.stringify({
+        operations: [...b.ops.values()], queries: [...b.queries.values()], machine: b.machineArgs,
+        profiles: b.profiles, defaultProfile: b.defaultProfile, constants: b.constants,
+      }, null, 2)}\n`);
+      return 0;
+    }
+    const sig = (args: readonly ArgSpec[]) => args.map((a) => `${a.name}${a.required === true ? '' : '?'}: ${a.type}`).join(', ');
+    const docs = (args: readonly ArgSpec[]) => args.filter((a) => a.doc).map((a) => `      ${a.name}: ${a.doc}\n`).join('');
+    const out: string[] = [];
+    out.push(`Operations (${b.ops.size}); a step is {OP: {ARG: VALUE, ...}}, [task] = runs in a task (task: on the step):\n`);
+    for (const o of b.ops.values()) {
+      out.push(`  ${o.name}(${sig(o.args)})${o.needsTask ? '  [task]' : ''}\n`);
+      out.push(`      ${o.summary}${o.source ? ` (${o.source})` : ''}\n`, docs(o.args));
+    }
+    out.push(`\nQueries (${b.queries.size}); a check is {QUERY: {ARG: VALUE, ...}, FIELD: EXPECTED, ...}, [task] = task: in the arguments:\n`);
+    for (const q of b.queries.values()) {
+      out.push(`  ${q.name}(${sig(q.args)})${q.needsTask ? '  [task]' : ''}\n`);
+      out.push(`      ${q.summary}\n`, docs(q.args), `      fields: ${q.fields.join(', ')}\n`);
+    }
+    out.push('\nMachine settings (machine:):\n');
+    for (const m of b.machineArgs) out.push(`  ${m.name}: ${m.type}${m.doc ? ` — ${m.doc}` : ''}\n`);
+    out.push(`\nProfiles: ${b.profiles.join(', ')} (default ${b.defaultProfile})\n`);
+    out.push(`Constants: ${Object.keys(b.constants).join(', ')}\n`);
+    this.io.out(out.join(''));
+    return 0;
+  }
+
+  internalError(e: unknown, where?: string): void {
+    const msg = e instanceof Error ? e.message : String(e);
+    this.io.err(`pinlab: internal error: ${msg}${where ? ` (in ${where})` : ''}\n`);
+    if (this.io.env.PINLAB_DEBUG === '1' && e instanceof Error && e.stack) this.io.err(`${e.stack}\n`);
+  }
+}
+
+/** Run the command line; returns the exit status. */
+export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
+  const cli = new Cli(io);
+  try {
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args: [...argv], allowPositionals: true, strict: true,
+        options: {
+          profile: { type: 'string' }, json: { type: 'boolean' }, trace: { type: 'string' },
+          verbose: { type: 'boolean', short: 'v' }, help: { type: 'boolean', short: 'h' },
+        },
+      });
+    } catch (e) {
+      throw new CliError(`pinlab: ${(e as Error).message}\n\n${USAGE}`, 2);
+    }
+    const { values: v, positionals } = parsed;
+    const [cmd, ...rest] = positionals;
+    if (v.help || cmd === 'help') {
+      io.out(USAGE);
+      return 0;
+    }
+    const opts: Options = {
+      json: v.json ?? false, verbose: v.verbose ?? false,
+      ...(v.profile !== undefined && { profile: v.profile }), ...(v.trace !== undefined && { trace: v.trace }),
+    };
+    const onlyJson = (name: string) => {
+      const bad = (['profile', 'trace', 'verbose'] as const).filter((k) => v[k] !== undefined);
+      if (rest.length) throw new CliError(`pinlab: ${name} takes no arguments\n\n${USAGE}`, 2);
+      if (bad.length) throw new CliError(`pinlab: --${bad[0]} does not apply to ${name}\n\n${USAGE}`, 2);
+    };
+    switch (cmd) {
+      case undefined:
+        return await cli.run(cli.catalogue(), opts);
+      case 'run':
+        if (rest.length === 0) throw new CliError(`pinlab: run needs at least one FILE\n\n${USAGE}`, 2);
+        return await cli.run(cli.filesOf(rest), opts);
+      case 'list':
+        onlyJson('list');
+        return await cli.list(opts.json);
+      case 'ops':
+        onlyJson('ops');
+        return await cli.ops(opts.json);
+      default: {
+        let hint = didYouMean(cmd, COMMANDS);
+        if (!hint && /\.ya?ml$/.test(cmd)) hint = `; did you mean 'pinlab run ${cmd}'?`;
+        throw new CliError(`pinlab: unknown command '${cmd}'${hint}\n\n${USAGE}`, 2);
+      }
+    }
+  } catch (e) {
+    if (e instanceof CliError) {
+      io.err(e.message.endsWith('\n') ? e.message : `${e.message}\n`);
+      return e.status;
+    }
+    cli.internalError(e);
+    return 3;
+  }
+}
