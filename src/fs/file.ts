@@ -2,9 +2,10 @@
 // Issue "users of pins" grows this into a block filesystem with buffer heads and writeback.
 
 import type { Kernel } from '../kernel.js';
-import { PG_dirty, PG_lru, PG_private, PG_swapbacked, PG_uptodate } from '../mm/page-flags.js';
+import { PG_dirty, PG_fsdax, PG_lru, PG_private, PG_swapbacked, PG_uptodate } from '../mm/page-flags.js';
 
-export type FsKind = 'ext4' | 'tmpfs';
+/** ext4-dax: ext4 mounted -o dax on persistent memory (IS_DAX inodes, vma_is_fsdax()). */
+export type FsKind = 'ext4' | 'tmpfs' | 'ext4-dax';
 
 let nextFileId = 1;
 
@@ -19,12 +20,17 @@ export class File {
 
   /** vm_ops->page_mkwrite present (ext4_page_mkwrite); tmpfs has none. */
   get hasPageMkwrite(): boolean {
-    return this.fs === 'ext4';
+    return this.fs !== 'tmpfs';
   }
 
   /** mapping_can_writeback(): the mapping writes back to a backing device. shmem does not. */
   get canWriteback(): boolean {
-    return this.fs === 'ext4';
+    return this.fs !== 'tmpfs';
+  }
+
+  /** vma_is_fsdax(): the file is a DAX inode on a filesystem (not device-dax). */
+  get isFsdax(): boolean {
+    return this.fs === 'ext4-dax';
   }
 
   get isShmem(): boolean {
@@ -45,7 +51,8 @@ export function filemapGetFolio(k: Kernel, file: File, index: number): { pfn: nu
   const mem = k.mem;
   const pfn = mem.allocFolio(k.gfpUser(), 0);
   if (pfn < 0) return { pfn: -1, major: false };
-  mem.flags[pfn] |= PG_uptodate | PG_lru | (file.isShmem ? PG_swapbacked : 0);
+  // A DAX "page" is persistent memory mapped directly; the model keeps it in the cache map with PG_fsdax.
+  mem.flags[pfn] |= PG_uptodate | (file.isFsdax ? PG_fsdax : PG_lru) | (file.isShmem ? PG_swapbacked : 0);
   mem.mapping[pfn] = file.id;
   mem.index[pfn] = index;
   mem.content[pfn] = file.disk.get(index) ?? 0;

@@ -7,7 +7,7 @@ import {
   FOLL_WRITE, HPAGE_PMD_NR, HPAGE_PMD_SIZE, PAGE_SIZE,
 } from '../include/uapi.js';
 import { folioMarkDirty } from '../fs/file.js';
-import { PG_anon, PG_anon_exclusive, PG_dirty, PG_fsdax, PG_hwpoison, PG_referenced } from '../mm/page-flags.js';
+import { PG_anon, PG_anon_exclusive, PG_dirty, PG_hwpoison, PG_referenced } from '../mm/page-flags.js';
 import {
   FAULT_FLAG_REMOTE, FAULT_FLAG_RETRY_NOWAIT, FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, handleMmFault, VM_FAULT_ERROR,
   VM_FAULT_HWPOISON, VM_FAULT_OOM, VM_FAULT_RETRY,
@@ -21,9 +21,9 @@ import { gup_put_folio, try_grab_folio } from './grab.js';
 
 export type PageArray = number[] | Int32Array;
 
-/** A VMA flag the model keeps outside vm_flags: fs-dax file mappings (vma_is_fsdax()). */
-function vmaIsFsdax(k: Kernel, vma: Vma): boolean {
-  return !!vma.file && vma.pte.some((p) => p >= 0 && k.mem.test(k.mem.head(p), PG_fsdax));
+/** vma_is_fsdax() (include/linux/fs.h): a DAX file on a filesystem. */
+function vmaIsFsdax(vma: Vma): boolean {
+  return vma.file?.isFsdax ?? false;
 }
 
 function vmaIsSecretmem(k: Kernel, vma: Vma): boolean {
@@ -52,7 +52,7 @@ export function check_vma_flags(k: Kernel, vma: Vma, flags: number): number {
   const write = (flags & FOLL_WRITE) !== 0;
   if (vf & (VM_IO | VM_PFNMAP)) return -EFAULT;
   if (flags & FOLL_ANON && !vma.isAnonymous()) return -EFAULT;
-  if ((flags & FOLL_LONGTERM) && vmaIsFsdax(k, vma)) return -EOPNOTSUPP;
+  if ((flags & FOLL_LONGTERM) && vmaIsFsdax(vma)) return -EOPNOTSUPP;
   if (vmaIsSecretmem(k, vma)) return -EFAULT;
   if (write) {
     if (!vma.isAnonymous() && !writable_file_mapping_allowed(k, vma, flags)) return -EFAULT;

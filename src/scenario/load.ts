@@ -4,7 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import {
-  LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node as YNode, type Scalar,
+  LineCounter, Scalar, isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node as YNode,
 } from 'yaml';
 import type { ArgSpec, Backend, Value } from './backend.js';
 import type {
@@ -71,7 +71,13 @@ class Loader {
   }
 
   deref(n: unknown): N {
-    if (isAlias(n)) return (n.resolve(this.doc) as YNode | undefined) ?? null;
+    if (isAlias(n)) {
+      const target = n.resolve(this.doc) as YNode | undefined;
+      if (target) return target;
+      this.err(this.pos(n), `YAML: no anchor &${n.source} for the alias *${n.source} (to write an expression starting with '*', quote it)`);
+      // Stand in an empty scalar at the alias, so later messages point here too.
+      return Object.assign(new Scalar(null), { range: n.range, source: '' });
+    }
     return (n as YNode | null | undefined) ?? null;
   }
 
@@ -250,7 +256,7 @@ class Loader {
 
   // ---- expectations -----------------------------------------------------------------------------
 
-  byProfile<T>(n: N, inner: (n: N) => T | null): PerProfile<T> | null {
+  byProfile<T>(n: N, keyPos: SourcePos, inner: (n: N) => T | null): PerProfile<T> | null {
     const map = this.deref(n);
     const es = this.entries(map, 'by_profile');
     if (!es) return null;
@@ -270,7 +276,7 @@ class Loader {
       else cases.set(e.key, v);
     }
     if (!ok) return null;
-    return fallback === undefined ? { kind: 'by_profile', cases, pos: this.pos(map) } : { kind: 'by_profile', cases, fallback, pos: this.pos(map) };
+    return fallback === undefined ? { kind: 'by_profile', cases, pos: keyPos } : { kind: 'by_profile', cases, fallback, pos: keyPos };
   }
 
   /** A mapping `{by_profile: {...}}` → per-profile; anything else → the same for every profile. */
@@ -278,7 +284,7 @@ class Loader {
     n = this.deref(n);
     if (isMap(n) && n.items.length === 1) {
       const k = this.deref(n.items[0].key);
-      if (isScalar(k) && this.text(k) === 'by_profile') return this.byProfile(this.deref(n.items[0].value), inner);
+      if (isScalar(k) && this.text(k) === 'by_profile') return this.byProfile(this.deref(n.items[0].value), this.pos(k), inner);
     }
     const v = inner(n);
     return v === null ? null : { kind: 'all', value: v };
@@ -621,11 +627,16 @@ class Loader {
 
   load(): Scenario | null {
     this.doc = parseDocument(this.source, { lineCounter: this.lc, prettyErrors: false, keepSourceTokens: false });
-    for (const e of [...this.doc.errors, ...this.doc.warnings]) {
-      let msg = e.message.replace(/\s+at line \d+, column \d+:?[\s\S]*$/, '');
-      if (e.code === 'TAG_RESOLVE_FAILED') msg += " (to write an expression starting with '!', quote it)";
-      if (e.code === 'BAD_ALIAS' || e.code === 'MISSING_CHAR') msg += " (to write an expression starting with '*', quote it)";
-      this.err(this.at(e.pos[0]), `YAML: ${msg}`);
+    // Only the first YAML error: the ones after it are usually its consequences.
+    const yamlErr = this.doc.errors[0] ?? this.doc.warnings[0];
+    if (yamlErr) {
+      let msg = yamlErr.message.replace(/\s+at line \d+, column \d+:?[\s\S]*$/, '');
+      const pos = this.at(yamlErr.pos[0]);
+      const line = this.source.split('\n')[pos.line - 1] ?? '';
+      if (yamlErr.code === 'TAG_RESOLVE_FAILED') msg += " (to write an expression starting with '!', quote it)";
+      else if (yamlErr.code === 'BAD_ALIAS' || /^\s*(-\s*)?[\w.]*:?\s*\*/.test(line)) msg += " (to write an expression starting with '*', quote it)";
+      else if (line.includes('{') && /[\w)\]]\s*\[|\]\s*[\w(]/.test(line)) msg += " (inside { }, quote values that contain [ ] { } or ',': addr: \"P[1]\")";
+      this.err(pos, `YAML: ${msg}`);
     }
     if (this.diags.length) return null;
     const root = this.deref(this.doc.contents);
@@ -702,8 +713,15 @@ function argList(specs: readonly ArgSpec[]): string {
   return specs.length ? specs.map((s) => (s.required === true ? s.name : `${s.name}?`)).join(', ') : 'no arguments';
 }
 
+/** In file order, without repeats (a node may be looked at more than once). */
 function sortDiags(d: readonly Diagnostic[]): Diagnostic[] {
-  return [...d].sort((a, b) => a.pos.line - b.pos.line || a.pos.col - b.pos.col);
+  const seen = new Set<string>();
+  return [...d].sort((a, b) => a.pos.line - b.pos.line || a.pos.col - b.pos.col).filter((x) => {
+    const k = `${x.pos.line}:${x.pos.col}:${x.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
 }
 
 /** Parse and validate a scenario; throws ScenarioFileError with every problem found. */
