@@ -27,6 +27,8 @@ export interface MachineConfig {
   useHugeZeroPage: boolean;
   /** mm_forbids_zeropage(): true only on some s390 KVM guests. */
   forbidsZeropage: boolean;
+  /** /proc/sys/vm/nr_hugepages: 2 MiB hugetlb pages reserved at boot. */
+  hugetlbPages: number;
 }
 
 export const DEFAULT_MACHINE: MachineConfig = {
@@ -38,6 +40,7 @@ export const DEFAULT_MACHINE: MachineConfig = {
   mthpOrders: [],
   useHugeZeroPage: true,
   forbidsZeropage: false,
+  hugetlbPages: 0,
 };
 
 export interface KernelOptions {
@@ -81,6 +84,7 @@ export class Kernel {
       cma: pages(this.machine.cma),
       zeroPageColors: this.machine.zeroPageColors,
     });
+    if (this.machine.hugetlbPages > 0) this.mem.reserveHugetlbPool(this.machine.hugetlbPages);
     const tracing = opts.trace ?? true;
     this.trace.enabled = tracing;
     this.fp.enabled = tracing;

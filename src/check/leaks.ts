@@ -37,6 +37,7 @@ export function findLeaks(k: Kernel, holders: readonly Holder[] = []): Leak[] {
   };
   for (const head of mem.allocatedHeads()) {
     if (mem.isHugeZero(head)) continue;
+    if (mem.ref(head) === 0 && mem.hugetlbFree.includes(head)) continue; // free in the hugetlb pool
     report(head);
   }
   // The zero page: references beyond its boot reference are leaked GETs (or pre-6.5 pins).

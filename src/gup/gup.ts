@@ -13,7 +13,7 @@ import {
   VM_FAULT_HWPOISON, VM_FAULT_OOM, VM_FAULT_RETRY,
 } from '../vm/fault.js';
 import {
-  PTE_DIRTY, PTE_SPECIAL, PTE_WRITE, PTE_YOUNG, VM_IO, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_PFNMAP, VM_READ,
+  PTE_DIRTY, PTE_SPECIAL, PTE_WRITE, PTE_YOUNG, VM_HUGETLB, VM_IO, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_PFNMAP, VM_READ,
   VM_SHARED, VM_WRITE, type Mm, type Vma,
 } from '../vm/mm.js';
 import { splitHugePmd } from '../vm/pgtable.js';
@@ -111,7 +111,7 @@ function follow_page_mask(k: Kernel, vma: Vma, addr: number, flags: number, foll
   k.fp.read('vma', vma.id);
   const pmd = vma.pmdLookup(addr);
   if (pmd) {
-    if (flags & FOLL_SPLIT_PMD) {
+    if (flags & FOLL_SPLIT_PMD && !(vma.flags & VM_HUGETLB)) {
       splitHugePmd(k, vma, addr);
     } else {
       const head = pmd.pfn;

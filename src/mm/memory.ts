@@ -10,8 +10,8 @@ import { KernelBug } from '../check/bug.js';
 import type { Footprint } from '../trace/footprint.js';
 import { HPAGE_PMD_ORDER } from '../include/uapi.js';
 import {
-  FOLIO_FLAGS, PG_anon_exclusive, PG_buddy, PG_head, PG_huge_zero, PG_locked, PG_lru, PG_private,
-  PG_reserved, PG_tail, PG_writeback, PG_zero, pageFlagNames,
+  FOLIO_FLAGS, PG_anon_exclusive, PG_buddy, PG_head, PG_huge_zero, PG_locked, PG_private,
+  PG_hugetlb, PG_reserved, PG_tail, PG_writeback, PG_zero, pageFlagNames,
 } from './page-flags.js';
 
 export const ZONE_NORMAL = 0;
@@ -64,6 +64,8 @@ export class PhysMem {
   readonly zeroPfns: number[] = [];
   private hugeZero = -1;
   fp: Footprint | null = null;
+  /** Free hugetlb folios (mm/hugetlb.c hstate free lists): refcount 0, not in the buddy allocator. */
+  readonly hugetlbFree: number[] = [];
 
   constructor(cfg: MemoryConfig, private readonly onFree?: (head: number) => void) {
     const round = (n: number) => Math.ceil(Math.max(0, n) / BLOCK) * BLOCK;
@@ -310,6 +312,14 @@ export class PhysMem {
       throw new KernelBug(`BUG: Bad page state in process: pfn ${head}: ${bad.join('; ')}`, this.describe(head));
     }
     this.onFree?.(head);
+    if (f & PG_hugetlb) {
+      // free_huge_folio(): back to the pool, still a huge page.
+      for (let i = 0; i < nr; i++) this.mapping[head + i] = 0;
+      this.flags[head] = PG_head | PG_hugetlb;
+      this.fp?.write('folio', head);
+      this.hugetlbFree.push(head);
+      return;
+    }
     const z = this.zone[head];
     for (let i = 0; i < nr; i++) {
       this.flags[head + i] = 0;
@@ -348,6 +358,36 @@ export class PhysMem {
     if (pfn < 0) return -1;
     this.flags[pfn] |= PG_huge_zero;
     this.hugeZero = pfn;
+    return pfn;
+  }
+
+  /** Boot-time hugetlb pool (nr_hugepages): PMD-order folios, allocated movable as x86 2 MiB pages may be. */
+  reserveHugetlbPool(count: number): number {
+    let got = 0;
+    for (; got < count; got++) {
+      const pfn = this.allocFolio(GFP_HIGHUSER_MOVABLE, HPAGE_PMD_ORDER);
+      if (pfn < 0) break;
+      this.flags[pfn] = PG_head | PG_hugetlb;
+      this.refcount[pfn] = 0;
+      this.hugetlbFree.push(pfn);
+    }
+    return got;
+  }
+
+  /** alloc_hugetlb_folio(): a folio from the pool with refcount 1, or -1. */
+  allocHugetlbFolio(): number {
+    const pfn = this.hugetlbFree.shift();
+    if (pfn === undefined) return -1;
+    const nr = this.folioNrPages(pfn);
+    for (let i = 0; i < nr; i++) {
+      this.content[pfn + i] = 0;
+      this.mapcount[pfn + i] = 0;
+      this.flags[pfn + i] = i === 0 ? PG_head | PG_hugetlb : PG_tail;
+    }
+    this.refcount[pfn] = 1;
+    this.refcount[pfn + 1] = 0;
+    this.refcount[pfn + 2] = 0;
+    this.fp?.write('folio', pfn);
     return pfn;
   }
 
@@ -400,6 +440,3 @@ export class PhysMem {
   }
 }
 
-export function lruFlag(): number {
-  return PG_lru;
-}

@@ -11,7 +11,7 @@ import { CONSTANTS, PAGE_SIZE } from '../include/uapi.js';
 import { Kernel, type MachineConfig, type ThpMode } from '../kernel.js';
 import { ZONE_NAMES } from '../mm/memory.js';
 import {
-  PG_anon, PG_anon_exclusive, PG_dirty, PG_huge_zero, PG_lru, PG_private, PG_uptodate, PG_writeback,
+  PG_anon, PG_anon_exclusive, PG_dirty, PG_huge_zero, PG_hugetlb, PG_lru, PG_private, PG_uptodate, PG_writeback,
 } from '../mm/page-flags.js';
 import { VMSTAT_ITEMS, type VmstatItem } from '../mm/vmstat.js';
 import { DEFAULT_PROFILE, PROFILES } from '../profile.js';
@@ -324,7 +324,7 @@ const OPS: OpImpl[] = [
 
 const PAGE_FIELDS = ['pfn', 'present', 'free', 'refcount', 'mapcount', 'folio_mapcount', 'pincount', 'maybe_dma_pinned',
   'dirty', 'uptodate', 'private', 'writeback', 'lru', 'anon', 'anon_exclusive', 'zero_page', 'huge_zero', 'order', 'zone',
-  'pte_writable', 'pte_dirty', 'content'];
+  'pte_writable', 'pte_dirty', 'content', 'hugetlb'];
 
 function pageState(c: Ctx, pfn: number, pte: { writable: boolean; dirty: boolean } | null): Record<string, Value> {
   const k = c.k;
@@ -341,7 +341,7 @@ function pageState(c: Ctx, pfn: number, pte: { writable: boolean; dirty: boolean
     writeback: m.test(h, PG_writeback), lru: m.test(h, PG_lru), anon: m.test(h, PG_anon),
     anon_exclusive: (m.flags[pfn] & PG_anon_exclusive) !== 0, zero_page: m.isZeroPfn(pfn), huge_zero: m.isHugeZero(h),
     order: m.folioOrder(h), zone: ZONE_NAMES[m.zone[h]], pte_writable: pte ? pte.writable : null,
-    pte_dirty: pte ? pte.dirty : null, content: m.content[pfn],
+    pte_dirty: pte ? pte.dirty : null, content: m.content[pfn], hugetlb: m.test(h, PG_hugetlb),
   };
 }
 
@@ -433,6 +433,7 @@ const MACHINE_ARGS: ArgSpec[] = [
   A('mthp_orders', 'value', false, 'enabled mTHP orders, e.g. [2, 4]'),
   A('use_zero_page', 'bool', false, 'transparent_hugepage/use_zero_page (default true)'),
   A('forbids_zeropage', 'bool', false, 'mm_forbids_zeropage() (s390 KVM)'),
+  A('hugetlb_pages', 'int', false, 'nr_hugepages: 2 MiB hugetlb pages reserved at boot'),
 ];
 
 function machineFrom(m: Args): Partial<MachineConfig> {
@@ -463,6 +464,7 @@ function machineFrom(m: Args): Partial<MachineConfig> {
   }
   if (m.use_zero_page !== undefined) out.useHugeZeroPage = Boolean(m.use_zero_page);
   if (m.forbids_zeropage !== undefined) out.forbidsZeropage = Boolean(m.forbids_zeropage);
+  if (m.hugetlb_pages !== undefined) out.hugetlbPages = num('hugetlb_pages');
   const total = (out.normal ?? 32 << 20) + (out.movable ?? 0) + (out.cma ?? 0);
   if (total > 64 * 2 ** 30) throw new ScenarioError('the machine may have at most 64 GiB', 'normal');
   return out;

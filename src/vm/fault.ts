@@ -11,6 +11,7 @@ import {
   type Vma,
 } from './mm.js';
 import { mapPage, setPte, splitHugePmd } from './pgtable.js';
+import { hugetlbFault } from './hugetlb.js';
 
 // include/linux/mm_types.h enum fault_flag
 export const FAULT_FLAG_WRITE = 1 << 0;
@@ -59,6 +60,7 @@ export function handleMmFault(k: Kernel, vma: Vma, addr: number, fflags: number)
   if (fflags & FAULT_FLAG_UNSHARE && !vma.isCowMapping()) fflags &= ~FAULT_FLAG_UNSHARE;
   k.note(`fault ${fflags & FAULT_FLAG_WRITE ? 'write' : fflags & FAULT_FLAG_UNSHARE ? 'unshare' : 'read'} 0x${addr.toString(16)}`);
   k.fp.read('vma', vma.id);
+  if (vma.flags & VM_HUGETLB) return hugetlbFault(k, vma, addr, fflags);
   const pmd = vma.pmdLookup(addr);
   if (pmd) {
     if (!(fflags & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE))) return 0;

@@ -5,10 +5,11 @@ import { ENOMEM, HPAGE_PMD_SIZE, PAGE_SIZE } from '../include/uapi.js';
 import { folio_maybe_dma_pinned } from '../gup/grab.js';
 import { PG_anon, PG_anon_exclusive, PG_lru, PG_swapbacked } from '../mm/page-flags.js';
 import {
-  PTE_DIRTY, PTE_PRESENT, PTE_SPECIAL, PTE_WRITE, PTE_YOUNG, VM_DONTCOPY, VM_PFNMAP, VM_MIXEDMAP, VM_WIPEONFORK,
+  PTE_DIRTY, PTE_PRESENT, PTE_SPECIAL, PTE_WRITE, PTE_YOUNG, VM_DONTCOPY, VM_HUGETLB, VM_PFNMAP, VM_MIXEDMAP, VM_WIPEONFORK,
   VM_WRITE, Vma, type Mm, type Task,
 } from './mm.js';
 import { mapPage, setPte, splitHugePmd } from './pgtable.js';
+import { copyHugetlbRange } from './hugetlb.js';
 
 /** folio_needs_cow_for_dma() (include/linux/mm.h): the mm has pinned and the folio may be pinned. */
 function needsCowForDma(k: Kernel, src: Mm, head: number): boolean {
@@ -34,7 +35,7 @@ export function do_fork(k: Kernel, parent: Task, childName: string): Task | numb
       if (v.flags & VM_WIPEONFORK) continue; // MADV_WIPEONFORK: an empty anonymous VMA
       if (!vmaNeedsCopy(v)) continue;
       c.anonVma = true;
-      const r = copyPageRange(k, src, v, c);
+      const r = v.flags & VM_HUGETLB ? copyHugetlbRange(k, src, v, c) : copyPageRange(k, src, v, c);
       if (r < 0) {
         // dup_mmap() failure: undo the child.
         for (const cv of [...dst.vmas]) {

@@ -10,7 +10,7 @@ import { File } from '../fs/file.js';
 import { handleMmFault, FAULT_FLAG_WRITE, VM_FAULT_ERROR } from './fault.js';
 import {
   Mm, Vma, VM_DONTCOPY, VM_EXEC, VM_HUGEPAGE, VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_NOHUGEPAGE,
-  VM_READ, VM_SHARED, VM_WIPEONFORK, VM_WRITE, PTE_WRITE,
+  VM_READ, VM_SHARED, VM_WIPEONFORK, VM_WRITE, PTE_WRITE, VM_HUGETLB,
 } from './mm.js';
 import { splitHugePmd, zapRange } from './pgtable.js';
 
@@ -59,6 +59,15 @@ export function splitVma(k: Kernel, vma: Vma, addr: number): Vma {
   return hi;
 }
 
+/** hugetlb VMAs split only at huge page boundaries (hugetlb_vm_op_split() refuses others). */
+function hugetlbMisaligned(mm: Mm, start: number, end: number): boolean {
+  for (const v of mm.vmas) {
+    if (!(v.flags & VM_HUGETLB) || v.end <= start || v.start >= end) continue;
+    if ((start > v.start && start % HPAGE_PMD_SIZE) || (end < v.end && end % HPAGE_PMD_SIZE)) return true;
+  }
+  return false;
+}
+
 /** The VMAs covering [start, end), split so that each lies wholly inside the range. */
 function vmasInRange(k: Kernel, mm: Mm, start: number, end: number): Vma[] {
   for (const v of [...mm.vmas]) {
@@ -87,15 +96,23 @@ export function do_mmap(k: Kernel, mm: Mm, a: MmapArgs): number {
   if (type !== MAP_SHARED && type !== MAP_PRIVATE) return -EINVAL;
   const anon = (a.flags & MAP_ANONYMOUS) !== 0;
   if (!anon && !a.file) return -EINVAL; // EBADF in the kernel: a file mapping needs a file
-  if (a.flags & MAP_HUGETLB) return -EINVAL; // hugetlbfs is not modelled yet
+  const huge = (a.flags & MAP_HUGETLB) !== 0;
+  if (huge) {
+    // Private anonymous MAP_HUGETLB only (shared hugetlb needs hugetlbfs, not modelled yet).
+    if (!anon || type !== MAP_PRIVATE) return -EINVAL;
+    if (a.flags & MAP_FIXED && a.addr % HPAGE_PMD_SIZE !== 0) return -EINVAL;
+    // hugetlb_reserve_pages(): the pool must cover the whole mapping now.
+    if (k.mem.hugetlbFree.length < Math.ceil(len / HPAGE_PMD_SIZE)) return -ENOMEM;
+  }
+  const mlen = huge ? Math.ceil(len / HPAGE_PMD_SIZE) * HPAGE_PMD_SIZE : len;
   let start: number;
   if (a.flags & MAP_FIXED) {
     start = a.addr;
-    do_munmap(k, mm, start, len);
+    do_munmap(k, mm, start, mlen);
   } else {
-    start = unmappedArea(mm, len);
+    start = unmappedArea(mm, mlen);
   }
-  let vmflags = protToVmFlags(a.prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+  let vmflags = protToVmFlags(a.prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | (huge ? VM_HUGETLB : 0);
   let file = anon ? null : a.file!;
   let pgoff = anon ? 0 : (a.offset ?? 0) / PAGE_SIZE;
   if (type === MAP_SHARED) {
@@ -107,14 +124,14 @@ export function do_mmap(k: Kernel, mm: Mm, a: MmapArgs): number {
       pgoff = 0;
     }
   }
-  const vma = new Vma(mm, start, start + len, vmflags, file, pgoff);
+  const vma = new Vma(mm, start, start + mlen, vmflags, file, pgoff);
   mm.insertVma(vma);
   k.fp.write('vma', vma.id);
   k.fp.write('mm', mm.id);
   if (a.flags & MAP_POPULATE) {
     // populate_vma_page_range(): write-fault writable private mappings, read-fault the rest.
     const write = (vmflags & VM_WRITE) !== 0 && type === MAP_PRIVATE;
-    for (let addr = start; addr < start + len; addr += PAGE_SIZE) {
+    for (let addr = start; addr < start + mlen; addr += PAGE_SIZE) {
       const r = handleMmFault(k, vma, addr, write ? FAULT_FLAG_WRITE : 0);
       if (r & VM_FAULT_ERROR) break;
     }
@@ -125,6 +142,7 @@ export function do_mmap(k: Kernel, mm: Mm, a: MmapArgs): number {
 export function do_munmap(k: Kernel, mm: Mm, start: number, length: number): number {
   if (start % PAGE_SIZE !== 0 || length <= 0) return -EINVAL;
   const end = start + pageAlign(length);
+  if (hugetlbMisaligned(mm, start, end)) return -EINVAL;
   for (const v of vmasInRange(k, mm, start, end)) {
     zapRange(k, v, v.start, v.end);
     mm.removeVma(v);
@@ -138,6 +156,7 @@ export function do_mprotect(k: Kernel, mm: Mm, start: number, length: number, pr
   if (start % PAGE_SIZE !== 0) return -EINVAL;
   const end = start + pageAlign(length);
   for (let a = start; a < end; a += PAGE_SIZE) if (!mm.findVma(a)) return -ENOMEM;
+  if (hugetlbMisaligned(mm, start, end)) return -EINVAL;
   for (const v of vmasInRange(k, mm, start, end)) {
     if (prot & PROT_WRITE && v.isShared() && !(v.flags & VM_MAYWRITE)) return -EACCES;
     v.flags = (v.flags & ~(VM_READ | VM_WRITE | VM_EXEC)) | protToVmFlags(prot);
@@ -157,6 +176,7 @@ export function do_madvise(k: Kernel, mm: Mm, start: number, length: number, adv
   const known = [MADV_NORMAL, MADV_DONTNEED, MADV_DONTFORK, MADV_DOFORK, MADV_HUGEPAGE, MADV_NOHUGEPAGE,
     MADV_WIPEONFORK, MADV_KEEPONFORK];
   if (!known.includes(advice)) return -EINVAL;
+  if (hugetlbMisaligned(mm, start, end)) return -EINVAL;
   for (const v of vmasInRange(k, mm, start, end)) {
     k.fp.write('vma', v.id);
     switch (advice) {
