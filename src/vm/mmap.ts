@@ -151,12 +151,21 @@ export function do_munmap(k: Kernel, mm: Mm, start: number, length: number): num
   return 0;
 }
 
-/** mprotect(): VM_WRITE changes; PTEs lose write permission when it is removed. */
-export function do_mprotect(k: Kernel, mm: Mm, start: number, length: number, prot: number): number {
+/**
+ * The end of [start, start+length) if it is page aligned, wholly mapped (-ENOMEM otherwise, as
+ * mprotect() and madvise() answer) and splittable at its ends; or -errno.
+ */
+function mappedRangeEnd(mm: Mm, start: number, length: number): number {
   if (start % PAGE_SIZE !== 0) return -EINVAL;
   const end = start + pageAlign(length);
   for (let a = start; a < end; a += PAGE_SIZE) if (!mm.findVma(a)) return -ENOMEM;
-  if (hugetlbMisaligned(mm, start, end)) return -EINVAL;
+  return hugetlbMisaligned(mm, start, end) ? -EINVAL : end;
+}
+
+/** mprotect(): VM_WRITE changes; PTEs lose write permission when it is removed. */
+export function do_mprotect(k: Kernel, mm: Mm, start: number, length: number, prot: number): number {
+  const end = mappedRangeEnd(mm, start, length);
+  if (end < 0) return end;
   for (const v of vmasInRange(k, mm, start, end)) {
     if (prot & PROT_WRITE && v.isShared() && !(v.flags & VM_MAYWRITE)) return -EACCES;
     v.flags = (v.flags & ~(VM_READ | VM_WRITE | VM_EXEC)) | protToVmFlags(prot);
@@ -170,13 +179,11 @@ export function do_mprotect(k: Kernel, mm: Mm, start: number, length: number, pr
 }
 
 export function do_madvise(k: Kernel, mm: Mm, start: number, length: number, advice: number): number {
-  if (start % PAGE_SIZE !== 0) return -EINVAL;
-  const end = start + pageAlign(length);
-  for (let a = start; a < end; a += PAGE_SIZE) if (!mm.findVma(a)) return -ENOMEM;
   const known = [MADV_NORMAL, MADV_DONTNEED, MADV_DONTFORK, MADV_DOFORK, MADV_HUGEPAGE, MADV_NOHUGEPAGE,
     MADV_WIPEONFORK, MADV_KEEPONFORK];
   if (!known.includes(advice)) return -EINVAL;
-  if (hugetlbMisaligned(mm, start, end)) return -EINVAL;
+  const end = mappedRangeEnd(mm, start, length);
+  if (end < 0) return end;
   for (const v of vmasInRange(k, mm, start, end)) {
     k.fp.write('vma', v.id);
     switch (advice) {
