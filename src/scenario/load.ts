@@ -348,6 +348,11 @@ class Loader {
     const qEntry = es.find((e) => queries.has(e.key));
     if (!qEntry) {
       const qNames = [...queries.keys()];
+      const stepOnly = es.find((e) => (['ret', 'warn', 'bug'] as string[]).includes(e.key));
+      if (stepOnly) {
+        return this.err(stepOnly.keyPos, `'${stepOnly.key}' is not a query: ${stepOnly.key}: belongs in the expect: of an operation step `
+          + '(an expect step holds checks of queries)');
+      }
       for (const e of es) {
         const near = nearest(e.key, qNames);
         if (near !== undefined) return this.err(e.keyPos, `unknown query '${e.key}'; did you mean '${near}'?`);

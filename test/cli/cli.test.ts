@@ -301,6 +301,16 @@ steps:
     assert.match(bad.stdout, /data\{addr: buf \+ PAGE_SIZE\}\.value == 8: expected 8, got 7/);
   });
 
+  test('the complete example of docs/scenarios.md passes', (t) => {
+    if (!real) { t.skip('dist/src/scenario/model-backend.js is not built'); return; }
+    const doc = readFileSync(join(ROOT, 'docs/scenarios.md'), 'utf8');
+    const m = /## A complete example\n\n```yaml\n([\s\S]*?)```/.exec(doc);
+    assert.ok(m, 'the example is in the document');
+    const r = pinlab(['run', file(m[1])], { PINLAB_BACKEND: undefined });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /^PASS ro-pin-then-fork \[5\.9\] \(11 checks\)\nPASS ro-pin-then-fork \[current\] \(11 checks\)\n/);
+  });
+
   test('the catalogue loads and runs without file or internal errors', (t) => {
     if (!real) { t.skip('dist/src/scenario/model-backend.js is not built'); return; }
     if (!existsSync(join(ROOT, 'scenarios'))) { t.skip('no scenarios/ directory yet'); return; }
