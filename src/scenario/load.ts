@@ -150,7 +150,9 @@ class Loader {
   expr(s: Scalar): ValueNode | null {
     const quoted = s.type === 'QUOTE_DOUBLE' || s.type === 'QUOTE_SINGLE';
     const base = (s.range?.[0] ?? 0) + (quoted ? 1 : 0);
-    const src = this.text(s);
+    // A plain scalar is read from the file as written (line breaks and indentation are spaces
+    // to the expression), so that columns map back to the file even across lines.
+    const src = s.type === 'PLAIN' && s.range ? this.source.slice(s.range[0], s.range[1]) : this.text(s);
     const at = (col: number) => this.at(base + col);
     try {
       return { kind: 'expr', src, expr: parseExpr(src), pos: at(0), at };
@@ -407,6 +409,10 @@ class Loader {
 
   stepExpect(n: N, stepNo: number, op: string): StepExpect | null {
     n = this.deref(n);
+    if (isSeq(n)) {
+      return this.err(this.pos(n), `the expect of step ${stepNo} must be a mapping (ret:, warn:, bug:, checks:), found a list; `
+        + 'put the checks under checks:');
+    }
     const es = this.entries(n, `the expect of step ${stepNo}`);
     if (!es) return null;
     let ret: StepExpect['ret'];

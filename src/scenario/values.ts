@@ -61,7 +61,7 @@ export function evalTyped(node: ValueNode, type: ArgType, scope: Scope, what: st
 /** The value as written in the file, for descriptions: "4*PAGE_SIZE", "\"anon\"", "[1, 2]". */
 export function nodeText(node: ValueNode): string {
   switch (node.kind) {
-    case 'expr': return node.src.trim();
+    case 'expr': return node.src.trim().replace(/\s+/g, ' ');
     case 'string': return JSON.stringify(node.value);
     case 'list': return `[${node.items.map(nodeText).join(', ')}]`;
   }

@@ -146,6 +146,27 @@ steps:
       "9:29: unknown name 'FOLL_LONGTREM'; did you mean 'FOLL_LONGTERM'?"]);
   });
 
+  test('inside a plain scalar that spans lines', () => {
+    assert.deepEqual(errors(`${HEAD}  - write:
+      addr: buf +
+        2*PAGE_SIZ
+      value: 1
+    expect:
+      - data: { addr: buf }
+        value: 1
+`), ["8:11: unknown name 'PAGE_SIZ'; did you mean 'PAGE_SIZE'?",
+      '11:7: the expect of step 2 must be a mapping (ret:, warn:, bug:, checks:), found a list; put the checks under checks:']);
+    const s = load(`${HEAD}  - expect:
+      - data: { addr: buf }
+        value: 1 +
+          2
+`);
+    assert.equal(s.steps[1].kind === 'expect' && s.steps[1].checks[0].fields[0].expected.kind === 'all'
+      && s.steps[1].checks[0].fields[0].expected.value.kind === 'eq'
+      && s.steps[1].checks[0].fields[0].expected.value.value.kind === 'expr'
+      && s.steps[1].checks[0].fields[0].expected.value.value.src, '1 +\n          2');
+  });
+
   test('unknown operation, with the nearest name', () => {
     assert.deepEqual(errors(`${HEAD}  - pin_user_page_fast: { start: buf, nr_pages: 1 }
 `), ["6:5: unknown operation 'pin_user_page_fast'; did you mean 'pin_user_pages_fast'?"]);
