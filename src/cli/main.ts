@@ -288,12 +288,12 @@ class Cli {
     out.push(`\nQueries (${b.queries.size}); a check is {QUERY: {ARG: VALUE, ...}, FIELD: EXPECTED, ...}, [task] = task: in the arguments:\n`);
     for (const q of b.queries.values()) {
       out.push(`  ${q.name}(${sig(q.args)})${q.needsTask ? '  [task]' : ''}\n`);
-      out.push(`      ${q.summary}\n`, docs(q.args), `      fields: ${q.fields.join(', ')}\n`);
+      out.push(`      ${q.summary}\n`, docs(q.args), '      fields:\n', wrap(q.fields, '        ', 100));
     }
     out.push('\nMachine settings (machine:):\n');
     for (const m of b.machineArgs) out.push(`  ${m.name}: ${m.type}${m.doc ? ` — ${m.doc}` : ''}\n`);
     out.push(`\nProfiles: ${b.profiles.join(', ')} (default ${b.defaultProfile})\n`);
-    out.push(`Constants: ${Object.keys(b.constants).join(', ')}\n`);
+    out.push('Constants (for expressions):\n', wrap(Object.keys(b.constants), '  ', 100));
     this.io.out(out.join(''));
     return 0;
   }
@@ -303,6 +303,21 @@ class Cli {
     this.io.err(`pinlab: internal error: ${msg}${where ? ` (in ${where})` : ''}\n`);
     if (this.io.env.PINLAB_DEBUG === '1' && e instanceof Error && e.stack) this.io.err(`${e.stack}\n`);
   }
+}
+
+/** Words joined with ", " in lines of at most `width` columns, each line indented. */
+function wrap(words: readonly string[], indent: string, width: number): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const w of words) {
+    const next = line ? `${line}, ${w}` : w;
+    if (line && indent.length + next.length + 1 > width) {
+      lines.push(`${indent}${line},`);
+      line = w;
+    } else line = next;
+  }
+  if (line) lines.push(`${indent}${line}`);
+  return lines.map((l) => `${l}\n`).join('');
 }
 
 /** Run the command line; returns the exit status. */

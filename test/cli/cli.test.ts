@@ -240,7 +240,7 @@ describe('pinlab: other commands and errors', () => {
     assert.equal(r.status, 0);
     assert.match(r.stdout, /^ {2}pin_user_pages_fast\(start: int, nr_pages: int, gup_flags\?: flags\) {2}\[task\]$/m);
     assert.match(r.stdout, /^ {2}vmstat\(\)$/m);
-    assert.match(r.stdout, /fields: nr_foll_pin_acquired, nr_foll_pin_released/);
+    assert.match(r.stdout, /fields:\n {8}nr_foll_pin_acquired, nr_foll_pin_released\n/);
     assert.match(r.stdout, /^Profiles: 5\.1, 5\.19, current \(default current\)$/m);
     const j = JSON.parse(pinlab(['ops', '--json']).stdout) as { operations: { name: string }[] };
     assert.ok(j.operations.some((o) => o.name === 'fork'));
