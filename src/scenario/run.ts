@@ -1,7 +1,7 @@
 // Running a loaded scenario against a Backend: one Session per profile, a verdict per expectation.
 
 import { ScenarioError, type Backend, type BugReport, type Session, type Value, type Warning } from './backend.js';
-import type { ArgNode, Check, Comparison, OpStep, PerProfile, RaiseExpect, Scenario, Step } from './ast.js';
+import type { ArgNode, Check, Comparison, OpStep, PerProfile, RaiseExpect, Scenario, Step, StepExpect } from './ast.js';
 import { ScenarioFileError, type SourcePos } from './errors.js';
 import { scopeOf, type Scope } from './expr.js';
 import { canonical, evalNode, evalTyped, nodeText, valueEquals } from './values.js';
@@ -264,6 +264,8 @@ class Runner {
         this.verdict({ step: step.index, location: bugPos, description: `${label}: ${bugText}`, ok: matches,
           expected: bugExp, actual: bug.message, ...(!matches && { message: `got BUG: ${bug.message}` }) });
       }
+      // The step did not complete: no return value, no checks; but what it raised before the BUG counts.
+      if (exp?.warn) this.warnVerdict(step, label, fresh, exp.warn);
       return true;
     }
     if (exp?.bug) {
@@ -273,25 +275,27 @@ class Runner {
     if (!outcome) return false;
     if (step.bind) this.bindings.set(step.bind.name, outcome.out ?? outcome.ret);
     if (exp?.ret) this.compare(outcome.ret, this.resolve(exp.ret.expected), step.index, exp.ret.pos, `${label}: ret`, null, true);
-    if (exp?.warn) {
-      const w = this.resolve(exp.warn.expected);
-      const ids = fresh.map((x) => x.id);
-      let ok: boolean;
-      let description: string;
-      if (w === false) {
-        ok = fresh.length === 0;
-        description = 'raises no WARN';
-      } else {
-        const hits = fresh.filter((x) => w === true || x.id.includes(w));
-        for (const h of hits) h.expected = true;
-        ok = hits.length > 0;
-        description = w === true ? 'raises a WARN' : `raises WARN '${w}'`;
-      }
-      this.verdict({ step: step.index, location: exp.warn.pos, description: `${label}: ${description}`, ok, expected: w, actual: ids,
-        ...(!ok && { message: ids.length ? `raised ${ids.map((i) => `'${i}'`).join(', ')}` : 'no WARN was raised' }) });
-    }
+    if (exp?.warn) this.warnVerdict(step, label, fresh, exp.warn);
     if (exp) this.runChecks(exp.checks, step);
     return false;
+  }
+
+  private warnVerdict(step: OpStep, label: string, fresh: readonly RunWarning[], warn: NonNullable<StepExpect['warn']>): void {
+    const w = this.resolve(warn.expected);
+    const ids = fresh.map((x) => x.id);
+    let ok: boolean;
+    let description: string;
+    if (w === false) {
+      ok = fresh.length === 0;
+      description = 'raises no WARN';
+    } else {
+      const hits = fresh.filter((x) => w === true || x.id.includes(w));
+      for (const h of hits) h.expected = true;
+      ok = hits.length > 0;
+      description = w === true ? 'raises a WARN' : `raises WARN '${w}'`;
+    }
+    this.verdict({ step: step.index, location: warn.pos, description: `${label}: ${description}`, ok, expected: w, actual: ids,
+      ...(!ok && { message: ids.length ? `raised ${ids.map((i) => `'${i}'`).join(', ')}` : 'no WARN was raised' }) });
   }
 
   private runChecks(checks: readonly Check[], step: Step): void {

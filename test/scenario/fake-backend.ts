@@ -139,6 +139,7 @@ class FakeSession implements Session {
         this.warn(String(a.id), `WARN_ON_ONCE: ${String(a.id)}`);
         return { ret: 0 };
       case 'crash':
+        if (a.warn_first === true) this.warn('before-bug', 'a WARN just before the BUG');
         this.bugRep = { message: `kernel BUG at mm/fake.c: ${String(a.message ?? 'bad page state')}`, step: this.stepNo, details: [] };
         return { ret: null };
       case 'reject':
@@ -205,7 +206,7 @@ export function fakeBackend(log?: { starts: unknown[] }): Backend {
     op('unpin_user_pages', [A('pages', 'value')], false),
     op('fork', [A('child', 'name')], true),
     op('warn_once', [A('id', 'string')], false),
-    op('crash', [A('message', 'string', false)], false),
+    op('crash', [A('message', 'string', false), A('warn_first', 'bool', false)], false),
     op('reject', [A('n', 'int')], false),
     op('explode', [], false),
   ];

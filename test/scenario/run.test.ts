@@ -266,6 +266,14 @@ end: { warns: [pin-bad, missing], no_warns: true }
     assert.equal(r.bug?.scenarioStep, 2);
   });
 
+  test('a step that expects a WARN and a BUG gets both verdicts', () => {
+    const r = one(`${HEAD}  - crash: { warn_first: true }
+    expect: { warn: before-bug, bug: bad page }
+`);
+    assert.deepEqual(summary(r), ["step 2 crash: raises BUG containing 'bad page' => ok", "step 2 crash: raises WARN 'before-bug' => ok"]);
+    assert.deepEqual(r.warnings.map((w) => [w.id, w.expected]), [['before-bug', true]]);
+  });
+
   test('an unexpected BUG fails the run and stops it; a BUG with the wrong message fails', () => {
     const r = one(`${HEAD}  - pin_user_pages_fast: { start: buf, nr_pages: 1 }
   - crash: {}
