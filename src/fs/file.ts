@@ -16,7 +16,14 @@ export class File {
   /** What the disk holds per page index (content tokens); absent = zeros / hole. */
   readonly disk = new Map<number, number>();
 
-  constructor(readonly name: string, readonly fs: FsKind, public size: number) {}
+  /** VMAs holding the file (vma->vm_file references). */
+  users = 0;
+
+  /**
+   * anonymous: the unnamed tmpfs file behind MAP_SHARED|MAP_ANONYMOUS (shmem_zero_setup()); its
+   * inode, and so its pages, go away with the last VMA. Named files stay in the page cache.
+   */
+  constructor(readonly name: string, readonly fs: FsKind, public size: number, readonly anonymous = false) {}
 
   /** vm_ops->page_mkwrite present (ext4_page_mkwrite); tmpfs has none. */
   get hasPageMkwrite(): boolean {

@@ -256,6 +256,7 @@ function wpPageCopy(k: Kernel, vma: Vma, addr: number, unshare: boolean): number
 function doHugePmdAnonymousPage(k: Kernel, vma: Vma, addr: number, fflags: number): number {
   const mem = k.mem;
   const block = Math.floor(addr / HPAGE_PMD_SIZE);
+  vma.anonVma = true; // vmf_anon_prepare() comes before the huge-zero branch, so fork copies this PMD
   if (!(fflags & FAULT_FLAG_WRITE) && k.machine.useHugeZeroPage && !k.machine.forbidsZeropage) {
     const hz = mem.hugeZeroFolio();
     if (hz < 0) return VM_FAULT_FALLBACK;

@@ -10,6 +10,7 @@ import {
 } from './mm.js';
 import { mapPage, setPte, splitHugePmd } from './pgtable.js';
 import { copyHugetlbRange } from './hugetlb.js';
+import { remove_vma } from './mmap.js';
 
 /** folio_needs_cow_for_dma() (include/linux/mm.h): the mm has pinned and the folio may be pinned. */
 function needsCowForDma(k: Kernel, src: Mm, head: number): boolean {
@@ -41,6 +42,7 @@ export function do_fork(k: Kernel, parent: Task, childName: string): Task | numb
         for (const cv of [...dst.vmas]) {
           for (let i = 0; i < cv.pte.length; i++) if (cv.pte[i] >= 0) undoChildPte(k, cv, i);
           for (const [b] of [...cv.pmd]) undoChildPmd(k, cv, b);
+          remove_vma(k, dst, cv);
         }
         return r;
       }

@@ -61,6 +61,7 @@ export class Vma {
     this.end = end;
     this.flags = flags;
     this.file = file;
+    if (file) file.users++;
     this.pgoff = pgoff;
     const n = (end - start) / PAGE_SIZE;
     this.pte = new Int32Array(n).fill(-1);

@@ -6,7 +6,7 @@ import {
   MADV_NOHUGEPAGE, MADV_NORMAL, MADV_WIPEONFORK, MAP_ANONYMOUS, MAP_FIXED, MAP_HUGETLB, MAP_POPULATE, MAP_PRIVATE,
   MAP_SHARED, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, EACCES,
 } from '../include/uapi.js';
-import { File } from '../fs/file.js';
+import { File, dropFileCache } from '../fs/file.js';
 import { handleMmFault, FAULT_FLAG_WRITE, VM_FAULT_ERROR } from './fault.js';
 import {
   Mm, Vma, VM_DONTCOPY, VM_EXEC, VM_HUGEPAGE, VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_NOHUGEPAGE,
@@ -119,7 +119,7 @@ export function do_mmap(k: Kernel, mm: Mm, a: MmapArgs): number {
     vmflags |= VM_SHARED | VM_MAYSHARE;
     // shmem_zero_setup(): shared anonymous memory is a tmpfs file.
     if (anon) {
-      file = new File(`dev/zero (deleted) #${mm.id}`, 'tmpfs', len);
+      file = new File(`dev/zero (deleted) #${mm.id}`, 'tmpfs', len, true);
       k.registerFile(file);
       pgoff = 0;
     }
@@ -139,14 +139,21 @@ export function do_mmap(k: Kernel, mm: Mm, a: MmapArgs): number {
   return start;
 }
 
+/** remove_vma(): drop the VMA's file reference; an unnamed shmem file is evicted with its last user (fput()). */
+export function remove_vma(k: Kernel, mm: Mm, vma: Vma): void {
+  mm.removeVma(vma);
+  k.fp.write('vma', vma.id);
+  const f = vma.file;
+  if (f && --f.users === 0 && f.anonymous) dropFileCache(k, f);
+}
+
 export function do_munmap(k: Kernel, mm: Mm, start: number, length: number): number {
   if (start % PAGE_SIZE !== 0 || length <= 0) return -EINVAL;
   const end = start + pageAlign(length);
   if (hugetlbMisaligned(mm, start, end)) return -EINVAL;
   for (const v of vmasInRange(k, mm, start, end)) {
     zapRange(k, v, v.start, v.end);
-    mm.removeVma(v);
-    k.fp.write('vma', v.id);
+    remove_vma(k, mm, v);
   }
   return 0;
 }
@@ -206,7 +213,7 @@ export function do_madvise(k: Kernel, mm: Mm, start: number, length: number, adv
 export function exit_mmap(k: Kernel, mm: Mm): void {
   for (const v of [...mm.vmas]) {
     zapRange(k, v, v.start, v.end);
-    mm.removeVma(v);
+    remove_vma(k, mm, v);
   }
   k.fp.write('mm', mm.id);
 }

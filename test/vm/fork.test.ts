@@ -210,10 +210,7 @@ test('R6 [current] 1024 GET references without any pin in the mm: fork shares th
 // (mm/huge_memory.c copy_huge_pmd(): is_huge_zero_pmd() → mm_get_huge_zero_folio(), goto out_zero_page).
 // The VMA has an anon_vma (do_huge_pmd_anonymous_page() calls anon_vma_prepare() before the zero-page
 // branch), so vma_needs_copy() is true and the child gets the PMD.
-test('R66 [current] fork with a pinned huge zero folio: the child maps the huge zero PMD too; nothing split or copied', {
-  todo: 'model disagrees: a VMA whose only fault mapped the huge zero folio has no anon_vma in the model ' +
-    '(doHugePmdAnonymousPage() does not set vma.anonVma), so vmaNeedsCopy() skips it and the child maps nothing there',
-}, () => {
+test('R66 [current] fork with a pinned huge zero folio: the child maps the huge zero PMD too; nothing split or copied', () => {
   const { k, t, addr } = setup({ machine: { thp: 'always' }, length: THP_SIZE, value: null });
   read(k, t, addr);
   const hz = pfnAt(t, addr);

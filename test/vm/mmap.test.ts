@@ -51,10 +51,7 @@ for (const how of ['munmap', 'MADV_DONTNEED'] as const) {
 // Shared anonymous memory is a shmem file (mm/shmem.c shmem_zero_setup()); each VMA holds a reference
 // to it (mm/mmap.c remove_vma() → fput()), and when the last one goes the inode is evicted and its
 // pages truncated (shmem_evict_inode() → shmem_truncate_range()).
-test('[current] shared anonymous pages are freed when the last mapping goes', {
-  todo: 'model disagrees: the shmem file behind MAP_SHARED|MAP_ANONYMOUS is never released; its page cache ' +
-    'keeps every page allocated after munmap/exit (findLeaks reports them, holder unknown)',
-}, () => {
+test('[current] shared anonymous pages are freed when the last mapping goes', () => {
   const { k, t, addr } = setup({ flags: SHARED_ANON, pages: 2, value: 3 });
   const pages = [pfnAt(t, addr), pfnAt(t, addr + PAGE_SIZE)];
   const c = step(k, t, 'fork', () => do_fork(k, t, 'child'));
