@@ -11,7 +11,8 @@ export { EMLINK };
 
 /** folio_has_pincount(): large folios keep an exact _pincount (64-bit: order ≥ 1; v5.7: order ≥ 2). */
 export function folio_has_pincount(k: Kernel, head: number): boolean {
-  return k.profile.pinTracking && k.mem.folioOrder(head) >= k.profile.pincountMinOrder && k.mem.folioOrder(head) > 0;
+  const order = k.mem.order[head];
+  return order > 0 && order >= k.profile.pincountMinOrder && k.profile.pinTracking;
 }
 
 /**

@@ -31,9 +31,12 @@ function putPinRun(k: Kernel, head: number, nr: number): void {
 
 /** gup_folio_next(): how many consecutive entries from i belong to the same folio. */
 function runLength(k: Kernel, pages: PageArray, i: number, n: number): number {
-  const head = k.mem.head(pages[i]);
+  const mem = k.mem;
+  const p = pages[i];
+  if (mem.order[p] === 0) return 1; // a small folio: a run of one (hot path)
+  const head = mem.head(p);
   let j = i + 1;
-  while (j < n && pages[j] >= 0 && k.mem.head(pages[j]) === head) j++;
+  while (j < n && pages[j] >= 0 && mem.head(pages[j]) === head) j++;
   return j - i;
 }
 
