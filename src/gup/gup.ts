@@ -130,8 +130,9 @@ function follow_page_mask(k: Kernel, vma: Vma, addr: number, flags: number, foll
   const i = vma.idx(addr);
   const pfn = vma.pte[i];
   if (pfn < 0) {
-    // no_page_table(): FOLL_DUMP of a never-touched anonymous hole is an error, not a fault.
-    if (flags & FOLL_DUMP && vma.isAnonymous()) return { pfn: -1, err: -EFAULT, pageMask: 0 };
+    // no_page_table(): FOLL_DUMP of a never-touched anonymous hole is an error, not a fault;
+    // a non-present entry (hwpoison) goes to the fault path.
+    if (pfn === -1 && flags & FOLL_DUMP && vma.isAnonymous()) return { pfn: -1, err: -EFAULT, pageMask: 0 };
     return NO_PAGE;
   }
   const bits = vma.bits[i];

@@ -10,6 +10,7 @@ import * as unpin from '../gup/unpin.js';
 import { CONSTANTS, PAGE_SIZE } from '../include/uapi.js';
 import { Kernel, type MachineConfig, type ThpMode } from '../kernel.js';
 import { ZONE_NAMES } from '../mm/memory.js';
+import { memory_failure } from '../mm/memory-failure.js';
 import {
   PG_anon, PG_anon_exclusive, PG_dirty, PG_huge_zero, PG_hugetlb, PG_lru, PG_private, PG_uptodate, PG_writeback,
 } from '../mm/page-flags.js';
@@ -295,6 +296,16 @@ const OPS: OpImpl[] = [
         c.k.fp.write('folio', c.k.mem.head(p));
       }
       return ret(0);
+    },
+  },
+  {
+    name: 'memory_failure', summary: 'memory_failure(pfn): poison a page; its mappings become hwpoison entries',
+    source: 'mm/memory-failure.c memory_failure()', needsTask: true,
+    args: [A('pfn', 'int', false), A('addr', 'int', false, 'or the page a task maps at addr')],
+    run(c, a) {
+      const pfn = a.pfn !== undefined && a.pfn !== null ? pfnArg(c, a, 'pfn') : translate(task(c).mm, int(a, 'addr'));
+      if (pfn < 0) throw new ScenarioError('no page mapped at addr', 'addr');
+      return ret(memory_failure(c.k, pfn));
     },
   },
   {

@@ -7,7 +7,7 @@ import {
   PG_anon, PG_anon_exclusive, PG_lru, PG_swapbacked,
 } from '../mm/page-flags.js';
 import {
-  PTE_DIRTY, PTE_PRESENT, PTE_SPECIAL, PTE_WRITE, PTE_YOUNG, VM_HUGETLB, VM_HUGEPAGE, VM_NOHUGEPAGE, VM_WRITE,
+  PTE_DIRTY, PTE_HWPOISON_ENTRY, PTE_PRESENT, PTE_SPECIAL, PTE_WRITE, PTE_YOUNG, VM_HUGETLB, VM_HUGEPAGE, VM_NOHUGEPAGE, VM_WRITE,
   type Vma,
 } from './mm.js';
 import { mapPage, setPte, splitHugePmd } from './pgtable.js';
@@ -82,6 +82,7 @@ function handlePteFault(k: Kernel, vma: Vma, addr: number, fflags: number): numb
   const i = vma.idx(addr);
   const pfn = vma.pte[i];
   const write = (fflags & FAULT_FLAG_WRITE) !== 0;
+  if (pfn === PTE_HWPOISON_ENTRY) return VM_FAULT_HWPOISON; // do_swap_page() on a hwpoison entry
   if (pfn < 0) return vma.file ? doFault(k, vma, addr, fflags) : doAnonymousPage(k, vma, addr, write);
   if (fflags & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE)) {
     if (!(vma.bits[i] & PTE_WRITE)) return doWpPage(k, vma, addr, fflags);

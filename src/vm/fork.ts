@@ -5,7 +5,7 @@ import { ENOMEM, HPAGE_PMD_SIZE, PAGE_SIZE } from '../include/uapi.js';
 import { folio_maybe_dma_pinned } from '../gup/grab.js';
 import { PG_anon, PG_anon_exclusive, PG_lru, PG_swapbacked } from '../mm/page-flags.js';
 import {
-  PTE_DIRTY, PTE_PRESENT, PTE_SPECIAL, PTE_WRITE, PTE_YOUNG, VM_DONTCOPY, VM_HUGETLB, VM_PFNMAP, VM_MIXEDMAP, VM_WIPEONFORK,
+  PTE_DIRTY, PTE_HWPOISON_ENTRY, PTE_PRESENT, PTE_SPECIAL, PTE_WRITE, PTE_YOUNG, VM_DONTCOPY, VM_HUGETLB, VM_PFNMAP, VM_MIXEDMAP, VM_WIPEONFORK,
   VM_WRITE, Vma, type Mm, type Task,
 } from './mm.js';
 import { mapPage, setPte, splitHugePmd } from './pgtable.js';
@@ -97,6 +97,7 @@ function copyPageRange(k: Kernel, srcMm: Mm, src: Vma, dst: Vma): number {
   // copy_pte_range() / copy_present_ptes()
   for (let i = 0; i < src.pte.length; i++) {
     const pfn = src.pte[i];
+    if (pfn === PTE_HWPOISON_ENTRY) dst.pte[i] = pfn; // copy_nonpresent_pte() copies hwpoison entries
     if (pfn < 0) continue;
     const addr = src.start + i * PAGE_SIZE;
     const bits = src.bits[i];

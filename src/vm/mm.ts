@@ -33,6 +33,9 @@ export const PTE_YOUNG = 1 << 3;
 /** pte_special(): no struct page behind it as far as vm_normal_page() is concerned (zero page). */
 export const PTE_SPECIAL = 1 << 4;
 
+/** A non-present entry left by memory_failure() (a hwpoison swap entry): not none, not a page. */
+export const PTE_HWPOISON_ENTRY = -2;
+
 export interface PmdEntry {
   pfn: number;
   bits: number;
@@ -110,7 +113,7 @@ export class Vma {
 
   ptesNone(from: number, nr: number): boolean {
     const i0 = this.idx(from);
-    for (let i = i0; i < i0 + nr; i++) if (this.pte[i] >= 0) return false;
+    for (let i = i0; i < i0 + nr; i++) if (this.pte[i] !== -1) return false;
     return true;
   }
 }

@@ -59,7 +59,10 @@ export function zapRange(k: Kernel, vma: Vma, start: number, end: number): void 
   }
   const i0 = vma.idx(start);
   const i1 = vma.idx(end);
-  for (let i = i0; i < i1; i++) if (vma.pte[i] >= 0) zapPte(k, vma, i);
+  for (let i = i0; i < i1; i++) {
+    if (vma.pte[i] >= 0) zapPte(k, vma, i);
+    else vma.pte[i] = -1; // non-present entries (hwpoison) are simply cleared
+  }
 }
 
 /**

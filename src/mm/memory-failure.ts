@@ -1,0 +1,38 @@
+// memory_failure() (mm/memory-failure.c) reduced to what GUP sees: the poisoned page is unmapped
+// everywhere, its PTEs become hwpoison entries, and it is never freed. Later faults on those
+// entries return VM_FAULT_HWPOISON, which GUP reports as -EHWPOISON with FOLL_HWPOISON and
+// -EFAULT without (faultin_page() / vm_fault_to_errno()).
+
+import type { Kernel } from '../kernel.js';
+import { HPAGE_PMD_SIZE, PAGE_SIZE } from '../include/uapi.js';
+import { PTE_HWPOISON_ENTRY } from '../vm/mm.js';
+import { splitHugePmd } from '../vm/pgtable.js';
+import { PG_hwpoison } from './page-flags.js';
+
+export function memory_failure(k: Kernel, pfn: number): number {
+  const mem = k.mem;
+  const head = mem.head(pfn);
+  if (mem.flags[pfn] & PG_hwpoison) return 0;
+  if (mem.isFree(pfn) || mem.isZeroPfn(pfn)) return -16; // -EBUSY: nothing the model can take offline
+  mem.flags[pfn] |= PG_hwpoison;
+  mem.refAdd(head, 1); // the poisoned page is held forever (it never returns to the allocator)
+  k.note(`memory_failure: pfn ${pfn} poisoned`);
+  for (const t of k.tasks.values()) {
+    for (const v of t.mm.vmas) {
+      for (const [b, e] of [...v.pmd]) {
+        if (pfn >= e.pfn && pfn < e.pfn + mem.folioNrPages(e.pfn)) splitHugePmd(k, v, b * HPAGE_PMD_SIZE);
+      }
+      for (let i = 0; i < v.pte.length; i++) {
+        if (v.pte[i] !== pfn) continue;
+        // try_to_unmap(TTU_HWPOISON): the PTE becomes a hwpoison entry.
+        v.pte[i] = PTE_HWPOISON_ENTRY;
+        v.bits[i] = 0;
+        mem.mapcount[pfn]--;
+        mem.putRefs(head, 1);
+        k.fp.write('vma', v.id);
+        k.note(`memory_failure: unmapped ${t.name}:0x${(v.start + i * PAGE_SIZE).toString(16)}`);
+      }
+    }
+  }
+  return 0;
+}
