@@ -97,6 +97,31 @@ export class Kernel {
     return this.memallocPin > 0 ? GFP_KERNEL : GFP_HIGHUSER_MOVABLE;
   }
 
+  private readonly subsys = new Map<string, unknown>();
+  private readonly teardownHooks: Array<() => void> = [];
+
+  /**
+   * Per-subsystem state, created on first use (block devices, fd tables, io_uring rings...), so a
+   * subsystem adds its state without touching this class: `k.state('blockdev', () => new Devs())`.
+   */
+  state<T>(key: string, init: () => T): T {
+    let v = this.subsys.get(key) as T | undefined;
+    if (v === undefined) {
+      v = init();
+      this.subsys.set(key, v);
+    }
+    return v;
+  }
+
+  /** Run at teardown after every task has exited and before page caches are dropped (close files, unregister buffers). */
+  onTeardown(fn: () => void): void {
+    this.teardownHooks.push(fn);
+  }
+
+  runTeardownHooks(): void {
+    for (const fn of this.teardownHooks.splice(0)) fn();
+  }
+
   registerFile(f: File): void {
     this.filesById.set(f.id, f);
   }

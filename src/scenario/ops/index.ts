@@ -1,0 +1,8 @@
+// Every operation and query the model offers. Each subsystem keeps its ops in its own module.
+
+import type { OpImpl, QueryImpl } from './common.js';
+import { MM_OPS } from './mm.js';
+import { MM_QUERIES } from './queries.js';
+
+export const ALL_OPS: readonly OpImpl[] = [...MM_OPS];
+export const ALL_QUERIES: readonly QueryImpl[] = [...MM_QUERIES];

@@ -1,0 +1,113 @@
+// Scenario queries: what expectations can inspect.
+
+import { folio_maybe_dma_pinned } from '../../gup/grab.js';
+import { ZONE_NAMES } from '../../mm/memory.js';
+import { PG_anon, PG_anon_exclusive, PG_dirty, PG_hugetlb, PG_lru, PG_private, PG_uptodate, PG_writeback } from '../../mm/page-flags.js';
+import { VMSTAT_ITEMS, type VmstatItem } from '../../mm/vmstat.js';
+import { translate } from '../../vm/access.js';
+import { PTE_DIRTY, PTE_WRITE, type Task } from '../../vm/mm.js';
+import { A, handle, int, pfnArg, str, task, type Ctx, type QueryImpl } from './common.js';
+import { ScenarioError, type Value } from '../backend.js';
+
+// ---- queries ---------------------------------------------------------------------------------------
+
+const PAGE_FIELDS = ['pfn', 'present', 'free', 'refcount', 'mapcount', 'folio_mapcount', 'pincount', 'maybe_dma_pinned',
+  'dirty', 'uptodate', 'private', 'writeback', 'lru', 'anon', 'anon_exclusive', 'zero_page', 'huge_zero', 'order', 'zone',
+  'pte_writable', 'pte_dirty', 'content', 'hugetlb'];
+
+function pageState(c: Ctx, pfn: number, pte: { writable: boolean; dirty: boolean } | null): Record<string, Value> {
+  const k = c.k;
+  const m = k.mem;
+  if (pfn < 0) {
+    return Object.fromEntries(PAGE_FIELDS.map((f) => [f, f === 'present' ? false : null]));
+  }
+  const h = m.head(pfn);
+  return {
+    pfn, present: true, free: m.isFree(pfn), refcount: m.ref(h), mapcount: m.mapcount[pfn],
+    folio_mapcount: m.folioMapcount(h), pincount: m.pincount(h),
+    maybe_dma_pinned: k.profile.pinTracking ? folio_maybe_dma_pinned(k, pfn) : null,
+    dirty: m.test(h, PG_dirty), uptodate: m.test(h, PG_uptodate), private: m.test(h, PG_private),
+    writeback: m.test(h, PG_writeback), lru: m.test(h, PG_lru), anon: m.test(h, PG_anon),
+    anon_exclusive: (m.flags[pfn] & PG_anon_exclusive) !== 0, zero_page: m.isZeroPfn(pfn), huge_zero: m.isHugeZero(h),
+    order: m.folioOrder(h), zone: ZONE_NAMES[m.zone[h]], pte_writable: pte ? pte.writable : null,
+    pte_dirty: pte ? pte.dirty : null, content: m.content[pfn], hugetlb: m.test(h, PG_hugetlb),
+  };
+}
+
+function pteOf(t: Task, addr: number): { writable: boolean; dirty: boolean } | null {
+  const v = t.mm.findVma(addr);
+  if (!v) return null;
+  const pmd = v.pmdLookup(addr);
+  const bits = pmd ? pmd.bits : v.pte[v.idx(addr)] >= 0 ? v.bits[v.idx(addr)] : -1;
+  return bits < 0 ? null : { writable: (bits & PTE_WRITE) !== 0, dirty: (bits & PTE_DIRTY) !== 0 };
+}
+
+export const MM_QUERIES: QueryImpl[] = [
+  {
+    name: 'page', summary: 'the page a task maps at addr (no fault), or a page by pfn', needsTask: true,
+    args: [A('addr', 'int', false), A('pfn', 'int', false)], fields: PAGE_FIELDS,
+    eval(c, a) {
+      if (a.pfn !== undefined && a.pfn !== null) return pageState(c, pfnArg(c, a, 'pfn'), null);
+      const t = task(c);
+      const addr = int(a, 'addr');
+      return pageState(c, translate(t.mm, addr), pteOf(t, addr));
+    },
+  },
+  {
+    name: 'pinned', summary: 'the page at index of a pages handle', needsTask: false,
+    args: [A('pages', 'value'), A('index', 'int', false, 'default 0')], fields: PAGE_FIELDS,
+    eval(c, a) {
+      const h = handle(a, 'pages');
+      const i = int(a, 'index', 0);
+      if (i < 0 || i >= h.length) throw new ScenarioError(`index ${i} outside the handle (0..${h.length - 1})`, 'index');
+      return pageState(c, h[i], null);
+    },
+  },
+  {
+    name: 'vmstat', summary: '/proc/vmstat items of the model', needsTask: false, args: [], fields: [...VMSTAT_ITEMS],
+    eval: (c) => {
+      const out: Record<string, Value> = {};
+      for (const k of VMSTAT_ITEMS) out[k] = c.k.profile.pinTracking || !k.startsWith('nr_foll_pin') ? c.k.vmstat.get(k as VmstatItem) : null;
+      return out;
+    },
+  },
+  {
+    name: 'data', summary: 'the content token a task sees at addr without faulting (0 for the zero page, null if unmapped)',
+    needsTask: true, args: [A('addr', 'int')], fields: ['value', 'pfn'],
+    eval(c, a) {
+      const p = translate(task(c).mm, int(a, 'addr'));
+      return { value: p < 0 ? null : c.k.mem.content[p], pfn: p < 0 ? null : p };
+    },
+  },
+  {
+    name: 'mm', summary: "a task's address space", needsTask: true, args: [],
+    fields: ['has_pinned', 'vmas', 'rss', 'exited'],
+    eval(c) {
+      const t = c.task!;
+      let rss = 0;
+      for (const v of t.mm.vmas) {
+        for (let i = 0; i < v.pte.length; i++) if (v.pte[i] >= 0 && !c.k.mem.isZeroPfn(v.pte[i])) rss++;
+        for (const e of v.pmd.values()) if (!c.k.mem.isHugeZero(e.pfn)) rss += 512;
+      }
+      return { has_pinned: t.mm.hasPinned, vmas: t.mm.vmas.length, rss, exited: t.exited };
+    },
+  },
+  {
+    name: 'zone', summary: 'free pages in a zone', needsTask: false, args: [A('zone', 'string')], fields: ['free', 'pages'],
+    eval(c, a) {
+      const z = ZONE_NAMES.indexOf(str(a, 'zone').toUpperCase() as (typeof ZONE_NAMES)[number]);
+      if (z < 0 || z > 2) throw new ScenarioError(`zone must be NORMAL, MOVABLE or CMA`, 'zone');
+      const r = c.k.mem.zones[z];
+      return { free: c.k.mem.freePages[z], pages: r.end - r.start };
+    },
+  },
+  {
+    name: 'handle', summary: 'facts about a pages handle: its length and how many distinct folios it spans', needsTask: false,
+    args: [A('pages', 'value')], fields: ['length', 'folios'],
+    eval(c, a) {
+      const h = handle(a, 'pages');
+      return { length: h.length, folios: new Set(h.map((p) => c.k.mem.head(p))).size };
+    },
+  },
+];
+
