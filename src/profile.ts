@@ -47,6 +47,39 @@ export interface Profile {
   readonly folioAddPinApi: boolean;
   /** unpin_folio(), unpin_folios() and memfd_pin_folios() exist (v6.11). */
   readonly unpinFolioApi: boolean;
+  // ---- block layer, iov_iter, direct I/O, page cache (issue: the users of pins) ----
+  /** ITER_UBUF exists (v6.0). */
+  readonly iterUbuf: boolean;
+  /** ITER_PIPE exists (removed in v6.5 with the splice-read rework). */
+  readonly iterPipe: boolean;
+  /** ITER_FOLIOQ exists (v6.12). */
+  readonly iterFolioq: boolean;
+  /** iov_iter_extract_pages() / iov_iter_extract_will_pin() exist (v6.3). */
+  readonly iterExtractPages: boolean;
+  /** Page extraction from non-user-backed iterators takes no reference (R79: v6.5 merge; rfc-2020 pin_page variant). */
+  readonly nonUserIterNoRef: boolean;
+  /** bios record BIO_PAGE_PINNED and direct I/O pins user pages (v6.5, "block: Use page pinning"); before, GETs with BIO_NO_PAGE_REF for kernel pages. */
+  readonly bioPagePinned: boolean;
+  /** BIO_NO_PAGE_REF exists (v5.1 .. v6.4). */
+  readonly bioNoPageRef: boolean;
+  /** __bio_release_pages() releases unaligned multi-page segments page by page (the ~v6.8 fix; earlier kernels leaked pins). */
+  readonly bioReleaseUnalignedFix: boolean;
+  /** Legacy fs/direct-io.c pins user pages and uses folio_add_pin() for extra section references (v6.5). */
+  readonly legacyDioPins: boolean;
+  /** iomap_dio_zero() takes no page reference on the zero page (v6.5); before: ZERO_PAGE(0) plus a GET. */
+  readonly iomapZeroNoRef: boolean;
+  /** iomap zeroes with largest_zero_folio() (v6.18; the huge zero folio when persistent). */
+  readonly iomapLargestZeroFolio: boolean;
+  /** splice-read from O_DIRECT files copies through kernel pages (ITER_BVEC) instead of ITER_PIPE (v6.5). */
+  readonly spliceReadCopies: boolean;
+  /** ext4 WARNs and skips a dirty page without buffers instead of BUG() (v5.18). */
+  readonly ext4WarnNoBuffers: boolean;
+  /** io_uring coalesces a registered buffer's pages into one bvec per large folio (v6.11 multi-folio; spec R123). */
+  readonly ioUringCoalesce: boolean;
+  /** The seed 000 RFC: bio_vec carries pfn + flags (GUP origin) and bvec_put_page*() release by origin. */
+  readonly bvecOriginFlags: boolean;
+  /** The seed 001 RFC: iov_iter_pin_pages*() and pin_page() for ITER_PIPE in bio direct I/O. */
+  readonly iterPinPagesRfc: boolean;
   /** fs-dax folios are not long-term pinnable (v6.15). */
   readonly fsdaxNotLongtermPinnable: boolean;
 }
@@ -76,6 +109,22 @@ const base: Profile = {
   follCow: true,
   folioAddPinApi: false,
   unpinFolioApi: false,
+  iterUbuf: false,
+  iterPipe: true,
+  iterFolioq: false,
+  iterExtractPages: false,
+  nonUserIterNoRef: false,
+  bioPagePinned: false,
+  bioNoPageRef: true,
+  bioReleaseUnalignedFix: false,
+  legacyDioPins: false,
+  iomapZeroNoRef: false,
+  iomapLargestZeroFolio: false,
+  spliceReadCopies: false,
+  ext4WarnNoBuffers: false,
+  ioUringCoalesce: false,
+  bvecOriginFlags: false,
+  iterPinPagesRfc: false,
 };
 
 function derive(prev: Profile, name: string, description: string, changes: Partial<Profile>): Profile {
@@ -93,21 +142,30 @@ const p59 = derive(p57, '5.9', 'fork copies maybe-pinned anonymous pages (mm->ha
   cowReuseByRefcount: true, forkCopiesMaybePinned: true,
 });
 const p519 = derive(p59, '5.19', 'PageAnonExclusive; R/O FOLL_PIN unshares possibly shared anonymous pages', {
-  anonExclusive: true, longtermMigratesMovable: true, pincountMinOrder: 1,
+  anonExclusive: true, longtermMigratesMovable: true, pincountMinOrder: 1, ext4WarnNoBuffers: true,
 });
 const p62 = derive(p519, '6.2', 'reliable R/O long-term pins in COW mappings; int try_grab_page()', {
-  reliableRoLongterm: true, grabReturnsErrno: true, follCow: false,
+  reliableRoLongterm: true, grabReturnsErrno: true, follCow: false, iterUbuf: true,
 });
 const p65 = derive(p62, '6.5', 'is_valid_gup_args(); zero page not pinned; long-term file write pins refused; reclaim keeps pinned private data', {
   validGupArgs: true, zeroPageNotPinned: true, longtermFileWriteRefused: true, reclaimKeepsPinnedPrivate: true,
-  folioAddPinApi: true,
+  folioAddPinApi: true, iterExtractPages: true, iterPipe: false, nonUserIterNoRef: true, bioPagePinned: true,
+  bioNoPageRef: false, legacyDioPins: true, iomapZeroNoRef: true, spliceReadCopies: true,
 });
 const pCurrent = derive(p65, 'current', 'mainline as of v6.18 (the host kernel)', {
-  hugeZeroPmdSpecial: true, fsdaxNotLongtermPinnable: true, unpinFolioApi: true,
+  hugeZeroPmdSpecial: true, fsdaxNotLongtermPinnable: true, unpinFolioApi: true, iterFolioq: true,
+  bioReleaseUnalignedFix: true, ioUringCoalesce: true, iomapLargestZeroFolio: true,
+});
+// The never-merged RFCs, on the kernels they were posted against (docs/profiles.md).
+const pRfc2019 = derive(p52, 'rfc-2019-bvec', 'seed 000 RFC: bio_vec stores pfn + GUP-origin flags; bvec_put_page*() release by origin', {
+  bvecOriginFlags: true,
+});
+const pRfc2020 = derive(p57, 'rfc-2020-bio-pin', 'seed 001 RFC: bio direct I/O through iov_iter_pin_pages*(); pin_page() for ITER_PIPE', {
+  iterPinPagesRfc: true, bioPagePinned: true, nonUserIterNoRef: true,
 });
 
 export const PROFILES: ReadonlyMap<string, Profile> = new Map(
-  [p51, p52, p57, p59, p519, p62, p65, pCurrent].map((p) => [p.name, p]),
+  [p51, p52, pRfc2019, p57, pRfc2020, p59, p519, p62, p65, pCurrent].map((p) => [p.name, p]),
 );
 
 export const DEFAULT_PROFILE = 'current';
