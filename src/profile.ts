@@ -76,6 +76,12 @@ export interface Profile {
   readonly ext4WarnNoBuffers: boolean;
   /** io_uring coalesces a registered buffer's pages into one bvec per large folio (v6.11 multi-folio; spec R123). */
   readonly ioUringCoalesce: boolean;
+  /**
+   * Direct I/O buffer alignment is checked when the bio is split at submission (after the pages
+   * were pinned), not by iomap before extraction (bdev_iter_is_aligned()); a misaligned buffer
+   * pins, fails the bio and unpins before -EINVAL. Seen on this host's 6.18 [version unverified].
+   */
+  readonly dioAlignCheckAtSubmit: boolean;
   /** The seed 000 RFC: bio_vec carries pfn + flags (GUP origin) and bvec_put_page*() release by origin. */
   readonly bvecOriginFlags: boolean;
   /** The seed 001 RFC: iov_iter_pin_pages*() and pin_page() for ITER_PIPE in bio direct I/O. */
@@ -125,6 +131,7 @@ const base: Profile = {
   ioUringCoalesce: false,
   bvecOriginFlags: false,
   iterPinPagesRfc: false,
+  dioAlignCheckAtSubmit: false,
 };
 
 function derive(prev: Profile, name: string, description: string, changes: Partial<Profile>): Profile {
@@ -154,7 +161,7 @@ const p65 = derive(p62, '6.5', 'is_valid_gup_args(); zero page not pinned; long-
 });
 const pCurrent = derive(p65, 'current', 'mainline as of v6.18 (the host kernel)', {
   hugeZeroPmdSpecial: true, fsdaxNotLongtermPinnable: true, unpinFolioApi: true, iterFolioq: true,
-  bioReleaseUnalignedFix: true, ioUringCoalesce: true, iomapLargestZeroFolio: true,
+  bioReleaseUnalignedFix: true, ioUringCoalesce: true, iomapLargestZeroFolio: true, dioAlignCheckAtSubmit: true,
 });
 // The never-merged RFCs, on the kernels they were posted against (docs/profiles.md).
 const pRfc2019 = derive(p52, 'rfc-2019-bvec', 'seed 000 RFC: bio_vec stores pfn + GUP-origin flags; bvec_put_page*() release by origin', {

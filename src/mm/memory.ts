@@ -64,6 +64,8 @@ export class PhysMem {
   readonly zeroPfns: number[] = [];
   private hugeZero = -1;
   fp: Footprint | null = null;
+  /** Observers of folio frees (the block layer watches pages under DMA). */
+  freeWatch: ((head: number, nr: number) => void) | null = null;
   /** Free hugetlb folios (mm/hugetlb.c hstate free lists): refcount 0, not in the buddy allocator. */
   readonly hugetlbFree: number[] = [];
 
@@ -312,6 +314,7 @@ export class PhysMem {
       throw new KernelBug(`BUG: Bad page state in process: pfn ${head}: ${bad.join('; ')}`, this.describe(head));
     }
     this.onFree?.(head);
+    this.freeWatch?.(head, nr);
     if (f & PG_hugetlb) {
       // free_huge_folio(): back to the pool, still a huge page.
       for (let i = 0; i < nr; i++) this.mapping[head + i] = 0;

@@ -1,0 +1,222 @@
+// struct bio and its page bookkeeping (block/bio.c, block/blk.h, include/linux/blk_types.h).
+
+import type { Kernel } from '../kernel.js';
+import { EFAULT, EIO, PAGE_SIZE } from '../include/uapi.js';
+import { folioMarkDirty } from '../fs/file.js';
+import { put_page, unpin_user_folio } from '../gup/unpin.js';
+import { PG_dirty } from '../mm/page-flags.js';
+import {
+  iov_iter_extract_pages, iov_iter_extract_will_pin, iov_iter_get_pages2, iov_iter_revert, type BvecSeg, type IovIter,
+} from './iov-iter.js';
+
+/** BIO_MAX_VECS (include/linux/bio.h) */
+export const BIO_MAX_VECS = 256;
+export type BioOp = 'REQ_OP_READ' | 'REQ_OP_WRITE';
+
+/** Where a bio's data lives on the "disk": a file's blocks, one content token per page index. */
+export interface BioTarget {
+  readonly disk: Map<number, number>;
+  /** Page index of the first byte. */
+  readonly index: number;
+}
+
+let nextBioId = 1;
+
+export class Bio {
+  readonly id = nextBioId++;
+  readonly vecs: BvecSeg[] = [];
+  size = 0;
+  /** BIO_PAGE_PINNED: every page carries a FOLL_PIN (v6.5+). */
+  pinned = false;
+  /** Pages carry GETs (≤ v6.4: the default, unless BIO_NO_PAGE_REF). */
+  reffed = false;
+  /** BIO_NO_PAGE_REF (v5.1 .. v6.4): the bio holds no page references (ITER_BVEC). */
+  noPageRef = false;
+  /** BIO_CLONED: the bvec array belongs to someone else (bio_iov_bvec_set()). */
+  cloned = false;
+  status = 0;
+  /** Called at completion (bi_end_io). */
+  endIo: ((k: Kernel, bio: Bio) => void) | null = null;
+  constructor(readonly op: BioOp, readonly maxVecs: number, public target: BioTarget | null) {}
+}
+
+export function bio_alloc(op: BioOp, nrVecs: number, target: BioTarget | null): Bio {
+  return new Bio(op, Math.min(nrVecs, BIO_MAX_VECS), target);
+}
+
+/**
+ * bvec_try_merge_page(): merge into the last bvec if the new data starts exactly where it ends
+ * physically — the same page, or the next physical page (multi-page bvecs).
+ */
+function tryMerge(bio: Bio, pfn: number, len: number, off: number): { merged: boolean; samePage: boolean } {
+  const last = bio.vecs[bio.vecs.length - 1];
+  if (!last) return { merged: false, samePage: false };
+  const endAddr = last.pfn * PAGE_SIZE + last.offset + last.len; // one past the last byte
+  const newAddr = pfn * PAGE_SIZE + off;
+  if (endAddr !== newAddr) return { merged: false, samePage: false };
+  const samePage = Math.floor((endAddr - 1) / PAGE_SIZE) === pfn;
+  last.len += len;
+  bio.size += len;
+  return { merged: true, samePage };
+}
+
+/** bio_add_page(): bytes added (len) or 0 when the bio is full; merging never touches references. */
+export function bio_add_page(k: Kernel, bio: Bio, pfn: number, len: number, off: number): number {
+  if (k.WARN_ON_ONCE(bio.cloned, 'block/bio.c:bio_add_page:cloned', 'bio_add_page() on a cloned bio')) return 0;
+  if (bio.size + len > 0xffffffff) return 0;
+  k.fp.write('bio', bio.id);
+  if (tryMerge(bio, pfn, len, off).merged) return len;
+  if (bio.vecs.length >= bio.maxVecs) return 0;
+  bio.vecs.push({ pfn, offset: off, len });
+  bio.size += len;
+  return len;
+}
+
+/** Pages [first, last] a segment touches. */
+function segPages(v: BvecSeg): { first: number; count: number } {
+  const first = v.pfn + Math.floor(v.offset / PAGE_SIZE);
+  const last = v.pfn + Math.floor((v.offset + v.len - 1) / PAGE_SIZE);
+  return { first, count: last - first + 1 };
+}
+
+/** bio_release_page(): one page's reference, by the bio's cleanup mode. */
+export function bio_release_page(k: Kernel, bio: Bio, pfn: number): void {
+  if (bio.pinned) unpin_user_folio(k, k.mem.head(pfn), 1);
+  else if (bio.reffed) put_page(k, pfn);
+}
+
+/**
+ * bio_release_pages(bio, mark_dirty) / __bio_release_pages(): per folio segment, dirty it if
+ * asked (no "already dirty" shortcut), then drop one pin (or GET) per page the segment touches.
+ * Before the ~v6.8 fix an unaligned multi-page segment released one pin per whole-page count
+ * of its length (leaking a pin); the model follows profile.bioReleaseUnalignedFix.
+ */
+export function bio_release_pages(k: Kernel, bio: Bio, markDirty: boolean): void {
+  if (!bio.pinned && !bio.reffed) return;
+  const mem = k.mem;
+  k.fp.write('bio', bio.id);
+  for (const v of bio.vecs) {
+    const { first, count } = segPages(v);
+    const n = k.profile.bioReleaseUnalignedFix || !bio.pinned ? count : Math.max(1, Math.ceil(v.len / PAGE_SIZE));
+    for (let p = first; p < first + n; ) {
+      const head = mem.head(p);
+      const inFolio = Math.min(first + n - p, mem.folioNrPages(head) - (p - head));
+      if (markDirty && !mem.isZeroPfn(head)) folioMarkDirty(k, head);
+      if (bio.pinned) unpin_user_folio(k, head, inFolio);
+      else for (let j = 0; j < inFolio; j++) put_page(k, p + j);
+      p += inFolio;
+    }
+  }
+}
+
+/** bio_set_pages_dirty(): pre-dirty every folio of a read into user memory (R91). */
+export function bio_set_pages_dirty(k: Kernel, bio: Bio): void {
+  for (const v of bio.vecs) {
+    const { first, count } = segPages(v);
+    for (let p = first; p < first + count; p++) {
+      const head = k.mem.head(p);
+      if (!k.mem.isZeroPfn(head)) folioMarkDirty(k, head);
+    }
+  }
+}
+
+/**
+ * bio_check_pages_dirty() (R92): if every folio is still dirty, release without dirtying; if
+ * writeback cleaned one meanwhile, defer to bio_dirty_fn(), which re-dirties and releases later.
+ */
+export function bio_check_pages_dirty(k: Kernel, bio: Bio): void {
+  const mem = k.mem;
+  const clean = bio.vecs.some((v) => {
+    const { first, count } = segPages(v);
+    for (let p = first; p < first + count; p++) {
+      const h = mem.head(p);
+      if (!mem.isZeroPfn(h) && !mem.test(h, PG_dirty)) return true;
+    }
+    return false;
+  });
+  if (!clean) {
+    bio_release_pages(k, bio, false);
+    return;
+  }
+  k.note(`bio ${bio.id}: a page was cleaned during the read; queued on bio_dirty_list`);
+  bioState(k).dirtyList.push(bio);
+}
+
+/** bio_dirty_fn(): the deferred worker — re-dirty under the folio lock, then release. */
+export function bio_dirty_fn(k: Kernel): number {
+  const list = bioState(k).dirtyList.splice(0);
+  for (const bio of list) bio_release_pages(k, bio, true);
+  return list.length;
+}
+
+export function bioState(k: Kernel): { dirtyList: Bio[] } {
+  return k.state('bio', () => ({ dirtyList: [] as Bio[] }));
+}
+
+/**
+ * bio_iov_iter_get_pages() (R86/R87): ITER_BVEC borrows the iterator's bvecs (no references);
+ * otherwise extract pages — pinned when the iterator is user-backed (v6.5+), GETs before — and
+ * add them run by run, dropping the extra pin of a page merged into the previous bvec. Returns
+ * 0 if anything was added, else the error.
+ */
+export function bio_iov_iter_get_pages(k: Kernel, bio: Bio, iter: IovIter): number {
+  if (k.WARN_ON_ONCE(bio.cloned, 'block/bio.c:bio_iov_iter_get_pages:cloned', 'bio_iov_iter_get_pages() on a cloned bio')) return -EIO;
+  if (iter.type === 'ITER_BVEC') {
+    // bio_iov_bvec_set(): point at the caller's bvecs; the caller keeps the pages alive.
+    let left = iter.count;
+    for (let s = iter.seg; s < iter.bvec.length && left > 0; s++) {
+      const b = iter.bvec[s];
+      const off = s === iter.seg ? iter.iovOffset : 0;
+      const len = Math.min(b.len - off, left);
+      bio.vecs.push({ pfn: b.pfn, offset: b.offset + off, len });
+      bio.size += len;
+      left -= len;
+    }
+    bio.cloned = true;
+    bio.noPageRef = k.profile.bioNoPageRef;
+    iter.count = 0;
+    iter.seg = iter.bvec.length;
+    iter.iovOffset = 0;
+    return 0;
+  }
+  const pin = k.profile.bioPagePinned && iov_iter_extract_will_pin(iter);
+  if (pin) bio.pinned = true;
+  else bio.reffed = true;
+  let err = 0;
+  while (iter.count > 0 && bio.vecs.length < bio.maxVecs) {
+    const r = addIterPages(k, bio, iter, pin);
+    if (r < 0) { err = r; break; }
+    if (r === 0) break;
+  }
+  return bio.size > 0 ? 0 : err || -EFAULT;
+}
+
+/** __bio_iov_iter_get_pages(): one extraction into the free slots, added folio run by folio run. */
+function addIterPages(k: Kernel, bio: Bio, iter: IovIter, pin: boolean): number {
+  const free = bio.maxVecs - bio.vecs.length;
+  const maxsize = Math.min(0xffffffff - bio.size, iter.count);
+  const ex = pin || k.profile.iterExtractPages
+    ? iov_iter_extract_pages(k, iter, maxsize, free, 0)
+    : iov_iter_get_pages2(k, iter, maxsize, free);
+  if (ex.bytes <= 0) return ex.bytes;
+  let left = ex.bytes;
+  let off = ex.offset0;
+  let used = 0;
+  for (let i = 0; i < ex.pages.length && left > 0; i++) {
+    const len = Math.min(PAGE_SIZE - off, left);
+    const before = bio.vecs.length;
+    const added = bio_add_page(k, bio, ex.pages[i], len, off);
+    if (added === 0) break;
+    // Pin fixup (R87.3): a page merged into the previous bvec at a non-zero offset already
+    // holds a pin from the extraction that added its first part.
+    if (bio.vecs.length === before && off > 0) bio_release_page(k, bio, ex.pages[i]);
+    used = i + 1;
+    left -= len;
+    off = 0;
+  }
+  // Pages extracted but not added are released, and the iterator reverted by the unused bytes.
+  for (let i = used; i < ex.pages.length; i++) bio_release_page(k, bio, ex.pages[i]);
+  if (left > 0) iov_iter_revert(k, iter, left);
+  return ex.bytes - left;
+}
+

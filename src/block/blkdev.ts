@@ -1,0 +1,119 @@
+// A block device whose I/O completes asynchronously: submit_bio() queues, a later step completes
+// (the DMA happens then), so other actors can run while I/O is in flight (block/blk-core.c,
+// block/bio.c bio_endio()). The device moves content tokens between pages and the disk, and
+// records a DMA into a page that was freed while the I/O was in flight (R116: use-after-free).
+
+import type { Kernel } from '../kernel.js';
+import { PAGE_SIZE } from '../include/uapi.js';
+import type { Bio } from './bio.js';
+
+interface InFlight {
+  bio: Bio;
+  /** Pages freed while this bio was in flight. */
+  freed: Set<number>;
+}
+
+interface DevState {
+  queue: InFlight[];
+  completed: number;
+  /** Every DMA that hit a freed page: "bio 3 (read) wrote pfn 1030 after it was freed". */
+  dmaIntoFreed: string[];
+}
+
+export function devState(k: Kernel): DevState {
+  return k.state('blkdev', () => {
+    const st: DevState = { queue: [], completed: 0, dmaIntoFreed: [] };
+    k.mem.freeWatch = (head, nr) => {
+      for (const f of st.queue) {
+        for (const v of f.bio.vecs) {
+          const first = v.pfn + Math.floor(v.offset / PAGE_SIZE);
+          const last = v.pfn + Math.floor((v.offset + v.len - 1) / PAGE_SIZE);
+          for (let p = Math.max(first, head); p <= Math.min(last, head + nr - 1); p++) f.freed.add(p);
+        }
+      }
+    };
+    return st;
+  });
+}
+
+/** The device's DMA alignment (queue_dma_alignment(): 511 for most block devices). */
+export const DMA_ALIGNMENT = 511;
+
+/** submit_bio(): queue the bio; it completes in a later blk_complete step. */
+export function submit_bio(k: Kernel, bio: Bio): void {
+  const st = devState(k);
+  if (k.profile.dioAlignCheckAtSubmit && bio.vecs.some((v) => (v.offset | v.len) & DMA_ALIGNMENT)) {
+    // bio_split_rw(): a misaligned segment fails the bio with BLK_STS_INVAL, before any DMA.
+    bio.status = -22;
+    k.note(`bio ${bio.id}: misaligned segment, failed with -EINVAL`);
+    bio.endIo?.(k, bio);
+    return;
+  }
+  st.queue.push({ bio, freed: new Set() });
+  k.fp.write('dev', 0);
+  k.fp.write('bio', bio.id);
+  k.note(`submit bio ${bio.id} (${bio.op}, ${bio.size} bytes, ${bio.vecs.length} bvecs${bio.pinned ? ', PINNED' : ''})`);
+}
+
+/** The device side of one bio: move the data, then bio_endio(). */
+function complete(k: Kernel, f: InFlight): void {
+  const { bio } = f;
+  const mem = k.mem;
+  const t = bio.target;
+  let pageNo = 0;
+  for (const v of bio.vecs) {
+    const first = v.pfn + Math.floor(v.offset / PAGE_SIZE);
+    const last = v.pfn + Math.floor((v.offset + v.len - 1) / PAGE_SIZE);
+    for (let p = first; p <= last; p++, pageNo++) {
+      if (f.freed.has(p) || mem.isFree(p)) {
+        const what = `bio ${bio.id} (${bio.op === 'REQ_OP_READ' ? 'read' : 'write'}) DMA ${bio.op === 'REQ_OP_READ' ? 'into' : 'from'} pfn ${p} after it was freed`;
+        devState(k).dmaIntoFreed.push(what);
+        k.WARN_ON_ONCE(true, 'pinlab:dma-use-after-free', what);
+      }
+      if (!t) continue;
+      if (bio.op === 'REQ_OP_READ') {
+        if (!mem.isZeroPfn(p)) mem.content[p] = t.disk.get(t.index + pageNo) ?? 0;
+      } else {
+        t.disk.set(t.index + pageNo, mem.content[p]);
+      }
+      k.fp.write('folio', mem.head(p));
+    }
+  }
+  k.note(`complete bio ${bio.id}`);
+  devState(k).completed++;
+  bio.endIo?.(k, bio);
+}
+
+/** Complete the oldest in-flight bio (the device's interrupt). Returns false if none was in flight. */
+export function blk_complete_one(k: Kernel): boolean {
+  const f = devState(k).queue.shift();
+  if (!f) return false;
+  k.fp.write('dev', 0);
+  complete(k, f);
+  return true;
+}
+
+/** submit_bio_wait(): submit and wait: the completion runs before the caller continues. */
+export function submit_bio_wait(k: Kernel, bio: Bio): number {
+  submit_bio(k, bio);
+  const st = devState(k);
+  const i = st.queue.findIndex((f) => f.bio === bio);
+  const [f] = st.queue.splice(i, 1);
+  complete(k, f);
+  return bio.status;
+}
+
+/** Wait for these bios (a synchronous submitter): complete them in submission order. */
+export function blk_wait_bios(k: Kernel, bios: readonly Bio[]): void {
+  const st = devState(k);
+  for (const bio of bios) {
+    const i = st.queue.findIndex((f) => f.bio === bio);
+    if (i < 0) continue; // already completed (or failed at submission)
+    const [f] = st.queue.splice(i, 1);
+    complete(k, f);
+  }
+}
+
+export function inFlight(k: Kernel): number {
+  return devState(k).queue.length;
+}

@@ -1,0 +1,133 @@
+// iomap direct I/O (fs/iomap/direct-io.c __iomap_dio_rw(), iomap_dio_bio_iter(),
+// iomap_dio_bio_end_io(), iomap_dio_zero()), as ext4, xfs and btrfs use it.
+
+import type { Kernel } from '../kernel.js';
+import { EINVAL, PAGE_SIZE } from '../include/uapi.js';
+import type { File } from '../fs/file.js';
+import { get_page_ref } from './zero.js';
+import {
+  bio_alloc, bio_check_pages_dirty, bio_iov_iter_get_pages, bio_release_pages, bio_set_pages_dirty, BIO_MAX_VECS,
+  type Bio,
+} from './bio.js';
+import { DMA_ALIGNMENT, submit_bio } from './blkdev.js';
+import { copy_page_to_iter, user_backed_iter, type IovIter } from './iov-iter.js';
+
+/** The device's logical block size: O_DIRECT offsets and lengths must be multiples of it. */
+export const LOGICAL_BLOCK_SIZE = 512;
+/** The filesystem block size (ext4 with 4 KiB blocks). */
+export const FS_BLOCK_SIZE = PAGE_SIZE;
+/** -EIOCBQUEUED: an async direct I/O was queued (include/linux/errno.h). */
+export const EIOCBQUEUED = 529;
+
+/** bdev_iter_is_aligned(): every segment's address and length meet the DMA alignment. */
+function iterAligned(iter: IovIter): boolean {
+  if (iter.type === 'ITER_BVEC') return iter.bvec.every((b) => ((b.offset | b.len) & DMA_ALIGNMENT) === 0);
+  return iter.iov.every((v) => ((v.base | v.len) & DMA_ALIGNMENT) === 0);
+}
+
+interface Dio {
+  ref: number;
+  error: number;
+  size: number;
+  shouldDirty: boolean;
+  done: boolean;
+  bios: Bio[];
+}
+
+/** iomap_dio_bio_end_io(): record the error, complete the dio on the last bio, then release the pages (R96). */
+function endIo(dio: Dio) {
+  return (k: Kernel, bio: Bio): void => {
+    if (bio.status && !dio.error) dio.error = bio.status;
+    if (--dio.ref === 0) {
+      dio.done = true;
+      k.note(`dio complete: ${dio.error || dio.size} ${dio.error ? '(error)' : 'bytes'}`);
+    }
+    if (dio.shouldDirty) bio_check_pages_dirty(k, bio);
+    else bio_release_pages(k, bio, false);
+  };
+}
+
+/** iomap_dio_zero(): a separate, never-PINNED bio of zeroes for the unwritten part of a new block (R95). */
+function dioZero(k: Kernel, dio: Dio, file: File, index: number): void {
+  const bio = bio_alloc('REQ_OP_WRITE', 1, { disk: file.disk, index });
+  const zero = k.mem.zeroPfns[0];
+  if (!k.profile.iomapZeroNoRef) {
+    get_page_ref(k, zero); // ≤ v6.4: ZERO_PAGE(0) plus a GET, put by the bio's release
+    bio.reffed = true;
+  }
+  bio.vecs.push({ pfn: zero, offset: 0, len: PAGE_SIZE });
+  bio.size = PAGE_SIZE;
+  bio.endIo = endIo(dio);
+  dio.ref++;
+  dio.bios.push(bio);
+  submit_bio(k, bio);
+}
+
+/**
+ * __iomap_dio_rw(): returns the bytes transferred, -EIOCBQUEUED for a queued async I/O, or -errno.
+ * A synchronous dio waits for its bios (they complete within the same step here).
+ */
+export function iomap_dio_rw(k: Kernel, file: File, iter: IovIter, pos: number, opts: { async: boolean; complete: (k: Kernel, bios: Bio[]) => void }): number {
+  const write = iter.dir === 'ITER_SOURCE';
+  const count = iter.count;
+  // iomap_dio_bio_iter(): offset and length must be logical-block aligned; older kernels also
+  // check the buffer here (bdev_iter_is_aligned()), before any page is pinned.
+  if ((pos | count) % LOGICAL_BLOCK_SIZE) return -EINVAL;
+  if (!k.profile.dioAlignCheckAtSubmit && !iterAligned(iter)) return -EINVAL;
+  if (count === 0) return 0;
+  const dio: Dio = { ref: 1, error: 0, size: 0, shouldDirty: !write && user_backed_iter(iter), done: false, bios: [] };
+  const end = pos + count;
+  let p = pos;
+  while (p < end && !dio.error) {
+    const index = Math.floor(p / FS_BLOCK_SIZE);
+    if (!write && !file.disk.has(index)) {
+      // A hole or unwritten extent: iomap_dio_hole_iter() → iov_iter_zero(): CPU zeroes, no GUP, no pin.
+      const n = Math.min(end, (index + 1) * FS_BLOCK_SIZE) - p;
+      const copied = copy_page_to_iter(k, k.mem.zeroPfns[0], p % PAGE_SIZE, n, iter);
+      if (copied < n) { dio.error = dio.size ? 0 : -14; break; }
+      dio.size += n;
+      p += n;
+      continue;
+    }
+    // A mapped (or, for writes, newly allocated) extent: as far as the next hole for reads.
+    let extEnd = Math.min(end, (index + 1) * FS_BLOCK_SIZE);
+    while (extEnd < end && (write || file.disk.has(Math.floor(extEnd / FS_BLOCK_SIZE)))) {
+      extEnd = Math.min(end, (Math.floor(extEnd / FS_BLOCK_SIZE) + 1) * FS_BLOCK_SIZE);
+    }
+    if (write && p % FS_BLOCK_SIZE && !file.disk.has(index)) dioZero(k, dio, file, index);
+    // iov_iter_truncate() to the extent, bios until it is consumed, iov_iter_reexpand().
+    const saved = iter.count;
+    const extLen = extEnd - p;
+    iter.count = Math.min(saved, extLen);
+    let done = 0;
+    while (done < extLen) {
+      const bio = bio_alloc(write ? 'REQ_OP_WRITE' : 'REQ_OP_READ', BIO_MAX_VECS,
+        { disk: file.disk, index: Math.floor((p + done) / FS_BLOCK_SIZE) });
+      const ret = bio_iov_iter_get_pages(k, bio, iter);
+      if (ret) {
+        if (!dio.size && !done) dio.error = ret;
+        break;
+      }
+      if (dio.shouldDirty) bio_set_pages_dirty(k, bio);
+      bio.endIo = endIo(dio);
+      dio.ref++;
+      dio.bios.push(bio);
+      done += bio.size;
+      submit_bio(k, bio);
+    }
+    iter.count = saved - done;
+    dio.size += done;
+    p += done;
+    if (done < extLen) break;
+  }
+  if (write && dio.size && p % FS_BLOCK_SIZE && !file.disk.has(Math.floor((p - 1) / FS_BLOCK_SIZE))) {
+    dioZero(k, dio, file, Math.floor((p - 1) / FS_BLOCK_SIZE));
+  }
+  // Drop the submitter's reference; a sync dio waits for the rest.
+  const submitted = dio.bios.slice();
+  if (--dio.ref === 0) dio.done = true;
+  if (opts.async && submitted.length) return -EIOCBQUEUED;
+  opts.complete(k, submitted);
+  if (write && dio.size) file.size = Math.max(file.size, pos + dio.size);
+  return dio.error || dio.size;
+}
