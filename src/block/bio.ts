@@ -179,9 +179,11 @@ export function bio_iov_iter_get_pages(k: Kernel, bio: Bio, iter: IovIter): numb
     iter.iovOffset = 0;
     return 0;
   }
+  // v6.5+: iov_iter_extract_pages() pins user-backed memory and takes nothing on kernel-backed
+  // iterators, so such a bio owns no references; before, iov_iter_get_pages2() took GETs.
   const pin = k.profile.bioPagePinned && iov_iter_extract_will_pin(iter);
   if (pin) bio.pinned = true;
-  else bio.reffed = true;
+  else bio.reffed = !k.profile.iterExtractPages;
   let err = 0;
   while (iter.count > 0 && bio.vecs.length < bio.maxVecs) {
     const r = addIterPages(k, bio, iter, pin);
