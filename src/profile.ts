@@ -167,12 +167,17 @@ const pCurrent = derive(p65, 'current', 'mainline as of v6.18 (the host kernel)'
 const pRfc2019 = derive(p52, 'rfc-2019-bvec', 'seed 000 RFC: bio_vec stores pfn + GUP-origin flags; bvec_put_page*() release by origin', {
   bvecOriginFlags: true,
 });
+// The v6.5 block-pinning series while it was being developed (seed 003), before splice reads
+// stopped using ITER_PIPE: page extraction from a pipe took no reference — the race of R116.
+const pBlockPinDev = derive(p65, 'block-pinning-dev', 'seed 003: block-layer pinning with ITER_PIPE still in place (never released)', {
+  iterPipe: true, spliceReadCopies: false,
+});
 const pRfc2020 = derive(p57, 'rfc-2020-bio-pin', 'seed 001 RFC: bio direct I/O through iov_iter_pin_pages*(); pin_page() for ITER_PIPE', {
   iterPinPagesRfc: true, bioPagePinned: true, nonUserIterNoRef: true,
 });
 
 export const PROFILES: ReadonlyMap<string, Profile> = new Map(
-  [p51, p52, pRfc2019, p57, pRfc2020, p59, p519, p62, p65, pCurrent].map((p) => [p.name, p]),
+  [p51, p52, pRfc2019, p57, pRfc2020, p59, p519, p62, pBlockPinDev, p65, pCurrent].map((p) => [p.name, p]),
 );
 
 export const DEFAULT_PROFILE = 'current';
