@@ -1,10 +1,12 @@
-// File descriptors and the read/write entry points. CONTRACT SKELETON: the filesystem work
-// fills this in; direct I/O registers its implementation with registerDirectIO().
+// File descriptors (fs/file.c, fs/open.c) and the direct I/O entry that the block layer
+// registers: read/write on an O_DIRECT file go to getDirectIO() (src/fs/read_write.ts).
 
 import type { Kernel } from '../kernel.js';
 import type { IovIter } from '../block/iov-iter.js';
+import { EINVAL, ENOENT } from '../include/uapi.js';
 import type { Task } from '../vm/mm.js';
-import type { File } from './file.js';
+import { File } from './file.js';
+import { truncate_setsize } from './truncate.js';
 
 // include/uapi/asm-generic/fcntl.h (x86-64 values)
 export const O_RDONLY = 0o0;
@@ -13,6 +15,10 @@ export const O_RDWR = 0o2;
 export const O_CREAT = 0o100;
 export const O_TRUNC = 0o1000;
 export const O_DIRECT = 0o40000;
+export const O_ACCMODE = 0o3;
+
+/** include/uapi/asm-generic/errno-base.h */
+export const EBADF = 9;
 
 export interface OpenFile {
   readonly file: File;
@@ -31,4 +37,70 @@ export function registerDirectIO(fn: DirectIOFn): void {
 
 export function getDirectIO(): DirectIOFn | null {
   return directIO;
+}
+
+/** FMODE_READ / FMODE_WRITE from the open flags (fs/open.c OPEN_FMODE()). */
+export function canRead(of: OpenFile): boolean {
+  return (of.flags & O_ACCMODE) !== O_WRONLY;
+}
+
+export function canWrite(of: OpenFile): boolean {
+  const acc = of.flags & O_ACCMODE;
+  return acc === O_WRONLY || acc === O_RDWR;
+}
+
+/** Every task's descriptor table (struct files_struct), keyed by task. */
+function tables(k: Kernel): Map<Task, Map<number, OpenFile>> {
+  return k.state('fdtable', () => {
+    const t = new Map<Task, Map<number, OpenFile>>();
+    // exit_files(): every descriptor is closed when the task goes.
+    k.onTeardown(() => t.clear());
+    return t;
+  });
+}
+
+export function fdTable(k: Kernel, task: Task): Map<number, OpenFile> {
+  const all = tables(k);
+  let t = all.get(task);
+  if (!t) {
+    t = new Map();
+    all.set(task, t);
+  }
+  return t;
+}
+
+/** fdget(): the open file behind fd, or null (the syscalls return -EBADF). */
+export function fdget(k: Kernel, task: Task, fd: number): OpenFile | null {
+  return tables(k).get(task)?.get(fd) ?? null;
+}
+
+/**
+ * do_sys_open() (fs/open.c): the file named path (made by create_file, or created here with
+ * O_CREAT as an empty ext4 file), installed at the lowest free descriptor from 3 (0-2 are the
+ * standard streams). O_TRUNC on a writable open truncates to 0. A tmpfs file cannot be opened
+ * O_DIRECT: shmem had no ->direct_IO before v6.6 ("tmpfs: trivial support for direct IO"), so
+ * do_dentry_open() refused it with -EINVAL.
+ */
+export function do_sys_open(k: Kernel, task: Task, path: string, flags: number): number {
+  let file = k.files.get(path);
+  if (!file) {
+    if (!(flags & O_CREAT)) return -ENOENT;
+    file = new File(path, 'ext4', 0);
+    k.files.set(path, file);
+    k.registerFile(file);
+  }
+  if (flags & O_DIRECT && file.isShmem) return -EINVAL;
+  const of: OpenFile = { file, flags, pos: 0 };
+  if (flags & O_TRUNC && canWrite(of)) truncate_setsize(k, file, 0);
+  const t = fdTable(k, task);
+  let fd = 3;
+  while (t.has(fd)) fd++;
+  t.set(fd, of);
+  k.fp.write('file', file.id);
+  return fd;
+}
+
+/** close_fd() (fs/file.c): -EBADF if fd is not open. */
+export function close_fd(k: Kernel, task: Task, fd: number): number {
+  return tables(k).get(task)?.delete(fd) ? 0 : -EBADF;
 }

@@ -1,7 +1,17 @@
-// A minimal page cache for file-backed and shmem mappings (mm/filemap.c, mm/shmem.c).
-// Issue "users of pins" grows this into a block filesystem with buffer heads and writeback.
+// The page cache of a file (mm/filemap.c, mm/shmem.c) and the ext4 address_space operations the
+// rest of the model calls into: ->dirty_folio, ->page_mkwrite. Writeback, reclaim, truncate and the
+// read/write paths live next to this file (writeback.ts, reclaim.ts, truncate.ts, filemap.ts, read_write.ts).
+//
+// Buffer heads are one bit per folio: PG_private set = buffers attached (folio_buffers() != NULL).
+// The block size equals the page size (ext4 with 4 KiB blocks, as in spec R112), so a folio has
+// one buffer, and "the buffers are dirty" is the folio's dirty flag. In the kernel attaching
+// buffers also takes a folio reference (folio_attach_private()), and every refcount check counts
+// it back (folio_has_private() in mapping_evict_folio(), folio_expected_ref_count()); the model
+// leaves both out, so its refcount checks read "page cache + mappings + callers" only.
 
 import type { Kernel } from '../kernel.js';
+import type { Bio } from '../block/bio.js';
+import { blk_wait_bios } from '../block/blkdev.js';
 import { PG_dirty, PG_fsdax, PG_lru, PG_private, PG_swapbacked, PG_uptodate } from '../mm/page-flags.js';
 
 /** ext4-dax: ext4 mounted -o dax on persistent memory (IS_DAX inodes, vma_is_fsdax()). */
@@ -13,8 +23,16 @@ export class File {
   readonly id = nextFileId++;
   /** index → head PFN of the cached folio */
   readonly cache = new Map<number, number>();
-  /** What the disk holds per page index (content tokens); absent = zeros / hole. */
+  /** What the disk holds per page index (content tokens); absent = no block allocated (a hole, reads as zeros). */
   readonly disk = new Map<number, number>();
+  /**
+   * Delayed allocation (ext4 delalloc, the default): indices whose buffers were mapped with a
+   * reservation but no block yet (BH_Delay; fs/ext4/inode.c ext4_da_get_block_prep()). The block
+   * is allocated when writeback submits the folio (mpage_map_and_submit_extent()).
+   */
+  readonly delalloc = new Set<number>();
+  /** Folios under writeback: index → the write bio in flight (PG_writeback until it completes). */
+  readonly wbInFlight = new Map<number, Bio>();
 
   /** VMAs holding the file (vma->vm_file references). */
   users = 0;
@@ -43,6 +61,17 @@ export class File {
   get isShmem(): boolean {
     return this.fs === 'tmpfs';
   }
+
+  /** Block-based with buffer heads (ext4 without DAX): ->dirty_folio is ext4_dirty_folio(). */
+  get usesBuffers(): boolean {
+    return this.fs === 'ext4';
+  }
+}
+
+/** folio->mapping->host: the file whose page cache holds the folio, or null (anonymous, or truncated away). */
+export function folioFile(k: Kernel, head: number): File | null {
+  const id = k.mem.mapping[head];
+  return id > 0 ? k.fileById(id) ?? null : null;
 }
 
 /**
@@ -59,6 +88,7 @@ export function filemapGetFolio(k: Kernel, file: File, index: number): { pfn: nu
   const pfn = mem.allocFolio(k.gfpUser(), 0);
   if (pfn < 0) return { pfn: -1, major: false };
   // A DAX "page" is persistent memory mapped directly; the model keeps it in the cache map with PG_fsdax.
+  // ext4's read path (ext4_mpage_readpages()) reads whole-page blocks without attaching buffers.
   mem.flags[pfn] |= PG_uptodate | (file.isFsdax ? PG_fsdax : PG_lru) | (file.isShmem ? PG_swapbacked : 0);
   mem.mapping[pfn] = file.id;
   mem.index[pfn] = index;
@@ -68,26 +98,65 @@ export function filemapGetFolio(k: Kernel, file: File, index: number): { pfn: nu
   return { pfn, major: !file.isShmem };
 }
 
-/** folio_mark_dirty() through the mapping's ->dirty_folio (block_dirty_folio / noop for shmem). */
+/**
+ * folio_mark_dirty() (mm/page-writeback.c): through the mapping's ->dirty_folio, or
+ * noop_dirty_folio() when the folio has no mapping (anonymous, or truncated while someone held it:
+ * only the flag is set, spec R109). ext4's ->dirty_folio (fs/ext4/inode.c ext4_dirty_folio(),
+ * ext4_set_page_dirty() before v5.18) warns when the folio has no buffers — since v4.10, commit
+ * 6dcc693bc57f "ext4: warn when page is dirtied without buffers" — and then block_dirty_folio()
+ * (fs/buffer.c) dirties the buffers it has, if any, and the folio; it never creates buffers.
+ */
 export function folioMarkDirty(k: Kernel, head: number): void {
+  const file = folioFile(k, head);
+  if (file?.usesBuffers) {
+    k.WARN_ON_ONCE(!k.mem.test(head, PG_private), 'fs/ext4/inode.c:ext4_dirty_folio:!folio_buffers',
+      `ext4_dirty_folio(): ${file.name} index ${k.mem.index[head]} (pfn ${head}) dirtied without buffers attached`);
+    k.fp.write('file', file.id);
+  }
   k.mem.set(head, PG_dirty);
 }
 
-/** ->page_mkwrite (ext4_page_mkwrite): allocate blocks, attach buffer heads, dirty the folio. */
+/**
+ * ->page_mkwrite (fs/ext4/inode.c ext4_page_mkwrite() → fs/buffer.c block_page_mkwrite()): map the
+ * page's block — with delayed allocation a reservation (ext4_da_get_block_prep()) — which attaches
+ * buffer heads (create_empty_buffers()), dirty them (block_commit_write()), then folio_mark_dirty().
+ * DAX files have no buffers (ext4_dax_fault()); tmpfs has no ->page_mkwrite.
+ */
 export function pageMkwrite(k: Kernel, file: File, head: number): void {
   if (!file.hasPageMkwrite) return;
-  k.mem.set(head, PG_private);
+  if (file.usesBuffers) {
+    attachBuffers(k, file, head);
+  }
   folioMarkDirty(k, head);
 }
 
-/** Drop every cached page of a file (truncate_inode_pages at inode eviction). */
+/** __block_write_begin_int() for a whole-page block: buffers attached; a hole gets a delalloc reservation. */
+export function attachBuffers(k: Kernel, file: File, head: number): void {
+  const index = k.mem.index[head];
+  if (!file.disk.has(index)) file.delalloc.add(index);
+  k.mem.set(head, PG_private);
+  k.fp.write('file', file.id);
+}
+
+/** folio_wait_writeback() (mm/page-writeback.c): wait for the folio's write I/O — the device completes it now. */
+export function folioWaitWriteback(k: Kernel, file: File, index: number): void {
+  const bio = file.wbInFlight.get(index);
+  if (bio) blk_wait_bios(k, [bio]);
+}
+
+/**
+ * Drop every cached page of a file (truncate_inode_pages_final() at inode eviction). The model
+ * writes dirty data back first, as the sync before unmount would; writeback in flight is waited for.
+ */
 export function dropFileCache(k: Kernel, file: File): void {
   const mem = k.mem;
   for (const [index, pfn] of [...file.cache]) {
+    folioWaitWriteback(k, file, index);
     if (mem.test(pfn, PG_dirty)) file.disk.set(index, mem.content[pfn]);
     mem.clear(pfn, PG_private | PG_dirty);
     mem.mapping[pfn] = 0;
     file.cache.delete(index);
+    file.delalloc.delete(index);
     mem.putRefs(pfn, 1);
   }
 }
