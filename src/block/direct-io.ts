@@ -4,25 +4,12 @@
 import type { Kernel } from '../kernel.js';
 import type { File } from '../fs/file.js';
 import { registerDirectIO } from '../fs/fdtable.js';
+import { filemap_write_and_wait_range } from '../fs/writeback.js';
 import { PG_dirty } from '../mm/page-flags.js';
 import { blk_wait_bios } from './blkdev.js';
 import { iomap_dio_rw } from './iomap-dio.js';
 import type { IovIter } from './iov-iter.js';
 import { PAGE_SIZE } from '../include/uapi.js';
-
-/**
- * filemap_write_and_wait_range() before direct I/O: cached dirty pages in the range reach the
- * disk first, so the I/O sees (or overwrites) current data.
- */
-function writeAndWaitRange(k: Kernel, file: File, pos: number, len: number): void {
-  const mem = k.mem;
-  for (let i = Math.floor(pos / PAGE_SIZE); i * PAGE_SIZE < pos + len; i++) {
-    const pfn = file.cache.get(i);
-    if (pfn === undefined || !mem.test(pfn, PG_dirty)) continue;
-    file.disk.set(i, mem.content[pfn]);
-    mem.clear(pfn, PG_dirty);
-  }
-}
 
 /**
  * kiocb_invalidate_post_direct_write(): cached copies of what was just written are dropped; a
@@ -47,7 +34,8 @@ function invalidateRange(k: Kernel, file: File, pos: number, len: number): void 
 
 export function directIO(k: Kernel, file: File, iter: IovIter, pos: number, async: boolean): number {
   const len = iter.count;
-  writeAndWaitRange(k, file, pos, len);
+  // kiocb_write_and_wait(): cached dirty pages in the range reach the disk first.
+  filemap_write_and_wait_range(k, file, pos, pos + len - 1);
   const r = iomap_dio_rw(k, file, iter, pos, { async, complete: blk_wait_bios });
   if (iter.dir === 'ITER_SOURCE' && r > 0) invalidateRange(k, file, pos, r);
   return r;

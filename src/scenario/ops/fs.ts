@@ -1,0 +1,176 @@
+// Scenario operations and queries for files: the file system calls, and the kernel's own
+// writeback, reclaim and drop_caches, which a scenario triggers as separate steps.
+
+import type { File } from '../../fs/file.js';
+import {
+  close_fd, do_sys_open, fdget, O_ACCMODE, O_CREAT, O_DIRECT, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY,
+} from '../../fs/fdtable.js';
+import {
+  do_fsync, do_sys_ftruncate, do_sys_truncate, ksys_pread64, ksys_pwrite64, ksys_read, ksys_write,
+} from '../../fs/read_write.js';
+import { drop_pagecache, shrink_file } from '../../fs/reclaim.js';
+import { filemap_fdatawait_range, writeback_file } from '../../fs/writeback.js';
+import { PG_active, PG_dirty, PG_lru, PG_private, PG_uptodate, PG_writeback } from '../../mm/page-flags.js';
+import { ScenarioError, type Value } from '../backend.js';
+import { A, bool, int, ret, str, task, type Args, type Ctx, type OpImpl, type QueryImpl } from './common.js';
+
+const OPEN_FLAGS: Readonly<Record<string, number>> = { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_DIRECT };
+
+/** "O_RDWR|O_CREAT" (or a number) → the flags value. */
+function openFlags(a: Args): number {
+  const text = str(a, 'flags', 'O_RDONLY');
+  let v = 0;
+  for (const part of text.split('|').map((s) => s.trim())) {
+    if (/^(0x[0-9a-f]+|0o?[0-7]+|[0-9]+)$/i.test(part)) v |= Number(part.replace(/^0(?=[0-7])/, '0o'));
+    else if (part in OPEN_FLAGS) v |= OPEN_FLAGS[part];
+    else throw new ScenarioError(`unknown open flag '${part}' (known: ${Object.keys(OPEN_FLAGS).join(', ')})`, 'flags');
+  }
+  return v;
+}
+
+function namedFile(c: Ctx, a: Args, name: string): File {
+  const n = str(a, name);
+  const f = c.k.files.get(n);
+  if (!f) throw new ScenarioError(`no file named '${n}' (create it with create_file, or open it with O_CREAT)`, name);
+  return f;
+}
+
+/** The file named by an optional argument, or every named file. */
+function filesArg(c: Ctx, a: Args): File[] {
+  return a.file === undefined || a.file === null ? [...c.k.files.values()] : [namedFile(c, a, 'file')];
+}
+
+const RW_ARGS = [A('fd', 'int'), A('buf', 'int', true, 'user address'), A('count', 'int')];
+
+export const FS_OPS: OpImpl[] = [
+  {
+    name: 'open', summary: 'open(): returns the lowest free descriptor (from 3) or -errno', source: 'fs/open.c do_sys_open()',
+    needsTask: true,
+    args: [A('path', 'name', true, 'a file made by create_file, or a new ext4 file with O_CREAT'),
+      A('flags', 'string', false, 'O_RDONLY (default), O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_DIRECT joined by |')],
+    run: (c, a) => ret(do_sys_open(c.k, task(c), str(a, 'path'), openFlags(a))),
+  },
+  {
+    name: 'close', summary: 'close(fd)', source: 'fs/file.c close_fd()', needsTask: true, args: [A('fd', 'int')],
+    run: (c, a) => ret(close_fd(c.k, task(c), int(a, 'fd'))),
+  },
+  {
+    name: 'pread', summary: 'pread64(fd, buf, count, offset): bytes read into user memory at buf, or -errno',
+    source: 'fs/read_write.c ksys_pread64(), mm/filemap.c filemap_read()', needsTask: true,
+    args: [...RW_ARGS, A('offset', 'int')],
+    run: (c, a) => ret(ksys_pread64(c.k, task(c), int(a, 'fd'), int(a, 'buf'), int(a, 'count'), int(a, 'offset'))),
+  },
+  {
+    name: 'pwrite', summary: 'pwrite64(fd, buf, count, offset): bytes written from user memory at buf, or -errno',
+    source: 'fs/read_write.c ksys_pwrite64(), mm/filemap.c generic_perform_write()', needsTask: true,
+    args: [...RW_ARGS, A('offset', 'int')],
+    run: (c, a) => ret(ksys_pwrite64(c.k, task(c), int(a, 'fd'), int(a, 'buf'), int(a, 'count'), int(a, 'offset'))),
+  },
+  {
+    name: 'sys_read', summary: 'read(fd, buf, count) at the file position (the op "read" is a CPU load)',
+    source: 'fs/read_write.c ksys_read()', needsTask: true, args: RW_ARGS,
+    run: (c, a) => ret(ksys_read(c.k, task(c), int(a, 'fd'), int(a, 'buf'), int(a, 'count'))),
+  },
+  {
+    name: 'sys_write', summary: 'write(fd, buf, count) at the file position (the op "write" is a CPU store)',
+    source: 'fs/read_write.c ksys_write()', needsTask: true, args: RW_ARGS,
+    run: (c, a) => ret(ksys_write(c.k, task(c), int(a, 'fd'), int(a, 'buf'), int(a, 'count'))),
+  },
+  {
+    name: 'fsync', summary: 'fsync(fd): write the dirty pages back and wait for the I/O', source: 'fs/sync.c do_fsync()',
+    needsTask: true, args: [A('fd', 'int')],
+    run: (c, a) => ret(do_fsync(c.k, task(c), int(a, 'fd'))),
+  },
+  {
+    name: 'ftruncate', summary: 'ftruncate(fd, length)', source: 'fs/open.c do_sys_ftruncate(), mm/truncate.c truncate_pagecache()',
+    needsTask: true, args: [A('fd', 'int'), A('length', 'int')],
+    run: (c, a) => ret(do_sys_ftruncate(c.k, task(c), int(a, 'fd'), int(a, 'length'))),
+  },
+  {
+    name: 'truncate', summary: 'truncate(path, length)', source: 'fs/open.c do_sys_truncate(), mm/truncate.c truncate_pagecache()',
+    needsTask: false, args: [A('path', 'name'), A('length', 'int')],
+    run: (c, a) => ret(do_sys_truncate(c.k, str(a, 'path'), int(a, 'length'))),
+  },
+  {
+    name: 'writeback', summary: 'the flusher: one WB_SYNC_NONE pass that starts writeback of dirty pages; returns how many',
+    source: 'mm/page-writeback.c folio_clear_dirty_for_io(), fs/ext4/inode.c ext4_writepages()', needsTask: false,
+    args: [A('file', 'name', false, 'default: every file'),
+      A('sync', 'bool', false, 'complete the I/O in the same step (default false: writeback_complete does)')],
+    run(c, a) {
+      let n = 0;
+      for (const f of filesArg(c, a)) {
+        n += writeback_file(c.k, f, 'WB_SYNC_NONE');
+        if (bool(a, 'sync', false)) filemap_fdatawait_range(c.k, f);
+      }
+      return ret(n);
+    },
+  },
+  {
+    name: 'writeback_complete', summary: 'the device completes the writeback I/O in flight (folio_end_writeback()); returns how many',
+    source: 'fs/ext4/page-io.c ext4_end_bio(), mm/filemap.c folio_end_writeback()', needsTask: false,
+    args: [A('file', 'name', false, 'default: every file')],
+    run(c, a) {
+      let n = 0;
+      for (const f of filesArg(c, a)) n += filemap_fdatawait_range(c.k, f);
+      return ret(n);
+    },
+  },
+  {
+    name: 'reclaim', summary: 'memory pressure on the page cache: shrink_folio_list() over its pages; returns how many were freed',
+    source: 'mm/vmscan.c shrink_folio_list(), __remove_mapping()', needsTask: false,
+    args: [A('file', 'name', false, 'default: every file')],
+    run(c, a) {
+      let n = 0;
+      for (const f of filesArg(c, a)) n += shrink_file(c.k, f);
+      return ret(n);
+    },
+  },
+  {
+    name: 'drop_caches', summary: 'echo 1 > /proc/sys/vm/drop_caches: drop clean, unused page-cache pages; returns how many',
+    source: 'fs/drop_caches.c, mm/truncate.c mapping_evict_folio()', needsTask: false, args: [],
+    run: (c) => ret(drop_pagecache(c.k, c.k.files.values())),
+  },
+];
+
+const FILE_PAGE_FIELDS = ['cached', 'pfn', 'refcount', 'dirty', 'writeback', 'private', 'uptodate', 'lru', 'active',
+  'content', 'disk', 'delalloc'];
+
+export const FS_QUERIES: QueryImpl[] = [
+  {
+    name: 'file', summary: "a file: its size and page cache", needsTask: false, args: [A('file', 'name')],
+    fields: ['size', 'cached', 'dirty', 'writeback', 'private', 'blocks', 'delalloc'],
+    eval(c, a) {
+      const f = namedFile(c, a, 'file');
+      const m = c.k.mem;
+      const count = (flag: number) => [...f.cache.values()].filter((p) => m.test(p, flag)).length;
+      return { size: f.size, cached: f.cache.size, dirty: count(PG_dirty), writeback: count(PG_writeback),
+        private: count(PG_private), blocks: f.disk.size, delalloc: f.delalloc.size };
+    },
+  },
+  {
+    name: 'file_page', summary: 'page index of a file: its page-cache folio (if cached) and what the disk holds',
+    needsTask: false, args: [A('file', 'name'), A('index', 'int', false, 'default 0')], fields: FILE_PAGE_FIELDS,
+    eval(c, a): Record<string, Value> {
+      const f = namedFile(c, a, 'file');
+      const i = int(a, 'index', 0);
+      const m = c.k.mem;
+      const pfn = f.cache.get(i);
+      const disk = f.disk.get(i) ?? null;
+      if (pfn === undefined) {
+        return { ...Object.fromEntries(FILE_PAGE_FIELDS.map((k) => [k, null])), cached: false, disk, delalloc: f.delalloc.has(i) };
+      }
+      return { cached: true, pfn, refcount: m.ref(pfn), dirty: m.test(pfn, PG_dirty), writeback: m.test(pfn, PG_writeback),
+        private: m.test(pfn, PG_private), uptodate: m.test(pfn, PG_uptodate), lru: m.test(pfn, PG_lru),
+        active: m.test(pfn, PG_active), content: m.content[pfn], disk, delalloc: f.delalloc.has(i) };
+    },
+  },
+  {
+    name: 'fd', summary: "an open file descriptor of a task", needsTask: true, args: [A('fd', 'int')],
+    fields: ['open', 'file', 'pos', 'accmode', 'direct'],
+    eval(c, a) {
+      const of = fdget(c.k, task(c), int(a, 'fd'));
+      if (!of) return { open: false, file: null, pos: null, accmode: null, direct: null };
+      return { open: true, file: of.file.name, pos: of.pos, accmode: of.flags & O_ACCMODE, direct: (of.flags & O_DIRECT) !== 0 };
+    },
+  },
+];
