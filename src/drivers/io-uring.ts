@@ -1,0 +1,420 @@
+// io_uring rings and registered (fixed) buffers: io_uring/io_uring.c io_uring_create(),
+// io_uring/rsrc.c io_sqe_buffers_register() / io_sqe_buffer_register() / io_buffer_unmap() /
+// io_import_fixed(), io_uring/memmap.c io_pin_pages(); fs/io_uring.c before v5.19 split it up.
+// Spec R51, R74.5, R123, R125, R136.
+//
+// Fixed-buffer I/O itself (READ_FIXED / WRITE_FIXED) needs the iov_iter and block layers; this
+// module provides ioUringFixedBvec(): the bvec segments such an I/O would hand to iov_iter_bvec().
+
+import type { BvecSeg } from '../block/iov-iter.js';
+import * as api from '../gup/api.js';
+import { put_page, unpin_user_page, unpin_user_pages } from '../gup/unpin.js';
+import { EBUSY, EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, FOLL_LONGTERM, FOLL_WRITE, PAGE_SHIFT, PAGE_SIZE } from '../include/uapi.js';
+import type { Kernel } from '../kernel.js';
+import { VM_HUGETLB, type Mm, type Task } from '../vm/mm.js';
+import { ENXIO, get_user_pages_longterm, newId, pageAlignDown, pageArray, pagesSpanned } from './common.js';
+import { dmaWritePage, registerTarget, unregisterTarget } from './device.js';
+import { driverSwitches, type DriverSwitches } from './features.js';
+import { capable_ipc_lock, memlock, memlockLimitPages } from './memlock.js';
+
+/** io_buffer_validate(): "arbitrary limit, but we need something" — one buffer is at most 1 GiB (SZ_1G). */
+export const IO_MAX_BUFFER_LEN = 2 ** 30;
+
+/** One bio_vec of a registered buffer: bv_page (a pfn; the head page after coalescing), bv_offset, bv_len. */
+export interface Bvec {
+  readonly pfn: number;
+  readonly offset: number;
+  readonly len: number;
+}
+
+/** struct io_mapped_ubuf */
+export interface MappedUbuf {
+  readonly ubuf: number;
+  readonly len: number;
+  readonly bvecs: readonly Bvec[];
+  /** PAGE_SHIFT, or the folio shift of a coalesced buffer (imu->folio_shift). */
+  readonly folioShift: number;
+  /** imu->acct_pages (v5.10+); older kernels unaccount nr_bvecs. */
+  readonly acctPages: number;
+  /** Held as FOLL_PIN pins (v5.6+) or FOLL_GET references. */
+  readonly pinned: boolean;
+}
+
+/** struct io_ring_ctx, as far as buffers and accounting go. */
+export class IoRing {
+  /** ctx->buf_table (null: nothing registered; entries null are sparse slots). */
+  bufs: (MappedUbuf | null)[] | null = null;
+  dead = false;
+  constructor(
+    readonly fd: number,
+    readonly owner: Task,
+    /** ctx->mm_account: the creator's mm, grabbed for unaccounting after exit. */
+    readonly mmAccount: Mm,
+    /** ctx->user is set only without CAP_IPC_LOCK: only then is user->locked_vm charged. */
+    readonly userAcct: boolean,
+  ) {}
+}
+
+export class IoUringState {
+  readonly rings = new Map<number, IoRing>();
+  /** The ring a task set up last: the default ring of its io_uring_register() calls. */
+  readonly byTask = new Map<Task, IoRing>();
+}
+
+export function ioUringState(k: Kernel): IoUringState {
+  return k.state('drivers:io_uring', () => {
+    const s = new IoUringState();
+    // Process exit closes the ring fd: io_ring_ctx_free() unregisters the buffers.
+    k.onTeardown(() => {
+      for (const r of [...s.rings.values()]) io_uring_exit(k, r);
+    });
+    return s;
+  });
+}
+
+/** io_uring_setup(): a new ring for the calling task; returns its fd. */
+export function io_uring_setup(k: Kernel, current: Task): number {
+  const st = ioUringState(k);
+  const ring = new IoRing(newId(k), current, current.mm, !capable_ipc_lock(k, current));
+  st.rings.set(ring.fd, ring);
+  st.byTask.set(current, ring);
+  registerTarget(k, 'io_uring', ring.fd, {
+    deviceWritable: true,
+    pages: () => (ring.bufs ?? []).flatMap((b) => (b ? bufPages(b) : [])),
+  });
+  return ring.fd;
+}
+
+export function findRing(k: Kernel, fd: number): IoRing | undefined {
+  const r = ioUringState(k).rings.get(fd);
+  return r && !r.dead ? r : undefined;
+}
+
+export function defaultRing(k: Kernel, t: Task): IoRing | undefined {
+  const r = ioUringState(k).byTask.get(t);
+  return r && !r.dead ? r : undefined;
+}
+
+/** Every page a buffer's bvecs cover, in order: what a device doing I/O into it can reach. */
+export function bufPages(b: MappedUbuf): number[] {
+  const out: number[] = [];
+  for (const v of b.bvecs) {
+    const first = v.pfn + Math.floor(v.offset / PAGE_SIZE);
+    const last = v.pfn + Math.floor((v.offset + v.len - 1) / PAGE_SIZE);
+    for (let p = first; p <= last; p++) out.push(p);
+  }
+  return out;
+}
+
+interface Iov {
+  readonly base: number;
+  readonly len: number;
+}
+
+/**
+ * IORING_REGISTER_BUFFERS: io_sqe_buffers_register(). Returns 0 or -errno; on any error every
+ * buffer registered by the call is released again (io_sqe_buffers_unregister()).
+ */
+export function io_sqe_buffers_register(k: Kernel, current: Task, ring: IoRing, iovs: readonly Iov[]): number {
+  const sw = driverSwitches(k.profile);
+  if (ring.bufs) return -EBUSY;
+  // IORING_MAX_REG_BUFFERS (1 << 14); the first versions used UIO_MAXIOV (1024).
+  const max = sw.ioUringManyBuffers ? 1 << 14 : 1024;
+  if (!iovs.length || iovs.length > max) return -EINVAL;
+  const table: (MappedUbuf | null)[] = [];
+  const last = { hpage: -1 };
+  let ret = 0;
+  // Older kernels filled ctx->user_bufs as they went, so headpage_already_acct() saw the buffers
+  // registered earlier in the same call; current ones install the table at the end.
+  if (!sw.ioUringLateTable) ring.bufs = table;
+  for (const iov of iovs) {
+    ret = io_buffer_validate(sw, iov);
+    if (ret === 1) { table.push(null); ret = 0; continue; } // a sparse slot
+    if (ret) break;
+    const r = io_sqe_buffer_register(k, sw, current, ring, iov, last, sw.ioUringLateTable ? [] : table);
+    if (typeof r === 'number') { ret = r; break; }
+    table.push(r);
+  }
+  ring.bufs = table;
+  if (ret) io_sqe_buffers_unregister(k, ring);
+  return ret;
+}
+
+/** io_buffer_validate(): 0, 1 for an empty (sparse) slot, or -EFAULT. */
+function io_buffer_validate(sw: DriverSwitches, iov: Iov): number {
+  if (!iov.base) return iov.len || !sw.ioUringManyBuffers ? -EFAULT : 1; // sparse slots: later 5.x
+  if (iov.len <= 0) return -EFAULT;
+  if (iov.len > IO_MAX_BUFFER_LEN) return -EFAULT;
+  return 0;
+}
+
+/** Release what io_pin_pages() got after a failure: unpin_user_pages(), or put_page() each before v5.6. */
+function releasePages(k: Kernel, pinned: boolean, pages: number[], n: number): void {
+  if (n <= 0) return;
+  if (pinned) unpin_user_pages(k, pages, n);
+  else for (let j = 0; j < n; j++) put_page(k, pages[j]);
+}
+
+/**
+ * The pre-v6.5 check in io_sqe_buffer_register()/io_pin_pages(): file-backed memory is refused
+ * with -EOPNOTSUPP, except hugetlbfs and (v5.14+) shmem/memfd (vma_is_shmem()).
+ */
+function fileBackedRefused(sw: DriverSwitches, mm: Mm, start: number, nr: number): boolean {
+  for (let j = 0; j < nr; j++) {
+    const vma = mm.findVma(start + j * PAGE_SIZE);
+    if (!vma || !vma.file) continue;
+    if (vma.flags & VM_HUGETLB) continue; // is_file_hugepages()
+    if (sw.ioUringShmemBuffers && vma.file.isShmem) continue; // vma_is_shmem()
+    return true;
+  }
+  return false;
+}
+
+/** io_sqe_buffer_register(): pin, check, coalesce, account, build the bvecs. */
+function io_sqe_buffer_register(k: Kernel, sw: DriverSwitches, current: Task, ring: IoRing, iov: Iov,
+  last: { hpage: number }, prev: readonly (MappedUbuf | null)[]): MappedUbuf | number {
+  const mem = k.mem;
+  const ml = memlock(k);
+  const nr = pagesSpanned(iov.base, iov.len);
+  const start = pageAlignDown(iov.base);
+  // Before v5.10 the buffer's page count was charged to the user first (io_account_mem()).
+  if (!sw.ioUringHugeAcct && ring.userAcct) {
+    if (ml.userLockedVm + nr > memlockLimitPages(k, current)) return -ENOMEM;
+    ml.userLockedVm += nr;
+  }
+  const unaccountEarly = () => {
+    if (!sw.ioUringHugeAcct && ring.userAcct) ml.userLockedVm -= nr;
+  };
+  // io_pin_pages(): FOLL_WRITE|FOLL_LONGTERM (v5.1: get_user_pages_longterm(FOLL_WRITE)).
+  let pages = pageArray(nr);
+  const pinned = sw.driversPin;
+  let pret: number;
+  if (!pinned) pret = get_user_pages_longterm(k, current, start, nr, FOLL_WRITE, pages);
+  else if (sw.ioUringLateTable) pret = api.pin_user_pages_fast(k, current, start, nr, FOLL_WRITE | FOLL_LONGTERM, pages);
+  else pret = api.pin_user_pages(k, current, start, nr, FOLL_WRITE | FOLL_LONGTERM, pages);
+  let ret = 0;
+  if (pret === nr) {
+    if (!sw.ioUringGupFileCheck && fileBackedRefused(sw, current.mm, start, nr)) ret = -EOPNOTSUPP;
+  } else {
+    // A partial pin is undone and reported as -EFAULT.
+    ret = pret < 0 ? pret : -EFAULT;
+  }
+  if (ret) {
+    releasePages(k, pinned, pages, pret);
+    unaccountEarly();
+    return ret;
+  }
+
+  // Coalescing: one bvec and one pin per folio (R74.5, R123).
+  let folioShift = PAGE_SHIFT;
+  let single = false;
+  if (sw.ioUringMultiFolioCoalesce) {
+    if (nr > 1) {
+      const d = io_check_coalesce_buffer(k, pages);
+      if (d && d.nrPagesMid !== 1) {
+        pages = io_coalesce_buffer(k, pages, d);
+        folioShift = d.folioShift;
+      }
+    }
+  } else if (sw.ioUringFolioCoalesce && nr > 1) {
+    // v6.4: all pages consecutive in one folio → keep the first pin only.
+    const h = mem.head(pages[0]);
+    let same = true;
+    for (let i = 1; i < nr && same; i++) same = mem.head(pages[i]) === h && pages[i] === pages[i - 1] + 1;
+    if (same) {
+      unpin_user_pages(k, pages.slice(1), nr - 1);
+      pages = [pages[0]];
+      single = true;
+    }
+  }
+
+  // Accounting after pinning (v5.10+): io_buffer_account_pin().
+  let acct = 0;
+  if (sw.ioUringHugeAcct) {
+    for (let i = 0; i < pages.length; i++) {
+      const h = mem.head(pages[i]);
+      if (mem.folioOrder(h) === 0) { acct++; continue; }
+      if (h === last.hpage) continue;
+      last.hpage = h;
+      if (headpage_already_acct(k, pages, i, prev, h)) continue;
+      acct += mem.folioNrPages(h);
+    }
+    if (acct) {
+      if (ring.userAcct) {
+        if (ml.userLockedVm + acct > memlockLimitPages(k, current)) {
+          unpin_user_pages(k, pages, pages.length);
+          return -ENOMEM;
+        }
+        ml.userLockedVm += acct;
+      }
+      ml.addPinnedVm(ring.mmAccount, acct);
+    }
+  }
+
+  const bvecs: Bvec[] = [];
+  if (single) {
+    bvecs.push({ pfn: pages[0], offset: iov.base % PAGE_SIZE, len: iov.len });
+  } else {
+    const size = 2 ** folioShift;
+    let off = iov.base % size;
+    let left = iov.len;
+    for (const p of pages) {
+      const vl = Math.min(left, size - off);
+      bvecs.push({ pfn: p, offset: off, len: vl });
+      off = 0;
+      left -= vl;
+    }
+  }
+  return { ubuf: iov.base, len: iov.len, bvecs, folioShift, acctPages: sw.ioUringHugeAcct ? acct : nr, pinned };
+}
+
+/** headpage_already_acct(): the huge page was charged already, by this buffer or an earlier one. */
+function headpage_already_acct(k: Kernel, pages: readonly number[], nr: number, prev: readonly (MappedUbuf | null)[],
+  hpage: number): boolean {
+  const mem = k.mem;
+  for (let i = 0; i < nr; i++) {
+    const h = mem.head(pages[i]);
+    if (mem.folioOrder(h) > 0 && h === hpage) return true;
+  }
+  for (const b of prev) {
+    if (!b) continue;
+    for (const v of b.bvecs) {
+      const h = mem.head(v.pfn);
+      if (mem.folioOrder(h) > 0 && h === hpage) return true;
+    }
+  }
+  return false;
+}
+
+interface FolioData {
+  nrPagesMid: number;
+  folioShift: number;
+  nrPagesHead: number;
+  nrFolios: number;
+}
+
+/**
+ * io_check_coalesce_buffer(): the pages are contiguous within each folio and every folio has the
+ * same size, except that the first may start and the last may end part-way.
+ */
+export function io_check_coalesce_buffer(k: Kernel, pages: readonly number[]): FolioData | null {
+  const mem = k.mem;
+  let folio = mem.head(pages[0]);
+  let count = 1;
+  let nrFolios = 1;
+  const nrPagesMid = mem.folioNrPages(folio);
+  const folioShift = PAGE_SHIFT + mem.folioOrder(folio);
+  let nrPagesHead = 0;
+  for (let i = 1; i < pages.length; i++) {
+    if (mem.head(pages[i]) === folio && pages[i] === pages[i - 1] + 1) {
+      count++;
+      continue;
+    }
+    if (nrFolios === 1) {
+      if (pages[i - 1] - folio !== nrPagesMid - 1) return null;
+      nrPagesHead = count;
+    } else if (count !== nrPagesMid) {
+      return null;
+    }
+    folio = mem.head(pages[i]);
+    if (mem.folioNrPages(folio) * PAGE_SIZE !== 2 ** folioShift || pages[i] !== folio) return null;
+    count = 1;
+    nrFolios++;
+  }
+  if (nrFolios === 1) nrPagesHead = count;
+  return { nrPagesMid, folioShift, nrPagesHead, nrFolios };
+}
+
+/**
+ * io_coalesce_buffer(): keep one pin per folio (the head page of the first, the first page of
+ * the others) and unpin the rest right away — counted in nr_foll_pin_released (R74.5).
+ */
+function io_coalesce_buffer(k: Kernel, pages: number[], d: FolioData): number[] {
+  const out: number[] = [k.mem.head(pages[0])];
+  if (d.nrPagesHead > 1) unpin_user_pages(k, pages.slice(1, d.nrPagesHead), d.nrPagesHead - 1);
+  let j = d.nrPagesHead;
+  let left = pages.length - d.nrPagesHead;
+  for (let i = 1; i < d.nrFolios; i++) {
+    out.push(pages[j]);
+    const nrUnpin = Math.min(left - 1, d.nrPagesMid - 1);
+    if (nrUnpin > 0) unpin_user_pages(k, pages.slice(j + 1, j + 1 + nrUnpin), nrUnpin);
+    j += d.nrPagesMid;
+    left -= d.nrPagesMid;
+  }
+  return out;
+}
+
+/** io_buffer_unmap(): one unpin_user_page() per bvec (put_page() before v5.6), then unaccount. */
+function io_buffer_unmap(k: Kernel, ring: IoRing, b: MappedUbuf): void {
+  const sw = driverSwitches(k.profile);
+  const ml = memlock(k);
+  for (const v of b.bvecs) {
+    if (b.pinned) unpin_user_page(k, v.pfn);
+    else put_page(k, v.pfn);
+  }
+  if (b.acctPages) {
+    if (ring.userAcct) ml.userLockedVm -= b.acctPages;
+    if (sw.ioUringHugeAcct) ml.addPinnedVm(ring.mmAccount, -b.acctPages);
+  }
+}
+
+/** IORING_UNREGISTER_BUFFERS: io_sqe_buffers_unregister(); -ENXIO when nothing is registered. */
+export function io_sqe_buffers_unregister(k: Kernel, ring: IoRing): number {
+  if (!ring.bufs) return -ENXIO;
+  const bufs = ring.bufs;
+  ring.bufs = null;
+  for (const b of bufs) if (b) io_buffer_unmap(k, ring, b);
+  return 0;
+}
+
+/** Closing the ring fd (or exit): io_ring_ctx_free() releases the buffers. Returns 0. */
+export function io_uring_exit(k: Kernel, ring: IoRing): number {
+  if (ring.dead) return 0;
+  if (ring.bufs) io_sqe_buffers_unregister(k, ring);
+  ring.dead = true;
+  const st = ioUringState(k);
+  st.rings.delete(ring.fd);
+  if (st.byTask.get(ring.owner) === ring) st.byTask.delete(ring.owner);
+  unregisterTarget(k, 'io_uring', ring.fd);
+  return 0;
+}
+
+/**
+ * The bvec segments a READ_FIXED / WRITE_FIXED of [addr, addr + len) on buffer bufIndex would
+ * iterate (io_import_fixed(): validate_fixed_range(), then iov_iter_bvec() from the first bvec
+ * that holds addr, with iov_offset into it), resolved into trimmed segments. -EFAULT when the
+ * buffer does not exist or the range is not inside it. No pins are taken (R136).
+ */
+export function ioUringFixedBvec(k: Kernel, ring: IoRing, bufIndex: number, addr: number, len: number): BvecSeg[] | number {
+  const imu = ring.bufs?.[bufIndex];
+  if (!imu) return -EFAULT;
+  if (len < 0 || addr < imu.ubuf || addr + len > imu.ubuf + imu.len) return -EFAULT;
+  let offset = addr - imu.ubuf;
+  // Every bvec but the first and last is exactly one folio; skip whole ones arithmetically.
+  let idx = 0;
+  const size = 2 ** imu.folioShift;
+  if (offset >= imu.bvecs[0].len) {
+    offset -= imu.bvecs[0].len;
+    idx = 1 + Math.floor(offset / size);
+    offset %= size;
+  }
+  const out: BvecSeg[] = [];
+  let left = len;
+  for (let i = idx; left > 0 && i < imu.bvecs.length; i++) {
+    const v = imu.bvecs[i];
+    const n = Math.min(left, v.len - offset);
+    out.push({ pfn: v.pfn, offset: v.offset + offset, len: n });
+    left -= n;
+    offset = 0;
+  }
+  return out;
+}
+
+/** A device completing a READ_FIXED: writes `value` into every page the segments cover. */
+export function ioUringFixedDma(k: Kernel, segs: readonly BvecSeg[], value: number): void {
+  for (const s of segs) {
+    const first = s.pfn + Math.floor(s.offset / PAGE_SIZE);
+    const last = s.pfn + Math.floor((s.offset + s.len - 1) / PAGE_SIZE);
+    for (let p = first; p <= last; p++) dmaWritePage(k, p, value);
+  }
+}
