@@ -1,0 +1,177 @@
+// Pipes as the page-pinning story sees them: a ring of pipe_buffers, each owning one reference on
+// a page (include/linux/pipe_fs_i.h, fs/pipe.c, fs/splice.c). What vmsplice(), splice-read and an
+// ITER_PIPE iterator (lib/iov_iter.c, ≤ v6.4) put into a pipe, and what reading or truncating the
+// pipe gives back: every buffer release is a put_page(), so a page whose only reference was the
+// pipe's goes back to the page allocator there (spec R81, R116).
+
+import type { Kernel } from '../kernel.js';
+import { put_page } from '../gup/unpin.js';
+import { copy_page_to_iter, type IovIter } from './iov-iter.js';
+
+/**
+ * Which pipe_buf_operations a buffer has. All three release with put_page()
+ * (generic_pipe_buf_release()); the name says where the reference came from:
+ * - 'anon': a page the pipe allocated (lib/iov_iter.c push_anon(): default_pipe_buf_ops);
+ *   the allocation's reference is the buffer's.
+ * - 'user': a user page from vmsplice() (fs/splice.c iter_to_pipe(): user_page_pipe_buf_ops),
+ *   a GET taken by iov_iter_get_pages2().
+ * - 'page-cache': a page-cache page spliced by reference (lib/iov_iter.c push_page() /
+ *   mm/filemap.c splice_folio_into_pipe(): page_cache_pipe_buf_ops), a get_page() of its own.
+ */
+export type PipeBufOps = 'anon' | 'user' | 'page-cache';
+
+/** struct pipe_buffer: page, offset and length of the data, and the ops that release it. */
+export interface PipeBuffer {
+  pfn: number;
+  offset: number;
+  len: number;
+  ops: PipeBufOps;
+}
+
+/** PIPE_DEF_BUFFERS (include/linux/pipe_fs_i.h): a new pipe has 16 slots. */
+export const PIPE_DEF_BUFFERS = 16;
+
+let nextPipeId = 1;
+
+/**
+ * struct pipe_inode_info: head and tail are free-running counters; slot n is ring[n & (size-1)]
+ * (pipe_buf()). The pipe keeps its Kernel so iterator code without one (iov_iter_advance()) can
+ * still release buffers.
+ */
+export class Pipe {
+  readonly id = nextPipeId++;
+  head = 0;
+  tail = 0;
+  readonly ring: Array<PipeBuffer | null>;
+  /** pipe->max_usage: how many slots may be in use (ring_size unless F_SETPIPE_SZ shrank it). */
+  maxUsage: number;
+  /** free_pipe_info() ran: the buffers are gone. */
+  freed = false;
+  constructor(readonly k: Kernel, readonly ringSize = PIPE_DEF_BUFFERS) {
+    if (ringSize < 1 || (ringSize & (ringSize - 1)) !== 0) throw new RangeError('pipe ring size must be a power of two');
+    this.ring = new Array<PipeBuffer | null>(ringSize).fill(null);
+    this.maxUsage = ringSize;
+  }
+}
+
+/** pipe(2) / alloc_pipe_info(): an empty pipe. Whatever it still holds is released at teardown (free_pipe_info()). */
+export function newPipe(k: Kernel, ringSize = PIPE_DEF_BUFFERS): Pipe {
+  const pipe = new Pipe(k, ringSize);
+  k.onTeardown(() => pipeRelease(pipe));
+  return pipe;
+}
+
+/** pipe_buf(): the buffer in slot n. */
+export function pipe_buf(pipe: Pipe, slot: number): PipeBuffer {
+  const b = pipe.ring[slot & (pipe.ringSize - 1)];
+  if (!b) throw new RangeError(`pipe ${pipe.id}: slot ${slot} holds no buffer (head ${pipe.head}, tail ${pipe.tail})`);
+  return b;
+}
+
+/** pipe_occupancy() */
+export function pipe_occupancy(head: number, tail: number): number {
+  return head - tail;
+}
+
+/** pipe_full(): no free slot below limit. */
+export function pipe_full(head: number, tail: number, limit: number): boolean {
+  return pipe_occupancy(head, tail) >= limit;
+}
+
+/** pipe_empty() */
+export function pipe_empty(pipe: Pipe): boolean {
+  return pipe.head === pipe.tail;
+}
+
+/**
+ * Put a buffer at the head of the pipe. The pipe takes over one reference on pfn that the caller
+ * holds (alloc_page() for 'anon', iov_iter_get_pages2()'s GET for 'user', get_page() for
+ * 'page-cache'). Returns false, taking nothing, when the pipe is full (pipe_full() on max_usage).
+ */
+export function pipeAppendPage(pipe: Pipe, pfn: number, offset: number, len: number, ops: PipeBufOps): boolean {
+  if (pipe.freed) throw new RangeError(`pipe ${pipe.id} was released`);
+  if (pipe_full(pipe.head, pipe.tail, pipe.maxUsage)) return false;
+  pipe.ring[pipe.head & (pipe.ringSize - 1)] = { pfn, offset, len, ops };
+  pipe.head++;
+  return true;
+}
+
+/** pipe_buf_release(): ->release of every buffer type here is generic_pipe_buf_release(), a put_page(). */
+export function pipe_buf_release(pipe: Pipe, buf: PipeBuffer): void {
+  const k = pipe.k;
+  k.note(`pipe ${pipe.id}: release buffer (pfn ${buf.pfn}, ${buf.ops}): put_page`);
+  put_page(k, buf.pfn);
+}
+
+/**
+ * pipe_discard_from(pipe, head) (include/linux/pipe_fs_i.h, v6.1+; ≤ v6.0 lib/iov_iter.c
+ * pipe_truncate()): release every buffer from slot `head` to the pipe's head, newest first.
+ * Returns how many buffers were released.
+ */
+export function pipeTruncate(pipe: Pipe, head: number): number {
+  let n = 0;
+  while (pipe.head > head && pipe.head > pipe.tail) {
+    const slot = --pipe.head;
+    const b = pipe_buf(pipe, slot);
+    pipe.ring[slot & (pipe.ringSize - 1)] = null;
+    pipe_buf_release(pipe, b);
+    n++;
+  }
+  return n;
+}
+
+/** free_pipe_info() (fs/pipe.c): the last close releases every buffer still in the pipe. */
+export function pipeRelease(pipe: Pipe): void {
+  if (pipe.freed) return;
+  while (pipe.tail !== pipe.head) {
+    const slot = pipe.tail++;
+    const b = pipe_buf(pipe, slot);
+    pipe.ring[slot & (pipe.ringSize - 1)] = null;
+    pipe_buf_release(pipe, b);
+  }
+  pipe.freed = true;
+}
+
+/** The buffers from tail to head (a snapshot: offset, length, page, ops). */
+export function pipeBuffers(pipe: Pipe): readonly PipeBuffer[] {
+  const out: PipeBuffer[] = [];
+  for (let s = pipe.tail; s !== pipe.head; s++) out.push({ ...pipe_buf(pipe, s) });
+  return out;
+}
+
+/** Bytes waiting in the pipe. */
+export function pipeBytes(pipe: Pipe): number {
+  let n = 0;
+  for (let s = pipe.tail; s !== pipe.head; s++) n += pipe_buf(pipe, s).len;
+  return n;
+}
+
+/**
+ * pipe_read() (fs/pipe.c), minus waiting: copy from the oldest buffers into `to` with
+ * copy_page_to_iter(); a buffer read to its end is released (put_page) and the tail moves on.
+ * Returns the bytes read, 0 when the pipe is empty, or -EFAULT if nothing could be copied.
+ */
+export function pipeRead(pipe: Pipe, to: IovIter): number {
+  const k = pipe.k;
+  let total = to.count;
+  let ret = 0;
+  while (total > 0 && pipe.tail !== pipe.head) {
+    const buf = pipe_buf(pipe, pipe.tail);
+    const chars = Math.min(total, buf.len);
+    const written = copy_page_to_iter(k, buf.pfn, buf.offset, chars, to);
+    if (written < chars) {
+      if (!ret) ret = -14; // -EFAULT
+      break;
+    }
+    ret += chars;
+    buf.offset += chars;
+    buf.len -= chars;
+    if (!buf.len) {
+      pipe.ring[pipe.tail & (pipe.ringSize - 1)] = null;
+      pipe.tail++;
+      pipe_buf_release(pipe, buf);
+    }
+    total -= chars;
+  }
+  return ret;
+}
