@@ -30,6 +30,8 @@ Commands:
   run FILE|DIR...     run scenario files (a directory: every .yaml file under it)
   list                list the catalogue: name, profiles, description
   ops                 list the operations, queries, machine settings and profiles scenarios can use
+  host-check          measure pinning workloads on this machine's kernel and compare with the model
+                      (--case NAME, repeatable; --reps N; --json; see docs/host-check.md)
   help                show this help
 
 Options:
@@ -46,7 +48,7 @@ Environment: NO_COLOR (no colours), PINLAB_DEBUG=1 (stacks on internal errors),
 See docs/scenarios.md for the scenario format.
 `;
 
-const COMMANDS = ['run', 'list', 'ops', 'help'];
+const COMMANDS = ['run', 'list', 'ops', 'host-check', 'help'];
 
 /** An error with an exit status and a message for stderr. */
 class CliError extends Error {
@@ -331,6 +333,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
         options: {
           profile: { type: 'string' }, json: { type: 'boolean' }, trace: { type: 'string' },
           verbose: { type: 'boolean', short: 'v' }, help: { type: 'boolean', short: 'h' },
+          case: { type: 'string', multiple: true }, reps: { type: 'string' },
         },
       });
     } catch (e) {
@@ -338,6 +341,9 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     }
     const { values: v, positionals } = parsed;
     const [cmd, ...rest] = positionals;
+    if (cmd !== 'host-check' && (v.case !== undefined || v.reps !== undefined)) {
+      throw new CliError(`pinlab: --${v.case !== undefined ? 'case' : 'reps'} only applies to host-check\n\n${USAGE}`, 2);
+    }
     if (v.help || cmd === 'help') {
       io.out(USAGE);
       return 0;
@@ -363,6 +369,11 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
       case 'ops':
         onlyJson('ops');
         return await cli.ops(opts.json);
+      case 'host-check': {
+        onlyJson('host-check');
+        const { hostCheckCommand } = await import('../host/check.js');
+        return hostCheckCommand(io, await loadBackend(io), { json: opts.json, ...(v.case && { cases: v.case }), ...(v.reps !== undefined && { reps: v.reps }) });
+      }
       default: {
         let hint = didYouMean(cmd, COMMANDS);
         if (!hint && /\.ya?ml$/.test(cmd)) hint = `; did you mean 'pinlab run ${cmd}'?`;

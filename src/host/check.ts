@@ -1,0 +1,455 @@
+// `pinlab host-check`: the differential check of the model against the running kernel.
+//
+// For each workload (src/host/workloads.ts), host/pinhost.c measures the real kernel — return
+// value and the nr_foll_pin_acquired/released deltas (ΔA/ΔR), the mode of several reps — and
+// the same workload runs as scenario steps on the model. Verdicts:
+//   MATCH   both sides agree on every phase (ret, ΔA, ΔR) and every shared fact
+//   DIFF    they disagree, or the model failed to run the workload (a model bug to report)
+//   PENDING the model lacks an operation the workload needs (never a pass)
+//   SKIP    the host cannot measure it (not Linux, not root, no cc, no io_uring, not ext4, THP off)
+//
+// The helper is compiled lazily with `cc -O2` into <package root>/build/pinhost, like
+// host/iouring_pin.c (src/host/native.ts).
+
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { Backend } from '../scenario/backend.js';
+import { hostSupport, packageRoot, readVmstatPinCounters } from './native.js';
+import { MODEL_PROFILE, WORKLOADS, runModel, type ModelOutcome, type Phase, type Workload } from './workloads.js';
+
+export const DEFAULT_PAGES = 256;
+export const DEFAULT_REPS = 5;
+
+// ---- the host helper ------------------------------------------------------------------------------
+
+export function pinhostPaths(): { source: string; binary: string } {
+  const root = packageRoot();
+  return { source: join(root, 'host', 'pinhost.c'), binary: join(root, 'build', 'pinhost') };
+}
+
+/** Compile host/pinhost.c into build/pinhost if missing or older than the source. */
+export function ensurePinhost(): string {
+  const { source, binary } = pinhostPaths();
+  if (!existsSync(source)) throw new Error(`helper source missing: ${source}`);
+  if (existsSync(binary) && statSync(binary).mtimeMs >= statSync(source).mtimeMs) return binary;
+  mkdirSync(dirname(binary), { recursive: true });
+  const tmp = `${binary}.tmp-${process.pid}`; // concurrent runs never see a partial file
+  const r = spawnSync('cc', ['-O2', '-Wall', '-o', tmp, source], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) {
+    rmSync(tmp, { force: true });
+    const why = r.error ? r.error.message : (r.stderr || `exit status ${r.status}`).trim();
+    throw new Error(`cc -O2 ${source} failed: ${why}`);
+  }
+  renameSync(tmp, binary);
+  return binary;
+}
+
+export interface HostEnv {
+  kernel: string;
+  machine: string;
+  thp_enabled: string;
+  thp_use_zero_page: string;
+  ksm_run: string;
+  fs: string;
+  fs_magic?: string;
+  ncpus: number;
+}
+
+export type HostOutcome =
+  | {
+    readonly status: 'ok';
+    readonly phases: Phase[];
+    /** Every rep's phases; `phases` is the most common. */
+    readonly samples: Phase[][];
+    readonly votes: number;
+    readonly reps: number;
+    readonly pages: number;
+    readonly obs: Record<string, number>;
+    readonly env: HostEnv;
+    readonly notes: string[];
+  }
+  | { readonly status: 'skip'; readonly reason: string }
+  | { readonly status: 'error'; readonly message: string };
+
+function isObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+function runPinhost(args: string[]): Record<string, unknown> {
+  const bin = ensurePinhost();
+  const r = spawnSync(bin, args, { encoding: 'utf8', maxBuffer: 16 << 20, timeout: 10 * 60_000 });
+  if (r.error) throw new Error(`pinhost ${args.join(' ')}: ${r.error.message}`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(r.stdout);
+  } catch {
+    throw new Error(`pinhost ${args.join(' ')}: exit ${r.status ?? r.signal}, unparsable output ${JSON.stringify(r.stdout.slice(0, 300))} ${r.stderr.trim()}`);
+  }
+  if (!isObject(parsed)) throw new Error(`pinhost ${args.join(' ')}: output is not a JSON object`);
+  if (typeof parsed.error === 'string') {
+    const errno = typeof parsed.errno === 'number' && parsed.errno ? ` [errno ${parsed.errno} ${String(parsed.strerror ?? '')}]` : '';
+    throw new Error(`pinhost ${args.join(' ')} failed at ${String(parsed.stage ?? '?')}: ${parsed.error}${errno}`);
+  }
+  if (r.status !== 0) throw new Error(`pinhost ${args.join(' ')}: exit ${r.status ?? r.signal}`);
+  return parsed;
+}
+
+function phasesOf(x: unknown): Phase[] {
+  if (!Array.isArray(x)) throw new Error('pinhost output: phases is not an array');
+  return x.map((p) => {
+    if (!isObject(p) || typeof p.name !== 'string' || typeof p.ret !== 'number' || typeof p.dA !== 'number' || typeof p.dR !== 'number') {
+      throw new Error(`pinhost output: bad phase ${JSON.stringify(p)}`);
+    }
+    return { name: p.name, ret: p.ret, dA: p.dA, dR: p.dR };
+  });
+}
+
+function envOf(x: unknown): HostEnv {
+  if (!isObject(x)) throw new Error('pinhost output: env is not an object');
+  const s = (k: string) => (typeof x[k] === 'string' ? (x[k] as string) : 'unknown');
+  return {
+    kernel: s('kernel'), machine: s('machine'), thp_enabled: s('thp_enabled'), thp_use_zero_page: s('thp_use_zero_page'),
+    ksm_run: s('ksm_run'), fs: s('fs'), ...(typeof x.fs_magic === 'string' && { fs_magic: x.fs_magic }),
+    ncpus: typeof x.ncpus === 'number' ? x.ncpus : 0,
+  };
+}
+
+export type Support = { ok: true } | { ok: false; reason: string };
+
+let baseSupport: { dir: string; s: Support } | undefined;
+let uringSupport: Support | undefined;
+let probeEnv: HostEnv | undefined;
+
+/** Linux, root, the FOLL_PIN counters, a working cc, and the helper's probe (O_DIRECT in the temp dir). */
+export function hostCheckSupport(dir: string): Support {
+  if (baseSupport?.dir === dir) return baseSupport.s;
+  const s = ((): Support => {
+    if (process.platform !== 'linux') return { ok: false, reason: `platform is ${process.platform}, not linux` };
+    if (process.getuid?.() !== 0) return { ok: false, reason: 'not running as root (needed for stat_refresh, pagemap PFNs and /proc/kpageflags)' };
+    try {
+      readVmstatPinCounters();
+    } catch (e) {
+      return { ok: false, reason: (e as Error).message };
+    }
+    try {
+      ensurePinhost();
+    } catch (e) {
+      return { ok: false, reason: `C compiler unusable: ${(e as Error).message}` };
+    }
+    try {
+      probeEnv = envOf(runPinhost(['--probe', '--dir', dir]).env);
+    } catch (e) {
+      return { ok: false, reason: (e as Error).message };
+    }
+    return { ok: true };
+  })();
+  baseSupport = { dir, s };
+  return s;
+}
+
+/** io_uring usable: the colleague's helper probe (io_uring_setup not disabled or filtered). */
+function ioUringSupport(): Support {
+  uringSupport ??= hostSupport();
+  return uringSupport;
+}
+
+/** Why this host cannot measure w (null: it can). */
+export function hostSkipReason(w: Workload, dir: string): string | null {
+  const base = hostCheckSupport(dir);
+  if (!base.ok) return base.reason;
+  const env = probeEnv;
+  if (w.needs.ext4 && env && env.fs !== 'ext4') {
+    return `the temp directory ${dir} is on ${env.fs}, not ext4 (set TMPDIR to a directory on ext4)`;
+  }
+  if (w.needs.thp && env && (env.thp_enabled === 'never' || env.thp_enabled === 'unknown')) {
+    return `THP is ${env.thp_enabled} (/sys/kernel/mm/transparent_hugepage/enabled)`;
+  }
+  if (w.needs.hugeZero && env && env.thp_use_zero_page !== '1') {
+    return `transparent_hugepage/use_zero_page is ${env.thp_use_zero_page}, not 1`;
+  }
+  if (w.needs.ioUring) {
+    const u = ioUringSupport();
+    if (!u.ok) return u.reason;
+  }
+  return null;
+}
+
+export function hostEnv(): HostEnv | undefined {
+  return probeEnv;
+}
+
+export function runHost(w: Workload, opts: { pages: number; reps: number; dir: string }): HostOutcome {
+  const why = hostSkipReason(w, opts.dir);
+  if (why !== null) return { status: 'skip', reason: why };
+  try {
+    const o = runPinhost([w.name, '--pages', String(opts.pages), '--reps', String(opts.reps), '--dir', opts.dir]);
+    const samples = Array.isArray(o.samples) ? o.samples.map(phasesOf) : [];
+    const obs: Record<string, number> = {};
+    if (isObject(o.obs)) for (const [k, v] of Object.entries(o.obs)) if (typeof v === 'number') obs[k] = v;
+    return {
+      status: 'ok', phases: phasesOf(o.phases), samples,
+      votes: typeof o.votes === 'number' ? o.votes : 0, reps: typeof o.reps === 'number' ? o.reps : opts.reps,
+      pages: typeof o.pages === 'number' ? o.pages : opts.pages, obs, env: envOf(o.env),
+      notes: Array.isArray(o.notes) ? o.notes.filter((x): x is string => typeof x === 'string') : [],
+    };
+  } catch (e) {
+    return { status: 'error', message: (e as Error).message };
+  }
+}
+
+// ---- verdicts -------------------------------------------------------------------------------------
+
+export type Verdict = 'MATCH' | 'DIFF' | 'PENDING' | 'SKIP';
+
+export interface FactRow {
+  readonly name: string;
+  readonly host: number | null;
+  readonly model: number | null;
+}
+
+export interface CaseResult {
+  readonly name: string;
+  readonly no: string;
+  readonly title: string;
+  readonly rules: string;
+  readonly host: HostOutcome;
+  readonly model: ModelOutcome;
+  readonly facts: FactRow[];
+  readonly verdict: Verdict;
+  /** Why the verdict (the differences, what is missing, why skipped). */
+  readonly reason: string;
+}
+
+export function samePhases(a: readonly Phase[], b: readonly Phase[]): boolean {
+  return a.length === b.length && a.every((p, i) => p.name === b[i].name && p.ret === b[i].ret && p.dA === b[i].dA && p.dR === b[i].dR);
+}
+
+function phaseDiffs(host: readonly Phase[], model: readonly Phase[]): string[] {
+  const out: string[] = [];
+  const n = Math.max(host.length, model.length);
+  for (let i = 0; i < n; i++) {
+    const h = host[i];
+    const m = model[i];
+    if (!h || !m) {
+      out.push(`${(h ?? m).name}: ${h ? `host ${fmtPhase(h)}, model has no such phase` : `model ${fmtPhase(m)}, host has no such phase`}`);
+      continue;
+    }
+    if (h.name !== m.name) out.push(`phase ${i + 1}: host '${h.name}', model '${m.name}'`);
+    else if (!samePhases([h], [m])) out.push(`${h.name}: host ${fmtPhase(h)}, model ${fmtPhase(m)}`);
+  }
+  return out;
+}
+
+export function judge(w: Workload, host: HostOutcome, model: ModelOutcome): { verdict: Verdict; reason: string; facts: FactRow[] } {
+  const facts: FactRow[] = w.facts.map((f) => ({
+    name: f.name,
+    host: host.status === 'ok' ? f.host(host.obs, host.pages) : null,
+    model: model.status === 'ok' ? (model.facts[f.name] ?? null) : null,
+  }));
+  if (model.status === 'pending') return { verdict: 'PENDING', reason: `not modelled yet (needs ${model.needs.join(', ')})`, facts };
+  if (host.status === 'skip') return { verdict: 'SKIP', reason: host.reason, facts };
+  if (host.status === 'error') return { verdict: 'SKIP', reason: `host measurement failed: ${host.message}`, facts };
+  const invalid = w.hostInvalid?.(host.obs) ?? null;
+  if (invalid !== null) return { verdict: 'SKIP', reason: invalid, facts };
+  if (model.status === 'error') return { verdict: 'DIFF', reason: `the model failed to run the workload: ${model.message}`, facts };
+  const diffs = phaseDiffs(host.phases, model.phases);
+  for (const f of facts) {
+    if (f.host !== null && f.model !== null && f.host !== f.model) diffs.push(`${f.name}: host ${f.host}, model ${f.model}`);
+  }
+  if (diffs.length) return { verdict: 'DIFF', reason: diffs.join('; '), facts };
+  const noisy = host.votes < host.reps ? ` (host: ${host.votes}/${host.reps} reps agreed)` : '';
+  return { verdict: 'MATCH', reason: `host and model agree${noisy}`, facts };
+}
+
+export interface CheckOptions {
+  /** Only these cases (names); default all. */
+  readonly cases?: readonly string[];
+  readonly pages?: number;
+  readonly reps?: number;
+  /** Where the helper makes its files (default: a fresh directory under os.tmpdir()). */
+  readonly dir?: string;
+  /** Called after each case (progress). */
+  readonly onCase?: (r: CaseResult) => void;
+}
+
+export interface CheckReport {
+  readonly pages: number;
+  readonly reps: number;
+  readonly profile: string;
+  readonly dir: string;
+  readonly env: HostEnv | null;
+  readonly results: CaseResult[];
+  readonly counts: Record<Verdict, number>;
+}
+
+export function runHostCheck(backend: Backend, opts: CheckOptions = {}): CheckReport {
+  const pages = opts.pages ?? DEFAULT_PAGES;
+  const reps = opts.reps ?? DEFAULT_REPS;
+  const selected = opts.cases ? opts.cases.map((n) => {
+    const w = WORKLOADS.find((x) => x.name === n);
+    if (!w) throw new Error(`no case named '${n}'`);
+    return w;
+  }) : WORKLOADS;
+  const ownDir = opts.dir === undefined;
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'pinlab-host-'));
+  const results: CaseResult[] = [];
+  try {
+    for (const w of selected) {
+      const model = runModel(w, pages, backend);
+      const host = runHost(w, { pages, reps, dir });
+      const r: CaseResult = { name: w.name, no: w.no, title: w.title, rules: w.rules, host, model, ...judge(w, host, model) };
+      results.push(r);
+      opts.onCase?.(r);
+    }
+  } finally {
+    if (ownDir) rmSync(dir, { recursive: true, force: true });
+  }
+  const counts: Record<Verdict, number> = { MATCH: 0, DIFF: 0, PENDING: 0, SKIP: 0 };
+  for (const r of results) counts[r.verdict]++;
+  const firstEnv = results.find((r) => r.host.status === 'ok')?.host;
+  return { pages, reps, profile: MODEL_PROFILE, dir, env: firstEnv?.status === 'ok' ? firstEnv.env : (probeEnv ?? null), results, counts };
+}
+
+// ---- formatting -----------------------------------------------------------------------------------
+
+const ERRNO: Record<number, string> = {
+  1: 'EPERM', 2: 'ENOENT', 4: 'EINTR', 5: 'EIO', 6: 'ENXIO', 9: 'EBADF', 11: 'EAGAIN', 12: 'ENOMEM', 13: 'EACCES',
+  14: 'EFAULT', 16: 'EBUSY', 17: 'EEXIST', 22: 'EINVAL', 28: 'ENOSPC', 32: 'EPIPE', 75: 'EOVERFLOW', 95: 'EOPNOTSUPP',
+  133: 'EHWPOISON',
+};
+
+export function fmtRet(r: number): string {
+  return r < 0 ? `-${ERRNO[-r] ?? String(-r)}` : String(r);
+}
+
+const signed = (x: number) => (x > 0 ? `+${x}` : String(x));
+
+export function fmtDelta(p: Phase): string {
+  return `${signed(p.dA)}/${signed(p.dR)}`;
+}
+
+function fmtPhase(p: Phase): string {
+  return `ret ${fmtRet(p.ret)}, ΔA/ΔR ${fmtDelta(p)}`;
+}
+
+/** "pread" phases print bare; several phases as "register: 0; unregister: 0". */
+function cols(phases: readonly Phase[]): { ret: string; delta: string } {
+  if (phases.length === 1) return { ret: fmtRet(phases[0].ret), delta: fmtDelta(phases[0]) };
+  return {
+    ret: phases.map((p) => `${p.name} ${fmtRet(p.ret)}`).join('; '),
+    delta: phases.map((p) => `${p.name} ${fmtDelta(p)}`).join('; '),
+  };
+}
+
+export function hostCols(h: HostOutcome): { ret: string; delta: string } {
+  if (h.status === 'ok') return cols(h.phases);
+  return { ret: h.status === 'skip' ? 'skipped' : 'error', delta: '-' };
+}
+
+export function modelCols(m: ModelOutcome): { ret: string; delta: string } {
+  if (m.status === 'ok') return cols(m.phases);
+  if (m.status === 'pending') return { ret: 'not modelled yet', delta: '-' };
+  return { ret: 'error', delta: m.phases.length ? cols(m.phases).delta : '-' };
+}
+
+export function formatTable(rep: CheckReport, colour: (v: Verdict, s: string) => string = (_v, s) => s): string {
+  const head = ['case', 'host ret', 'host ΔA/ΔR', 'model ret', 'model ΔA/ΔR', 'verdict'];
+  const rows = rep.results.map((r) => {
+    const h = hostCols(r.host);
+    const m = modelCols(r.model);
+    return [r.name, h.ret, h.delta, m.ret, m.delta, r.verdict];
+  });
+  const w = head.map((_, i) => Math.max(head[i].length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[], verdict?: Verdict) =>
+    cells.map((c, i) => (i === cells.length - 1 ? (verdict ? colour(verdict, c) : c) : c.padEnd(w[i]))).join('  ').trimEnd();
+  const out: string[] = [];
+  const e = rep.env;
+  out.push(`pinlab host-check: ${e ? `Linux ${e.kernel} ${e.machine}, temp dir on ${e.fs}, THP ${e.thp_enabled} ` +
+    `(use_zero_page ${e.thp_use_zero_page}), ${e.ncpus} CPUs` : 'host not measured'}; N = ${rep.pages} pages, ` +
+    `${rep.reps} reps (mode); model profile ${rep.profile}`);
+  out.push('');
+  out.push(line(head));
+  for (let i = 0; i < rows.length; i++) out.push(line(rows[i], rep.results[i].verdict));
+  const notMatching = rep.results.filter((r) => r.verdict !== 'MATCH');
+  if (notMatching.length) out.push('');
+  for (const r of notMatching) out.push(`${colour(r.verdict, r.verdict)} ${r.name}: ${r.reason}`);
+  const facts = rep.results.filter((r) => r.facts.some((f) => f.host !== null || f.model !== null));
+  if (facts.length) {
+    out.push('');
+    out.push('facts (host / model):');
+    for (const r of facts) {
+      out.push(`  ${r.name}: ${r.facts.map((f) => `${f.name} ${f.host ?? '-'} / ${f.model ?? '-'}`).join('; ')}`);
+    }
+  }
+  const c = rep.counts;
+  out.push('');
+  out.push(`${c.MATCH} MATCH, ${c.DIFF} DIFF, ${c.PENDING} PENDING, ${c.SKIP} SKIP`);
+  return `${out.join('\n')}\n`;
+}
+
+export function reportJson(rep: CheckReport): unknown {
+  return {
+    pages: rep.pages, reps: rep.reps, profile: rep.profile, env: rep.env, counts: rep.counts,
+    cases: rep.results.map((r) => ({
+      name: r.name, no: r.no, title: r.title, rules: r.rules, verdict: r.verdict, reason: r.reason,
+      host: r.host, model: r.model, facts: r.facts,
+    })),
+  };
+}
+
+// ---- the command ----------------------------------------------------------------------------------
+
+export interface HostCheckIo {
+  out(text: string): void;
+  err(text: string): void;
+  readonly isTTY: boolean;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** `pinlab host-check [--json] [--case NAME] [--reps N]`: exit 0 without DIFF, 1 with one, 2 on usage errors. */
+export function hostCheckCommand(io: HostCheckIo, backend: Backend, opts: { json: boolean; cases?: readonly string[]; reps?: string; pages?: string }): number {
+  const int = (s: string | undefined, what: string, max: number): number | undefined => {
+    if (s === undefined) return undefined;
+    const v = Number(s);
+    if (!Number.isSafeInteger(v) || v < 1 || v > max) throw new HostCheckUsage(`pinlab host-check: --${what} must be an integer in 1..${max}, not '${s}'`);
+    return v;
+  };
+  let reps: number | undefined;
+  let pages: number | undefined;
+  try {
+    reps = int(opts.reps, 'reps', 50);
+    pages = int(opts.pages, 'pages', 65536);
+    for (const c of opts.cases ?? []) {
+      if (!WORKLOADS.some((w) => w.name === c)) {
+        throw new HostCheckUsage(`pinlab host-check: no case named '${c}' (cases: ${WORKLOADS.map((w) => w.name).join(', ')})`);
+      }
+    }
+  } catch (e) {
+    if (e instanceof HostCheckUsage) {
+      io.err(`${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  const colourOn = io.isTTY && io.env.NO_COLOR === undefined;
+  const paint = (v: Verdict, s: string) => {
+    if (!colourOn) return s;
+    const code = v === 'MATCH' ? 32 : v === 'DIFF' ? 31 : v === 'PENDING' ? 33 : 2;
+    return `\x1b[${code}m${s}\x1b[0m`;
+  };
+  const rep = runHostCheck(backend, { ...(opts.cases?.length && { cases: opts.cases }), ...(reps && { reps }), ...(pages && { pages }) });
+  if (opts.json) io.out(`${JSON.stringify(reportJson(rep), null, 2)}\n`);
+  else io.out(formatTable(rep, paint));
+  return rep.counts.DIFF ? 1 : 0;
+}
+
+class HostCheckUsage extends Error {}
+
+/** For tests: forget cached support answers (e.g. after building the helper). */
+export function resetHostSupportCache(): void {
+  baseSupport = undefined;
+  uringSupport = undefined;
+  probeEnv = undefined;
+}
