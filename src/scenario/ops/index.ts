@@ -4,7 +4,8 @@ import type { OpImpl, QueryImpl } from './common.js';
 import { MM_OPS } from './mm.js';
 import { MM_QUERIES } from './queries.js';
 import { BLOCK_OPS, BLOCK_QUERIES } from './block.js';
+import { DRIVER_OPS, DRIVER_QUERIES } from './drivers.js';
 import { FS_OPS, FS_QUERIES } from './fs.js';
 
-export const ALL_OPS: readonly OpImpl[] = [...MM_OPS, ...BLOCK_OPS, ...FS_OPS];
-export const ALL_QUERIES: readonly QueryImpl[] = [...MM_QUERIES, ...BLOCK_QUERIES, ...FS_QUERIES];
+export const ALL_OPS: readonly OpImpl[] = [...MM_OPS, ...BLOCK_OPS, ...FS_OPS, ...DRIVER_OPS];
+export const ALL_QUERIES: readonly QueryImpl[] = [...MM_QUERIES, ...BLOCK_QUERIES, ...FS_QUERIES, ...DRIVER_QUERIES];

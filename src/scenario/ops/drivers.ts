@@ -1,0 +1,420 @@
+// Scenario operations and queries for the users of pins in drivers and system calls (src/drivers/):
+// io_uring fixed buffers, process_vm_readv/writev, vmsplice, RDMA MRs, VFIO DMA mappings, and the
+// seed 004 conversions (goldfish pipe, drm/via, AF_XDP UMEM, v4l2 videobuf, powerpc mm_iommu).
+// Pins a driver keeps are recorded as holders, so the leak report names the driver call.
+
+import { EINVAL, PAGE_SIZE } from '../../include/uapi.js';
+import { PG_dirty } from '../../mm/page-flags.js';
+import type { Task } from '../../vm/mm.js';
+import { EBADF } from '../../drivers/common.js';
+import { deviceDmaWrite } from '../../drivers/device.js';
+import { via_dmablit, type DmaDirection } from '../../drivers/drm-via.js';
+import { goldfish_pipe_read_write } from '../../drivers/goldfish-pipe.js';
+import * as uring from '../../drivers/io-uring.js';
+import { memlock, set_cap_ipc_lock, setrlimit_memlock } from '../../drivers/memlock.js';
+import { mm_iommu_new, mm_iommu_put, mmIommuState } from '../../drivers/mm-iommu.js';
+import { process_vm_rw, type Iovec } from '../../drivers/process-vm.js';
+import { IB_ACCESS_NAMES, ib_umem_get, ib_umem_release, rdmaState } from '../../drivers/rdma-umem.js';
+import { VFIO_DMA_MAP_NAMES, vfio_dma_do_map, vfio_dma_do_unmap, vfioDeviceDmaWrite, vfioState } from '../../drivers/vfio.js';
+import { videobuf_dma_free, videobuf_dma_init_user, videobufState } from '../../drivers/videobuf.js';
+import { findPipe, pipe_close, pipe_create, pipe_read, vmsplice_to_pipe } from '../../drivers/vmsplice.js';
+import { xdp_umem_reg, xdp_umem_release, xdpState } from '../../drivers/xdp-umem.js';
+import { ScenarioError, type Value } from '../backend.js';
+import { A, bool, int, namedTask, ret, str, task, type Args, type Ctx, type OpImpl, type QueryImpl } from './common.js';
+
+// ---- argument helpers ---------------------------------------------------------------------------
+
+/** A flags string written with the kernel's names: "IB_ACCESS_LOCAL_WRITE|IB_ACCESS_REMOTE_READ", or a number. */
+function namedFlags(a: Args, name: string, table: Readonly<Record<string, number>>, dflt?: string): number {
+  const text = str(a, name, dflt).trim();
+  let v = 0;
+  for (const part of text.split('|').map((s) => s.trim()).filter(Boolean)) {
+    if (/^(0x[0-9a-f]+|\d+)$/i.test(part)) v |= Number(part);
+    else if (part in table) v |= table[part];
+    else throw new ScenarioError(`unknown flag '${part}' in '${name}' (known: ${Object.keys(table).join(', ')})`, name);
+  }
+  return v;
+}
+
+function direction(a: Args, name: string): DmaDirection {
+  const d = str(a, name);
+  if (d !== 'DMA_TO_DEVICE' && d !== 'DMA_FROM_DEVICE') throw new ScenarioError(`${name} must be DMA_TO_DEVICE or DMA_FROM_DEVICE, not '${d}'`, name);
+  return d;
+}
+
+/** iovecs as a flat list [base, len, base, len, ...], or one iovec from addr/len arguments. */
+function iovecs(a: Args, listName: string, addrName: string, lenName: string): Iovec[] {
+  const v = a[listName];
+  if (v !== undefined && v !== null) {
+    if (!Array.isArray(v) || v.length % 2) throw new ScenarioError(`'${listName}' must be a list [base, len, base, len, ...]`, listName);
+    const out: Iovec[] = [];
+    for (let i = 0; i < v.length; i += 2) out.push({ base: v[i] as number, len: v[i + 1] as number });
+    return out;
+  }
+  return [{ base: int(a, addrName), len: int(a, lenName) }];
+}
+
+function ringOf(c: Ctx, a: Args): uring.IoRing {
+  if (a.ring !== undefined && a.ring !== null) {
+    const r = uring.findRing(c.k, int(a, 'ring'));
+    if (!r) throw new ScenarioError(`no io_uring ring with fd ${int(a, 'ring')}`, 'ring');
+    return r;
+  }
+  const r = uring.defaultRing(c.k, task(c));
+  if (!r) throw new ScenarioError(`task '${task(c).name}' has no io_uring ring (call io_uring_setup first)`, 'ring');
+  return r;
+}
+
+function hold(c: Ctx, what: string, pfns: readonly number[]): void {
+  const held = pfns.filter((p) => p >= 0);
+  if (held.length) c.holders.push({ label: `${c.task?.name ?? 'kernel'} ${what} at step ${c.stepNo}`, pfns: held });
+}
+
+function ioUringRegister(c: Ctx, a: Args): number {
+  const t = task(c);
+  const op = str(a, 'opcode');
+  const ring = ringOf(c, a);
+  if (op === 'IORING_UNREGISTER_BUFFERS') return uring.io_sqe_buffers_unregister(c.k, ring);
+  if (op !== 'IORING_REGISTER_BUFFERS') {
+    if (!/^IORING_/.test(op)) throw new ScenarioError(`opcode must be IORING_REGISTER_BUFFERS or IORING_UNREGISTER_BUFFERS, not '${op}'`, 'opcode');
+    return -EINVAL; // other opcodes are not modelled: the kernel's answer for an unknown one
+  }
+  let iovs: Iovec[];
+  if (a.iovecs !== undefined && a.iovecs !== null) {
+    iovs = iovecs(a, 'iovecs', 'addr', 'len');
+  } else {
+    const nr = int(a, 'nr', 1);
+    const base = int(a, 'addr');
+    const len = int(a, 'len');
+    if (nr < 0 || nr > 1 << 16) throw new ScenarioError('nr must be 0 .. 65536', 'nr');
+    iovs = Array.from({ length: nr }, (_, i) => ({ base: base + i * len, len }));
+  }
+  const r = uring.io_sqe_buffers_register(c.k, t, ring, iovs);
+  if (r === 0) hold(c, `io_uring_register(IORING_REGISTER_BUFFERS, ring ${ring.fd})`, (ring.bufs ?? []).flatMap((b) => (b ? uring.bufPages(b) : [])));
+  return r;
+}
+
+// ---- operations -----------------------------------------------------------------------------------
+
+const PVM_ARGS = [A('pid', 'name', true, 'the task whose memory is accessed'),
+  A('local', 'int', false, 'local address (with len)'), A('remote', 'int', false, 'remote address (with len)'),
+  A('len', 'int', false, 'bytes, for local/remote'),
+  A('local_iov', 'value', false, 'or a list [base, len, ...] of local iovecs'),
+  A('remote_iov', 'value', false, 'or a list [base, len, ...] of remote iovecs')];
+
+function pvmOp(name: string, vmWrite: boolean): OpImpl {
+  return {
+    name, summary: `${name}(): ${vmWrite ? 'write to' : 'read from'} another process's memory; returns bytes copied or -errno`,
+    source: 'mm/process_vm_access.c process_vm_rw_core()', needsTask: true, args: PVM_ARGS,
+    run(c, a) {
+      const target = namedTask(c, a, 'pid');
+      const lvec = iovecs(a, 'local_iov', 'local', 'len');
+      const rvec = iovecs(a, 'remote_iov', 'remote', 'len');
+      return ret(process_vm_rw(c.k, task(c), target, lvec, rvec, vmWrite));
+    },
+  };
+}
+
+export const DRIVER_OPS: OpImpl[] = [
+  {
+    name: 'io_uring_setup', summary: 'io_uring_setup(): a ring for the calling task; returns its fd (the default ring of its io_uring_register calls)',
+    source: 'io_uring/io_uring.c io_uring_create()', needsTask: true, args: [],
+    run: (c) => ret(uring.io_uring_setup(c.k, task(c))),
+  },
+  {
+    name: 'io_uring_register', summary: 'io_uring_register(): IORING_REGISTER_BUFFERS (pins FOLL_WRITE|FOLL_LONGTERM) or IORING_UNREGISTER_BUFFERS',
+    source: 'io_uring/rsrc.c io_sqe_buffers_register(), io_sqe_buffers_unregister()', needsTask: true,
+    args: [A('ring', 'int', false, 'the ring fd (default: the task\'s ring)'), A('opcode', 'string'),
+      A('addr', 'int', false, 'first buffer'), A('len', 'int', false, 'bytes per buffer'),
+      A('nr', 'int', false, 'buffers of len bytes back to back from addr (default 1)'),
+      A('iovecs', 'value', false, 'or a list [base, len, ...]')],
+    run: (c, a) => ret(ioUringRegister(c, a)),
+  },
+  {
+    name: 'io_uring_fixed_dma', summary: 'the device side of a READ_FIXED: DMA of a token into the bvecs io_import_fixed() picks (no block I/O); 0 or -EFAULT',
+    source: 'io_uring/rsrc.c io_import_fixed()', needsTask: true,
+    args: [A('ring', 'int', false), A('buf_index', 'int', false, 'default 0'), A('addr', 'int'), A('len', 'int'), A('value', 'int')],
+    run(c, a) {
+      const segs = uring.ioUringFixedBvec(c.k, ringOf(c, a), int(a, 'buf_index', 0), int(a, 'addr'), int(a, 'len'));
+      if (typeof segs === 'number') return ret(segs);
+      uring.ioUringFixedDma(c.k, segs, int(a, 'value'));
+      return ret(0);
+    },
+  },
+  {
+    name: 'io_uring_release', summary: 'closing the ring fd (or exit): io_ring_ctx_free() releases the registered buffers',
+    source: 'io_uring/io_uring.c io_uring_release(), io_ring_ctx_free()', needsTask: true, args: [A('ring', 'int', false)],
+    run: (c, a) => ret(uring.io_uring_exit(c.k, ringOf(c, a))),
+  },
+  {
+    name: 'setrlimit', summary: 'setrlimit(RLIMIT_MEMLOCK, bytes) for the task; -1 is RLIM_INFINITY (the default)',
+    source: 'kernel/sys.c do_prlimit()', needsTask: true, args: [A('resource', 'string'), A('limit', 'int')],
+    run(c, a) {
+      if (str(a, 'resource') !== 'RLIMIT_MEMLOCK') throw new ScenarioError('only RLIMIT_MEMLOCK is modelled', 'resource');
+      const l = int(a, 'limit');
+      setrlimit_memlock(c.k, task(c), l < 0 ? null : l);
+      return ret(0);
+    },
+  },
+  {
+    name: 'capset', summary: 'grant or drop CAP_IPC_LOCK (tasks start as root: granted)', source: 'kernel/capability.c capset()',
+    needsTask: true, args: [A('cap_ipc_lock', 'bool')],
+    run(c, a) { set_cap_ipc_lock(c.k, task(c), bool(a, 'cap_ipc_lock', true)); return ret(0); },
+  },
+  pvmOp('process_vm_readv', false),
+  pvmOp('process_vm_writev', true),
+  {
+    name: 'vmsplice_pipe', summary: 'pipe() for vmsplice: 16 buffers, one fd for both ends (the model\'s own until a pipe model exists)',
+    source: 'fs/pipe.c do_pipe2()', needsTask: true, args: [],
+    run: (c) => ret(pipe_create(c.k)),
+  },
+  {
+    name: 'vmsplice', summary: 'vmsplice() of user memory into a pipe: page references (FOLL_GET), no pins; returns bytes',
+    source: 'fs/splice.c vmsplice_to_pipe(), iter_to_pipe()', needsTask: true,
+    args: [A('fd', 'int'), A('addr', 'int', false), A('len', 'int', false), A('iov', 'value', false, 'or a list [base, len, ...]')],
+    run(c, a) {
+      const p = findPipe(c.k, int(a, 'fd'));
+      if (!p) return ret(-EBADF);
+      const before = p.bufs.length;
+      const r = vmsplice_to_pipe(c.k, task(c), p, iovecs(a, 'iov', 'addr', 'len'));
+      hold(c, `vmsplice(fd ${p.fd})`, p.bufs.slice(before).map((b) => b.pfn));
+      return ret(r);
+    },
+  },
+  {
+    name: 'vmsplice_pipe_read', summary: 'read() from a vmsplice pipe into the task\'s memory; emptied buffers drop their page references',
+    source: 'fs/pipe.c pipe_read()', needsTask: true, args: [A('fd', 'int'), A('addr', 'int'), A('len', 'int')],
+    run(c, a) {
+      const p = findPipe(c.k, int(a, 'fd'));
+      return ret(p ? pipe_read(c.k, task(c), p, int(a, 'addr'), int(a, 'len')) : -EBADF);
+    },
+  },
+  {
+    name: 'vmsplice_pipe_release', summary: 'closing the pipe: free_pipe_info() drops every buffer\'s page reference',
+    source: 'fs/pipe.c pipe_release(), free_pipe_info()', needsTask: false, args: [A('fd', 'int')],
+    run(c, a) {
+      const p = findPipe(c.k, int(a, 'fd'));
+      return ret(p ? pipe_close(c.k, p) : -EBADF);
+    },
+  },
+  {
+    name: 'ib_reg_mr', summary: 'ibv_reg_mr(): ib_umem_get() pins FOLL_LONGTERM (+FOLL_WRITE if writable); returns the MR handle or -errno',
+    source: 'drivers/infiniband/core/umem.c ib_umem_get()', needsTask: true,
+    args: [A('addr', 'int'), A('length', 'int'), A('access', 'string', false, 'IB_ACCESS_* names joined by |; default IB_ACCESS_LOCAL_WRITE')],
+    run(c, a) {
+      const r = ib_umem_get(c.k, task(c), int(a, 'addr'), int(a, 'length'), namedFlags(a, 'access', IB_ACCESS_NAMES, 'IB_ACCESS_LOCAL_WRITE'));
+      if (typeof r === 'number') return ret(r);
+      hold(c, `ib_reg_mr (MR ${r.id})`, r.pages());
+      return ret(r.id);
+    },
+  },
+  {
+    name: 'ib_dereg_mr', summary: 'ibv_dereg_mr(): ib_umem_release() unpins each scatterlist entry (dirty if writable)',
+    source: 'drivers/infiniband/core/umem.c ib_umem_release()', needsTask: false, args: [A('mr', 'int')],
+    run(c, a) {
+      const u = rdmaState(c.k).get(int(a, 'mr'));
+      if (!u) return ret(-EINVAL);
+      ib_umem_release(c.k, u);
+      return ret(0);
+    },
+  },
+  {
+    name: 'vfio_dma_map', summary: 'VFIO_IOMMU_MAP_DMA: pin FOLL_LONGTERM (+FOLL_WRITE for a writable mapping) and map at iova; 0 or -errno',
+    source: 'drivers/vfio/vfio_iommu_type1.c vfio_dma_do_map(), vaddr_get_pfns()', needsTask: true,
+    args: [A('vaddr', 'int'), A('size', 'int'), A('iova', 'int'),
+      A('flags', 'string', false, 'VFIO_DMA_MAP_FLAG_READ|VFIO_DMA_MAP_FLAG_WRITE (the default)')],
+    run(c, a) {
+      const iova = int(a, 'iova');
+      const r = vfio_dma_do_map(c.k, task(c), int(a, 'vaddr'), int(a, 'size'), iova,
+        namedFlags(a, 'flags', VFIO_DMA_MAP_NAMES, 'VFIO_DMA_MAP_FLAG_READ|VFIO_DMA_MAP_FLAG_WRITE'));
+      if (r === 0) hold(c, `vfio_dma_map (iova 0x${iova.toString(16)})`, vfioState(c.k).dmas.find((d) => d.iova === iova)?.pfns ?? []);
+      return ret(r);
+    },
+  },
+  {
+    name: 'vfio_dma_unmap', summary: 'VFIO_IOMMU_UNMAP_DMA: put_pfn() each page; returns the bytes unmapped or -errno',
+    source: 'drivers/vfio/vfio_iommu_type1.c vfio_dma_do_unmap(), put_pfn()', needsTask: false, args: [A('iova', 'int'), A('size', 'int')],
+    run: (c, a) => ret(vfio_dma_do_unmap(c.k, int(a, 'iova'), int(a, 'size'))),
+  },
+  {
+    name: 'vfio_device_dma_write', summary: 'the assigned device writes a token at iova through the IOMMU; -EFAULT on an IOMMU fault',
+    source: 'an IOMMU-translated device', needsTask: false,
+    args: [A('iova', 'int'), A('length', 'int', false, 'default PAGE_SIZE'), A('value', 'int')],
+    run: (c, a) => ret(vfioDeviceDmaWrite(c.k, int(a, 'iova'), int(a, 'length', PAGE_SIZE), int(a, 'value'))),
+  },
+  {
+    name: 'goldfish_pipe_read', summary: 'read() on a goldfish pipe: pin FOLL_WRITE, the host writes the token, unpin dirty; returns bytes',
+    source: 'drivers/platform/goldfish/goldfish_pipe.c goldfish_pipe_read_write()', needsTask: true,
+    args: [A('addr', 'int'), A('len', 'int'), A('value', 'int')],
+    run: (c, a) => ret(goldfish_pipe_read_write(c.k, task(c), int(a, 'addr'), int(a, 'len'), false, int(a, 'value'))),
+  },
+  {
+    name: 'goldfish_pipe_write', summary: 'write() on a goldfish pipe: pin read-only, the host reads, unpin; returns bytes',
+    source: 'drivers/platform/goldfish/goldfish_pipe.c goldfish_pipe_read_write()', needsTask: true,
+    args: [A('addr', 'int'), A('len', 'int')],
+    run: (c, a) => ret(goldfish_pipe_read_write(c.k, task(c), int(a, 'addr'), int(a, 'len'), true, 0)),
+  },
+  {
+    name: 'via_dma_blit', summary: 'DRM_IOCTL_VIA_DMA_BLIT run to completion: pin, blit (DMA_FROM_DEVICE writes the token), release',
+    source: 'drivers/gpu/drm/via/via_dmablit.c via_lock_all_dma_pages(), via_free_sg_info()', needsTask: true,
+    args: [A('addr', 'int'), A('len', 'int'), A('direction', 'string', true, 'DMA_TO_DEVICE or DMA_FROM_DEVICE'), A('value', 'int', false)],
+    run: (c, a) => ret(via_dmablit(c.k, task(c), int(a, 'addr'), int(a, 'len'), direction(a, 'direction'), int(a, 'value', 0))),
+  },
+  {
+    name: 'xdp_umem_reg', summary: 'setsockopt(XDP_UMEM_REG): charge locked_vm, pin FOLL_WRITE|FOLL_LONGTERM; returns the socket fd or -errno',
+    source: 'net/xdp/xdp_umem.c xdp_umem_reg()', needsTask: true,
+    args: [A('addr', 'int'), A('len', 'int'), A('chunk_size', 'int', false, 'default 2048')],
+    run(c, a) {
+      const r = xdp_umem_reg(c.k, task(c), int(a, 'addr'), int(a, 'len'), int(a, 'chunk_size', 2048));
+      if (typeof r === 'number') return ret(r);
+      hold(c, `xdp_umem_reg (fd ${r.fd})`, r.pgs);
+      return ret(r.fd);
+    },
+  },
+  {
+    name: 'xsk_release', summary: 'closing the AF_XDP socket: xdp_umem_release() unpins (dirty) and unaccounts',
+    source: 'net/xdp/xsk.c xsk_release(); net/xdp/xdp_umem.c xdp_umem_release()', needsTask: false, args: [A('fd', 'int')],
+    run(c, a) {
+      const u = xdpState(c.k).get(int(a, 'fd'));
+      if (!u) return ret(-EBADF);
+      xdp_umem_release(c.k, u);
+      return ret(0);
+    },
+  },
+  {
+    name: 'videobuf_dma_init_user', summary: 'queue a V4L2 user-pointer buffer: videobuf pins it FOLL_LONGTERM (+FOLL_WRITE for capture) until freed',
+    source: 'drivers/media/v4l2-core/videobuf-dma-sg.c videobuf_dma_init_user_locked()', needsTask: true,
+    args: [A('index', 'int', true, 'the buffer index in the queue'), A('addr', 'int'), A('size', 'int'),
+      A('direction', 'string', true, 'DMA_FROM_DEVICE (capture) or DMA_TO_DEVICE (output)')],
+    run(c, a) {
+      const index = int(a, 'index');
+      const r = videobuf_dma_init_user(c.k, task(c), index, direction(a, 'direction'), int(a, 'addr'), int(a, 'size'));
+      const d = videobufState(c.k).get(index);
+      if (d) hold(c, `videobuf_dma_init_user (buffer ${index})`, d.pages.slice(0, d.nrPages));
+      return ret(r);
+    },
+  },
+  {
+    name: 'videobuf_dma_free', summary: 'free a videobuf buffer: release its pages (dirty for capture since v5.6)',
+    source: 'drivers/media/v4l2-core/videobuf-dma-sg.c videobuf_dma_free()', needsTask: false, args: [A('index', 'int')],
+    run(c, a) {
+      const d = videobufState(c.k).get(int(a, 'index'));
+      if (!d) return ret(-EINVAL);
+      videobuf_dma_free(c.k, d);
+      return ret(0);
+    },
+  },
+  {
+    name: 'mm_iommu_new', summary: 'VFIO_IOMMU_SPAPR_REGISTER_MEMORY: charge locked_vm, pin FOLL_WRITE|FOLL_LONGTERM; 0 or -errno',
+    source: 'arch/powerpc/mm/book3s64/iommu_api.c mm_iommu_do_alloc()', needsTask: true,
+    args: [A('ua', 'int'), A('entries', 'int')],
+    run(c, a) {
+      const ua = int(a, 'ua');
+      const r = mm_iommu_new(c.k, task(c), ua, int(a, 'entries'));
+      if (r === 0) hold(c, `mm_iommu_new (ua 0x${ua.toString(16)})`, mmIommuState(c.k).find((m) => m.ua === ua)?.hpages ?? []);
+      return ret(r);
+    },
+  },
+  {
+    name: 'mm_iommu_put', summary: 'VFIO_IOMMU_SPAPR_UNREGISTER_MEMORY: unpin (dirty where the device wrote); -ENOENT if not registered',
+    source: 'arch/powerpc/mm/book3s64/iommu_api.c mm_iommu_put(), mm_iommu_unpin()', needsTask: true,
+    args: [A('ua', 'int'), A('entries', 'int')],
+    run: (c, a) => ret(mm_iommu_put(c.k, task(c), int(a, 'ua'), int(a, 'entries'))),
+  },
+  {
+    name: 'device_dma_write', summary: 'the device behind a driver object writes a token into the pages it holds (all, or page index)',
+    source: 'a DMA-capable device', needsTask: false,
+    args: [A('driver', 'string', true, 'io_uring (id: ring fd), rdma (MR), xdp (socket fd), videobuf (buffer index), mm_iommu (ua)'),
+      A('id', 'int'), A('value', 'int'), A('index', 'int', false)],
+    run(c, a) {
+      const idx = a.index === undefined || a.index === null ? null : int(a, 'index');
+      return ret(deviceDmaWrite(c.k, str(a, 'driver'), int(a, 'id'), int(a, 'value'), idx));
+    },
+  },
+];
+
+// ---- queries ---------------------------------------------------------------------------------------
+
+function bufOf(c: Ctx, a: Args): uring.MappedUbuf | null {
+  return ringOf(c, a).bufs?.[int(a, 'index', 0)] ?? null;
+}
+
+export const DRIVER_QUERIES: QueryImpl[] = [
+  {
+    name: 'memlock', summary: 'memory the drivers charged: user->locked_vm, and the task mm\'s pinned_vm and locked_vm (pages)',
+    needsTask: true, args: [], fields: ['user_locked_vm', 'pinned_vm', 'locked_vm'],
+    eval(c) {
+      const t = c.task as Task;
+      const m = memlock(c.k);
+      return { user_locked_vm: m.userLockedVm, pinned_vm: m.pinnedVm(t.mm), locked_vm: m.lockedVm(t.mm) };
+    },
+  },
+  {
+    name: 'io_uring_buf', summary: 'a registered buffer of a ring: bvecs, bytes, pages charged, folio shift',
+    needsTask: true, args: [A('ring', 'int', false), A('index', 'int', false, 'default 0')],
+    fields: ['registered', 'nr_bvecs', 'len', 'acct_pages', 'folio_shift', 'pages', 'pinned'],
+    eval(c, a) {
+      const b = bufOf(c, a);
+      if (!b) return { registered: false, nr_bvecs: null, len: null, acct_pages: null, folio_shift: null, pages: null, pinned: null };
+      return { registered: true, nr_bvecs: b.bvecs.length, len: b.len, acct_pages: b.acctPages, folio_shift: b.folioShift,
+        pages: uring.bufPages(b).length, pinned: b.pinned };
+    },
+  },
+  {
+    name: 'io_uring_fixed', summary: 'the bvec segments a READ_FIXED/WRITE_FIXED of [addr, addr+len) would use (io_import_fixed())',
+    needsTask: true, args: [A('ring', 'int', false), A('index', 'int', false, 'default 0'), A('addr', 'int'), A('len', 'int')],
+    fields: ['ret', 'nr_segs', 'bytes', 'first_pfn', 'first_offset'],
+    eval(c, a) {
+      const s = uring.ioUringFixedBvec(c.k, ringOf(c, a), int(a, 'index', 0), int(a, 'addr'), int(a, 'len'));
+      if (typeof s === 'number') return { ret: s, nr_segs: null, bytes: null, first_pfn: null, first_offset: null };
+      return { ret: 0, nr_segs: s.length, bytes: s.reduce((n, x) => n + x.len, 0), first_pfn: s[0]?.pfn ?? null,
+        first_offset: s[0]?.offset ?? null };
+    },
+  },
+  {
+    name: 'ib_mr', summary: 'an RDMA MR: pages pinned, scatterlist entries, writable', needsTask: false, args: [A('mr', 'int')],
+    fields: ['registered', 'npages', 'nents', 'writable'],
+    eval(c, a) {
+      const u = rdmaState(c.k).get(int(a, 'mr'));
+      return u ? { registered: true, npages: u.npages, nents: u.sg.length, writable: u.writable }
+        : { registered: false, npages: null, nents: null, writable: null };
+    },
+  },
+  {
+    name: 'vfio_dma', summary: 'the VFIO mapping that holds iova: pages, how many are reserved (never unpinned), pfn at iova',
+    needsTask: false, args: [A('iova', 'int')], fields: ['mapped', 'npages', 'reserved', 'pfn'],
+    eval(c, a) {
+      const iova = int(a, 'iova');
+      const d = vfioState(c.k).dmas.find((x) => iova >= x.iova && iova < x.end);
+      return d ? { mapped: true, npages: d.pfns.length, reserved: d.rsvd.filter(Boolean).length, pfn: d.pfns[Math.floor((iova - d.iova) / PAGE_SIZE)] }
+        : { mapped: false, npages: null, reserved: null, pfn: null };
+    },
+  },
+  {
+    name: 'vmsplice_pipe_buf', summary: 'a vmsplice pipe: buffers in use, bytes, the page and content token of the first buffer', needsTask: false,
+    args: [A('fd', 'int')], fields: ['nrbufs', 'bytes', 'pfn', 'content'],
+    eval(c, a) {
+      const p = findPipe(c.k, int(a, 'fd'));
+      if (!p) throw new ScenarioError(`no pipe with fd ${int(a, 'fd')}`, 'fd');
+      const b = p.bufs[0];
+      return { nrbufs: p.bufs.length, bytes: p.bytes, pfn: b ? b.pfn : null, content: b ? c.k.mem.content[b.pfn] : null };
+    },
+  },
+  {
+    name: 'driver_pages', summary: 'the pages a driver object holds: how many, and how many are dirty', needsTask: false,
+    args: [A('driver', 'string', true, 'xdp (fd), videobuf (index), mm_iommu (ua)'), A('id', 'int')], fields: ['held', 'dirty'],
+    eval(c, a) {
+      const k = c.k;
+      const id = int(a, 'id');
+      let pages: number[] | null = null;
+      switch (str(a, 'driver')) {
+        case 'xdp': { const u = xdpState(k).get(id); pages = u ? u.pgs.slice(0, u.npgs) : null; break; }
+        case 'videobuf': { const d = videobufState(k).get(id); pages = d ? d.pages.slice(0, d.nrPages) : null; break; }
+        case 'mm_iommu': { const m = mmIommuState(k).find((x) => x.ua === id); pages = m ? m.hpages : null; break; }
+        default: throw new ScenarioError('driver must be xdp, videobuf or mm_iommu', 'driver');
+      }
+      const out: Record<string, Value> = { held: pages ? pages.length : 0, dirty: pages ? pages.filter((p) => k.mem.test(k.mem.head(p), PG_dirty)).length : 0 };
+      return out;
+    },
+  },
+];
