@@ -82,6 +82,12 @@ export interface Profile {
    * pins, fails the bio and unpins before -EINVAL. Seen on this host's 6.18 [version unverified].
    */
   readonly dioAlignCheckAtSubmit: boolean;
+  /** A one-segment iovec imports as ITER_UBUF (~v6.4, "iov_iter: convert import_single_range() / import_iovec() single segment"). */
+  readonly importIovecUbuf: boolean;
+  /** Extraction from ITER_BVEC continues across page-aligned bvecs (v6.13, "don't require contiguous pages"). */
+  readonly iterExtractBvecMulti: boolean;
+  /** ITER_XARRAY exists (v5.13). */
+  readonly iterXarray: boolean;
   /** The seed 000 RFC: bio_vec carries pfn + flags (GUP origin) and bvec_put_page*() release by origin. */
   readonly bvecOriginFlags: boolean;
   /** The seed 001 RFC: iov_iter_pin_pages*() and pin_page() for ITER_PIPE in bio direct I/O. */
@@ -132,6 +138,9 @@ const base: Profile = {
   bvecOriginFlags: false,
   iterPinPagesRfc: false,
   dioAlignCheckAtSubmit: false,
+  importIovecUbuf: false,
+  iterExtractBvecMulti: false,
+  iterXarray: false,
 };
 
 function derive(prev: Profile, name: string, description: string, changes: Partial<Profile>): Profile {
@@ -149,7 +158,7 @@ const p59 = derive(p57, '5.9', 'fork copies maybe-pinned anonymous pages (mm->ha
   cowReuseByRefcount: true, forkCopiesMaybePinned: true,
 });
 const p519 = derive(p59, '5.19', 'PageAnonExclusive; R/O FOLL_PIN unshares possibly shared anonymous pages', {
-  anonExclusive: true, longtermMigratesMovable: true, pincountMinOrder: 1, ext4WarnNoBuffers: true,
+  anonExclusive: true, longtermMigratesMovable: true, pincountMinOrder: 1, ext4WarnNoBuffers: true, iterXarray: true,
 });
 const p62 = derive(p519, '6.2', 'reliable R/O long-term pins in COW mappings; int try_grab_page()', {
   reliableRoLongterm: true, grabReturnsErrno: true, follCow: false, iterUbuf: true,
@@ -157,11 +166,12 @@ const p62 = derive(p519, '6.2', 'reliable R/O long-term pins in COW mappings; in
 const p65 = derive(p62, '6.5', 'is_valid_gup_args(); zero page not pinned; long-term file write pins refused; reclaim keeps pinned private data', {
   validGupArgs: true, zeroPageNotPinned: true, longtermFileWriteRefused: true, reclaimKeepsPinnedPrivate: true,
   folioAddPinApi: true, iterExtractPages: true, iterPipe: false, nonUserIterNoRef: true, bioPagePinned: true,
-  bioNoPageRef: false, legacyDioPins: true, iomapZeroNoRef: true, spliceReadCopies: true,
+  bioNoPageRef: false, legacyDioPins: true, iomapZeroNoRef: true, spliceReadCopies: true, importIovecUbuf: true,
 });
 const pCurrent = derive(p65, 'current', 'mainline as of v6.18 (the host kernel)', {
   hugeZeroPmdSpecial: true, fsdaxNotLongtermPinnable: true, unpinFolioApi: true, iterFolioq: true,
   bioReleaseUnalignedFix: true, ioUringCoalesce: true, iomapLargestZeroFolio: true, dioAlignCheckAtSubmit: true,
+  iterExtractBvecMulti: true,
 });
 // The never-merged RFCs, on the kernels they were posted against (docs/profiles.md).
 const pRfc2019 = derive(p52, 'rfc-2019-bvec', 'seed 000 RFC: bio_vec stores pfn + GUP-origin flags; bvec_put_page*() release by origin', {

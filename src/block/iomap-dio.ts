@@ -10,7 +10,7 @@ import {
   type Bio,
 } from './bio.js';
 import { DMA_ALIGNMENT, submit_bio } from './blkdev.js';
-import { copy_page_to_iter, user_backed_iter, type IovIter } from './iov-iter.js';
+import { iov_iter_zero, user_backed_iter, type IovIter } from './iov-iter.js';
 
 /** The device's logical block size: O_DIRECT offsets and lengths must be multiples of it. */
 export const LOGICAL_BLOCK_SIZE = 512;
@@ -83,7 +83,7 @@ export function iomap_dio_rw(k: Kernel, file: File, iter: IovIter, pos: number, 
     if (!write && !file.disk.has(index)) {
       // A hole or unwritten extent: iomap_dio_hole_iter() → iov_iter_zero(): CPU zeroes, no GUP, no pin.
       const n = Math.min(end, (index + 1) * FS_BLOCK_SIZE) - p;
-      const copied = copy_page_to_iter(k, k.mem.zeroPfns[0], p % PAGE_SIZE, n, iter);
+      const copied = iov_iter_zero(k, n, iter);
       if (copied < n) { dio.error = dio.size ? 0 : -14; break; }
       dio.size += n;
       p += n;

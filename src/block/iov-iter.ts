@@ -82,31 +82,16 @@ export class IovIter {
   ) {}
 }
 
-// ---- profile questions without a switch of their own -------------------------------------------
+// ---- profile questions ------------------------------------------------------------------------------
 
-/** A switch the profile may grow later; until then the nearest existing switch answers. */
-function laterSwitch(p: Profile, name: string, fallback: boolean): boolean {
-  const v = (p as unknown as Record<string, unknown>)[name];
-  return typeof v === 'boolean' ? v : fallback;
-}
-
-/**
- * import_iovec() of a single segment sets up ITER_UBUF ("iov_iter: import single vector iovecs as
- * ITER_UBUF", v6.4 [version unverified, spec R77]). No switch yet: v6.3's iterExtractPages is the
- * nearest, and it puts 6.2 and 6.5 on the right sides.
- */
+/** import_iovec() of a single segment sets up ITER_UBUF ("iov_iter: import single vector iovecs as ITER_UBUF", ~v6.4). */
 function importIovecUbuf(p: Profile): boolean {
-  return p.iterUbuf && laterSwitch(p, 'importIovecUbuf', p.iterExtractPages);
+  return p.iterUbuf && p.importIovecUbuf;
 }
 
-/**
- * iov_iter_extract_bvec_pages() walks on across bvecs while pages stay page-aligned ("iov_iter:
- * don't require contiguous pages in iov_iter_extract_bvec_pages", Ming Lei / Christoph Hellwig,
- * Oct 2024, v6.13); before, it returned pages of the current bvec only. No switch yet: v6.12's
- * iterFolioq is the nearest (6.5: single bvec; current: several).
- */
+/** iov_iter_extract_bvec_pages() walks on across page-aligned bvecs (v6.13); before, the current bvec only. */
 function bvecExtractSpansSegments(p: Profile): boolean {
-  return laterSwitch(p, 'iterExtractBvecMulti', p.iterFolioq);
+  return p.iterExtractBvecMulti;
 }
 
 // ---- constructors ---------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 // reduction; the viewer uses them to highlight what a step touched. Folio sets are kept as
 // sorted-on-close runs so a step that pins a million pages costs a few runs, not a million entries.
 
-export type ObjKind = 'folio' | 'vma' | 'mm' | 'file' | 'vmstat' | 'bio' | 'dev' | 'handle';
+export type ObjKind = 'folio' | 'vma' | 'mm' | 'file' | 'vmstat' | 'bio' | 'dev' | 'handle' | 'pipe';
 
 class RunSet {
   private lo: number[] = [];
