@@ -16,8 +16,7 @@ import { iov_iter_zero, user_backed_iter, type IovIter } from './iov-iter.js';
 export const LOGICAL_BLOCK_SIZE = 512;
 /** The filesystem block size (ext4 with 4 KiB blocks). */
 export const FS_BLOCK_SIZE = PAGE_SIZE;
-/** -EIOCBQUEUED: an async direct I/O was queued (include/linux/errno.h). */
-export const EIOCBQUEUED = 529;
+import { EIOCBQUEUED } from '../include/uapi.js';
 
 /** bdev_iter_is_aligned(): every segment's address and length meet the DMA alignment. */
 function iterAligned(iter: IovIter): boolean {

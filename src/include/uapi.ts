@@ -73,6 +73,8 @@ export const EOVERFLOW = 75;
 export const EOPNOTSUPP = 95;
 export const EREMOTEIO = 121;
 export const EHWPOISON = 133;
+/** include/linux/errno.h: an async I/O was queued (kernel-internal) */
+export const EIOCBQUEUED = 529;
 /** internal to mm/gup.c: follow_page_mask() asks for an unshare fault */
 export const EMLINK = 31;
 
@@ -80,7 +82,7 @@ export const ERRNO_NAMES: Readonly<Record<number, string>> = {
   [EPERM]: 'EPERM', [EACCES]: 'EACCES', [ENOENT]: 'ENOENT', [EINTR]: 'EINTR', [EIO]: 'EIO', [EAGAIN]: 'EAGAIN',
   [ENOMEM]: 'ENOMEM', [EFAULT]: 'EFAULT', [EBUSY]: 'EBUSY', [EEXIST]: 'EEXIST', [EINVAL]: 'EINVAL',
   [ENOSPC]: 'ENOSPC', [EOVERFLOW]: 'EOVERFLOW', [EOPNOTSUPP]: 'EOPNOTSUPP', [EREMOTEIO]: 'EREMOTEIO',
-  [EHWPOISON]: 'EHWPOISON', [EMLINK]: 'EMLINK',
+  [EHWPOISON]: 'EHWPOISON', [EMLINK]: 'EMLINK', [EIOCBQUEUED]: 'EIOCBQUEUED',
 };
 
 /** Render a kernel return value: negative numbers in errno range become "-EFAULT". */

@@ -3,9 +3,42 @@
 import { bio_dirty_fn, bioState } from '../../block/bio.js';
 import { blk_complete_one, devState, inFlight } from '../../block/blkdev.js';
 import '../../block/direct-io.js';
-import { A, int, ret, type OpImpl, type QueryImpl } from './common.js';
+import { import_ubuf } from '../../block/iov-iter.js';
+import { EBADF, fdget, getDirectIO, O_DIRECT } from '../../fs/fdtable.js';
+import { EINVAL } from '../../include/uapi.js';
+import { ScenarioError } from '../backend.js';
+import { A, int, ret, task, type Args, type Ctx, type OpImpl, type QueryImpl } from './common.js';
+
+/**
+ * io_submit() of one IOCB_CMD_PREAD / PWRITE on an O_DIRECT file (fs/aio.c aio_read()/aio_write()
+ * → ->read_iter with IOCB_DIRECT and no wait): -EIOCBQUEUED while the bios are in flight — the
+ * device completes them in later blk_complete steps.
+ */
+function aioDirect(c: Ctx, a: Args, write: boolean): number {
+  const t = task(c);
+  const of = fdget(c.k, t, int(a, 'fd'));
+  if (!of) return -EBADF;
+  if (!(of.flags & O_DIRECT)) throw new ScenarioError('the model runs only O_DIRECT I/O asynchronously; open the file with O_DIRECT', 'fd');
+  const pos = int(a, 'offset');
+  if (pos < 0) return -EINVAL;
+  const dio = getDirectIO()!;
+  const iter = import_ubuf(write ? 'ITER_SOURCE' : 'ITER_DEST', t.mm, int(a, 'buf'), int(a, 'count'), c.k);
+  return dio(c.k, t, of, iter, pos, { async: true });
+}
+
+const AIO_ARGS = [A('fd', 'int'), A('buf', 'int', true, 'user address'), A('count', 'int'), A('offset', 'int')];
 
 export const BLOCK_OPS: OpImpl[] = [
+  {
+    name: 'aio_pread', summary: 'io_submit(IOCB_CMD_PREAD) on an O_DIRECT file: -EIOCBQUEUED while in flight, or bytes / -errno',
+    source: 'fs/aio.c aio_read(); fs/iomap/direct-io.c __iomap_dio_rw()', needsTask: true, args: AIO_ARGS,
+    run: (c, a) => ret(aioDirect(c, a, false)),
+  },
+  {
+    name: 'aio_pwrite', summary: 'io_submit(IOCB_CMD_PWRITE) on an O_DIRECT file: -EIOCBQUEUED while in flight, or bytes / -errno',
+    source: 'fs/aio.c aio_write(); fs/iomap/direct-io.c __iomap_dio_rw()', needsTask: true, args: AIO_ARGS,
+    run: (c, a) => ret(aioDirect(c, a, true)),
+  },
   {
     name: 'blk_complete', summary: 'the device completes the oldest in-flight bios (DMA, then bio_endio()); returns how many',
     source: 'block/bio.c bio_endio()', needsTask: false, args: [A('count', 'int', false, 'default: all in flight')],
