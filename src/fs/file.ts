@@ -145,6 +145,21 @@ export function folioWaitWriteback(k: Kernel, file: File, index: number): void {
 }
 
 /**
+ * filemap_remove_folio() (mm/filemap.c): the folio leaves the page cache — folio->mapping cleared —
+ * and the page cache's reference is dropped. Whoever still holds a reference (a pin, a GET) keeps
+ * an orphan with no mapping; the last put frees it. The caller has dealt with buffers and dirt.
+ */
+export function filemap_remove_folio(k: Kernel, file: File, head: number): void {
+  const mem = k.mem;
+  const index = mem.index[head];
+  file.cache.delete(index);
+  file.delalloc.delete(index);
+  mem.mapping[head] = 0;
+  k.fp.write('file', file.id);
+  mem.putRefs(head, 1);
+}
+
+/**
  * Drop every cached page of a file (truncate_inode_pages_final() at inode eviction). The model
  * writes dirty data back first, as the sync before unmount would; writeback in flight is waited for.
  */
@@ -154,9 +169,6 @@ export function dropFileCache(k: Kernel, file: File): void {
     folioWaitWriteback(k, file, index);
     if (mem.test(pfn, PG_dirty)) file.disk.set(index, mem.content[pfn]);
     mem.clear(pfn, PG_private | PG_dirty);
-    mem.mapping[pfn] = 0;
-    file.cache.delete(index);
-    file.delalloc.delete(index);
-    mem.putRefs(pfn, 1);
+    filemap_remove_folio(k, file, pfn);
   }
 }

@@ -3,8 +3,8 @@
 // (filemap.ts); O_DIRECT opens go to the direct I/O implementation the block layer registered.
 
 import type { Kernel } from '../kernel.js';
-import { import_ubuf } from '../block/iov-iter.js';
-import { EINVAL, ENOENT } from '../include/uapi.js';
+import { access_ok, import_ubuf } from '../block/iov-iter.js';
+import { EFAULT, EINVAL, ENOENT } from '../include/uapi.js';
 import type { Task } from '../vm/mm.js';
 import { canRead, canWrite, EBADF, fdget, getDirectIO, O_DIRECT, type OpenFile } from './fdtable.js';
 import { filemap_read, generic_perform_write, IOV_ITER_COPIER, type Copier } from './filemap.js';
@@ -17,11 +17,12 @@ import { filemap_write_and_wait_range } from './writeback.js';
  * DAX inodes ignore O_DIRECT (ext4_dax_read_iter()); everything else is buffered.
  */
 function rw(k: Kernel, task: Task, of: OpenFile, write: boolean, buf: number, count: number, pos: number, copier: Copier): number {
+  if (!access_ok(buf, count)) return -EFAULT; // vfs_read()/vfs_write(), before anything else is looked at
   if (count === 0) return 0;
   const direct = (of.flags & O_DIRECT) !== 0 && !of.file.isFsdax;
   const dio = direct ? getDirectIO() : null;
   if (direct && !dio) return -EINVAL;
-  const iter = import_ubuf(write ? 'ITER_SOURCE' : 'ITER_DEST', task.mm, buf, count);
+  const iter = import_ubuf(write ? 'ITER_SOURCE' : 'ITER_DEST', task.mm, buf, count, k);
   if (dio) return dio(k, task, of, iter, pos, { async: false });
   return write ? generic_perform_write(k, of.file, iter, pos, copier) : filemap_read(k, of.file, iter, pos, copier);
 }

@@ -13,7 +13,7 @@ import { PG_active, PG_dirty, PG_locked, PG_lru, PG_private, PG_writeback } from
 import type { Profile } from '../profile.js';
 import { folio_isolate_lru, folio_putback_lru } from '../vm/migrate.js';
 import { zapPte } from '../vm/pgtable.js';
-import type { File } from './file.js';
+import { filemap_remove_folio, type File } from './file.js';
 import { liveMms } from './writeback.js';
 
 /**
@@ -57,10 +57,7 @@ export function try_to_free_buffers(k: Kernel, file: File, head: number): boolea
 function removeMapping(k: Kernel, file: File, head: number, callerRefs: number): boolean {
   const mem = k.mem;
   if (mem.ref(head) !== callerRefs + 1 || mem.test(head, PG_dirty)) return false;
-  file.cache.delete(mem.index[head]);
-  mem.mapping[head] = 0;
-  k.fp.write('file', file.id);
-  mem.putRefs(head, 1);
+  filemap_remove_folio(k, file, head);
   return true;
 }
 

@@ -11,6 +11,7 @@ import { filemap_read, generic_perform_write } from '../../src/fs/filemap.js';
 import { do_fsync, ksys_pread64, ksys_pwrite64, ksys_read, ksys_write } from '../../src/fs/read_write.js';
 import { EFAULT, EINVAL, ENOENT, PAGE_SIZE } from '../../src/include/uapi.js';
 import { PG_dirty, PG_private } from '../../src/mm/page-flags.js';
+import { do_munmap } from '../../src/vm/mmap.js';
 import { kernel, mmap, read, step, write } from '../helpers.js';
 import { cached, fileSetup, localCopier, newFile, userIter } from './fs-helpers.js';
 
@@ -118,4 +119,48 @@ test('buffered I/O from or into unmapped memory: short, or -EFAULT when nothing 
   assert.equal(w, PAGE_SIZE, 'the source runs past the end of its mapping');
   assert.equal(f.size, PAGE_SIZE);
   assert.equal(filemap_read(k, f, userIter('ITER_DEST', t.mm, bogus, PAGE_SIZE), 0, localCopier), -EFAULT);
+});
+
+// The system calls end to end with lib/iov_iter.c: import_ubuf() (ITER_IOVEC before v6.0),
+// copy_page_from_iter()/copy_page_to_iter(). pread/pwrite leave the file position alone;
+// read/write advance it; a read at EOF returns 0.
+for (const profile of ['5.1', 'current']) {
+  test(`[${profile}] pwrite/pread and write/read through descriptors`, () => {
+    const k = kernel(profile);
+    const t = k.createTask('app');
+    const src = mmap(k, t, 2 * PAGE_SIZE);
+    const dst = mmap(k, t, 2 * PAGE_SIZE);
+    write(k, t, src, PAGE_SIZE, 21);
+    write(k, t, src + PAGE_SIZE, PAGE_SIZE, 22);
+    const fd = step(k, t, 'open', () => do_sys_open(k, t, 'f', O_RDWR | O_CREAT));
+    assert.equal(step(k, t, 'pwrite', () => ksys_pwrite64(k, t, fd, src, 2 * PAGE_SIZE, PAGE_SIZE)), 2 * PAGE_SIZE);
+    assert.equal(k.files.get('f')!.size, 3 * PAGE_SIZE);
+    assert.equal(fdget(k, t, fd)!.pos, 0);
+    assert.equal(step(k, t, 'pread', () => ksys_pread64(k, t, fd, dst, PAGE_SIZE, 2 * PAGE_SIZE)), PAGE_SIZE);
+    assert.equal(read(k, t, dst), 22);
+    assert.equal(step(k, t, 'read', () => ksys_read(k, t, fd, dst, 2 * PAGE_SIZE)), 2 * PAGE_SIZE);
+    assert.equal(read(k, t, dst), 0, 'page 0 is a hole');
+    assert.equal(read(k, t, dst + PAGE_SIZE), 21);
+    assert.equal(fdget(k, t, fd)!.pos, 2 * PAGE_SIZE);
+    assert.equal(step(k, t, 'read', () => ksys_read(k, t, fd, dst, 2 * PAGE_SIZE)), PAGE_SIZE, 'cut at EOF');
+    assert.equal(step(k, t, 'read', () => ksys_read(k, t, fd, dst, PAGE_SIZE)), 0, 'at EOF');
+    assert.equal(step(k, t, 'write', () => ksys_write(k, t, fd, src, PAGE_SIZE)), PAGE_SIZE, 'appends at the position');
+    assert.equal(k.files.get('f')!.size, 4 * PAGE_SIZE);
+  });
+}
+
+// vfs_read()/vfs_write(): access_ok() first — a buffer past TASK_SIZE_MAX is -EFAULT; a mapped
+// buffer that runs into a hole gives a short count.
+test('read/write: -EFAULT for a kernel address, a short count when the buffer runs out', () => {
+  const { k, t, addr } = fileSetup({ pages: 2, value: 3 });
+  const fd = do_sys_open(k, t, 'data', O_RDWR);
+  assert.equal(ksys_pread64(k, t, fd, 2 ** 47, PAGE_SIZE, 0), -EFAULT);
+  assert.equal(ksys_pwrite64(k, t, fd, 2 ** 47, PAGE_SIZE, 0), -EFAULT);
+  const buf = mmap(k, t, 2 * PAGE_SIZE);
+  step(k, t, 'munmap', () => do_munmap(k, t.mm, buf + PAGE_SIZE, PAGE_SIZE));
+  assert.equal(step(k, t, 'pread', () => ksys_pread64(k, t, fd, buf, 2 * PAGE_SIZE, 0)), PAGE_SIZE);
+  assert.equal(read(k, t, buf), 3);
+  write(k, t, buf, PAGE_SIZE, 8);
+  assert.equal(step(k, t, 'pwrite', () => ksys_pwrite64(k, t, fd, buf, 2 * PAGE_SIZE, PAGE_SIZE)), PAGE_SIZE);
+  assert.equal(read(k, t, addr + PAGE_SIZE), 8, 'the shared mapping sees the buffered write');
 });

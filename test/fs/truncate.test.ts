@@ -7,11 +7,11 @@ import { test } from 'node:test';
 import { inFlight } from '../../src/block/blkdev.js';
 import { EBADF, O_RDONLY, O_RDWR, do_sys_open } from '../../src/fs/fdtable.js';
 import { do_sys_ftruncate } from '../../src/fs/read_write.js';
-import { truncate_setsize } from '../../src/fs/truncate.js';
+import { invalidate_inode_pages2_range, truncate_setsize } from '../../src/fs/truncate.js';
 import { filemap_fdatawait_range, writeback_file } from '../../src/fs/writeback.js';
 import { get_user_pages, pin_user_pages } from '../../src/gup/api.js';
 import { put_page, set_page_dirty_lock, unpin_user_pages_dirty_lock } from '../../src/gup/unpin.js';
-import { EFAULT, EINVAL, FOLL_WRITE, MAP_PRIVATE, PAGE_SIZE } from '../../src/include/uapi.js';
+import { EBUSY, EFAULT, EINVAL, FOLL_WRITE, MAP_PRIVATE, PAGE_SIZE } from '../../src/include/uapi.js';
 import { PG_anon, PG_dirty, PG_private } from '../../src/mm/page-flags.js';
 import { userRead } from '../../src/vm/access.js';
 import { mmap, pagesArray, pfnAt, read, ref, step, warnsDuring, write } from '../helpers.js';
@@ -109,4 +109,31 @@ test('ftruncate() errors: negative length, bad descriptor, read-only descriptor'
   assert.equal(f.size, PAGE_SIZE);
   assert.equal(step(k, t, 'ftruncate', () => do_sys_ftruncate(k, t, rw, 0)), 0);
   assert.equal(f.size, 0);
+});
+
+// mm/truncate.c invalidate_inode_pages2_range() (after a direct write): unmap_mapping_folio() (not
+// private COW copies), folio_wait_writeback(), then invalidate_complete_folio2(), which ignores the
+// refcount but needs releasable buffers and a clean folio: a pinned clean page leaves the cache as
+// an orphan; a dirty one stays and the result is -EBUSY.
+test('invalidate_inode_pages2_range() drops clean pages, pinned or mapped; a dirty one stays with -EBUSY', () => {
+  const { k, t, f, addr } = fileSetup({ pages: 3, value: 1 });
+  step(k, null, 'writeback', () => { writeback_file(k, f, 'WB_SYNC_NONE'); filemap_fdatawait_range(k, f); });
+  const priv = mmap(k, t, PAGE_SIZE, { flags: MAP_PRIVATE, file: f });
+  write(k, t, priv, PAGE_SIZE, 9);
+  const cow = pfnAt(t, priv);
+  const P = pagesArray(1);
+  assert.equal(step(k, t, 'pin', () => pin_user_pages(k, t, addr + PAGE_SIZE, 1, 0, P)), 1);
+  write(k, t, addr + 2 * PAGE_SIZE, PAGE_SIZE, 2); // page 2 dirty again
+  const [p0, p2] = [cached(f, 0), cached(f, 2)];
+  assert.equal(step(k, null, 'invalidate', () => invalidate_inode_pages2_range(k, f, 0, 2)), -EBUSY);
+  assert.ok(k.mem.isFree(p0), 'clean and mapped: unmapped and freed');
+  assert.equal(pfnAt(t, addr), -1);
+  assert.equal(f.cache.has(1), false);
+  assert.equal(k.mem.mapping[P[0]], 0, 'the pinned page is an orphan now');
+  assert.ok(!k.mem.isFree(P[0]) && !k.mem.test(P[0], PG_private));
+  assert.equal(cached(f, 2), p2, 'the dirty page stays');
+  assert.ok(k.mem.test(p2, PG_dirty) && k.mem.test(p2, PG_private));
+  assert.equal(pfnAt(t, priv), cow, 'the private COW copy is untouched');
+  step(k, null, 'unpin', () => unpin_user_pages_dirty_lock(k, P, 1, false));
+  assert.ok(k.mem.isFree(P[0]));
 });
