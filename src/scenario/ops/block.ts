@@ -3,7 +3,9 @@
 import { bio_dirty_fn, bioState } from '../../block/bio.js';
 import { blk_complete_one, devState, inFlight } from '../../block/blkdev.js';
 import '../../block/direct-io.js';
-import { import_ubuf } from '../../block/iov-iter.js';
+import { import_ubuf, iov_iter_revert, type IovIter } from '../../block/iov-iter.js';
+import { newPipe, pipeBuffers, type Pipe } from '../../block/pipe.js';
+import { splice_read_direct } from '../../block/splice.js';
 import { EBADF, fdget, getDirectIO, O_DIRECT } from '../../fs/fdtable.js';
 import { EINVAL } from '../../include/uapi.js';
 import { ScenarioError } from '../backend.js';
@@ -26,6 +28,18 @@ function aioDirect(c: Ctx, a: Args, write: boolean): number {
   return dio(c.k, t, of, iter, pos, { async: true });
 }
 
+/** Pipes and iterators a scenario refers to by number. */
+function handles(c: Ctx): { pipes: Pipe[]; iters: IovIter[] } {
+  return c.k.state('scenario-block-handles', () => ({ pipes: [] as Pipe[], iters: [] as IovIter[] }));
+}
+
+function byIndex<T>(list: T[], a: Args, name: string, what: string): T {
+  const i = int(a, name);
+  const v = list[i];
+  if (v === undefined) throw new ScenarioError(`'${name}' = ${i} is not a ${what} of this run`, name);
+  return v;
+}
+
 const AIO_ARGS = [A('fd', 'int'), A('buf', 'int', true, 'user address'), A('count', 'int'), A('offset', 'int')];
 
 export const BLOCK_OPS: OpImpl[] = [
@@ -38,6 +52,39 @@ export const BLOCK_OPS: OpImpl[] = [
     name: 'aio_pwrite', summary: 'io_submit(IOCB_CMD_PWRITE) on an O_DIRECT file: -EIOCBQUEUED while in flight, or bytes / -errno',
     source: 'fs/aio.c aio_write(); fs/iomap/direct-io.c __iomap_dio_rw()', needsTask: true, args: AIO_ARGS,
     run: (c, a) => ret(aioDirect(c, a, true)),
+  },
+  {
+    name: 'pipe', summary: 'pipe(): a pipe the scenario refers to by the number returned', source: 'fs/pipe.c', needsTask: false,
+    args: [],
+    run(c) {
+      const h = handles(c);
+      h.pipes.push(newPipe(c.k));
+      return ret(h.pipes.length - 1);
+    },
+  },
+  {
+    name: 'splice_read',
+    summary: 'splice() from an O_DIRECT file into a pipe: returns bytes or -EIOCBQUEUED; binds the iterator (for iov_iter_revert)',
+    source: 'fs/splice.c generic_file_splice_read() (≤6.4) / copy_splice_read() (6.5+)', needsTask: true,
+    args: [A('fd', 'int'), A('pipe', 'int'), A('len', 'int'), A('offset', 'int')],
+    run(c, a) {
+      const t = task(c);
+      const of = fdget(c.k, t, int(a, 'fd'));
+      if (!of) return ret(-EBADF);
+      if (!(of.flags & O_DIRECT)) throw new ScenarioError('splice_read models O_DIRECT files; open with O_DIRECT', 'fd');
+      const h = handles(c);
+      const r = splice_read_direct(c.k, t, of, byIndex(h.pipes, a, 'pipe', 'pipe'), int(a, 'len'), int(a, 'offset'));
+      h.iters.push(r.iter);
+      return ret(r.ret, h.iters.length - 1);
+    },
+  },
+  {
+    name: 'iov_iter_revert', summary: 'iov_iter_revert(iter, bytes): a short read gives back what it did not use (ITER_PIPE: pipe_truncate())',
+    source: 'lib/iov_iter.c iov_iter_revert()', needsTask: false, args: [A('iter', 'int'), A('bytes', 'int')],
+    run(c, a) {
+      iov_iter_revert(c.k, byIndex(handles(c).iters, a, 'iter', 'iterator'), int(a, 'bytes'));
+      return ret(0);
+    },
   },
   {
     name: 'blk_complete', summary: 'the device completes the oldest in-flight bios (DMA, then bio_endio()); returns how many',
@@ -59,11 +106,12 @@ export const BLOCK_OPS: OpImpl[] = [
 export const BLOCK_QUERIES: QueryImpl[] = [
   {
     name: 'blkdev', summary: 'the block device: bios in flight and completed, DMA into freed pages',
-    needsTask: false, args: [], fields: ['in_flight', 'completed', 'dma_into_freed', 'bio_dirty_list'],
+    needsTask: false, args: [], fields: ['in_flight', 'completed', 'dma_into_freed', 'bio_dirty_list', 'pipe0_buffers'],
     eval: (c) => {
       const st = devState(c.k);
       return { in_flight: st.queue.length, completed: st.completed, dma_into_freed: st.dmaIntoFreed.length,
-        bio_dirty_list: bioState(c.k).dirtyList.length };
+        bio_dirty_list: bioState(c.k).dirtyList.length,
+        pipe0_buffers: handles(c).pipes[0] ? pipeBuffers(handles(c).pipes[0]).length : null };
     },
   },
 ];
