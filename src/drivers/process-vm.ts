@@ -5,13 +5,14 @@
 // get_user_pages_remote()), copied by the CPU, and released (unpin_user_pages_dirty_lock(pages, n,
 // vm_write); before: set_page_dirty_lock() while copying for writev, then put_page()).
 //
-// Content tokens are per page: copying part of a page carries that page's whole token.
+// The local side is an ITER_IOVEC (or ITER_UBUF) over the caller's memory, copied with
+// copy_page_to_iter() / copy_page_from_iter() (src/block/iov-iter.ts): content tokens, per page.
 
+import { copy_page_from_iter, copy_page_to_iter, import_iovec_checked, iov_iter_count, type IovIter } from '../block/iov-iter.js';
 import * as api from '../gup/api.js';
 import { put_page, set_page_dirty_lock, unpin_user_pages_dirty_lock } from '../gup/unpin.js';
 import { EFAULT, EINVAL, FOLL_WRITE, PAGE_SIZE } from '../include/uapi.js';
 import type { Kernel } from '../kernel.js';
-import { userRead, userWrite } from '../vm/access.js';
 import type { Mm, Task } from '../vm/mm.js';
 import { ESRCH, pageAlignDown, pageArray } from './common.js';
 import { driverSwitches } from './features.js';
@@ -28,87 +29,30 @@ export interface Iovec {
  */
 export const PVM_MAX_PAGES_PER_LOOP = (PAGE_SIZE * 2) / 8;
 
-/** The local side: an ITER_IOVEC over the caller's memory, copied with the CPU (faulting like copy_to_user()). */
-class LocalIter {
-  private seg = 0;
-  private off = 0;
-  constructor(readonly k: Kernel, readonly mm: Mm, readonly iov: readonly Iovec[]) {}
-
-  get count(): number {
-    let n = 0;
-    for (let i = this.seg; i < this.iov.length; i++) n += this.iov[i].len - (i === this.seg ? this.off : 0);
-    return n;
-  }
-
-  /** copy_page_to_iter(): store `token` into the next `bytes` of local memory. Returns bytes copied. */
-  copyTo(bytes: number, token: number): number {
-    let done = 0;
-    while (done < bytes && this.seg < this.iov.length) {
-      const v = this.iov[this.seg];
-      const n = Math.min(bytes - done, v.len - this.off);
-      if (n > 0 && userWrite(this.k, this.mm, v.base + this.off, n, token) < 0) return done;
-      done += n;
-      this.advance(n);
-    }
-    return done;
-  }
-
-  /** copy_page_from_iter(): the token of the local memory at the iterator, consuming `bytes`; null on a fault. */
-  copyFrom(bytes: number): { done: number; token: number | null } {
-    let done = 0;
-    let token: number | null = null;
-    while (done < bytes && this.seg < this.iov.length) {
-      const v = this.iov[this.seg];
-      const n = Math.min(bytes - done, v.len - this.off);
-      if (n > 0) {
-        const t = userRead(this.k, this.mm, v.base + this.off);
-        if (t < 0) return { done, token };
-        if (token === null) token = t;
-      }
-      done += n;
-      this.advance(n);
-    }
-    return { done, token };
-  }
-
-  private advance(n: number): void {
-    this.off += n;
-    while (this.seg < this.iov.length && this.off >= this.iov[this.seg].len) {
-      this.off -= this.iov[this.seg].len;
-      this.seg++;
-    }
-  }
-}
-
 /** process_vm_rw_pages(): copy between the pinned remote pages and the local iterator. */
-function process_vm_rw_pages(k: Kernel, pages: readonly number[], offset: number, len: number, iter: LocalIter,
+function process_vm_rw_pages(k: Kernel, pages: readonly number[], offset: number, len: number, iter: IovIter,
   vm_write: boolean, pinned: boolean): number {
   let i = 0;
-  while (len && iter.count) {
+  while (len && iov_iter_count(iter)) {
     const page = pages[i++];
     const copy = Math.min(PAGE_SIZE - offset, len);
     let copied: number;
     if (vm_write) {
-      const r = iter.copyFrom(copy);
-      copied = r.done;
-      if (r.token !== null) {
-        k.mem.content[page] = r.token >>> 0;
-        k.fp.write('folio', k.mem.head(page));
-      }
+      copied = copy_page_from_iter(k, page, offset, copy, iter);
       // Before v5.7 the page was dirtied here, while the copy went on.
       if (!pinned) set_page_dirty_lock(k, page);
     } else {
-      copied = iter.copyTo(copy, k.mem.content[page]);
+      copied = copy_page_to_iter(k, page, offset, copy, iter);
     }
     len -= copied;
-    if (copied < copy && iter.count) return -EFAULT;
+    if (copied < copy && iov_iter_count(iter)) return -EFAULT;
     offset = 0;
   }
   return 0;
 }
 
 /** process_vm_rw_single_vec(): one remote iovec, pinned and copied in chunks. */
-function process_vm_rw_single_vec(k: Kernel, addr: number, len: number, iter: LocalIter, mm: Mm, vm_write: boolean): number {
+function process_vm_rw_single_vec(k: Kernel, addr: number, len: number, iter: IovIter, mm: Mm, vm_write: boolean): number {
   const pinned = driverSwitches(k.profile).driversPin;
   let pa = pageAlignDown(addr);
   let startOffset = addr - pa;
@@ -116,7 +60,7 @@ function process_vm_rw_single_vec(k: Kernel, addr: number, len: number, iter: Lo
   let nrPages = Math.floor((addr + len - 1) / PAGE_SIZE) - Math.floor(addr / PAGE_SIZE) + 1;
   const flags = vm_write ? FOLL_WRITE : 0;
   let rc = 0;
-  while (!rc && nrPages && iter.count) {
+  while (!rc && nrPages && iov_iter_count(iter)) {
     const want = Math.min(nrPages, PVM_MAX_PAGES_PER_LOOP);
     const pages = pageArray(want);
     const locked = [1];
@@ -144,17 +88,19 @@ function process_vm_rw_single_vec(k: Kernel, addr: number, len: number, iter: Lo
 export function process_vm_rw(k: Kernel, current: Task, target: Task, lvec: readonly Iovec[], rvec: readonly Iovec[],
   vm_write: boolean, flags = 0): number {
   if (flags !== 0) return -EINVAL;
-  for (const v of [...lvec, ...rvec]) if (v.len < 0) return -EINVAL;
-  const iter = new LocalIter(k, current.mm, lvec);
-  const total = iter.count;
+  // import_iovec(): -EINVAL / -EFAULT for a bad local vector.
+  const iter = import_iovec_checked(vm_write ? 'ITER_SOURCE' : 'ITER_DEST', current.mm, [...lvec], k);
+  if (typeof iter === 'number') return iter;
+  for (const v of rvec) if (v.len < 0) return -EINVAL; // iovec_from_user()
+  const total = iov_iter_count(iter);
   if (!total) return 0;
   if (!rvec.some((v) => v.len > 0)) return 0;
   // mm_access(): a task without an mm (exited) gives -ESRCH.
   if (target.exited) return -ESRCH;
   let rc = 0;
-  for (let i = 0; i < rvec.length && iter.count && !rc; i++)
+  for (let i = 0; i < rvec.length && iov_iter_count(iter) && !rc; i++)
     rc = process_vm_rw_single_vec(k, rvec[i].base, rvec[i].len, iter, target.mm, vm_write);
-  const copied = total - iter.count;
+  const copied = total - iov_iter_count(iter);
   return copied ? copied : rc;
 }
 

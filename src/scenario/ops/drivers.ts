@@ -17,7 +17,8 @@ import { process_vm_rw, type Iovec } from '../../drivers/process-vm.js';
 import { IB_ACCESS_NAMES, ib_umem_get, ib_umem_release, rdmaState } from '../../drivers/rdma-umem.js';
 import { VFIO_DMA_MAP_NAMES, vfio_dma_do_map, vfio_dma_do_unmap, vfioDeviceDmaWrite, vfioState } from '../../drivers/vfio.js';
 import { videobuf_dma_free, videobuf_dma_init_user, videobufState } from '../../drivers/videobuf.js';
-import { findPipe, pipe_close, pipe_create, pipe_read, vmsplice_to_pipe } from '../../drivers/vmsplice.js';
+import { findPipe, pipe_close, pipe_create, pipe_read, pipePages, vmsplice_to_pipe } from '../../drivers/vmsplice.js';
+import { pipeBytes } from '../../block/pipe.js';
 import { xdp_umem_reg, xdp_umem_release, xdpState } from '../../drivers/xdp-umem.js';
 import { ScenarioError, type Value } from '../backend.js';
 import { A, bool, int, namedTask, ret, str, task, type Args, type Ctx, type OpImpl, type QueryImpl } from './common.js';
@@ -164,7 +165,7 @@ export const DRIVER_OPS: OpImpl[] = [
   pvmOp('process_vm_readv', false),
   pvmOp('process_vm_writev', true),
   {
-    name: 'vmsplice_pipe', summary: 'pipe() for vmsplice: 16 buffers, one fd for both ends (the model\'s own until a pipe model exists)',
+    name: 'vmsplice_pipe', summary: 'pipe() for vmsplice: a pipe of 16 buffers (src/block/pipe.ts), one fd for both ends',
     source: 'fs/pipe.c do_pipe2()', needsTask: true, args: [],
     run: (c) => ret(pipe_create(c.k)),
   },
@@ -175,9 +176,9 @@ export const DRIVER_OPS: OpImpl[] = [
     run(c, a) {
       const p = findPipe(c.k, int(a, 'fd'));
       if (!p) return ret(-EBADF);
-      const before = p.bufs.length;
+      const before = p.head;
       const r = vmsplice_to_pipe(c.k, task(c), p, iovecs(a, 'iov', 'addr', 'len'));
-      hold(c, `vmsplice(fd ${p.fd})`, p.bufs.slice(before).map((b) => b.pfn));
+      hold(c, `vmsplice(fd ${int(a, 'fd')})`, pipePages(p).slice(pipePages(p).length - (p.head - before)));
       return ret(r);
     },
   },
@@ -396,8 +397,9 @@ export const DRIVER_QUERIES: QueryImpl[] = [
     eval(c, a) {
       const p = findPipe(c.k, int(a, 'fd'));
       if (!p) throw new ScenarioError(`no pipe with fd ${int(a, 'fd')}`, 'fd');
-      const b = p.bufs[0];
-      return { nrbufs: p.bufs.length, bytes: p.bytes, pfn: b ? b.pfn : null, content: b ? c.k.mem.content[b.pfn] : null };
+      const pages = pipePages(p);
+      const b = pages.length ? pages[0] : null;
+      return { nrbufs: pages.length, bytes: pipeBytes(p), pfn: b, content: b === null ? null : c.k.mem.content[b] };
     },
   },
   {
