@@ -118,6 +118,17 @@ export class Kernel {
     this.teardownHooks.push(fn);
   }
 
+  private readonly forkHooks: Array<(parent: Task, child: Task) => void> = [];
+
+  /** Run when fork() has created a child (copy_files(), ...). */
+  onFork(fn: (parent: Task, child: Task) => void): void {
+    this.forkHooks.push(fn);
+  }
+
+  runForkHooks(parent: Task, child: Task): void {
+    for (const fn of this.forkHooks) fn(parent, child);
+  }
+
   runTeardownHooks(): void {
     for (const fn of this.teardownHooks.splice(0)) fn();
   }

@@ -88,6 +88,10 @@ export interface Profile {
   readonly iterExtractBvecMulti: boolean;
   /** ITER_XARRAY exists (v5.13). */
   readonly iterXarray: boolean;
+  /** invalidate_inode_page() checks the refcount before releasing buffers (v5.18, e41c81d0d30e). */
+  readonly invalidateChecksRefcount: boolean;
+  /** tmpfs supports O_DIRECT (v6.6, "tmpfs: trivial support for direct IO") [version unverified]. */
+  readonly tmpfsDirectIO: boolean;
   /** The seed 000 RFC: bio_vec carries pfn + flags (GUP origin) and bvec_put_page*() release by origin. */
   readonly bvecOriginFlags: boolean;
   /** The seed 001 RFC: iov_iter_pin_pages*() and pin_page() for ITER_PIPE in bio direct I/O. */
@@ -141,6 +145,8 @@ const base: Profile = {
   importIovecUbuf: false,
   iterExtractBvecMulti: false,
   iterXarray: false,
+  invalidateChecksRefcount: false,
+  tmpfsDirectIO: false,
 };
 
 function derive(prev: Profile, name: string, description: string, changes: Partial<Profile>): Profile {
@@ -158,7 +164,7 @@ const p59 = derive(p57, '5.9', 'fork copies maybe-pinned anonymous pages (mm->ha
   cowReuseByRefcount: true, forkCopiesMaybePinned: true,
 });
 const p519 = derive(p59, '5.19', 'PageAnonExclusive; R/O FOLL_PIN unshares possibly shared anonymous pages', {
-  anonExclusive: true, longtermMigratesMovable: true, pincountMinOrder: 1, ext4WarnNoBuffers: true, iterXarray: true,
+  anonExclusive: true, longtermMigratesMovable: true, pincountMinOrder: 1, ext4WarnNoBuffers: true, iterXarray: true, invalidateChecksRefcount: true,
 });
 const p62 = derive(p519, '6.2', 'reliable R/O long-term pins in COW mappings; int try_grab_page()', {
   reliableRoLongterm: true, grabReturnsErrno: true, follCow: false, iterUbuf: true,
@@ -171,7 +177,7 @@ const p65 = derive(p62, '6.5', 'is_valid_gup_args(); zero page not pinned; long-
 const pCurrent = derive(p65, 'current', 'mainline as of v6.18 (the host kernel)', {
   hugeZeroPmdSpecial: true, fsdaxNotLongtermPinnable: true, unpinFolioApi: true, iterFolioq: true,
   bioReleaseUnalignedFix: true, ioUringCoalesce: true, iomapLargestZeroFolio: true, dioAlignCheckAtSubmit: true,
-  iterExtractBvecMulti: true,
+  iterExtractBvecMulti: true, tmpfsDirectIO: true,
 });
 // The never-merged RFCs, on the kernels they were posted against (docs/profiles.md).
 const pRfc2019 = derive(p52, 'rfc-2019-bvec', 'seed 000 RFC: bio_vec stores pfn + GUP-origin flags; bvec_put_page*() release by origin', {

@@ -55,6 +55,11 @@ function tables(k: Kernel): Map<Task, Map<number, OpenFile>> {
     const t = new Map<Task, Map<number, OpenFile>>();
     // exit_files(): every descriptor is closed when the task goes.
     k.onTeardown(() => t.clear());
+    // copy_files() / dup_fd(): the child gets the parent's descriptors, sharing the open files.
+    k.onFork((parent, child) => {
+      const pt = t.get(parent);
+      if (pt) t.set(child, new Map(pt));
+    });
     return t;
   });
 }
@@ -89,7 +94,7 @@ export function do_sys_open(k: Kernel, task: Task, path: string, flags: number):
     k.files.set(path, file);
     k.registerFile(file);
   }
-  if (flags & O_DIRECT && file.isShmem) return -EINVAL;
+  if (flags & O_DIRECT && file.isShmem && !k.profile.tmpfsDirectIO) return -EINVAL;
   const of: OpenFile = { file, flags, pos: 0 };
   if (flags & O_TRUNC && canWrite(of)) truncate_setsize(k, file, 0);
   const t = fdTable(k, task);

@@ -19,7 +19,8 @@ import { filemap_write_and_wait_range } from './writeback.js';
 function rw(k: Kernel, task: Task, of: OpenFile, write: boolean, buf: number, count: number, pos: number, copier: Copier): number {
   if (!access_ok(buf, count)) return -EFAULT; // vfs_read()/vfs_write(), before anything else is looked at
   if (count === 0) return 0;
-  const direct = (of.flags & O_DIRECT) !== 0 && !of.file.isFsdax;
+  // tmpfs's O_DIRECT (v6.6) is "trivial support": it goes through the page cache like DAX ignores it.
+  const direct = (of.flags & O_DIRECT) !== 0 && !of.file.isFsdax && !of.file.isShmem;
   const dio = direct ? getDirectIO() : null;
   if (direct && !dio) return -EINVAL;
   const iter = import_ubuf(write ? 'ITER_SOURCE' : 'ITER_DEST', task.mm, buf, count, k);

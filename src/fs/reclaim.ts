@@ -113,10 +113,9 @@ export function shrink_file(k: Kernel, file: File): number {
  * releases buffers: e41c81d0d30e "mm/truncate: Replace page_mapped() call in invalidate_inode_page()"
  * (the v5.18 folio pull). Before it only page_mapped() was tested, so the buffers of an unmapped
  * page held by GUP were freed and remove_mapping() then failed (spec R112 step 5, second path).
- * profile.ts has no switch of its own for this yet; ext4WarnNoBuffers marks the same release.
  */
 function invalidateChecksRefcount(p: Profile): boolean {
-  return p.ext4WarnNoBuffers;
+  return p.invalidateChecksRefcount;
 }
 
 /**

@@ -50,7 +50,9 @@ export function do_fork(k: Kernel, parent: Task, childName: string): Task | numb
   } finally {
     src.writeProtectSeq++;
   }
-  return k.createTask(childName, dst);
+  const child = k.createTask(childName, dst);
+  k.runForkHooks(parent, child);
+  return child;
 }
 
 function undoChildPte(k: Kernel, v: Vma, i: number): void {

@@ -52,14 +52,19 @@ test('read/write need the right access mode; pread needs a non-negative offset; 
 
 // ->read_iter/->write_iter: O_DIRECT goes to the registered direct I/O; with none, -EINVAL (as a
 // filesystem without ->direct_IO). shmem had no O_DIRECT before v6.6: do_dentry_open() -EINVAL.
-test('O_DIRECT without a direct I/O implementation is -EINVAL; tmpfs cannot be opened O_DIRECT', () => {
+test('O_DIRECT without a direct I/O implementation is -EINVAL; tmpfs opens O_DIRECT only from v6.6', () => {
   const { k, t, addr } = fileSetup({ pages: 1, value: 1 });
   const fd = do_sys_open(k, t, 'data', O_RDWR | O_DIRECT);
   assert.ok(fd >= 3);
   assert.equal(ksys_pread64(k, t, fd, addr, PAGE_SIZE, 0), -EINVAL);
   assert.equal(ksys_write(k, t, fd, addr, PAGE_SIZE), -EINVAL);
   newFile(k, 'shm', 1, 'tmpfs');
-  assert.equal(do_sys_open(k, t, 'shm', O_RDWR | O_DIRECT), -EINVAL);
+  // v6.6 "tmpfs: trivial support for direct IO": current opens it (and does page-cache I/O).
+  assert.ok(do_sys_open(k, t, 'shm', O_RDWR | O_DIRECT) >= 3);
+  const old = kernel('6.5');
+  const ot = old.createTask('t');
+  newFile(old, 'shm', 1, 'tmpfs');
+  assert.equal(do_sys_open(old, ot, 'shm', O_RDWR | O_DIRECT), -EINVAL);
 });
 
 // do_sys_open() → do_truncate() for O_TRUNC on a writable open only.
