@@ -8,6 +8,7 @@ import { filemap_write_and_wait_range } from '../fs/writeback.js';
 import { invalidate_inode_pages2_range } from '../fs/truncate.js';
 import { blk_wait_bios } from './blkdev.js';
 import { iomap_dio_rw } from './iomap-dio.js';
+import { legacy_dio_rw } from './legacy-dio.js';
 import type { IovIter } from './iov-iter.js';
 import { PAGE_SIZE } from '../include/uapi.js';
 
@@ -15,7 +16,9 @@ export function directIO(k: Kernel, file: File, iter: IovIter, pos: number, asyn
   const len = iter.count;
   // kiocb_write_and_wait(): cached dirty pages in the range reach the disk first.
   filemap_write_and_wait_range(k, file, pos, pos + len - 1);
-  const r = iomap_dio_rw(k, file, iter, pos, { async, complete: blk_wait_bios });
+  const r = file.legacyDio
+    ? legacy_dio_rw(k, file, iter, pos, { async, complete: blk_wait_bios })
+    : iomap_dio_rw(k, file, iter, pos, { async, complete: blk_wait_bios });
   // kiocb_invalidate_post_direct_write(): drop cached copies of what was just written (the
   // kernel unmaps and removes them whatever their refcount; a failure only warns).
   if (iter.dir === 'ITER_SOURCE' && r > 0) invalidate_inode_pages2_range(k, file, Math.floor(pos / PAGE_SIZE), Math.floor((pos + r - 1) / PAGE_SIZE));

@@ -15,7 +15,8 @@ import { blk_wait_bios } from '../block/blkdev.js';
 import { PG_dirty, PG_fsdax, PG_lru, PG_private, PG_swapbacked, PG_uptodate } from '../mm/page-flags.js';
 
 /** ext4-dax: ext4 mounted -o dax on persistent memory (IS_DAX inodes, vma_is_fsdax()). */
-export type FsKind = 'ext4' | 'tmpfs' | 'ext4-dax';
+/** vfat: a block filesystem whose O_DIRECT still goes through legacy fs/direct-io.c (R98). */
+export type FsKind = 'ext4' | 'tmpfs' | 'ext4-dax' | 'vfat';
 
 let nextFileId = 1;
 
@@ -62,7 +63,15 @@ export class File {
     return this.fs === 'tmpfs';
   }
 
-  /** Block-based with buffer heads (ext4 without DAX): ->dirty_folio is ext4_dirty_folio(). */
+  /** O_DIRECT through __blockdev_direct_IO() (fs/direct-io.c) rather than iomap: FAT, exfat, hfs... */
+  get legacyDio(): boolean {
+    return this.fs === 'vfat';
+  }
+
+  /**
+   * Block-based with buffer heads (ext4 without DAX): ->dirty_folio is ext4_dirty_folio(). vfat
+   * also uses buffer heads, but the model keeps only ext4's checks on them.
+   */
   get usesBuffers(): boolean {
     return this.fs === 'ext4';
   }

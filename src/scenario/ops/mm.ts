@@ -112,11 +112,11 @@ export const MM_OPS: OpImpl[] = [
   {
     name: 'create_file', summary: 'a file in the page cache (ext4: page_mkwrite and writeback; tmpfs: neither)',
     source: 'mm/filemap.c, mm/shmem.c', needsTask: false,
-    args: [A('name', 'name'), A('size', 'int'), A('fs', 'string', false, 'ext4 (default), tmpfs or ext4-dax')],
+    args: [A('name', 'name'), A('size', 'int'), A('fs', 'string', false, 'ext4 (default), tmpfs, ext4-dax, or vfat (legacy direct I/O)')],
     run(c, a) {
       const name = str(a, 'name');
       const fs = str(a, 'fs', 'ext4');
-      if (fs !== 'ext4' && fs !== 'tmpfs' && fs !== 'ext4-dax') throw new ScenarioError(`fs must be ext4, tmpfs or ext4-dax, not '${fs}'`, 'fs');
+      if (!['ext4', 'tmpfs', 'ext4-dax', 'vfat'].includes(fs)) throw new ScenarioError(`fs must be ext4, tmpfs, ext4-dax or vfat, not '${fs}'`, 'fs');
       if (c.k.files.has(name)) throw new ScenarioError(`a file named '${name}' already exists`, 'name');
       const f = new File(name, fs as FsKind, int(a, 'size'));
       c.k.files.set(name, f);
