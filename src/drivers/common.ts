@@ -4,7 +4,7 @@
 import * as api from '../gup/api.js';
 import type { PageArray } from '../gup/gup.js';
 import { __gup_longterm_locked } from '../gup/longterm.js';
-import { FOLL_LONGTERM, FOLL_TOUCH, PAGE_SHIFT, PAGE_SIZE } from '../include/uapi.js';
+import { FOLL_LONGTERM, FOLL_TOUCH, PAGE_SIZE } from '../include/uapi.js';
 import type { Kernel } from '../kernel.js';
 import type { Task } from '../vm/mm.js';
 
@@ -23,8 +23,6 @@ export function pagesSpanned(addr: number, len: number): number {
 export function pageAlignDown(addr: number): number {
   return Math.floor(addr / PAGE_SIZE) * PAGE_SIZE;
 }
-
-export const pfnShift = PAGE_SHIFT;
 
 /** A fresh pages array, NULL (-1) filled like kvcalloc(). */
 export function pageArray(n: number): number[] {
@@ -47,9 +45,4 @@ export function get_user_pages_longterm(k: Kernel, current: Task, start: number,
   pages: PageArray): number {
   if (k.profile.follLongterm) return api.get_user_pages(k, current, start, nr_pages, gup_flags | FOLL_LONGTERM, pages);
   return __gup_longterm_locked(k, current.mm, start, nr_pages, pages, gup_flags | FOLL_LONGTERM | FOLL_TOUCH);
-}
-
-/** The pages a driver holds, for the leak report and the device model. */
-export interface Held {
-  readonly pfns: readonly number[];
 }

@@ -11,7 +11,7 @@ import { deviceDmaWrite } from '../../src/drivers/device.js';
 import { EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, EPERM, GUP_PIN_COUNTING_BIAS, PAGE_SIZE, PROT_READ } from '../../src/include/uapi.js';
 import { PG_dirty } from '../../src/mm/page-flags.js';
 import { do_fork } from '../../src/vm/fork.js';
-import { delta, pfnAt, read, ref, setup, step, write, type Env } from '../helpers.js';
+import { delta, mmap, pfnAt, read, ref, setup, step, write, type Env } from '../helpers.js';
 import { exitAll, TRACKED } from './util.js';
 
 const N = 8;
@@ -42,11 +42,20 @@ for (const profile of TRACKED) {
 test('R139 [current] contiguous pages are merged into one scatterlist entry; a gap starts a new one', () => {
   const e = setup({ pages: 4 });
   const pfns = [0, 1, 2, 3].map((i) => pfnAt(e.t, e.addr + i * PAGE_SIZE));
+  assert.deepEqual(pfns.map((p) => p - pfns[0]), [0, 1, 2, 3], 'precondition: the buffer is physically contiguous');
   const u = reg(e, e.addr, 4 * PAGE_SIZE, IB_ACCESS_LOCAL_WRITE).r as IbUmem;
-  const runs = pfns.reduce((n, p, i) => n + (i === 0 || p !== pfns[i - 1] + 1 ? 1 : 0), 0);
-  assert.equal(u.sg.length, runs);
-  assert.equal(u.sg.reduce((n, s) => n + s.npages, 0), 4);
-  assert.deepEqual(u.pages(), pfns);
+  assert.deepEqual(u.sg, [{ pfn: pfns[0], npages: 4 }]);
+  // Fault page 1 first, another mapping next, page 0 last: pages 0 and 1 are not neighbours.
+  const f = setup({ pages: 2, value: null });
+  write(f.k, f.t, f.addr + PAGE_SIZE, PAGE_SIZE, 1);
+  const other = mmap(f.k, f.t, PAGE_SIZE);
+  write(f.k, f.t, other, PAGE_SIZE, 1);
+  write(f.k, f.t, f.addr, PAGE_SIZE, 1);
+  const v = reg(f, f.addr, 2 * PAGE_SIZE, IB_ACCESS_LOCAL_WRITE).r as IbUmem;
+  assert.notEqual(pfnAt(f.t, f.addr) + 1, pfnAt(f.t, f.addr + PAGE_SIZE));
+  assert.deepEqual(v.sg.map((x) => x.npages), [1, 1]);
+  const d = delta(f.k, () => step(f.k, f.t, 'dereg', () => ib_umem_release(f.k, v)));
+  assert.equal(d.rel, 2, 'one unpin_user_page_range_dirty_lock() per entry, one page each');
 });
 
 // __ib_umem_release(): make_dirty = umem->writable && dirty — a writable MR's pages end dirty at
