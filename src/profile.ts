@@ -92,6 +92,19 @@ export interface Profile {
   readonly invalidateChecksRefcount: boolean;
   /** tmpfs supports O_DIRECT (v6.6, "tmpfs: trivial support for direct IO") [version unverified]. */
   readonly tmpfsDirectIO: boolean;
+  // ---- drivers (src/drivers/features.ts reads these; its comments give the commits) ----
+  /** io_uring registers shmem/memfd buffers (v5.14). */
+  readonly ioUringShmemBuffers: boolean;
+  /** io_uring charges a huge page once, after pinning (v5.10, de2939388be5). */
+  readonly ioUringHugeAcct: boolean;
+  /** IORING_MAX_REG_BUFFERS = 1 << 14 (later 5.x); before, UIO_MAXIOV. */
+  readonly ioUringManyBuffers: boolean;
+  /** A buffer within one folio becomes one bvec with one pin (~v6.4, 57bebf807e2a). */
+  readonly ioUringFolioCoalesce: boolean;
+  /** The buffer table is installed only after the whole registration succeeded (~v6.15) [version unverified]. */
+  readonly ioUringLateTable: boolean;
+  /** VFIO type1 unpins zero pages right after GUP (v6.0, 873aefb376bb) until its revert (~v6.9) [version unverified]. */
+  readonly vfioUnpinZeroPages: boolean;
   /** The seed 000 RFC: bio_vec carries pfn + flags (GUP origin) and bvec_put_page*() release by origin. */
   readonly bvecOriginFlags: boolean;
   /** The seed 001 RFC: iov_iter_pin_pages*() and pin_page() for ITER_PIPE in bio direct I/O. */
@@ -147,6 +160,12 @@ const base: Profile = {
   iterXarray: false,
   invalidateChecksRefcount: false,
   tmpfsDirectIO: false,
+  ioUringShmemBuffers: false,
+  ioUringHugeAcct: false,
+  ioUringManyBuffers: false,
+  ioUringFolioCoalesce: false,
+  ioUringLateTable: false,
+  vfioUnpinZeroPages: false,
 };
 
 function derive(prev: Profile, name: string, description: string, changes: Partial<Profile>): Profile {
@@ -165,19 +184,21 @@ const p59 = derive(p57, '5.9', 'fork copies maybe-pinned anonymous pages (mm->ha
 });
 const p519 = derive(p59, '5.19', 'PageAnonExclusive; R/O FOLL_PIN unshares possibly shared anonymous pages', {
   anonExclusive: true, longtermMigratesMovable: true, pincountMinOrder: 1, ext4WarnNoBuffers: true, iterXarray: true, invalidateChecksRefcount: true,
+  ioUringShmemBuffers: true, ioUringHugeAcct: true, ioUringManyBuffers: true,
 });
 const p62 = derive(p519, '6.2', 'reliable R/O long-term pins in COW mappings; int try_grab_page()', {
-  reliableRoLongterm: true, grabReturnsErrno: true, follCow: false, iterUbuf: true,
+  reliableRoLongterm: true, grabReturnsErrno: true, follCow: false, iterUbuf: true, vfioUnpinZeroPages: true,
 });
 const p65 = derive(p62, '6.5', 'is_valid_gup_args(); zero page not pinned; long-term file write pins refused; reclaim keeps pinned private data', {
   validGupArgs: true, zeroPageNotPinned: true, longtermFileWriteRefused: true, reclaimKeepsPinnedPrivate: true,
   folioAddPinApi: true, iterExtractPages: true, iterPipe: false, nonUserIterNoRef: true, bioPagePinned: true,
   bioNoPageRef: false, legacyDioPins: true, iomapZeroNoRef: true, spliceReadCopies: true, importIovecUbuf: true,
+  ioUringFolioCoalesce: true,
 });
 const pCurrent = derive(p65, 'current', 'mainline as of v6.18 (the host kernel)', {
   hugeZeroPmdSpecial: true, fsdaxNotLongtermPinnable: true, unpinFolioApi: true, iterFolioq: true,
   bioReleaseUnalignedFix: true, ioUringCoalesce: true, iomapLargestZeroFolio: true, dioAlignCheckAtSubmit: true,
-  iterExtractBvecMulti: true, tmpfsDirectIO: true,
+  iterExtractBvecMulti: true, tmpfsDirectIO: true, ioUringLateTable: true, vfioUnpinZeroPages: false,
 });
 // The never-merged RFCs, on the kernels they were posted against (docs/profiles.md).
 const pRfc2019 = derive(p52, 'rfc-2019-bvec', 'seed 000 RFC: bio_vec stores pfn + GUP-origin flags; bvec_put_page*() release by origin', {

@@ -1,10 +1,8 @@
 // What the drivers' own history changes per profile. Code asks these switches, never a version.
 //
-// src/profile.ts has no switches for driver-side changes yet. Each switch below reads an optional
-// profile field of the same name first (so a profile object — or profile.ts, once the switches are
-// added there — can set it directly), and otherwise derives it from an existing switch whose value
-// agrees on every profile the model has today (5.1, 5.2, 5.7, 5.9, 5.19, 6.2, 6.5, current and the
-// two RFC profiles). Where that existing switch is only a stand-in, the comment says so.
+// The io_uring and VFIO switches are profile fields (src/profile.ts); the rest derive from an
+// existing switch whose change they came with. Each switch reads a profile field of the same name
+// first, so a custom profile object may set any of them directly.
 
 import type { Profile } from '../profile.js';
 

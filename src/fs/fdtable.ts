@@ -7,6 +7,7 @@ import { EINVAL, ENOENT } from '../include/uapi.js';
 import type { Task } from '../vm/mm.js';
 import { File } from './file.js';
 import { truncate_setsize } from './truncate.js';
+import { EBADF } from '../include/uapi.js';
 
 // include/uapi/asm-generic/fcntl.h (x86-64 values)
 export const O_RDONLY = 0o0;
@@ -18,7 +19,7 @@ export const O_DIRECT = 0o40000;
 export const O_ACCMODE = 0o3;
 
 /** include/uapi/asm-generic/errno-base.h */
-export const EBADF = 9;
+export { EBADF };
 
 export interface OpenFile {
   readonly file: File;

@@ -60,8 +60,11 @@ export const MADV_KEEPONFORK = 19;
 export const EPERM = 1;
 export const EACCES = 13;
 export const ENOENT = 2;
+export const ESRCH = 3;
 export const EINTR = 4;
 export const EIO = 5;
+export const ENXIO = 6;
+export const EBADF = 9;
 export const EAGAIN = 11;
 export const ENOMEM = 12;
 export const EFAULT = 14;
@@ -70,6 +73,7 @@ export const EEXIST = 17;
 export const EINVAL = 22;
 export const ENOSPC = 28;
 export const EOVERFLOW = 75;
+export const ENOBUFS = 105;
 export const EOPNOTSUPP = 95;
 export const EREMOTEIO = 121;
 export const EHWPOISON = 133;
@@ -79,7 +83,8 @@ export const EIOCBQUEUED = 529;
 export const EMLINK = 31;
 
 export const ERRNO_NAMES: Readonly<Record<number, string>> = {
-  [EPERM]: 'EPERM', [EACCES]: 'EACCES', [ENOENT]: 'ENOENT', [EINTR]: 'EINTR', [EIO]: 'EIO', [EAGAIN]: 'EAGAIN',
+  [EPERM]: 'EPERM', [EACCES]: 'EACCES', [ENOENT]: 'ENOENT', [ESRCH]: 'ESRCH', [ENXIO]: 'ENXIO', [EBADF]: 'EBADF',
+  [ENOBUFS]: 'ENOBUFS', [EINTR]: 'EINTR', [EIO]: 'EIO', [EAGAIN]: 'EAGAIN',
   [ENOMEM]: 'ENOMEM', [EFAULT]: 'EFAULT', [EBUSY]: 'EBUSY', [EEXIST]: 'EEXIST', [EINVAL]: 'EINVAL',
   [ENOSPC]: 'ENOSPC', [EOVERFLOW]: 'EOVERFLOW', [EOPNOTSUPP]: 'EOPNOTSUPP', [EREMOTEIO]: 'EREMOTEIO',
   [EHWPOISON]: 'EHWPOISON', [EMLINK]: 'EMLINK', [EIOCBQUEUED]: 'EIOCBQUEUED',
