@@ -3,13 +3,14 @@
 import { bio_dirty_fn, bioState } from '../../block/bio.js';
 import { blk_complete_one, devState, inFlight } from '../../block/blkdev.js';
 import '../../block/direct-io.js';
-import { import_ubuf, iov_iter_revert, type IovIter } from '../../block/iov-iter.js';
+import { import_ubuf, iov_iter_bvec, iov_iter_revert, type IovIter } from '../../block/iov-iter.js';
+import { defaultRing, findRing, ioUringFixedBvec } from '../../drivers/io-uring.js';
 import { newPipe, pipeBuffers, type Pipe } from '../../block/pipe.js';
 import { splice_read_direct } from '../../block/splice.js';
 import { EBADF, fdget, getDirectIO, O_DIRECT } from '../../fs/fdtable.js';
 import { EINVAL } from '../../include/uapi.js';
 import { ScenarioError } from '../backend.js';
-import { A, int, ret, task, type Args, type Ctx, type OpImpl, type QueryImpl } from './common.js';
+import { A, bool, int, ret, task, type Args, type Ctx, type OpImpl, type QueryImpl } from './common.js';
 
 /**
  * io_submit() of one IOCB_CMD_PREAD / PWRITE on an O_DIRECT file (fs/aio.c aio_read()/aio_write()
@@ -40,9 +41,40 @@ function byIndex<T>(list: T[], a: Args, name: string, what: string): T {
   return v;
 }
 
+/**
+ * IORING_OP_READ_FIXED / WRITE_FIXED on an O_DIRECT file (io_uring/rw.c io_import_fixed()): the
+ * registered buffer's bvecs become an ITER_BVEC, so the bio borrows them (bio_iov_bvec_set()) and
+ * takes no reference or pin of its own — the registration's long-term pins keep the pages (R136).
+ */
+function fixedIo(c: Ctx, a: Args, write: boolean): number {
+  const t = task(c);
+  const ring = a.ring === undefined || a.ring === null ? defaultRing(c.k, t) : findRing(c.k, int(a, 'ring'));
+  if (!ring) return -EBADF;
+  const of = fdget(c.k, t, int(a, 'fd'));
+  if (!of) return -EBADF;
+  if (!(of.flags & O_DIRECT)) throw new ScenarioError('fixed-buffer I/O is modelled for O_DIRECT files; open with O_DIRECT', 'fd');
+  const segs = ioUringFixedBvec(c.k, ring, int(a, 'buf_index'), int(a, 'addr'), int(a, 'len'));
+  if (typeof segs === 'number') return segs;
+  const iter = iov_iter_bvec(write ? 'ITER_SOURCE' : 'ITER_DEST', segs, int(a, 'len'));
+  return getDirectIO()!(c.k, t, of, iter, int(a, 'offset'), { async: bool(a, 'async', false) });
+}
+
+const FIXED_ARGS = [A('fd', 'int'), A('buf_index', 'int'), A('addr', 'int', true, 'inside the registered buffer'),
+  A('len', 'int'), A('offset', 'int'), A('ring', 'int', false, 'default: the task\'s ring'), A('async', 'bool', false)];
+
 const AIO_ARGS = [A('fd', 'int'), A('buf', 'int', true, 'user address'), A('count', 'int'), A('offset', 'int')];
 
 export const BLOCK_OPS: OpImpl[] = [
+  {
+    name: 'io_uring_read_fixed', summary: 'IORING_OP_READ_FIXED on an O_DIRECT file: bytes, -EIOCBQUEUED (async) or -errno',
+    source: 'io_uring/rw.c io_read() / io_import_fixed(); block/bio.c bio_iov_bvec_set()', needsTask: true, args: FIXED_ARGS,
+    run: (c, a) => ret(fixedIo(c, a, false)),
+  },
+  {
+    name: 'io_uring_write_fixed', summary: 'IORING_OP_WRITE_FIXED on an O_DIRECT file: bytes, -EIOCBQUEUED (async) or -errno',
+    source: 'io_uring/rw.c io_write() / io_import_fixed(); block/bio.c bio_iov_bvec_set()', needsTask: true, args: FIXED_ARGS,
+    run: (c, a) => ret(fixedIo(c, a, true)),
+  },
   {
     name: 'aio_pread', summary: 'io_submit(IOCB_CMD_PREAD) on an O_DIRECT file: -EIOCBQUEUED while in flight, or bytes / -errno',
     source: 'fs/aio.c aio_read(); fs/iomap/direct-io.c __iomap_dio_rw()', needsTask: true, args: AIO_ARGS,
