@@ -1,9 +1,16 @@
 // Scenario operations for the block layer: the device's side of in-flight I/O.
 
 import { bio_dirty_fn, bioState } from '../../block/bio.js';
+import { str } from './common.js';
 import { blk_complete_one, devState, inFlight } from '../../block/blkdev.js';
 import '../../block/direct-io.js';
-import { import_ubuf, iov_iter_bvec, iov_iter_revert, type IovIter } from '../../block/iov-iter.js';
+import {
+  import_iovec, import_ubuf, iov_iter_bvec, iov_iter_discard, iov_iter_kvec, iov_iter_pipe, iov_iter_revert, type BvecSeg,
+  type IovIter,
+} from '../../block/iov-iter.js';
+import { bio_alloc, bio_iov_iter_get_pages, bio_release_pages, type Bio } from '../../block/bio.js';
+import { GFP_KERNEL } from '../../mm/memory.js';
+import { PAGE_SIZE } from '../../include/uapi.js';
 import { defaultRing, findRing, ioUringFixedBvec } from '../../drivers/io-uring.js';
 import { newPipe, pipeBuffers, type Pipe } from '../../block/pipe.js';
 import { splice_read_direct } from '../../block/splice.js';
@@ -30,8 +37,44 @@ function aioDirect(c: Ctx, a: Args, write: boolean): number {
 }
 
 /** Pipes and iterators a scenario refers to by number. */
-function handles(c: Ctx): { pipes: Pipe[]; iters: IovIter[] } {
-  return c.k.state('scenario-block-handles', () => ({ pipes: [] as Pipe[], iters: [] as IovIter[] }));
+function handles(c: Ctx): { pipes: Pipe[]; iters: IovIter[]; bio: Bio | null } {
+  return c.k.state('scenario-block-handles', () => ({ pipes: [] as Pipe[], iters: [] as IovIter[], bio: null as Bio | null }));
+}
+
+/** Kernel pages for a KVEC/BVEC iterator, freed at teardown (the kernel buffer's owner lets go). */
+function kernelPages(c: Ctx, n: number): BvecSeg[] {
+  const segs: BvecSeg[] = [];
+  for (let i = 0; i < n; i++) {
+    const pfn = c.k.mem.allocFolio(GFP_KERNEL, 0);
+    if (pfn < 0) throw new ScenarioError('out of memory for kernel pages');
+    segs.push({ pfn, offset: 0, len: PAGE_SIZE });
+  }
+  c.k.onTeardown(() => { for (const s of segs) c.k.mem.putRefs(s.pfn, 1); });
+  return segs;
+}
+
+/**
+ * Build an iterator of the given type over len bytes: the task's memory at addr for UBUF/IOVEC,
+ * fresh kernel pages for KVEC/BVEC, a new pipe for PIPE, nothing for DISCARD.
+ */
+function iterOfType(c: Ctx, a: Args): IovIter {
+  const type = str(a, 'type');
+  const len = int(a, 'len');
+  const n = Math.ceil(len / PAGE_SIZE);
+  switch (type) {
+    case 'ITER_UBUF': return import_ubuf('ITER_DEST', task(c).mm, int(a, 'addr'), len, c.k);
+    case 'ITER_IOVEC': return import_iovec('ITER_DEST', task(c).mm, [{ base: int(a, 'addr'), len: len / 2 }, { base: int(a, 'addr') + len / 2, len: len / 2 }], c.k);
+    case 'ITER_KVEC': return iov_iter_kvec('ITER_DEST', kernelPages(c, n), len);
+    case 'ITER_BVEC': return iov_iter_bvec('ITER_DEST', kernelPages(c, n), len);
+    case 'ITER_PIPE': {
+      if (!c.k.profile.iterPipe) throw new ScenarioError(`ITER_PIPE does not exist in profile ${c.k.profile.name} (removed in v6.5)`, 'type');
+      const h = handles(c);
+      h.pipes.push(newPipe(c.k));
+      return iov_iter_pipe('ITER_DEST', h.pipes[h.pipes.length - 1], len);
+    }
+    case 'ITER_DISCARD': return iov_iter_discard('ITER_DEST', len);
+    default: throw new ScenarioError(`type must be ITER_UBUF, ITER_IOVEC, ITER_KVEC, ITER_BVEC, ITER_PIPE or ITER_DISCARD, not '${type}'`, 'type');
+  }
 }
 
 function byIndex<T>(list: T[], a: Args, name: string, what: string): T {
@@ -65,6 +108,28 @@ const FIXED_ARGS = [A('fd', 'int'), A('buf_index', 'int'), A('addr', 'int', true
 const AIO_ARGS = [A('fd', 'int'), A('buf', 'int', true, 'user address'), A('count', 'int'), A('offset', 'int')];
 
 export const BLOCK_OPS: OpImpl[] = [
+  {
+    name: 'bio_iov_iter_get_pages',
+    summary: 'a read bio filled from an iterator of the given type: 0 or -errno; the bio query shows its cleanup mode',
+    source: 'block/bio.c bio_iov_iter_get_pages()', needsTask: true,
+    args: [A('type', 'string', true, 'ITER_UBUF | ITER_IOVEC | ITER_KVEC | ITER_BVEC | ITER_PIPE | ITER_DISCARD'),
+      A('addr', 'int', false, 'user memory for UBUF/IOVEC'), A('len', 'int')],
+    run(c, a) {
+      const bio = bio_alloc('REQ_OP_READ', 16, null);
+      handles(c).bio = bio;
+      return ret(bio_iov_iter_get_pages(c.k, bio, iterOfType(c, a)));
+    },
+  },
+  {
+    name: 'bio_release_pages', summary: 'bio_release_pages() of the last bio built with bio_iov_iter_get_pages',
+    source: 'block/blk.h bio_release_pages()', needsTask: false, args: [A('mark_dirty', 'bool', false)],
+    run(c, a) {
+      const bio = handles(c).bio;
+      if (!bio) throw new ScenarioError('no bio: build one with bio_iov_iter_get_pages first');
+      bio_release_pages(c.k, bio, bool(a, 'mark_dirty', false));
+      return ret(0);
+    },
+  },
   {
     name: 'io_uring_read_fixed', summary: 'IORING_OP_READ_FIXED on an O_DIRECT file: bytes, -EIOCBQUEUED (async) or -errno',
     source: 'io_uring/rw.c io_read() / io_import_fixed(); block/bio.c bio_iov_bvec_set()', needsTask: true, args: FIXED_ARGS,
@@ -136,6 +201,15 @@ export const BLOCK_OPS: OpImpl[] = [
 ];
 
 export const BLOCK_QUERIES: QueryImpl[] = [
+  {
+    name: 'bio', summary: 'the last bio built with bio_iov_iter_get_pages: its cleanup mode and size', needsTask: false, args: [],
+    fields: ['pinned', 'reffed', 'no_page_ref', 'cloned', 'size', 'vecs'],
+    eval(c) {
+      const b = handles(c).bio;
+      if (!b) throw new ScenarioError('no bio: build one with bio_iov_iter_get_pages first');
+      return { pinned: b.pinned, reffed: b.reffed, no_page_ref: b.noPageRef, cloned: b.cloned, size: b.size, vecs: b.vecs.length };
+    },
+  },
   {
     name: 'blkdev', summary: 'the block device: bios in flight and completed, DMA into freed pages',
     needsTask: false, args: [], fields: ['in_flight', 'completed', 'dma_into_freed', 'bio_dirty_list', 'pipe0_buffers'],
