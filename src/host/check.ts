@@ -12,11 +12,11 @@
 // host/iouring_pin.c (src/host/native.ts).
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { Backend } from '../scenario/backend.js';
-import { hostSupport, packageRoot, readVmstatPinCounters } from './native.js';
+import { ensureHostBinary, hostBinaryPaths, hostSupport, readVmstatPinCounters } from './native.js';
 import { MODEL_PROFILE, WORKLOADS, runModel, type ModelOutcome, type Phase, type Workload } from './workloads.js';
 
 export const DEFAULT_PAGES = 256;
@@ -25,25 +25,12 @@ export const DEFAULT_REPS = 5;
 // ---- the host helper ------------------------------------------------------------------------------
 
 export function pinhostPaths(): { source: string; binary: string } {
-  const root = packageRoot();
-  return { source: join(root, 'host', 'pinhost.c'), binary: join(root, 'build', 'pinhost') };
+  return hostBinaryPaths('pinhost');
 }
 
-/** Compile host/pinhost.c into build/pinhost if missing or older than the source. */
+/** Compile host/pinhost.c into build/pinhost if missing or stale. */
 export function ensurePinhost(): string {
-  const { source, binary } = pinhostPaths();
-  if (!existsSync(source)) throw new Error(`helper source missing: ${source}`);
-  if (existsSync(binary) && statSync(binary).mtimeMs >= statSync(source).mtimeMs) return binary;
-  mkdirSync(dirname(binary), { recursive: true });
-  const tmp = `${binary}.tmp-${process.pid}`; // concurrent runs never see a partial file
-  const r = spawnSync('cc', ['-O2', '-Wall', '-o', tmp, source], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) {
-    rmSync(tmp, { force: true });
-    const why = r.error ? r.error.message : (r.stderr || `exit status ${r.status}`).trim();
-    throw new Error(`cc -O2 ${source} failed: ${why}`);
-  }
-  renameSync(tmp, binary);
-  return binary;
+  return ensureHostBinary('pinhost');
 }
 
 export interface HostEnv {

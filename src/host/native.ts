@@ -86,16 +86,23 @@ export function packageRoot(): string {
   }
 }
 
-export function helperPaths(): { source: string; binary: string } {
+/** Paths of a host helper: host/NAME.c and build/NAME. */
+export function hostBinaryPaths(name: string): { source: string; binary: string } {
   const root = packageRoot();
-  return { source: join(root, 'host', 'iouring_pin.c'), binary: join(root, 'build', 'iouring_pin') };
+  return { source: join(root, 'host', `${name}.c`), binary: join(root, 'build', name) };
 }
 
-/** Compile host/iouring_pin.c into build/iouring_pin if missing or older than the source. */
-export function ensureHelper(): string {
-  const { source, binary } = helperPaths();
+export function helperPaths(): { source: string; binary: string } {
+  return hostBinaryPaths('iouring_pin');
+}
+
+/** Compile host/NAME.c into build/NAME if missing or older than the source or the shared header. */
+export function ensureHostBinary(name: string): string {
+  const { source, binary } = hostBinaryPaths(name);
   if (!existsSync(source)) throw new Error(`helper source missing: ${source}`);
-  if (existsSync(binary) && statSync(binary).mtimeMs >= statSync(source).mtimeMs) return binary;
+  const header = join(dirname(source), 'host-common.h');
+  const newest = Math.max(statSync(source).mtimeMs, existsSync(header) ? statSync(header).mtimeMs : 0);
+  if (existsSync(binary) && statSync(binary).mtimeMs >= newest) return binary;
   mkdirSync(dirname(binary), { recursive: true });
   // Build to a private name then rename: concurrent test/bench processes never see a partial file.
   const tmp = `${binary}.tmp-${process.pid}`;
@@ -107,6 +114,11 @@ export function ensureHelper(): string {
   }
   renameSync(tmp, binary);
   return binary;
+}
+
+/** Compile host/iouring_pin.c into build/iouring_pin if needed. */
+export function ensureHelper(): string {
+  return ensureHostBinary('iouring_pin');
 }
 
 function parseVmstat(text: string): PinCounters {

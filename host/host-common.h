@@ -1,0 +1,49 @@
+/* Shared by the host helpers: the io_uring uapi subset and syscall numbers they need when the
+ * machine's headers lack them (include/uapi/linux/io_uring.h, arch/x86 syscall table). */
+#ifndef PINLAB_HOST_COMMON_H
+#define PINLAB_HOST_COMMON_H
+
+#include <stdint.h>
+
+#if defined(__has_include)
+#if __has_include(<linux/io_uring.h>)
+#include <linux/io_uring.h>
+#define HAVE_LINUX_IO_URING_H 1
+#endif
+#endif
+
+#ifndef HAVE_LINUX_IO_URING_H
+struct io_sqring_offsets {
+	uint32_t head, tail, ring_mask, ring_entries, flags, dropped, array, resv1;
+	uint64_t user_addr;
+};
+struct io_cqring_offsets {
+	uint32_t head, tail, ring_mask, ring_entries, overflow, cqes, flags, resv1;
+	uint64_t user_addr;
+};
+struct io_uring_params {
+	uint32_t sq_entries, cq_entries, flags, sq_thread_cpu, sq_thread_idle,
+		features, wq_fd, resv[3];
+	struct io_sqring_offsets sq_off;
+	struct io_cqring_offsets cq_off;
+};
+#define IORING_REGISTER_BUFFERS 0
+#define IORING_UNREGISTER_BUFFERS 1
+#endif
+
+#ifndef __NR_io_uring_setup
+#define __NR_io_uring_setup 425
+#endif
+#ifndef __NR_io_uring_register
+#define __NR_io_uring_register 427
+#endif
+#ifndef MADV_HUGEPAGE
+#define MADV_HUGEPAGE 14
+#endif
+#ifndef MADV_NOHUGEPAGE
+#define MADV_NOHUGEPAGE 15
+#endif
+
+#define PAGE_SZ 4096UL
+
+#endif
