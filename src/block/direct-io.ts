@@ -9,6 +9,7 @@ import { invalidate_inode_pages2_range } from '../fs/truncate.js';
 import { blk_wait_bios } from './blkdev.js';
 import { iomap_dio_rw } from './iomap-dio.js';
 import { legacy_dio_rw } from './legacy-dio.js';
+import { blkdev_dio_rw } from './fops.js';
 import type { IovIter } from './iov-iter.js';
 import { PAGE_SIZE } from '../include/uapi.js';
 
@@ -16,7 +17,10 @@ export function directIO(k: Kernel, file: File, iter: IovIter, pos: number, asyn
   const len = iter.count;
   // kiocb_write_and_wait(): cached dirty pages in the range reach the disk first.
   filemap_write_and_wait_range(k, file, pos, pos + len - 1);
-  const r = file.legacyDio
+  // A block device node: def_blk_fops ->read_iter/->write_iter → blkdev_direct_IO() (block/fops.c, R97).
+  const r = file.isBlkdev
+    ? blkdev_dio_rw(k, file, iter, pos, { async })
+    : file.legacyDio
     ? legacy_dio_rw(k, file, iter, pos, { async, complete: blk_wait_bios })
     : iomap_dio_rw(k, file, iter, pos, { async, complete: blk_wait_bios });
   // kiocb_invalidate_post_direct_write(): drop cached copies of what was just written (the

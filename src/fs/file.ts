@@ -16,7 +16,8 @@ import { PG_dirty, PG_fsdax, PG_lru, PG_private, PG_swapbacked, PG_uptodate } fr
 
 /** ext4-dax: ext4 mounted -o dax on persistent memory (IS_DAX inodes, vma_is_fsdax()). */
 /** vfat: a block filesystem whose O_DIRECT still goes through legacy fs/direct-io.c (R98). */
-export type FsKind = 'ext4' | 'tmpfs' | 'ext4-dax' | 'vfat';
+/** blkdev: a raw block device node (/dev/sdX): O_DIRECT goes to block/fops.c blkdev_direct_IO() (R97); size = device size. */
+export type FsKind = 'ext4' | 'tmpfs' | 'ext4-dax' | 'vfat' | 'blkdev';
 
 let nextFileId = 1;
 
@@ -66,6 +67,11 @@ export class File {
   /** O_DIRECT through __blockdev_direct_IO() (fs/direct-io.c) rather than iomap: FAT, exfat, hfs... */
   get legacyDio(): boolean {
     return this.fs === 'vfat';
+  }
+
+  /** A block device node: def_blk_fops, O_DIRECT through blkdev_direct_IO() (block/fops.c). */
+  get isBlkdev(): boolean {
+    return this.fs === 'blkdev';
   }
 
   /**

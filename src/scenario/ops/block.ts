@@ -17,6 +17,10 @@ import { splice_read_direct } from '../../block/splice.js';
 import { EBADF, fdget, getDirectIO, O_DIRECT } from '../../fs/fdtable.js';
 import { EINVAL } from '../../include/uapi.js';
 import { ScenarioError } from '../backend.js';
+import { File } from '../../fs/file.js';
+import { access_ok } from '../../block/iov-iter.js';
+import { EFAULT } from '../../include/uapi.js';
+import { blk_execute_rq, blk_rq_map_user_iov, blk_rq_unmap_user } from '../../block/blk-map.js';
 import { A, bool, int, ret, task, type Args, type Ctx, type OpImpl, type QueryImpl } from './common.js';
 
 /**
@@ -106,6 +110,28 @@ const FIXED_ARGS = [A('fd', 'int'), A('buf_index', 'int'), A('addr', 'int', true
   A('len', 'int'), A('offset', 'int'), A('ring', 'int', false, 'default: the task\'s ring'), A('async', 'bool', false)];
 
 const AIO_ARGS = [A('fd', 'int'), A('buf', 'int', true, 'user address'), A('count', 'int'), A('offset', 'int')];
+
+/**
+ * ioctl(SG_IO) on a block device node (block/scsi_ioctl.c sg_io() → blk_rq_map_user_io() →
+ * block/blk-map.c blk_rq_map_user_iov(); blk_execute_rq(); blk_rq_unmap_user()): 0 or -errno.
+ */
+function sgIo(c: Ctx, a: Args): number {
+  const name = str(a, 'dev');
+  const dev = c.k.files.get(name);
+  if (!dev) throw new ScenarioError(`no device named '${name}' (create it with create_blkdev)`, 'dev');
+  if (!dev.isBlkdev) throw new ScenarioError(`'${name}' is not a block device node (create it with create_blkdev)`, 'dev');
+  const dir = str(a, 'dir');
+  if (dir !== 'read' && dir !== 'write') throw new ScenarioError(`dir must be read or write, not '${dir}'`, 'dir');
+  const buf = int(a, 'buf');
+  const len = int(a, 'len');
+  if (!access_ok(buf, len)) return -EFAULT; // import_ubuf() in blk_rq_map_user_io()
+  const iter = import_ubuf(dir === 'read' ? 'ITER_DEST' : 'ITER_SOURCE', task(c).mm, buf, len, c.k);
+  const rq = blk_rq_map_user_iov(c.k, iter);
+  if (typeof rq === 'number') return rq;
+  const status = blk_execute_rq(c.k, rq, dev.disk, Math.floor(int(a, 'offset', 0) / PAGE_SIZE));
+  const unmap = blk_rq_unmap_user(c.k, rq);
+  return status || unmap;
+}
 
 export const BLOCK_OPS: OpImpl[] = [
   {
@@ -197,6 +223,30 @@ export const BLOCK_OPS: OpImpl[] = [
     name: 'bio_dirty_fn', summary: 'the bio_dirty_work worker: re-dirty and release bios whose pages were cleaned during a read',
     source: 'block/bio.c bio_dirty_fn()', needsTask: false, args: [],
     run: (c) => ret(bio_dirty_fn(c.k)),
+  },
+  {
+    name: 'create_blkdev',
+    summary: 'a raw block device node of size bytes: O_DIRECT read/write/aio go to blkdev_direct_IO(), sg_io maps user buffers',
+    source: 'block/fops.c def_blk_fops, blkdev_direct_IO()', needsTask: false,
+    args: [A('name', 'name'), A('size', 'int', true, 'device size in bytes')],
+    run(c, a) {
+      const name = str(a, 'name');
+      if (c.k.files.has(name)) throw new ScenarioError(`a file named '${name}' already exists`, 'name');
+      const f = new File(name, 'blkdev', int(a, 'size'));
+      c.k.files.set(name, f);
+      c.k.registerFile(f);
+      return ret(0);
+    },
+  },
+  {
+    name: 'sg_io',
+    summary: 'ioctl(SG_IO) data transfer on a block device: map (pinned from 6.5) or bounce the user buffer, DMA, unmap: 0 or -errno',
+    source: 'block/scsi_ioctl.c sg_io(); block/blk-map.c blk_rq_map_user_iov(), bio_map_user_iov(), bio_copy_user_iov(), blk_rq_unmap_user()',
+    needsTask: true,
+    args: [A('dev', 'name', true, 'a device made by create_blkdev'), A('buf', 'int', true, 'user address'), A('len', 'int'),
+      A('dir', 'string', true, 'read (SG_DXFER_FROM_DEV) | write (SG_DXFER_TO_DEV)'),
+      A('offset', 'int', false, 'device byte offset (default 0)')],
+    run: (c, a) => ret(sgIo(c, a)),
   },
 ];
 
