@@ -98,6 +98,7 @@ export function submit_bio_wait(k: Kernel, bio: Bio): number {
   submit_bio(k, bio);
   const st = devState(k);
   const i = st.queue.findIndex((f) => f.bio === bio);
+  if (i < 0) return bio.status; // failed at submission: already ended with its error
   const [f] = st.queue.splice(i, 1);
   complete(k, f);
   return bio.status;

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { bio_add_page, bio_alloc, bio_check_pages_dirty, bio_dirty_fn, bio_release_pages, bioState } from '../../src/block/bio.js';
-import { blk_complete_one, devState, submit_bio } from '../../src/block/blkdev.js';
+import { blk_complete_one, devState, submit_bio, submit_bio_wait } from '../../src/block/blkdev.js';
 import { pin_user_pages } from '../../src/gup/api.js';
 import { FOLL_WRITE, PAGE_SIZE } from '../../src/include/uapi.js';
 import { PG_dirty } from '../../src/mm/page-flags.js';
@@ -86,4 +86,18 @@ test('the device reports DMA into a page freed while its bio was in flight', () 
   step(k, null, 'complete', () => blk_complete_one(k));
   assert.equal(devState(k).dmaIntoFreed.length, 1);
   assert.ok(k.warnings.list.some((w) => w.id === 'pinlab:dma-use-after-free'));
+});
+
+// block/blk-merge.c bio_split_rw() on current: a misaligned segment fails the bio at submission;
+// submit_bio_wait() then returns that error instead of waiting for a completion that never comes.
+test('[current] submit_bio_wait() returns -EINVAL for a bio failed at submission', () => {
+  const { k, pages } = pinned('current', 1);
+  const bio = bio_alloc('REQ_OP_READ', 1, { disk: new Map(), index: 0 });
+  bio.pinned = true;
+  bio_add_page(k, bio, pages[0], 100, 1);
+  let ended = 0;
+  bio.endIo = (kk, b) => { ended++; bio_release_pages(kk, b, false); };
+  assert.equal(step(k, null, 'submit_bio_wait', () => submit_bio_wait(k, bio)), -22);
+  assert.equal(ended, 1);
+  assert.equal(k.mem.ref(pages[0]), 1, 'the failed bio released its pin');
 });
