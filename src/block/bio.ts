@@ -1,7 +1,7 @@
 // struct bio and its page bookkeeping (block/bio.c, block/blk.h, include/linux/blk_types.h).
 
 import type { Kernel } from '../kernel.js';
-import { EFAULT, EIO, PAGE_SIZE } from '../include/uapi.js';
+import { EFAULT, EINVAL, EIO, PAGE_SIZE } from '../include/uapi.js';
 import { folioMarkDirty } from '../fs/file.js';
 import { put_page, unpin_user_folio } from '../gup/unpin.js';
 import { PG_dirty } from '../mm/page-flags.js';
@@ -70,6 +70,12 @@ export function bio_add_page(k: Kernel, bio: Bio, pfn: number, len: number, off:
   bio.vecs.push({ pfn, offset: off, len });
   bio.size += len;
   return len;
+}
+
+/** bio_add_folio(): add len bytes at off within a folio (folio_page(folio, 0) + off). */
+export function bio_add_folio(k: Kernel, bio: Bio, folio: number, len: number, off: number): boolean {
+  const head = k.mem.head(folio);
+  return bio_add_page(k, bio, head + Math.floor(off / PAGE_SIZE), len, off % PAGE_SIZE) > 0;
 }
 
 /** Pages [first, last] a segment touches. */
@@ -182,8 +188,17 @@ export function bio_iov_iter_get_pages(k: Kernel, bio: Bio, iter: IovIter): numb
   // v6.5+: iov_iter_extract_pages() pins user-backed memory and takes nothing on kernel-backed
   // iterators, so such a bio owns no references; before, iov_iter_get_pages2() took GETs.
   const pin = k.profile.bioPagePinned && iov_iter_extract_will_pin(iter);
+  // One cleanup mode per bio (R90): adding pages of another kind to a bio that already holds pages
+  // would make its release unpin a GET or put a pin (R9). The kernel relies on its callers for
+  // this; the model refuses it at the call that would mix them.
+  const reffed = !pin && !k.profile.iterExtractPages;
+  if (bio.size > 0 && (bio.pinned !== pin || bio.reffed !== reffed)) {
+    k.WARN_ON_ONCE(true, 'pinlab:bio-mixed-cleanup',
+      `bio ${bio.id}: ${pin ? 'pinned' : reffed ? 'referenced' : 'unreferenced'} pages added to a bio of ${bio.pinned ? 'pinned' : bio.reffed ? 'referenced' : 'unreferenced'} pages`);
+    return -EINVAL;
+  }
   if (pin) bio.pinned = true;
-  else bio.reffed = !k.profile.iterExtractPages;
+  else bio.reffed = reffed;
   let err = 0;
   while (iter.count > 0 && bio.vecs.length < bio.maxVecs) {
     const r = addIterPages(k, bio, iter, pin);

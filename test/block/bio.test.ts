@@ -2,7 +2,11 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { bio_add_page, bio_alloc, bio_check_pages_dirty, bio_dirty_fn, bio_release_pages, bioState } from '../../src/block/bio.js';
+import {
+  bio_add_folio, bio_add_page, bio_alloc, bio_check_pages_dirty, bio_dirty_fn, bio_iov_iter_get_pages, bio_release_pages, bioState,
+} from '../../src/block/bio.js';
+import { import_ubuf, iov_iter_kvec } from '../../src/block/iov-iter.js';
+import { GFP_KERNEL } from '../../src/mm/memory.js';
 import { blk_complete_one, devState, submit_bio, submit_bio_wait } from '../../src/block/blkdev.js';
 import { pin_user_pages } from '../../src/gup/api.js';
 import { FOLL_WRITE, PAGE_SIZE } from '../../src/include/uapi.js';
@@ -100,4 +104,29 @@ test('[current] submit_bio_wait() returns -EINVAL for a bio failed at submission
   assert.equal(step(k, null, 'submit_bio_wait', () => submit_bio_wait(k, bio)), -22);
   assert.equal(ended, 1);
   assert.equal(k.mem.ref(pages[0]), 1, 'the failed bio released its pin');
+});
+
+// Spec R90: a bio has one cleanup mode; user pages (pinned) cannot join kernel pages (no reference)
+// in the same bio — the model refuses the call that would mix them (pinlab:bio-mixed-cleanup).
+test('[current] a bio of kernel pages refuses user pages that would be pinned', () => {
+  const { k, t, addr } = pinned('current', 2);
+  const bio = bio_alloc('REQ_OP_READ', 8, null);
+  const kpage = k.mem.allocFolio(GFP_KERNEL, 0);
+  assert.equal(step(k, null, 'bvec', () => bio_iov_iter_get_pages(k, bio, iov_iter_kvec('ITER_DEST', [{ pfn: kpage, offset: 0, len: PAGE_SIZE }], PAGE_SIZE))), 0);
+  assert.equal(bio.pinned, false);
+  const before = k.vmstat.get('nr_foll_pin_acquired');
+  assert.equal(step(k, t, 'user', () => bio_iov_iter_get_pages(k, bio, import_ubuf('ITER_DEST', t.mm, addr, PAGE_SIZE, k))), -22);
+  assert.equal(k.vmstat.get('nr_foll_pin_acquired'), before, 'nothing was pinned');
+  assert.ok(k.warnings.list.some((w) => w.id === 'pinlab:bio-mixed-cleanup'));
+  k.mem.putRefs(kpage, 1);
+});
+
+// block/bio.c bio_add_folio(): an offset within the folio selects the page.
+test('bio_add_folio() adds at an offset inside a large folio', () => {
+  const { k } = pinned('current', 1);
+  const head = k.mem.allocFolio(GFP_KERNEL, 2);
+  const bio = bio_alloc('REQ_OP_WRITE', 2, null);
+  assert.ok(bio_add_folio(k, bio, head, 512, 2 * PAGE_SIZE + 512));
+  assert.deepEqual(bio.vecs[0], { pfn: head + 2, offset: 512, len: 512 });
+  k.mem.putRefs(head, 1);
 });
