@@ -3,7 +3,7 @@
 // (filemap.ts); O_DIRECT opens go to the direct I/O implementation the block layer registered.
 
 import type { Kernel } from '../kernel.js';
-import { access_ok, import_ubuf } from '../block/iov-iter.js';
+import { access_ok, import_iovec_checked, import_ubuf, type IovIter, type Iovec } from '../block/iov-iter.js';
 import { EFAULT, EINVAL, ENOENT } from '../include/uapi.js';
 import type { Task } from '../vm/mm.js';
 import { canRead, canWrite, EBADF, fdget, getDirectIO, O_DIRECT, type OpenFile } from './fdtable.js';
@@ -19,13 +19,35 @@ import { filemap_write_and_wait_range } from './writeback.js';
 function rw(k: Kernel, task: Task, of: OpenFile, write: boolean, buf: number, count: number, pos: number, copier: Copier): number {
   if (!access_ok(buf, count)) return -EFAULT; // vfs_read()/vfs_write(), before anything else is looked at
   if (count === 0) return 0;
+  return rwIter(k, task, of, import_ubuf(write ? 'ITER_SOURCE' : 'ITER_DEST', task.mm, buf, count, k), pos, copier);
+}
+
+function rwIter(k: Kernel, task: Task, of: OpenFile, iter: IovIter, pos: number, copier: Copier): number {
+  const write = iter.dir === 'ITER_SOURCE';
   // tmpfs's O_DIRECT (v6.6) is "trivial support": it goes through the page cache like DAX ignores it.
   const direct = (of.flags & O_DIRECT) !== 0 && !of.file.isFsdax && !of.file.isShmem;
   const dio = direct ? getDirectIO() : null;
   if (direct && !dio) return -EINVAL;
-  const iter = import_ubuf(write ? 'ITER_SOURCE' : 'ITER_DEST', task.mm, buf, count, k);
+  if (iter.count === 0) return 0;
   if (dio) return dio(k, task, of, iter, pos, { async: false });
   return write ? generic_perform_write(k, of.file, iter, pos, copier) : filemap_read(k, of.file, iter, pos, copier);
+}
+
+/**
+ * readv/writev/preadv/pwritev (fs/read_write.c do_readv(), do_preadv(), vfs_iter_read()):
+ * import_iovec() checks the vector (-EINVAL, -EFAULT), then the same ->read_iter/->write_iter.
+ * pos < 0 means "at the file position" (readv/writev), which then advances.
+ */
+export function do_iov_rw(k: Kernel, task: Task, fd: number, write: boolean, iov: Iovec[], pos: number,
+  copier: Copier = IOV_ITER_COPIER): number {
+  const of = checked(k, task, fd, write);
+  if (typeof of === 'number') return of;
+  const iter = import_iovec_checked(write ? 'ITER_SOURCE' : 'ITER_DEST', task.mm, iov, k);
+  if (typeof iter === 'number') return iter;
+  const atPos = pos < 0;
+  const r = rwIter(k, task, of, iter, atPos ? of.pos : pos, copier);
+  if (atPos && r > 0) of.pos += r;
+  return r;
 }
 
 /** vfs_read() / vfs_write(): the descriptor must be open for the direction (-EBADF), the position non-negative. */

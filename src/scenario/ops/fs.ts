@@ -6,11 +6,12 @@ import {
   close_fd, do_sys_open, fdget, O_ACCMODE, O_CREAT, O_DIRECT, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY,
 } from '../../fs/fdtable.js';
 import {
-  do_fsync, do_sys_ftruncate, do_sys_truncate, ksys_pread64, ksys_pwrite64, ksys_read, ksys_write,
+  do_fsync, do_iov_rw, do_sys_ftruncate, do_sys_truncate, ksys_pread64, ksys_pwrite64, ksys_read, ksys_write,
 } from '../../fs/read_write.js';
 import { drop_pagecache, shrink_file } from '../../fs/reclaim.js';
 import { filemap_fdatawait_range, writeback_file } from '../../fs/writeback.js';
 import { PG_active, PG_dirty, PG_lru, PG_private, PG_uptodate, PG_writeback } from '../../mm/page-flags.js';
+import { EINVAL } from '../../include/uapi.js';
 import { ScenarioError, type Value } from '../backend.js';
 import { A, bool, int, ret, str, task, type Args, type Ctx, type OpImpl, type QueryImpl } from './common.js';
 
@@ -76,6 +77,23 @@ export const FS_OPS: OpImpl[] = [
     source: 'fs/read_write.c ksys_write()', needsTask: true, args: RW_ARGS,
     run: (c, a) => ret(ksys_write(c.k, task(c), int(a, 'fd'), int(a, 'buf'), int(a, 'count'))),
   },
+  ...(['readv', 'writev', 'preadv', 'pwritev'] as const).map((name): OpImpl => ({
+    name,
+    summary: `${name}(fd, iov${name.startsWith('p') ? ', offset' : ''}): iov is a flat list [base0, len0, base1, len1, ...]`,
+    source: `fs/read_write.c ${name.startsWith('p') ? 'do_preadv()/do_pwritev()' : 'do_readv()/do_writev()'}; lib/iov_iter.c import_iovec()`,
+    needsTask: true,
+    args: [A('fd', 'int'), A('iov', 'value', true, 'flat list of base, len pairs'),
+      ...(name.startsWith('p') ? [A('offset', 'int')] : [])],
+    run(c, a) {
+      const flat = a.iov;
+      if (!Array.isArray(flat) || flat.length % 2) throw new ScenarioError('iov must be a flat list of base, len pairs', 'iov');
+      const iov = [];
+      for (let i = 0; i < flat.length; i += 2) iov.push({ base: flat[i] as number, len: flat[i + 1] as number });
+      const pos = name.startsWith('p') ? int(a, 'offset') : -1;
+      if (name.startsWith('p') && pos < 0) return ret(-EINVAL);
+      return ret(do_iov_rw(c.k, task(c), int(a, 'fd'), name.includes('write'), iov, pos));
+    },
+  })),
   {
     name: 'fsync', summary: 'fsync(fd): write the dirty pages back and wait for the I/O', source: 'fs/sync.c do_fsync()',
     needsTask: true, args: [A('fd', 'int')],
