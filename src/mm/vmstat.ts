@@ -7,6 +7,7 @@ export const VMSTAT_ITEMS = [
   'pgmigrate_success',
   'pgmigrate_fail',
   'thp_split_pmd',
+  'thp_split_page',
   'thp_fault_alloc',
   'nr_isolated_anon',
   'nr_isolated_file',

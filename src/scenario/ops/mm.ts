@@ -10,6 +10,7 @@ import { PG_huge_zero } from '../../mm/page-flags.js';
 import { translate, userRead, userWrite } from '../../vm/access.js';
 import { do_exit } from '../../vm/exit.js';
 import { do_fork } from '../../vm/fork.js';
+import { split_huge_page } from '../../vm/thp-split.js';
 import { folio_isolate_lru, folio_putback_lru, migrate_folio } from '../../vm/migrate.js';
 import { do_madvise, do_mmap, do_mprotect, do_munmap } from '../../vm/mmap.js';
 import { A, bool, handle, int, namedTask, pfnArg, ret, str, task, type Args, type Ctx, type OpImpl } from './common.js';
@@ -218,6 +219,15 @@ export const MM_OPS: OpImpl[] = [
       const pfn = a.pfn !== undefined && a.pfn !== null ? pfnArg(c, a, 'pfn') : translate(task(c).mm, int(a, 'addr'));
       if (pfn < 0) throw new ScenarioError('no page mapped at addr', 'addr');
       return ret(memory_failure(c.k, pfn));
+    },
+  },
+  {
+    name: 'split_huge_page', summary: 'split the THP mapped at addr into small folios: 0, or -EAGAIN if it may be pinned',
+    source: 'mm/huge_memory.c split_huge_page_to_list_to_order(), can_split_folio()', needsTask: true, args: [A('addr', 'int')],
+    run(c, a) {
+      const pfn = translate(task(c).mm, int(a, 'addr'));
+      if (pfn < 0) throw new ScenarioError('nothing is mapped at addr', 'addr');
+      return ret(split_huge_page(c.k, pfn));
     },
   },
   {
