@@ -3,10 +3,11 @@
 import type { Kernel } from '../kernel.js';
 import { EFAULT, EINVAL, EIO, PAGE_SIZE } from '../include/uapi.js';
 import { folioMarkDirty } from '../fs/file.js';
-import { put_page, unpin_user_folio } from '../gup/unpin.js';
+import { put_page, put_user_page, unpin_user_folio } from '../gup/unpin.js';
 import { PG_dirty } from '../mm/page-flags.js';
 import {
-  iov_iter_extract_pages, iov_iter_extract_will_pin, iov_iter_get_pages2, iov_iter_revert, type BvecSeg, type IovIter,
+  iov_iter_extract_pages, iov_iter_extract_will_pin, iov_iter_get_pages2, iov_iter_revert, user_backed_iter, type BvecSeg,
+  type IovIter,
 } from './iov-iter.js';
 
 /** BIO_MAX_VECS (include/linux/bio.h) */
@@ -48,9 +49,9 @@ export function bio_alloc(op: BioOp, nrVecs: number, target: BioTarget | null): 
  * bvec_try_merge_page(): merge into the last bvec if the new data starts exactly where it ends
  * physically — the same page, or the next physical page (multi-page bvecs).
  */
-function tryMerge(bio: Bio, pfn: number, len: number, off: number): { merged: boolean; samePage: boolean } {
+function tryMerge(bio: Bio, pfn: number, len: number, off: number, gup: boolean): { merged: boolean; samePage: boolean } {
   const last = bio.vecs[bio.vecs.length - 1];
-  if (!last) return { merged: false, samePage: false };
+  if (!last || (last.gup ?? false) !== gup) return { merged: false, samePage: false };
   const endAddr = last.pfn * PAGE_SIZE + last.offset + last.len; // one past the last byte
   const newAddr = pfn * PAGE_SIZE + off;
   if (endAddr !== newAddr) return { merged: false, samePage: false };
@@ -60,14 +61,18 @@ function tryMerge(bio: Bio, pfn: number, len: number, off: number): { merged: bo
   return { merged: true, samePage };
 }
 
-/** bio_add_page(): bytes added (len) or 0 when the bio is full; merging never touches references. */
-export function bio_add_page(k: Kernel, bio: Bio, pfn: number, len: number, off: number): number {
+/**
+ * bio_add_page(): bytes added (len) or 0 when the bio is full; merging never touches references.
+ * gup: the seed 000 RFC told bio_add_page() whether the page came from GUP (bv_pfn + flags).
+ */
+export function bio_add_page(k: Kernel, bio: Bio, pfn: number, len: number, off: number, gup = false): number {
   if (k.WARN_ON_ONCE(bio.cloned, 'block/bio.c:bio_add_page:cloned', 'bio_add_page() on a cloned bio')) return 0;
   if (bio.size + len > 0xffffffff) return 0;
   k.fp.write('bio', bio.id);
-  if (tryMerge(bio, pfn, len, off).merged) return len;
+  const origin = gup && k.profile.bvecOriginFlags;
+  if (tryMerge(bio, pfn, len, off, origin).merged) return len;
   if (bio.vecs.length >= bio.maxVecs) return 0;
-  bio.vecs.push({ pfn, offset: off, len });
+  bio.vecs.push(origin ? { pfn, offset: off, len, gup: true } : { pfn, offset: off, len });
   bio.size += len;
   return len;
 }
@@ -109,6 +114,7 @@ export function bio_release_pages(k: Kernel, bio: Bio, markDirty: boolean): void
       const inFolio = Math.min(first + n - p, mem.folioNrPages(head) - (p - head));
       if (markDirty && !mem.isZeroPfn(head)) folioMarkDirty(k, head);
       if (bio.pinned) unpin_user_folio(k, head, inFolio);
+      else if (v.gup) for (let j = 0; j < inFolio; j++) put_user_page(k, p + j); // bvec_put_page() (seed 000)
       else for (let j = 0; j < inFolio; j++) put_page(k, p + j);
       p += inFolio;
     }
@@ -192,7 +198,7 @@ export function bio_iov_iter_get_pages(k: Kernel, bio: Bio, iter: IovIter): numb
   // would make its release unpin a GET or put a pin (R9). The kernel relies on its callers for
   // this; the model refuses it at the call that would mix them.
   const reffed = !pin && !k.profile.iterExtractPages;
-  if (bio.size > 0 && (bio.pinned !== pin || bio.reffed !== reffed)) {
+  if (bio.size > 0 && !k.profile.bvecOriginFlags && (bio.pinned !== pin || bio.reffed !== reffed)) {
     k.WARN_ON_ONCE(true, 'pinlab:bio-mixed-cleanup',
       `bio ${bio.id}: ${pin ? 'pinned' : reffed ? 'referenced' : 'unreferenced'} pages added to a bio of ${bio.pinned ? 'pinned' : bio.reffed ? 'referenced' : 'unreferenced'} pages`);
     return -EINVAL;
@@ -222,7 +228,7 @@ function addIterPages(k: Kernel, bio: Bio, iter: IovIter, pin: boolean): number 
   for (let i = 0; i < ex.pages.length && left > 0; i++) {
     const len = Math.min(PAGE_SIZE - off, left);
     const before = bio.vecs.length;
-    const added = bio_add_page(k, bio, ex.pages[i], len, off);
+    const added = bio_add_page(k, bio, ex.pages[i], len, off, user_backed_iter(iter));
     if (added === 0) break;
     // Pin fixup (R87.3): a page merged into the previous bvec at a non-zero offset already
     // holds a pin from the extraction that added its first part.

@@ -36,7 +36,13 @@ export type IterDir = 'ITER_SOURCE' | 'ITER_DEST';
 
 export interface Iovec { base: number; len: number }
 /** A bio_vec-like segment: a physical page, offset and length. */
-export interface BvecSeg { pfn: number; offset: number; len: number }
+export interface BvecSeg {
+  pfn: number;
+  offset: number;
+  len: number;
+  /** rfc-2019-bvec (seed 000): the page came from GUP, so its release is put_user_page(). */
+  gup?: boolean;
+}
 /** One slot of a folio_queue: the folio (head PFN) and folioq_folio_size(). */
 export interface FolioqSlot { pfn: number; size: number }
 

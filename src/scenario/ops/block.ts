@@ -253,11 +253,12 @@ export const BLOCK_OPS: OpImpl[] = [
 export const BLOCK_QUERIES: QueryImpl[] = [
   {
     name: 'bio', summary: 'the last bio built with bio_iov_iter_get_pages: its cleanup mode and size', needsTask: false, args: [],
-    fields: ['pinned', 'reffed', 'no_page_ref', 'cloned', 'size', 'vecs'],
+    fields: ['pinned', 'reffed', 'no_page_ref', 'cloned', 'size', 'vecs', 'gup_vecs'],
     eval(c) {
       const b = handles(c).bio;
       if (!b) throw new ScenarioError('no bio: build one with bio_iov_iter_get_pages first');
-      return { pinned: b.pinned, reffed: b.reffed, no_page_ref: b.noPageRef, cloned: b.cloned, size: b.size, vecs: b.vecs.length };
+      return { pinned: b.pinned, reffed: b.reffed, no_page_ref: b.noPageRef, cloned: b.cloned, size: b.size, vecs: b.vecs.length,
+        gup_vecs: c.k.profile.bvecOriginFlags ? b.vecs.filter((v) => v.gup).length : null };
     },
   },
   {
