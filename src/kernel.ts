@@ -8,6 +8,7 @@ import { pageFlagNames } from './mm/page-flags.js';
 import { Vmstat, VMSTAT_ITEMS } from './mm/vmstat.js';
 import { getProfile, type Profile } from './profile.js';
 import { Footprint } from './trace/footprint.js';
+import { IdSpace } from './trace/ids.js';
 import { Trace, type FolioChange } from './trace/trace.js';
 import { Mm, Task } from './vm/mm.js';
 
@@ -60,6 +61,8 @@ export class Kernel {
   readonly warnings = new Warnings();
   readonly fp = new Footprint();
   readonly trace = new Trace();
+  /** Ids of VMAs, files, bios and pipes, per kernel (deterministic re-runs). */
+  readonly ids = new IdSpace();
   readonly tasks = new Map<string, Task>();
   readonly files = new Map<string, File>();
   private readonly filesById = new Map<number, File>();
@@ -134,6 +137,7 @@ export class Kernel {
   }
 
   registerFile(f: File): void {
+    f.id = this.ids.take('file');
     this.filesById.set(f.id, f);
   }
 
@@ -142,7 +146,7 @@ export class Kernel {
   }
 
   newMm(): Mm {
-    return new Mm(this.nextMmId++);
+    return new Mm(this.nextMmId++, this.ids);
   }
 
   createTask(name: string, mm?: Mm): Task {

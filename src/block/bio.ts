@@ -21,10 +21,10 @@ export interface BioTarget {
   readonly index: number;
 }
 
-let nextBioId = 1;
 
 export class Bio {
-  readonly id = nextBioId++;
+  /** Per-kernel id, given the first time the kernel touches the bio (bioId()). */
+  id = 0;
   readonly vecs: BvecSeg[] = [];
   size = 0;
   /** BIO_PAGE_PINNED: every page carries a FOLL_PIN (v6.5+). */
@@ -39,6 +39,12 @@ export class Bio {
   /** Called at completion (bi_end_io). */
   endIo: ((k: Kernel, bio: Bio) => void) | null = null;
   constructor(readonly op: BioOp, readonly maxVecs: number, public target: BioTarget | null) {}
+}
+
+/** The bio's per-kernel id (traces, footprints). */
+export function bioId(k: Kernel, bio: Bio): number {
+  if (!bio.id) bio.id = k.ids.take('bio');
+  return bio.id;
 }
 
 export function bio_alloc(op: BioOp, nrVecs: number, target: BioTarget | null): Bio {
@@ -68,7 +74,7 @@ function tryMerge(bio: Bio, pfn: number, len: number, off: number, gup: boolean)
 export function bio_add_page(k: Kernel, bio: Bio, pfn: number, len: number, off: number, gup = false): number {
   if (k.WARN_ON_ONCE(bio.cloned, 'block/bio.c:bio_add_page:cloned', 'bio_add_page() on a cloned bio')) return 0;
   if (bio.size + len > 0xffffffff) return 0;
-  k.fp.write('bio', bio.id);
+  k.fp.write('bio', bioId(k, bio));
   const origin = gup && k.profile.bvecOriginFlags;
   if (tryMerge(bio, pfn, len, off, origin).merged) return len;
   if (bio.vecs.length >= bio.maxVecs) return 0;
@@ -105,7 +111,7 @@ export function bio_release_page(k: Kernel, bio: Bio, pfn: number): void {
 export function bio_release_pages(k: Kernel, bio: Bio, markDirty: boolean): void {
   if (!bio.pinned && !bio.reffed) return;
   const mem = k.mem;
-  k.fp.write('bio', bio.id);
+  k.fp.write('bio', bioId(k, bio));
   for (const v of bio.vecs) {
     const { first, count } = segPages(v);
     const n = k.profile.bioReleaseUnalignedFix || !bio.pinned ? count : Math.max(1, Math.ceil(v.len / PAGE_SIZE));
@@ -150,7 +156,7 @@ export function bio_check_pages_dirty(k: Kernel, bio: Bio): void {
     bio_release_pages(k, bio, false);
     return;
   }
-  k.note(`bio ${bio.id}: a page was cleaned during the read; queued on bio_dirty_list`);
+  k.note(`bio ${bioId(k, bio)}: a page was cleaned during the read; queued on bio_dirty_list`);
   bioState(k).dirtyList.push(bio);
 }
 
@@ -200,7 +206,7 @@ export function bio_iov_iter_get_pages(k: Kernel, bio: Bio, iter: IovIter): numb
   const reffed = !pin && !k.profile.iterExtractPages;
   if (bio.size > 0 && !k.profile.bvecOriginFlags && (bio.pinned !== pin || bio.reffed !== reffed)) {
     k.WARN_ON_ONCE(true, 'pinlab:bio-mixed-cleanup',
-      `bio ${bio.id}: ${pin ? 'pinned' : reffed ? 'referenced' : 'unreferenced'} pages added to a bio of ${bio.pinned ? 'pinned' : bio.reffed ? 'referenced' : 'unreferenced'} pages`);
+      `bio ${bioId(k, bio)}: ${pin ? 'pinned' : reffed ? 'referenced' : 'unreferenced'} pages added to a bio of ${bio.pinned ? 'pinned' : bio.reffed ? 'referenced' : 'unreferenced'} pages`);
     return -EINVAL;
   }
   if (pin) bio.pinned = true;

@@ -5,7 +5,7 @@
 
 import type { Kernel } from '../kernel.js';
 import { PAGE_SIZE } from '../include/uapi.js';
-import type { Bio } from './bio.js';
+import { bioId, type Bio } from './bio.js';
 
 interface InFlight {
   bio: Bio;
@@ -45,14 +45,14 @@ export function submit_bio(k: Kernel, bio: Bio): void {
   if (k.profile.dioAlignCheckAtSubmit && bio.vecs.some((v) => (v.offset | v.len) & DMA_ALIGNMENT)) {
     // bio_split_rw(): a misaligned segment fails the bio with BLK_STS_INVAL, before any DMA.
     bio.status = -22;
-    k.note(`bio ${bio.id}: misaligned segment, failed with -EINVAL`);
+    k.note(`bio ${bioId(k, bio)}: misaligned segment, failed with -EINVAL`);
     bio.endIo?.(k, bio);
     return;
   }
   st.queue.push({ bio, freed: new Set() });
   k.fp.write('dev', 0);
-  k.fp.write('bio', bio.id);
-  k.note(`submit bio ${bio.id} (${bio.op}, ${bio.size} bytes, ${bio.vecs.length} bvecs${bio.pinned ? ', PINNED' : ''})`);
+  k.fp.write('bio', bioId(k, bio));
+  k.note(`submit bio ${bioId(k, bio)} (${bio.op}, ${bio.size} bytes, ${bio.vecs.length} bvecs${bio.pinned ? ', PINNED' : ''})`);
 }
 
 /** The device side of one bio: move the data, then bio_endio(). */
@@ -66,7 +66,7 @@ function complete(k: Kernel, f: InFlight): void {
     const last = v.pfn + Math.floor((v.offset + v.len - 1) / PAGE_SIZE);
     for (let p = first; p <= last; p++, pageNo++) {
       if (f.freed.has(p) || mem.isFree(p)) {
-        const what = `bio ${bio.id} (${bio.op === 'REQ_OP_READ' ? 'read' : 'write'}) DMA ${bio.op === 'REQ_OP_READ' ? 'into' : 'from'} pfn ${p} after it was freed`;
+        const what = `bio ${bioId(k, bio)} (${bio.op === 'REQ_OP_READ' ? 'read' : 'write'}) DMA ${bio.op === 'REQ_OP_READ' ? 'into' : 'from'} pfn ${p} after it was freed`;
         devState(k).dmaIntoFreed.push(what);
         k.WARN_ON_ONCE(true, 'pinlab:dma-use-after-free', what);
       }
@@ -79,7 +79,7 @@ function complete(k: Kernel, f: InFlight): void {
       k.fp.write('folio', mem.head(p));
     }
   }
-  k.note(`complete bio ${bio.id}`);
+  k.note(`complete bio ${bioId(k, bio)}`);
   devState(k).completed++;
   bio.endIo?.(k, bio);
 }

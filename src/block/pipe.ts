@@ -31,15 +31,13 @@ export interface PipeBuffer {
 /** PIPE_DEF_BUFFERS (include/linux/pipe_fs_i.h): a new pipe has 16 slots. */
 export const PIPE_DEF_BUFFERS = 16;
 
-let nextPipeId = 1;
-
 /**
  * struct pipe_inode_info: head and tail are free-running counters; slot n is ring[n & (size-1)]
  * (pipe_buf()). The pipe keeps its Kernel so iterator code without one (iov_iter_advance()) can
  * still release buffers.
  */
 export class Pipe {
-  readonly id = nextPipeId++;
+  readonly id: number;
   head = 0;
   tail = 0;
   readonly ring: Array<PipeBuffer | null>;
@@ -48,6 +46,7 @@ export class Pipe {
   /** free_pipe_info() ran: the buffers are gone. */
   freed = false;
   constructor(readonly k: Kernel, readonly ringSize = PIPE_DEF_BUFFERS) {
+    this.id = k.ids.take('pipe');
     if (ringSize < 1 || (ringSize & (ringSize - 1)) !== 0) throw new RangeError('pipe ring size must be a power of two');
     this.ring = new Array<PipeBuffer | null>(ringSize).fill(null);
     this.maxUsage = ringSize;

@@ -19,10 +19,11 @@ import { PG_dirty, PG_fsdax, PG_lru, PG_private, PG_swapbacked, PG_uptodate } fr
 /** blkdev: a raw block device node (/dev/sdX): O_DIRECT goes to block/fops.c blkdev_direct_IO() (R97); size = device size. */
 export type FsKind = 'ext4' | 'tmpfs' | 'ext4-dax' | 'vfat' | 'blkdev';
 
-let nextFileId = 1;
+/** Ids before registration; Kernel.registerFile() gives each file its per-kernel id. */
+let provisionalId = 1 << 30;
 
 export class File {
-  readonly id = nextFileId++;
+  id = provisionalId++;
   /** index → head PFN of the cached folio */
   readonly cache = new Map<number, number>();
   /** What the disk holds per page index (content tokens); absent = no block allocated (a hole, reads as zeros). */

@@ -8,7 +8,7 @@
 // or not it may be DMA-pinned, and waits for writeback only, never for pins.
 
 import type { Kernel } from '../kernel.js';
-import { bio_add_page, bio_alloc, type Bio } from '../block/bio.js';
+import { bio_add_page, bio_alloc, bioId, type Bio } from '../block/bio.js';
 import { blk_wait_bios, submit_bio } from '../block/blkdev.js';
 import { PAGE_SIZE } from '../include/uapi.js';
 import { PG_dirty, PG_private, PG_writeback } from '../mm/page-flags.js';
@@ -78,7 +78,7 @@ function submitFolio(k: Kernel, file: File, index: number, head: number): Bio {
   };
   file.wbInFlight.set(index, bio);
   k.fp.write('file', file.id);
-  k.note(`writeback ${file.name} index ${index} (pfn ${head}): bio ${bio.id}`);
+  k.note(`writeback ${file.name} index ${index} (pfn ${head}): bio ${bioId(k, bio)}`);
   submit_bio(k, bio);
   return bio;
 }

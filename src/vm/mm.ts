@@ -4,6 +4,7 @@
 
 import { HPAGE_PMD_NR, HPAGE_PMD_SIZE, PAGE_SIZE } from '../include/uapi.js';
 import type { File } from '../fs/file.js';
+import { IdSpace } from '../trace/ids.js';
 
 // include/linux/mm.h vm_flags values
 export const VM_READ = 0x1;
@@ -41,10 +42,8 @@ export interface PmdEntry {
   bits: number;
 }
 
-let nextVmaId = 1;
-
 export class Vma {
-  readonly id = nextVmaId++;
+  readonly id: number;
   /** Byte addresses, page aligned; end exclusive. */
   start: number;
   end: number;
@@ -60,6 +59,7 @@ export class Vma {
   anonVma = false;
 
   constructor(readonly mm: Mm, start: number, end: number, flags: number, file: File | null, pgoff: number) {
+    this.id = mm.ids.take('vma');
     this.start = start;
     this.end = end;
     this.flags = flags;
@@ -128,7 +128,7 @@ export class Mm {
   mmapBase = 0x7f0000000000;
   users = 1;
 
-  constructor(readonly id: number) {}
+  constructor(readonly id: number, readonly ids: IdSpace = new IdSpace()) {}
 
   /** find_vma() restricted to a VMA that contains addr (gup_vma_lookup() does not grow stacks). */
   findVma(addr: number): Vma | undefined {

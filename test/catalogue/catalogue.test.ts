@@ -42,3 +42,17 @@ for (const file of files) {
     }
   });
 }
+
+// Determinism (the explorer re-runs scenarios thousands of times in one process): the same
+// scenario gives the same trace — ids of VMAs, files, bios and pipes are per kernel.
+test('every catalogue scenario gives an identical trace when run twice in one process', () => {
+  const differ: string[] = [];
+  for (const file of files) {
+    const rel = relative(root, file);
+    const scn = loadScenarioFile(file, backend, rel);
+    const a = JSON.stringify(runScenario(scn, backend, { trace: true }).map((r) => r.trace));
+    const b = JSON.stringify(runScenario(scn, backend, { trace: true }).map((r) => r.trace));
+    if (a !== b) differ.push(rel);
+  }
+  assert.deepEqual(differ, []);
+});
