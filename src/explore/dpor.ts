@@ -1,0 +1,202 @@
+// Source-set DPOR with sleep sets (Abdulla, Aronis, Jonsson, Sagonas,
+// "Source Sets: A Foundation for Optimal Dynamic Partial Order Reduction",
+// JACM 2017, Algorithm 1), stateless, driven by the footprints steps report.
+//
+// Every Mazurkiewicz trace of the program (under the footprint dependence
+// relation) is explored at least once; source sets + sleep sets make most
+// redundant executions disappear, but a few may still be run or be abandoned
+// as "sleep-set blocked" (counted in schedulesPruned). Wakeup trees (optimal
+// DPOR) are not implemented.
+//
+// Assumptions for soundness:
+//  * determinism: re-running the same schedule gives the same steps/footprints;
+//  * steps whose footprints do not conflict commute, and neither changes the
+//    other's footprint or enabledness. An actor that blocks must therefore read
+//    (in its steps' footprints) whatever the unblocking step writes. If a race
+//    reversal needs an actor that is not enabled where the reversal would go,
+//    all enabled actors are added there (the Flanagan–Godefroid fallback).
+//
+// Preemption bound: with `preemptionBound`, backtrack points that exceed the
+// bound are dropped (counted in schedulesPruned). DPOR's reduction and the
+// bound do not compose: the result is NOT guaranteed to cover every trace that
+// has a bounded-preemption representative (Coons et al., "Bounded Partial-Order
+// Reduction", OOPSLA 2013). Use exploreExhaustive for an exact bounded search.
+
+import { dependent, isPreemption, type ExploreOptions, type ExploreResult, type Footprint, type Program } from './program.js';
+import { NondeterminismError } from './exhaustive.js';
+
+interface Node {
+  enabled: readonly number[];
+  /** actors to explore from here (includes those done) */
+  backtrack: Set<number>;
+  /** actors explored from here, with the footprint of their step */
+  done: Map<number, Footprint>;
+  /** sleep set on entry: actors whose step here is already covered */
+  sleep: Map<number, Footprint>;
+  /** backtrack entries dropped by the preemption bound */
+  pruned: Set<number>;
+  chosen: number;
+  /** preemptions in the schedule before this node */
+  preemptions: number;
+}
+
+interface Event {
+  actor: number;
+  fp: Footprint;
+  /** clock[b] = index of the latest event of actor b that happens-before-or-equals this one, or -1 */
+  clock: Int32Array;
+}
+
+export function exploreDpor(p: Program, opts: ExploreOptions = {}): ExploreResult {
+  const t0 = performance.now();
+  const nActors = p.actors.length;
+  const bound = opts.preemptionBound ?? Infinity;
+  const max = opts.maxSchedules ?? Infinity;
+  const endStates = new Set<string>();
+  const nodes: Node[] = [];
+  const events: Event[] = [];
+  let schedulesRun = 0;
+  let schedulesPruned = 0;
+  let failures = 0;
+  let failure: ExploreResult['failure'];
+  const result = (verdict: ExploreResult['verdict']): ExploreResult => ({
+    verdict, schedulesRun, schedulesPruned, distinctEndStates: endStates.size, endStates, failure, failures,
+    elapsedMs: performance.now() - t0,
+  });
+
+  const hb = (i: number, j: number): boolean => i <= events[j].clock[events[i].actor];
+
+  const addEvent = (actor: number, fp: Footprint): void => {
+    const k = events.length;
+    const clock = new Int32Array(nActors).fill(-1);
+    for (let j = k - 1; j >= 0; j--) {
+      const e = events[j];
+      if (e.actor === actor) { // program order: everything before it is already joined
+        for (let b = 0; b < nActors; b++) if (e.clock[b] > clock[b]) clock[b] = e.clock[b];
+        break;
+      }
+    }
+    for (let j = k - 1; j >= 0; j--) {
+      const e = events[j];
+      if (e.actor !== actor && clock[e.actor] < j && dependent(e.actor, e.fp, actor, fp)) {
+        for (let b = 0; b < nActors; b++) if (e.clock[b] > clock[b]) clock[b] = e.clock[b];
+      }
+    }
+    clock[actor] = k;
+    events.push({ actor, fp, clock });
+    analyzeRaces(k);
+  };
+
+  /** Race reversal for the new event k (Algorithm 1, lines 6–9). */
+  const analyzeRaces = (k: number): void => {
+    const ek = events[k];
+    for (let j = k - 1; j >= 0; j--) {
+      const ej = events[j];
+      if (ej.actor === ek.actor || !dependent(ej.actor, ej.fp, ek.actor, ek.fp)) continue;
+      // a race only if no event in between is ordered after j and before k
+      let through = false;
+      for (let m = j + 1; m < k && !through; m++) if (hb(j, m) && hb(m, k)) through = true;
+      if (through) continue;
+      const node = nodes[j];
+      // v = the events after j not ordered after it, then k; its initials
+      const v: number[] = [];
+      for (let m = j + 1; m < k; m++) if (!hb(j, m)) v.push(m);
+      v.push(k);
+      const initials = new Set<number>();
+      for (let x = 0; x < v.length; x++) {
+        let first = true;
+        for (let y = 0; y < x && first; y++) if (hb(v[y], v[x])) first = false;
+        if (first) initials.add(events[v[x]].actor);
+      }
+      let covered = false;
+      for (const q of initials) if (node.backtrack.has(q) || node.sleep.has(q)) { covered = true; break; }
+      if (covered) continue;
+      const q = [...initials].find((a) => node.enabled.includes(a));
+      if (q !== undefined) node.backtrack.add(q);
+      else for (const a of node.enabled) node.backtrack.add(a);
+    }
+  };
+
+  for (;;) {
+    const exec = p.start();
+    const sched: number[] = [];
+    const fps: Footprint[] = [];
+    let fail: string | undefined;
+    let blocked = false;
+    let preemptions = 0;
+    // sleep set for the next new node
+    let childSleep = new Map<number, Footprint>();
+    for (let depth = 0; ; depth++) {
+      const en = exec.enabled();
+      const prev = sched[sched.length - 1];
+      let node = nodes[depth];
+      if (node === undefined) {
+        if (en.length === 0) break;
+        const awake = en.filter((a) => !childSleep.has(a));
+        if (awake.length === 0) { blocked = true; break; }
+        const within = awake.filter((a) => preemptions + (isPreemption(prev, a, en) ? 1 : 0) <= bound);
+        if (within.length === 0) { blocked = true; break; }
+        const a = prev !== undefined && within.includes(prev) ? prev : within[0];
+        node = { enabled: en, backtrack: new Set([a]), done: new Map(), pruned: new Set(), sleep: childSleep, chosen: a, preemptions };
+        nodes.push(node);
+      }
+      const a = node.chosen;
+      if (!en.includes(a)) throw new NondeterminismError(`replaying ${sched.join('.')}: actor ${a} is not enabled on re-execution`);
+      if (isPreemption(prev, a, en)) preemptions++;
+      const r = exec.step(a);
+      sched.push(a);
+      fps.push(r.footprint);
+      if (depth >= events.length) {
+        // a new step: the divergence point or beyond
+        node.done.set(a, r.footprint);
+        const next = new Map<number, Footprint>();
+        for (const src of [node.sleep, node.done]) {
+          for (const [q, f] of src) if (q !== a && !dependent(q, f, a, r.footprint)) next.set(q, f);
+        }
+        childSleep = next;
+        addEvent(a, r.footprint);
+      }
+      if (r.failure !== undefined) { fail = r.failure; break; }
+    }
+    if (blocked) {
+      schedulesPruned++;
+    } else {
+      if (fail === undefined) {
+        const fin = exec.finish();
+        endStates.add(exec.finalState());
+        if (fin !== null) fail = fin;
+      }
+      schedulesRun++;
+      opts.onSchedule?.(sched, fps, fail);
+      if (fail !== undefined) {
+        failures++;
+        failure ??= { schedule: sched, message: fail };
+        if (!opts.all) return result('fail');
+      }
+    }
+    // backtrack: the deepest node with something left to explore
+    nodes.length = sched.length;
+    let resumed = false;
+    while (nodes.length > 0) {
+      const i = nodes.length - 1;
+      const node = nodes[i];
+      const prev = i > 0 ? nodes[i - 1].chosen : undefined;
+      for (const q of node.backtrack) {
+        if (node.done.has(q) || node.pruned.has(q) || node.sleep.has(q) || !node.enabled.includes(q)) continue;
+        if (node.preemptions + (isPreemption(prev, q, node.enabled) ? 1 : 0) > bound) {
+          node.pruned.add(q);
+          schedulesPruned++;
+          continue;
+        }
+        node.chosen = q;
+        events.length = i;
+        resumed = true;
+        break;
+      }
+      if (resumed) break;
+      nodes.pop();
+    }
+    if (!resumed) return result(failures > 0 ? 'fail' : 'pass');
+    if (schedulesRun >= max) return result(failures > 0 ? 'fail' : 'incomplete');
+  }
+}
