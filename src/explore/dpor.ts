@@ -10,11 +10,16 @@
 //
 // Assumptions for soundness:
 //  * determinism: re-running the same schedule gives the same steps/footprints;
-//  * steps whose footprints do not conflict commute, and neither changes the
-//    other's footprint or enabledness. An actor that blocks must therefore read
-//    (in its steps' footprints) whatever the unblocking step writes. If a race
-//    reversal needs an actor that is not enabled where the reversal would go,
-//    all enabled actors are added there (the Flanagan–Godefroid fallback).
+//  * steps whose footprints do not conflict commute and do not change each
+//    other's footprints.
+// Enabledness is handled without footprints: if the execution reports blocked
+// actors (Execution.blocked), a blocked actor's pending step is treated as
+// racing with every write not ordered before it (an over-approximation); a step that makes actor q enabled
+// is ordered before q's next step (a happens-before edge, never a race); a
+// step that disables q makes DPOR also try q first at that point, and wakes q
+// from the sleep set. If a race reversal needs an actor that is not enabled
+// where the reversal would go, all enabled actors are added there (the
+// Flanagan–Godefroid fallback).
 //
 // Preemption bound: with `preemptionBound`, backtrack points that exceed the
 // bound are dropped (counted in schedulesPruned). DPOR's reduction and the
@@ -45,6 +50,8 @@ interface Event {
   fp: Footprint;
   /** clock[b] = index of the latest event of actor b that happens-before-or-equals this one, or -1 */
   clock: Int32Array;
+  /** the event that made this actor enabled (it was disabled just before), if any */
+  enabler?: number;
 }
 
 export function exploreDpor(p: Program, opts: ExploreOptions = {}): ExploreResult {
@@ -66,7 +73,7 @@ export function exploreDpor(p: Program, opts: ExploreOptions = {}): ExploreResul
 
   const hb = (i: number, j: number): boolean => i <= events[j].clock[events[i].actor];
 
-  const addEvent = (actor: number, fp: Footprint): void => {
+  const addEvent = (actor: number, fp: Footprint, enabler: number | undefined): void => {
     const k = events.length;
     const clock = new Int32Array(nActors).fill(-1);
     for (let j = k - 1; j >= 0; j--) {
@@ -82,8 +89,13 @@ export function exploreDpor(p: Program, opts: ExploreOptions = {}): ExploreResul
         for (let b = 0; b < nActors; b++) if (e.clock[b] > clock[b]) clock[b] = e.clock[b];
       }
     }
+    if (enabler !== undefined) {
+      // enabling is a happens-before edge (never a reversible race)
+      const e = events[enabler];
+      for (let b = 0; b < nActors; b++) if (e.clock[b] > clock[b]) clock[b] = e.clock[b];
+    }
     clock[actor] = k;
-    events.push({ actor, fp, clock });
+    events.push({ actor, fp, clock, enabler });
     analyzeRaces(k);
   };
 
@@ -92,12 +104,11 @@ export function exploreDpor(p: Program, opts: ExploreOptions = {}): ExploreResul
     const ek = events[k];
     for (let j = k - 1; j >= 0; j--) {
       const ej = events[j];
-      if (ej.actor === ek.actor || !dependent(ej.actor, ej.fp, ek.actor, ek.fp)) continue;
+      if (ej.actor === ek.actor || j === ek.enabler || !dependent(ej.actor, ej.fp, ek.actor, ek.fp)) continue;
       // a race only if no event in between is ordered after j and before k
       let through = false;
       for (let m = j + 1; m < k && !through; m++) if (hb(j, m) && hb(m, k)) through = true;
       if (through) continue;
-      const node = nodes[j];
       // v = the events after j not ordered after it, then k; its initials
       const v: number[] = [];
       for (let m = j + 1; m < k; m++) if (!hb(j, m)) v.push(m);
@@ -108,12 +119,45 @@ export function exploreDpor(p: Program, opts: ExploreOptions = {}): ExploreResul
         for (let y = 0; y < x && first; y++) if (hb(v[y], v[x])) first = false;
         if (first) initials.add(events[v[x]].actor);
       }
-      let covered = false;
-      for (const q of initials) if (node.backtrack.has(q) || node.sleep.has(q)) { covered = true; break; }
-      if (covered) continue;
-      const q = [...initials].find((a) => node.enabled.includes(a));
-      if (q !== undefined) node.backtrack.add(q);
-      else for (const a of node.enabled) node.backtrack.add(a);
+      addInitials(j, initials);
+    }
+  };
+
+  /** Make sure backtrack(state j) contains one of `initials` (Algorithm 1, lines 8–9). */
+  const addInitials = (j: number, initials: Set<number>): void => {
+    const node = nodes[j];
+    for (const q of initials) if (node.backtrack.has(q) || node.sleep.has(q)) return;
+    const q = [...initials].find((a) => node.enabled.includes(a));
+    if (q !== undefined) node.backtrack.add(q);
+    else for (const a of node.enabled) node.backtrack.add(a);
+  };
+
+  /**
+   * Actor q is blocked after the last event. Its pending step's footprint is
+   * unknown, so treat it as racing with every step by another actor that
+   * wrote something and is not ordered before q's last step.
+   */
+  const blockedRaces = (q: number): void => {
+    const i = events.length;
+    let last = -1;
+    for (let m = i - 1; m >= 0; m--) if (events[m].actor === q) { last = m; break; }
+    const qClock = last >= 0 ? events[last].clock : undefined;
+    const before = (m: number): boolean => qClock !== undefined && m <= qClock[events[m].actor];
+    for (let j = i - 1; j >= 0; j--) {
+      const ej = events[j];
+      if (ej.actor === q || ej.fp.writes.size === 0 || before(j)) continue;
+      const v: number[] = [];
+      for (let m = j + 1; m < i; m++) if (!hb(j, m)) v.push(m);
+      const initials = new Set<number>();
+      let qFirst = true;
+      for (let x = 0; x < v.length; x++) {
+        let first = true;
+        for (let y = 0; y < x && first; y++) if (hb(v[y], v[x])) first = false;
+        if (first) initials.add(events[v[x]].actor);
+        if (before(v[x])) qFirst = false;
+      }
+      if (qFirst) initials.add(q);
+      addInitials(j, initials);
     }
   };
 
@@ -121,13 +165,31 @@ export function exploreDpor(p: Program, opts: ExploreOptions = {}): ExploreResul
     const exec = p.start();
     const sched: number[] = [];
     const fps: Footprint[] = [];
+    const replayedEvents = events.length;
     let fail: string | undefined;
     let blocked = false;
     let preemptions = 0;
     // sleep set for the next new node
     let childSleep = new Map<number, Footprint>();
+    // per actor: the event that last enabled it (it was disabled before that event)
+    const enablerOf = new Map<number, number>();
+    let enBefore: readonly number[] = [];
     for (let depth = 0; ; depth++) {
       const en = exec.enabled();
+      if (depth > 0) {
+        // enabledness changes caused by the previous step (event depth-1)
+        for (const q of en) if (!enBefore.includes(q)) enablerOf.set(q, depth - 1);
+        if (depth - 1 >= replayedEvents) {
+          const pn = nodes[depth - 1];
+          for (const q of enBefore) {
+            if (q === pn.chosen || en.includes(q)) continue;
+            // the step disabled q: q's step is in conflict with it; try q first there too
+            if (!pn.sleep.has(q)) pn.backtrack.add(q);
+          }
+          for (const q of childSleep.keys()) if (!enBefore.includes(q) || !en.includes(q)) childSleep.delete(q);
+        }
+      }
+      enBefore = en;
       const prev = sched[sched.length - 1];
       let node = nodes[depth];
       if (node === undefined) {
@@ -146,6 +208,8 @@ export function exploreDpor(p: Program, opts: ExploreOptions = {}): ExploreResul
       const r = exec.step(a);
       sched.push(a);
       fps.push(r.footprint);
+      const enabler = enablerOf.get(a);
+      enablerOf.delete(a);
       if (depth >= events.length) {
         // a new step: the divergence point or beyond
         node.done.set(a, r.footprint);
@@ -154,7 +218,8 @@ export function exploreDpor(p: Program, opts: ExploreOptions = {}): ExploreResul
           for (const [q, f] of src) if (q !== a && !dependent(q, f, a, r.footprint)) next.set(q, f);
         }
         childSleep = next;
-        addEvent(a, r.footprint);
+        addEvent(a, r.footprint, enabler);
+        for (const q of exec.blocked?.() ?? []) blockedRaces(q);
       }
       if (r.failure !== undefined) { fail = r.failure; break; }
     }

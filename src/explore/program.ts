@@ -15,6 +15,13 @@ export interface StepResult {
 export interface Execution {
   /** Actors that still have steps, and are enabled now (an actor may be blocked, e.g. waiting for I/O). */
   enabled(): readonly number[];
+  /**
+   * Optional: actors that still have steps but are blocked now. Lets DPOR
+   * treat a blocked actor's pending step as racing with the writes that could
+   * have enabled it earlier; without it, DPOR may miss interleavings in which a
+   * blocking step runs during a window that some later write closes.
+   */
+  blocked?(): readonly number[];
   /** Run the next atomic step of actor a. */
   step(a: number): StepResult;
   /** A canonical string of the final state (for counting distinct end states). */

@@ -10,6 +10,8 @@ export interface Op {
   writes: string[];
   /** may return a failure message */
   run(g: Env, regs: Env): string | void;
+  /** the step is enabled only while this holds (a blocking step) */
+  guard?: (g: Env) => boolean;
 }
 export interface ActorDef { name: string; ops: Op[] }
 
@@ -21,6 +23,10 @@ export const store = (x: string, f: (l: Env) => number): Op => ({ reads: [], wri
 export const incr = (x: string): Op => ({ reads: [x], writes: [x], run: (g) => { g[x]++; } });
 /** x := c */
 export const set = (x: string, c: number): Op => ({ reads: [], writes: [x], run: (g) => { g[x] = c; } });
+/** block until x != 0, then r := x */
+export const awaitNonZero = (x: string, r: string = 'w_' + x): Op => ({
+  reads: [x], writes: [], guard: (g) => g[x] !== 0, run: (g, l) => { l[r] = g[x]; },
+});
 /** a local step touching nothing shared */
 export const local = (): Op => ({ reads: [], writes: [], run: () => undefined });
 /** non-atomic x := x + 1 (read step, then write step) */
@@ -36,7 +42,14 @@ export function sharedVars(actors: ActorDef[], init: Env, check?: (g: Env) => st
       const regs: Env[] = actors.map(() => ({}));
       const pc = actors.map(() => 0);
       return {
-        enabled: () => actors.flatMap((a, i) => (pc[i] < a.ops.length ? [i] : [])),
+        enabled: () => actors.flatMap((a, i) => {
+          const op = a.ops[pc[i]];
+          return op && (!op.guard || op.guard(g)) ? [i] : [];
+        }),
+        blocked: () => actors.flatMap((a, i) => {
+          const op = a.ops[pc[i]];
+          return op && op.guard && !op.guard(g) ? [i] : [];
+        }),
         step(i: number): StepResult {
           const op = actors[i].ops[pc[i]];
           if (!op) throw new Error(`actor ${i} has no step left`);
@@ -46,7 +59,7 @@ export function sharedVars(actors: ActorDef[], init: Env, check?: (g: Env) => st
           if (failure) res.failure = failure;
           return res;
         },
-        finalState: () => JSON.stringify([Object.keys(g).sort().map((k) => [k, g[k]]), regs.map((r) => Object.keys(r).sort().map((k) => [k, r[k]]))]),
+        finalState: () => JSON.stringify([pc, Object.keys(g).sort().map((k) => [k, g[k]]), regs.map((r) => Object.keys(r).sort().map((k) => [k, r[k]]))]),
         finish: () => (check ? check(g) : null),
       };
     },
