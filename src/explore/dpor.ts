@@ -102,13 +102,15 @@ export function exploreDpor(p: Program, opts: ExploreOptions = {}): ExploreResul
   /** Race reversal for the new event k (Algorithm 1, lines 6–9). */
   const analyzeRaces = (k: number): void => {
     const ek = events[k];
+    // join of the clocks of the events in (j, k) that happen-before k: j is
+    // ordered before k through one of them iff j <= through[actor(j)]
+    const through = new Int32Array(nActors).fill(-1);
     for (let j = k - 1; j >= 0; j--) {
       const ej = events[j];
-      if (ej.actor === ek.actor || j === ek.enabler || !dependent(ej.actor, ej.fp, ek.actor, ek.fp)) continue;
-      // a race only if no event in between is ordered after j and before k
-      let through = false;
-      for (let m = j + 1; m < k && !through; m++) if (hb(j, m) && hb(m, k)) through = true;
-      if (through) continue;
+      const via = j <= through[ej.actor];
+      if (hb(j, k)) for (let b = 0; b < nActors; b++) if (ej.clock[b] > through[b]) through[b] = ej.clock[b];
+      // a race: different actors, dependent, and no event in between ordered after j and before k
+      if (via || ej.actor === ek.actor || j === ek.enabler || !dependent(ej.actor, ej.fp, ek.actor, ek.fp)) continue;
       // v = the events after j not ordered after it, then k; its initials
       const v: number[] = [];
       for (let m = j + 1; m < k; m++) if (!hb(j, m)) v.push(m);
