@@ -126,6 +126,20 @@ export interface Scenario {
   readonly machinePos: SourcePos;
   readonly machineKeys: ReadonlyMap<string, SourcePos>;
   readonly tasks: readonly string[];
+  /** Every step, in the sequential order `pinlab run` uses (for a multi-actor file: setup, then each actor's steps in turn). */
   readonly steps: readonly Step[];
   readonly end: EndSpec;
+  /** A multi-actor scenario (`setup:` + `actors:`): the setup steps (a prefix of `steps`). */
+  readonly setup?: readonly Step[];
+  /** A multi-actor scenario: the actors in declaration order; their steps follow the setup in `steps`. */
+  readonly actors?: readonly Actor[];
+}
+
+/** One actor of a multi-actor scenario: a list of atomic steps run in its task. */
+export interface Actor {
+  readonly name: string;
+  readonly pos: SourcePos;
+  /** The task its steps run in when they give none (a task of the actor's name, created if not declared). */
+  readonly task: string;
+  readonly steps: readonly Step[];
 }

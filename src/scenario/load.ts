@@ -8,7 +8,7 @@ import {
 } from 'yaml';
 import type { ArgSpec, Backend, Value } from './backend.js';
 import type {
-  ArgNode, Check, Comparison, EndSpec, Expected, FieldCheck, LeaksExpect, OpStep, PerProfile, RaiseExpect, Scenario, Step,
+  Actor, ArgNode, Check, Comparison, EndSpec, Expected, FieldCheck, LeaksExpect, OpStep, PerProfile, RaiseExpect, Scenario, Step,
   StepExpect, ValueNode,
 } from './ast.js';
 import { ScenarioFileError, type Diagnostic, type SourcePos } from './errors.js';
@@ -17,6 +17,8 @@ import { didYouMean, nearest } from './suggest.js';
 import { evalTyped, nodeText, typeWord } from './values.js';
 
 export const TOP_LEVEL_KEYS = ['name', 'description', 'source', 'profile', 'profiles', 'machine', 'tasks', 'steps', 'end'] as const;
+/** The keys of a multi-actor scenario (docs/explorer.md), accepted beside TOP_LEVEL_KEYS. */
+export const MULTI_ACTOR_KEYS = ['setup', 'actors'] as const;
 export const STEP_KEYS = ['task', 'as', 'expect', 'note', 'profiles'] as const;
 export const STEP_EXPECT_KEYS = ['ret', 'warn', 'bug', 'checks'] as const;
 export const COMPARISON_KEYS = ['delta', 'ge', 'le', 'ne', 'one_of'] as const;
@@ -655,7 +657,11 @@ class Loader {
     if (!isMap(root)) return this.err(this.pos(root), `expected a scenario (a mapping with name: and steps:), found ${this.kind(root)}`);
     const es = this.entries(root, 'a scenario') ?? [];
     const get = (k: string) => es.find((e) => e.key === k);
-    for (const e of es) if (!(TOP_LEVEL_KEYS as readonly string[]).includes(e.key)) this.unknownKey(e, TOP_LEVEL_KEYS, 'the scenario');
+    for (const e of es) {
+      if (!(TOP_LEVEL_KEYS as readonly string[]).includes(e.key) && !(MULTI_ACTOR_KEYS as readonly string[]).includes(e.key)) {
+        this.unknownKey(e, TOP_LEVEL_KEYS, 'the scenario');
+      }
+    }
 
     const rootPos = this.pos(root);
     const nameE = get('name');
@@ -692,12 +698,54 @@ class Loader {
         else tasks.push(name);
       }
     }
+    // A multi-actor scenario: each actor's task (its own name) exists from the start.
+    const actorsE = get('actors');
+    const setupE = get('setup');
+    const actorEntries = actorsE ? this.entries(actorsE.value, 'actors') ?? [] : [];
+    if (actorsE && actorEntries.length === 0 && isMap(actorsE.value)) this.err(actorsE.keyPos, 'actors: lists no actor');
+    for (const a of actorEntries) {
+      if (!NAME.test(a.key)) this.err(a.keyPos, `an actor's name must be a name (letters, digits, '_', '.', '-'), found '${a.key}'`);
+      else if (!tasks.includes(a.key)) tasks.push(a.key);
+    }
     this.startTasks = new Set(tasks);
     for (const t of tasks) this.tasks.add(t);
 
     const stepsE = get('steps');
     const steps: Step[] = [];
-    if (!stepsE) this.err(rootPos, 'missing key steps: (the list of steps)');
+    let setup: Step[] | undefined;
+    let actors: Actor[] | undefined;
+    if (actorsE || setupE) {
+      if (stepsE) this.err(stepsE.keyPos, 'a multi-actor scenario has setup: and actors:, not steps:');
+      if (!actorsE) this.err(setupE!.keyPos, 'setup: belongs to a multi-actor scenario: add actors:');
+      const setupList = setupE ? this.items(setupE.value, 'setup') ?? [] : [];
+      const lists = actorEntries.map((a) => ({ a, list: this.items(a.value, `the steps of actor '${a.key}'`) ?? [] }));
+      const all = [...setupList, ...lists.flatMap((l) => l.list)];
+      all.forEach((s, i) => {
+        const asE = isMap(s) ? s.items.find((p) => isScalar(p.key) && this.text(p.key) === 'as') : undefined;
+        const v = asE ? this.deref(asE.value) : null;
+        if (isScalar(v) && !this.bindsAt.has(this.text(v))) this.bindsAt.set(this.text(v), i + 1);
+      });
+      setup = [];
+      for (const s of setupList) {
+        const st = this.step(s, steps.length + setup.length + 1);
+        if (st) setup.push(st);
+      }
+      steps.push(...setup);
+      let index = setupList.length;
+      actors = [];
+      for (const { a, list } of lists) {
+        const actorSteps: Step[] = [];
+        for (const s of list) {
+          index++;
+          const st = this.step(s, index);
+          if (!st) continue;
+          actorSteps.push(st.kind === 'op' && st.needsTask && st.task === null ? { ...st, task: { name: a.key, pos: st.pos } } : st);
+        }
+        if (list.length === 0) this.err(a.keyPos, `actor '${a.key}' has no steps`);
+        actors.push({ name: a.key, pos: a.keyPos, task: a.key, steps: actorSteps });
+        steps.push(...actorSteps);
+      }
+    } else if (!stepsE) this.err(rootPos, 'missing key steps: (the list of steps)');
     else {
       const list = this.items(stepsE.value, 'steps') ?? [];
       list.forEach((s, i) => {
@@ -715,7 +763,7 @@ class Loader {
     return {
       file: this.file, name, ...(description !== undefined && { description }), ...(source !== undefined && { source }),
       profiles, profilesGiven: Boolean(profE || profsE), pos: rootPos, machine, machinePos: machE ? machE.keyPos : rootPos,
-      machineKeys, tasks, steps, end,
+      machineKeys, tasks, steps, end, ...(setup && { setup }), ...(actors && { actors }),
     };
   }
 }

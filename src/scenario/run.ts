@@ -102,7 +102,11 @@ function comparisonText(c: Comparison): string {
   }
 }
 
-class Runner {
+/**
+ * Runs one scenario on one profile. `run()` runs every step in order; the explorer drives it a step
+ * at a time instead: `begin()`, then `runStep()` in any order it likes, then `end()`.
+ */
+export class Runner {
   private readonly verdicts: Verdict[] = [];
   private readonly bindings = new Map<string, Value>();
   private readonly scope: Scope;
@@ -119,6 +123,15 @@ class Runner {
   }
 
   run(): ScenarioResult {
+    this.begin();
+    for (const step of this.scn.steps) {
+      if (this.runStep(step)) break;
+    }
+    return this.end();
+  }
+
+  /** Start the session and take the delta baselines. */
+  begin(): void {
     const scn = this.scn;
     try {
       this.session = this.backend.start({ profile: this.profile, machine: scn.machine, tasks: scn.tasks });
@@ -130,19 +143,46 @@ class Runner {
     }
     this.syncWarnings(null);
     this.takeBaselines();
-    for (const step of scn.steps) {
-      if (step.profiles && !step.profiles.includes(this.profile)) continue;
-      this.stepsRun++;
-      const stop = step.kind === 'op' ? this.runOp(step) : (this.runChecks(step.checks, step), false);
-      this.syncWarnings(step.index);
-      if (stop) break;
-    }
+  }
+
+  /** Run one step (skipped if not for this profile) with its expectations; returns true when the run must stop (BUG). */
+  runStep(step: Step): boolean {
+    if (step.profiles && !step.profiles.includes(this.profile)) return false;
+    this.stepsRun++;
+    const stop = step.kind === 'op' ? this.runOp(step) : (this.runChecks(step.checks, step), false);
+    this.syncWarnings(step.index);
+    return stop;
+  }
+
+  /** Teardown, the end: expectations, and the result. */
+  end(): ScenarioResult {
+    const scn = this.scn;
     const leaks = this.finish();
     return {
       file: scn.file, name: scn.name, profile: this.profile, ok: this.verdicts.every((v) => v.ok),
       verdicts: this.verdicts, warnings: this.warnings, bug: this.bug, leaks, stepsRun: this.stepsRun,
       ...(this.keepTrace && { trace: this.session.trace() }),
     };
+  }
+
+  /** Whether a name bound by `as:` has a value yet. */
+  isBound(name: string): boolean {
+    return this.bindings.has(name);
+  }
+
+  /** The session (after begin()). */
+  get current(): Session {
+    return this.session;
+  }
+
+  /** The verdicts so far. */
+  get verdictsSoFar(): readonly Verdict[] {
+    return this.verdicts;
+  }
+
+  /** The BUG that stopped the run, if any. */
+  get bugSoFar(): RunBug | null {
+    return this.bug;
   }
 
   // ---- helpers -----------------------------------------------------------------------------------

@@ -1,0 +1,187 @@
+// A multi-actor scenario (setup: + actors:, docs/explorer.md) as a Program for the explorer.
+// Each schedule runs the setup on a fresh session, then one actor step at a time through the
+// scenario runner (so expectations, bindings and the end: checks mean what they mean in
+// `pinlab run`); a step's footprint is that of the trace events it appended.
+
+import type { Backend, Value } from '../scenario/backend.js';
+import type { ArgNode, Check, Scenario, Step, ValueNode } from '../scenario/ast.js';
+import { namesIn } from '../scenario/expr.js';
+import { Runner, type Verdict } from '../scenario/run.js';
+import type { Execution, Footprint, Program, StepResult } from './program.js';
+
+/** Above this many folio PFNs in one step, the step's folio footprint is the coarse id `folio:*`. */
+export const FOLIO_ID_CAP = 4096;
+
+interface TraceEventLike { footprint: { reads: Record<string, Array<[number, number]>>; writes: Record<string, Array<[number, number]>> } }
+
+function namesOfValue(v: ValueNode, out: Set<string>): void {
+  if (v.kind === 'list') for (const i of v.items) namesOfValue(i, out);
+  else if (v.kind === 'expr') for (const { name } of namesIn(v.expr)) out.add(name);
+}
+
+function namesOfArgs(args: readonly ArgNode[], out: Set<string>): void {
+  for (const a of args) namesOfValue(a.value, out);
+}
+
+function namesOfChecks(checks: readonly Check[], out: Set<string>): void {
+  for (const c of checks) {
+    namesOfArgs(c.args, out);
+    for (const f of c.fields) {
+      const cmps = f.expected.kind === 'all' ? [f.expected.value] : [...f.expected.cases.values(), ...(f.expected.fallback ? [f.expected.fallback] : [])];
+      for (const cmp of cmps) {
+        if (cmp.kind === 'one_of') for (const v of cmp.values) namesOfValue(v, out);
+        else namesOfValue(cmp.value, out);
+      }
+    }
+  }
+}
+
+/** The names bound by `as:` that a step uses (in its arguments or expectations). */
+function boundNamesUsed(step: Step, bindable: ReadonlySet<string>): string[] {
+  const names = new Set<string>();
+  if (step.kind === 'op') {
+    namesOfArgs(step.args, names);
+    if (step.expect) namesOfChecks(step.expect.checks, names);
+    const ret = step.expect?.ret?.expected;
+    if (ret) {
+      const cmps = ret.kind === 'all' ? [ret.value] : [...ret.cases.values(), ...(ret.fallback ? [ret.fallback] : [])];
+      for (const cmp of cmps) {
+        if (cmp.kind === 'one_of') for (const v of cmp.values) namesOfValue(v, names);
+        else namesOfValue(cmp.value, names);
+      }
+    }
+  } else namesOfChecks(step.checks, names);
+  return [...names].filter((n) => bindable.has(n));
+}
+
+/** Expand trace-event footprints to object ids: folio runs → `folio:<pfn>` (capped), other kinds → `<kind>:<id>`; vmstat ignored. */
+export function footprintIds(events: readonly TraceEventLike[]): Footprint {
+  const conv = (side: 'reads' | 'writes'): Set<string> => {
+    const out = new Set<string>();
+    let folios = 0;
+    let coarse = false;
+    for (const e of events) {
+      for (const [kind, runs] of Object.entries(e.footprint[side])) {
+        if (kind === 'vmstat') continue;
+        for (const [lo, hi] of runs) {
+          if (kind === 'folio') {
+            if (coarse) break;
+            folios += hi - lo + 1;
+            if (folios > FOLIO_ID_CAP) { coarse = true; break; }
+          }
+          for (let i = lo; i <= hi; i++) out.add(`${kind}:${i}`);
+        }
+      }
+    }
+    if (coarse) {
+      for (const id of [...out]) if (id.startsWith('folio:')) out.delete(id);
+      out.add('folio:*');
+    }
+    return out;
+  };
+  return { reads: conv('reads'), writes: conv('writes') };
+}
+
+/**
+ * A coarse step (`folio:*`) is taken to read and write every folio; every step that touches a folio
+ * reads `folio:*`, so it conflicts with a coarse step but not (through it) with another fine step.
+ */
+function widen(f: Footprint): Footprint {
+  const coarse = f.reads.has('folio:*') || f.writes.has('folio:*');
+  const touches = coarse || [...f.reads, ...f.writes].some((x) => x.startsWith('folio:'));
+  if (!touches) return f;
+  return { reads: new Set([...f.reads, 'folio:*']), writes: coarse ? new Set([...f.writes, 'folio:*']) : f.writes };
+}
+
+function failureOf(v: Verdict): string {
+  const said = v.message !== undefined && v.description.includes(v.message.replace(/^[^:]*: /, ''));
+  return `${v.description}${v.message && !said ? `: ${v.message}` : ''}`;
+}
+
+/**
+ * The explorer's view of a multi-actor scenario on one profile. Throws RangeError if the
+ * scenario has no actors.
+ */
+export interface ScenarioProgram extends Program {
+  /** The trace of the session of the most recent execution (for `pinlab replay --trace`). */
+  lastTrace(): unknown;
+}
+
+export function scenarioProgram(scn: Scenario, backend: Backend, profile: string): ScenarioProgram {
+  if (!scn.actors) throw new RangeError(`${scn.file}: not a multi-actor scenario (it has no actors:)`);
+  const forProfile = (s: Step) => !s.profiles || s.profiles.includes(profile);
+  const setup = (scn.setup ?? []).filter(forProfile);
+  const bindable = new Set<string>();
+  for (const s of scn.steps) if (s.kind === 'op' && s.bind) bindable.add(s.bind.name);
+  const actors = scn.actors.map((a) => {
+    const steps = a.steps.filter(forProfile);
+    return { name: a.name, steps, needs: steps.map((s) => boundNamesUsed(s, bindable)) };
+  });
+  const files = scn.steps.flatMap((s) => (s.kind === 'op' && s.op === 'create_file'
+    ? s.args.filter((a) => a.name === 'name' && a.value.kind === 'string').map((a) => (a.value as { value: string }).value) : []));
+
+  let last: Runner | null = null;
+  return {
+    actors: actors.map((a) => a.name),
+    lastTrace: () => last?.current.trace() ?? null,
+    start(): Execution {
+      const runner = new Runner(scn, backend, profile, false);
+      last = runner;
+      runner.begin();
+      let stopped = false;
+      for (const s of setup) {
+        if (runner.runStep(s)) { stopped = true; break; }
+      }
+      const setupFailure = runner.verdictsSoFar.find((v) => !v.ok);
+      const next = actors.map(() => 0);
+      let seen = (runner.current.trace() as { events: unknown[] }).events.length;
+      let verdictsSeen = runner.verdictsSoFar.length;
+      let final: string | null = null;
+      const written = new Set<string>();
+      const ready = (a: number) => actors[a].needs[next[a]].every((n) => runner.isBound(n));
+      const pending = (a: number) => !stopped && next[a] < actors[a].steps.length;
+      const snapshot = (): string => {
+        const s = runner.current;
+        const q = (name: string, args: Record<string, Value>) => s.query(null, name, args);
+        return JSON.stringify({
+          vmstat: q('vmstat', {}),
+          files: Object.fromEntries(files.map((f) => [f, q('file', { file: f })])),
+          warns: [...new Set(s.warnings().map((w) => w.id))].sort(),
+          bug: s.bug()?.message ?? null,
+        });
+      };
+      return {
+        enabled: () => (setupFailure ? [] : actors.flatMap((_, a) => (pending(a) && ready(a) ? [a] : []))),
+        blocked: () => (setupFailure ? [] : actors.flatMap((_, a) => (pending(a) && !ready(a) ? [a] : []))),
+        step(a: number): StepResult {
+          const step = actors[a].steps[next[a]++];
+          const stop = runner.runStep(step);
+          if (stop) stopped = true;
+          const events = (runner.current.trace() as { events: TraceEventLike[] }).events;
+          let fp = widen(footprintIds(events.slice(seen)));
+          seen = events.length;
+          // A step that checks queries reads whatever was written before it.
+          const checks = step.kind === 'expect' || (step.expect?.checks.length ?? 0) > 0;
+          if (checks) fp = { reads: new Set([...fp.reads, ...written]), writes: fp.writes };
+          for (const w of fp.writes) written.add(w);
+          const fresh = runner.verdictsSoFar.slice(verdictsSeen);
+          verdictsSeen = runner.verdictsSoFar.length;
+          const bad = fresh.find((v) => !v.ok);
+          if (bad) return { footprint: fp, failure: `${actors[a].name}: ${failureOf(bad)}` };
+          const bug = runner.bugSoFar;
+          if (stop && bug && !bug.expected) return { footprint: fp, failure: `${actors[a].name}: BUG: ${bug.message}` };
+          return { footprint: fp };
+        },
+        finalState: () => final ?? snapshot(),
+        finish(): string | null {
+          if (setupFailure) return `setup: ${failureOf(setupFailure)}`;
+          final = snapshot();
+          const before = runner.verdictsSoFar.length;
+          const res = runner.end();
+          const bad = res.verdicts.slice(before).find((v) => !v.ok) ?? res.verdicts.find((v) => !v.ok);
+          return bad ? failureOf(bad) : null;
+        },
+      };
+    },
+  };
+}
