@@ -27,7 +27,7 @@
 // has a bounded-preemption representative (Coons et al., "Bounded Partial-Order
 // Reduction", OOPSLA 2013). Use exploreExhaustive for an exact bounded search.
 
-import { dependent, isPreemption, type ExploreOptions, type ExploreResult, type Footprint, type Program } from './program.js';
+import { dependent, isPreemption, Tally, type ExploreOptions, type ExploreResult, type Footprint, type Program } from './program.js';
 import { NondeterminismError } from './exhaustive.js';
 
 interface Node {
@@ -55,21 +55,12 @@ interface Event {
 }
 
 export function exploreDpor(p: Program, opts: ExploreOptions = {}): ExploreResult {
-  const t0 = performance.now();
   const nActors = p.actors.length;
   const bound = opts.preemptionBound ?? Infinity;
   const max = opts.maxSchedules ?? Infinity;
-  const endStates = new Set<string>();
   const nodes: Node[] = [];
   const events: Event[] = [];
-  let schedulesRun = 0;
-  let schedulesPruned = 0;
-  let failures = 0;
-  let failure: ExploreResult['failure'];
-  const result = (verdict: ExploreResult['verdict']): ExploreResult => ({
-    verdict, schedulesRun, schedulesPruned, distinctEndStates: endStates.size, endStates, failure, failures,
-    elapsedMs: performance.now() - t0,
-  });
+  const tally = new Tally(opts);
 
   const hb = (i: number, j: number): boolean => i <= events[j].clock[events[i].actor];
 
@@ -226,20 +217,9 @@ export function exploreDpor(p: Program, opts: ExploreOptions = {}): ExploreResul
       if (r.failure !== undefined) { fail = r.failure; break; }
     }
     if (blocked) {
-      schedulesPruned++;
+      tally.schedulesPruned++;
     } else {
-      if (fail === undefined) {
-        const fin = exec.finish();
-        endStates.add(exec.finalState());
-        if (fin !== null) fail = fin;
-      }
-      schedulesRun++;
-      opts.onSchedule?.(sched, fps, fail);
-      if (fail !== undefined) {
-        failures++;
-        failure ??= { schedule: sched, message: fail };
-        if (!opts.all) return result('fail');
-      }
+      if (tally.complete(exec, sched, fps, fail)) return tally.result('fail');
     }
     // backtrack: the deepest node with something left to explore
     nodes.length = sched.length;
@@ -252,7 +232,7 @@ export function exploreDpor(p: Program, opts: ExploreOptions = {}): ExploreResul
         if (node.done.has(q) || node.pruned.has(q) || node.sleep.has(q) || !node.enabled.includes(q)) continue;
         if (node.preemptions + (isPreemption(prev, q, node.enabled) ? 1 : 0) > bound) {
           node.pruned.add(q);
-          schedulesPruned++;
+          tally.schedulesPruned++;
           continue;
         }
         node.chosen = q;
@@ -263,7 +243,7 @@ export function exploreDpor(p: Program, opts: ExploreOptions = {}): ExploreResul
       if (resumed) break;
       nodes.pop();
     }
-    if (!resumed) return result(failures > 0 ? 'fail' : 'pass');
-    if (schedulesRun >= max) return result(failures > 0 ? 'fail' : 'incomplete');
+    if (!resumed) return tally.end('pass');
+    if (tally.schedulesRun >= max) return tally.end('incomplete');
   }
 }

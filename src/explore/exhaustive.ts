@@ -1,7 +1,7 @@
 // Exhaustive exploration: every interleaving, by depth-first search with
 // stateless re-execution (each schedule is run from a fresh start()).
 
-import { isPreemption, type ExploreOptions, type ExploreResult, type Footprint, type Program } from './program.js';
+import { isPreemption, Tally, type ExploreOptions, type ExploreResult, type Footprint, type Program } from './program.js';
 
 interface Node {
   /** the actors that may be chosen here (enabled, within the preemption bound) */
@@ -14,19 +14,10 @@ export class NondeterminismError extends Error {
 }
 
 export function exploreExhaustive(p: Program, opts: ExploreOptions = {}): ExploreResult {
-  const t0 = performance.now();
   const bound = opts.preemptionBound ?? Infinity;
   const max = opts.maxSchedules ?? Infinity;
-  const endStates = new Set<string>();
   const stack: Node[] = [];
-  let schedulesRun = 0;
-  let schedulesPruned = 0;
-  let failures = 0;
-  let failure: ExploreResult['failure'];
-  const result = (verdict: ExploreResult['verdict']): ExploreResult => ({
-    verdict, schedulesRun, schedulesPruned, distinctEndStates: endStates.size, endStates, failure, failures,
-    elapsedMs: performance.now() - t0,
-  });
+  const tally = new Tally(opts);
 
   for (;;) {
     const exec = p.start();
@@ -41,7 +32,7 @@ export function exploreExhaustive(p: Program, opts: ExploreOptions = {}): Explor
       if (node === undefined) {
         if (en.length === 0) break;
         const choices = en.filter((a) => preemptions + (isPreemption(prev, a, en) ? 1 : 0) <= bound);
-        schedulesPruned += en.length - choices.length;
+        tally.schedulesPruned += en.length - choices.length;
         if (choices.length === 0) break; // cannot happen: a non-preemptive choice always exists
         node = { choices, idx: 0 };
         stack.push(node);
@@ -55,21 +46,10 @@ export function exploreExhaustive(p: Program, opts: ExploreOptions = {}): Explor
       if (r.failure !== undefined) { fail = r.failure; break; }
     }
     stack.length = sched.length;
-    if (fail === undefined) {
-      const fin = exec.finish();
-      endStates.add(exec.finalState());
-      if (fin !== null) fail = fin;
-    }
-    schedulesRun++;
-    opts.onSchedule?.(sched, fps, fail);
-    if (fail !== undefined) {
-      failures++;
-      failure ??= { schedule: sched, message: fail };
-      if (!opts.all) return result('fail');
-    }
+    if (tally.complete(exec, sched, fps, fail)) return tally.result('fail');
     while (stack.length > 0 && stack[stack.length - 1].idx + 1 >= stack[stack.length - 1].choices.length) stack.pop();
-    if (stack.length === 0) return result(failures > 0 ? 'fail' : 'pass');
-    if (schedulesRun >= max) return result(failures > 0 ? 'fail' : 'incomplete');
+    if (stack.length === 0) return tally.end('pass');
+    if (tally.schedulesRun >= max) return tally.end('incomplete');
     stack[stack.length - 1].idx++;
   }
 }

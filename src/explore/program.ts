@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 // The program abstraction the interleaving explorer works on. The engine knows
 // nothing about the kernel model: a program is a set of actors whose atomic
 // steps report which objects they read and wrote.
@@ -86,4 +87,47 @@ export interface ExploreOptions {
 /** True if choosing actor `next` after `prev` is a preemption (prev could have continued). */
 export function isPreemption(prev: number | undefined, next: number, enabled: readonly number[]): boolean {
   return prev !== undefined && next !== prev && enabled.includes(prev);
+}
+
+/** The bookkeeping every search shares: end states, counts, the first failure, the result. */
+export class Tally {
+  private readonly t0 = performance.now();
+  readonly endStates = new Set<string>();
+  schedulesRun = 0;
+  schedulesPruned = 0;
+  failures = 0;
+  failure: ExploreResult['failure'];
+
+  constructor(private readonly opts: ExploreOptions) {}
+
+  /**
+   * A schedule has ended (all actors done, or a step failed): run the end checks if it did not
+   * fail, count it, and report it. Returns true when the search should stop at this failure.
+   */
+  complete(exec: Execution, sched: number[], fps: Footprint[], fail: string | undefined): boolean {
+    if (fail === undefined) {
+      const fin = exec.finish();
+      this.endStates.add(exec.finalState());
+      if (fin !== null) fail = fin;
+    }
+    this.schedulesRun++;
+    this.opts.onSchedule?.(sched, fps, fail);
+    if (fail === undefined) return false;
+    this.failures++;
+    this.failure ??= { schedule: sched, message: fail };
+    return !this.opts.all;
+  }
+
+  result(verdict: ExploreResult['verdict']): ExploreResult {
+    return {
+      verdict, schedulesRun: this.schedulesRun, schedulesPruned: this.schedulesPruned,
+      distinctEndStates: this.endStates.size, endStates: this.endStates, failure: this.failure, failures: this.failures,
+      elapsedMs: performance.now() - this.t0,
+    };
+  }
+
+  /** The verdict when the search ends: 'fail' if anything failed, else the given one. */
+  end(otherwise: 'pass' | 'incomplete'): ExploreResult {
+    return this.result(this.failures > 0 ? 'fail' : otherwise);
+  }
 }
