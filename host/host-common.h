@@ -46,4 +46,38 @@ struct io_uring_params {
 
 #define PAGE_SZ 4096UL
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/*
+ * nr_foll_pin_acquired / nr_foll_pin_released from /proc/vmstat (mm/vmstat.c vmstat_text[]).
+ * Returns 0, -errno when /proc/vmstat cannot be opened, or -ENOENT when a counter is missing.
+ */
+static inline int read_vmstat_pins(int64_t *acq, int64_t *rel)
+{
+	static char buf[1 << 16];
+	size_t len = 0;
+	ssize_t n;
+	char *p;
+	int fd = open("/proc/vmstat", O_RDONLY);
+
+	if (fd < 0)
+		return -errno;
+	while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	buf[len] = '\0';
+	*acq = *rel = -1;
+	for (p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		if (!strncmp(p, "nr_foll_pin_acquired ", 21))
+			*acq = strtoll(p + 21, NULL, 10);
+		else if (!strncmp(p, "nr_foll_pin_released ", 21))
+			*rel = strtoll(p + 21, NULL, 10);
+	}
+	return (*acq < 0 || *rel < 0) ? -ENOENT : 0;
+}
+
 #endif

@@ -124,11 +124,7 @@ static int stat_refresh_warned;
  */
 static void read_counters(struct pin_counters *c)
 {
-	static char buf[1 << 16];
-	size_t len = 0;
-	ssize_t n;
-	int fd;
-	char *p;
+	int fd, r;
 
 	fd = open("/proc/sys/vm/stat_refresh", O_WRONLY);
 	if (fd < 0 || write(fd, "1", 1) != 1) {
@@ -141,23 +137,11 @@ static void read_counters(struct pin_counters *c)
 	if (fd >= 0)
 		close(fd);
 
-	fd = open("/proc/vmstat", O_RDONLY);
-	if (fd < 0)
-		fail("vmstat", errno, "cannot open /proc/vmstat");
-	while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
-		len += (size_t)n;
-	close(fd);
-	buf[len] = '\0';
-
-	c->acquired = c->released = -1;
-	for (p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
-		if (!strncmp(p, "nr_foll_pin_acquired ", 21))
-			c->acquired = strtoll(p + 21, NULL, 10);
-		else if (!strncmp(p, "nr_foll_pin_released ", 21))
-			c->released = strtoll(p + 21, NULL, 10);
-	}
-	if (c->acquired < 0 || c->released < 0)
+	r = read_vmstat_pins(&c->acquired, &c->released);
+	if (r == -ENOENT)
 		fail("vmstat", 0, "nr_foll_pin_acquired/nr_foll_pin_released missing from /proc/vmstat");
+	if (r < 0)
+		fail("vmstat", -r, "cannot open /proc/vmstat");
 }
 
 /* AnonHugePages (bytes) of the VMA starting at addr, from /proc/self/smaps. */

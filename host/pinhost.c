@@ -154,29 +154,14 @@ static void stat_refresh(void)
 
 static void read_counters(struct counters *c)
 {
-	static char buf[1 << 16];
-	size_t len = 0;
-	ssize_t n;
-	char *p;
-	int fd;
+	int r;
 
 	stat_refresh();
-	fd = open("/proc/vmstat", O_RDONLY);
-	if (fd < 0)
-		fail("vmstat", errno, "cannot open /proc/vmstat");
-	while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
-		len += (size_t)n;
-	close(fd);
-	buf[len] = '\0';
-	c->acq = c->rel = -1;
-	for (p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
-		if (!strncmp(p, "nr_foll_pin_acquired ", 21))
-			c->acq = strtoll(p + 21, NULL, 10);
-		else if (!strncmp(p, "nr_foll_pin_released ", 21))
-			c->rel = strtoll(p + 21, NULL, 10);
-	}
-	if (c->acq < 0 || c->rel < 0)
+	r = read_vmstat_pins(&c->acq, &c->rel);
+	if (r == -ENOENT)
 		fail("vmstat", 0, "nr_foll_pin_acquired/nr_foll_pin_released missing from /proc/vmstat");
+	if (r < 0)
+		fail("vmstat", -r, "cannot open /proc/vmstat");
 }
 
 static void sleep_us(long us)

@@ -149,12 +149,13 @@ export function expectBug(k: Kernel, t: Task | null, op: string, fn: () => unkno
 }
 
 /**
- * Exit every task, then drop every page cache (inode eviction), including the shmem files behind
- * shared anonymous mappings, which the kernel frees when their last mapping goes.
+ * Exit every task, run the subsystems' teardown hooks (drivers, fd tables, pipes), then drop every
+ * page cache (inode eviction), including the shmem files behind shared anonymous mappings.
  */
 export function teardown(k: Kernel): void {
   step(k, null, 'teardown', () => {
     for (const t of k.tasks.values()) do_exit(k, t);
+    k.runTeardownHooks();
     const files = new Set<File>(k.files.values());
     for (const h of k.mem.allocatedHeads()) {
       const id = k.mem.mapping[h];

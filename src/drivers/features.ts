@@ -22,8 +22,7 @@ export interface DriverSwitches {
   readonly videobufDirtyOnRelease: boolean;
   /**
    * io_uring registers shmem/memfd buffers (v5.14, announced in liburing issue #358); before, every
-   * file-backed VMA except hugetlbfs was refused with -EOPNOTSUPP. Stand-in: longtermMigratesMovable
-   * (v5.13; false on 5.9, true on 5.19 like the real change).
+   * file-backed VMA except hugetlbfs was refused with -EOPNOTSUPP. A profile field.
    */
   readonly ioUringShmemBuffers: boolean;
   /**
@@ -36,15 +35,15 @@ export interface DriverSwitches {
    * io_uring accounts a large folio's full size once (headpage_already_acct(), de2939388be5
    * "io_uring: improve registered buffer accounting for huge pages", v5.10), after pinning, and
    * charges mm->pinned_vm as well as user->locked_vm. Before: nr_pages of each buffer charged to
-   * the user before pinning. Stand-in: longtermMigratesMovable (false on 5.9, true on 5.19).
+   * the user before pinning. A profile field.
    */
   readonly ioUringHugeAcct: boolean;
-  /** IORING_MAX_REG_BUFFERS = 1 << 14 (later 5.x); before: UIO_MAXIOV = 1024. Stand-in: longtermMigratesMovable. */
+  /** IORING_MAX_REG_BUFFERS = 1 << 14 (later 5.x); before: UIO_MAXIOV = 1024. A profile field. */
   readonly ioUringManyBuffers: boolean;
   /**
    * A buffer whose pages are consecutive pages of one folio becomes one bvec holding one pin
    * (57bebf807e2a "io_uring/rsrc: optimise registered huge pages", posted 2023-02-22, v6.4
-   * [version unverified]). Stand-in: reclaimKeepsPinnedPrivate (v6.4).
+   * [version unverified]). A profile field.
    */
   readonly ioUringFolioCoalesce: boolean;
   /** Coalescing across several same-size folios (io_check_coalesce_buffer(), v6.11): = profile.ioUringCoalesce. */
@@ -53,7 +52,7 @@ export interface DriverSwitches {
    * io_pin_pages() uses pin_user_pages_fast() and the buffer table is installed only when the
    * whole registration succeeded (so headpage_already_acct() sees only the buffer being registered
    * and last_hpage) — the io_uring/memmap.c and io_uring/rsrc.c read for this work (~v6.15).
-   * [version unverified]; stand-in: ioUringCoalesce (current only).
+   * [version unverified]. A profile field.
    */
   readonly ioUringLateTable: boolean;
   /**
@@ -65,7 +64,7 @@ export interface DriverSwitches {
   /**
    * VFIO type1 unpins zero pages right after GUP and treats them as reserved (873aefb376bb
    * "vfio/type1: Unpin zero pages", v6.0) until its revert (posted 2024-02-29, ~v6.9
-   * [version unverified]). Stand-in: reliableRoLongterm && !unpinFolioApi (true on 6.2 and 6.5).
+   * [version unverified]). A profile field.
    */
   readonly vfioUnpinZeroPages: boolean;
 }
@@ -77,14 +76,14 @@ export function driverSwitches(p: Profile): DriverSwitches {
   return {
     driversPin: x.driversPin ?? p.pinApi,
     videobufDirtyOnRelease: x.videobufDirtyOnRelease ?? p.pinApi,
-    ioUringShmemBuffers: x.ioUringShmemBuffers ?? p.longtermMigratesMovable,
+    ioUringShmemBuffers: p.ioUringShmemBuffers,
     ioUringGupFileCheck: x.ioUringGupFileCheck ?? p.longtermFileWriteRefused,
-    ioUringHugeAcct: x.ioUringHugeAcct ?? p.longtermMigratesMovable,
-    ioUringManyBuffers: x.ioUringManyBuffers ?? p.longtermMigratesMovable,
-    ioUringFolioCoalesce: x.ioUringFolioCoalesce ?? p.reclaimKeepsPinnedPrivate,
+    ioUringHugeAcct: p.ioUringHugeAcct,
+    ioUringManyBuffers: p.ioUringManyBuffers,
+    ioUringFolioCoalesce: p.ioUringFolioCoalesce,
     ioUringMultiFolioCoalesce: x.ioUringMultiFolioCoalesce ?? p.ioUringCoalesce,
-    ioUringLateTable: x.ioUringLateTable ?? p.ioUringCoalesce,
+    ioUringLateTable: p.ioUringLateTable,
     rdmaNoForce: x.rdmaNoForce ?? p.reliableRoLongterm,
-    vfioUnpinZeroPages: x.vfioUnpinZeroPages ?? (p.reliableRoLongterm && !p.unpinFolioApi),
+    vfioUnpinZeroPages: p.vfioUnpinZeroPages,
   };
 }

@@ -74,22 +74,23 @@ export function ksys_pwrite64(k: Kernel, task: Task, fd: number, buf: number, co
   return typeof of === 'number' ? of : rw(k, task, of, true, buf, count, pos, copier);
 }
 
-/** read(fd, buf, count) at the file position, which advances by what was read. */
-export function ksys_read(k: Kernel, task: Task, fd: number, buf: number, count: number, copier: Copier = IOV_ITER_COPIER): number {
-  const of = checked(k, task, fd, false);
+/** read()/write() at the file position, which advances by what was transferred. */
+function atFilePos(k: Kernel, task: Task, fd: number, write: boolean, buf: number, count: number, copier: Copier): number {
+  const of = checked(k, task, fd, write);
   if (typeof of === 'number') return of;
-  const r = rw(k, task, of, false, buf, count, of.pos, copier);
+  const r = rw(k, task, of, write, buf, count, of.pos, copier);
   if (r > 0) of.pos += r;
   return r;
 }
 
-/** write(fd, buf, count) at the file position, which advances by what was written. */
+/** read(fd, buf, count) at the file position. */
+export function ksys_read(k: Kernel, task: Task, fd: number, buf: number, count: number, copier: Copier = IOV_ITER_COPIER): number {
+  return atFilePos(k, task, fd, false, buf, count, copier);
+}
+
+/** write(fd, buf, count) at the file position. */
 export function ksys_write(k: Kernel, task: Task, fd: number, buf: number, count: number, copier: Copier = IOV_ITER_COPIER): number {
-  const of = checked(k, task, fd, true);
-  if (typeof of === 'number') return of;
-  const r = rw(k, task, of, true, buf, count, of.pos, copier);
-  if (r > 0) of.pos += r;
-  return r;
+  return atFilePos(k, task, fd, true, buf, count, copier);
 }
 
 /**
