@@ -7,7 +7,7 @@ import { GFP_HIGHUSER_MOVABLE, GFP_KERNEL, PhysMem, type Gfp } from './mm/memory
 import { pageFlagNames } from './mm/page-flags.js';
 import { Vmstat, VMSTAT_ITEMS } from './mm/vmstat.js';
 import { getProfile, type Profile } from './profile.js';
-import { Footprint } from './trace/footprint.js';
+import { Footprint, type FootprintJSON } from './trace/footprint.js';
 import { IdSpace } from './trace/ids.js';
 import { Trace, type FolioChange } from './trace/trace.js';
 import { Mm, Task } from './vm/mm.js';
@@ -49,8 +49,13 @@ export interface KernelOptions {
   machine?: Partial<MachineConfig>;
   /** Record trace events and footprints (default true). Benchmarks turn it off. */
   trace?: boolean;
-  /** Check invariants after every step (default true). */
-  invariants?: boolean;
+  /**
+   * Check invariants after every step (default true). 'incremental' checks only the folios a
+   * step wrote or that are mapped (the explorer's mode; needs footprints).
+   */
+  invariants?: boolean | 'incremental';
+  /** Record footprints even when trace is false (the explorer's mode). */
+  footprints?: boolean;
 }
 
 export class Kernel {
@@ -66,7 +71,12 @@ export class Kernel {
   readonly tasks = new Map<string, Task>();
   readonly files = new Map<string, File>();
   private readonly filesById = new Map<number, File>();
-  checkInvariantsEachStep: boolean;
+  checkInvariantsEachStep: boolean | 'incremental';
+  /**
+   * When set (trace off, footprints on), footprints accumulate across steps until the caller
+   * takes them with takeFootprint(): the explorer reads one per scenario step.
+   */
+  private readonly accumulateFootprints: boolean;
   /** memalloc_pin_save() depth: allocations avoid ZONE_MOVABLE and CMA while > 0. */
   memallocPin = 0;
   private nextPid = 1;
@@ -90,9 +100,12 @@ export class Kernel {
     if (this.machine.hugetlbPages > 0) this.mem.reserveHugetlbPool(this.machine.hugetlbPages);
     const tracing = opts.trace ?? true;
     this.trace.enabled = tracing;
-    this.fp.enabled = tracing;
-    this.mem.fp = tracing ? this.fp : null;
+    const footprints = tracing || (opts.footprints ?? false);
+    this.fp.enabled = footprints;
+    this.mem.fp = footprints ? this.fp : null;
+    this.accumulateFootprints = !tracing && footprints;
     this.checkInvariantsEachStep = opts.invariants ?? true;
+    if (this.checkInvariantsEachStep === 'incremental' && !footprints) throw new RangeError("invariants: 'incremental' needs footprints");
   }
 
   /** GFP for user and page-cache memory: memalloc_pin scope drops __GFP_MOVABLE (include/linux/sched/mm.h current_gfp_context()). */
@@ -185,7 +198,7 @@ export class Kernel {
     if (this.bugReport) throw this.bugReport;
     const before = this.trace.enabled ? this.vmstat.snapshot() : null;
     const warnBefore = this.warnings.list.length;
-    this.fp.clear();
+    if (!this.accumulateFootprints) this.fp.clear();
     this.notes = [];
     this.warnings.step = this.seq;
     let result: T | undefined;
@@ -193,7 +206,7 @@ export class Kernel {
     try {
       result = fn();
       if (this.checkInvariantsEachStep) {
-        const broken = checkInvariants(this);
+        const broken = checkInvariants(this, this.checkInvariantsEachStep === 'incremental' ? this.fp.writtenFolios() : undefined);
         if (broken.length) bug = new KernelBug(`invariant violated after ${op}: ${broken[0]}`, broken);
       }
     } catch (e) {
@@ -232,6 +245,13 @@ export class Kernel {
       throw bug;
     }
     return result as T;
+  }
+
+  /** The footprint accumulated since the last call (footprints without trace; runs unsorted), and start a new one. */
+  takeFootprint(): FootprintJSON {
+    const f = this.fp.toRawJSON();
+    this.fp.clear();
+    return f;
   }
 
   get stepCount(): number {

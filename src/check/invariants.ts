@@ -5,12 +5,16 @@ import type { Kernel } from '../kernel.js';
 import { PG_anon, PG_anon_exclusive, PG_buddy } from '../mm/page-flags.js';
 import { PTE_SPECIAL } from '../vm/mm.js';
 
-export function checkInvariants(k: Kernel): string[] {
+/**
+ * Check every invariant. With `written` (the folio runs the step wrote), only folios that were
+ * written or are mapped are checked: the explorer's mode, since a folio nobody wrote and nobody
+ * maps cannot have changed. Page tables are always walked in full (they are what is mapped).
+ */
+export function checkInvariants(k: Kernel, written?: ReadonlyArray<readonly [number, number]>): string[] {
   const mem = k.mem;
   const out: string[] = [];
-  const n = mem.nrPages;
   // 1. Recount mappings from the page tables: mapcount and entire_mapcount must match (rmap).
-  const ptes = new Int32Array(n);
+  const ptes = new Map<number, number>();
   const pmds = new Map<number, number>();
   for (const t of k.tasks.values()) {
     if (t.exited) continue;
@@ -25,19 +29,20 @@ export function checkInvariants(k: Kernel): string[] {
         const p = pte[i];
         if (p < 0 || v.bits[i] & PTE_SPECIAL) continue;
         if (mem.isFree(p)) out.push(`PTE ${t.name}:0x${(v.start + i * 4096).toString(16)} maps free pfn ${p} (use after free)`);
-        ptes[p]++;
+        ptes.set(p, (ptes.get(p) ?? 0) + 1);
       }
     }
   }
-  for (const head of mem.allocatedHeads()) {
+  for (const head of written ? scopedHeads(k, written, ptes, pmds) : mem.allocatedHeads()) {
     const nr = mem.folioNrPages(head);
     let mapRefs = pmds.get(head) ?? 0;
     if (mem.entireMapcount(head) !== mapRefs)
       out.push(`folio ${head}: entire_mapcount ${mem.entireMapcount(head)} but ${mapRefs} PMD mapping(s)`);
     for (let i = 0; i < nr; i++) {
       const p = head + i;
-      if (mem.mapcount[p] !== ptes[p]) out.push(`pfn ${p}: mapcount ${mem.mapcount[p]} but ${ptes[p]} PTE(s) map it`);
-      mapRefs += ptes[p];
+      const mapped = ptes.get(p) ?? 0;
+      if (mem.mapcount[p] !== mapped) out.push(`pfn ${p}: mapcount ${mem.mapcount[p]} but ${mapped} PTE(s) map it`);
+      mapRefs += mapped;
     }
     const ref = mem.ref(head);
     const pin = mem.pincount(head);
@@ -60,4 +65,18 @@ export function checkInvariants(k: Kernel): string[] {
     if (mem.ref(z) <= 0 && mem.ref(z) > -(2 ** 30)) out.push(`zero page ${z}: refcount ${mem.ref(z)}`);
   }
   return out;
+}
+
+/** Allocated folio heads among the written runs and the mapped pfns, each once, ascending. */
+function scopedHeads(k: Kernel, written: ReadonlyArray<readonly [number, number]>, ptes: Map<number, number>, pmds: Map<number, number>): number[] {
+  const mem = k.mem;
+  const heads = new Set<number>();
+  const add = (p: number) => {
+    if (p < 0 || p >= mem.nrPages || mem.isFree(p)) return;
+    heads.add(mem.head(p));
+  };
+  for (const [lo, hi] of written) for (let p = lo; p <= hi; p++) add(p);
+  for (const p of ptes.keys()) add(p);
+  for (const p of pmds.keys()) add(p);
+  return [...heads].sort((a, b) => a - b);
 }

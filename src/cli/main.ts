@@ -369,7 +369,7 @@ async function exploreCommand(cmd: 'explore' | 'replay', io: Io, backend: Backen
   const docs: unknown[] = [];
   const traces: [string, unknown][] = [];
   for (const profile of o.profile !== undefined ? [o.profile] : scn.profiles) {
-    const p = scenarioProgram(scn, backend, profile);
+    const p = scenarioProgram(scn, backend, profile, { trace: cmd === 'replay' && o.trace !== undefined });
     try {
       if (cmd === 'replay') {
         let schedule: number[];

@@ -3,7 +3,7 @@
 // scenario runner (so expectations, bindings and the end: checks mean what they mean in
 // `pinlab run`); a step's footprint is that of the trace events it appended.
 
-import type { Backend, Value } from '../scenario/backend.js';
+import type { Backend } from '../scenario/backend.js';
 import type { ArgNode, Check, Scenario, Step, ValueNode } from '../scenario/ast.js';
 import { namesIn } from '../scenario/expr.js';
 import { Runner, type Verdict } from '../scenario/run.js';
@@ -107,7 +107,15 @@ export interface ScenarioProgram extends Program {
   lastTrace(): unknown;
 }
 
-export function scenarioProgram(scn: Scenario, backend: Backend, profile: string): ScenarioProgram {
+export interface ScenarioProgramOptions {
+  /**
+   * Keep the full trace (for `replay --trace` and counterexamples). Without it the session runs in
+   * the backend's explore mode: footprints only, invariants checked on what each step touched.
+   */
+  trace?: boolean;
+}
+
+export function scenarioProgram(scn: Scenario, backend: Backend, profile: string, opts: ScenarioProgramOptions = {}): ScenarioProgram {
   if (!scn.actors) throw new RangeError(`${scn.file}: not a multi-actor scenario (it has no actors:)`);
   const forProfile = (s: Step) => !s.profiles || s.profiles.includes(profile);
   const setup = (scn.setup ?? []).filter(forProfile);
@@ -117,24 +125,27 @@ export function scenarioProgram(scn: Scenario, backend: Backend, profile: string
     const steps = a.steps.filter(forProfile);
     return { name: a.name, steps, needs: steps.map((s) => boundNamesUsed(s, bindable)) };
   });
-  const files = scn.steps.flatMap((s) => (s.kind === 'op' && s.op === 'create_file'
-    ? s.args.filter((a) => a.name === 'name' && a.value.kind === 'string').map((a) => (a.value as { value: string }).value) : []));
+  const finalSteps = (scn.final ?? []).filter(forProfile);
+  const allowWarns = scn.explore?.allowWarns ?? [];
 
   let last: Runner | null = null;
   return {
     actors: actors.map((a) => a.name),
     lastTrace: () => last?.current.trace() ?? null,
     start(): Execution {
-      const runner = new Runner(scn, backend, profile, false);
+      const runner = new Runner(scn, backend, profile, false, !opts.trace);
       last = runner;
       runner.begin();
+      const session = runner.current;
+      const direct = !opts.trace && session.takeFootprint !== undefined;
       let stopped = false;
       for (const s of setup) {
         if (runner.runStep(s)) { stopped = true; break; }
       }
       const setupFailure = runner.verdictsSoFar.find((v) => !v.ok);
       const next = actors.map(() => 0);
-      let seen = (runner.current.trace() as { events: unknown[] }).events.length;
+      let seen = direct ? 0 : (session.trace() as { events: unknown[] }).events.length;
+      if (direct) session.takeFootprint!();
       let verdictsSeen = runner.verdictsSoFar.length;
       let final: string | null = null;
       const written = new Set<string>();
@@ -142,13 +153,29 @@ export function scenarioProgram(scn: Scenario, backend: Backend, profile: string
       const pending = (a: number) => !stopped && next[a] < actors[a].steps.length;
       const snapshot = (): string => {
         const s = runner.current;
-        const q = (name: string, args: Record<string, Value>) => s.query(null, name, args);
+        const d = s.query(null, 'digest', {});
         return JSON.stringify({
-          vmstat: q('vmstat', {}),
-          files: Object.fromEntries(files.map((f) => [f, q('file', { file: f })])),
+          tasks: d.tasks,
+          files: d.files,
+          vmstat: s.query(null, 'vmstat', {}),
           warns: [...new Set(s.warnings().map((w) => w.id))].sort(),
           bug: s.bug()?.message ?? null,
         });
+      };
+      // A WARN is a kernel bug report: one no expectation accounts for and explore: allow_warns does
+      // not allow fails the schedule.
+      let warnsSeen = runner.warningsSoFar.length;
+      const unexpectedWarn = (): string | null => {
+        const ws = runner.warningsSoFar;
+        for (let i = warnsSeen; i < ws.length; i++) {
+          const w = ws[i];
+          if (!w.expected && !allowWarns.some((x) => w.id.includes(x))) {
+            warnsSeen = ws.length;
+            return `WARN ${w.id}: ${w.message}`;
+          }
+        }
+        warnsSeen = ws.length;
+        return null;
       };
       return {
         enabled: () => (setupFailure ? [] : actors.flatMap((_, a) => (pending(a) && ready(a) ? [a] : []))),
@@ -157,9 +184,13 @@ export function scenarioProgram(scn: Scenario, backend: Backend, profile: string
           const step = actors[a].steps[next[a]++];
           const stop = runner.runStep(step);
           if (stop) stopped = true;
-          const events = (runner.current.trace() as { events: TraceEventLike[] }).events;
-          let fp = widen(footprintIds(events.slice(seen)));
-          seen = events.length;
+          let fp: Footprint;
+          if (direct) fp = widen(footprintIds([{ footprint: session.takeFootprint!() }]));
+          else {
+            const events = (session.trace() as { events: TraceEventLike[] }).events;
+            fp = widen(footprintIds(events.slice(seen)));
+            seen = events.length;
+          }
           // A step that checks queries reads whatever was written before it.
           const checks = step.kind === 'expect' || (step.expect?.checks.length ?? 0) > 0;
           if (checks) fp = { reads: new Set([...fp.reads, ...written]), writes: fp.writes };
@@ -170,16 +201,31 @@ export function scenarioProgram(scn: Scenario, backend: Backend, profile: string
           if (bad) return { footprint: fp, failure: `${actors[a].name}: ${failureOf(bad)}` };
           const bug = runner.bugSoFar;
           if (stop && bug && !bug.expected) return { footprint: fp, failure: `${actors[a].name}: BUG: ${bug.message}` };
+          const warn = unexpectedWarn();
+          if (warn) return { footprint: fp, failure: `${actors[a].name}: ${warn}` };
           return { footprint: fp };
         },
         finalState: () => final ?? snapshot(),
         finish(): string | null {
           if (setupFailure) return `setup: ${failureOf(setupFailure)}`;
+          // finally: runs once every actor is done (not after a BUG stopped the run).
+          let before = runner.verdictsSoFar.length;
+          if (!stopped) {
+            for (const s of finalSteps) if (runner.runStep(s)) break;
+          }
+          const finalBad = runner.verdictsSoFar.slice(before).find((v) => !v.ok);
+          const bug = runner.bugSoFar;
           final = snapshot();
-          const before = runner.verdictsSoFar.length;
+          if (finalBad) return `finally: ${failureOf(finalBad)}`;
+          if (bug && !bug.expected && !stopped) return `finally: BUG: ${bug.message}`;
+          const warnFinally = unexpectedWarn();
+          if (warnFinally) return `finally: ${warnFinally}`;
+          before = runner.verdictsSoFar.length;
           const res = runner.end();
           const bad = res.verdicts.slice(before).find((v) => !v.ok) ?? res.verdicts.find((v) => !v.ok);
-          return bad ? failureOf(bad) : null;
+          if (bad) return failureOf(bad);
+          const warnEnd = unexpectedWarn();
+          return warnEnd ? `teardown: ${warnEnd}` : null;
         },
       };
     },

@@ -133,6 +133,21 @@ export interface Scenario {
   readonly setup?: readonly Step[];
   /** A multi-actor scenario: the actors in declaration order; their steps follow the setup in `steps`. */
   readonly actors?: readonly Actor[];
+  /** A multi-actor scenario: `finally:` steps, run after every actor has finished (the last of `steps`). */
+  readonly final?: readonly Step[];
+  /** A multi-actor scenario: what the explorer must find (`explore:`). */
+  readonly explore?: ExploreSpec;
+}
+
+/** `explore:`: the verdict expected of `pinlab explore` per profile, and its options. */
+export interface ExploreSpec {
+  readonly pos: SourcePos;
+  /** Profiles on which some schedule must fail, with text the failure must contain; every other profile must pass. */
+  readonly fails: ReadonlyMap<string, { readonly text: string; readonly pos: SourcePos }>;
+  /** The default --preemption-bound. */
+  readonly preemptionBound?: number;
+  /** WARN ids (substrings) a schedule may raise without failing. */
+  readonly allowWarns: readonly string[];
 }
 
 /** One actor of a multi-actor scenario: a list of atomic steps run in its task. */

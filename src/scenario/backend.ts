@@ -66,6 +66,11 @@ export interface Session {
   teardown(): LeakReport;
   /** The trace so far, JSON-serialisable. */
   trace(): unknown;
+  /**
+   * In explore mode: the objects read and written since the last call, as runs of ids per kind
+   * ("folio", "vma", ...), and start afresh. The explorer's dependence relation is built on it.
+   */
+  takeFootprint?(): { reads: Record<string, Array<[number, number]>>; writes: Record<string, Array<[number, number]>> };
 }
 
 export interface Backend {
@@ -80,6 +85,11 @@ export interface Backend {
     profile: string;
     machine: Readonly<Record<string, Value>>;
     tasks: readonly string[];
+    /**
+     * The explorer's mode: no trace events, footprints kept for takeFootprint(), invariants
+     * checked on the objects each step touched. Verdicts are the same as with a trace.
+     */
+    explore?: boolean;
   }): Session;
 }
 

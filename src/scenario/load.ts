@@ -8,7 +8,7 @@ import {
 } from 'yaml';
 import type { ArgSpec, Backend, Value } from './backend.js';
 import type {
-  Actor, ArgNode, Check, Comparison, EndSpec, Expected, FieldCheck, LeaksExpect, OpStep, PerProfile, RaiseExpect, Scenario, Step,
+  Actor, ArgNode, Check, Comparison, EndSpec, Expected, ExploreSpec, FieldCheck, LeaksExpect, OpStep, PerProfile, RaiseExpect, Scenario, Step,
   StepExpect, ValueNode,
 } from './ast.js';
 import { ScenarioFileError, type Diagnostic, type SourcePos } from './errors.js';
@@ -18,7 +18,8 @@ import { evalTyped, nodeText, typeWord } from './values.js';
 
 export const TOP_LEVEL_KEYS = ['name', 'description', 'source', 'profile', 'profiles', 'machine', 'tasks', 'steps', 'end'] as const;
 /** The keys of a multi-actor scenario (docs/explorer.md), accepted beside TOP_LEVEL_KEYS. */
-export const MULTI_ACTOR_KEYS = ['setup', 'actors'] as const;
+export const MULTI_ACTOR_KEYS = ['setup', 'actors', 'finally', 'explore'] as const;
+export const EXPLORE_KEYS = ['fails', 'preemption_bound', 'allow_warns'] as const;
 export const STEP_KEYS = ['task', 'as', 'expect', 'note', 'profiles'] as const;
 export const STEP_EXPECT_KEYS = ['ret', 'warn', 'bug', 'checks'] as const;
 export const COMPARISON_KEYS = ['delta', 'ge', 'le', 'ne', 'one_of'] as const;
@@ -586,6 +587,48 @@ class Loader {
     return { machine, keys };
   }
 
+  /** `explore:` of a multi-actor scenario: which profiles the explorer must find failing, and its options. */
+  explore(n: N, profiles: readonly string[]): ExploreSpec | undefined {
+    const es = this.entries(n, 'explore');
+    if (!es) return undefined;
+    const fails = new Map<string, { text: string; pos: SourcePos }>();
+    let preemptionBound: number | undefined;
+    const allowWarns: string[] = [];
+    for (const e of es) {
+      switch (e.key) {
+        case 'fails': {
+          for (const f of this.entries(e.value, 'explore: fails (profile: text the failure must contain)') ?? []) {
+            if (!profiles.includes(f.key)) {
+              this.err(f.keyPos, `profile '${f.key}' is not one of the scenario's profiles (${profiles.join(', ')})`);
+              continue;
+            }
+            const text = this.scalarString(f.value, `the failure expected on ${f.key} (text it must contain)`);
+            if (text !== null) fails.set(f.key, { text, pos: f.keyPos });
+          }
+          break;
+        }
+        case 'preemption_bound': {
+          const v = this.deref(e.value);
+          const t = isScalar(v) ? this.text(v) : '';
+          if (!/^\d+$/.test(t)) this.err(this.pos(v), `preemption_bound must be a whole number, found ${this.kind(v)}`);
+          else preemptionBound = Number(t);
+          break;
+        }
+        case 'allow_warns': {
+          const v = this.deref(e.value);
+          for (const i of isSeq(v) ? v.items.map((x) => this.deref(x)) : [v]) {
+            const w = this.scalarString(i, 'a WARN id');
+            if (w !== null) allowWarns.push(w);
+          }
+          break;
+        }
+        default:
+          this.unknownKey(e, EXPLORE_KEYS, 'explore');
+      }
+    }
+    return { pos: this.pos(n), fails, allowWarns, ...(preemptionBound !== undefined && { preemptionBound }) };
+  }
+
   end(n: N): EndSpec {
     const none: EndSpec = { pos: null, leaks: { expected: { kind: 'all', value: 'none' }, pos: null } };
     if (n === undefined || this.isEmpty(n, true)) return none;
@@ -659,7 +702,7 @@ class Loader {
     const get = (k: string) => es.find((e) => e.key === k);
     for (const e of es) {
       if (!(TOP_LEVEL_KEYS as readonly string[]).includes(e.key) && !(MULTI_ACTOR_KEYS as readonly string[]).includes(e.key)) {
-        this.unknownKey(e, TOP_LEVEL_KEYS, 'the scenario');
+        this.unknownKey(e, [...TOP_LEVEL_KEYS, ...MULTI_ACTOR_KEYS], 'the scenario');
       }
     }
 
@@ -711,15 +754,22 @@ class Loader {
     for (const t of tasks) this.tasks.add(t);
 
     const stepsE = get('steps');
+    const finallyE = get('finally');
+    const exploreE = get('explore');
     const steps: Step[] = [];
     let setup: Step[] | undefined;
     let actors: Actor[] | undefined;
+    let final: Step[] | undefined;
+    if (!actorsE) {
+      for (const e of [finallyE, exploreE]) if (e) this.err(e.keyPos, `${e.key}: belongs to a multi-actor scenario: add actors:`);
+    }
     if (actorsE || setupE) {
       if (stepsE) this.err(stepsE.keyPos, 'a multi-actor scenario has setup: and actors:, not steps:');
       if (!actorsE) this.err(setupE!.keyPos, 'setup: belongs to a multi-actor scenario: add actors:');
       const setupList = setupE ? this.items(setupE.value, 'setup') ?? [] : [];
       const lists = actorEntries.map((a) => ({ a, list: this.items(a.value, `the steps of actor '${a.key}'`) ?? [] }));
-      const all = [...setupList, ...lists.flatMap((l) => l.list)];
+      const finalList = finallyE ? this.items(finallyE.value, 'finally') ?? [] : [];
+      const all = [...setupList, ...lists.flatMap((l) => l.list), ...finalList];
       all.forEach((s, i) => {
         const asE = isMap(s) ? s.items.find((p) => isScalar(p.key) && this.text(p.key) === 'as') : undefined;
         const v = asE ? this.deref(asE.value) : null;
@@ -745,6 +795,15 @@ class Loader {
         actors.push({ name: a.key, pos: a.keyPos, task: a.key, steps: actorSteps });
         steps.push(...actorSteps);
       }
+      if (finallyE) {
+        final = [];
+        for (const s of finalList) {
+          index++;
+          const st = this.step(s, index);
+          if (st) final.push(st);
+        }
+        steps.push(...final);
+      }
     } else if (!stepsE) this.err(rootPos, 'missing key steps: (the list of steps)');
     else {
       const list = this.items(stepsE.value, 'steps') ?? [];
@@ -759,11 +818,13 @@ class Loader {
       });
     }
     const end = this.end(get('end')?.value);
+    const explore = exploreE && actorsE ? this.explore(exploreE.value, profiles) : undefined;
     if (this.diags.length || name === null) return null;
     return {
       file: this.file, name, ...(description !== undefined && { description }), ...(source !== undefined && { source }),
       profiles, profilesGiven: Boolean(profE || profsE), pos: rootPos, machine, machinePos: machE ? machE.keyPos : rootPos,
-      machineKeys, tasks, steps, end, ...(setup && { setup }), ...(actors && { actors }),
+      machineKeys, tasks, steps, end, ...(setup && { setup }), ...(actors && { actors }), ...(final && { final }),
+      ...(explore && { explore }),
     };
   }
 }

@@ -6,6 +6,7 @@ import { dropFileCache } from '../fs/file.js';
 import * as api from '../gup/api.js';
 import { CONSTANTS } from '../include/uapi.js';
 import { Kernel, type MachineConfig, type ThpMode } from '../kernel.js';
+import type { FootprintJSON } from '../trace/footprint.js';
 import { DEFAULT_PROFILE, PROFILES } from '../profile.js';
 import { do_exit } from '../vm/exit.js';
 import { A, type Args, type Ctx } from './ops/common.js';
@@ -133,6 +134,10 @@ class ModelSession implements Session {
   trace(): unknown {
     return { profile: this.k.profile.name, machine: this.k.machine, ...this.k.trace.toJSON() };
   }
+
+  takeFootprint(): FootprintJSON {
+    return this.k.takeFootprint();
+  }
 }
 
 const OP_MAP = new Map(ALL_OPS.map((o) => [o.name, o]));
@@ -146,9 +151,11 @@ export function modelBackend(): Backend {
     ops: OP_MAP,
     queries: QUERY_MAP,
     constants: CONSTANTS,
-    start({ profile, machine, tasks }) {
+    start({ profile, machine, tasks, explore }) {
       if (!PROFILES.has(profile)) throw new ScenarioError(`unknown profile '${profile}'`);
-      const k = new Kernel({ profile, machine: machineFrom(machine) });
+      const k = new Kernel(explore
+        ? { profile, machine: machineFrom(machine), trace: false, footprints: true, invariants: 'incremental' }
+        : { profile, machine: machineFrom(machine) });
       return new ModelSession(k, tasks);
     },
   };

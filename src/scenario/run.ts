@@ -118,7 +118,8 @@ export class Runner {
   private stepsRun = 0;
   private session!: Session;
 
-  constructor(readonly scn: Scenario, readonly backend: Backend, readonly profile: string, readonly keepTrace: boolean) {
+  /** `explore`: start the session in the explorer's mode (see Backend.start). */
+  constructor(readonly scn: Scenario, readonly backend: Backend, readonly profile: string, readonly keepTrace: boolean, readonly explore = false) {
     this.scope = scopeOf(backend.constants, this.bindings);
   }
 
@@ -134,7 +135,7 @@ export class Runner {
   begin(): void {
     const scn = this.scn;
     try {
-      this.session = this.backend.start({ profile: this.profile, machine: scn.machine, tasks: scn.tasks });
+      this.session = this.backend.start({ profile: this.profile, machine: scn.machine, tasks: scn.tasks, explore: this.explore });
     } catch (e) {
       if (e instanceof ScenarioError) {
         throw ScenarioFileError.at((e.arg !== undefined ? scn.machineKeys.get(e.arg) : undefined) ?? scn.machinePos, e.message);
@@ -178,6 +179,11 @@ export class Runner {
   /** The verdicts so far. */
   get verdictsSoFar(): readonly Verdict[] {
     return this.verdicts;
+  }
+
+  /** The WARN_ON_ONCE()s so far, each marked expected or not. */
+  get warningsSoFar(): readonly RunWarning[] {
+    return this.warnings;
   }
 
   /** The BUG that stopped the run, if any. */

@@ -38,6 +38,11 @@ class RunSet {
     return out;
   }
 
+  /** The runs as added (unsorted, possibly overlapping): enough for building id sets. */
+  rawRuns(): Array<[number, number]> {
+    return this.lo.map((l, i): [number, number] => [l, this.hi[i]]);
+  }
+
   get empty(): boolean {
     return this.lo.length === 0;
   }
@@ -74,6 +79,16 @@ export class Footprint {
   clear(): void {
     this.r.clear();
     this.w.clear();
+  }
+
+  /** Like toJSON() but with runs unsorted and unmerged (cheaper; the explorer only collects ids). */
+  toRawJSON(): FootprintJSON {
+    const conv = (m: Map<ObjKind, RunSet>): Record<string, Array<[number, number]>> => {
+      const out: Record<string, Array<[number, number]>> = {};
+      for (const [k, s] of m) if (!s.empty) out[k] = s.rawRuns();
+      return out;
+    };
+    return { reads: conv(this.r), writes: conv(this.w) };
   }
 
   toJSON(): FootprintJSON {

@@ -206,7 +206,7 @@ machine: { pages: 16, trp: never, strict: 3 }
 tasks: { a: 1 }
 steps: { a: 1 }
 `), [
-      "2:1: unknown key 'stpes' in the scenario; did you mean 'steps'? (expected one of: name, description, source, profile, profiles, machine, tasks, steps, end)",
+      "2:1: unknown key 'stpes' in the scenario; did you mean 'steps'? (expected one of: name, description, source, profile, profiles, machine, tasks, steps, end, setup, actors, finally, explore)",
       '4:1: give either profile: or profiles:, not both',
       "5:23: unknown machine setting 'trp'; did you mean 'thp'? (settings: pages?, thp?, strict?, orders?)",
       "5:43: machine setting 'strict' must be true or false, found 3",

@@ -42,7 +42,47 @@ function pteOf(t: Task, addr: number): { writable: boolean; dirty: boolean } | n
   return bits < 0 ? null : { writable: (bits & PTE_WRITE) !== 0, dirty: (bits & PTE_DIRTY) !== 0 };
 }
 
+/**
+ * A canonical digest of what the model holds that a user could observe, free of PFNs (two runs that
+ * allocate different frames but end equal give equal digests): per live task, per VMA page, the
+ * content token it sees (z: the zero page, w: writable PTE, p: maybe DMA-pinned, or - unmapped); per
+ * file, the page cache (token, D dirty, W writeback) and the disk. The explorer's end state.
+ */
+function digest(c: Ctx): { tasks: string; files: string } {
+  const k = c.k;
+  const m = k.mem;
+  const tasks: string[] = [];
+  for (const t of k.tasks.values()) {
+    if (t.exited) continue;
+    const vmas = t.mm.vmas.map((v) => {
+      const pages: string[] = [];
+      for (let a = v.start; a < v.end && pages.length < 4096; a += 4096) {
+        const p = translate(t.mm, a);
+        if (p < 0) { pages.push('-'); continue; }
+        const pte = pteOf(t, a);
+        pages.push(`${m.isZeroPfn(p) || m.isHugeZero(m.head(p)) ? 'z' : m.content[p]}${pte?.writable ? 'w' : ''}`
+          + `${k.profile.pinTracking && folio_maybe_dma_pinned(k, p) ? 'p' : ''}`);
+      }
+      return `${v.start.toString(16)}[${pages.join(',')}]`;
+    });
+    tasks.push(`${t.name}{${vmas.join(' ')}}`);
+  }
+  const files: string[] = [];
+  for (const [name, f] of k.files) {
+    const cache = [...f.cache].sort((a, b) => a[0] - b[0])
+      .map(([i, p]) => `${i}=${m.content[p]}${m.test(p, PG_dirty) ? 'D' : ''}${m.test(p, PG_writeback) ? 'W' : ''}`);
+    const disk = [...f.disk].sort((a, b) => a[0] - b[0]).map(([i, v]) => `${i}=${v}`);
+    files.push(`${name}{cache ${cache.join(',')}; disk ${disk.join(',')}}`);
+  }
+  return { tasks: tasks.join(' '), files: files.join(' ') };
+}
+
 export const MM_QUERIES: QueryImpl[] = [
+  {
+    name: 'digest', summary: 'a PFN-free digest of what tasks see and what files hold (the explorer\'s end state)',
+    needsTask: false, args: [], fields: ['tasks', 'files'],
+    eval: (c) => digest(c),
+  },
   {
     name: 'page', summary: 'the page a task maps at addr (no fault), or a page by pfn', needsTask: true,
     args: [A('addr', 'int', false), A('pfn', 'int', false)], fields: PAGE_FIELDS,
