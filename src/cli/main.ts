@@ -13,11 +13,7 @@ import { ScenarioFileError, formatPos, type Diagnostic } from '../scenario/error
 import { loadScenarioFile } from '../scenario/load.js';
 import { runScenario, type ScenarioResult, type Verdict } from '../scenario/run.js';
 import { didYouMean } from '../scenario/suggest.js';
-import {
-  ScheduleError, exploreDpor, exploreExhaustive, explorePct, formatSchedule, minimizeSchedule, parseSchedule, replay,
-  type ExploreResult,
-} from '../explore/index.js';
-import { scenarioProgram } from '../explore/scenario.js';
+import { ExploreUsageError, exploreCommand } from './explore.js';
 
 /** Where the CLI writes and what it knows of its environment (tests pass their own). */
 export interface Io {
@@ -37,8 +33,10 @@ Commands:
   ops                 list the operations, queries, machine settings and profiles scenarios can use
   host-check          measure pinning workloads on this machine's kernel and compare with the model
                       (--case NAME, repeatable; --reps N; --json; see docs/host-check.md)
-  explore FILE        explore the interleavings of a multi-actor scenario (setup: + actors:) on each of its profiles
-                      (--mode dpor|exhaustive|pct, --preemption-bound N, --seed S, --runs N; see docs/explorer.md)
+  explore FILE        explore the interleavings of a multi-actor scenario (setup: + actors:) on each of its profiles;
+                      exit 0 when each profile passes, or fails where the file's explore: fails: says it must
+                      (--mode dpor|exhaustive|pct, --preemption-bound N, --jobs N worker threads, --runs N,
+                      --seed S and --depth D for pct, --trace OUT for the failing schedule; see docs/explorer.md)
   replay FILE         run one schedule of a multi-actor scenario (--schedule S, e.g. "driver,flusher,driver" or "0.1.0")
   help                show this help
 
@@ -57,7 +55,7 @@ See docs/scenarios.md for the scenario format.
 `;
 
 const COMMANDS = ['run', 'list', 'ops', 'host-check', 'explore', 'replay', 'help'];
-const EXPLORE_OPTIONS = ['mode', 'preemption-bound', 'seed', 'runs', 'schedule'] as const;
+const EXPLORE_OPTIONS = ['mode', 'preemption-bound', 'seed', 'runs', 'schedule', 'depth', 'jobs'] as const;
 
 /** An error with an exit status and a message for stderr. */
 class CliError extends Error {
@@ -331,97 +329,6 @@ function wrap(words: readonly string[], indent: string, width: number): string {
   return lines.map((l) => `${l}\n`).join('');
 }
 
-interface ExploreCliOptions extends Options {
-  readonly mode?: string;
-  readonly preemptionBound?: string;
-  readonly seed?: string;
-  readonly runs?: string;
-  readonly schedule?: string;
-}
-
-function intOption(name: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  if (!/^\d+$/.test(text)) throw new CliError(`pinlab: --${name} must be a non-negative integer, found '${text}'`, 2);
-  return Number(text);
-}
-
-/** `pinlab explore FILE` and `pinlab replay FILE --schedule S`: exit 0 pass, 1 fail, 2 usage or file error. */
-async function exploreCommand(cmd: 'explore' | 'replay', io: Io, backend: Backend, file: string, o: ExploreCliOptions): Promise<number> {
-  const mode = o.mode ?? 'dpor';
-  if (!['dpor', 'exhaustive', 'pct'].includes(mode)) throw new CliError(`pinlab: --mode must be dpor, exhaustive or pct, found '${mode}'`, 2);
-  if (cmd === 'replay' && o.schedule === undefined) throw new CliError(`pinlab: replay needs --schedule S\n\n${USAGE}`, 2);
-  if (cmd === 'explore' && o.schedule !== undefined) throw new CliError('pinlab: --schedule applies to replay only', 2);
-  if (o.profile !== undefined && !backend.profiles.includes(o.profile)) {
-    throw new CliError(`pinlab: unknown profile '${o.profile}'${didYouMean(o.profile, backend.profiles)} (profiles: ${backend.profiles.join(', ')})`, 2);
-  }
-  const preemptionBound = intOption('preemption-bound', o.preemptionBound);
-  const seed = intOption('seed', o.seed) ?? 1;
-  const runs = intOption('runs', o.runs);
-  let scn: Scenario;
-  try {
-    scn = loadScenarioFile(resolve(io.cwd, file), backend, file);
-  } catch (e) {
-    if (e instanceof ScenarioFileError) throw new CliError(e.message, 2);
-    throw e;
-  }
-  if (!scn.actors) throw new CliError(`pinlab: ${file}: not a multi-actor scenario (${cmd} needs setup: and actors:; see docs/explorer.md)`, 2);
-  let failed = false;
-  const docs: unknown[] = [];
-  const traces: [string, unknown][] = [];
-  for (const profile of o.profile !== undefined ? [o.profile] : scn.profiles) {
-    const p = scenarioProgram(scn, backend, profile, { trace: cmd === 'replay' && o.trace !== undefined });
-    try {
-      if (cmd === 'replay') {
-        let schedule: number[];
-        try {
-          schedule = parseSchedule(o.schedule!, p.actors);
-        } catch (e) {
-          if (e instanceof ScheduleError) throw new CliError(`pinlab: --schedule: ${e.message}`, 2);
-          throw e;
-        }
-        const r = replay(p, schedule, { complete: true });
-        const failure = r.failure ?? null;
-        failed ||= failure !== null;
-        const ran = formatSchedule(r.schedule, p.actors);
-        if (o.trace !== undefined) {
-          traces.push([`${file}[${profile}]`, p.lastTrace()]);
-        }
-        if (o.json) docs.push({ profile, schedule: ran, verdict: failure === null ? 'pass' : 'fail', failure });
-        else io.out(`${failure === null ? 'PASS' : 'FAIL'} ${scn.name} [${profile}] schedule ${ran}${failure === null ? '' : `\n  ${failure}`}\n`);
-        continue;
-      }
-      const opts = { ...(preemptionBound !== undefined && { preemptionBound }), ...(runs !== undefined && mode !== 'pct' && { maxSchedules: runs }) };
-      const r: ExploreResult = mode === 'dpor' ? exploreDpor(p, opts) : mode === 'exhaustive' ? exploreExhaustive(p, opts)
-        : explorePct(p, { seed, ...(runs !== undefined && { runs }) });
-      let minimal: { schedule: string; message: string } | null = null;
-      if (r.failure) {
-        const m = minimizeSchedule(p, r.failure.schedule);
-        const rep = replay(p, m.schedule);
-        minimal = { schedule: formatSchedule(m.schedule, p.actors), message: rep.failure ?? r.failure.message };
-      }
-      failed ||= r.verdict === 'fail';
-      if (o.json) {
-        docs.push({ profile, mode, verdict: r.verdict, schedulesRun: r.schedulesRun, schedulesPruned: r.schedulesPruned,
-          distinctEndStates: r.distinctEndStates, elapsedMs: Math.round(r.elapsedMs), ...(minimal && { failure: minimal }) });
-      } else {
-        const verdict = r.verdict === 'pass' ? 'PASS' : r.verdict === 'fail' ? 'FAIL' : 'INCOMPLETE';
-        io.out(`${verdict} ${scn.name} [${profile}] ${mode}: ${r.schedulesRun} schedules run, ${r.schedulesPruned} pruned, `
-          + `${r.distinctEndStates} distinct end states, ${Math.round(r.elapsedMs)} ms\n`);
-        if (minimal) io.out(`  schedule: ${minimal.schedule}\n  ${minimal.message}\n`);
-      }
-    } catch (e) {
-      if (e instanceof ScenarioFileError) throw new CliError(e.message, 2);
-      throw e;
-    }
-  }
-  if (o.json) io.out(`${JSON.stringify(docs.length === 1 ? docs[0] : docs, null, 2)}\n`);
-  if (o.trace !== undefined) {
-    const doc = traces.length === 1 ? traces[0][1] : Object.fromEntries(traces);
-    writeFileSync(resolve(io.cwd, o.trace), `${JSON.stringify(doc)}\n`);
-  }
-  return failed ? 1 : 0;
-}
-
 /** Run the command line; returns the exit status. */
 export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
   const cli = new Cli(io);
@@ -435,7 +342,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
           verbose: { type: 'boolean', short: 'v' }, help: { type: 'boolean', short: 'h' },
           case: { type: 'string', multiple: true }, reps: { type: 'string' },
           mode: { type: 'string' }, 'preemption-bound': { type: 'string' }, seed: { type: 'string' }, runs: { type: 'string' },
-          schedule: { type: 'string' },
+          schedule: { type: 'string' }, depth: { type: 'string' }, jobs: { type: 'string' },
         },
       });
     } catch (e) {
@@ -484,11 +391,17 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
       case 'replay': {
         if (rest.length !== 1) throw new CliError(`pinlab: ${cmd} needs exactly one FILE\n\n${USAGE}`, 2);
         const file = cli.filesOf(rest)[0];
-        return await exploreCommand(cmd, io, await loadBackend(io), file, {
-          ...opts, ...(v.mode !== undefined && { mode: v.mode }), ...(v['preemption-bound'] !== undefined && { preemptionBound: v['preemption-bound'] }),
-          ...(v.seed !== undefined && { seed: v.seed }), ...(v.runs !== undefined && { runs: v.runs }),
-          ...(v.schedule !== undefined && { schedule: v.schedule }),
-        });
+        try {
+          return await exploreCommand(cmd, io, await loadBackend(io), file, {
+            ...opts, ...(v.mode !== undefined && { mode: v.mode }), ...(v['preemption-bound'] !== undefined && { preemptionBound: v['preemption-bound'] }),
+            ...(v.seed !== undefined && { seed: v.seed }), ...(v.runs !== undefined && { runs: v.runs }),
+            ...(v.schedule !== undefined && { schedule: v.schedule }), ...(v.depth !== undefined && { depth: v.depth }),
+            ...(v.jobs !== undefined && { jobs: v.jobs }),
+          });
+        } catch (e) {
+          if (e instanceof ExploreUsageError) throw new CliError(/needs --schedule/.test(e.message) ? `${e.message}\n\n${USAGE}` : e.message, 2);
+          throw e;
+        }
       }
       default: {
         let hint = didYouMean(cmd, COMMANDS);

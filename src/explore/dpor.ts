@@ -161,9 +161,9 @@ export function exploreDpor(p: Program, opts: ExploreOptions = {}): ExploreResul
     const replayedEvents = events.length;
     let fail: string | undefined;
     let blocked = false;
-    let preemptions = 0;
+    let preemptions = opts.rootPreemptions ?? 0;
     // sleep set for the next new node
-    let childSleep = new Map<number, Footprint>();
+    let childSleep = new Map<number, Footprint>(nodes.length === 0 ? opts.rootSleep ?? [] : []);
     // per actor: the event that last enabled it (it was disabled before that event)
     const enablerOf = new Map<number, number>();
     let enBefore: readonly number[] = [];
@@ -183,7 +183,7 @@ export function exploreDpor(p: Program, opts: ExploreOptions = {}): ExploreResul
         }
       }
       enBefore = en;
-      const prev = sched[sched.length - 1];
+      const prev = depth === 0 ? opts.rootPrev : sched[sched.length - 1];
       let node = nodes[depth];
       if (node === undefined) {
         if (en.length === 0) break;
@@ -227,7 +227,7 @@ export function exploreDpor(p: Program, opts: ExploreOptions = {}): ExploreResul
     while (nodes.length > 0) {
       const i = nodes.length - 1;
       const node = nodes[i];
-      const prev = i > 0 ? nodes[i - 1].chosen : undefined;
+      const prev = i > 0 ? nodes[i - 1].chosen : opts.rootPrev;
       for (const q of node.backtrack) {
         if (node.done.has(q) || node.pruned.has(q) || node.sleep.has(q) || !node.enabled.includes(q)) continue;
         if (node.preemptions + (isPreemption(prev, q, node.enabled) ? 1 : 0) > bound) {

@@ -23,12 +23,12 @@ export function exploreExhaustive(p: Program, opts: ExploreOptions = {}): Explor
     const exec = p.start();
     const sched: number[] = [];
     const fps: Footprint[] = [];
-    let preemptions = 0;
+    let preemptions = opts.rootPreemptions ?? 0;
     let fail: string | undefined;
     for (let depth = 0; ; depth++) {
       let node = stack[depth];
       const en = exec.enabled();
-      const prev = sched[sched.length - 1];
+      const prev = depth === 0 ? opts.rootPrev : sched[sched.length - 1];
       if (node === undefined) {
         if (en.length === 0) break;
         const choices = en.filter((a) => preemptions + (isPreemption(prev, a, en) ? 1 : 0) <= bound);

@@ -15,15 +15,16 @@ export interface PctOptions {
   depth?: number;
   /** number of runs (default 100) */
   runs?: number;
-  /** estimate of steps per execution k; default: the longest execution seen so far (a first probe run measures it) */
+  /** estimate of steps per execution k; default: the length of a probe run (lowest actor first) */
   steps?: number;
+  /** the index of the first run (runs are numbered; run i is seeded by (seed, i), so a range of runs can go to a worker) */
+  firstRun?: number;
   all?: boolean;
   onSchedule?: ScheduleObserver;
 }
 
 export function explorePct(p: Program, opts: PctOptions): ExploreResult {
   const t0 = performance.now();
-  const rng = new Rng(opts.seed);
   const d = opts.depth ?? 3;
   const runs = opts.runs ?? 100;
   const n = p.actors.length;
@@ -31,9 +32,12 @@ export function explorePct(p: Program, opts: PctOptions): ExploreResult {
   let failures = 0;
   let failure: ExploreResult['failure'];
   let schedulesRun = 0;
-  let k = opts.steps ?? probeLength(p);
+  const k = opts.steps ?? probeLength(p);
+  const first = opts.firstRun ?? 0;
 
-  for (let run = 0; run < runs; run++) {
+  for (let run = first; run < first + runs; run++) {
+    // Each run has its own generator, so run i is the same whichever worker runs it.
+    const rng = new Rng(Rng.mix(opts.seed, run));
     const order = rng.shuffle([...Array(n).keys()]);
     const prio = new Array<number>(n);
     order.forEach((a, i) => { prio[a] = d + i; });
@@ -65,7 +69,6 @@ export function explorePct(p: Program, opts: PctOptions): ExploreResult {
       endStates.add(exec.finalState());
       if (fin !== null) fail = fin;
     }
-    if (sched.length > k && opts.steps === undefined) k = sched.length;
     schedulesRun++;
     opts.onSchedule?.(sched, fps, fail);
     if (fail !== undefined) {

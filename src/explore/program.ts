@@ -82,6 +82,14 @@ export interface ExploreOptions {
   /** keep going after a failure */
   all?: boolean;
   onSchedule?: ScheduleObserver;
+  /**
+   * Exploring a subtree (parallel search, split.ts): the actor that ran last before the root and
+   * the preemptions already spent, so the preemption bound counts the whole schedule.
+   */
+  rootPrev?: number;
+  rootPreemptions?: number;
+  /** DPOR in a subtree: the root's sleep set (actors whose step at the root is covered by another subtree). */
+  rootSleep?: ReadonlyMap<number, Footprint>;
 }
 
 /** True if choosing actor `next` after `prev` is a preemption (prev could have continued). */

@@ -3,6 +3,10 @@
 export class Rng {
   private s: number;
   constructor(seed: number) { this.s = seed | 0; }
+  /** A seed for stream i of a seed (one splitmix step over seed and i). */
+  static mix(seed: number, i: number): number {
+    return new Rng((seed | 0) ^ Math.imul(i + 1, 0x9e3779b9)).next();
+  }
   /** uniform 32-bit unsigned integer */
   next(): number {
     this.s = (this.s + 0x9e3779b9) | 0;

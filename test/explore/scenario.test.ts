@@ -2,6 +2,9 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exploreDpor } from '../../src/explore/dpor.js';
 import { exploreExhaustive } from '../../src/explore/exhaustive.js';
@@ -109,9 +112,10 @@ actors:
     (e: unknown) => e instanceof ScenarioFileError && /not steps:/.test(e.message));
 });
 
-test('pinlab explore and replay: exit 1 on the BUG, 0 when it passes, 2 on a plain scenario', async () => {
+test('pinlab explore and replay: exit 0 when each profile goes as explore: fails: says, 1 on a BUG replayed, 2 on a plain scenario', async () => {
   let o = io();
-  assert.equal(await main(['explore', SEED002, '--profile', '5.1'], o), 1);
+  assert.equal(await main(['explore', SEED002, '--profile', '5.1'], o), 0, o.text());
+  assert.match(o.text(), /FAIL .*\[5\.1\].*expected: the file says it fails here/);
   const m = /schedule: (\S+)/.exec(o.text());
   assert.ok(m, o.text());
   o = io();
@@ -119,9 +123,64 @@ test('pinlab explore and replay: exit 1 on the BUG, 0 when it passes, 2 on a pla
   assert.match(o.text(), /kernel BUG/);
   o = io();
   assert.equal(await main(['explore', SEED002, '--profile', 'current', '--json'], o), 0);
-  assert.equal((JSON.parse(o.text()) as { verdict: string }).verdict, 'pass');
+  const doc = JSON.parse(o.text()) as { verdict: string; expected: string; asExpected: boolean };
+  assert.deepEqual([doc.verdict, doc.expected, doc.asExpected], ['pass', 'pass', true]);
   o = io();
   assert.equal(await main(['explore', `${ROOT}scenarios/fs/ext4-bug-gup.yaml`], o), 2);
   o = io();
   assert.equal(await main(['explore', SEED002, '--mode', 'bogus'], o), 2);
+});
+
+test('pinlab explore: a profile that does not fail where the file says it must is exit 1', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pinlab-explore-'));
+  const f = join(dir, 'wrong.yaml');
+  writeFileSync(f, readFileSync(SEED002, 'utf8').replace("fails: {'5.1': 'kernel BUG at fs/ext4/inode.c'}", "fails: {current: 'kernel BUG'}"));
+  const o = io();
+  assert.equal(await main(['explore', f], o), 1, o.text());
+  assert.match(o.text(), /FAIL .*\[5\.1\].*UNEXPECTED: the file expects every schedule to pass here/);
+  assert.match(o.text(), /PASS .*\[current\].*UNEXPECTED: the file expects a failure containing 'kernel BUG'/);
+});
+
+test('pinlab explore: usage errors name the option', async () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['--jobs', '0'], /--jobs must be an integer >= 1/],
+    [['--depth', '2'], /--depth applies to --mode pct only/],
+    [['--seed', '2'], /--seed applies to --mode pct only/],
+    [['--jobs', '2', '--runs', '5'], /--runs with --jobs applies to --mode pct only/],
+  ];
+  for (const [args, re] of cases) {
+    const o = io();
+    assert.equal(await main(['explore', SEED002, ...args], o), 2, args.join(' '));
+    assert.match(o.text(), re);
+  }
+  const o = io();
+  assert.equal(await main(['replay', SEED002, '--schedule', 'driver', '--jobs', '2'], o), 2);
+  assert.match(o.text(), /--jobs applies to explore only/);
+});
+
+test('pinlab explore --jobs: the same verdict, counts, end states and counterexample on every run; PCT ranges equal one thread', async () => {
+  const run = async (args: string[]) => {
+    const o = io();
+    await main(['explore', SEED002, '--json', ...args], o);
+    return (JSON.parse(o.text()) as Array<Record<string, unknown>>).map(({ elapsedMs: _e, ...rest }) => rest);
+  };
+  const a = await run(['--jobs', '2']);
+  const b = await run(['--jobs', '2']);
+  assert.deepEqual(a, b);
+  const seq = await run([]);
+  // a passing search covers the same end states with or without workers
+  assert.equal(a[1].distinctEndStates, seq[1].distinctEndStates);
+  assert.equal(a[0].verdict, 'fail');
+  const pct1 = await run(['--mode', 'pct', '--runs', '60', '--depth', '3', '--seed', '7']);
+  const pct2 = await run(['--mode', 'pct', '--runs', '60', '--depth', '3', '--seed', '7', '--jobs', '2']);
+  assert.deepEqual(pct2.map(({ jobs: _j, ...r }) => r), pct1);
+});
+
+test('pinlab explore --trace writes the trace of the minimised failing schedule', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pinlab-explore-'));
+  const out = join(dir, 't.json');
+  const o = io();
+  assert.equal(await main(['explore', SEED002, '--profile', '5.1', '--trace', out], o), 0);
+  const t = JSON.parse(readFileSync(out, 'utf8')) as { events: Array<{ op: string; bug?: string }> };
+  assert.match(t.events.at(-1)!.bug ?? '', /kernel BUG at fs\/ext4\/inode\.c/);
 });

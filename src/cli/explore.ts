@@ -1,0 +1,189 @@
+// `pinlab explore FILE` and `pinlab replay FILE --schedule S` (docs/explorer.md).
+//
+// explore: for each profile, search the interleavings of the scenario's actors; on a failure,
+// minimise the schedule to the fewest context switches and print it (replayable) with its message.
+// A file's `explore: fails:` says which profiles must fail (the old kernel) and which must pass: the
+// exit status is 0 when every profile went as the file expects, 1 otherwise.
+
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Backend } from '../scenario/backend.js';
+import type { Scenario } from '../scenario/ast.js';
+import { ScenarioFileError } from '../scenario/errors.js';
+import { loadScenarioFile } from '../scenario/load.js';
+import { didYouMean } from '../scenario/suggest.js';
+import {
+  ScheduleError, exploreDpor, exploreExhaustive, explorePct, formatSchedule, minimizeSchedule, parseSchedule, replay,
+  type ExploreResult,
+} from '../explore/index.js';
+import { exploreParallel } from '../explore/parallel.js';
+import { scenarioProgram } from '../explore/scenario.js';
+
+export interface ExploreIo {
+  out(text: string): void;
+  err(text: string): void;
+  readonly isTTY: boolean;
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+export interface ExploreCliOptions {
+  readonly json: boolean;
+  readonly profile?: string;
+  readonly trace?: string;
+  readonly mode?: string;
+  readonly preemptionBound?: string;
+  readonly seed?: string;
+  readonly runs?: string;
+  readonly depth?: string;
+  readonly jobs?: string;
+  readonly schedule?: string;
+}
+
+/** A usage or file error: exit status 2 with this message. */
+export class ExploreUsageError extends Error {}
+
+function intOption(name: string, text: string | undefined, min = 0): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text) || Number(text) < min) {
+    throw new ExploreUsageError(`pinlab: --${name} must be ${min > 0 ? `an integer >= ${min}` : 'a non-negative integer'}, found '${text}'`);
+  }
+  return Number(text);
+}
+
+/** A one-line progress display on a terminal's stderr, redrawn at most every 100 ms. */
+class Progress {
+  private last = 0;
+  private shown = false;
+  constructor(private readonly io: ExploreIo, private readonly label: string) {}
+  update(schedules: number, extra = ''): void {
+    if (!this.io.isTTY) return;
+    const now = performance.now();
+    if (now - this.last < 100) return;
+    this.last = now;
+    this.shown = true;
+    this.io.err(`\r\x1b[2K${this.label}: ${schedules} schedules${extra}`);
+  }
+  clear(): void {
+    if (this.shown) this.io.err('\r\x1b[2K');
+    this.shown = false;
+  }
+}
+
+export async function exploreCommand(cmd: 'explore' | 'replay', io: ExploreIo, backend: Backend, file: string, o: ExploreCliOptions): Promise<number> {
+  const mode = o.mode ?? 'dpor';
+  if (!['dpor', 'exhaustive', 'pct'].includes(mode)) throw new ExploreUsageError(`pinlab: --mode must be dpor, exhaustive or pct, found '${mode}'`);
+  if (cmd === 'replay' && o.schedule === undefined) throw new ExploreUsageError('pinlab: replay needs --schedule S');
+  if (cmd === 'explore' && o.schedule !== undefined) throw new ExploreUsageError('pinlab: --schedule applies to replay only');
+  if (cmd === 'replay') {
+    for (const [k, v] of [['jobs', o.jobs], ['depth', o.depth], ['runs', o.runs], ['seed', o.seed], ['preemption-bound', o.preemptionBound]] as const) {
+      if (v !== undefined) throw new ExploreUsageError(`pinlab: --${k} applies to explore only`);
+    }
+  }
+  if (o.profile !== undefined && !backend.profiles.includes(o.profile)) {
+    throw new ExploreUsageError(`pinlab: unknown profile '${o.profile}'${didYouMean(o.profile, backend.profiles)} (profiles: ${backend.profiles.join(', ')})`);
+  }
+  const boundOpt = intOption('preemption-bound', o.preemptionBound);
+  const seed = intOption('seed', o.seed) ?? 1;
+  const runs = intOption('runs', o.runs);
+  const depth = intOption('depth', o.depth, 1);
+  const jobs = intOption('jobs', o.jobs, 1) ?? 1;
+  if (depth !== undefined && mode !== 'pct') throw new ExploreUsageError('pinlab: --depth applies to --mode pct only');
+  if (o.seed !== undefined && mode !== 'pct') throw new ExploreUsageError('pinlab: --seed applies to --mode pct only');
+  if (jobs > 1 && runs !== undefined && mode !== 'pct') {
+    throw new ExploreUsageError('pinlab: --runs with --jobs applies to --mode pct only (a schedule cap would depend on which worker ran first)');
+  }
+  if (jobs > 1 && io.env.PINLAB_BACKEND) throw new ExploreUsageError('pinlab: --jobs needs the model backend (PINLAB_BACKEND is set)');
+  const path = resolve(io.cwd, file);
+  let scn: Scenario;
+  try {
+    scn = loadScenarioFile(path, backend, file);
+  } catch (e) {
+    if (e instanceof ScenarioFileError) throw new ExploreUsageError(e.message);
+    throw e;
+  }
+  if (!scn.actors) throw new ExploreUsageError(`pinlab: ${file}: not a multi-actor scenario (${cmd} needs setup: and actors:; see docs/explorer.md)`);
+  const preemptionBound = boundOpt ?? scn.explore?.preemptionBound;
+  let failed = false;
+  const docs: unknown[] = [];
+  const traces: [string, unknown][] = [];
+  for (const profile of o.profile !== undefined ? [o.profile] : scn.profiles) {
+    try {
+      if (cmd === 'replay') {
+        const p = scenarioProgram(scn, backend, profile, { trace: o.trace !== undefined });
+        let schedule: number[];
+        try {
+          schedule = parseSchedule(o.schedule!, p.actors);
+        } catch (e) {
+          if (e instanceof ScheduleError) throw new ExploreUsageError(`pinlab: --schedule: ${e.message}`);
+          throw e;
+        }
+        const r = replay(p, schedule, { complete: true });
+        const failure = r.failure ?? null;
+        failed ||= failure !== null;
+        const ran = formatSchedule(r.schedule, p.actors);
+        if (o.trace !== undefined) traces.push([`${file}[${profile}]`, p.lastTrace()]);
+        if (o.json) docs.push({ profile, schedule: ran, verdict: failure === null ? 'pass' : 'fail', failure });
+        else io.out(`${failure === null ? 'PASS' : 'FAIL'} ${scn.name} [${profile}] schedule ${ran}${failure === null ? '' : `\n  ${failure}`}\n`);
+        continue;
+      }
+      const p = scenarioProgram(scn, backend, profile);
+      const progress = new Progress(io, `explore ${scn.name} [${profile}] ${mode}`);
+      let seen = 0;
+      const onSchedule = () => progress.update(++seen);
+      const bound = preemptionBound !== undefined && mode !== 'pct' ? { preemptionBound } : {};
+      let r: ExploreResult;
+      if (jobs > 1) {
+        r = await exploreParallel({ file: path, profile }, p, {
+          jobs, mode: mode as 'dpor' | 'exhaustive' | 'pct', opts: bound,
+          ...(mode === 'pct' && { pct: { seed, runs: runs ?? 100, ...(depth !== undefined && { depth }) } }),
+          onProgress: (n, done, total) => progress.update(n, `, ${done}/${total} subtrees, ${jobs} workers`),
+        });
+      } else {
+        const opts = { ...bound, ...(runs !== undefined && mode !== 'pct' && { maxSchedules: runs }), onSchedule };
+        r = mode === 'dpor' ? exploreDpor(p, opts) : mode === 'exhaustive' ? exploreExhaustive(p, opts)
+          : explorePct(p, { seed, onSchedule, ...(runs !== undefined && { runs }), ...(depth !== undefined && { depth }) });
+      }
+      progress.clear();
+      let minimal: { schedule: string; message: string } | null = null;
+      if (r.failure) {
+        const m = minimizeSchedule(p, r.failure.schedule);
+        const tp = o.trace !== undefined ? scenarioProgram(scn, backend, profile, { trace: true }) : p;
+        const rep = replay(tp, m.schedule);
+        minimal = { schedule: formatSchedule(m.schedule, p.actors), message: rep.failure ?? r.failure.message };
+        if (o.trace !== undefined) traces.push([`${file}[${profile}]`, tp.lastTrace()]);
+      }
+      // What the file expects: a failure containing the text on the profiles explore: fails: lists, a pass elsewhere.
+      const want = scn.explore?.fails.get(profile);
+      const asExpected = want !== undefined
+        ? r.verdict === 'fail' && minimal !== null && (minimal.message.includes(want.text) || r.failure!.message.includes(want.text))
+        : r.verdict === 'pass';
+      failed ||= !asExpected;
+      if (o.json) {
+        docs.push({ profile, mode, verdict: r.verdict, expected: want !== undefined ? 'fail' : 'pass', asExpected,
+          schedulesRun: r.schedulesRun, schedulesPruned: r.schedulesPruned, distinctEndStates: r.distinctEndStates,
+          elapsedMs: Math.round(r.elapsedMs), ...(jobs > 1 && { jobs }), ...(minimal && { failure: minimal }) });
+      } else {
+        const verdict = r.verdict === 'pass' ? 'PASS' : r.verdict === 'fail' ? 'FAIL' : 'INCOMPLETE';
+        const note = want !== undefined
+          ? (asExpected ? ' (expected: the file says it fails here)' : ` (UNEXPECTED: the file expects a failure containing '${want.text}')`)
+          : (asExpected ? '' : ' (UNEXPECTED: the file expects every schedule to pass here)');
+        io.out(`${verdict} ${scn.name} [${profile}] ${mode}: ${r.schedulesRun} schedules run, ${r.schedulesPruned} pruned, `
+          + `${r.distinctEndStates} distinct end states, ${Math.round(r.elapsedMs)} ms${jobs > 1 ? ` (${jobs} workers)` : ''}${note}\n`);
+        if (minimal) io.out(`  schedule: ${minimal.schedule}\n  ${minimal.message}\n`);
+      }
+    } catch (e) {
+      if (e instanceof ScenarioFileError) throw new ExploreUsageError(e.message);
+      throw e;
+    }
+  }
+  if (o.json) io.out(`${JSON.stringify(docs.length === 1 ? docs[0] : docs, null, 2)}\n`);
+  if (o.trace !== undefined) {
+    if (traces.length === 0) io.err('pinlab: no failing schedule, so no trace was written\n');
+    else {
+      const doc = traces.length === 1 ? traces[0][1] : Object.fromEntries(traces);
+      writeFileSync(resolve(io.cwd, o.trace), `${JSON.stringify(doc)}\n`);
+    }
+  }
+  return failed ? 1 : 0;
+}
