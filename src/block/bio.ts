@@ -162,7 +162,13 @@ export function bio_check_pages_dirty(k: Kernel, bio: Bio): void {
 
 /** bio_dirty_fn(): the deferred worker — re-dirty under the folio lock, then release. */
 export function bio_dirty_fn(k: Kernel): number {
+  // block/bio.c bio_dirty_fn(): takes bio_dirty_list under bio_dirty_lock. The list lives with
+  // the device's state in the footprint ('dev' 0, which bio_check_pages_dirty()'s caller, the
+  // completion, writes): an empty list is still a read, so the explorer orders the worker
+  // against the completion that queues onto it.
+  k.fp.read('dev', 0);
   const list = bioState(k).dirtyList.splice(0);
+  if (list.length) k.fp.write('dev', 0);
   for (const bio of list) bio_release_pages(k, bio, true);
   return list.length;
 }

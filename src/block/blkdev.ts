@@ -60,6 +60,16 @@ function complete(k: Kernel, f: InFlight): void {
   const { bio } = f;
   const mem = k.mem;
   const t = bio.target;
+  if (t) {
+    // The transfer reads or writes the file's blocks (block/blk-mq.c: the request reaches the
+    // disk): record it, so the explorer orders it against truncate and writeback of that file.
+    for (const file of k.files.values()) {
+      if (file.disk !== t.disk) continue;
+      if (bio.op === 'REQ_OP_READ') k.fp.read('file', file.id);
+      else k.fp.write('file', file.id);
+      break;
+    }
+  }
   let pageNo = 0;
   for (const v of bio.vecs) {
     const first = v.pfn + Math.floor(v.offset / PAGE_SIZE);
@@ -86,6 +96,9 @@ function complete(k: Kernel, f: InFlight): void {
 
 /** Complete the oldest in-flight bio (the device's interrupt). Returns false if none was in flight. */
 export function blk_complete_one(k: Kernel): boolean {
+  // Looking at the queue is a read of the device even when nothing is in flight (the explorer
+  // must order an interrupt that finds nothing against the submission it missed).
+  k.fp.read('dev', 0);
   const f = devState(k).queue.shift();
   if (!f) return false;
   k.fp.write('dev', 0);
@@ -116,5 +129,6 @@ export function blk_wait_bios(k: Kernel, bios: readonly Bio[]): void {
 }
 
 export function inFlight(k: Kernel): number {
+  k.fp.read('dev', 0);
   return devState(k).queue.length;
 }
