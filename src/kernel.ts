@@ -206,7 +206,7 @@ export class Kernel {
     try {
       result = fn();
       if (this.checkInvariantsEachStep) {
-        const broken = checkInvariants(this, this.checkInvariantsEachStep === 'incremental' ? this.fp.writtenFolios() : undefined);
+        const broken = checkInvariants(this, this.checkInvariantsEachStep === 'incremental' ? this.fp.writtenFolioRuns() : undefined);
         if (broken.length) bug = new KernelBug(`invariant violated after ${op}: ${broken[0]}`, broken);
       }
     } catch (e) {
@@ -252,6 +252,11 @@ export class Kernel {
     const f = this.fp.toRawJSON();
     this.fp.clear();
     return f;
+  }
+
+  /** The caller is done with this kernel (the explorer, after a schedule): recycle its memory. */
+  dispose(): void {
+    this.mem.release();
   }
 
   get stepCount(): number {

@@ -54,43 +54,51 @@ function boundNamesUsed(step: Step, bindable: ReadonlySet<string>): string[] {
   return [...names].filter((n) => bindable.has(n));
 }
 
-/** Expand trace-event footprints to object ids: folio runs → `folio:<pfn>` (capped), other kinds → `<kind>:<id>`; vmstat ignored. */
+/** Object id strings, interned per kind: the same id is the same string, built once. */
+const ID_CACHE = new Map<string, string[]>();
+function objectId(kind: string, i: number): string {
+  let c = ID_CACHE.get(kind);
+  if (!c) ID_CACHE.set(kind, (c = []));
+  if (i >= 0 && i < 1 << 20) return (c[i] ??= `${kind}:${i}`);
+  return `${kind}:${i}`;
+}
+
+/**
+ * Expand trace-event footprints to object ids: folio runs → `folio:<pfn>` (capped), other kinds →
+ * `<kind>:<id>`; vmstat ignored. A step that touches folios also reads `folio:*`, and a step over the
+ * cap is coarse (`folio:*` written): it conflicts with every step that touches a folio, while two
+ * fine steps conflict only through the folios they share.
+ */
 export function footprintIds(events: readonly TraceEventLike[]): Footprint {
-  const conv = (side: 'reads' | 'writes'): Set<string> => {
+  let touches = false;
+  const conv = (side: 'reads' | 'writes'): { ids: Set<string>; coarse: boolean } => {
     const out = new Set<string>();
     let folios = 0;
     let coarse = false;
     for (const e of events) {
-      for (const [kind, runs] of Object.entries(e.footprint[side])) {
+      const m = e.footprint[side];
+      for (const kind in m) {
         if (kind === 'vmstat') continue;
-        for (const [lo, hi] of runs) {
-          if (kind === 'folio') {
+        const isFolio = kind === 'folio';
+        for (const [lo, hi] of m[kind]) {
+          if (isFolio) {
+            touches = true;
             if (coarse) break;
             folios += hi - lo + 1;
             if (folios > FOLIO_ID_CAP) { coarse = true; break; }
           }
-          for (let i = lo; i <= hi; i++) out.add(`${kind}:${i}`);
+          for (let i = lo; i <= hi; i++) out.add(objectId(kind, i));
         }
       }
     }
-    if (coarse) {
-      for (const id of [...out]) if (id.startsWith('folio:')) out.delete(id);
-      out.add('folio:*');
-    }
-    return out;
+    if (coarse) for (const id of [...out]) if (id.startsWith('folio:')) out.delete(id);
+    return { ids: out, coarse };
   };
-  return { reads: conv('reads'), writes: conv('writes') };
-}
-
-/**
- * A coarse step (`folio:*`) is taken to read and write every folio; every step that touches a folio
- * reads `folio:*`, so it conflicts with a coarse step but not (through it) with another fine step.
- */
-function widen(f: Footprint): Footprint {
-  const coarse = f.reads.has('folio:*') || f.writes.has('folio:*');
-  const touches = coarse || [...f.reads, ...f.writes].some((x) => x.startsWith('folio:'));
-  if (!touches) return f;
-  return { reads: new Set([...f.reads, 'folio:*']), writes: coarse ? new Set([...f.writes, 'folio:*']) : f.writes };
+  const r = conv('reads');
+  const w = conv('writes');
+  if (touches) r.ids.add('folio:*');
+  if (r.coarse || w.coarse) { r.ids.add('folio:*'); w.ids.add('folio:*'); }
+  return { reads: r.ids, writes: w.ids };
 }
 
 function failureOf(v: Verdict): string {
@@ -149,18 +157,26 @@ export function scenarioProgram(scn: Scenario, backend: Backend, profile: string
       let verdictsSeen = runner.verdictsSoFar.length;
       let final: string | null = null;
       const written = new Set<string>();
-      const ready = (a: number) => actors[a].needs[next[a]].every((n) => runner.isBound(n));
+      const ready = (a: number) => {
+        for (const n of actors[a].needs[next[a]]) if (!runner.isBound(n)) return false;
+        return true;
+      };
       const pending = (a: number) => !stopped && next[a] < actors[a].steps.length;
+      const which = (wantReady: boolean): number[] => {
+        const out: number[] = [];
+        if (setupFailure) return out;
+        for (let a = 0; a < actors.length; a++) if (pending(a) && ready(a) === wantReady) out.push(a);
+        return out;
+      };
       const snapshot = (): string => {
         const s = runner.current;
         const d = s.query(null, 'digest', {});
-        return JSON.stringify({
-          tasks: d.tasks,
-          files: d.files,
-          vmstat: s.query(null, 'vmstat', {}),
-          warns: [...new Set(s.warnings().map((w) => w.id))].sort(),
-          bug: s.bug()?.message ?? null,
-        });
+        const vm = s.query(null, 'vmstat', {});
+        let out = `${String(d.tasks)}\n${String(d.files)}\n`;
+        for (const k in vm) if (vm[k] !== 0 && vm[k] !== null) out += `${k}=${String(vm[k])} `;
+        const warns = new Set<string>();
+        for (const w of s.warnings()) warns.add(w.id);
+        return `${out}\nwarn ${[...warns].sort().join(',')}\nbug ${s.bug()?.message ?? '-'}`;
       };
       // A WARN is a kernel bug report: one no expectation accounts for and explore: allow_warns does
       // not allow fails the schedule.
@@ -178,17 +194,17 @@ export function scenarioProgram(scn: Scenario, backend: Backend, profile: string
         return null;
       };
       return {
-        enabled: () => (setupFailure ? [] : actors.flatMap((_, a) => (pending(a) && ready(a) ? [a] : []))),
-        blocked: () => (setupFailure ? [] : actors.flatMap((_, a) => (pending(a) && !ready(a) ? [a] : []))),
+        enabled: () => which(true),
+        blocked: () => which(false),
         step(a: number): StepResult {
           const step = actors[a].steps[next[a]++];
           const stop = runner.runStep(step);
           if (stop) stopped = true;
           let fp: Footprint;
-          if (direct) fp = widen(footprintIds([{ footprint: session.takeFootprint!() }]));
+          if (direct) fp = footprintIds([{ footprint: session.takeFootprint!() }]);
           else {
             const events = (session.trace() as { events: TraceEventLike[] }).events;
-            fp = widen(footprintIds(events.slice(seen)));
+            fp = footprintIds(events.slice(seen));
             seen = events.length;
           }
           // A step that checks queries reads whatever was written before it.
@@ -223,8 +239,9 @@ export function scenarioProgram(scn: Scenario, backend: Backend, profile: string
           before = runner.verdictsSoFar.length;
           const res = runner.end();
           const bad = res.verdicts.slice(before).find((v) => !v.ok) ?? res.verdicts.find((v) => !v.ok);
+          const warnEnd = bad ? null : unexpectedWarn();
+          if (!opts.trace) session.dispose?.();
           if (bad) return failureOf(bad);
-          const warnEnd = unexpectedWarn();
           return warnEnd ? `teardown: ${warnEnd}` : null;
         },
       };

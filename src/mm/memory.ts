@@ -44,6 +44,9 @@ export interface MemoryConfig {
 
 interface ZoneRange { start: number; end: number }
 
+/** Released folio-table buffers by size (PhysMem.release()). */
+const BUFFER_POOL = new Map<number, ArrayBuffer[]>();
+
 export class PhysMem {
   readonly nrPages: number;
   readonly refcount: Int32Array;
@@ -85,7 +88,11 @@ export class PhysMem {
     const n = next;
     // One buffer for all the arrays: the explorer builds a kernel per schedule, and one
     // allocation is much cheaper than eight. 4-byte arrays first keeps them aligned.
-    const buf = new ArrayBuffer(n * PhysMem.BYTES_PER_PAGE);
+    const bytes = n * PhysMem.BYTES_PER_PAGE;
+    const pooled = BUFFER_POOL.get(bytes)?.pop();
+    if (pooled) new Uint8Array(pooled).fill(0);
+    const buf = pooled ?? new ArrayBuffer(bytes);
+    this.buffer = buf;
     let off = 0;
     const take = <T>(make: (b: ArrayBuffer, o: number, n: number) => T, size: number): T => {
       const a = make(buf, off, n);
@@ -119,6 +126,21 @@ export class PhysMem {
       for (let p = end - BLOCK; p >= start; p -= BLOCK) this.pushFree(z, p, MAX_PAGE_ORDER);
       this.freePages[z] = end - start;
     }
+  }
+
+  private buffer: ArrayBuffer | null;
+
+  /**
+   * The explorer is done with this memory (a schedule has ended): its buffer goes back to a small
+   * pool for the next kernel of the same size. Nothing may use this PhysMem afterwards.
+   */
+  release(): void {
+    const b = this.buffer;
+    if (!b) return;
+    this.buffer = null;
+    let list = BUFFER_POOL.get(b.byteLength);
+    if (!list) BUFFER_POOL.set(b.byteLength, (list = []));
+    if (list.length < 4) list.push(b);
   }
 
   /** Bytes of typed arrays per simulated page. */

@@ -70,6 +70,8 @@ export interface Session {
    * In explore mode: the objects read and written since the last call, as runs of ids per kind
    * ("folio", "vma", ...), and start afresh. The explorer's dependence relation is built on it.
    */
+  /** The caller will not use this session again (the explorer, after a schedule): free what can be reused. */
+  dispose?(): void;
   takeFootprint?(): { reads: Record<string, Array<[number, number]>>; writes: Record<string, Array<[number, number]>> };
 }
 

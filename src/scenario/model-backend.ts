@@ -135,6 +135,10 @@ class ModelSession implements Session {
     return { profile: this.k.profile.name, machine: this.k.machine, ...this.k.trace.toJSON() };
   }
 
+  dispose(): void {
+    this.k.dispose();
+  }
+
   takeFootprint(): FootprintJSON {
     return this.k.takeFootprint();
   }

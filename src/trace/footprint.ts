@@ -76,6 +76,11 @@ export class Footprint {
     return this.w.get('folio')?.runs() ?? [];
   }
 
+  /** The written folio runs as added (unsorted, possibly overlapping): cheaper, for checks that dedupe. */
+  writtenFolioRuns(): Array<[number, number]> {
+    return this.w.get('folio')?.rawRuns() ?? [];
+  }
+
   clear(): void {
     this.r.clear();
     this.w.clear();
