@@ -106,6 +106,13 @@ function comparisonText(c: Comparison): string {
  * Runs one scenario on one profile. `run()` runs every step in order; the explorer drives it a step
  * at a time instead: `begin()`, then `runStep()` in any order it likes, then `end()`.
  */
+const COMPARISON_TEXT = new WeakMap<Comparison, string>();
+function cachedComparisonText(c: Comparison): string {
+  let t = COMPARISON_TEXT.get(c);
+  if (t === undefined) COMPARISON_TEXT.set(c, (t = comparisonText(c)));
+  return t;
+}
+
 export class Runner {
   private readonly verdicts: Verdict[] = [];
   private readonly bindings = new Map<string, Value>();
@@ -362,33 +369,34 @@ export class Runner {
   private compare(
     actual: Value | undefined, cmp: Comparison, step: number | null, location: SourcePos, what: string, key: string | null, asRet: boolean,
   ): void {
-    const description = `${what} ${comparisonText(cmp)}`;
+    const description = `${what} ${cachedComparisonText(cmp)}`;
     const r = (v: Value | undefined) => this.render(v, asRet);
-    const push = (ok: boolean, expected: Json, message: string, shownActual: Json | undefined = actual) => {
+    // The message is built only for a failure (the explorer runs passing checks by the million).
+    const push = (ok: boolean, expected: Json, message: () => string, shownActual: Json | undefined = actual) => {
       this.verdict({ step, location, description, ok, expected, ...(shownActual !== undefined && { actual: shownActual }),
-        ...(!ok && { message }) });
+        ...(!ok && { message: message() }) });
     };
     switch (cmp.kind) {
       case 'eq': {
         const e = evalNode(cmp.value, this.scope);
-        push(valueEquals(actual, e), e, `expected ${r(e)}, got ${r(actual)}`);
+        push(valueEquals(actual, e), e, () => `expected ${r(e)}, got ${r(actual)}`);
         return;
       }
       case 'ne': {
         const e = evalNode(cmp.value, this.scope);
-        push(actual !== undefined && !valueEquals(actual, e), e, `expected anything but ${r(e)}, got ${r(actual)}`);
+        push(actual !== undefined && !valueEquals(actual, e), e, () => `expected anything but ${r(e)}, got ${r(actual)}`);
         return;
       }
       case 'ge':
       case 'le': {
         const n = evalTyped(cmp.value, 'int', this.scope, cmp.kind) as number;
         const ok = typeof actual === 'number' && (cmp.kind === 'ge' ? actual >= n : actual <= n);
-        push(ok, n, `expected ${cmp.kind === 'ge' ? '>=' : '<='} ${r(n)}, got ${r(actual)}`);
+        push(ok, n, () => `expected ${cmp.kind === 'ge' ? '>=' : '<='} ${r(n)}, got ${r(actual)}`);
         return;
       }
       case 'one_of': {
         const es = cmp.values.map((v) => evalNode(v, this.scope));
-        push(es.some((e) => valueEquals(actual, e)), es, `expected one of ${es.map((e) => r(e)).join(', ')}, got ${r(actual)}`);
+        push(es.some((e) => valueEquals(actual, e)), es, () => `expected one of ${es.map((e) => r(e)).join(', ')}, got ${r(actual)}`);
         return;
       }
       case 'delta': {
@@ -399,11 +407,11 @@ export class Runner {
             + '(no earlier check of it ran with these arguments); check its absolute value first');
         }
         if (typeof actual !== 'number' || typeof prev !== 'number') {
-          push(false, n, `expected a change of ${n}, but the value is ${r(actual)} (was ${r(prev)})`);
+          push(false, n, () => `expected a change of ${n}, but the value is ${r(actual)} (was ${r(prev)})`);
           return;
         }
         const d = actual - prev;
-        push(d === n, n, `expected a change of ${n}, got ${d} (from ${r(prev)} to ${r(actual)})`, d);
+        push(d === n, n, () => `expected a change of ${n}, got ${d} (from ${r(prev)} to ${r(actual)})`, d);
         return;
       }
     }
