@@ -120,6 +120,8 @@ export function submit_bio_wait(k: Kernel, bio: Bio): number {
 /** Wait for these bios (a synchronous submitter): complete them in submission order. */
 export function blk_wait_bios(k: Kernel, bios: readonly Bio[]): void {
   const st = devState(k);
+  // Looking for the bios in the queue reads it, even when they have all completed already.
+  if (bios.length > 0) k.fp.read('dev', 0);
   for (const bio of bios) {
     const i = st.queue.findIndex((f) => f.bio === bio);
     if (i < 0) continue; // already completed (or failed at submission)

@@ -151,6 +151,8 @@ export function writeback_file(k: Kernel, file: File, mode: SyncMode, range: Wri
 export function filemap_fdatawait_range(k: Kernel, file: File, range: WritebackRange = {}): number {
   const first = range.first ?? 0;
   const last = range.last ?? Infinity;
+  // Reads the file's writeback state even when nothing is in flight (the explorer's dependence).
+  k.fp.read('file', file.id);
   const bios = [...file.wbInFlight].filter(([i]) => i >= first && i <= last).map(([, b]) => b);
   blk_wait_bios(k, bios);
   return bios.length;
