@@ -1,5 +1,6 @@
 // Schedule minimisation: from a failing schedule, find one with fewer context
-// switches that still fails. Greedy: view the schedule as runs of one actor;
+// switches that still fails, then (as a tie-break) fewer steps before the
+// failure. Greedy: view the schedule as runs of one actor;
 // repeatedly try moving a later run of an actor back to join an earlier run of
 // the same actor, or an earlier run forward to join a later one, and keep any
 // candidate that still fails with fewer switches. Every candidate is re-run
@@ -74,17 +75,23 @@ export function minimizeSchedule(p: Program, failing: Schedule, opts: MinimizeOp
   let bestMsg = first.failure;
   const original = contextSwitches(failing);
   let improved = true;
+  // (context switches, steps): smaller is better, switches first
+  const better = (s: Schedule, cs: number, len: number) => {
+    const c = contextSwitches(s);
+    return c < cs || (c === cs && s.length < len);
+  };
   while (improved && attempts < maxAttempts) {
     improved = false;
     const cur = contextSwitches(best);
+    const len = best.length;
     for (const cand of candidates(best)) {
       if (attempts >= maxAttempts) break;
-      if (contextSwitches(cand) >= cur) continue;
+      if (contextSwitches(cand) > cur) continue;
       attempts++;
       const r = replay(p, cand, { complete: true });
       if (r.invalidAt !== undefined || r.failure === undefined) continue;
       if (opts.sameFailure && r.failure !== message) continue;
-      if (contextSwitches(r.schedule) >= cur) continue;
+      if (!better(r.schedule, cur, len)) continue;
       best = r.schedule;
       bestMsg = r.failure;
       improved = true;
