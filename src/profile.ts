@@ -25,6 +25,8 @@ export interface Profile {
   readonly cowReuseByRefcount: boolean;
   /** Fork copies anonymous pages that may be DMA-pinned (v5.9, with mm->has_pinned). */
   readonly forkCopiesMaybePinned: boolean;
+  /** GUP-fast FOLL_PIN reads mm->write_protect_seq and backs off if fork overlapped it (v5.11, 57efa1fe5957). */
+  readonly gupFastForkSeq: boolean;
   /** PageAnonExclusive and GUP-triggered unshare for R/O FOLL_PIN (v5.19). */
   readonly anonExclusive: boolean;
   /** FOLL_LONGTERM R/O pins in COW mappings unshare page-cache and zero pages too (v6.2). */
@@ -126,6 +128,7 @@ const base: Profile = {
   longtermMigratesCma: true,
   cowReuseByRefcount: false,
   forkCopiesMaybePinned: false,
+  gupFastForkSeq: false,
   anonExclusive: false,
   reliableRoLongterm: false,
   validGupArgs: false,
@@ -183,7 +186,7 @@ const p59 = derive(p57, '5.9', 'fork copies maybe-pinned anonymous pages (mm->ha
   cowReuseByRefcount: true, forkCopiesMaybePinned: true,
 });
 const p519 = derive(p59, '5.19', 'PageAnonExclusive; R/O FOLL_PIN unshares possibly shared anonymous pages', {
-  anonExclusive: true, longtermMigratesMovable: true, pincountMinOrder: 1, ext4WarnNoBuffers: true, iterXarray: true, invalidateChecksRefcount: true,
+  anonExclusive: true, gupFastForkSeq: true, longtermMigratesMovable: true, pincountMinOrder: 1, ext4WarnNoBuffers: true, iterXarray: true, invalidateChecksRefcount: true,
   ioUringShmemBuffers: true, ioUringHugeAcct: true, ioUringManyBuffers: true,
 });
 const p62 = derive(p519, '6.2', 'reliable R/O long-term pins in COW mappings; int try_grab_page()', {

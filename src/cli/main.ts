@@ -293,6 +293,7 @@ class Cli {
     for (const o of b.ops.values()) {
       out.push(`  ${o.name}(${sig(o.args)})${o.needsTask ? '  [task]' : ''}\n`);
       out.push(`      ${o.summary}${o.source ? ` (${o.source})` : ''}\n`, docs(o.args));
+      if (o.yieldPoints?.length) out.push(`      preempt: ${o.yieldPoints.join(', ')} (yield points for the explorer)\n`);
     }
     out.push(`\nQueries (${b.queries.size}); a check is {QUERY: {ARG: VALUE, ...}, FIELD: EXPECTED, ...}, [task] = task: in the arguments:\n`);
     for (const q of b.queries.values()) {

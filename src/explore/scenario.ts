@@ -157,9 +157,15 @@ export function scenarioProgram(scn: Scenario, backend: Backend, profile: string
       let verdictsSeen = runner.verdictsSoFar.length;
       let final: string | null = null;
       const written = new Set<string>();
+      // An actor inside an operation stopped at a yield point (preempt:) resumes it next.
+      const mid = actors.map(() => false);
       const ready = (a: number) => {
+        const st = actors[a].steps[next[a]];
+        const blockedOn = session.blockedOn;
+        const th = actors[a].name;
+        if (mid[a]) return !blockedOn || blockedOn.call(session, th, runner.taskOfStep(st), null) === null;
         for (const n of actors[a].needs[next[a]]) if (!runner.isBound(n)) return false;
-        return true;
+        return !blockedOn || st.kind !== 'op' || blockedOn.call(session, th, runner.taskOfStep(st), st.op) === null;
       };
       const pending = (a: number) => !stopped && next[a] < actors[a].steps.length;
       const which = (wantReady: boolean): number[] => {
@@ -197,8 +203,10 @@ export function scenarioProgram(scn: Scenario, backend: Backend, profile: string
         enabled: () => which(true),
         blocked: () => which(false),
         step(a: number): StepResult {
-          const step = actors[a].steps[next[a]++];
-          const stop = runner.runStep(step);
+          const step = actors[a].steps[next[a]];
+          const stop = mid[a] ? runner.resumeStep(step, actors[a].name) : runner.runStep(step, actors[a].name);
+          mid[a] = !stop && runner.isPaused(step);
+          if (!mid[a]) next[a]++;
           if (stop) stopped = true;
           let fp: Footprint;
           if (direct) fp = footprintIds([{ footprint: session.takeFootprint!() }]);
@@ -224,6 +232,15 @@ export function scenarioProgram(scn: Scenario, backend: Backend, profile: string
         finalState: () => final ?? snapshot(),
         finish(): string | null {
           if (setupFailure) return `setup: ${failureOf(setupFailure)}`;
+          const stuck = stopped ? [] : actors.flatMap((x, a) => (pending(a) ? [x.name] : []));
+          if (stuck.length > 0) {
+            final = snapshot();
+            return `deadlock: ${stuck.join(', ')} can never run (${stuck.map((n) => {
+              const a = actors.findIndex((x) => x.name === n);
+              const st = actors[a].steps[next[a]];
+              return `${n}: ${session.blockedOn?.(n, runner.taskOfStep(st), mid[a] || st.kind !== 'op' ? null : st.op) ?? `waits for ${actors[a].needs[next[a]].join(', ')}`}`;
+            }).join('; ')})`;
+          }
           // finally: runs once every actor is done (not after a BUG stopped the run).
           let before = runner.verdictsSoFar.length;
           if (!stopped) {

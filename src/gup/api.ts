@@ -8,7 +8,8 @@ import {
 } from '../include/uapi.js';
 import type { Mm, Task } from '../vm/mm.js';
 import { try_grab_folio, is_zero_folio, folio_has_pincount } from './grab.js';
-import { gup_fast_fallback } from './fast.js';
+import { gup_fast_fallback, gup_fast_fallback_gen } from './fast.js';
+import { runToEnd, type KernelGen } from '../preempt.js';
 import { __get_user_pages_locked, type PageArray } from './gup.js';
 import { __gup_longterm_locked } from './longterm.js';
 import { GUP_PIN_COUNTING_BIAS } from '../include/uapi.js';
@@ -97,10 +98,16 @@ export function get_user_pages_unlocked(k: Kernel, current: Task, start: number,
 
 export function get_user_pages_fast(k: Kernel, current: Task, start: number, nr_pages: number, gup_flags: number,
   pages: PageArray): number {
+  return runToEnd(k, get_user_pages_fast_gen(k, current, start, nr_pages, gup_flags, pages));
+}
+
+/** get_user_pages_fast() with GUP-fast's yield points. */
+export function* get_user_pages_fast_gen(k: Kernel, current: Task, start: number, nr_pages: number, gup_flags: number,
+  pages: PageArray): KernelGen<number> {
   requireApi(k, 'get_user_pages_fast', 'get', gup_flags);
   const f = validGupArgs(k, 'get_user_pages_fast', pages, null, gup_flags, FOLL_GET);
   if (f === null) return -EINVAL;
-  return gup_fast_fallback(k, current.mm, start, nr_pages, f, pages);
+  return yield* gup_fast_fallback_gen(k, current.mm, start, nr_pages, f, pages);
 }
 
 /** get_user_pages_fast_only(): never falls back, never sleeps. */
@@ -138,10 +145,16 @@ export function pin_user_pages_unlocked(k: Kernel, current: Task, start: number,
 
 export function pin_user_pages_fast(k: Kernel, current: Task, start: number, nr_pages: number, gup_flags: number,
   pages: PageArray | null): number {
+  return runToEnd(k, pin_user_pages_fast_gen(k, current, start, nr_pages, gup_flags, pages));
+}
+
+/** pin_user_pages_fast() with GUP-fast's yield points (the explorer's `preempt:`). */
+export function* pin_user_pages_fast_gen(k: Kernel, current: Task, start: number, nr_pages: number, gup_flags: number,
+  pages: PageArray | null): KernelGen<number> {
   requireApi(k, 'pin_user_pages_fast', 'pin', gup_flags);
   const f = validGupArgs(k, 'pin_user_pages_fast', pages, null, gup_flags, FOLL_PIN);
   if (f === null) return -EINVAL;
-  return gup_fast_fallback(k, current.mm, start, nr_pages, f, pages!);
+  return yield* gup_fast_fallback_gen(k, current.mm, start, nr_pages, f, pages!);
 }
 
 /**

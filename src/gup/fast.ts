@@ -11,6 +11,7 @@ import { PTE_SPECIAL, PTE_WRITE, type Mm } from '../vm/mm.js';
 import { gup_put_folio, try_grab_folio_fast } from './grab.js';
 import { gup_must_unshare, type PageArray } from './gup.js';
 import { __gup_longterm_locked } from './longterm.js';
+import { runToEnd, type KernelGen } from '../preempt.js';
 
 /**
  * gup_fast_folio_allowed(): after the grab, a long-term write pin must be of anonymous,
@@ -28,19 +29,31 @@ function gup_fast_folio_allowed(k: Kernel, head: number, flags: number): boolean
   return k.fileById(id)?.isShmem ?? false;
 }
 
+/** Yield points of GUP-fast: after the lockless walk has grabbed its pages, before the fork check. */
+export const GUP_FAST_YIELD_POINTS = ['after_grab'] as const;
+
 /** The lockless walk: grab pages from the start of the range until something needs the slow path. */
-function gup_fast(k: Kernel, mm: Mm, start: number, end: number, flags: number, pages: PageArray, off: number): number {
+function* gup_fast(k: Kernel, mm: Mm, start: number, end: number, flags: number, pages: PageArray, off: number): KernelGen<number> {
   const mem = k.mem;
   let seq = 0;
-  if (flags & FOLL_PIN) {
+  const seqCheck = (flags & FOLL_PIN) !== 0 && k.profile.gupFastForkSeq;
+  if (seqCheck) {
+    // raw_read_seqcount(): fork in progress (odd): let the slow path serialise with it (R56).
     seq = mm.writeProtectSeq;
-    if (seq & 1) return 0; // fork in progress: let the slow path serialise with it
+    k.fp.read('mm', mm.id);
+    if (seq & 1) {
+      k.note('gup-fast: fork in progress (write_protect_seq odd), slow path');
+      return 0;
+    }
   }
   let nr = 0;
   let addr = start;
+  // The walk reads the page tables even where it grabs nothing (the explorer's dependence).
+  k.fp.read('mm', mm.id);
   walk: while (addr < end) {
     const vma = mm.findVma(addr); // stands in for the page-table walk: no VMA, no page table
     if (!vma) break;
+    k.fp.read('vma', vma.id);
     const pmd = vma.pmdLookup(addr);
     if (pmd) {
       // gup_fast_pmd_leaf()
@@ -82,8 +95,11 @@ function gup_fast(k: Kernel, mm: Mm, start: number, end: number, flags: number, 
       pages[off + nr++] = pfn;
     }
   }
-  if (flags & FOLL_PIN && mm.writeProtectSeq !== seq) {
+  yield { point: 'after_grab' };
+  if (seqCheck) k.fp.read('mm', mm.id); // read_seqcount_retry() reads the sequence either way
+  if (seqCheck && mm.writeProtectSeq !== seq) {
     // Raced with fork: unpin everything and let the slow path redo it (R56).
+    k.note(`gup-fast: fork overlapped the walk, ${nr} page(s) unpinned, slow path`);
     for (let i = 0; i < nr; i++) gup_put_folio(k, mem.head(pages[off + i]), 1, flags);
     return 0;
   }
@@ -95,6 +111,11 @@ const FAST_ALLOWED = FOLL_WRITE | FOLL_LONGTERM | FOLL_FORCE | FOLL_PIN | FOLL_G
 
 /** gup_fast_fallback(): validate, walk locklessly, then the slow (long-term aware) path for the rest. */
 export function gup_fast_fallback(k: Kernel, mm: Mm, start: number, nr_pages: number, flags: number, pages: PageArray): number {
+  return runToEnd(k, gup_fast_fallback_gen(k, mm, start, nr_pages, flags, pages));
+}
+
+/** gup_fast_fallback() with its yield points: after GUP-fast's grab, and waiting for mmap_lock before the slow path. */
+export function* gup_fast_fallback_gen(k: Kernel, mm: Mm, start: number, nr_pages: number, flags: number, pages: PageArray): KernelGen<number> {
   if (k.WARN_ON_ONCE((flags & ~FAST_ALLOWED) !== 0, 'mm/gup.c:gup_fast_fallback:flags',
     `gup_fast_fallback(): unsupported gup_flags 0x${(flags & ~FAST_ALLOWED).toString(16)}`)) return -EINVAL;
   if (flags & FOLL_PIN) mm.hasPinned = true;
@@ -109,10 +130,13 @@ export function gup_fast_fallback(k: Kernel, mm: Mm, start: number, nr_pages: nu
   if (end > TASK_SIZE_MAX) return -EFAULT;
   if (nr_pages === 0) return 0;
   k.fp.read('mm', mm.id);
-  const nr = gup_fast(k, mm, start, end, flags, pages, 0);
+  const nr = yield* gup_fast(k, mm, start, end, flags, pages, 0);
   if (nr === nr_pages || flags & FOLL_FAST_ONLY) return nr;
   if (nr) k.note(`gup-fast: ${nr} of ${nr_pages} pages, slow path for the rest`);
   else k.note('gup-fast: fell back to the slow path');
+  // The slow path takes mmap_lock for reading: it waits for a fork that holds it for writing.
+  yield { point: 'mmap_lock', waitUntil: () => !mm.mmapWriteLocked, waitsFor: `mmap_lock of mm ${mm.id} (held for writing by fork)` };
+  k.fp.read('mm', mm.id);
   const ret = __gup_longterm_locked(k, mm, start + nr * PAGE_SIZE, nr_pages - nr, pages,
     flags | FOLL_TOUCH | FOLL_UNLOCKABLE, nr);
   if (ret < 0) return nr ? nr : ret;

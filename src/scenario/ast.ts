@@ -94,6 +94,8 @@ export interface OpStep extends StepCommon {
   readonly args: readonly ArgNode[];
   readonly bind?: { readonly name: string; readonly pos: SourcePos };
   readonly expect?: StepExpect;
+  /** `preempt:`: yield points of the operation where the explorer may run other actors. */
+  readonly preempt?: readonly string[];
 }
 
 export interface ExpectStep extends StepCommon {

@@ -27,6 +27,10 @@ export interface OpDef {
   readonly args: readonly ArgSpec[];
   /** Whether the op runs in a task's context (then the step must name a task, or the default task is used). */
   readonly needsTask: boolean;
+  /** Named points inside the operation where the kernel can be interrupted (a step's `preempt:`). */
+  readonly yieldPoints?: readonly string[];
+  /** The operation takes no mmap_lock (GUP-fast): it may start while a paused fork holds it. */
+  readonly lockless?: boolean;
 }
 
 export interface QueryDef {
@@ -43,6 +47,8 @@ export interface StepOutcome {
   readonly ret: Value;
   /** What "as: NAME" binds when the op produces something other than its return value (a pages array). */
   readonly out?: Value;
+  /** The operation stopped at this yield point (explore mode, `preempt:`); resume() continues it. */
+  readonly paused?: string;
 }
 
 export interface Warning { readonly id: string; readonly message: string; readonly step: number }
@@ -70,6 +76,19 @@ export interface Session {
    * In explore mode: the objects read and written since the last call, as runs of ids per kind
    * ("folio", "vma", ...), and start afresh. The explorer's dependence relation is built on it.
    */
+  /**
+   * Run one operation in `thread` (an actor: several may share a task, like threads of a process),
+   * stopping at the yield points in `preempt` (and at a wait that does not hold): then the outcome
+   * has `paused` and resume(thread) continues it. Without preempt, like step().
+   */
+  stepPreemptible?(task: string | null, op: string, args: Readonly<Record<string, Value>>, preempt: readonly string[], thread: string): StepOutcome;
+  /** Continue the operation paused in this thread, as one more atomic step. */
+  resume?(thread: string): StepOutcome;
+  /**
+   * Why this thread cannot run now, or null: its paused operation waits (for a lock), or `op` (in
+   * `task`) would start while a paused operation holds that task's mmap_lock.
+   */
+  blockedOn?(thread: string, task: string | null, op: string | null): string | null;
   /** The caller will not use this session again (the explorer, after a schedule): free what can be reused. */
   dispose?(): void;
   takeFootprint?(): { reads: Record<string, Array<[number, number]>>; writes: Record<string, Array<[number, number]>> };

@@ -20,7 +20,7 @@ export const TOP_LEVEL_KEYS = ['name', 'description', 'source', 'profile', 'prof
 /** The keys of a multi-actor scenario (docs/explorer.md), accepted beside TOP_LEVEL_KEYS. */
 export const MULTI_ACTOR_KEYS = ['setup', 'actors', 'finally', 'explore'] as const;
 export const EXPLORE_KEYS = ['fails', 'preemption_bound', 'allow_warns'] as const;
-export const STEP_KEYS = ['task', 'as', 'expect', 'note', 'profiles'] as const;
+export const STEP_KEYS = ['task', 'as', 'expect', 'note', 'profiles', 'preempt'] as const;
 export const STEP_EXPECT_KEYS = ['ret', 'warn', 'bug', 'checks'] as const;
 export const COMPARISON_KEYS = ['delta', 'ge', 'le', 'ne', 'one_of'] as const;
 export const END_KEYS = ['leaks', 'warns', 'no_warns'] as const;
@@ -506,7 +506,7 @@ class Loader {
       if (!expectE) {
         return this.err(this.pos(n), `step ${index} has no operation: expected an operation (see \`pinlab ops\`) or expect`);
       }
-      for (const k of ['task', 'as'] as const) {
+      for (const k of ['task', 'as', 'preempt'] as const) {
         const e = get(k);
         if (e) this.err(e.keyPos, `'${k}' has no meaning on an expect step${k === 'task' ? ' (give the task in the query: {task: NAME, ...})' : ''}`);
       }
@@ -546,9 +546,24 @@ class Loader {
       }
     }
     const expect = expectE ? this.stepExpect(expectE.value, index, op.name) ?? undefined : undefined;
+    let preempt: string[] | undefined;
+    const preE = get('preempt');
+    if (preE) {
+      const points = op.yieldPoints ?? [];
+      const v = this.deref(preE.value);
+      preempt = [];
+      for (const i of isSeq(v) ? v.items.map((x) => this.deref(x)) : [v]) {
+        const name = this.scalarString(i, 'a yield point');
+        if (name === null) continue;
+        if (points.length === 0) this.err(this.pos(i), `operation '${op.name}' has no yield points: it always runs as one atomic step`);
+        else if (!points.includes(name)) {
+          this.err(this.pos(i), `operation '${op.name}' has no yield point '${name}'${didYouMean(name, points)} (its yield points: ${points.join(', ')})`);
+        } else preempt.push(name);
+      }
+    }
     return {
       kind: 'op', ...common, pos: opE.keyPos, op: op.name, needsTask: op.needsTask, task, args,
-      ...(bind && { bind }), ...(expect && { expect }),
+      ...(bind && { bind }), ...(expect && { expect }), ...(preempt && { preempt }),
     };
   }
 

@@ -7,6 +7,8 @@ import * as api from '../gup/api.js';
 import { CONSTANTS } from '../include/uapi.js';
 import { Kernel, type MachineConfig, type ThpMode } from '../kernel.js';
 import type { FootprintJSON } from '../trace/footprint.js';
+import { runSegment, type KernelGen, type YieldPoint } from '../preempt.js';
+import type { Task } from '../vm/mm.js';
 import { DEFAULT_PROFILE, PROFILES } from '../profile.js';
 import { do_exit } from '../vm/exit.js';
 import { A, type Args, type Ctx } from './ops/common.js';
@@ -61,9 +63,22 @@ function machineFrom(m: Args): Partial<MachineConfig> {
   return out;
 }
 
+/** An operation the explorer stopped at a yield point (or at a wait), in one task. */
+interface Paused {
+  gen: KernelGen<StepOutcome>;
+  op: string;
+  task: Task | null;
+  stepNo: number;
+  stopAt: ReadonlySet<string>;
+  /** the wait it stopped at, if it stopped because a wait did not hold */
+  wait: YieldPoint | null;
+  point: string;
+}
+
 class ModelSession implements Session {
   private readonly c: Ctx;
   private bugRep: BugReport | null = null;
+  private readonly paused = new Map<string, Paused>();
 
   constructor(readonly k: Kernel, tasks: readonly string[]) {
     this.c = { k, task: null, stepNo: 0, holders: [] };
@@ -91,6 +106,67 @@ class ModelSession implements Session {
     } catch (e) {
       if (e instanceof KernelBug) {
         this.bugRep = { message: e.message, step: this.c.stepNo, details: e.details };
+        return { ret: null };
+      }
+      if (e instanceof api.ApiUnavailable || e instanceof RangeError) throw new ScenarioError(e.message);
+      throw e;
+    }
+  }
+
+  stepPreemptible(taskName: string | null, op: string, args: Args, preempt: readonly string[], thread: string): StepOutcome {
+    if (this.bugRep) throw new ScenarioError(`the kernel hit BUG() at step ${this.bugRep.step}; no further steps run`);
+    const impl = OP_MAP.get(op);
+    if (!impl) throw new ScenarioError(`unknown operation '${op}'`);
+    if (!impl.steps) return this.step(taskName, op, args);
+    this.bind(taskName, impl.needsTask);
+    const key = thread;
+    const busy = this.paused.get(key);
+    if (busy) throw new ScenarioError(`'${key}' is still inside ${busy.op}() (paused at ${busy.point})`);
+    this.c.stepNo = this.k.stepCount;
+    const p: Paused = { gen: impl.steps(this.c, args), op, task: this.c.task, stepNo: this.c.stepNo, stopAt: new Set(preempt), wait: null, point: '' };
+    return this.segment(key, p, op, args as Record<string, unknown>);
+  }
+
+  resume(thread: string): StepOutcome {
+    if (this.bugRep) throw new ScenarioError(`the kernel hit BUG() at step ${this.bugRep.step}; no further steps run`);
+    const key = thread;
+    const p = this.paused.get(key);
+    if (!p) throw new ScenarioError(`'${key}' has no paused operation to resume`);
+    this.c.task = p.task;
+    this.c.stepNo = p.stepNo;
+    return this.segment(key, p, `${p.op}:resume`, { after: p.point });
+  }
+
+  blockedOn(thread: string, taskName: string | null, op: string | null): string | null {
+    const p = this.paused.get(thread);
+    if (p) return p.wait?.waitUntil && !p.wait.waitUntil() ? p.wait.waitsFor ?? p.wait.point : null;
+    if (op === null) return null;
+    const impl = OP_MAP.get(op);
+    if (!impl?.needsTask || impl.lockless) return null;
+    const t = taskName === null ? [...this.k.tasks.values()][0] : this.k.tasks.get(taskName);
+    // Everything else takes mmap_lock (at least for reading) on its task's mm.
+    return t?.mm.mmapWriteLocked ? `mmap_lock of ${t.name}'s mm (held for writing by a paused fork)` : null;
+  }
+
+  /** Run a paused or new operation up to its next stop, as one traced, invariant-checked step. */
+  private segment(key: string, p: Paused, op: string, args: Record<string, unknown>): StepOutcome {
+    try {
+      return this.k.step(p.task?.name ?? 'kernel', op, args, (): StepOutcome => {
+        const seg = runSegment(p.gen, p.stopAt, p.wait);
+        if (seg.done) {
+          this.paused.delete(key);
+          return seg.value;
+        }
+        p.point = seg.at.point;
+        p.wait = seg.at.waitUntil ? seg.at : null;
+        this.paused.set(key, p);
+        this.k.note(`paused at ${seg.at.point}${p.wait ? `, waiting for ${seg.at.waitsFor ?? 'a condition'}` : ''}`);
+        return { ret: null, paused: seg.at.point };
+      });
+    } catch (e) {
+      this.paused.delete(key);
+      if (e instanceof KernelBug) {
+        this.bugRep = { message: e.message, step: this.k.stepCount - 1, details: e.details };
         return { ret: null };
       }
       if (e instanceof api.ApiUnavailable || e instanceof RangeError) throw new ScenarioError(e.message);

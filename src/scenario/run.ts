@@ -1,6 +1,6 @@
 // Running a loaded scenario against a Backend: one Session per profile, a verdict per expectation.
 
-import { ScenarioError, type Backend, type BugReport, type Session, type Value, type Warning } from './backend.js';
+import { ScenarioError, type Backend, type BugReport, type Session, type StepOutcome, type Value, type Warning } from './backend.js';
 import type { ArgNode, Check, Comparison, OpStep, PerProfile, RaiseExpect, Scenario, Step, StepExpect } from './ast.js';
 import { ScenarioFileError, type SourcePos } from './errors.js';
 import { scopeOf, type Scope } from './expr.js';
@@ -121,6 +121,8 @@ export class Runner {
   private readonly observed = new Map<string, Value>();
   private readonly warnings: RunWarning[] = [];
   private warnSeen = 0;
+  /** Steps stopped at a yield point, with the WARNs they raised so far. */
+  private readonly pausedWarnings = new Map<Step, RunWarning[]>();
   private bug: RunBug | null = null;
   private stepsRun = 0;
   private session!: Session;
@@ -153,11 +155,14 @@ export class Runner {
     this.takeBaselines();
   }
 
-  /** Run one step (skipped if not for this profile) with its expectations; returns true when the run must stop (BUG). */
-  runStep(step: Step): boolean {
+  /**
+   * Run one step (skipped if not for this profile) with its expectations; returns true when the run
+   * must stop (BUG). `thread`: the actor running it (several actors may share a task).
+   */
+  runStep(step: Step, thread?: string): boolean {
     if (step.profiles && !step.profiles.includes(this.profile)) return false;
     this.stepsRun++;
-    const stop = step.kind === 'op' ? this.runOp(step) : (this.runChecks(step.checks, step), false);
+    const stop = step.kind === 'op' ? this.runOp(step, false, thread) : (this.runChecks(step.checks, step), false);
     this.syncWarnings(step.index);
     return stop;
   }
@@ -171,6 +176,27 @@ export class Runner {
       verdicts: this.verdicts, warnings: this.warnings, bug: this.bug, leaks, stepsRun: this.stepsRun,
       ...(this.keepTrace && { trace: this.session.trace() }),
     };
+  }
+
+  /**
+   * Continue a step the explorer stopped at a yield point (runStep() left it paused); returns true
+   * when the run must stop (BUG).
+   */
+  resumeStep(step: Step, thread?: string): boolean {
+    if (step.kind !== 'op') throw new Error('only an operation can be resumed');
+    const stop = this.runOp(step, true, thread);
+    this.syncWarnings(step.index);
+    return stop;
+  }
+
+  /** Whether runStep()/resumeStep() left this step stopped at a yield point. */
+  isPaused(step: Step): boolean {
+    return this.pausedWarnings.has(step);
+  }
+
+  /** The task a step runs in (null: none), as runStep() resolves it. */
+  taskOfStep(step: Step): string | null {
+    return step.kind === 'op' ? this.taskOf(step.needsTask, step.task) : null;
   }
 
   /** Whether a name bound by `as:` has a value yet. */
@@ -284,14 +310,21 @@ export class Runner {
   // ---- steps -------------------------------------------------------------------------------------
 
   /** Run an operation step and its expectations; returns true when the run must stop (BUG). */
-  private runOp(step: OpStep): boolean {
+  private runOp(step: OpStep, resume = false, thread?: string): boolean {
     const label = stepLabel(step);
-    const args = this.evalArgs(step.args);
     const task = this.taskOf(step.needsTask, step.task);
     const bugBefore = this.session.bug();
-    let outcome: { ret: Value; out?: Value } | null = null;
+    let outcome: StepOutcome | null = null;
     try {
-      outcome = this.session.step(task, step.op, args);
+      const s = this.session;
+      const th = thread ?? task ?? 'kernel';
+      if (resume) outcome = s.resume!(th);
+      else {
+        const args = this.evalArgs(step.args);
+        // The explorer runs every operation that can stop preemptibly: even without preempt:, it may
+        // have to wait (GUP's slow path for the mmap_lock of a paused fork).
+        outcome = this.explore && s.stepPreemptible ? s.stepPreemptible(task, step.op, args, step.preempt ?? [], th) : s.step(task, step.op, args);
+      }
     } catch (e) {
       if (!(bugBefore === null && this.session.bug() !== null)) {
         if (e instanceof ScenarioError) {
@@ -301,7 +334,15 @@ export class Runner {
         throw e;
       }
     }
-    const fresh = this.syncWarnings(step.index);
+    let fresh = this.syncWarnings(step.index);
+    const before = this.pausedWarnings.get(step);
+    if (before) fresh = [...before, ...fresh];
+    if (outcome?.paused !== undefined && this.session.bug() === null) {
+      // Stopped at a yield point: the step's expectations wait for its end.
+      this.pausedWarnings.set(step, fresh);
+      return false;
+    }
+    this.pausedWarnings.delete(step);
     const exp = step.expect;
     const bugExp: RaiseExpect = exp?.bug ? this.resolve(exp.bug.expected) : false;
     const bug = bugBefore === null ? this.session.bug() : null;

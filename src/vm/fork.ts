@@ -11,6 +11,7 @@ import {
 import { mapPage, setPte, splitHugePmd } from './pgtable.js';
 import { copyHugetlbRange } from './hugetlb.js';
 import { remove_vma } from './mmap.js';
+import { runToEnd, type KernelGen } from '../preempt.js';
 
 /** folio_needs_cow_for_dma() (include/linux/mm.h): the mm has pinned and the folio may be pinned. */
 function needsCowForDma(k: Kernel, src: Mm, head: number): boolean {
@@ -23,9 +24,22 @@ function vmaNeedsCopy(v: Vma): boolean {
 }
 
 export function do_fork(k: Kernel, parent: Task, childName: string): Task | number {
+  return runToEnd(k, do_fork_gen(k, parent, childName));
+}
+
+/** Yield points of fork(): after deciding to share an anonymous page, before write-protecting it. */
+export const FORK_YIELD_POINTS = ['before_wrprotect'] as const;
+
+/**
+ * dup_mmap() holding the parent's mmap_lock for writing; copy_page_range() inside the
+ * write_protect_seq write section (v5.11, 57efa1fe5957; the model bumps it on every profile,
+ * only GUP-fast's reading of it is profile-dependent).
+ */
+export function* do_fork_gen(k: Kernel, parent: Task, childName: string): KernelGen<Task | number> {
   const src = parent.mm;
   const dst = k.newMm();
   dst.mmapBase = src.mmapBase;
+  src.mmapWriteLocked = true;
   src.writeProtectSeq++; // odd: GUP-fast FOLL_PIN callers back off (R56)
   k.fp.write('mm', src.id);
   try {
@@ -36,7 +50,7 @@ export function do_fork(k: Kernel, parent: Task, childName: string): Task | numb
       if (v.flags & VM_WIPEONFORK) continue; // MADV_WIPEONFORK: an empty anonymous VMA
       if (!vmaNeedsCopy(v)) continue;
       c.anonVma = true;
-      const r = v.flags & VM_HUGETLB ? copyHugetlbRange(k, src, v, c) : copyPageRange(k, src, v, c);
+      const r = v.flags & VM_HUGETLB ? copyHugetlbRange(k, src, v, c) : yield* copyPageRange(k, src, v, c);
       if (r < 0) {
         // dup_mmap() failure: undo the child.
         for (const cv of [...dst.vmas]) {
@@ -49,6 +63,8 @@ export function do_fork(k: Kernel, parent: Task, childName: string): Task | numb
     }
   } finally {
     src.writeProtectSeq++;
+    src.mmapWriteLocked = false;
+    k.fp.write('mm', src.id);
   }
   const child = k.createTask(childName, dst);
   k.runForkHooks(parent, child);
@@ -72,8 +88,9 @@ function undoChildPmd(k: Kernel, v: Vma, b: number): void {
   k.mem.putRefs(e.pfn, 1);
 }
 
-function copyPageRange(k: Kernel, srcMm: Mm, src: Vma, dst: Vma): number {
+function* copyPageRange(k: Kernel, srcMm: Mm, src: Vma, dst: Vma): KernelGen<number> {
   const mem = k.mem;
+  k.fp.read('vma', src.id);
   const cow = src.isCowMapping();
   // copy_huge_pmd()
   for (const [b, e] of [...src.pmd]) {
@@ -83,6 +100,7 @@ function copyPageRange(k: Kernel, srcMm: Mm, src: Vma, dst: Vma): number {
       continue;
     }
     const head = e.pfn;
+    k.fp.read('folio', head);
     if (mem.test(head, PG_anon) && needsCowForDma(k, srcMm, head)) {
       // A maybe-pinned THP is split in the parent and copied page by page (copy_huge_pmd() -EAGAIN).
       splitHugePmd(k, src, addr);
@@ -108,6 +126,7 @@ function copyPageRange(k: Kernel, srcMm: Mm, src: Vma, dst: Vma): number {
       continue;
     }
     const head = mem.head(pfn);
+    k.fp.read('folio', head); // the maybe-pinned test and the copy read the folio
     const anon = mem.test(head, PG_anon);
     if (anon) {
       const exclusive = (mem.flags[pfn] & PG_anon_exclusive) !== 0 || !k.profile.anonExclusive;
@@ -121,6 +140,12 @@ function copyPageRange(k: Kernel, srcMm: Mm, src: Vma, dst: Vma): number {
         mapPage(k, dst, addr, np, PTE_PRESENT | PTE_DIRTY | PTE_YOUNG | (src.flags & VM_WRITE ? PTE_WRITE : 0));
         k.note(`fork: copy maybe-pinned pfn ${pfn} -> child pfn ${np}`);
         continue;
+      }
+      // copy_present_pte(): the page will be shared. Before v5.11, GUP-fast could pin it right
+      // here, after the maybe-pinned test and before the write-protect below (57efa1fe5957).
+      if (src.isCowMapping()) {
+        yield { point: 'before_wrprotect' };
+        k.fp.read('folio', head);
       }
       mem.flags[pfn] &= ~PG_anon_exclusive;
     }

@@ -124,6 +124,11 @@ export class Mm {
   hasPinned = false;
   /** Odd while fork copies page tables (mm->write_protect_seq). */
   writeProtectSeq = 0;
+  /**
+   * mmap_lock held for writing by an operation the explorer has paused (fork between two PTEs):
+   * operations that take mmap_lock wait; GUP-fast, which takes none, does not.
+   */
+  mmapWriteLocked = false;
   /** Next address handed out by get_unmapped_area() (top-down). */
   mmapBase = 0x7f0000000000;
   users = 1;

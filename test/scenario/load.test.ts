@@ -242,7 +242,7 @@ steps: { a: 1 }
   - unpin_user_pages: { pages: buf }
     task: parent
 `), [
-      "7:5: unknown key 'tsak' in step 2; did you mean 'task'? (a step has one operation and: task, as, expect, note, profiles)",
+      "7:5: unknown key 'tsak' in step 2; did you mean 'task'? (a step has one operation and: task, as, expect, note, profiles, preempt)",
       "9:5: step 3 has a second operation 'fork' after 'write': one step runs one operation",
       "11:5: 'as' has no meaning on an expect step",
       '12:5: step 5 has no operation: expected an operation (see `pinlab ops`) or expect',

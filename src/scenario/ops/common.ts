@@ -3,6 +3,7 @@
 import type { Holder } from '../../check/leaks.js';
 import type { Kernel } from '../../kernel.js';
 import type { Task } from '../../vm/mm.js';
+import type { KernelGen } from '../../preempt.js';
 import { ScenarioError, type ArgSpec, type OpDef, type QueryDef, type StepOutcome, type Value } from '../backend.js';
 
 export type Args = Readonly<Record<string, Value>>;
@@ -16,6 +17,8 @@ export interface Ctx {
 
 export interface OpImpl extends OpDef {
   run(c: Ctx, a: Args): StepOutcome;
+  /** The same operation with its yield points (ops that list yieldPoints, or that may wait for mmap_lock). */
+  steps?(c: Ctx, a: Args): KernelGen<StepOutcome>;
 }
 
 export interface QueryImpl extends QueryDef {

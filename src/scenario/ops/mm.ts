@@ -9,7 +9,9 @@ import { memory_failure } from '../../mm/memory-failure.js';
 import { PG_huge_zero } from '../../mm/page-flags.js';
 import { translate, userRead, userWrite } from '../../vm/access.js';
 import { do_exit } from '../../vm/exit.js';
-import { do_fork } from '../../vm/fork.js';
+import { do_fork, do_fork_gen, FORK_YIELD_POINTS } from '../../vm/fork.js';
+import { GUP_FAST_YIELD_POINTS } from '../../gup/fast.js';
+import type { KernelGen } from '../../preempt.js';
 import { split_huge_page } from '../../vm/thp-split.js';
 import { folio_isolate_lru, folio_putback_lru, migrate_folio } from '../../vm/migrate.js';
 import { do_madvise, do_mmap, do_mprotect, do_munmap } from '../../vm/mmap.js';
@@ -21,22 +23,37 @@ import { ScenarioError, type ArgSpec } from '../backend.js';
 const GUP_ARGS = [A('start', 'int'), A('nr_pages', 'int'), A('gup_flags', 'flags', false, 'default 0'),
   A('pages', 'bool', false, 'pass a pages array (default true); false faults in only')];
 
+/**
+ * A GUP operation. With `gen` (the GUP-fast family), the op is lockless and preemptible: it can
+ * stop after GUP-fast's grab (`preempt: [after_grab]`) and waits for mmap_lock before the slow path.
+ */
 function gupOp(name: string, family: 'get' | 'pin', source: string, call: (c: Ctx, a: Args, pages: PageArray | null) => number,
-  extra: ArgSpec[] = []): OpImpl {
+  extra: ArgSpec[] = [], gen?: (c: Ctx, a: Args, pages: PageArray) => KernelGen<number>): OpImpl {
+  const pagesFor = (a: Args) => {
+    const nr = int(a, 'nr_pages');
+    if (nr > 1 << 22) throw new ScenarioError('nr_pages is larger than the model allows (4M)', 'nr_pages');
+    return bool(a, 'pages', true) ? new Array<number>(Math.max(nr, 0)).fill(-1) : null;
+  };
+  const done = (c: Ctx, r: number, pages: number[] | null) => {
+    const got = pages ? pages.slice(0, Math.max(r, 0)) : [];
+    if (r > 0 && pages) c.holders.push({ label: `${c.task?.name ?? '?'} ${name} at step ${c.stepNo}`, pfns: got });
+    return ret(r, got);
+  };
   return {
     name, summary: `${name}(): ${family === 'pin' ? 'FOLL_PIN' : 'FOLL_GET'}; binds the pages array with 'as:'`,
     source, args: [...extra, ...GUP_ARGS], needsTask: true,
     run(c, a) {
-      const nr = int(a, 'nr_pages');
-      if (nr > 1 << 22) throw new ScenarioError('nr_pages is larger than the model allows (4M)', 'nr_pages');
-      const pages = bool(a, 'pages', true) ? new Array<number>(Math.max(nr, 0)).fill(-1) : null;
-      const r = call(c, a, pages);
-      const got = pages ? pages.slice(0, Math.max(r, 0)) : [];
-      if (r > 0 && pages) {
-        c.holders.push({ label: `${c.task?.name ?? '?'} ${name} at step ${c.stepNo}`, pfns: got });
-      }
-      return ret(r, got);
+      const pages = pagesFor(a);
+      return done(c, call(c, a, pages), pages);
     },
+    ...(gen && {
+      yieldPoints: GUP_FAST_YIELD_POINTS, lockless: true,
+      *steps(c: Ctx, a: Args) {
+        const pages = pagesFor(a);
+        const r: number = yield* gen(c, a, pages ?? []);
+        return done(c, r, pages);
+      },
+    }),
   };
 }
 
@@ -98,11 +115,17 @@ export const MM_OPS: OpImpl[] = [
   },
   {
     name: 'fork', summary: 'fork(): creates the task named by child; returns its pid or -errno', source: 'kernel/fork.c dup_mmap()',
-    needsTask: true, args: [A('child', 'name')],
+    needsTask: true, args: [A('child', 'name')], yieldPoints: FORK_YIELD_POINTS,
     run(c, a) {
       const name = str(a, 'child');
       if (c.k.tasks.has(name)) throw new ScenarioError(`a task named '${name}' already exists`, 'child');
       const r = do_fork(c.k, task(c), name);
+      return ret(typeof r === 'number' ? r : r.pid);
+    },
+    *steps(c, a) {
+      const name = str(a, 'child');
+      if (c.k.tasks.has(name)) throw new ScenarioError(`a task named '${name}' already exists`, 'child');
+      const r = yield* do_fork_gen(c.k, task(c), name);
       return ret(typeof r === 'number' ? r : r.pid);
     },
   },
@@ -128,7 +151,8 @@ export const MM_OPS: OpImpl[] = [
   gupOp('get_user_pages', 'get', 'mm/gup.c get_user_pages()', (c, a, p) =>
     api.get_user_pages(c.k, task(c), int(a, 'start'), int(a, 'nr_pages'), int(a, 'gup_flags', 0), p)),
   gupOp('get_user_pages_fast', 'get', 'mm/gup.c get_user_pages_fast()', (c, a, p) =>
-    api.get_user_pages_fast(c.k, task(c), int(a, 'start'), int(a, 'nr_pages'), int(a, 'gup_flags', 0), p ?? [])),
+    api.get_user_pages_fast(c.k, task(c), int(a, 'start'), int(a, 'nr_pages'), int(a, 'gup_flags', 0), p ?? []), [],
+  (c, a, p) => api.get_user_pages_fast_gen(c.k, task(c), int(a, 'start'), int(a, 'nr_pages'), int(a, 'gup_flags', 0), p)),
   gupOp('get_user_pages_fast_only', 'get', 'mm/gup.c get_user_pages_fast_only()', (c, a, p) =>
     api.get_user_pages_fast_only(c.k, task(c), int(a, 'start'), int(a, 'nr_pages'), int(a, 'gup_flags', 0), p ?? [])),
   gupOp('get_user_pages_unlocked', 'get', 'mm/gup.c get_user_pages_unlocked()', (c, a, p) =>
@@ -139,7 +163,8 @@ export const MM_OPS: OpImpl[] = [
   gupOp('pin_user_pages', 'pin', 'mm/gup.c pin_user_pages()', (c, a, p) =>
     api.pin_user_pages(c.k, task(c), int(a, 'start'), int(a, 'nr_pages'), int(a, 'gup_flags', 0), p)),
   gupOp('pin_user_pages_fast', 'pin', 'mm/gup.c pin_user_pages_fast()', (c, a, p) =>
-    api.pin_user_pages_fast(c.k, task(c), int(a, 'start'), int(a, 'nr_pages'), int(a, 'gup_flags', 0), p)),
+    api.pin_user_pages_fast(c.k, task(c), int(a, 'start'), int(a, 'nr_pages'), int(a, 'gup_flags', 0), p), [],
+  (c, a, p) => api.pin_user_pages_fast_gen(c.k, task(c), int(a, 'start'), int(a, 'nr_pages'), int(a, 'gup_flags', 0), p)),
   gupOp('pin_user_pages_unlocked', 'pin', 'mm/gup.c pin_user_pages_unlocked()', (c, a, p) =>
     api.pin_user_pages_unlocked(c.k, task(c), int(a, 'start'), int(a, 'nr_pages'), p, int(a, 'gup_flags', 0))),
   gupOp('pin_user_pages_remote', 'pin', 'mm/gup.c pin_user_pages_remote()', (c, a, p) =>
