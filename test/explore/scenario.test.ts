@@ -184,3 +184,18 @@ test('pinlab explore --trace writes the trace of the minimised failing schedule'
   const t = JSON.parse(readFileSync(out, 'utf8')) as { events: Array<{ op: string; bug?: string }> };
   assert.match(t.events.at(-1)!.bug ?? '', /kernel BUG at fs\/ext4\/inode\.c/);
 });
+
+test('pinlab explore on a terminal shows a progress line on stderr and clears it; not when piped', async () => {
+  let err = '';
+  let out = '';
+  const tty: Io = { out: (t) => { out += t; }, err: (t) => { err += t; }, env: {}, isTTY: true, cwd: ROOT };
+  assert.equal(await main(['explore', SEED002, '--profile', 'current'], tty), 0);
+  const ESC = String.fromCharCode(27);
+  assert.ok(err.includes(`\r${ESC}[2Kexplore ext4-writeback-vs-driver [current] dpor: `), JSON.stringify(err.slice(0, 80)));
+  assert.match(err, /dpor: \d+ schedules/);
+  assert.ok(err.endsWith('\r\x1b[2K'), 'the line is cleared before the result');
+  assert.match(out, /^PASS /);
+  const piped = io();
+  await main(['explore', SEED002, '--profile', 'current'], piped);
+  assert.ok(!piped.text().includes(ESC));
+});
