@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { exploreDpor } from '../src/explore/dpor.js';
 import { exploreExhaustive } from '../src/explore/exhaustive.js';
+import { exploreParallel } from '../src/explore/parallel.js';
+import { explorePct } from '../src/explore/pct.js';
 import { scenarioProgram } from '../src/explore/scenario.js';
 import { traceKey } from '../src/explore/trace.js';
 import type { Program } from '../src/explore/program.js';
@@ -72,6 +74,34 @@ export function exploreBench(opts: { ms?: number; rounds?: number } = {}): Explo
     }
   }
   return rows;
+}
+
+export interface ParallelRow { file: string; profile: string; runs: number; oneThreadMs: number; jobs: number; workersMs: number }
+
+/**
+ * --jobs: the same PCT search (identical schedules whatever the number of workers) in this thread
+ * and over worker threads, worker start-up included.
+ */
+export async function parallelBench(jobs = 2, runs = 100_000): Promise<ParallelRow> {
+  const file = 'ext4-writeback-race.yaml';
+  const backend = modelBackend();
+  const scn = loadScenarioFile(`${DIR}${file}`, backend, file);
+  const p = scenarioProgram(scn, backend, 'current');
+  explorePct(p, { seed: 1, runs: 200 }); // warm-up (JIT)
+  let t = performance.now();
+  const one = explorePct(p, { seed: 1, runs });
+  const oneThreadMs = performance.now() - t;
+  t = performance.now();
+  const par = await exploreParallel({ file: `${DIR}${file}`, profile: 'current' }, p, { jobs, mode: 'pct', opts: {}, pct: { seed: 1, runs } });
+  const workersMs = performance.now() - t;
+  if (par.schedulesRun !== one.schedulesRun || par.distinctEndStates !== one.distinctEndStates) throw new Error('parallel PCT differs from one thread');
+  return { file, profile: 'current', runs, oneThreadMs, jobs, workersMs };
+}
+
+export function printParallelRow(r: ParallelRow): void {
+  console.log(`--jobs ${r.jobs}: PCT, ${r.runs} runs of ${r.file} [${r.profile}]: one thread ${r.oneThreadMs.toFixed(0)} ms, `
+    + `${r.jobs} workers ${r.workersMs.toFixed(0)} ms (start-up included): ${(r.oneThreadMs / r.workersMs).toFixed(2)}x`);
+  console.log('  (each worker starts a fresh V8 isolate with a cold JIT: for searches of a few thousand schedules one thread is faster)');
 }
 
 export function printExploreRows(rows: readonly ExploreRow[]): void {

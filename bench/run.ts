@@ -9,7 +9,7 @@ import { FOLL_LONGTERM, FOLL_WRITE, MAP_ANONYMOUS, MAP_POPULATE, MAP_PRIVATE, PA
 import { Kernel } from '../src/kernel.js';
 import { PhysMem } from '../src/mm/memory.js';
 import { do_mmap } from '../src/vm/mmap.js';
-import { exploreBench, printExploreRows } from './explore.js';
+import { exploreBench, parallelBench, printExploreRows, printParallelRow } from './explore.js';
 import { kernelColumn, type KernelRow } from './kernel.js';
 
 interface Case { label: string; sizeBytes: number; thp: boolean }
@@ -68,13 +68,14 @@ function measureModel(c: Case): ModelRow {
 
 const fmt = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '-');
 
-function main(): void {
+async function main(): Promise<void> {
   const json = process.argv.includes('--json');
   const noKernel = process.argv.includes('--no-kernel');
   if (process.argv.includes('--explore-only')) {
     const rows = exploreBench();
-    if (json) console.log(JSON.stringify({ explore: rows }, null, 2));
-    else printExploreRows(rows);
+    const par = await parallelBench();
+    if (json) console.log(JSON.stringify({ explore: rows, parallel: par }, null, 2));
+    else { printExploreRows(rows); printParallelRow(par); }
     return;
   }
   measureModel({ label: 'warm-up', sizeBytes: 64 * MiB, thp: false }); // JIT warm-up
@@ -83,8 +84,9 @@ function main(): void {
   const kcol = noKernel ? { supported: false as const, reason: '--no-kernel' } : kernelColumn(CASES, REPS);
   const krow = (label: string): KernelRow | undefined => (kcol.supported ? kcol.rows.find((r) => r.label === label) : undefined);
   const explore = process.argv.includes('--no-explore') ? [] : exploreBench();
+  const parallel = explore.length ? await parallelBench() : null;
   if (json) {
-    console.log(JSON.stringify({ model, kernel: kcol, explore }, null, 2));
+    console.log(JSON.stringify({ model, kernel: kcol, explore, parallel }, null, 2));
     return;
   }
   console.log(`pin_user_pages_fast(FOLL_WRITE|FOLL_LONGTERM) + unpin_user_pages, ${REPS} reps, medians`);
@@ -104,6 +106,7 @@ function main(): void {
   }
   console.log('bytes/page = folio table (26) + page tables of the mapping; THP kernel unpin includes no per-page work (coalesced at registration).');
   if (explore.length) printExploreRows(explore);
+  if (parallel) printParallelRow(parallel);
 }
 
-main();
+await main();
