@@ -78,13 +78,14 @@ async function main(): Promise<void> {
     else { printExploreRows(rows); printParallelRow(par); }
     return;
   }
+  // The explorer first: its small kernels should not pay for the 1 GiB heaps of the pin cases.
+  const explore = process.argv.includes('--no-explore') ? [] : exploreBench();
+  const parallel = explore.length ? await parallelBench() : null;
   measureModel({ label: 'warm-up', sizeBytes: 64 * MiB, thp: false }); // JIT warm-up
   measureModel({ label: 'warm-up', sizeBytes: 64 * MiB, thp: true });
   const model = CASES.map(measureModel);
   const kcol = noKernel ? { supported: false as const, reason: '--no-kernel' } : kernelColumn(CASES, REPS);
   const krow = (label: string): KernelRow | undefined => (kcol.supported ? kcol.rows.find((r) => r.label === label) : undefined);
-  const explore = process.argv.includes('--no-explore') ? [] : exploreBench();
-  const parallel = explore.length ? await parallelBench() : null;
   if (json) {
     console.log(JSON.stringify({ model, kernel: kcol, explore, parallel }, null, 2));
     return;

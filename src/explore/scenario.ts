@@ -222,12 +222,13 @@ export function scenarioProgram(scn: Scenario, backend: Backend, profile: string
           const fresh = runner.verdictsSoFar.slice(verdictsSeen);
           verdictsSeen = runner.verdictsSoFar.length;
           const bad = fresh.find((v) => !v.ok);
-          if (bad) return { footprint: fp, failure: `${actors[a].name}: ${failureOf(bad)}` };
           const bug = runner.bugSoFar;
-          if (stop && bug && !bug.expected) return { footprint: fp, failure: `${actors[a].name}: BUG: ${bug.message}` };
-          const warn = unexpectedWarn();
-          if (warn) return { footprint: fp, failure: `${actors[a].name}: ${warn}` };
-          return { footprint: fp };
+          const failure = bad ? failureOf(bad) : stop && bug && !bug.expected ? `BUG: ${bug.message}` : unexpectedWarn();
+          if (failure === null) return { footprint: fp };
+          // The execution ends here: keep its end state, then recycle its memory.
+          final = snapshot();
+          if (!opts.trace) session.dispose?.();
+          return { footprint: fp, failure: `${actors[a].name}: ${failure}` };
         },
         finalState: () => final ?? snapshot(),
         finish(): string | null {
@@ -235,11 +236,13 @@ export function scenarioProgram(scn: Scenario, backend: Backend, profile: string
           const stuck = stopped ? [] : actors.flatMap((x, a) => (pending(a) ? [x.name] : []));
           if (stuck.length > 0) {
             final = snapshot();
-            return `deadlock: ${stuck.join(', ')} can never run (${stuck.map((n) => {
+            const why = stuck.map((n) => {
               const a = actors.findIndex((x) => x.name === n);
               const st = actors[a].steps[next[a]];
               return `${n}: ${session.blockedOn?.(n, runner.taskOfStep(st), mid[a] || st.kind !== 'op' ? null : st.op) ?? `waits for ${actors[a].needs[next[a]].join(', ')}`}`;
-            }).join('; ')})`;
+            });
+            if (!opts.trace) session.dispose?.();
+            return `deadlock: ${stuck.join(', ')} can never run (${why.join('; ')})`;
           }
           // finally: runs once every actor is done (not after a BUG stopped the run).
           let before = runner.verdictsSoFar.length;
@@ -249,10 +252,11 @@ export function scenarioProgram(scn: Scenario, backend: Backend, profile: string
           const finalBad = runner.verdictsSoFar.slice(before).find((v) => !v.ok);
           const bug = runner.bugSoFar;
           final = snapshot();
-          if (finalBad) return `finally: ${failureOf(finalBad)}`;
-          if (bug && !bug.expected && !stopped) return `finally: BUG: ${bug.message}`;
-          const warnFinally = unexpectedWarn();
-          if (warnFinally) return `finally: ${warnFinally}`;
+          const early = finalBad ? failureOf(finalBad) : bug && !bug.expected && !stopped ? `BUG: ${bug.message}` : unexpectedWarn();
+          if (early !== null) {
+            if (!opts.trace) session.dispose?.();
+            return `finally: ${early}`;
+          }
           before = runner.verdictsSoFar.length;
           const res = runner.end();
           const bad = res.verdicts.slice(before).find((v) => !v.ok) ?? res.verdicts.find((v) => !v.ok);

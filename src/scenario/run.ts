@@ -121,6 +121,8 @@ export class Runner {
   private readonly observed = new Map<string, Value>();
   private readonly warnings: RunWarning[] = [];
   private warnSeen = 0;
+  /** Whether any check of this run compares by delta: (set by takeBaselines()). */
+  private usesDelta = false;
   /** Steps stopped at a yield point, with the WARNs they raised so far. */
   private readonly pausedWarnings = new Map<Step, RunWarning[]>();
   private bug: RunBug | null = null;
@@ -288,12 +290,13 @@ export class Runner {
       if (step.profiles && !step.profiles.includes(this.profile)) continue;
       const checks = step.kind === 'expect' ? step.checks : step.expect?.checks ?? [];
       for (const c of checks) {
-        if (!c.staticArgs) continue;
         const deltaFields = c.fields.filter((f) => {
           const e = f.expected;
           return e.kind === 'all' ? e.value.kind === 'delta' : (e.cases.get(this.profile) ?? e.fallback)?.kind === 'delta';
         });
         if (deltaFields.length === 0) continue;
+        this.usesDelta = true;
+        if (!c.staticArgs) continue;
         const args = this.evalArgs(c.args);
         const task = this.taskOf(c.needsTask, c.task);
         let result: Readonly<Record<string, Value>> | null = null;
@@ -400,9 +403,10 @@ export class Runner {
       const result = this.query(c, task, args);
       for (const f of c.fields) {
         const actual = Object.hasOwn(result, f.field) ? result[f.field] : undefined;
-        const key = this.obsKey(c, task, args, f.field);
+        // Observations are kept only for delta: comparisons (the key is costly to build).
+        const key = this.usesDelta ? this.obsKey(c, task, args, f.field) : null;
         this.compare(actual, this.resolve(f.expected), step.index, f.pos, `${label}: ${c.label}.${f.field}`, key, false);
-        if (actual !== undefined) this.observed.set(key, actual);
+        if (key !== null && actual !== undefined) this.observed.set(key, actual);
       }
     }
   }
