@@ -53,8 +53,9 @@ function rate(search: () => number, ms: number, rounds: number): number {
 }
 
 export function exploreBench(opts: { ms?: number; rounds?: number } = {}): ExploreRow[] {
-  const ms = opts.ms ?? 250;
-  const rounds = opts.rounds ?? 5;
+  // Many short rounds, best kept: this shared 2-vCPU machine is noisy (±40% between runs).
+  const ms = opts.ms ?? 120;
+  const rounds = opts.rounds ?? 15;
   const backend = modelBackend();
   const rows: ExploreRow[] = [];
   for (const file of readdirSync(DIR).filter((f) => f.endsWith('.yaml')).sort()) {
@@ -106,7 +107,7 @@ export function printParallelRow(r: ParallelRow): void {
 
 export function printExploreRows(rows: readonly ExploreRow[]): void {
   const f = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-');
-  console.log('\nexplorer: every schedule of each race scenario (failing ones too), schedules/s best of 5 rounds, one thread');
+  console.log('\nexplorer: every schedule of each race scenario (failing ones too), schedules/s best of 15 rounds, one thread');
   console.log('scenario [profile]                                  actors  exhaustive  traces   dpor  dpor/traces  dpor/exh  exh sched/s  dpor sched/s');
   for (const r of rows) {
     console.log(`${`${r.file.replace(/\.yaml$/, '')} [${r.profile}]`.padEnd(50)} ${String(r.actors).padStart(6)} ${f(r.exhaustive).padStart(11)} `

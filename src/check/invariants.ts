@@ -67,8 +67,8 @@ export function checkInvariants(k: Kernel, written?: ReadonlyArray<readonly [num
   return out;
 }
 
-/** Allocated folio heads among the written runs and the mapped pfns, each once, ascending. */
-function scopedHeads(k: Kernel, written: ReadonlyArray<readonly [number, number]>, ptes: Map<number, number>, pmds: Map<number, number>): number[] {
+/** Allocated folio heads among the written runs and the mapped pfns, each once (in a deterministic order). */
+function scopedHeads(k: Kernel, written: ReadonlyArray<readonly [number, number]>, ptes: Map<number, number>, pmds: Map<number, number>): Set<number> {
   const mem = k.mem;
   const heads = new Set<number>();
   const add = (p: number) => {
@@ -78,5 +78,5 @@ function scopedHeads(k: Kernel, written: ReadonlyArray<readonly [number, number]
   for (const [lo, hi] of written) for (let p = lo; p <= hi; p++) add(p);
   for (const p of ptes.keys()) add(p);
   for (const p of pmds.keys()) add(p);
-  return [...heads].sort((a, b) => a - b);
+  return heads;
 }
