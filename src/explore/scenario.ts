@@ -141,7 +141,7 @@ export function scenarioProgram(scn: Scenario, backend: Backend, profile: string
     actors: actors.map((a) => a.name),
     lastTrace: () => last?.current.trace() ?? null,
     start(): Execution {
-      const runner = new Runner(scn, backend, profile, false, !opts.trace);
+      const runner = new Runner(scn, backend, profile, false, { lightweight: !opts.trace });
       last = runner;
       runner.begin();
       const session = runner.current;

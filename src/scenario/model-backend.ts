@@ -151,7 +151,9 @@ class ModelSession implements Session {
   /** Run a paused or new operation up to its next stop, as one traced, invariant-checked step. */
   private segment(key: string, p: Paused, op: string, args: Record<string, unknown>): StepOutcome {
     try {
-      return this.k.step(p.task?.name ?? 'kernel', op, args, (): StepOutcome => {
+      // The trace names the thread (actor) when it is not the task itself: "driver@parent".
+      const task = p.task?.name ?? 'kernel';
+      return this.k.step(key === task ? task : `${key}@${task}`, op, args, (): StepOutcome => {
         const seg = runSegment(p.gen, p.stopAt, p.wait);
         if (seg.done) {
           this.paused.delete(key);

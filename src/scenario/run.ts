@@ -129,8 +129,13 @@ export class Runner {
   private stepsRun = 0;
   private session!: Session;
 
-  /** `explore`: start the session in the explorer's mode (see Backend.start). */
-  constructor(readonly scn: Scenario, readonly backend: Backend, readonly profile: string, readonly keepTrace: boolean, readonly explore = false) {
+  /**
+   * `explore`: the explorer drives this runner — operations run preemptibly (they may stop at the
+   * yield points a step names); with `lightweight`, the session also runs in the backend's explore
+   * mode (no trace events: see Backend.start).
+   */
+  constructor(readonly scn: Scenario, readonly backend: Backend, readonly profile: string, readonly keepTrace: boolean,
+    readonly explore: { lightweight: boolean } | null = null) {
     this.scope = scopeOf(backend.constants, this.bindings);
   }
 
@@ -146,7 +151,7 @@ export class Runner {
   begin(): void {
     const scn = this.scn;
     try {
-      this.session = this.backend.start({ profile: this.profile, machine: scn.machine, tasks: scn.tasks, explore: this.explore });
+      this.session = this.backend.start({ profile: this.profile, machine: scn.machine, tasks: scn.tasks, explore: this.explore?.lightweight ?? false });
     } catch (e) {
       if (e instanceof ScenarioError) {
         throw ScenarioFileError.at((e.arg !== undefined ? scn.machineKeys.get(e.arg) : undefined) ?? scn.machinePos, e.message);

@@ -122,3 +122,24 @@ test('explore: an actor that can never run ends the schedule as a deadlock', () 
   assert.equal(r.verdict, 'fail');
   assert.match(r.failure!.message, /^deadlock: third can never run \(third: waits for Q\)/);
 });
+
+test('replay --trace of a preempted schedule shows each part of the stopped operations, in order', async () => {
+  const { main } = await import('../../src/cli/main.js');
+  const { mkdtempSync, readFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { fileURLToPath } = await import('node:url');
+  const root = fileURLToPath(new URL('../../../', import.meta.url));
+  const out = join(mkdtempSync(join(tmpdir(), 'pinlab-preempt-')), 't.json');
+  let text = '';
+  const io = { out: (t: string) => { text += t; }, err: (t: string) => { text += t; }, env: {}, isTTY: false, cwd: root };
+  const code = await main(['replay', 'scenarios/explore/gup-fast-vs-fork.yaml', '--profile', '5.9',
+    '--schedule', 'parent,driver,driver,driver,parent,parent', '--trace', out], io);
+  assert.equal(code, 1, text);
+  assert.match(text, /page\{task: parent, addr: buf\}\.pfn == P\[0\]: expected \d+, got \d+/);
+  const t = JSON.parse(readFileSync(out, 'utf8')) as { events: Array<{ actor: string; op: string; notes: string[] }> };
+  const ops = t.events.map((e) => `${e.actor} ${e.op}`);
+  assert.deepEqual(ops.slice(2, 8), ['parent fork', 'driver@parent pin_user_pages_fast', 'driver@parent pin_user_pages_fast:resume',
+    'kernel dma_write', 'parent fork:resume', 'parent write']);
+  assert.match(t.events[2].notes.join(), /paused at before_wrprotect/);
+});
