@@ -63,6 +63,16 @@ function machineFrom(m: Args): Partial<MachineConfig> {
   return out;
 }
 
+/**
+ * Who a trace event is for: the task, or the thread (actor) and the task it runs in when they
+ * differ ("driver@parent"); a thread with no task is itself ("device").
+ */
+function actorLabel(thread: string | undefined, task: Task | null): string {
+  const t = task?.name;
+  if (thread === undefined || thread === t) return t ?? 'kernel';
+  return t === undefined ? thread : `${thread}@${t}`;
+}
+
 /** An operation the explorer stopped at a yield point (or at a wait), in one task. */
 interface Paused {
   gen: KernelGen<StepOutcome>;
@@ -95,14 +105,14 @@ class ModelSession implements Session {
     this.c.task = t;
   }
 
-  step(taskName: string | null, op: string, args: Args): StepOutcome {
+  step(taskName: string | null, op: string, args: Args, thread?: string): StepOutcome {
     if (this.bugRep) throw new ScenarioError(`the kernel hit BUG() at step ${this.bugRep.step}; no further steps run`);
     const impl = OP_MAP.get(op);
     if (!impl) throw new ScenarioError(`unknown operation '${op}'`);
     this.bind(taskName, impl.needsTask);
     this.c.stepNo = this.k.stepCount;
     try {
-      return this.k.step(this.c.task?.name ?? 'kernel', op, args as Record<string, unknown>, () => impl.run(this.c, args));
+      return this.k.step(actorLabel(thread, this.c.task), op, args as Record<string, unknown>, () => impl.run(this.c, args));
     } catch (e) {
       if (e instanceof KernelBug) {
         this.bugRep = { message: e.message, step: this.c.stepNo, details: e.details };
@@ -117,7 +127,7 @@ class ModelSession implements Session {
     if (this.bugRep) throw new ScenarioError(`the kernel hit BUG() at step ${this.bugRep.step}; no further steps run`);
     const impl = OP_MAP.get(op);
     if (!impl) throw new ScenarioError(`unknown operation '${op}'`);
-    if (!impl.steps) return this.step(taskName, op, args);
+    if (!impl.steps) return this.step(taskName, op, args, thread);
     this.bind(taskName, impl.needsTask);
     const key = thread;
     const busy = this.paused.get(key);
@@ -151,9 +161,7 @@ class ModelSession implements Session {
   /** Run a paused or new operation up to its next stop, as one traced, invariant-checked step. */
   private segment(key: string, p: Paused, op: string, args: Record<string, unknown>): StepOutcome {
     try {
-      // The trace names the thread (actor) when it is not the task itself: "driver@parent".
-      const task = p.task?.name ?? 'kernel';
-      return this.k.step(key === task ? task : `${key}@${task}`, op, args, (): StepOutcome => {
+      return this.k.step(actorLabel(key, p.task), op, args, (): StepOutcome => {
         const seg = runSegment(p.gen, p.stopAt, p.wait);
         if (seg.done) {
           this.paused.delete(key);

@@ -140,6 +140,6 @@ test('replay --trace of a preempted schedule shows each part of the stopped oper
   const t = JSON.parse(readFileSync(out, 'utf8')) as { events: Array<{ actor: string; op: string; notes: string[] }> };
   const ops = t.events.map((e) => `${e.actor} ${e.op}`);
   assert.deepEqual(ops.slice(2, 8), ['parent fork', 'driver@parent pin_user_pages_fast', 'driver@parent pin_user_pages_fast:resume',
-    'kernel dma_write', 'parent fork:resume', 'parent write']);
+    'driver dma_write', 'parent fork:resume', 'parent write']);
   assert.match(t.events[2].notes.join(), /paused at before_wrprotect/);
 });
