@@ -48,6 +48,8 @@ struct io_uring_params {
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -78,6 +80,80 @@ static inline int read_vmstat_pins(int64_t *acq, int64_t *rel)
 			*rel = strtoll(p + 21, NULL, 10);
 	}
 	return (*acq < 0 || *rel < 0) ? -ENOENT : 0;
+}
+
+/* ---- JSON output shared by the helpers ------------------------------------------------------ */
+
+#define MAX_NOTES 32
+
+/* Notes for the "notes" array of the result; the same note from every rep is kept once. */
+static char *notes[MAX_NOTES];
+static int nnotes;
+
+static void note(const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+	int i;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	if (!s)
+		return;
+	for (i = 0; i < nnotes; i++)
+		if (!strcmp(notes[i], s)) {
+			free(s);
+			return;
+		}
+	if (nnotes < MAX_NOTES)
+		notes[nnotes++] = s;
+	else
+		free(s);
+}
+
+/* A JSON string on stdout. */
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+/* Run by fail() before it exits (a helper's own clean-up), if set. */
+static void (*fail_cleanup)(void);
+
+/* Print {"error", "stage", "errno", "strerror"} and exit 1. */
+static void __attribute__((noreturn)) fail(const char *stage, int err, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	printf("{\"error\": ");
+	json_str(msg ? msg : "unknown error");
+	printf(", \"stage\": ");
+	json_str(stage);
+	printf(", \"errno\": %d, \"strerror\": ", err);
+	json_str(err ? strerror(err) : "");
+	printf("}\n");
+	fflush(stdout);
+	if (fail_cleanup)
+		fail_cleanup();
+	_exit(1);
 }
 
 #endif

@@ -36,62 +36,7 @@
 
 /* io_uring/rsrc.c io_validate_user_buf_range(): "if (ulen > SZ_1G || !ulen) return -EFAULT;" */
 #define IOU_MAX_BUF (1UL << 30)
-#define MAX_NOTES 32
 #define MAX_REPS 1000
-
-static char *notes[MAX_NOTES];
-static int nnotes;
-
-static void note(const char *fmt, ...)
-{
-	va_list ap;
-	char *s = NULL;
-
-	if (nnotes >= MAX_NOTES)
-		return;
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	if (s)
-		notes[nnotes++] = s;
-}
-
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
-static void __attribute__((noreturn)) fail(const char *stage, int err, const char *fmt, ...)
-{
-	va_list ap;
-	char *msg = NULL;
-
-	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
-	va_end(ap);
-	printf("{\"error\": ");
-	json_str(stdout, msg ? msg : "unknown error");
-	printf(", \"stage\": ");
-	json_str(stdout, stage);
-	printf(", \"errno\": %d, \"strerror\": ", err);
-	json_str(stdout, err ? strerror(err) : "");
-	printf("}\n");
-	fflush(stdout);
-	exit(1);
-}
 
 static int io_uring_setup(unsigned entries, struct io_uring_params *p)
 {
@@ -468,7 +413,7 @@ int main(int argc, char **argv)
 		printf("\"pmd_size\": %lu, \"iovecs\": %d, \"iovec_max_bytes\": %lu, \"reps\": %d, ",
 		       pmd, niov, chunk, reps);
 		printf("\"kernel\": ");
-		json_str(stdout, uts.release);
+		json_str(uts.release);
 		printf(", ");
 		print_i64_array("register_ns", reg_ns, reps);
 		printf(", ");
@@ -493,7 +438,7 @@ int main(int argc, char **argv)
 		for (i = 0; i < nnotes; i++) {
 			if (i)
 				printf(", ");
-			json_str(stdout, notes[i]);
+			json_str(notes[i]);
 		}
 		printf("]}\n");
 	}

@@ -48,7 +48,6 @@
 #define MAX_REPS 50
 #define MAX_PHASES 4
 #define MAX_OBS 40
-#define MAX_NOTES 32
 
 /* /proc/kpageflags bits (include/uapi/linux/kernel-page-flags.h) */
 #define KPF_DIRTY 4
@@ -57,48 +56,6 @@
 #define KPF_ZERO_PAGE 24
 
 /* ---- output helpers ----------------------------------------------------------------------- */
-
-static char *notes[MAX_NOTES];
-static int nnotes;
-
-static void note(const char *fmt, ...)
-{
-	va_list ap;
-	char *s = NULL;
-	int i;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	if (!s)
-		return;
-	for (i = 0; i < nnotes; i++)
-		if (!strcmp(notes[i], s)) { /* the same note from every rep: once */
-			free(s);
-			return;
-		}
-	if (nnotes < MAX_NOTES)
-		notes[nnotes++] = s;
-	else
-		free(s);
-}
-
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
 
 static char tmpdir_path[4096];
 static int tmpdir_owned;
@@ -109,27 +66,6 @@ static void cleanup_tmpdir(void)
 		(void)rmdir(tmpdir_path); /* our files are unlinked as we go */
 		tmpdir_owned = 0;
 	}
-}
-
-static void __attribute__((noreturn)) fail(const char *stage, int err, const char *fmt, ...)
-{
-	va_list ap;
-	char *msg = NULL;
-
-	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
-	va_end(ap);
-	printf("{\"error\": ");
-	json_str(msg ? msg : "unknown error");
-	printf(", \"stage\": ");
-	json_str(stage);
-	printf(", \"errno\": %d, \"strerror\": ", err);
-	json_str(err ? strerror(err) : "");
-	printf("}\n");
-	fflush(stdout);
-	cleanup_tmpdir();
-	_exit(1);
 }
 
 /* ---- counters ----------------------------------------------------------------------------- */
@@ -1254,6 +1190,7 @@ int main(int argc, char **argv)
 		(void)setrlimit(RLIMIT_MEMLOCK, &rl);
 	}
 	signal(SIGPIPE, SIG_IGN);
+	fail_cleanup = cleanup_tmpdir;
 	setup_dir(&c, dir);
 
 	if (probe) {

@@ -11,7 +11,7 @@ import { runSegment, type KernelGen, type YieldPoint } from '../preempt.js';
 import type { Task } from '../vm/mm.js';
 import { DEFAULT_PROFILE, PROFILES } from '../profile.js';
 import { do_exit } from '../vm/exit.js';
-import { A, type Args, type Ctx } from './ops/common.js';
+import { A, type Args, type Ctx, type OpImpl } from './ops/common.js';
 import { ALL_OPS, ALL_QUERIES } from './ops/index.js';
 import { ScenarioError, type ArgSpec, type Backend, type BugReport, type LeakReport, type Session, type StepOutcome, type Value, type Warning } from './backend.js';
 
@@ -106,16 +106,36 @@ class ModelSession implements Session {
   }
 
   step(taskName: string | null, op: string, args: Args, thread?: string): StepOutcome {
-    if (this.bugRep) throw new ScenarioError(`the kernel hit BUG() at step ${this.bugRep.step}; no further steps run`);
-    const impl = OP_MAP.get(op);
-    if (!impl) throw new ScenarioError(`unknown operation '${op}'`);
+    const impl = this.opFor(op);
     this.bind(taskName, impl.needsTask);
     this.c.stepNo = this.k.stepCount;
+    return this.guarded(actorLabel(thread, this.c.task), op, args as Record<string, unknown>, () => impl.run(this.c, args));
+  }
+
+  /** The operation named, once no BUG has stopped the run. */
+  private opFor(op: string): OpImpl {
+    this.mustBeAlive();
+    const impl = OP_MAP.get(op);
+    if (!impl) throw new ScenarioError(`unknown operation '${op}'`);
+    return impl;
+  }
+
+  private mustBeAlive(): void {
+    if (this.bugRep) throw new ScenarioError(`the kernel hit BUG() at step ${this.bugRep.step}; no further steps run`);
+  }
+
+  /**
+   * One traced, invariant-checked kernel step: a BUG is recorded (the run stops), a model refusal
+   * becomes a ScenarioError; `onFail` runs first on any throw.
+   */
+  private guarded(actor: string, op: string, args: Record<string, unknown>, fn: () => StepOutcome, onFail?: () => void): StepOutcome {
+    const at = this.k.stepCount;
     try {
-      return this.k.step(actorLabel(thread, this.c.task), op, args as Record<string, unknown>, () => impl.run(this.c, args));
+      return this.k.step(actor, op, args, fn);
     } catch (e) {
+      onFail?.();
       if (e instanceof KernelBug) {
-        this.bugRep = { message: e.message, step: this.c.stepNo, details: e.details };
+        this.bugRep = { message: e.message, step: at, details: e.details };
         return { ret: null };
       }
       if (e instanceof api.ApiUnavailable || e instanceof RangeError) throw new ScenarioError(e.message);
@@ -124,9 +144,7 @@ class ModelSession implements Session {
   }
 
   stepPreemptible(taskName: string | null, op: string, args: Args, preempt: readonly string[], thread: string): StepOutcome {
-    if (this.bugRep) throw new ScenarioError(`the kernel hit BUG() at step ${this.bugRep.step}; no further steps run`);
-    const impl = OP_MAP.get(op);
-    if (!impl) throw new ScenarioError(`unknown operation '${op}'`);
+    const impl = this.opFor(op);
     if (!impl.steps) return this.step(taskName, op, args, thread);
     this.bind(taskName, impl.needsTask);
     const key = thread;
@@ -138,7 +156,7 @@ class ModelSession implements Session {
   }
 
   resume(thread: string): StepOutcome {
-    if (this.bugRep) throw new ScenarioError(`the kernel hit BUG() at step ${this.bugRep.step}; no further steps run`);
+    this.mustBeAlive();
     const key = thread;
     const p = this.paused.get(key);
     if (!p) throw new ScenarioError(`'${key}' has no paused operation to resume`);
@@ -160,28 +178,18 @@ class ModelSession implements Session {
 
   /** Run a paused or new operation up to its next stop, as one traced, invariant-checked step. */
   private segment(key: string, p: Paused, op: string, args: Record<string, unknown>): StepOutcome {
-    try {
-      return this.k.step(actorLabel(key, p.task), op, args, (): StepOutcome => {
-        const seg = runSegment(p.gen, p.stopAt, p.wait);
-        if (seg.done) {
-          this.paused.delete(key);
-          return seg.value;
-        }
-        p.point = seg.at.point;
-        p.wait = seg.at.waitUntil ? seg.at : null;
-        this.paused.set(key, p);
-        this.k.note(`paused at ${seg.at.point}${p.wait ? `, waiting for ${seg.at.waitsFor ?? 'a condition'}` : ''}`);
-        return { ret: null, paused: seg.at.point };
-      });
-    } catch (e) {
-      this.paused.delete(key);
-      if (e instanceof KernelBug) {
-        this.bugRep = { message: e.message, step: this.k.stepCount - 1, details: e.details };
-        return { ret: null };
+    return this.guarded(actorLabel(key, p.task), op, args, (): StepOutcome => {
+      const seg = runSegment(p.gen, p.stopAt, p.wait);
+      if (seg.done) {
+        this.paused.delete(key);
+        return seg.value;
       }
-      if (e instanceof api.ApiUnavailable || e instanceof RangeError) throw new ScenarioError(e.message);
-      throw e;
-    }
+      p.point = seg.at.point;
+      p.wait = seg.at.waitUntil ? seg.at : null;
+      this.paused.set(key, p);
+      this.k.note(`paused at ${seg.at.point}${p.wait ? `, waiting for ${seg.at.waitsFor ?? 'a condition'}` : ''}`);
+      return { ret: null, paused: seg.at.point };
+    }, () => this.paused.delete(key));
   }
 
   query(taskName: string | null, q: string, args: Args): Readonly<Record<string, Value>> {
