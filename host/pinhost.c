@@ -24,6 +24,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1021,6 +1022,228 @@ static void c_vmsplice(struct ctx *c)
 	unmap_anon(buf, len);
 }
 
+/* ---- the probe: what this kernel does where kernels legitimately differ ------------------- */
+
+/*
+ * What a present page is, from /proc/kpageflags (fs/proc/page.c stable_page_flags()):
+ * the huge zero folio has KPF_ZERO_PAGE and KPF_THP, the zero page KPF_ZERO_PAGE only, any
+ * THP (PMD or mTHP) KPF_THP only. "unknown" when the PFN is hidden (not root) or
+ * kpageflags is unreadable.
+ */
+static const char *classify_page(const void *addr)
+{
+	uint64_t e = 0, fl = 0;
+	int kfd;
+
+	if (read_pagemap(getpid(), (unsigned long)addr, 1, &e))
+		return "unknown";
+	if (!(e & PM_PRESENT))
+		return "absent";
+	if (!(e & PM_PFN_MASK))
+		return "unknown";
+	kfd = open("/proc/kpageflags", O_RDONLY);
+	if (kfd < 0)
+		return "unknown";
+	if (pread(kfd, &fl, 8, (off_t)((e & PM_PFN_MASK) * 8)) != 8) {
+		close(kfd);
+		return "unknown";
+	}
+	close(kfd);
+	if ((fl >> KPF_ZERO_PAGE) & 1)
+		return ((fl >> KPF_THP) & 1) ? "huge_zero" : "zero";
+	if ((fl >> KPF_THP) & 1)
+		return "thp";
+	return "page";
+}
+
+static unsigned long pmd_size(void)
+{
+	char s[64];
+
+	read_str_file("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", s, sizeof(s));
+	return s[0] ? strtoul(s, NULL, 10) : 2UL << 20;
+}
+
+/*
+ * A read fault on a never-touched private anonymous page: do_anonymous_page() maps the
+ * shared zero page unless mm_forbids_zeropage() (mm/memory.c), or the kernel was built or
+ * booted to map fresh pages instead.
+ */
+static const char *probe_anon_read(void)
+{
+	char *p = map_anon(PAGE_SZ, PROT_READ | PROT_WRITE, MADV_NOHUGEPAGE);
+	const char *r;
+
+	touch_read(p, PAGE_SZ);
+	r = classify_page(p);
+	unmap_anon(p, PAGE_SZ);
+	return r;
+}
+
+/*
+ * A read fault at the start of a PMD-aligned MADV_HUGEPAGE region: do_huge_pmd_anonymous_page()
+ * (mm/huge_memory.c) maps the huge zero folio when use_zero_page allows it and the mm does not
+ * forbid the zero page, else allocates a THP; with THP off it is an ordinary PTE fault.
+ */
+static const char *probe_huge_read(void)
+{
+	unsigned long pmd = pmd_size();
+	char *p = map_anon_pmd_aligned(pmd, pmd);
+	const char *r;
+
+	if (madvise(p, pmd, MADV_HUGEPAGE)) {
+		munmap(p, pmd);
+		return "unknown";
+	}
+	touch_read(p, PAGE_SZ);
+	r = classify_page(p);
+	munmap(p, pmd);
+	return r;
+}
+
+/* Every anonymous "hugepages-NkB/enabled" as "N": "mode" pairs, sizes in ascending order. */
+static void print_thp_sizes(void)
+{
+	const char *dir = "/sys/kernel/mm/transparent_hugepage";
+	unsigned long sizes[32];
+	int n = 0, i, j;
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	printf("{");
+	if (!d) {
+		printf("}");
+		return;
+	}
+	while ((de = readdir(d)) && n < 32) {
+		unsigned long kb;
+
+		if (sscanf(de->d_name, "hugepages-%lukB", &kb) == 1)
+			sizes[n++] = kb;
+	}
+	closedir(d);
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 && sizes[j - 1] > sizes[j]; j--) {
+			unsigned long t = sizes[j];
+
+			sizes[j] = sizes[j - 1];
+			sizes[j - 1] = t;
+		}
+	for (i = 0, j = 0; i < n; i++) {
+		char path[160], mode[64], key[32];
+
+		/* order-1 sizes exist for shmem only: no "enabled" for anonymous memory */
+		snprintf(path, sizeof(path), "%s/hugepages-%lukB/enabled", dir, sizes[i]);
+		if (access(path, R_OK))
+			continue;
+		bracketed(path, mode, sizeof(mode));
+		snprintf(key, sizeof(key), "%lu", sizes[i]);
+		printf("%s", j++ ? ", " : "");
+		json_str(key);
+		printf(": ");
+		json_str(mode);
+	}
+	printf("}");
+}
+
+/* hugetlb pools: "N": {"nr": .., "free": ..} per hstate (/sys/kernel/mm/hugepages). */
+static void print_hugetlb(void)
+{
+	const char *dir = "/sys/kernel/mm/hugepages";
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int first = 1;
+
+	printf("{");
+	while (d && (de = readdir(d))) {
+		unsigned long kb;
+		char path[300], nr[32], fr[32], key[32];
+
+		if (sscanf(de->d_name, "hugepages-%lukB", &kb) != 1)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/nr_hugepages", dir, de->d_name);
+		read_str_file(path, nr, sizeof(nr));
+		snprintf(path, sizeof(path), "%s/%s/free_hugepages", dir, de->d_name);
+		read_str_file(path, fr, sizeof(fr));
+		snprintf(key, sizeof(key), "%lu", kb);
+		printf("%s", first ? "" : ", ");
+		json_str(key);
+		printf(": {\"nr\": %ld, \"free\": %ld}", strtol(nr, NULL, 10), strtol(fr, NULL, 10));
+		first = 0;
+	}
+	if (d)
+		closedir(d);
+	printf("}");
+}
+
+/*
+ * `pinhost --probe`: the facts that change what the workloads show, measured rather than
+ * assumed (src/host/probe.ts maps them onto the model's machine).
+ */
+static void print_probe(struct ctx *c)
+{
+	int64_t acq = 0, rel = 0;
+	int counters = read_vmstat_pins(&acq, &rel) == 0;
+	char path[4300], thp[64], zp[64], uring_disabled[16];
+	const char *anon_read, *huge_read;
+	int fd, odirect_errno = 0, ring_errno = 0;
+	struct io_uring_params p;
+
+	tmp_name(c, path, sizeof(path), "probe");
+	fd = open(path, O_CREAT | O_RDWR | O_DIRECT, 0600);
+	if (fd < 0)
+		odirect_errno = errno;
+	else
+		close(fd);
+	unlink(path);
+	memset(&p, 0, sizeof(p));
+	fd = (int)syscall(__NR_io_uring_setup, 4, &p);
+	if (fd < 0)
+		ring_errno = errno;
+	else
+		close(fd);
+	anon_read = probe_anon_read();
+	huge_read = probe_huge_read();
+	bracketed("/sys/kernel/mm/transparent_hugepage/enabled", thp, sizeof(thp));
+	read_str_file("/sys/kernel/mm/transparent_hugepage/use_zero_page", zp, sizeof(zp));
+	read_str_file("/proc/sys/kernel/io_uring_disabled", uring_disabled, sizeof(uring_disabled));
+
+	printf("{\"ok\": true, \"probe\": {\"page_size\": %ld, \"uid\": %d, \"pin_counters\": %s",
+	       sysconf(_SC_PAGESIZE), (int)getuid(), counters ? "true" : "false");
+	printf(", \"anon_read\": ");
+	json_str(anon_read);
+	printf(", \"huge_read\": ");
+	json_str(huge_read);
+	printf(", \"pmd_size\": %lu, \"thp_enabled\": ", pmd_size());
+	json_str(thp);
+	printf(", \"thp_use_zero_page\": ");
+	json_str(zp[0] ? zp : "unknown");
+	printf(", \"thp_sizes\": ");
+	print_thp_sizes();
+	printf(", \"hugetlb\": ");
+	print_hugetlb();
+	printf(", \"io_uring\": %s", ring_errno ? "false" : "true");
+	if (ring_errno) {
+		printf(", \"io_uring_error\": ");
+		json_str(strerror(ring_errno));
+	}
+	printf(", \"io_uring_disabled\": ");
+	json_str(uring_disabled[0] ? uring_disabled : "absent");
+	printf(", \"o_direct\": %s", odirect_errno ? "false" : "true");
+	if (odirect_errno) {
+		printf(", \"o_direct_error\": ");
+		json_str(strerror(odirect_errno));
+	}
+	printf("}, ");
+	print_env(c);
+	printf(", \"notes\": [");
+	for (int i = 0; i < nnotes; i++) {
+		printf("%s", i ? ", " : "");
+		json_str(notes[i]);
+	}
+	printf("]}\n");
+}
+
 struct casedef {
 	const char *name;
 	case_fn fn;
@@ -1194,32 +1417,7 @@ int main(int argc, char **argv)
 	setup_dir(&c, dir);
 
 	if (probe) {
-		struct counters ctr;
-		char path[4300];
-		int fd, ring_ok;
-		struct io_uring_params p;
-
-		read_counters(&ctr);
-		tmp_name(&c, path, sizeof(path), "probe");
-		fd = open(path, O_CREAT | O_RDWR | O_DIRECT, 0600);
-		if (fd < 0)
-			fail("probe", errno, "O_DIRECT open in %s", c.dir);
-		close(fd);
-		unlink(path);
-		memset(&p, 0, sizeof(p));
-		fd = (int)syscall(__NR_io_uring_setup, 4, &p);
-		ring_ok = fd >= 0;
-		if (fd >= 0)
-			close(fd);
-		printf("{\"ok\": true, \"acquired\": %" PRId64 ", \"released\": %" PRId64 ", \"io_uring\": %s",
-		       ctr.acq, ctr.rel, ring_ok ? "true" : "false");
-		if (!ring_ok) {
-			printf(", \"io_uring_error\": ");
-			json_str(strerror(errno));
-		}
-		printf(", ");
-		print_env(&c);
-		printf("}\n");
+		print_probe(&c);
 		cleanup_tmpdir();
 		return 0;
 	}

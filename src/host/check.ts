@@ -16,8 +16,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Backend } from '../scenario/backend.js';
-import { ensureHostBinary, hostBinaryPaths, hostSupport, readVmstatPinCounters } from './native.js';
-import { MODEL_PROFILE, WORKLOADS, runModel, type ModelOutcome, type Phase, type Workload } from './workloads.js';
+import { ensureHostBinary, hostBinaryPaths } from './native.js';
+import { describeProbe, formatMachine, parseProbe, planFromProbe, type HostModelPlan, type HostProbe, type MappingRow } from './probe.js';
+import { MODEL_PROFILE, STOCK_MACHINE, WORKLOADS, runModel, type ModelOutcome, type Phase, type Workload } from './workloads.js';
 
 export const DEFAULT_PAGES = 256;
 export const DEFAULT_REPS = 5;
@@ -103,72 +104,70 @@ function envOf(x: unknown): HostEnv {
   };
 }
 
-export type Support = { ok: true } | { ok: false; reason: string };
+/** The probe of this host (src/host/probe.ts), or why the host cannot be measured at all. */
+export type ProbeOutcome =
+  | { readonly status: 'ok'; readonly probe: HostProbe }
+  | { readonly status: 'skip'; readonly reason: string };
 
-let baseSupport: { dir: string; s: Support } | undefined;
-let uringSupport: Support | undefined;
-let probeEnv: HostEnv | undefined;
+let probeCache: { dir: string; o: ProbeOutcome } | undefined;
 
-/** Linux, root, the FOLL_PIN counters, a working cc, and the helper's probe (O_DIRECT in the temp dir). */
-export function hostCheckSupport(dir: string): Support {
-  if (baseSupport?.dir === dir) return baseSupport.s;
-  const s = ((): Support => {
-    if (process.platform !== 'linux') return { ok: false, reason: `platform is ${process.platform}, not linux` };
-    if (process.getuid?.() !== 0) return { ok: false, reason: 'not running as root (needed for stat_refresh, pagemap PFNs and /proc/kpageflags)' };
-    try {
-      readVmstatPinCounters();
-    } catch (e) {
-      return { ok: false, reason: (e as Error).message };
-    }
+/**
+ * Linux, root, a working cc, then `pinhost --probe` in dir: what a read fault maps, THP modes,
+ * hugetlb pools, io_uring, O_DIRECT in dir, page size. Cached per directory.
+ */
+export function probeHost(dir: string): ProbeOutcome {
+  if (probeCache?.dir === dir) return probeCache.o;
+  const o = ((): ProbeOutcome => {
+    if (process.platform !== 'linux') return { status: 'skip', reason: `platform is ${process.platform}, not linux` };
+    if (process.getuid?.() !== 0) return { status: 'skip', reason: 'not running as root (needed for stat_refresh, pagemap PFNs and /proc/kpageflags)' };
     try {
       ensurePinhost();
     } catch (e) {
-      return { ok: false, reason: `C compiler unusable: ${(e as Error).message}` };
+      return { status: 'skip', reason: `C compiler unusable: ${(e as Error).message}` };
     }
     try {
-      probeEnv = envOf(runPinhost(['--probe', '--dir', dir]).env);
+      return { status: 'ok', probe: parseProbe(runPinhost(['--probe', '--dir', dir])) };
     } catch (e) {
-      return { ok: false, reason: (e as Error).message };
+      return { status: 'skip', reason: (e as Error).message };
     }
-    return { ok: true };
   })();
-  baseSupport = { dir, s };
-  return s;
+  probeCache = { dir, o };
+  return o;
 }
 
-/** io_uring usable: the colleague's helper probe (io_uring_setup not disabled or filtered). */
-function ioUringSupport(): Support {
-  uringSupport ??= hostSupport();
-  return uringSupport;
+/**
+ * Why the model cannot be put on w's premise for this plan (null: it can): the traits w depends
+ * on are unknown or inexpressible, or missing from the kernel (THP off).
+ */
+export function modelPremiseMissing(w: Workload, plan: HostModelPlan): string | null {
+  if (plan.limits.all) return plan.limits.all;
+  const n = w.needs;
+  if (n.thp && plan.traits.thp !== true) return plan.limits.thp ?? `THP is 'never' for the PMD size (/sys/kernel/mm/transparent_hugepage)`;
+  if (n.zeroPage && plan.traits.readFaultMapsZeroPage === null) return plan.limits.zeroPage ?? 'what a read fault maps is unknown';
+  if (n.hugeRead && plan.traits.hugeReadFault === null) return plan.limits.hugeRead ?? 'what a huge read fault maps is unknown';
+  return null;
+}
+
+/** Why a host with this probe and plan cannot measure w on the model's terms (null: it can). */
+export function premiseMissing(w: Workload, p: HostProbe, plan: HostModelPlan): string | null {
+  if (plan.limits.all) return plan.limits.all;
+  const n = w.needs;
+  if (n.ext4 && p.fs !== 'ext4') return `the temp directory is on ${p.fs}, not ext4 (set TMPDIR to a directory on ext4)`;
+  if (n.ext4 && !p.oDirect) return `O_DIRECT is refused in the temp directory (${p.oDirectError ?? '?'})`;
+  if (n.ioUring && !p.ioUring) return `io_uring is unavailable (${p.ioUringError ?? '?'}; io_uring_disabled ${p.ioUringDisabled})`;
+  return modelPremiseMissing(w, plan);
 }
 
 /** Why this host cannot measure w (null: it can). */
 export function hostSkipReason(w: Workload, dir: string): string | null {
-  const base = hostCheckSupport(dir);
-  if (!base.ok) return base.reason;
-  const env = probeEnv;
-  if (w.needs.ext4 && env && env.fs !== 'ext4') {
-    return `the temp directory ${dir} is on ${env.fs}, not ext4 (set TMPDIR to a directory on ext4)`;
-  }
-  if (w.needs.thp && env && (env.thp_enabled === 'never' || env.thp_enabled === 'unknown')) {
-    return `THP is ${env.thp_enabled} (/sys/kernel/mm/transparent_hugepage/enabled)`;
-  }
-  if (w.needs.hugeZero && env && env.thp_use_zero_page !== '1') {
-    return `transparent_hugepage/use_zero_page is ${env.thp_use_zero_page}, not 1`;
-  }
-  if (w.needs.ioUring) {
-    const u = ioUringSupport();
-    if (!u.ok) return u.reason;
-  }
-  return null;
-}
-
-export function hostEnv(): HostEnv | undefined {
-  return probeEnv;
+  const o = probeHost(dir);
+  if (o.status !== 'ok') return o.reason;
+  return premiseMissing(w, o.probe, planFromProbe(o.probe, DEFAULT_PAGES));
 }
 
 export function runHost(w: Workload, opts: { pages: number; reps: number; dir: string }): HostOutcome {
-  const why = hostSkipReason(w, opts.dir);
+  const o = probeHost(opts.dir);
+  const why = o.status === 'ok' ? premiseMissing(w, o.probe, planFromProbe(o.probe, opts.pages)) : o.reason;
   if (why !== null) return { status: 'skip', reason: why };
   try {
     const o = runPinhost([w.name, '--pages', String(opts.pages), '--reps', String(opts.reps), '--dir', opts.dir]);
@@ -267,6 +266,12 @@ export interface CheckReport {
   readonly profile: string;
   readonly dir: string;
   readonly env: HostEnv | null;
+  /** What the probe measured (null: the host could not be probed, see `unprobed`). */
+  readonly probe: HostProbe | null;
+  readonly unprobed?: string;
+  /** The model's machine, and which probed fact set each setting. */
+  readonly machine: Readonly<Record<string, unknown>>;
+  readonly plan: HostModelPlan | null;
   readonly results: CaseResult[];
   readonly counts: Record<Verdict, number>;
 }
@@ -282,9 +287,15 @@ export function runHostCheck(backend: Backend, opts: CheckOptions = {}): CheckRe
   const ownDir = opts.dir === undefined;
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'pinlab-host-'));
   const results: CaseResult[] = [];
+  let probed: ProbeOutcome = { status: 'skip', reason: 'not probed' };
+  let plan: HostModelPlan | null = null;
   try {
+    // Probe first: the model runs on the machine the probe describes.
+    probed = probeHost(dir);
+    plan = probed.status === 'ok' ? planFromProbe(probed.probe, pages) : null;
+    const machine = plan?.machine ?? STOCK_MACHINE;
     for (const w of selected) {
-      const model = runModel(w, pages, backend);
+      const model = runModel(w, pages, backend, { machine });
       const host = runHost(w, { pages, reps, dir });
       const r: CaseResult = { name: w.name, no: w.no, title: w.title, rules: w.rules, host, model, ...judge(w, host, model) };
       results.push(r);
@@ -296,7 +307,11 @@ export function runHostCheck(backend: Backend, opts: CheckOptions = {}): CheckRe
   const counts: Record<Verdict, number> = { MATCH: 0, DIFF: 0, PENDING: 0, SKIP: 0 };
   for (const r of results) counts[r.verdict]++;
   const firstEnv = results.find((r) => r.host.status === 'ok')?.host;
-  return { pages, reps, profile: MODEL_PROFILE, dir, env: firstEnv?.status === 'ok' ? firstEnv.env : (probeEnv ?? null), results, counts };
+  return {
+    pages, reps, profile: MODEL_PROFILE, dir, env: firstEnv?.status === 'ok' ? firstEnv.env : null,
+    probe: probed.status === 'ok' ? probed.probe : null, ...(probed.status === 'skip' && { unprobed: probed.reason }),
+    machine: plan?.machine ?? STOCK_MACHINE, plan, results, counts,
+  };
 }
 
 // ---- formatting -----------------------------------------------------------------------------------
@@ -352,10 +367,14 @@ export function formatTable(rep: CheckReport, colour: (v: Verdict, s: string) =>
   const line = (cells: string[], verdict?: Verdict) =>
     cells.map((c, i) => (i === cells.length - 1 ? (verdict ? colour(verdict, c) : c) : c.padEnd(w[i]))).join('  ').trimEnd();
   const out: string[] = [];
-  const e = rep.env;
-  out.push(`pinlab host-check: ${e ? `Linux ${e.kernel} ${e.machine}, temp dir on ${e.fs}, THP ${e.thp_enabled} ` +
-    `(use_zero_page ${e.thp_use_zero_page}), ${e.ncpus} CPUs` : 'host not measured'}; N = ${rep.pages} pages, ` +
-    `${rep.reps} reps (mode); model profile ${rep.profile}`);
+  out.push(`pinlab host-check: N = ${rep.pages} pages, ${rep.reps} reps (mode); model profile ${rep.profile}`);
+  if (rep.probe && rep.plan) {
+    out.push(...describeProbe(rep.probe, rep.plan));
+    // Profile `current` is mainline as of v6.18 (src/profile.ts); another release may differ by version alone.
+    const v = /^(\d+)\.(\d+)/.exec(rep.probe.kernel);
+    if (!v || `${v[1]}.${v[2]}` !== '6.18') out.push(`  note: profile ${rep.profile} models v6.18; this kernel is ${rep.probe.kernel}, so a DIFF may be a difference of version`);
+  }
+  else out.push(`host not probed: ${rep.unprobed ?? '?'}; model machine: stock (${formatMachine(rep.machine)})`);
   out.push('');
   out.push(line(head));
   for (let i = 0; i < rows.length; i++) out.push(line(rows[i], rep.results[i].verdict));
@@ -377,8 +396,11 @@ export function formatTable(rep: CheckReport, colour: (v: Verdict, s: string) =>
 }
 
 export function reportJson(rep: CheckReport): unknown {
+  const mapping: readonly MappingRow[] = rep.plan?.mapping ?? [];
   return {
     pages: rep.pages, reps: rep.reps, profile: rep.profile, env: rep.env, counts: rep.counts,
+    probe: rep.probe, ...(rep.unprobed !== undefined && { unprobed: rep.unprobed }),
+    machine: rep.machine, mapping, limits: rep.plan?.limits ?? {},
     cases: rep.results.map((r) => ({
       name: r.name, no: r.no, title: r.title, rules: r.rules, verdict: r.verdict, reason: r.reason,
       host: r.host, model: r.model, facts: r.facts,
@@ -434,9 +456,7 @@ export function hostCheckCommand(io: HostCheckIo, backend: Backend, opts: { json
 
 class HostCheckUsage extends Error {}
 
-/** For tests: forget cached support answers (e.g. after building the helper). */
+/** For tests: forget the cached probe (e.g. after building the helper). */
 export function resetHostSupportCache(): void {
-  baseSupport = undefined;
-  uringSupport = undefined;
-  probeEnv = undefined;
+  probeCache = undefined;
 }

@@ -9,6 +9,7 @@
 // table (names and argument names) without running anything, and lists what is missing.
 
 import { ScenarioError, type ArgSpec, type Backend, type OpDef, type Session, type Value } from '../scenario/backend.js';
+import type { HostTraits } from './probe.js';
 
 export const PAGE_SIZE = 4096;
 const PMD_SIZE = 2 << 20;
@@ -30,14 +31,20 @@ export interface FactDef {
   host(obs: Readonly<Record<string, number>>, n: number): number | null;
 }
 
-/** What the host must provide for the case to be measured. */
+/**
+ * The premises a case depends on (src/host/probe.ts measures them): without one the case is
+ * SKIP with the reason, never a DIFF.
+ */
 export interface HostNeeds {
-  /** The temp directory must be on ext4 (the model's filesystem; iomap direct I/O). */
+  /** The temp directory must be on ext4 (the model's filesystem; iomap direct I/O) and take O_DIRECT. */
   readonly ext4?: boolean;
   readonly ioUring?: boolean;
-  /** THP must not be "never" (and for the huge zero folio, use_zero_page must be 1). */
+  /** THP must be on for the PMD size, with modes the model can express. */
   readonly thp?: boolean;
-  readonly hugeZero?: boolean;
+  /** The outcome depends on what a read fault on private anonymous memory maps. */
+  readonly zeroPage?: boolean;
+  /** The outcome depends on what a read fault on an aligned MADV_HUGEPAGE region maps. */
+  readonly hugeRead?: boolean;
 }
 
 export interface Workload {
@@ -52,10 +59,12 @@ export interface Workload {
   readonly doc: string;
   readonly needs: HostNeeds;
   /**
-   * What the spec (or its measured header) says the host shows, for N pages; null where it does not
-   * commit to a number. Used by the tests as the host facts and printed in the docs.
+   * What the spec (or its measured header) says a kernel with these traits shows, for N pages;
+   * null where it does not commit to a number. Used by the tests as the host facts.
    */
-  expected(n: number): Phase[] | null;
+  expected(n: number, t: HostTraits): Phase[] | null;
+  /** The facts (FactDef names) such a kernel shows, where the spec commits to them. */
+  expectedFacts?(n: number, t: HostTraits): Record<string, number> | null;
   /** Whether the host result is the same on every run of a quiet machine (the tests assert these). */
   readonly deterministic: boolean;
   readonly facts: readonly FactDef[];
@@ -233,12 +242,19 @@ export type ModelOutcome =
   | { readonly status: 'pending'; readonly needs: string[] }
   | { readonly status: 'error'; readonly message: string; readonly phases: Phase[] };
 
-/** The model machine: like the host (x86-64, THP madvise, huge zero page on), with room for the buffers. */
-export const MODEL_MACHINE: Readonly<Record<string, Value>> = { normal: 64 << 20, thp: 'madvise', use_zero_page: true };
+/**
+ * The machine when no host was probed: a stock x86-64 configuration (THP madvise, zero page and
+ * huge zero folio on). With a probe, src/host/probe.ts planFromProbe() builds the machine.
+ */
+export const STOCK_MACHINE: Readonly<Record<string, Value>> = { normal: 64 << 20, thp: 'madvise', use_zero_page: true };
 export const MODEL_PROFILE = 'current';
 export const MODEL_TASKS = ['parent'] as const;
 
-export function runModel(w: Workload, n: number, b: Backend, profile = MODEL_PROFILE): ModelOutcome {
+export function runModel(
+  w: Workload, n: number, b: Backend, opts: { profile?: string; machine?: Readonly<Record<string, Value>> } = {},
+): ModelOutcome {
+  const profile = opts.profile ?? MODEL_PROFILE;
+  const machine = opts.machine ?? STOCK_MACHINE;
   const dry = new DryDriver(b);
   try {
     w.model(dry, n);
@@ -249,7 +265,7 @@ export function runModel(w: Workload, n: number, b: Backend, profile = MODEL_PRO
   if (!b.queries.has('vmstat')) return { status: 'pending', needs: ['query vmstat'] };
   let s: Session;
   try {
-    s = b.start({ profile, machine: MODEL_MACHINE, tasks: MODEL_TASKS });
+    s = b.start({ profile, machine, tasks: MODEL_TASKS });
   } catch (e) {
     return { status: 'error', message: `cannot start the model: ${(e as Error).message}`, phases: [] };
   }
@@ -453,6 +469,7 @@ export const WORKLOADS: readonly Workload[] = [
       'PTE (never the zero page), so the pins are the same +N/+N.',
     expected: (n) => plusN('pread', n * PAGE_SIZE, n), deterministic: true,
     facts: [{ name: 'zero-page PTEs', doc: 'buffer pages that map the zero page afterwards (expected 0)', host: (o) => o.buf_zero ?? null }],
+    expectedFacts: () => ({ 'zero-page PTEs': 0 }),
     model(m, n) {
       const fd = dataFile(m, n);
       const buf = anon(m, n);
@@ -462,9 +479,14 @@ export const WORKLOADS: readonly Workload[] = [
   }),
   dio({
     name: 'dio-write-zero', no: '3', title: 'O_DIRECT write from never-touched memory (MADV_NOHUGEPAGE)', rules: 'R122, R4, R62',
+    needs: { zeroPage: true },
     doc: 'pwrite() with O_DIRECT from a never-touched private anonymous buffer: GUP read-faults each PTE to the ' +
-      'shared zero page, and pins of the zero page are neither taken nor counted: 0/0, and every PTE maps the zero page.',
-    expected: (n) => plusN('pwrite', n * PAGE_SIZE, 0), deterministic: true, facts: [zeroFact],
+      'shared zero page, and pins of the zero page are neither taken nor counted: 0/0, and every PTE maps the zero page. ' +
+      'A kernel that maps fresh pages on a read fault (mm_forbids_zeropage(), or the zero page disabled) pins ' +
+      'those: +N/+N and no zero-page PTE.',
+    expected: (n, t) => (t.readFaultMapsZeroPage === null ? null : plusN('pwrite', n * PAGE_SIZE, t.readFaultMapsZeroPage ? 0 : n)),
+    expectedFacts: (n, t) => (t.readFaultMapsZeroPage === null ? null : { 'zero-page PTEs': t.readFaultMapsZeroPage ? n : 0 }),
+    deterministic: true, facts: [zeroFact],
     model(m, n) {
       const fd = dataFile(m, n);
       const buf = anon(m, n);
@@ -477,6 +499,7 @@ export const WORKLOADS: readonly Workload[] = [
     doc: 'The buffer of case 3 (zero-page PTEs after one O_DIRECT write) gets one byte written per page ' +
       '(COW from the zero page to real anonymous pages); the second O_DIRECT write pins those: +N/+N.',
     expected: (n) => plusN('pwrite', n * PAGE_SIZE, n), deterministic: true, facts: [zeroFact],
+    expectedFacts: () => ({ 'zero-page PTEs': 0 }),
     model(m, n) {
       const fd = dataFile(m, n);
       const buf = anon(m, n);
@@ -487,13 +510,17 @@ export const WORKLOADS: readonly Workload[] = [
     },
   }),
   dio({
-    name: 'dio-write-huge-zero', no: '5', title: 'O_DIRECT write of 2 MiB from an untouched MADV_HUGEPAGE buffer (huge zero folio)',
-    rules: 'R66, R122, Q-3', needs: { thp: true, hugeZero: true },
+    name: 'dio-write-huge-zero', no: '5', title: 'O_DIRECT write of 2 MiB from an untouched MADV_HUGEPAGE buffer (the huge zero folio where mapped)',
+    rules: 'R66, R122, Q-3', needs: { thp: true, hugeRead: true },
     doc: 'A 2 MiB-aligned, never-touched MADV_HUGEPAGE private buffer: GUP read-faults it to one PMD mapping of ' +
       'the huge zero folio, which is not is_zero_folio(), so the O_DIRECT write pins and counts all 512 pages ' +
-      '(spec header: measured +512/+512 on 6.18, settling Q-3). Needs THP enabled=always or madvise and ' +
-      'use_zero_page=1. N does not apply: always 512 pages.',
-    expected: () => plusN('pwrite', PMD_SIZE, PMD_PAGES), deterministic: true,
+      '(spec header: measured +512/+512 on 6.18, settling Q-3). A kernel whose read fault allocates a THP ' +
+      'instead (use_zero_page 0, or the zero page disabled) pins that THP: +512/+512 too, with no zero-page ' +
+      'PTE. Needs THP on for the PMD size. N does not apply: always 512 pages.',
+    expected: (_n, t) => (t.hugeReadFault === 'huge_zero' || t.hugeReadFault === 'thp' ? plusN('pwrite', PMD_SIZE, PMD_PAGES) : null),
+    expectedFacts: (_n, t) => (t.hugeReadFault === 'huge_zero' || t.hugeReadFault === 'thp'
+      ? { 'zero-page PTEs': t.hugeReadFault === 'huge_zero' ? PMD_PAGES : 0, 'THP PTEs': PMD_PAGES } : null),
+    deterministic: true,
     facts: [zeroFact, { name: 'THP PTEs', doc: 'buffer pages that are part of a THP afterwards (KPF_THP; the huge zero folio counts)', host: (o) => o.buf_thp ?? null }],
     model(m) {
       const fd = dataFile(m, PMD_PAGES);
@@ -510,6 +537,7 @@ export const WORKLOADS: readonly Workload[] = [
       'and the read dirties the pages: +N/+N and N dirty page-cache pages.',
     expected: (n) => plusN('pread', n * PAGE_SIZE, n), deterministic: true,
     facts: [{ name: 'dirty target pages', doc: 'target pages with PG_dirty afterwards (/proc/kpageflags KPF_DIRTY)', host: (o) => o.buf_dirty ?? null }],
+    expectedFacts: (n) => ({ 'dirty target pages': n }),
     model(m, n) {
       const fd = dataFile(m, n);
       const len = n * PAGE_SIZE;
@@ -585,6 +613,7 @@ export const WORKLOADS: readonly Workload[] = [
       'THP is not split. N does not apply: always 512 pages.',
     expected: () => plusN('pread', PMD_SIZE, PMD_PAGES), deterministic: true,
     facts: [{ name: 'THP PTEs', doc: 'buffer pages that are part of a THP afterwards (not split)', host: (o) => o.buf_thp ?? null }],
+    expectedFacts: () => ({ 'THP PTEs': PMD_PAGES }),
     hostInvalid: (o) => (o.thp_before_kb === 2048 ? null : `the host did not back the buffer with a THP (AnonHugePages ${o.thp_before_kb ?? '?'} kB)`),
     model(m) {
       const fd = dataFile(m, PMD_PAGES);
@@ -614,6 +643,7 @@ export const WORKLOADS: readonly Workload[] = [
     expected: (n) => [{ name: 'register', ret: 0, dA: n, dR: 0 }, { name: 'unregister', ret: 0, dA: 0, dR: n }],
     deterministic: true,
     facts: [{ name: 'anonymous pages', doc: 'buffer pages that are anonymous afterwards (COW copies)', host: (o) => o.buf_anon ?? null }],
+    expectedFacts: (n) => ({ 'anonymous pages': n }),
     model(m, n) {
       const fd = dataFile(m, n);
       void fd;
@@ -677,10 +707,12 @@ export const WORKLOADS: readonly Workload[] = [
   },
   {
     name: 'pvm-readv-untouched', no: '10b', title: "process_vm_readv of N untouched remote pages", rules: 'R124, R67',
-    needs: {},
+    needs: { zeroPage: true },
     doc: 'The remote range was never touched: the read-fault maps the zero page, which is not pinned: 0/0, and the ' +
-      'child now has N zero-page PTEs (RSS unchanged).',
-    expected: (n) => plusN('process_vm_readv', n * PAGE_SIZE, 0), deterministic: true, facts: [remoteZeroFact],
+      'child now has N zero-page PTEs (RSS unchanged). A kernel that maps fresh pages on a read fault pins those: +N/+N.',
+    expected: (n, t) => (t.readFaultMapsZeroPage === null ? null : plusN('process_vm_readv', n * PAGE_SIZE, t.readFaultMapsZeroPage ? 0 : n)),
+    expectedFacts: (n, t) => (t.readFaultMapsZeroPage === null ? null : { 'zero-page PTEs': t.readFaultMapsZeroPage ? n : 0 }),
+    deterministic: true, facts: [remoteZeroFact],
     model: (m, n) => pvmModel(m, n, 'untouched', false),
   },
   {
@@ -690,6 +722,7 @@ export const WORKLOADS: readonly Workload[] = [
       'AnonExclusive. A read-only FOLL_PIN must not pin a possibly-shared anonymous page, so GUP unshares: the ' +
       'child gets private copies (pagemap PFNs differ from the parent\'s afterwards), and those are pinned: +N/+N.',
     expected: (n) => plusN('process_vm_readv', n * PAGE_SIZE, n), deterministic: true, facts: [sharedFact],
+    expectedFacts: () => ({ 'pages shared with the parent': 0 }),
     model: (m, n) => pvmModel(m, n, 'cow', false),
   },
   {
@@ -704,6 +737,7 @@ export const WORKLOADS: readonly Workload[] = [
     needs: {},
     doc: 'FOLL_WRITE write-faults real pages (never the zero page): +N/+N.',
     expected: (n) => plusN('process_vm_writev', n * PAGE_SIZE, n), deterministic: true, facts: [remoteZeroFact],
+    expectedFacts: () => ({ 'zero-page PTEs': 0 }),
     model: (m, n) => pvmModel(m, n, 'untouched', true),
   },
   {
@@ -711,6 +745,7 @@ export const WORKLOADS: readonly Workload[] = [
     needs: {},
     doc: 'FOLL_WRITE breaks COW in the child (private copies), then pins them: +N/+N.',
     expected: (n) => plusN('process_vm_writev', n * PAGE_SIZE, n), deterministic: true, facts: [sharedFact],
+    expectedFacts: () => ({ 'pages shared with the parent': 0 }),
     model: (m, n) => pvmModel(m, n, 'cow', true),
   },
   {

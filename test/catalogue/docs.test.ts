@@ -15,3 +15,11 @@ test('docs/scenarios.md names every operation and query', () => {
   const missing = [...b.ops.keys(), ...b.queries.keys()].filter((n) => !doc.includes(`${n}(`));
   assert.deepEqual(missing, [], 'docs/scenarios.md is missing operations: run `npm run docs:ops` to regenerate its reference');
 });
+
+test('docs/host-check.md: the probe and case tables are what the code generates', async () => {
+  const { fillMarkers, hostDocTables } = await import('../../src/host/doc.js');
+  const path = join(root, 'docs', 'host-check.md');
+  const doc = readFileSync(path, 'utf8');
+  assert.equal(fillMarkers(doc, hostDocTables(join(root, 'test', 'host', 'probes'))), doc,
+    'docs/host-check.md is out of date: run `npm run docs:host` to regenerate its tables');
+});

@@ -11,9 +11,11 @@ import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Backend, OpDef } from '../../src/scenario/backend.js';
 import { modelBackend } from '../../src/scenario/model-backend.js';
+import { readFileSync } from 'node:fs';
 import {
-  fmtDelta, fmtRet, formatTable, hostSkipReason, judge, runHost, samePhases, type CheckReport, type HostOutcome,
+  fmtDelta, fmtRet, formatTable, hostSkipReason, judge, probeHost, runHost, samePhases, type CheckReport, type HostOutcome,
 } from '../../src/host/check.js';
+import { parseProbe, planFromProbe, type HostModelPlan } from '../../src/host/probe.js';
 import { PAGE_SIZE, WORKLOADS, runModel, workload, type ModelOutcome, type Phase, type Workload } from '../../src/host/workloads.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -22,6 +24,13 @@ const dir = mkdtempSync(join(tmpdir(), 'pinlab-host-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const backend = modelBackend();
+
+// What this host is, as its probe says; without a probe (not root, not Linux) the recorded stock
+// 6.18 stands in for the model-side checks. Expectations follow the probed traits, never a fixed host.
+const probed = probeHost(dir);
+const stock = parseProbe(JSON.parse(readFileSync(join(ROOT, 'test/host/probes/linux-6.18-stock.json'), 'utf8')));
+const plan: HostModelPlan = planFromProbe(probed.status === 'ok' ? probed.probe : stock, N);
+const traits = plan.traits;
 const show = (ps: readonly Phase[]) => ps.map((p) => `${p.name} ${fmtRet(p.ret)} ${fmtDelta(p)}`).join('; ');
 
 /**
@@ -41,7 +50,7 @@ function measure(w: Workload, want: (h: Extract<HostOutcome, { status: 'ok' }>) 
 
 describe('host: the kernel shows what spec section 14 says', () => {
   for (const w of WORKLOADS) {
-    const expected = w.expected(N);
+    const expected = w.expected(N, traits);
     if (!w.deterministic || expected === null) continue;
     test(`${w.name} (case ${w.no}, ${w.rules}): ${show(expected)}`, (t) => {
       const why = hostSkipReason(w, dir);
@@ -58,14 +67,20 @@ describe('host: the kernel shows what spec section 14 says', () => {
         return;
       }
       assert.deepEqual(h.phases, expected, `samples: ${h.samples.map(show).join(' | ')}; notes: ${h.notes.join('; ')}`);
+      // The facts such a kernel shows (zero-page PTEs, THP, dirty, private copies).
+      for (const [name, v] of Object.entries(w.expectedFacts?.(N, traits) ?? {})) {
+        const f = w.facts.find((x) => x.name === name)!;
+        assert.equal(f.host(h.obs, N), v, `${name} (obs ${JSON.stringify(h.obs)})`);
+      }
     });
   }
 
-  test('observations: zero-page PTEs after an O_DIRECT write from untouched memory (R122)', (t) => {
+  test('observations: zero-page PTEs are not RSS (R122, R67)', (t) => {
+    if (traits.readFaultMapsZeroPage !== true) return void t.skip('a read fault on this kernel does not map the zero page');
     const w = workload('dio-write-zero')!;
     const why = hostSkipReason(w, dir);
     if (why !== null) return void t.skip(why);
-    const h = measure(w, (x) => samePhases(x.phases, w.expected(N)!));
+    const h = measure(w, (x) => samePhases(x.phases, w.expected(N, traits)!));
     assert.ok(h.status === 'ok');
     assert.equal(h.obs.buf_zero, N, 'every PTE maps the zero page');
     assert.equal(h.obs.buf_rss_kb, 0, 'zero-page PTEs are not RSS');
@@ -75,7 +90,7 @@ describe('host: the kernel shows what spec section 14 says', () => {
     const w = workload('pvm-readv-cow')!;
     const why = hostSkipReason(w, dir);
     if (why !== null) return void t.skip(why);
-    const h = measure(w, (x) => samePhases(x.phases, w.expected(N)!));
+    const h = measure(w, (x) => samePhases(x.phases, w.expected(N, traits)!));
     assert.ok(h.status === 'ok');
     assert.equal(h.obs.same_pfn_before, N, 'parent and child share every page before');
     assert.equal(h.obs.remote_before_exclusive, 0);
@@ -85,36 +100,37 @@ describe('host: the kernel shows what spec section 14 says', () => {
     assert.equal(h.obs.remote_private_kb, N * PAGE_SIZE / 1024);
   });
 
-  test('observations: process_vm_readv of untouched remote memory maps the zero page there (R124)', (t) => {
+  test('observations: process_vm_readv of untouched remote memory faults it in there (R124)', (t) => {
     const w = workload('pvm-readv-untouched')!;
     const why = hostSkipReason(w, dir);
     if (why !== null) return void t.skip(why);
-    const h = measure(w, (x) => samePhases(x.phases, w.expected(N)!));
+    const h = measure(w, (x) => samePhases(x.phases, w.expected(N, traits)!));
     assert.ok(h.status === 'ok');
     assert.equal(h.obs.remote_before_present, 0);
-    assert.equal(h.obs.remote_zero, N);
-    assert.equal(h.obs.remote_rss_kb, 0, 'RSS unchanged');
+    assert.equal(h.obs.remote_zero, traits.readFaultMapsZeroPage ? N : 0);
+    assert.equal(h.obs.remote_rss_kb, traits.readFaultMapsZeroPage ? 0 : N * PAGE_SIZE / 1024, 'zero-page PTEs are not RSS; fresh pages are');
   });
 
   test('observations: an O_DIRECT read into a MAP_SHARED ext4 mapping dirties the target pages (R131)', (t) => {
     const w = workload('dio-read-shared-file')!;
     const why = hostSkipReason(w, dir);
     if (why !== null) return void t.skip(why);
-    const h = measure(w, (x) => samePhases(x.phases, w.expected(N)!));
+    const h = measure(w, (x) => samePhases(x.phases, w.expected(N, traits)!));
     assert.ok(h.status === 'ok');
     assert.equal(h.obs.before_dirty, 0, 'clean before');
     assert.equal(h.obs.buf_dirty, N, 'dirty after');
   });
 
-  test('observations: the huge zero folio is what the 2 MiB write pinned (Q-3)', (t) => {
+  test('observations: what the 2 MiB write pinned is the huge zero folio where the kernel maps it (Q-3)', (t) => {
     const w = workload('dio-write-huge-zero')!;
     const why = hostSkipReason(w, dir);
     if (why !== null) return void t.skip(why);
-    const h = measure(w, (x) => samePhases(x.phases, w.expected(N)!));
+    const h = measure(w, (x) => samePhases(x.phases, w.expected(N, traits)!));
     assert.ok(h.status === 'ok');
-    assert.equal(h.obs.buf_zero, 512);
+    const hz = traits.hugeReadFault === 'huge_zero';
+    assert.equal(h.obs.buf_zero, hz ? 512 : 0);
     assert.equal(h.obs.buf_thp, 512);
-    assert.equal(h.obs.buf_rss_kb, 0);
+    assert.equal(h.obs.buf_rss_kb, hz ? 0 : 2048, 'the huge zero folio is not RSS; a THP is');
   });
 });
 
@@ -130,15 +146,15 @@ describe('model: every case whose operations exist matches the host', () => {
   for (const w of WORKLOADS) {
     const todo = KNOWN_MODEL_DIFFS[w.name];
     test(`${w.name}`, todo ? { todo: `model disagrees: ${todo}` } : {}, (t) => {
-      const m = runModel(w, N, backend);
+      const m = runModel(w, N, backend, { machine: plan.machine });
       if (m.status === 'pending') {
         t.skip(`not modelled yet (needs ${m.needs.join(', ')})`);
         return;
       }
       assert.equal(m.status, 'ok', m.status === 'error' ? m.message : '');
-      // Against this machine's kernel when it can measure; else against the host facts recorded
-      // in the workload (measured on Linux 6.18, docs/host-check.md).
-      const expected = w.expected(N);
+      // Against this machine's kernel when it can measure; else against what the workload says a
+      // kernel with the probed (or the recorded stock) traits shows.
+      const expected = w.expected(N, traits);
       const why = hostSkipReason(w, dir);
       let host: HostOutcome;
       if (why === null) host = measure(w, (x) => m.status === 'ok' && samePhases(x.phases, m.phases));
@@ -251,6 +267,7 @@ describe('formatting and the command', () => {
     const model: ModelOutcome = { status: 'pending', needs: ['op pwrite'] };
     const rep: CheckReport = {
       pages: 1, reps: 3, profile: 'current', dir, env: recordedEnv, counts: { MATCH: 0, DIFF: 0, PENDING: 1, SKIP: 0 },
+      probe: stock, plan: planFromProbe(stock, 1), machine: planFromProbe(stock, 1).machine,
       results: [{ name: w.name, no: w.no, title: w.title, rules: w.rules, host, model, ...judge(w, host, model) }],
     };
     const text = formatTable(rep);
