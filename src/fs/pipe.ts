@@ -20,9 +20,10 @@ import {
  * empty pipe that still has a writer would make the reader sleep — -EAGAIN, as with O_NONBLOCK:
  * the model never sleeps.
  */
-function pipe_read(_k: Kernel, _task: Task, filp: OpenFile, to: IovIter): number {
+function pipe_read(k: Kernel, _task: Task, filp: OpenFile, to: IovIter): number {
   const pipe = filp.private_data as Pipe;
   if (iov_iter_count(to) === 0) return 0;
+  k.fp.read('pipe', pipe.id);
   if (pipe_empty(pipe)) return pipe.writers ? -EAGAIN : 0;
   return pipeRead(pipe, to);
 }
