@@ -56,7 +56,6 @@ export class IoRing {
   constructor(
     /** A per-kernel number for traces and holder labels (the ring's fd differs from task to task). */
     readonly id: number,
-    readonly owner: Task,
     /** ctx->mm_account: the creator's mm, grabbed for unaccounting after exit. */
     readonly mmAccount: Mm,
     /** ctx->user is set only without CAP_IPC_LOCK: only then is user->locked_vm charged. */
@@ -65,8 +64,6 @@ export class IoRing {
 }
 
 export class IoUringState {
-  /** Rings not yet freed (io_ring_ctx_free()). */
-  readonly rings = new Set<IoRing>();
   /** The descriptor of the ring a task set up last: the default ring of its io_uring_register() calls. */
   readonly lastFd = new Map<Task, number>();
 }
@@ -102,9 +99,8 @@ export function io_uring_setup(k: Kernel, current: Task): number {
   const st = ioUringState(k);
   const fd = get_unused_fd_flags(k, current);
   if (fd < 0) return fd;
-  const ring = new IoRing(k.ids.take('io_uring'), current, current.mm, !capable_ipc_lock(k, current));
+  const ring = new IoRing(k.ids.take('io_uring'), current.mm, !capable_ipc_lock(k, current));
   fd_install(k, current, fd, alloc_file_pseudo(k, io_uring_fops, O_RDWR | O_CLOEXEC, ring));
-  st.rings.add(ring);
   st.lastFd.set(current, fd);
   return fd;
 }
@@ -411,7 +407,6 @@ export function io_ring_ctx_wait_and_kill(k: Kernel, ring: IoRing): void {
   k.note(`io_uring ring ${ring.id}: io_ring_ctx_free()`);
   if (ring.bufs) io_sqe_buffers_unregister(k, ring);
   ring.dead = true;
-  ioUringState(k).rings.delete(ring);
 }
 
 /**

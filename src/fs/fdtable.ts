@@ -302,13 +302,6 @@ function exit_files(k: Kernel, task: Task): void {
   }
 }
 
-/** The task's open descriptors, lowest first (for queries). */
-export function openFds(k: Kernel, task: Task): Array<[number, OpenFile]> {
-  const t = fdState(k).tables.get(task);
-  if (!t) return [];
-  return [...t.fd].filter((e): e is [number, OpenFile] => e[1] !== null).sort((a, b) => a[0] - b[0]);
-}
-
 /**
  * do_sys_open() (fs/open.c): the file named path (made by create_file, or created here with
  * O_CREAT as an empty ext4 file), installed at get_unused_fd_flags()'s descriptor. O_TRUNC on a
