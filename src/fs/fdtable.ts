@@ -161,13 +161,11 @@ export class FilesStruct {
 
 interface FdState {
   readonly tables: Map<Task, FilesStruct>;
-  /** Tasks whose table exit_files() already dropped (tsk->files = NULL). */
-  readonly gone: Set<Task>;
 }
 
 function fdState(k: Kernel): FdState {
   return k.state('fdtable', () => {
-    const s: FdState = { tables: new Map(), gone: new Set() };
+    const s: FdState = { tables: new Map() };
     // kernel/fork.c copy_files() → dup_fd() (no CLONE_FILES: fork() copies the table).
     k.onFork((parent, child) => dup_fd(k, parent, child));
     // kernel/exit.c do_exit() → exit_files() → put_files_struct() → close_files().
@@ -185,7 +183,7 @@ export function files_struct(k: Kernel, task: Task): FilesStruct | null {
   const s = fdState(k);
   let t = s.tables.get(task);
   if (!t) {
-    if (s.gone.has(task) || task.exited) return null;
+    if (task.exited) return null; // exit_files() set tsk->files = NULL
     t = new FilesStruct(task);
     const tty = new OpenFile(k.ids.take('filp'), tty_fops, O_RDWR, FMODE_READ | FMODE_WRITE | FMODE_CAN_READ | FMODE_CAN_WRITE, null);
     tty.count = 3;
@@ -251,8 +249,8 @@ export function fput(k: Kernel, filp: OpenFile): void {
 }
 
 /**
- * close(fd): close_fd() (fs/file.c) takes the file out of the table (file_close_fd(), or
- * pick_file() before v6.8) — -EBADF if there is none — then filp_close() → fput(). Closing one
+ * close(fd): close_fd() (fs/file.c; __close_fd() in older kernels) takes the file out of the table
+ * (pick_file() / file_close_fd(), by version) — -EBADF if there is none — then filp_close() → fput(). Closing one
  * descriptor releases the file only when no other descriptor (in this task or, after fork, in
  * another) still refers to it.
  */
@@ -292,7 +290,6 @@ function dup_fd(k: Kernel, parent: Task, child: Task): void {
 function exit_files(k: Kernel, task: Task): void {
   const s = fdState(k);
   const t = s.tables.get(task);
-  s.gone.add(task);
   if (!t) return;
   s.tables.delete(task);
   k.fp.write('fdtable', task.pid);
