@@ -1244,6 +1244,40 @@ static void print_probe(struct ctx *c)
 	printf("]}\n");
 }
 
+/*
+ * iouring-close: register N written anonymous pages on a ring (not measured), then close the
+ * ring fd (phase "close"). The last fput() runs io_uring_release(), which queues
+ * io_ring_exit_work(); io_ring_ctx_free() unregisters the buffers from a kworker. So before the
+ * settle reading, wait (up to 1 s) for the N releases to show up: a slow kworker must not pass
+ * for "nothing released".
+ */
+static void c_iouring_close(struct ctx *c)
+{
+	unsigned long len = c->n * PAGE_SZ;
+	char *buf = map_anon(len, PROT_READ | PROT_WRITE, MADV_NOHUGEPAGE);
+	struct iovec iov = { buf, len };
+	struct counters now;
+	int ring, i;
+	long long r;
+
+	touch_write(buf, len, 1);
+	ring = ring_setup();
+	r = sysret(ring_register(ring, IORING_REGISTER_BUFFERS, &iov, 1));
+	if (r)
+		fail("io_uring_register", (int)-r, "IORING_REGISTER_BUFFERS of %lu bytes", len);
+	measure_begin();
+	r = sysret(close(ring));
+	for (i = 0; i < 500; i++) {
+		read_counters(&now);
+		if (now.rel - cur->c0.rel >= (int64_t)c->n)
+			break;
+		sleep_us(2000);
+	}
+	measure_end("close", r);
+	observe_pages("buf_", getpid(), buf, c->n);
+	unmap_anon(buf, len);
+}
+
 struct casedef {
 	const char *name;
 	case_fn fn;
@@ -1275,6 +1309,7 @@ static const struct casedef CASES[] = {
 	{ "pvm-writev-untouched", c_pvm_writev_untouched, 0 },
 	{ "pvm-writev-cow", c_pvm_writev_cow, 0 },
 	{ "vmsplice", c_vmsplice, 0 },
+	{ "iouring-close", c_iouring_close, 1 },
 };
 #define NCASES (sizeof(CASES) / sizeof(CASES[0]))
 

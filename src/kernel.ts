@@ -145,6 +145,17 @@ export class Kernel {
     for (const fn of this.forkHooks) fn(parent, child);
   }
 
+  private readonly exitHooks: Array<(task: Task) => void> = [];
+
+  /** Run when a task exits, after its mm went (do_exit(): exit_mm(), then exit_files(), ...). */
+  onExit(fn: (task: Task) => void): void {
+    this.exitHooks.push(fn);
+  }
+
+  runExitHooks(task: Task): void {
+    for (const fn of this.exitHooks) fn(task);
+  }
+
   runTeardownHooks(): void {
     for (const fn of this.teardownHooks.splice(0)) fn();
   }

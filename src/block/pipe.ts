@@ -45,6 +45,11 @@ export class Pipe {
   maxUsage: number;
   /** free_pipe_info() ran: the buffers are gone. */
   freed = false;
+  /** pipe->readers, pipe->writers: open files with FMODE_READ / FMODE_WRITE on the pipe (src/fs/pipe.ts). */
+  readers = 0;
+  writers = 0;
+  /** pipe->files: the struct files that refer to the pipe; free_pipe_info() runs when it reaches 0. */
+  files = 0;
   constructor(readonly k: Kernel, readonly ringSize = PIPE_DEF_BUFFERS) {
     this.id = k.ids.take('pipe');
     if (ringSize < 1 || (ringSize & (ringSize - 1)) !== 0) throw new RangeError('pipe ring size must be a power of two');
@@ -89,6 +94,7 @@ export function pipe_empty(pipe: Pipe): boolean {
  */
 export function pipeAppendPage(pipe: Pipe, pfn: number, offset: number, len: number, ops: PipeBufOps): boolean {
   if (pipe.freed) throw new RangeError(`pipe ${pipe.id} was released`);
+  pipe.k.fp.write('pipe', pipe.id);
   if (pipe_full(pipe.head, pipe.tail, pipe.maxUsage)) return false;
   pipe.ring[pipe.head & (pipe.ringSize - 1)] = { pfn, offset, len, ops };
   pipe.head++;
@@ -108,6 +114,7 @@ export function pipe_buf_release(pipe: Pipe, buf: PipeBuffer): void {
  * Returns how many buffers were released.
  */
 export function pipeTruncate(pipe: Pipe, head: number): number {
+  pipe.k.fp.write('pipe', pipe.id);
   let n = 0;
   while (pipe.head > head && pipe.head > pipe.tail) {
     const slot = --pipe.head;
@@ -122,6 +129,7 @@ export function pipeTruncate(pipe: Pipe, head: number): number {
 /** free_pipe_info() (fs/pipe.c): the last close releases every buffer still in the pipe. */
 export function pipeRelease(pipe: Pipe): void {
   if (pipe.freed) return;
+  pipe.k.fp.write('pipe', pipe.id);
   while (pipe.tail !== pipe.head) {
     const slot = pipe.tail++;
     const b = pipe_buf(pipe, slot);
@@ -152,6 +160,7 @@ export function pipeBytes(pipe: Pipe): number {
  */
 export function pipeRead(pipe: Pipe, to: IovIter): number {
   const k = pipe.k;
+  k.fp.write('pipe', pipe.id);
   let total = to.count;
   let ret = 0;
   while (total > 0 && pipe.tail !== pipe.head) {

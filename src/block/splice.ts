@@ -4,14 +4,35 @@
 
 import type { Kernel } from '../kernel.js';
 import { PAGE_SIZE } from '../include/uapi.js';
-import { getDirectIO, type OpenFile } from '../fs/fdtable.js';
+import { FMODE_PREAD, FMODE_READ, FMODE_WRITE, getDirectIO, type OpenFile, type RegularFile } from '../fs/fdtable.js';
+import { get_pipe_info } from '../fs/pipe.js';
+import { EAGAIN, EBADF, EINVAL, EPIPE } from '../include/uapi.js';
 import { GFP_KERNEL } from '../mm/memory.js';
 import type { Task } from '../vm/mm.js';
 import { iov_iter_bvec, iov_iter_pipe, type BvecSeg, type IovIter } from './iov-iter.js';
-import { pipeAppendPage, type Pipe } from './pipe.js';
+import { pipe_full, pipeAppendPage, type Pipe } from './pipe.js';
+
+/**
+ * splice(fd_in, &off_in, fd_out, NULL, len, 0) from a file into a pipe (fs/splice.c do_splice()):
+ * fd_in must be open for reading and fd_out for writing (-EBADF); fd_out must be a pipe (-EINVAL
+ * when neither end is one); an offset needs FMODE_PREAD (-EINVAL); wait_for_space(): no reader left
+ * is -EPIPE, a full pipe -EAGAIN (as with SPLICE_F_NONBLOCK: the model never sleeps). Returns the
+ * pipe, or -errno.
+ */
+export function splice_check_file_to_pipe(k: Kernel, fileIn: OpenFile, out: OpenFile): Pipe | number {
+  if (!(fileIn.mode & FMODE_READ) || !(out.mode & FMODE_WRITE)) return -EBADF;
+  if (get_pipe_info(fileIn)) throw new RangeError('splice() out of a pipe is not modelled (only a file into a pipe)');
+  const opipe = get_pipe_info(out);
+  if (!opipe) return -EINVAL;
+  if (!(fileIn.mode & FMODE_PREAD)) return -EINVAL;
+  k.fp.read('pipe', opipe.id);
+  if (!opipe.readers) return -EPIPE;
+  if (pipe_full(opipe.head, opipe.tail, opipe.maxUsage)) return -EAGAIN;
+  return opipe;
+}
 
 /** Returns the read's result (bytes, -EIOCBQUEUED while its bios are in flight, or -errno) and the iterator. */
-export function splice_read_direct(k: Kernel, task: Task, of: OpenFile, pipe: Pipe, len: number, pos: number):
+export function splice_read_direct(k: Kernel, task: Task, of: RegularFile, pipe: Pipe, len: number, pos: number):
   { ret: number; iter: IovIter } {
   const dio = getDirectIO()!;
   if (!k.profile.spliceReadCopies) {

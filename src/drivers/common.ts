@@ -29,7 +29,11 @@ export function pageArray(n: number): number[] {
   return new Array<number>(Math.max(n, 0)).fill(-1);
 }
 
-/** Small integers standing in for file descriptors and object handles (0-2 are stdio). */
+/**
+ * Small integers for driver object handles (RDMA MRs) and the AF_XDP socket's number, which is not
+ * (yet) a descriptor of the task's table; io_uring rings and pipes get theirs from
+ * get_unused_fd_flags() (src/fs/fdtable.ts).
+ */
 export function newId(k: Kernel): number {
   const s = k.state('drivers:ids', () => ({ next: 3 }));
   return s.next++;

@@ -5,15 +5,22 @@
 //
 // Fixed-buffer I/O itself (READ_FIXED / WRITE_FIXED) needs the iov_iter and block layers; this
 // module provides ioUringFixedBvec(): the bvec segments such an I/O would hand to iov_iter_bvec().
+//
+// A ring is an open file (an anonymous inode with io_uring_fops) in the task's descriptor table
+// (src/fs/fdtable.ts): its registered buffers stay pinned until the last reference to that file
+// goes — close() of the last descriptor, in whichever task holds it after fork, or exit — and
+// io_uring_release() tears the ring down.
 
 import type { BvecSeg } from '../block/iov-iter.js';
 import * as api from '../gup/api.js';
 import { put_page, unpin_user_page, unpin_user_pages } from '../gup/unpin.js';
 import { EBUSY, EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, FOLL_LONGTERM, FOLL_WRITE, PAGE_SHIFT, PAGE_SIZE } from '../include/uapi.js';
 import type { Kernel } from '../kernel.js';
+import { alloc_file_pseudo, EBADF, fd_install, fdget, get_unused_fd_flags, O_CLOEXEC, O_RDWR, type FileOperations,
+  type OpenFile } from '../fs/fdtable.js';
 import { VM_HUGETLB, type Mm, type Task } from '../vm/mm.js';
-import { ENXIO, get_user_pages_longterm, newId, pageAlignDown, pageArray, pagesSpanned } from './common.js';
-import { dmaWritePage, registerTarget, unregisterTarget } from './device.js';
+import { ENXIO, get_user_pages_longterm, pageAlignDown, pageArray, pagesSpanned } from './common.js';
+import { dmaWritePage } from './device.js';
 import { driverSwitches, type DriverSwitches } from './features.js';
 import { capable_ipc_lock, memlock, memlockLimitPages } from './memlock.js';
 
@@ -44,10 +51,11 @@ export interface MappedUbuf {
 export class IoRing {
   /** ctx->buf_table (null: nothing registered; entries null are sparse slots). */
   bufs: (MappedUbuf | null)[] | null = null;
+  /** io_ring_ctx_free() ran. */
   dead = false;
   constructor(
-    readonly fd: number,
-    readonly owner: Task,
+    /** A per-kernel number for traces and holder labels (the ring's fd differs from task to task). */
+    readonly id: number,
     /** ctx->mm_account: the creator's mm, grabbed for unaccounting after exit. */
     readonly mmAccount: Mm,
     /** ctx->user is set only without CAP_IPC_LOCK: only then is user->locked_vm charged. */
@@ -56,43 +64,62 @@ export class IoRing {
 }
 
 export class IoUringState {
-  readonly rings = new Map<number, IoRing>();
-  /** The ring a task set up last: the default ring of its io_uring_register() calls. */
-  readonly byTask = new Map<Task, IoRing>();
+  /** The descriptor of the ring a task set up last: the default ring of its io_uring_register() calls. */
+  readonly lastFd = new Map<Task, number>();
 }
 
 export function ioUringState(k: Kernel): IoUringState {
-  return k.state('drivers:io_uring', () => {
-    const s = new IoUringState();
-    // Process exit closes the ring fd: io_ring_ctx_free() unregisters the buffers.
-    k.onTeardown(() => {
-      for (const r of [...s.rings.values()]) io_uring_exit(k, r);
-    });
-    return s;
-  });
+  return k.state('drivers:io_uring', () => new IoUringState());
 }
 
-/** io_uring_setup(): a new ring for the calling task; returns its fd. */
+/**
+ * io_uring_release() (io_uring/io_uring.c), the ring file's ->release at its last fput():
+ * io_ring_ctx_wait_and_kill() → io_ring_exit_work() → io_ring_ctx_free() → io_sqe_buffers_unregister().
+ * The kernel queues the exit work on a workqueue (v5.6 on; v5.1 waited and freed in place); the
+ * model runs it within the closing step.
+ */
+function io_uring_release(k: Kernel, filp: OpenFile): void {
+  io_ring_ctx_wait_and_kill(k, filp.private_data as IoRing);
+}
+
+/** io_uring_fops (io_uring/io_uring.c; fs/io_uring.c before v5.19): no ->read_iter, ->write_iter or ->fsync. */
+export const io_uring_fops: FileOperations = { name: 'io_uring_fops', fsync: false, release: io_uring_release };
+
+/** io_is_uring_fops() */
+export function io_is_uring_fops(filp: OpenFile): boolean {
+  return filp.f_op === io_uring_fops;
+}
+
+/**
+ * io_uring_setup() → io_uring_create(): a new ring for the calling task, its file from
+ * io_uring_get_file() (an anonymous inode, O_RDWR|O_CLOEXEC, io_uring_fops) and its descriptor
+ * from io_uring_install_fd() (get_unused_fd_flags(), fd_install()). Returns the fd or -errno.
+ */
 export function io_uring_setup(k: Kernel, current: Task): number {
   const st = ioUringState(k);
-  const ring = new IoRing(newId(k), current, current.mm, !capable_ipc_lock(k, current));
-  st.rings.set(ring.fd, ring);
-  st.byTask.set(current, ring);
-  registerTarget(k, 'io_uring', ring.fd, {
-    deviceWritable: true,
-    pages: () => (ring.bufs ?? []).flatMap((b) => (b ? bufPages(b) : [])),
-  });
-  return ring.fd;
+  const fd = get_unused_fd_flags(k, current);
+  if (fd < 0) return fd;
+  const ring = new IoRing(k.ids.take('io_uring'), current.mm, !capable_ipc_lock(k, current));
+  fd_install(k, current, fd, alloc_file_pseudo(k, io_uring_fops, O_RDWR | O_CLOEXEC, ring));
+  st.lastFd.set(current, fd);
+  return fd;
 }
 
-export function findRing(k: Kernel, fd: number): IoRing | undefined {
-  const r = ioUringState(k).rings.get(fd);
-  return r && !r.dead ? r : undefined;
+/**
+ * The ring behind a descriptor of the task, as io_uring_register() and io_uring_enter() find it
+ * (io_uring/register.c io_uring_register_get_file(); fs/io_uring.c before v5.19): no file is
+ * -EBADF, a file that is not a ring -EOPNOTSUPP (the same in every version modelled).
+ */
+export function io_uring_get_ring(k: Kernel, current: Task, fd: number): IoRing | number {
+  const filp = fdget(k, current, fd);
+  if (!filp) return -EBADF;
+  if (!io_is_uring_fops(filp)) return -EOPNOTSUPP;
+  return filp.private_data as IoRing;
 }
 
-export function defaultRing(k: Kernel, t: Task): IoRing | undefined {
-  const r = ioUringState(k).byTask.get(t);
-  return r && !r.dead ? r : undefined;
+/** The descriptor of the last ring the task set up (scenarios' default ring), or null. */
+export function defaultRingFd(k: Kernel, t: Task): number | null {
+  return ioUringState(k).lastFd.get(t) ?? null;
 }
 
 /** Every page a buffer's bvecs cover, in order: what a device doing I/O into it can reach. */
@@ -117,6 +144,7 @@ interface Iov {
  */
 export function io_sqe_buffers_register(k: Kernel, current: Task, ring: IoRing, iovs: readonly Iov[]): number {
   const sw = driverSwitches(k.profile);
+  k.fp.write('ring', ring.id);
   if (ring.bufs) return -EBUSY;
   // IORING_MAX_REG_BUFFERS (1 << 14); the first versions used UIO_MAXIOV (1024).
   const max = sw.ioUringManyBuffers ? 1 << 14 : 1024;
@@ -360,6 +388,7 @@ function io_buffer_unmap(k: Kernel, ring: IoRing, b: MappedUbuf): void {
 
 /** IORING_UNREGISTER_BUFFERS: io_sqe_buffers_unregister(); -ENXIO when nothing is registered. */
 export function io_sqe_buffers_unregister(k: Kernel, ring: IoRing): number {
+  k.fp.write('ring', ring.id);
   if (!ring.bufs) return -ENXIO;
   const bufs = ring.bufs;
   ring.bufs = null;
@@ -367,16 +396,17 @@ export function io_sqe_buffers_unregister(k: Kernel, ring: IoRing): number {
   return 0;
 }
 
-/** Closing the ring fd (or exit): io_ring_ctx_free() releases the buffers. Returns 0. */
-export function io_uring_exit(k: Kernel, ring: IoRing): number {
-  if (ring.dead) return 0;
+/**
+ * io_ring_ctx_wait_and_kill() → io_ring_ctx_free() (io_uring/io_uring.c): the ring goes, and
+ * io_sqe_buffers_unregister() releases its registered buffers — their pins are released here,
+ * at the last close of the ring, not before.
+ */
+export function io_ring_ctx_wait_and_kill(k: Kernel, ring: IoRing): void {
+  k.fp.write('ring', ring.id);
+  if (ring.dead) return;
+  k.note(`io_uring ring ${ring.id}: io_ring_ctx_free()`);
   if (ring.bufs) io_sqe_buffers_unregister(k, ring);
   ring.dead = true;
-  const st = ioUringState(k);
-  st.rings.delete(ring.fd);
-  if (st.byTask.get(ring.owner) === ring) st.byTask.delete(ring.owner);
-  unregisterTarget(k, 'io_uring', ring.fd);
-  return 0;
 }
 
 /**
@@ -386,6 +416,7 @@ export function io_uring_exit(k: Kernel, ring: IoRing): number {
  * buffer does not exist or the range is not inside it. No pins are taken (R136).
  */
 export function ioUringFixedBvec(k: Kernel, ring: IoRing, bufIndex: number, addr: number, len: number): BvecSeg[] | number {
+  k.fp.read('ring', ring.id);
   const imu = ring.bufs?.[bufIndex];
   if (!imu) return -EFAULT;
   if (len < 0 || addr < imu.ubuf || addr + len > imu.ubuf + imu.len) return -EFAULT;

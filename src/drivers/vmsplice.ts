@@ -1,17 +1,20 @@
-// vmsplice() of user memory into a pipe: fs/splice.c vmsplice_to_pipe() / iter_to_pipe().
-// The pipe buffers hold plain page references (GETs), taken by iov_iter_get_pages2() —
-// get_user_pages_fast() without FOLL_WRITE for this ITER_SOURCE iterator (lib/iov_iter.c
-// __iov_iter_get_pages_alloc()) — and dropped by the buffer's ->release (put_page()) when the
-// data is read or the pipe is closed. No pins: the FOLL_PIN counters do not move (R75, R127).
-// The pipe itself is src/block/pipe.ts; this module gives pipes file-descriptor-like ids.
+// vmsplice() (fs/splice.c): user memory into a pipe (vmsplice_to_pipe() / iter_to_pipe()), or out
+// of one (vmsplice_to_user()). The pipe buffers hold plain page references (GETs), taken by
+// iov_iter_get_pages2() — get_user_pages_fast() without FOLL_WRITE for this ITER_SOURCE iterator
+// (lib/iov_iter.c __iov_iter_get_pages_alloc()) — and dropped by the buffer's ->release
+// (put_page()) when the data is read or the pipe is freed. No pins: the FOLL_PIN counters do not
+// move (R75, R127). The pipe is src/block/pipe.ts, its files src/fs/pipe.ts.
 
-import { import_iovec_checked, import_ubuf, iov_iter_count, iov_iter_get_pages2, iov_iter_revert } from '../block/iov-iter.js';
-import { newPipe, pipe_full, pipeAppendPage, pipeBuffers, pipeRead, pipeRelease, type Pipe } from '../block/pipe.js';
+import {
+  import_iovec_checked, iov_iter_count, iov_iter_get_pages2, iov_iter_revert, type IovIter,
+} from '../block/iov-iter.js';
+import { pipe_empty, pipe_full, pipeAppendPage, pipeBuffers, pipeRead, type Pipe } from '../block/pipe.js';
+import { EBADF, fdget, FMODE_READ, FMODE_WRITE } from '../fs/fdtable.js';
+import { get_pipe_info } from '../fs/pipe.js';
 import { put_page } from '../gup/unpin.js';
-import { EAGAIN, PAGE_SIZE } from '../include/uapi.js';
+import { EAGAIN, EPIPE, PAGE_SIZE } from '../include/uapi.js';
 import type { Kernel } from '../kernel.js';
 import type { Task } from '../vm/mm.js';
-import { EBADF, newId } from './common.js';
 import type { Iovec } from './process-vm.js';
 
 export { PIPE_DEF_BUFFERS } from '../block/pipe.js';
@@ -19,33 +22,35 @@ export { PIPE_DEF_BUFFERS } from '../block/pipe.js';
 /** iter_to_pipe(): iov_iter_get_pages2(from, pages, ~0UL, 16, &start). */
 const PAGES_PER_CALL = 16;
 
-function pipes(k: Kernel): Map<number, Pipe> {
-  return k.state('drivers:pipes', () => new Map<number, Pipe>());
-}
-
-/** pipe(): a new pipe (its buffers are released at teardown by src/block/pipe.ts); returns its fd. */
-export function pipe_create(k: Kernel): number {
-  const fd = newId(k);
-  pipes(k).set(fd, newPipe(k));
-  return fd;
-}
-
-export function findPipe(k: Kernel, fd: number): Pipe | undefined {
-  const p = pipes(k).get(fd);
-  return p && !p.freed ? p : undefined;
+/**
+ * vmsplice(fd, iov, nr_segs, flags) (fs/splice.c SYSCALL_DEFINE4(vmsplice); vmsplice_type() before
+ * v6.12): no file is -EBADF; a file open for writing splices user memory into its pipe, one open
+ * only for reading copies the pipe out into user memory, neither is -EBADF; then import_iovec()
+ * (-EINVAL, -EFAULT); an empty vector is 0 without looking at the file; a file that is not a pipe
+ * is -EBADF (get_pipe_info() in vmsplice_to_pipe() / vmsplice_to_user()).
+ */
+export function do_vmsplice(k: Kernel, current: Task, fd: number, iov: readonly Iovec[]): number {
+  const filp = fdget(k, current, fd);
+  if (!filp) return -EBADF;
+  const type = filp.mode & FMODE_WRITE ? 'ITER_SOURCE' : filp.mode & FMODE_READ ? 'ITER_DEST' : null;
+  if (!type) return -EBADF;
+  const iter = import_iovec_checked(type, current.mm, [...iov], k);
+  if (typeof iter === 'number') return iter;
+  if (!iov_iter_count(iter)) return 0;
+  const pipe = get_pipe_info(filp);
+  if (!pipe) return -EBADF;
+  return type === 'ITER_SOURCE' ? vmsplice_to_pipe(k, pipe, iter) : vmsplice_to_user(pipe, iter);
 }
 
 /**
- * vmsplice(fd, iov, nr, flags) towards a pipe: vmsplice_to_pipe(). Pages are referenced and linked
- * into 'user' pipe buffers until the pipe is full; returns the bytes spliced, -EAGAIN when the pipe
- * is full from the start (wait_for_space() as with SPLICE_F_NONBLOCK: the model never sleeps),
- * import_iovec()'s error for a bad vector, or GUP's error when nothing could be referenced.
+ * vmsplice_to_pipe(): wait_for_space() — no reader left is -EPIPE (and SIGPIPE, not modelled), a
+ * full pipe -EAGAIN (as with SPLICE_F_NONBLOCK: the model never sleeps) — then iter_to_pipe():
+ * pages are referenced and linked into 'user' pipe buffers until the pipe is full. Returns the
+ * bytes spliced, or GUP's error when nothing could be referenced.
  */
-export function vmsplice_to_pipe(k: Kernel, current: Task, pipe: Pipe, iov: readonly Iovec[]): number {
-  if (pipe.freed) return -EBADF;
-  const from = import_iovec_checked('ITER_SOURCE', current.mm, [...iov], k);
-  if (typeof from === 'number') return from;
-  if (!iov_iter_count(from)) return 0;
+export function vmsplice_to_pipe(k: Kernel, pipe: Pipe, from: IovIter): number {
+  k.fp.write('pipe', pipe.id);
+  if (!pipe.readers) return -EPIPE;
   if (pipe_full(pipe.head, pipe.tail, pipe.maxUsage)) return -EAGAIN;
   let total = 0;
   let ret = 0;
@@ -71,18 +76,15 @@ export function vmsplice_to_pipe(k: Kernel, current: Task, pipe: Pipe, iov: read
   return total ? total : ret;
 }
 
-/** read() from the pipe into the caller's memory: pipe_read(); emptied buffers release their page. */
-export function pipe_read(k: Kernel, current: Task, pipe: Pipe, addr: number, len: number): number {
-  if (pipe.freed) return -EBADF;
-  return pipeRead(pipe, import_ubuf('ITER_DEST', current.mm, addr, len, k));
-}
-
-/** close() of the last fd: free_pipe_info() releases every buffer. */
-export function pipe_close(k: Kernel, pipe: Pipe): number {
-  if (pipe.freed) return -EBADF;
-  pipeRelease(pipe);
-  for (const [fd, p] of pipes(k)) if (p === pipe) pipes(k).delete(fd);
-  return 0;
+/**
+ * vmsplice_to_user() → __splice_from_pipe(pipe_to_user): copy the oldest buffers out with
+ * copy_page_to_iter() and release each one copied to its end (src/block/pipe.ts pipeRead()). An
+ * empty pipe with no writer is 0; one with a writer would sleep — -EAGAIN (the model never sleeps).
+ */
+export function vmsplice_to_user(pipe: Pipe, to: IovIter): number {
+  pipe.k.fp.write('pipe', pipe.id);
+  if (pipe_empty(pipe)) return pipe.writers ? -EAGAIN : 0;
+  return pipeRead(pipe, to);
 }
 
 /** The pages the pipe's buffers reference, oldest first. */

@@ -1,13 +1,24 @@
-// File descriptors (fs/file.c, fs/open.c) and the direct I/O entry that the block layer
-// registers: read/write on an O_DIRECT file go to getDirectIO() (src/fs/read_write.ts).
+// Open files and descriptor tables: fs/file_table.c (struct file, fput(), __fput()), fs/file.c
+// (struct files_struct: alloc_fd(), fd_install(), close_fd(), dup_fd(), put_files_struct()),
+// fs/open.c do_sys_open(), kernel/fork.c copy_files(), kernel/exit.c exit_files().
+//
+// One table per task holds every kind of open file the model has: regular files (this module,
+// read and written through src/fs/read_write.ts), io_uring rings (anonymous inodes,
+// src/drivers/io-uring.ts) and pipe ends (src/fs/pipe.ts). Every descriptor number comes from
+// get_unused_fd_flags(); a struct file is shared by every descriptor that refers to it (fork
+// copies the table, not the files) and its ->release runs at the last fput().
+//
+// Footprints: a task's table is 'fdtable' (by pid); a struct file is 'filp' (f_count, f_pos).
+//
+// The direct I/O entry that the block layer registers lives here too: read/write on an O_DIRECT
+// file go to getDirectIO() (src/fs/read_write.ts).
 
 import type { Kernel } from '../kernel.js';
 import type { IovIter } from '../block/iov-iter.js';
-import { EINVAL, ENOENT } from '../include/uapi.js';
+import { EBADF, EINVAL, ENOENT } from '../include/uapi.js';
 import type { Task } from '../vm/mm.js';
-import { File } from './file.js';
+import { File, type FsKind } from './file.js';
 import { truncate_setsize } from './truncate.js';
-import { EBADF } from '../include/uapi.js';
 
 // include/uapi/asm-generic/fcntl.h (x86-64 values)
 export const O_RDONLY = 0o0;
@@ -15,20 +26,112 @@ export const O_WRONLY = 0o1;
 export const O_RDWR = 0o2;
 export const O_CREAT = 0o100;
 export const O_TRUNC = 0o1000;
+export const O_NONBLOCK = 0o4000;
 export const O_DIRECT = 0o40000;
+export const O_CLOEXEC = 0o2000000;
 export const O_ACCMODE = 0o3;
 
 /** include/uapi/asm-generic/errno-base.h */
 export { EBADF };
 
-export interface OpenFile {
-  readonly file: File;
-  readonly flags: number;
-  pos: number;
+// include/linux/fs.h f_mode bits (the model's own values; only their meaning matters).
+export const FMODE_READ = 1 << 0;
+export const FMODE_WRITE = 1 << 1;
+/** pread()/preadv() allowed: set by do_dentry_open() only, so never on pipes or anonymous inodes. */
+export const FMODE_PREAD = 1 << 3;
+export const FMODE_PWRITE = 1 << 4;
+/** The file has ->read_iter (alloc_file(), do_dentry_open()); vfs_read() is -EINVAL without it. */
+export const FMODE_CAN_READ = 1 << 17;
+export const FMODE_CAN_WRITE = 1 << 18;
+
+/** ->read_iter / ->write_iter of a file whose data is not a page cache: bytes or -errno. */
+export type RwIterFn = (k: Kernel, task: Task, filp: OpenFile, iter: IovIter) => number;
+
+/** struct file_operations, as far as the model needs it. */
+export interface FileOperations {
+  /** The kernel's name for the table (pipefifo_fops, io_uring_fops, ...). */
+  readonly name: string;
+  /**
+   * ->read_iter / ->write_iter of files outside the page cache (pipes). A regular file
+   * (OpenFile.file set) is read and written through the page cache and direct I/O paths of
+   * src/fs/read_write.ts instead.
+   */
+  readonly read_iter?: RwIterFn;
+  readonly write_iter?: RwIterFn;
+  /** ->fsync exists (vfs_fsync_range() is -EINVAL without it). */
+  readonly fsync: boolean;
+  /** ->release: __fput() calls it when the last reference to the file goes. */
+  readonly release?: (k: Kernel, filp: OpenFile) => void;
 }
 
-/** ->read_iter / ->write_iter for O_DIRECT files: bytes transferred (or queued, for async) or -errno. */
-export type DirectIOFn = (k: Kernel, task: Task, of: OpenFile, iter: IovIter, pos: number, opts: { async: boolean }) => number;
+/** The tables of regular files, by filesystem: read and written through read_write.ts. */
+const REGULAR_FOPS: Readonly<Record<FsKind, FileOperations>> = {
+  'ext4': { name: 'ext4_file_operations', fsync: true },
+  'ext4-dax': { name: 'ext4_file_operations', fsync: true },
+  'tmpfs': { name: 'shmem_file_operations', fsync: true },
+  'vfat': { name: 'fat_file_operations', fsync: true },
+  'blkdev': { name: 'def_blk_fops', fsync: true },
+};
+
+/**
+ * The standard streams a task starts with (descriptors 0-2, one terminal file). The model has no
+ * terminal: they exist so that descriptor numbers are what the kernel hands out, and reading or
+ * writing them is refused.
+ */
+const tty_fops: FileOperations = {
+  name: 'tty_fops',
+  read_iter: () => { throw new RangeError('the standard streams (fds 0-2) are not modelled: read() from a terminal'); },
+  write_iter: () => { throw new RangeError('the standard streams (fds 0-2) are not modelled: write() to a terminal'); },
+  fsync: false,
+};
+
+/** struct file: one open file description, shared by every descriptor (of any task) that refers to it. */
+export class OpenFile {
+  /** f_count: the descriptors that refer to it (in any task's table). */
+  count = 1;
+  /** f_pos */
+  pos = 0;
+  constructor(
+    /** footprint id ('filp') */
+    readonly id: number,
+    readonly f_op: FileOperations,
+    /** f_flags: the open flags (O_ACCMODE, O_DIRECT, O_NONBLOCK...) */
+    readonly flags: number,
+    /** f_mode: FMODE_* */
+    readonly mode: number,
+    /** The inode's page cache for a regular file; null for pipes and anonymous inodes. */
+    readonly file: File | null,
+    /** private_data: the pipe (pipe_inode_info) or the ring (io_ring_ctx) behind the file. */
+    readonly private_data: unknown = null,
+  ) {}
+}
+
+/** OPEN_FMODE() (include/linux/fs.h): O_RDONLY/O_WRONLY/O_RDWR (0/1/2) + 1 → FMODE_READ/FMODE_WRITE/both. */
+function open_fmode(flags: number): number {
+  return (flags + 1) & (FMODE_READ | FMODE_WRITE);
+}
+
+/**
+ * alloc_file_pseudo() / alloc_file_clone() (fs/file_table.c): a struct file on a pseudo inode
+ * (pipefs, anon_inodefs). FMODE_CAN_READ/WRITE only when the table has ->read_iter/->write_iter;
+ * FMODE_PREAD/PWRITE are set by do_dentry_open() alone, so never here (pread() gives -ESPIPE).
+ */
+export function alloc_file_pseudo(k: Kernel, f_op: FileOperations, flags: number, private_data: unknown): OpenFile {
+  let mode = open_fmode(flags);
+  if (mode & FMODE_READ && f_op.read_iter) mode |= FMODE_CAN_READ;
+  if (mode & FMODE_WRITE && f_op.write_iter) mode |= FMODE_CAN_WRITE;
+  return new OpenFile(k.ids.take('filp'), f_op, flags, mode, null, private_data);
+}
+
+/** An open regular file: one with a page cache (ext4, tmpfs, vfat, a block device node). */
+export type RegularFile = OpenFile & { readonly file: File };
+
+export function isRegular(of: OpenFile): of is RegularFile {
+  return of.file !== null;
+}
+
+/** ->direct_IO for O_DIRECT files: bytes transferred (or queued, for async) or -errno. */
+export type DirectIOFn = (k: Kernel, task: Task, of: RegularFile, iter: IovIter, pos: number, opts: { async: boolean }) => number;
 
 let directIO: DirectIOFn | null = null;
 
@@ -40,73 +143,192 @@ export function getDirectIO(): DirectIOFn | null {
   return directIO;
 }
 
-/** FMODE_READ / FMODE_WRITE from the open flags (fs/open.c OPEN_FMODE()). */
-export function canRead(of: OpenFile): boolean {
-  return (of.flags & O_ACCMODE) !== O_WRONLY;
-}
-
+/** FMODE_WRITE: the descriptor was opened for writing. */
 export function canWrite(of: OpenFile): boolean {
-  const acc = of.flags & O_ACCMODE;
-  return acc === O_WRONLY || acc === O_RDWR;
+  return (of.mode & FMODE_WRITE) !== 0;
 }
 
-/** Every task's descriptor table (struct files_struct), keyed by task. */
-function tables(k: Kernel): Map<Task, Map<number, OpenFile>> {
+// ---- descriptor tables ----------------------------------------------------------------------------
+
+/**
+ * struct files_struct: descriptor → open file. A slot holding null was taken by
+ * get_unused_fd_flags() and not yet filled by fd_install() (open_fds bit set, fd[] still NULL).
+ */
+export class FilesStruct {
+  readonly fd = new Map<number, OpenFile | null>();
+  constructor(readonly task: Task) {}
+}
+
+interface FdState {
+  readonly tables: Map<Task, FilesStruct>;
+}
+
+function fdState(k: Kernel): FdState {
   return k.state('fdtable', () => {
-    const t = new Map<Task, Map<number, OpenFile>>();
-    // exit_files(): every descriptor is closed when the task goes.
-    k.onTeardown(() => t.clear());
-    // copy_files() / dup_fd(): the child gets the parent's descriptors, sharing the open files.
-    k.onFork((parent, child) => {
-      const pt = t.get(parent);
-      if (pt) t.set(child, new Map(pt));
-    });
-    return t;
+    const s: FdState = { tables: new Map() };
+    // kernel/fork.c copy_files() → dup_fd() (no CLONE_FILES: fork() copies the table).
+    k.onFork((parent, child) => dup_fd(k, parent, child));
+    // kernel/exit.c do_exit() → exit_files() → put_files_struct() → close_files().
+    k.onExit((task) => exit_files(k, task));
+    return s;
   });
 }
 
-export function fdTable(k: Kernel, task: Task): Map<number, OpenFile> {
-  const all = tables(k);
-  let t = all.get(task);
+/**
+ * The task's table (current->files), or null once the task exited. A task's first table holds the
+ * standard streams: one terminal file on descriptors 0, 1 and 2, as a process started from a
+ * shell has them, so the first descriptor handed out is 3.
+ */
+export function files_struct(k: Kernel, task: Task): FilesStruct | null {
+  const s = fdState(k);
+  let t = s.tables.get(task);
   if (!t) {
-    t = new Map();
-    all.set(task, t);
+    if (task.exited) return null; // exit_files() set tsk->files = NULL
+    t = new FilesStruct(task);
+    const tty = new OpenFile(k.ids.take('filp'), tty_fops, O_RDWR, FMODE_READ | FMODE_WRITE | FMODE_CAN_READ | FMODE_CAN_WRITE, null);
+    tty.count = 3;
+    for (let fd = 0; fd < 3; fd++) t.fd.set(fd, tty);
+    s.tables.set(task, t);
   }
   return t;
 }
 
-/** fdget(): the open file behind fd, or null (the syscalls return -EBADF). */
+/**
+ * get_unused_fd_flags() → alloc_fd(0, RLIMIT_NOFILE, flags) (fs/file.c): the lowest descriptor
+ * not in use, marked busy until fd_install() fills it (or put_unused_fd() gives it back).
+ * -EBADF for a task that has exited (no files_struct). RLIMIT_NOFILE (-EMFILE) is not modelled.
+ */
+export function get_unused_fd_flags(k: Kernel, task: Task): number {
+  const t = files_struct(k, task);
+  if (!t) return -EBADF;
+  k.fp.read('fdtable', task.pid);
+  k.fp.write('fdtable', task.pid);
+  let fd = 0;
+  while (t.fd.has(fd)) fd++;
+  t.fd.set(fd, null);
+  return fd;
+}
+
+/** put_unused_fd() (fs/file.c): give back a descriptor get_unused_fd_flags() reserved. */
+export function put_unused_fd(k: Kernel, task: Task, fd: number): void {
+  const t = files_struct(k, task);
+  if (t?.fd.get(fd) === null) t.fd.delete(fd);
+  k.fp.write('fdtable', task.pid);
+}
+
+/** fd_install() (fs/file.c): the reserved slot now refers to the file; the caller's reference becomes the table's. */
+export function fd_install(k: Kernel, task: Task, fd: number, filp: OpenFile): void {
+  const t = files_struct(k, task);
+  if (!t || t.fd.get(fd) !== null) throw new RangeError(`fd_install(${fd}): the descriptor was not reserved by get_unused_fd_flags()`);
+  t.fd.set(fd, filp);
+  k.fp.write('fdtable', task.pid);
+}
+
+/** fdget() (fs/file.c __fget_light()): the open file behind fd, or null (the callers return -EBADF). */
 export function fdget(k: Kernel, task: Task, fd: number): OpenFile | null {
-  return tables(k).get(task)?.get(fd) ?? null;
+  k.fp.read('fdtable', task.pid);
+  return files_struct(k, task)?.fd.get(fd) ?? null;
+}
+
+/** get_file() (include/linux/fs.h): one more reference to an open file. */
+export function get_file(k: Kernel, filp: OpenFile): OpenFile {
+  filp.count++;
+  k.fp.write('filp', filp.id);
+  return filp;
+}
+
+/**
+ * fput() (fs/file_table.c): drop a reference; the last one runs __fput(), which calls ->release
+ * (pipe_release(), io_uring_release()). The kernel defers __fput() to task work (or a kworker):
+ * it runs before the closing task returns to user space, which the model's atomic step covers.
+ */
+export function fput(k: Kernel, filp: OpenFile): void {
+  k.fp.write('filp', filp.id);
+  if (filp.count <= 0) throw new RangeError(`fput() of a struct file with no reference left (${filp.f_op.name})`);
+  if (--filp.count === 0) filp.f_op.release?.(k, filp);
+}
+
+/**
+ * close(fd): close_fd() (fs/file.c; __close_fd() in older kernels) takes the file out of the table
+ * (pick_file() / file_close_fd(), by version) — -EBADF if there is none — then filp_close() → fput(). Closing one
+ * descriptor releases the file only when no other descriptor (in this task or, after fork, in
+ * another) still refers to it.
+ */
+export function close_fd(k: Kernel, task: Task, fd: number): number {
+  const t = files_struct(k, task);
+  k.fp.read('fdtable', task.pid);
+  const filp = t?.fd.get(fd);
+  if (!t || !filp) return -EBADF;
+  t.fd.delete(fd);
+  k.fp.write('fdtable', task.pid);
+  fput(k, filp);
+  return 0;
+}
+
+/**
+ * dup_fd() (fs/file.c), from copy_files() at fork: the child's table refers to the same open
+ * files, each with one more reference (get_file()). A slot reserved but not installed is not
+ * copied (__clear_open_fd()).
+ */
+function dup_fd(k: Kernel, parent: Task, child: Task): void {
+  const pt = files_struct(k, parent);
+  if (!pt) return;
+  const ct = new FilesStruct(child);
+  k.fp.read('fdtable', parent.pid);
+  k.fp.write('fdtable', child.pid);
+  for (const [fd, filp] of pt.fd) {
+    if (!filp) continue;
+    ct.fd.set(fd, get_file(k, filp));
+  }
+  fdState(k).tables.set(child, ct);
+}
+
+/**
+ * exit_files() (kernel/exit.c) → put_files_struct() → close_files() (fs/file.c): the task's last
+ * reference to its table goes, and every descriptor is closed in order (filp_close() → fput()).
+ */
+function exit_files(k: Kernel, task: Task): void {
+  const s = fdState(k);
+  const t = s.tables.get(task);
+  if (!t) return;
+  s.tables.delete(task);
+  k.fp.write('fdtable', task.pid);
+  for (const fd of [...t.fd.keys()].sort((a, b) => a - b)) {
+    const filp = t.fd.get(fd);
+    if (filp) fput(k, filp);
+  }
 }
 
 /**
  * do_sys_open() (fs/open.c): the file named path (made by create_file, or created here with
- * O_CREAT as an empty ext4 file), installed at the lowest free descriptor from 3 (0-2 are the
- * standard streams). O_TRUNC on a writable open truncates to 0. A tmpfs file cannot be opened
- * O_DIRECT: shmem had no ->direct_IO before v6.6 ("tmpfs: trivial support for direct IO"), so
- * do_dentry_open() refused it with -EINVAL.
+ * O_CREAT as an empty ext4 file), installed at get_unused_fd_flags()'s descriptor. O_TRUNC on a
+ * writable open truncates to 0. A tmpfs file cannot be opened O_DIRECT: shmem had no ->direct_IO
+ * before v6.6 ("tmpfs: trivial support for direct IO"), so do_dentry_open() refused it with -EINVAL.
  */
 export function do_sys_open(k: Kernel, task: Task, path: string, flags: number): number {
+  const fd = get_unused_fd_flags(k, task);
+  if (fd < 0) return fd;
   let file = k.files.get(path);
   if (!file) {
-    if (!(flags & O_CREAT)) return -ENOENT;
+    if (!(flags & O_CREAT)) {
+      put_unused_fd(k, task, fd);
+      return -ENOENT;
+    }
     file = new File(path, 'ext4', 0);
     k.files.set(path, file);
     k.registerFile(file);
   }
-  if (flags & O_DIRECT && file.isShmem && !k.profile.tmpfsDirectIO) return -EINVAL;
-  const of: OpenFile = { file, flags, pos: 0 };
+  if (flags & O_DIRECT && file.isShmem && !k.profile.tmpfsDirectIO) {
+    put_unused_fd(k, task, fd);
+    return -EINVAL;
+  }
+  // do_dentry_open(): FMODE_PREAD/PWRITE for a seekable file; regular files have ->read_iter/->write_iter.
+  let mode = open_fmode(flags) | FMODE_PREAD | FMODE_PWRITE;
+  if (mode & FMODE_READ) mode |= FMODE_CAN_READ;
+  if (mode & FMODE_WRITE) mode |= FMODE_CAN_WRITE;
+  const of = new OpenFile(k.ids.take('filp'), REGULAR_FOPS[file.fs], flags, mode, file);
   if (flags & O_TRUNC && canWrite(of)) truncate_setsize(k, file, 0);
-  const t = fdTable(k, task);
-  let fd = 3;
-  while (t.has(fd)) fd++;
-  t.set(fd, of);
+  fd_install(k, task, fd, of);
   k.fp.write('file', file.id);
   return fd;
-}
-
-/** close_fd() (fs/file.c): -EBADF if fd is not open. */
-export function close_fd(k: Kernel, task: Task, fd: number): number {
-  return tables(k).get(task)?.delete(fd) ? 0 : -EBADF;
 }

@@ -1,29 +1,50 @@
 // The file system calls (fs/read_write.c ksys_read(), ksys_pread64(), ...; fs/sync.c do_fsync();
 // fs/open.c do_sys_ftruncate(), do_sys_truncate()). Buffered I/O goes through the page cache
-// (filemap.ts); O_DIRECT opens go to the direct I/O implementation the block layer registered.
+// (filemap.ts); O_DIRECT opens go to the direct I/O implementation the block layer registered;
+// a file that is not in the page cache (a pipe) has its own ->read_iter/->write_iter.
 
 import type { Kernel } from '../kernel.js';
 import { access_ok, import_iovec_checked, import_ubuf, type IovIter, type Iovec } from '../block/iov-iter.js';
-import { EFAULT, EINVAL, ENOENT } from '../include/uapi.js';
+import { EFAULT, EINVAL, ENOENT, ESPIPE } from '../include/uapi.js';
 import type { Task } from '../vm/mm.js';
-import { canRead, canWrite, EBADF, fdget, getDirectIO, O_DIRECT, type OpenFile } from './fdtable.js';
+import {
+  canWrite, EBADF, fdget, FMODE_CAN_READ, FMODE_CAN_WRITE, FMODE_PREAD, FMODE_PWRITE, FMODE_READ, FMODE_WRITE, getDirectIO,
+  isRegular, O_DIRECT, type OpenFile,
+} from './fdtable.js';
 import { filemap_read, generic_perform_write, IOV_ITER_COPIER, type Copier } from './filemap.js';
 import { truncate_setsize } from './truncate.js';
 import { filemap_write_and_wait_range } from './writeback.js';
 
 /**
- * ->read_iter / ->write_iter (ext4_file_read_iter(), ext4_file_write_iter()): O_DIRECT to the
- * registered direct I/O (-EINVAL when there is none, as for a filesystem without ->direct_IO);
- * DAX inodes ignore O_DIRECT (ext4_dax_read_iter()); everything else is buffered.
+ * vfs_read() / vfs_write() (fs/read_write.c) after the descriptor lookup: the file must be open for
+ * the direction (FMODE_READ/FMODE_WRITE, else -EBADF) and have ->read_iter/->write_iter
+ * (FMODE_CAN_READ/FMODE_CAN_WRITE, else -EINVAL: an io_uring ring), then access_ok() (-EFAULT).
  */
+function vfsMode(of: OpenFile, write: boolean): number {
+  if (!(of.mode & (write ? FMODE_WRITE : FMODE_READ))) return -EBADF;
+  if (!(of.mode & (write ? FMODE_CAN_WRITE : FMODE_CAN_READ))) return -EINVAL;
+  return 0;
+}
+
 function rw(k: Kernel, task: Task, of: OpenFile, write: boolean, buf: number, count: number, pos: number, copier: Copier): number {
-  if (!access_ok(buf, count)) return -EFAULT; // vfs_read()/vfs_write(), before anything else is looked at
+  const bad = vfsMode(of, write);
+  if (bad) return bad;
+  if (!access_ok(buf, count)) return -EFAULT;
   if (count === 0) return 0;
   return rwIter(k, task, of, import_ubuf(write ? 'ITER_SOURCE' : 'ITER_DEST', task.mm, buf, count, k), pos, copier);
 }
 
+/**
+ * ->read_iter / ->write_iter. A pipe has its own (pipe_read(), src/fs/pipe.ts). A regular file
+ * (ext4_file_read_iter(), ext4_file_write_iter()): O_DIRECT to the registered direct I/O (-EINVAL
+ * when there is none, as for a filesystem without ->direct_IO); DAX inodes ignore O_DIRECT
+ * (ext4_dax_read_iter()); everything else is buffered.
+ */
 function rwIter(k: Kernel, task: Task, of: OpenFile, iter: IovIter, pos: number, copier: Copier): number {
   const write = iter.dir === 'ITER_SOURCE';
+  const op = write ? of.f_op.write_iter : of.f_op.read_iter;
+  if (op) return op(k, task, of, iter);
+  if (!isRegular(of)) return -EINVAL;
   // tmpfs's O_DIRECT (v6.6) is "trivial support": it goes through the page cache like DAX ignores it.
   const direct = (of.flags & O_DIRECT) !== 0 && !of.file.isFsdax && !of.file.isShmem;
   const dio = direct ? getDirectIO() : null;
@@ -34,27 +55,45 @@ function rwIter(k: Kernel, task: Task, of: OpenFile, iter: IovIter, pos: number,
 }
 
 /**
- * readv/writev/preadv/pwritev (fs/read_write.c do_readv(), do_preadv(), vfs_iter_read()):
- * import_iovec() checks the vector (-EINVAL, -EFAULT), then the same ->read_iter/->write_iter.
+ * readv/writev/preadv/pwritev (fs/read_write.c do_readv(), do_preadv(), vfs_readv()):
+ * preadv/pwritev need FMODE_PREAD/FMODE_PWRITE (-ESPIPE on a pipe or a ring), then the mode checks
+ * of vfs_read(), then import_iovec() checks the vector (-EINVAL, -EFAULT), then ->read_iter/->write_iter.
  * pos < 0 means "at the file position" (readv/writev), which then advances.
  */
 export function do_iov_rw(k: Kernel, task: Task, fd: number, write: boolean, iov: Iovec[], pos: number,
   copier: Copier = IOV_ITER_COPIER): number {
-  const of = checked(k, task, fd, write);
-  if (typeof of === 'number') return of;
+  const of = fdget(k, task, fd);
+  if (!of) return -EBADF;
+  const atPos = pos < 0;
+  if (!atPos && !(of.mode & (write ? FMODE_PWRITE : FMODE_PREAD))) return -ESPIPE;
+  const bad = vfsMode(of, write);
+  if (bad) return bad;
   const iter = import_iovec_checked(write ? 'ITER_SOURCE' : 'ITER_DEST', task.mm, iov, k);
   if (typeof iter === 'number') return iter;
-  const atPos = pos < 0;
+  if (atPos) k.fp.read('filp', of.id);
   const r = rwIter(k, task, of, iter, atPos ? of.pos : pos, copier);
-  if (atPos && r > 0) of.pos += r;
+  if (atPos) advancePos(k, of, r);
   return r;
 }
 
-/** vfs_read() / vfs_write(): the descriptor must be open for the direction (-EBADF), the position non-negative. */
-function checked(k: Kernel, task: Task, fd: number, write: boolean): OpenFile | number {
+/**
+ * f_pos moves by what was transferred (read, write, readv, writev). A pipe has no position
+ * (stream_open(): file_ppos() is NULL).
+ */
+function advancePos(k: Kernel, of: OpenFile, n: number): void {
+  if (n <= 0 || !isRegular(of)) return;
+  of.pos += n;
+  k.fp.write('filp', of.id);
+}
+
+/**
+ * pread64()/pwrite64() (fs/read_write.c ksys_pread64()): a negative position is -EINVAL, no file
+ * -EBADF, a file without FMODE_PREAD/FMODE_PWRITE (a pipe, a ring) -ESPIPE, then vfs_read()/vfs_write().
+ */
+function positioned(k: Kernel, task: Task, fd: number, write: boolean): OpenFile | number {
   const of = fdget(k, task, fd);
   if (!of) return -EBADF;
-  if (write ? !canWrite(of) : !canRead(of)) return -EBADF;
+  if (!(of.mode & (write ? FMODE_PWRITE : FMODE_PREAD))) return -ESPIPE;
   return of;
 }
 
@@ -62,7 +101,7 @@ function checked(k: Kernel, task: Task, fd: number, write: boolean): OpenFile | 
 export function ksys_pread64(k: Kernel, task: Task, fd: number, buf: number, count: number, pos: number,
   copier: Copier = IOV_ITER_COPIER): number {
   if (pos < 0) return -EINVAL;
-  const of = checked(k, task, fd, false);
+  const of = positioned(k, task, fd, false);
   return typeof of === 'number' ? of : rw(k, task, of, false, buf, count, pos, copier);
 }
 
@@ -70,16 +109,17 @@ export function ksys_pread64(k: Kernel, task: Task, fd: number, buf: number, cou
 export function ksys_pwrite64(k: Kernel, task: Task, fd: number, buf: number, count: number, pos: number,
   copier: Copier = IOV_ITER_COPIER): number {
   if (pos < 0) return -EINVAL;
-  const of = checked(k, task, fd, true);
+  const of = positioned(k, task, fd, true);
   return typeof of === 'number' ? of : rw(k, task, of, true, buf, count, pos, copier);
 }
 
 /** read()/write() at the file position, which advances by what was transferred. */
 function atFilePos(k: Kernel, task: Task, fd: number, write: boolean, buf: number, count: number, copier: Copier): number {
-  const of = checked(k, task, fd, write);
-  if (typeof of === 'number') return of;
+  const of = fdget(k, task, fd);
+  if (!of) return -EBADF;
+  k.fp.read('filp', of.id);
   const r = rw(k, task, of, write, buf, count, of.pos, copier);
-  if (r > 0) of.pos += r;
+  advancePos(k, of, r);
   return r;
 }
 
@@ -101,15 +141,19 @@ export function ksys_write(k: Kernel, task: Task, fd: number, buf: number, count
 export function do_fsync(k: Kernel, task: Task, fd: number): number {
   const of = fdget(k, task, fd);
   if (!of) return -EBADF;
+  if (!of.f_op.fsync || !isRegular(of)) return -EINVAL; // vfs_fsync_range(): no ->fsync (a pipe, a ring)
   return filemap_write_and_wait_range(k, of.file, 0, Number.MAX_SAFE_INTEGER);
 }
 
-/** ftruncate(fd, length) (fs/open.c do_sys_ftruncate()): -EINVAL for a negative length or a descriptor not open for writing. */
+/**
+ * ftruncate(fd, length) (fs/open.c do_sys_ftruncate()): -EINVAL for a negative length, a file
+ * that is not a regular file (!S_ISREG: a pipe, a ring) or one not open for writing.
+ */
 export function do_sys_ftruncate(k: Kernel, task: Task, fd: number, length: number): number {
   if (length < 0) return -EINVAL;
   const of = fdget(k, task, fd);
   if (!of) return -EBADF;
-  if (!canWrite(of)) return -EINVAL;
+  if (!isRegular(of) || !canWrite(of)) return -EINVAL;
   truncate_setsize(k, of.file, length);
   return 0;
 }

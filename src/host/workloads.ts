@@ -8,7 +8,7 @@
 // exist yet make the case PENDING: a dry run first walks the workload against the Backend's op
 // table (names and argument names) without running anything, and lists what is missing.
 
-import { ScenarioError, type ArgSpec, type Backend, type OpDef, type Session, type Value } from '../scenario/backend.js';
+import { ScenarioError, type ArgSpec, type Backend, type OpDef, type Session, type StepOutcome, type Value } from '../scenario/backend.js';
 import type { HostTraits } from './probe.js';
 
 export const PAGE_SIZE = 4096;
@@ -109,6 +109,8 @@ export interface ModelDriver {
   k(name: string): number;
   /** Run one operation; `op` may list alternative names. Returns the step's ret. */
   op(op: string | readonly string[], args: ArgMap, o?: OpOptions): number;
+  /** The same, returning what `as:` would bind (the op's output, e.g. pipe's [read fd, write fd]). */
+  opOut(op: string | readonly string[], args: ArgMap, o?: OpOptions): Value;
   /** Run fn between two vmstat readings; fn returns the phase's ret. */
   measure(phase: string, fn: () => number): void;
   /** The page query at addr in a task (no fault). */
@@ -190,6 +192,11 @@ class DryDriver implements ModelDriver {
     this.nextAddr += 0x1000_0000;
     return def.name === 'mmap' ? a : 3;
   }
+  /** The placeholder output is a pair of descriptors (what pipe binds), whatever the op. */
+  opOut(op: string | readonly string[], args: ArgMap): Value {
+    this.op(op, args);
+    return [3, 4];
+  }
   measure(_phase: string, fn: () => number): void { fn(); }
   page(): Readonly<Record<string, Value>> {
     if (!this.b.queries.has('page') && !this.missing.includes('query page')) this.missing.push('query page');
@@ -206,6 +213,13 @@ class RealDriver implements ModelDriver {
   has(op: string): boolean { return this.b.ops.has(op); }
   k(name: string): number { return constant(this.b, name); }
   op(op: string | readonly string[], args: ArgMap, o: OpOptions = {}): number {
+    return this.run(op, args, o).ret as number;
+  }
+  opOut(op: string | readonly string[], args: ArgMap, o: OpOptions = {}): Value {
+    const r = this.run(op, args, o);
+    return r.out === undefined ? r.ret : r.out;
+  }
+  private run(op: string | readonly string[], args: ArgMap, o: OpOptions): StepOutcome {
     const def = opDef(this.b, op);
     if (!def) throw new WorkloadFailure(`no op ${opLabel(op)}`);
     const miss: string[] = [];
@@ -216,7 +230,7 @@ class RealDriver implements ModelDriver {
     if (bug) throw new WorkloadFailure(`BUG at ${def.name}: ${bug.message}`);
     if (typeof r.ret !== 'number') throw new WorkloadFailure(`${def.name} returned ${JSON.stringify(r.ret)}`);
     if (r.ret < 0 && !o.anyRet) throw new WorkloadFailure(`setup step ${def.name}(${JSON.stringify(a)}) returned ${r.ret}`);
-    return r.ret;
+    return r;
   }
   private counters(): { a: number; r: number } {
     const v = this.s.query(null, 'vmstat', {});
@@ -301,9 +315,8 @@ const IOU_UNREGISTER = ['io_uring_register', 'io_uring_unregister_buffers'] as c
 const PVM_READV = ['process_vm_readv'] as const;
 const PVM_WRITEV = ['process_vm_writev'] as const;
 const VMSPLICE = ['vmsplice'] as const;
-const VMSPLICE_PIPE = ['vmsplice_pipe', 'pipe'] as const;
-const VMSPLICE_READ = ['vmsplice_pipe_read', 'pipe_read'] as const;
-const VMSPLICE_CLOSE = ['vmsplice_pipe_release', 'pipe_release', 'close'] as const;
+const PIPE = ['pipe', 'pipe2'] as const;
+const READ = ['sys_read'] as const;
 
 // ---- shared workload pieces ---------------------------------------------------------------------
 
@@ -759,20 +772,40 @@ export const WORKLOADS: readonly Workload[] = [
       const len = n * PAGE_SIZE;
       const buf = anon(m, n, { touch: 1 });
       const sink = anon(m, n, { touch: 2 });
-      const fd = m.op(VMSPLICE_PIPE, {});
+      const fds = m.opOut(PIPE, {});
+      if (!Array.isArray(fds) || fds.length !== 2) throw new WorkloadFailure(`pipe bound ${JSON.stringify(fds)}, not [read fd, write fd]`);
+      const [rfd, wfd] = fds as readonly number[];
       m.measure('vmsplice', () => {
         let done = 0;
         let r = 0;
         while (done < len) {
-          r = m.op(VMSPLICE, { fd, 'addr|buf|iov_base': buf + done, 'len|length|iov_len': len - done }, { anyRet: true });
+          r = m.op(VMSPLICE, { fd: wfd, 'addr|buf|iov_base': buf + done, 'len|length|iov_len': len - done }, { anyRet: true });
           if (r <= 0) break;
-          m.op(VMSPLICE_READ, { fd, 'addr|buf': sink, 'len|count|length': r });
+          m.op(READ, { fd: rfd, buf: sink, count: r });
           done += r;
           if (m.dry) break;
         }
-        m.op(VMSPLICE_CLOSE, { fd });
+        m.op('close', { fd: rfd });
+        m.op('close', { fd: wfd });
         return done || r;
       });
+    },
+  },
+  {
+    name: 'iouring-close', no: 'extra', title: 'close() of an io_uring ring that holds a registered buffer', rules: 'R123',
+    needs: { ioUring: true },
+    doc: 'IORING_REGISTER_BUFFERS of N written private anonymous pages (not measured: +N/0), then close() of the ring ' +
+      'fd. The last fput() runs io_uring_release(); io_ring_ctx_free() unregisters the buffer from a kworker ' +
+      '(io_ring_exit_work), so the host waits for the releases: close 0/+N. The model releases them within the close.',
+    expected: (n) => [{ name: 'close', ret: 0, dA: 0, dR: n }],
+    deterministic: true, facts: [],
+    model(m, n) {
+      const buf = anon(m, n, { touch: 1 });
+      const ring = m.op('io_uring_setup', { 'entries?': 4 });
+      m.op(IOU_REGISTER, {
+        'ring|fd?': ring, 'opcode?': named(m, 'IORING_REGISTER_BUFFERS'), 'addr|buf|iov_base': buf, 'len|length|iov_len': n * PAGE_SIZE,
+      });
+      m.measure('close', () => m.op('close', { fd: ring }, { anyRet: true }));
     },
   },
 ];

@@ -72,6 +72,8 @@ export const EBUSY = 16;
 export const EEXIST = 17;
 export const EINVAL = 22;
 export const ENOSPC = 28;
+export const ESPIPE = 29;
+export const EPIPE = 32;
 export const EOVERFLOW = 75;
 export const ENOBUFS = 105;
 export const EOPNOTSUPP = 95;
@@ -87,7 +89,7 @@ export const ERRNO_NAMES: Readonly<Record<number, string>> = {
   [ENOBUFS]: 'ENOBUFS', [EINTR]: 'EINTR', [EIO]: 'EIO', [EAGAIN]: 'EAGAIN',
   [ENOMEM]: 'ENOMEM', [EFAULT]: 'EFAULT', [EBUSY]: 'EBUSY', [EEXIST]: 'EEXIST', [EINVAL]: 'EINVAL',
   [ENOSPC]: 'ENOSPC', [EOVERFLOW]: 'EOVERFLOW', [EOPNOTSUPP]: 'EOPNOTSUPP', [EREMOTEIO]: 'EREMOTEIO',
-  [EHWPOISON]: 'EHWPOISON', [EMLINK]: 'EMLINK', [EIOCBQUEUED]: 'EIOCBQUEUED',
+  [EHWPOISON]: 'EHWPOISON', [EMLINK]: 'EMLINK', [EIOCBQUEUED]: 'EIOCBQUEUED', [ESPIPE]: 'ESPIPE', [EPIPE]: 'EPIPE',
 };
 
 /** Render a kernel return value: negative numbers in errno range become "-EFAULT". */

@@ -1,4 +1,5 @@
-// do_exit(): the task's mm goes away with it (kernel/exit.c, mm/mmap.c exit_mmap()).
+// do_exit(): the task's mm goes away with it (kernel/exit.c, mm/mmap.c exit_mmap()), then what the
+// subsystems hooked in (exit_files(): every descriptor closed, src/fs/fdtable.ts).
 
 import type { Kernel } from '../kernel.js';
 import type { Task } from './mm.js';
@@ -9,4 +10,6 @@ export function do_exit(k: Kernel, task: Task, code = 0): void {
   task.exited = true;
   task.exitCode = code;
   if (--task.mm.users === 0) exit_mmap(k, task.mm);
+  // kernel/exit.c do_exit(): exit_mm() comes before exit_sem(), exit_shm() and exit_files().
+  k.runExitHooks(task);
 }

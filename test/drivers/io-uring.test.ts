@@ -11,8 +11,9 @@ import {
   EBUSY, EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, GUP_PIN_COUNTING_BIAS, HPAGE_PMD_SIZE, MAP_PRIVATE, MAP_SHARED, PAGE_SIZE,
 } from '../../src/include/uapi.js';
 import { ENXIO } from '../../src/drivers/common.js';
+import { close_fd, EBADF } from '../../src/fs/fdtable.js';
 import {
-  io_sqe_buffers_register, io_sqe_buffers_unregister, io_uring_exit, io_uring_setup, findRing, ioUringFixedBvec,
+  io_sqe_buffers_register, io_sqe_buffers_unregister, io_uring_get_ring, io_uring_setup, ioUringFixedBvec,
   ioUringFixedDma, IO_MAX_BUFFER_LEN, type IoRing,
 } from '../../src/drivers/io-uring.js';
 import { memlock, set_cap_ipc_lock, setrlimit_memlock } from '../../src/drivers/memlock.js';
@@ -28,7 +29,9 @@ import {
 import { exitAll, TRACKED } from './util.js';
 
 function ring(e: Env): IoRing {
-  return findRing(e.k, step(e.k, e.t, 'io_uring_setup', () => io_uring_setup(e.k, e.t)))!;
+  const r = io_uring_get_ring(e.k, e.t, step(e.k, e.t, 'io_uring_setup', () => io_uring_setup(e.k, e.t)));
+  assert.ok(typeof r !== 'number');
+  return r;
 }
 
 function register(e: Env, r: IoRing, iovs: Array<{ base: number; len: number }>) {
@@ -319,13 +322,15 @@ for (const [profile, parentSees, childSees] of [['current', 99, 1], ['5.7', 2, 9
 // io_ring_ctx_free(): closing the ring (or exiting) unregisters the buffers.
 test('R123 [current] closing the ring releases its buffers; pages whose task exited are freed then', () => {
   const e = setup({ pages: N });
-  const r = ring(e);
+  const fd = step(e.k, e.t, 'io_uring_setup', () => io_uring_setup(e.k, e.t));
+  const r = io_uring_get_ring(e.k, e.t, fd) as IoRing;
   register(e, r, [{ base: e.addr, len: N * PAGE_SIZE }]);
   const pfn = pfnAt(e.t, e.addr);
-  const d = delta(e.k, () => step(e.k, e.t, 'close', () => io_uring_exit(e.k, r)));
+  const d = delta(e.k, () => step(e.k, e.t, 'close', () => close_fd(e.k, e.t, fd)));
   assert.equal(d.rel, N);
   assert.equal(ref(e.k, pfn), 1);
-  assert.equal(findRing(e.k, r.fd), undefined);
+  assert.ok(r.dead);
+  assert.equal(io_uring_get_ring(e.k, e.t, fd), -EBADF);
   const e2 = setup({ pages: N });
   const r2 = ring(e2);
   register(e2, r2, [{ base: e2.addr, len: N * PAGE_SIZE }]);

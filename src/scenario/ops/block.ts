@@ -11,10 +11,11 @@ import {
 import { bio_alloc, bio_iov_iter_get_pages, bio_release_pages, type Bio } from '../../block/bio.js';
 import { GFP_KERNEL } from '../../mm/memory.js';
 import { PAGE_SIZE } from '../../include/uapi.js';
-import { defaultRing, findRing, ioUringFixedBvec } from '../../drivers/io-uring.js';
+import { ioUringFixedBvec } from '../../drivers/io-uring.js';
+import { ringOf } from './drivers.js';
 import { newPipe, pipeBuffers, type Pipe } from '../../block/pipe.js';
-import { splice_read_direct } from '../../block/splice.js';
-import { EBADF, fdget, getDirectIO, O_DIRECT } from '../../fs/fdtable.js';
+import { splice_check_file_to_pipe, splice_read_direct } from '../../block/splice.js';
+import { EBADF, fdget, getDirectIO, isRegular, O_DIRECT, type OpenFile, type RegularFile } from '../../fs/fdtable.js';
 import { EINVAL } from '../../include/uapi.js';
 import { ScenarioError } from '../backend.js';
 import { File } from '../../fs/file.js';
@@ -32,7 +33,7 @@ function aioDirect(c: Ctx, a: Args, write: boolean): number {
   const t = task(c);
   const of = fdget(c.k, t, int(a, 'fd'));
   if (!of) return -EBADF;
-  if (!(of.flags & O_DIRECT)) throw new ScenarioError('the model runs only O_DIRECT I/O asynchronously; open the file with O_DIRECT', 'fd');
+  if (!directFile(of)) throw new ScenarioError('the model runs only O_DIRECT I/O asynchronously; open a regular file with O_DIRECT', 'fd');
   const pos = int(a, 'offset');
   if (pos < 0) return -EINVAL;
   const dio = getDirectIO()!;
@@ -40,7 +41,12 @@ function aioDirect(c: Ctx, a: Args, write: boolean): number {
   return dio(c.k, t, of, iter, pos, { async: true });
 }
 
-/** Pipes and iterators a scenario refers to by number. */
+/** A regular file opened with O_DIRECT: what the asynchronous and fixed-buffer ops model. */
+function directFile(of: OpenFile): of is RegularFile {
+  return isRegular(of) && (of.flags & O_DIRECT) !== 0;
+}
+
+/** Iterators (and the pipes of ITER_PIPE iterators) a scenario refers to by number. */
 function handles(c: Ctx): { pipes: Pipe[]; iters: IovIter[]; bio: Bio | null } {
   return c.k.state('scenario-block-handles', () => ({ pipes: [] as Pipe[], iters: [] as IovIter[], bio: null as Bio | null }));
 }
@@ -95,11 +101,11 @@ function byIndex<T>(list: T[], a: Args, name: string, what: string): T {
  */
 function fixedIo(c: Ctx, a: Args, write: boolean): number {
   const t = task(c);
-  const ring = a.ring === undefined || a.ring === null ? defaultRing(c.k, t) : findRing(c.k, int(a, 'ring'));
-  if (!ring) return -EBADF;
+  const ring = ringOf(c, a);
+  if (typeof ring === 'number') return ring;
   const of = fdget(c.k, t, int(a, 'fd'));
   if (!of) return -EBADF;
-  if (!(of.flags & O_DIRECT)) throw new ScenarioError('fixed-buffer I/O is modelled for O_DIRECT files; open with O_DIRECT', 'fd');
+  if (!directFile(of)) throw new ScenarioError('fixed-buffer I/O is modelled for regular files opened with O_DIRECT', 'fd');
   const segs = ioUringFixedBvec(c.k, ring, int(a, 'buf_index'), int(a, 'addr'), int(a, 'len'));
   if (typeof segs === 'number') return segs;
   const iter = iov_iter_bvec(write ? 'ITER_SOURCE' : 'ITER_DEST', segs, int(a, 'len'));
@@ -177,26 +183,21 @@ export const BLOCK_OPS: OpImpl[] = [
     run: (c, a) => ret(aioDirect(c, a, true)),
   },
   {
-    name: 'pipe', summary: 'pipe(): a pipe the scenario refers to by the number returned', source: 'fs/pipe.c', needsTask: false,
-    args: [],
-    run(c) {
-      const h = handles(c);
-      h.pipes.push(newPipe(c.k));
-      return ret(h.pipes.length - 1);
-    },
-  },
-  {
     name: 'splice_read',
-    summary: 'splice() from an O_DIRECT file into a pipe: returns bytes or -EIOCBQUEUED; binds the iterator (for iov_iter_revert)',
-    source: 'fs/splice.c generic_file_splice_read() (≤6.4) / copy_splice_read() (6.5+)', needsTask: true,
-    args: [A('fd', 'int'), A('pipe', 'int'), A('len', 'int'), A('offset', 'int')],
+    summary: 'splice() from an O_DIRECT file into a pipe (its write end): returns bytes or -EIOCBQUEUED; binds the iterator (for iov_iter_revert)',
+    source: 'fs/splice.c do_splice(), generic_file_splice_read() (≤6.4) / copy_splice_read() (6.5+)', needsTask: true,
+    args: [A('fd', 'int'), A('pipe', 'int', true, 'the pipe\'s write end (P[1] of pipe:)'), A('len', 'int'), A('offset', 'int')],
     run(c, a) {
       const t = task(c);
       const of = fdget(c.k, t, int(a, 'fd'));
-      if (!of) return ret(-EBADF);
-      if (!(of.flags & O_DIRECT)) throw new ScenarioError('splice_read models O_DIRECT files; open with O_DIRECT', 'fd');
+      const out = fdget(c.k, t, int(a, 'pipe'));
+      if (!of || !out) return ret(-EBADF);
+      if (isRegular(of) && !(of.flags & O_DIRECT)) throw new ScenarioError('splice_read models O_DIRECT files; open with O_DIRECT', 'fd');
+      const pipe = splice_check_file_to_pipe(c.k, of, out);
+      if (typeof pipe === 'number') return ret(pipe);
+      if (!isRegular(of)) throw new ScenarioError('splice_read models O_DIRECT regular files', 'fd');
       const h = handles(c);
-      const r = splice_read_direct(c.k, t, of, byIndex(h.pipes, a, 'pipe', 'pipe'), int(a, 'len'), int(a, 'offset'));
+      const r = splice_read_direct(c.k, t, of, pipe, int(a, 'len'), int(a, 'offset'));
       h.iters.push(r.iter);
       return ret(r.ret, h.iters.length - 1);
     },

@@ -7,6 +7,9 @@ import { EINVAL, PAGE_SIZE } from '../../include/uapi.js';
 import { PG_dirty } from '../../mm/page-flags.js';
 import type { Task } from '../../vm/mm.js';
 import { EBADF } from '../../drivers/common.js';
+import { fdget } from '../../fs/fdtable.js';
+import { get_pipe_info } from '../../fs/pipe.js';
+import { errnoString } from '../../include/uapi.js';
 import { deviceDmaWrite } from '../../drivers/device.js';
 import { via_dmablit, type DmaDirection } from '../../drivers/drm-via.js';
 import { goldfish_pipe_read_write } from '../../drivers/goldfish-pipe.js';
@@ -17,8 +20,8 @@ import { process_vm_rw, type Iovec } from '../../drivers/process-vm.js';
 import { IB_ACCESS_NAMES, ib_umem_get, ib_umem_release, rdmaState } from '../../drivers/rdma-umem.js';
 import { VFIO_DMA_MAP_NAMES, vfio_dma_do_map, vfio_dma_do_unmap, vfioDeviceDmaWrite, vfioState } from '../../drivers/vfio.js';
 import { videobuf_dma_free, videobuf_dma_init_user, videobufState } from '../../drivers/videobuf.js';
-import { findPipe, pipe_close, pipe_create, pipe_read, pipePages, vmsplice_to_pipe } from '../../drivers/vmsplice.js';
-import { pipeBytes } from '../../block/pipe.js';
+import { do_vmsplice, pipePages } from '../../drivers/vmsplice.js';
+import { pipeBytes, type Pipe } from '../../block/pipe.js';
 import { xdp_umem_reg, xdp_umem_release, xdpState } from '../../drivers/xdp-umem.js';
 import { ScenarioError, type Value } from '../backend.js';
 import { A, bool, int, namedTask, ret, str, task, type Args, type Ctx, type OpImpl, type QueryImpl } from './common.js';
@@ -55,15 +58,34 @@ function iovecs(a: Args, listName: string, addrName: string, lenName: string): I
   return [{ base: int(a, addrName), len: int(a, lenName) }];
 }
 
-function ringOf(c: Ctx, a: Args): uring.IoRing {
-  if (a.ring !== undefined && a.ring !== null) {
-    const r = uring.findRing(c.k, int(a, 'ring'));
-    if (!r) throw new ScenarioError(`no io_uring ring with fd ${int(a, 'ring')}`, 'ring');
-    return r;
+/**
+ * The ring an operation names: its `ring:` descriptor in the task, or the task's last
+ * io_uring_setup() descriptor. A bad descriptor is the kernel's answer (-EBADF, -EOPNOTSUPP).
+ */
+export function ringOf(c: Ctx, a: Args): uring.IoRing | number {
+  const t = task(c);
+  let fd: number | null;
+  if (a.ring !== undefined && a.ring !== null) fd = int(a, 'ring');
+  else {
+    fd = uring.defaultRingFd(c.k, t);
+    if (fd === null) throw new ScenarioError(`task '${t.name}' has no io_uring ring (call io_uring_setup first, or pass ring:)`, 'ring');
   }
-  const r = uring.defaultRing(c.k, task(c));
-  if (!r) throw new ScenarioError(`task '${task(c).name}' has no io_uring ring (call io_uring_setup first)`, 'ring');
+  return uring.io_uring_get_ring(c.k, t, fd);
+}
+
+/** The same for a query, which has no return value to carry an errno. */
+function queryRing(c: Ctx, a: Args): uring.IoRing {
+  const r = ringOf(c, a);
+  if (typeof r === 'number') throw new ScenarioError(`no io_uring ring behind that descriptor (${errnoString(r)})`, 'ring');
   return r;
+}
+
+/** The pipe behind a descriptor of the task (for queries). */
+function pipeOf(c: Ctx, a: Args): Pipe {
+  const filp = fdget(c.k, task(c), int(a, 'fd'));
+  const p = filp ? get_pipe_info(filp) : null;
+  if (!p) throw new ScenarioError(`fd ${int(a, 'fd')} of task '${task(c).name}' is not a pipe`, 'fd');
+  return p;
 }
 
 function hold(c: Ctx, what: string, pfns: readonly number[]): void {
@@ -74,12 +96,13 @@ function hold(c: Ctx, what: string, pfns: readonly number[]): void {
 function ioUringRegister(c: Ctx, a: Args): number {
   const t = task(c);
   const op = str(a, 'opcode');
-  const ring = ringOf(c, a);
-  if (op === 'IORING_UNREGISTER_BUFFERS') return uring.io_sqe_buffers_unregister(c.k, ring);
-  if (op !== 'IORING_REGISTER_BUFFERS') {
+  if (op !== 'IORING_REGISTER_BUFFERS' && op !== 'IORING_UNREGISTER_BUFFERS') {
     if (!/^IORING_/.test(op)) throw new ScenarioError(`opcode must be IORING_REGISTER_BUFFERS or IORING_UNREGISTER_BUFFERS, not '${op}'`, 'opcode');
-    return -EINVAL; // other opcodes are not modelled: the kernel's answer for an unknown one
+    return -EINVAL; // other opcodes are not modelled: the kernel's answer for an unknown one (opcode >= IORING_REGISTER_LAST)
   }
+  const ring = ringOf(c, a);
+  if (typeof ring === 'number') return ring;
+  if (op === 'IORING_UNREGISTER_BUFFERS') return uring.io_sqe_buffers_unregister(c.k, ring);
   let iovs: Iovec[];
   if (a.iovecs !== undefined && a.iovecs !== null) {
     iovs = iovecs(a, 'iovecs', 'addr', 'len');
@@ -91,7 +114,7 @@ function ioUringRegister(c: Ctx, a: Args): number {
     iovs = Array.from({ length: nr }, (_, i) => ({ base: base + i * len, len }));
   }
   const r = uring.io_sqe_buffers_register(c.k, t, ring, iovs);
-  if (r === 0) hold(c, `io_uring_register(IORING_REGISTER_BUFFERS, ring ${ring.fd})`, (ring.bufs ?? []).flatMap((b) => (b ? uring.bufPages(b) : [])));
+  if (r === 0) hold(c, `io_uring_register(IORING_REGISTER_BUFFERS, ring ${ring.id})`, (ring.bufs ?? []).flatMap((b) => (b ? uring.bufPages(b) : [])));
   return r;
 }
 
@@ -118,34 +141,35 @@ function pvmOp(name: string, vmWrite: boolean): OpImpl {
 
 export const DRIVER_OPS: OpImpl[] = [
   {
-    name: 'io_uring_setup', summary: 'io_uring_setup(): a ring for the calling task; returns its fd (the default ring of its io_uring_register calls)',
-    source: 'io_uring/io_uring.c io_uring_create()', needsTask: true, args: [],
+    name: 'io_uring_setup',
+    summary: 'io_uring_setup(): a ring for the calling task; returns its fd, the lowest free one (the default ring of the task\'s io_uring ops); close() of its last descriptor (or exit) releases the ring and its buffers',
+    source: 'io_uring/io_uring.c io_uring_create(), io_uring_install_fd(), io_uring_release()', needsTask: true, args: [],
     run: (c) => ret(uring.io_uring_setup(c.k, task(c))),
   },
   {
-    name: 'io_uring_register', summary: 'io_uring_register(): IORING_REGISTER_BUFFERS (pins FOLL_WRITE|FOLL_LONGTERM) or IORING_UNREGISTER_BUFFERS',
-    source: 'io_uring/rsrc.c io_sqe_buffers_register(), io_sqe_buffers_unregister()', needsTask: true,
-    args: [A('ring', 'int', false, 'the ring fd (default: the task\'s ring)'), A('opcode', 'string'),
+    name: 'io_uring_register',
+    summary: 'io_uring_register(): IORING_REGISTER_BUFFERS (pins FOLL_WRITE|FOLL_LONGTERM) or IORING_UNREGISTER_BUFFERS; -EBADF for a closed fd, -EOPNOTSUPP for a file that is not a ring',
+    source: 'io_uring/register.c io_uring_register_get_file(); io_uring/rsrc.c io_sqe_buffers_register(), io_sqe_buffers_unregister()', needsTask: true,
+    args: [A('ring', 'int', false, 'the ring fd (default: the task\'s last io_uring_setup fd)'), A('opcode', 'string'),
       A('addr', 'int', false, 'first buffer'), A('len', 'int', false, 'bytes per buffer'),
       A('nr', 'int', false, 'buffers of len bytes back to back from addr (default 1)'),
       A('iovecs', 'value', false, 'or a list [base, len, ...]')],
     run: (c, a) => ret(ioUringRegister(c, a)),
   },
   {
-    name: 'io_uring_fixed_dma', summary: 'the device side of a READ_FIXED: DMA of a token into the bvecs io_import_fixed() picks (no block I/O); 0 or -EFAULT',
+    name: 'io_uring_fixed_dma',
+    summary: 'the device side of a READ_FIXED: DMA of a token into the bvecs io_import_fixed() picks (no block I/O); 0, -EFAULT, or -EBADF/-EOPNOTSUPP for a bad ring fd',
     source: 'io_uring/rsrc.c io_import_fixed()', needsTask: true,
-    args: [A('ring', 'int', false), A('buf_index', 'int', false, 'default 0'), A('addr', 'int'), A('len', 'int'), A('value', 'int')],
+    args: [A('ring', 'int', false, 'the ring fd (default: the task\'s last io_uring_setup fd)'), A('buf_index', 'int', false, 'default 0'),
+      A('addr', 'int'), A('len', 'int'), A('value', 'int')],
     run(c, a) {
-      const segs = uring.ioUringFixedBvec(c.k, ringOf(c, a), int(a, 'buf_index', 0), int(a, 'addr'), int(a, 'len'));
+      const ring = ringOf(c, a);
+      if (typeof ring === 'number') return ret(ring);
+      const segs = uring.ioUringFixedBvec(c.k, ring, int(a, 'buf_index', 0), int(a, 'addr'), int(a, 'len'));
       if (typeof segs === 'number') return ret(segs);
       uring.ioUringFixedDma(c.k, segs, int(a, 'value'));
       return ret(0);
     },
-  },
-  {
-    name: 'io_uring_release', summary: 'closing the ring fd (or exit): io_ring_ctx_free() releases the registered buffers',
-    source: 'io_uring/io_uring.c io_uring_release(), io_ring_ctx_free()', needsTask: true, args: [A('ring', 'int', false)],
-    run: (c, a) => ret(uring.io_uring_exit(c.k, ringOf(c, a))),
   },
   {
     name: 'setrlimit', summary: 'setrlimit(RLIMIT_MEMLOCK, bytes) for the task; -1 is RLIM_INFINITY (the default)',
@@ -165,37 +189,19 @@ export const DRIVER_OPS: OpImpl[] = [
   pvmOp('process_vm_readv', false),
   pvmOp('process_vm_writev', true),
   {
-    name: 'vmsplice_pipe', summary: 'pipe() for vmsplice: a pipe of 16 buffers (src/block/pipe.ts), one fd for both ends',
-    source: 'fs/pipe.c do_pipe2()', needsTask: true, args: [],
-    run: (c) => ret(pipe_create(c.k)),
-  },
-  {
-    name: 'vmsplice', summary: 'vmsplice() of user memory into a pipe: page references (FOLL_GET), no pins; returns bytes',
-    source: 'fs/splice.c vmsplice_to_pipe(), iter_to_pipe()', needsTask: true,
-    args: [A('fd', 'int'), A('addr', 'int', false), A('len', 'int', false), A('iov', 'value', false, 'or a list [base, len, ...]')],
+    name: 'vmsplice',
+    summary: 'vmsplice(): user memory into a pipe through its write end (page references, FOLL_GET, no pins), or out of it through its read end; bytes or -errno (-EBADF: not a pipe)',
+    source: 'fs/splice.c vmsplice_to_pipe(), iter_to_pipe(), vmsplice_to_user()', needsTask: true,
+    args: [A('fd', 'int', true, 'a pipe end (bound by pipe: P[1] writes into the pipe, P[0] reads out of it)'), A('addr', 'int', false),
+      A('len', 'int', false), A('iov', 'value', false, 'or a list [base, len, ...]')],
     run(c, a) {
-      const p = findPipe(c.k, int(a, 'fd'));
-      if (!p) return ret(-EBADF);
-      const before = p.head;
-      const r = vmsplice_to_pipe(c.k, task(c), p, iovecs(a, 'iov', 'addr', 'len'));
-      hold(c, `vmsplice(fd ${int(a, 'fd')})`, pipePages(p).slice(pipePages(p).length - (p.head - before)));
+      const t = task(c);
+      const filp = fdget(c.k, t, int(a, 'fd'));
+      const p = filp ? get_pipe_info(filp) : null;
+      const before = p ? p.head : 0;
+      const r = do_vmsplice(c.k, t, int(a, 'fd'), iovecs(a, 'iov', 'addr', 'len'));
+      if (p && p.head > before) hold(c, `vmsplice(fd ${int(a, 'fd')})`, pipePages(p).slice(pipePages(p).length - (p.head - before)));
       return ret(r);
-    },
-  },
-  {
-    name: 'vmsplice_pipe_read', summary: 'read() from a vmsplice pipe into the task\'s memory; emptied buffers drop their page references',
-    source: 'fs/pipe.c pipe_read()', needsTask: true, args: [A('fd', 'int'), A('addr', 'int'), A('len', 'int')],
-    run(c, a) {
-      const p = findPipe(c.k, int(a, 'fd'));
-      return ret(p ? pipe_read(c.k, task(c), p, int(a, 'addr'), int(a, 'len')) : -EBADF);
-    },
-  },
-  {
-    name: 'vmsplice_pipe_release', summary: 'closing the pipe: free_pipe_info() drops every buffer\'s page reference',
-    source: 'fs/pipe.c pipe_release(), free_pipe_info()', needsTask: false, args: [A('fd', 'int')],
-    run(c, a) {
-      const p = findPipe(c.k, int(a, 'fd'));
-      return ret(p ? pipe_close(c.k, p) : -EBADF);
     },
   },
   {
@@ -325,7 +331,7 @@ export const DRIVER_OPS: OpImpl[] = [
   {
     name: 'device_dma_write', summary: 'the device behind a driver object writes a token into the pages it holds (all, or page index)',
     source: 'a DMA-capable device', needsTask: false,
-    args: [A('driver', 'string', true, 'io_uring (id: ring fd), rdma (MR), xdp (socket fd), videobuf (buffer index), mm_iommu (ua)'),
+    args: [A('driver', 'string', true, 'rdma (MR), xdp (socket fd), videobuf (buffer index), mm_iommu (ua); io_uring buffers: io_uring_fixed_dma'),
       A('id', 'int'), A('value', 'int'), A('index', 'int', false)],
     run(c, a) {
       const idx = a.index === undefined || a.index === null ? null : int(a, 'index');
@@ -337,7 +343,7 @@ export const DRIVER_OPS: OpImpl[] = [
 // ---- queries ---------------------------------------------------------------------------------------
 
 function bufOf(c: Ctx, a: Args): uring.MappedUbuf | null {
-  return ringOf(c, a).bufs?.[int(a, 'index', 0)] ?? null;
+  return queryRing(c, a).bufs?.[int(a, 'index', 0)] ?? null;
 }
 
 export const DRIVER_QUERIES: QueryImpl[] = [
@@ -366,7 +372,7 @@ export const DRIVER_QUERIES: QueryImpl[] = [
     needsTask: true, args: [A('ring', 'int', false), A('index', 'int', false, 'default 0'), A('addr', 'int'), A('len', 'int')],
     fields: ['ret', 'nr_segs', 'bytes', 'first_pfn', 'first_offset'],
     eval(c, a) {
-      const s = uring.ioUringFixedBvec(c.k, ringOf(c, a), int(a, 'index', 0), int(a, 'addr'), int(a, 'len'));
+      const s = uring.ioUringFixedBvec(c.k, queryRing(c, a), int(a, 'index', 0), int(a, 'addr'), int(a, 'len'));
       if (typeof s === 'number') return { ret: s, nr_segs: null, bytes: null, first_pfn: null, first_offset: null };
       return { ret: 0, nr_segs: s.length, bytes: s.reduce((n, x) => n + x.len, 0), first_pfn: s[0]?.pfn ?? null,
         first_offset: s[0]?.offset ?? null };
@@ -392,14 +398,14 @@ export const DRIVER_QUERIES: QueryImpl[] = [
     },
   },
   {
-    name: 'vmsplice_pipe_buf', summary: 'a vmsplice pipe: buffers in use, bytes, the page and content token of the first buffer', needsTask: false,
-    args: [A('fd', 'int')], fields: ['nrbufs', 'bytes', 'pfn', 'content'],
+    name: 'pipe_buf', summary: 'the pipe behind a descriptor of the task (either end): buffers in use, bytes, the page and content token of the first buffer, readers, writers',
+    needsTask: true, args: [A('fd', 'int')], fields: ['nrbufs', 'bytes', 'pfn', 'content', 'readers', 'writers'],
     eval(c, a) {
-      const p = findPipe(c.k, int(a, 'fd'));
-      if (!p) throw new ScenarioError(`no pipe with fd ${int(a, 'fd')}`, 'fd');
+      const p = pipeOf(c, a);
       const pages = pipePages(p);
       const b = pages.length ? pages[0] : null;
-      return { nrbufs: pages.length, bytes: pipeBytes(p), pfn: b, content: b === null ? null : c.k.mem.content[b] };
+      return { nrbufs: pages.length, bytes: pipeBytes(p), pfn: b, content: b === null ? null : c.k.mem.content[b],
+        readers: p.readers, writers: p.writers };
     },
   },
   {

@@ -3,8 +3,9 @@
 
 import type { File } from '../../fs/file.js';
 import {
-  close_fd, do_sys_open, fdget, O_ACCMODE, O_CREAT, O_DIRECT, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY,
+  close_fd, do_sys_open, fdget, O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECT, O_NONBLOCK, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY,
 } from '../../fs/fdtable.js';
+import { do_pipe2 } from '../../fs/pipe.js';
 import {
   do_fsync, do_iov_rw, do_sys_ftruncate, do_sys_truncate, ksys_pread64, ksys_pwrite64, ksys_read, ksys_write,
 } from '../../fs/read_write.js';
@@ -41,6 +42,18 @@ function filesArg(c: Ctx, a: Args): File[] {
   return a.file === undefined || a.file === null ? [...c.k.files.values()] : [namedFile(c, a, 'file')];
 }
 
+/** pipe2() flags: "O_NONBLOCK|O_CLOEXEC" (or a number). */
+function pipeFlags(a: Args): number {
+  const names: Readonly<Record<string, number>> = { O_NONBLOCK, O_CLOEXEC, O_DIRECT };
+  let v = 0;
+  for (const part of str(a, 'flags', '0').split('|').map((x) => x.trim())) {
+    if (/^(0x[0-9a-f]+|[0-9]+)$/i.test(part)) v |= Number(part);
+    else if (part in names) v |= names[part];
+    else throw new ScenarioError(`unknown pipe2 flag '${part}' (known: ${Object.keys(names).join(', ')})`, 'flags');
+  }
+  return v;
+}
+
 const RW_ARGS = [A('fd', 'int'), A('buf', 'int', true, 'user address'), A('count', 'int')];
 
 export const FS_OPS: OpImpl[] = [
@@ -52,8 +65,20 @@ export const FS_OPS: OpImpl[] = [
     run: (c, a) => ret(do_sys_open(c.k, task(c), str(a, 'path'), openFlags(a))),
   },
   {
-    name: 'close', summary: 'close(fd)', source: 'fs/file.c close_fd()', needsTask: true, args: [A('fd', 'int')],
+    name: 'close',
+    summary: 'close(fd) of any open file (regular file, io_uring ring, pipe end): 0 or -EBADF; the last close of a file runs its release (a ring unregisters its buffers, a pipe frees its buffers once both ends are closed)',
+    source: 'fs/file.c close_fd(); fs/file_table.c fput(), __fput()', needsTask: true, args: [A('fd', 'int')],
     run: (c, a) => ret(close_fd(c.k, task(c), int(a, 'fd'))),
+  },
+  {
+    name: 'pipe',
+    summary: 'pipe2(fds, flags): 0 or -errno; binds [read fd, write fd] with as: (P[0] the read end, P[1] the write end), the two lowest free descriptors',
+    source: 'fs/pipe.c do_pipe2(), create_pipe_files()', needsTask: true,
+    args: [A('flags', 'string', false, '0 (default), O_NONBLOCK, O_CLOEXEC joined by |')],
+    run(c, a) {
+      const [r, fds] = do_pipe2(c.k, task(c), pipeFlags(a));
+      return fds ? ret(r, fds) : ret(r);
+    },
   },
   {
     name: 'pread', summary: 'pread64(fd, buf, count, offset): bytes read into user memory at buf, or -errno',
@@ -183,12 +208,15 @@ export const FS_QUERIES: QueryImpl[] = [
     },
   },
   {
-    name: 'fd', summary: "an open file descriptor of a task", needsTask: true, args: [A('fd', 'int')],
-    fields: ['open', 'file', 'pos', 'accmode', 'direct'],
+    name: 'fd',
+    summary: 'an open file descriptor of a task: the file (a name, or its file_operations for a pipe or ring), position, mode, and f_count (descriptors in every task that refer to the same open file)',
+    needsTask: true, args: [A('fd', 'int')],
+    fields: ['open', 'file', 'pos', 'accmode', 'direct', 'f_op', 'count'],
     eval(c, a) {
       const of = fdget(c.k, task(c), int(a, 'fd'));
-      if (!of) return { open: false, file: null, pos: null, accmode: null, direct: null };
-      return { open: true, file: of.file.name, pos: of.pos, accmode: of.flags & O_ACCMODE, direct: (of.flags & O_DIRECT) !== 0 };
+      if (!of) return { open: false, file: null, pos: null, accmode: null, direct: null, f_op: null, count: null };
+      return { open: true, file: of.file?.name ?? null, pos: of.pos, accmode: of.flags & O_ACCMODE, direct: (of.flags & O_DIRECT) !== 0,
+        f_op: of.f_op.name, count: of.count };
     },
   },
 ];
