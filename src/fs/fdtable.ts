@@ -40,14 +40,21 @@ export function getDirectIO(): DirectIOFn | null {
   return directIO;
 }
 
-/** FMODE_READ / FMODE_WRITE from the open flags (fs/open.c OPEN_FMODE()). */
+/**
+ * FMODE_READ / FMODE_WRITE from the open flags (include/linux/fs.h OPEN_FMODE(): ((flags + 1) &
+ * O_ACCMODE)): O_RDONLY reads, O_WRONLY writes, O_RDWR both, and the fourth value, 3, neither —
+ * the host opens a file with it and then answers read(), write() -EBADF and ftruncate() -EINVAL.
+ */
+function openFmode(of: OpenFile): number {
+  return (of.flags + 1) & O_ACCMODE;
+}
+
 export function canRead(of: OpenFile): boolean {
-  return (of.flags & O_ACCMODE) !== O_WRONLY;
+  return (openFmode(of) & 1) !== 0;
 }
 
 export function canWrite(of: OpenFile): boolean {
-  const acc = of.flags & O_ACCMODE;
-  return acc === O_WRONLY || acc === O_RDWR;
+  return (openFmode(of) & 2) !== 0;
 }
 
 /** Every task's descriptor table (struct files_struct), keyed by task. */
@@ -83,21 +90,26 @@ export function fdget(k: Kernel, task: Task, fd: number): OpenFile | null {
 /**
  * do_sys_open() (fs/open.c): the file named path (made by create_file, or created here with
  * O_CREAT as an empty ext4 file), installed at the lowest free descriptor from 3 (0-2 are the
- * standard streams). O_TRUNC on a writable open truncates to 0. A tmpfs file cannot be opened
+ * standard streams). O_TRUNC truncates an existing regular file to 0 whatever the access mode
+ * (fs/namei.c do_open(): do_truncate for O_TRUNC on a regular file; fs/open.c build_open_flags()
+ * only asks for write permission, which root has): the host truncates on O_RDONLY|O_TRUNC. A
+ * file O_CREAT just made is not truncated (FMODE_CREATED). A tmpfs file cannot be opened
  * O_DIRECT: shmem had no ->direct_IO before v6.6 ("tmpfs: trivial support for direct IO"), so
  * do_dentry_open() refused it with -EINVAL.
  */
 export function do_sys_open(k: Kernel, task: Task, path: string, flags: number): number {
   let file = k.files.get(path);
+  let created = false;
   if (!file) {
     if (!(flags & O_CREAT)) return -ENOENT;
     file = new File(path, 'ext4', 0);
     k.files.set(path, file);
     k.registerFile(file);
+    created = true;
   }
   if (flags & O_DIRECT && file.isShmem && !k.profile.tmpfsDirectIO) return -EINVAL;
   const of: OpenFile = { file, flags, pos: 0 };
-  if (flags & O_TRUNC && canWrite(of)) truncate_setsize(k, file, 0);
+  if (flags & O_TRUNC && !created && !file.isBlkdev) truncate_setsize(k, file, 0);
   const t = fdTable(k, task);
   let fd = 3;
   while (t.has(fd)) fd++;

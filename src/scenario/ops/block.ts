@@ -15,6 +15,7 @@ import { defaultRing, findRing, ioUringFixedBvec } from '../../drivers/io-uring.
 import { newPipe, pipeBuffers, type Pipe } from '../../block/pipe.js';
 import { splice_read_direct } from '../../block/splice.js';
 import { EBADF, fdget, getDirectIO, O_DIRECT } from '../../fs/fdtable.js';
+import { writeCheckLimits } from '../../fs/read_write.js';
 import { EINVAL } from '../../include/uapi.js';
 import { ScenarioError } from '../backend.js';
 import { File } from '../../fs/file.js';
@@ -37,7 +38,9 @@ function aioDirect(c: Ctx, a: Args, write: boolean): number {
   if (pos < 0) return -EINVAL;
   const dio = getDirectIO()!;
   const iter = import_ubuf(write ? 'ITER_SOURCE' : 'ITER_DEST', t.mm, int(a, 'buf'), int(a, 'count'), c.k);
-  return dio(c.k, t, of, iter, pos, { async: true });
+  // ->write_iter's generic_write_checks(): -EFBIG at s_maxbytes, as for pwrite().
+  const lim = write && iter.count ? writeCheckLimits(of, iter, pos) : 0;
+  return lim || dio(c.k, t, of, iter, pos, { async: true });
 }
 
 /** Pipes and iterators a scenario refers to by number. */
@@ -103,6 +106,8 @@ function fixedIo(c: Ctx, a: Args, write: boolean): number {
   const segs = ioUringFixedBvec(c.k, ring, int(a, 'buf_index'), int(a, 'addr'), int(a, 'len'));
   if (typeof segs === 'number') return segs;
   const iter = iov_iter_bvec(write ? 'ITER_SOURCE' : 'ITER_DEST', segs, int(a, 'len'));
+  const lim = write && iter.count ? writeCheckLimits(of, iter, int(a, 'offset')) : 0;
+  if (lim) return lim;
   return getDirectIO()!(c.k, t, of, iter, int(a, 'offset'), { async: bool(a, 'async', false) });
 }
 
@@ -232,7 +237,9 @@ export const BLOCK_OPS: OpImpl[] = [
     run(c, a) {
       const name = str(a, 'name');
       if (c.k.files.has(name)) throw new ScenarioError(`a file named '${name}' already exists`, 'name');
-      const f = new File(name, 'blkdev', int(a, 'size'));
+      const size = int(a, 'size');
+      if (size < 0) throw new ScenarioError(`size must not be negative, not ${size}`, 'size');
+      const f = new File(name, 'blkdev', size);
       c.k.files.set(name, f);
       c.k.registerFile(f);
       return ret(0);
