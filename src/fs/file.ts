@@ -124,7 +124,7 @@ export function filemapGetFolio(k: Kernel, file: File, index: number): { pfn: nu
     return { pfn: cached, major: false };
   }
   const mem = k.mem;
-  const pfn = mem.allocFolio(k.gfpUser(), 0);
+  const pfn = mem.allocFolio(k.gfpUser(), 0, 'filemap_alloc_folio');
   if (pfn < 0) return { pfn: -1, major: false };
   // A DAX "page" is persistent memory mapped directly; the model keeps it in the cache map with PG_fsdax.
   // ext4's read path (ext4_mpage_readpages()) reads whole-page blocks without attaching buffers.

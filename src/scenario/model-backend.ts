@@ -13,7 +13,7 @@ import { DEFAULT_PROFILE, PROFILES } from '../profile.js';
 import { do_exit } from '../vm/exit.js';
 import { A, type Args, type Ctx, type OpImpl } from './ops/common.js';
 import { ALL_OPS, ALL_QUERIES } from './ops/index.js';
-import { ScenarioError, type ArgSpec, type Backend, type BugReport, type LeakReport, type Session, type StepOutcome, type Value, type Warning } from './backend.js';
+import { ScenarioError, type AllocFailureReport, type ArgSpec, type Backend, type BugReport, type LeakReport, type Session, type StepOutcome, type Value, type Warning } from './backend.js';
 
 // ---- the backend --------------------------------------------------------------------------------------
 
@@ -222,6 +222,13 @@ class ModelSession implements Session {
 
   bug(): BugReport | null {
     return this.bugRep;
+  }
+
+  allocFailures(): { reports: AllocFailureReport[]; suppressed: number } {
+    return {
+      reports: this.k.allocFailures.map((f) => ({ message: f.message, step: f.step, op: f.op, site: f.site, order: f.order, gfp: f.gfp })),
+      suppressed: this.k.allocFailuresSuppressed,
+    };
   }
 
   teardown(): LeakReport {

@@ -82,3 +82,61 @@ steps:
 `;
   assert.match(runError(text), /^e\.yaml:5:35: nr_pages is an unsigned long: -1 is 2\^64-1 pages/);
 });
+
+const OOM = `name: oom
+machine: { normal: 2M }
+steps:
+  - mmap: { length: 1100*PAGE_SIZE, prot: PROT_READ|PROT_WRITE, flags: MAP_PRIVATE|MAP_ANONYMOUS }
+    as: buf
+  - write: { addr: buf, length: 1100*PAGE_SIZE, value: 1 }
+    expect: { ret: -ENOMEM }
+`;
+
+test('an allocation that fails is reported where it happened (warn_alloc()), not as a WARN', () => {
+  const r = runScenario(loadScenario(OOM, 'oom.yaml', backend), backend, { trace: true })[0];
+  assert.ok(r.ok, r.verdicts.map((v) => v.message).join('\n'));
+  assert.equal(r.warnings.length, 0, 'not a WARN');
+  assert.equal(r.allocFailures.length, 1);
+  const f = r.allocFailures[0];
+  assert.equal(f.scenarioStep, 2);
+  assert.equal(f.op, 'write');
+  assert.equal(f.site, 'do_anonymous_page');
+  assert.equal(f.message, 'page allocation failure: order:0, mode:GFP_HIGHUSER_MOVABLE in do_anonymous_page '
+    + '(free pages: MOVABLE 0, CMA 0, NORMAL 0)');
+  // ... and in the trace: the step's event lists it, and its notes carry it
+  const events = (r.trace as { events: Array<{ op: string; allocFailures?: string[]; notes: string[] }> }).events;
+  const ev = events.find((e) => e.op === 'write')!;
+  assert.deepEqual(ev.allocFailures, [f.message]);
+  assert.ok(ev.notes.includes(f.message));
+});
+
+test('a failure the caller expects (__GFP_NOWARN: a THP falling back to small pages) is only a trace note', () => {
+  const r = runScenario(loadScenario(`name: thp-fallback
+machine: { normal: 2M, thp: always }
+steps:
+  - mmap: { length: PAGE_SIZE, prot: PROT_READ|PROT_WRITE, flags: MAP_PRIVATE|MAP_ANONYMOUS }
+    as: small
+  - write: { addr: small, value: 1 }
+  - mmap: { length: 4M, prot: PROT_READ|PROT_WRITE, flags: MAP_PRIVATE|MAP_ANONYMOUS }
+    as: buf
+  - write: { addr: buf, length: 3M, value: 1 }
+    expect: { ret: 0 }
+`, 'thp.yaml', backend), backend, { trace: true })[0];
+  assert.ok(r.ok, r.verdicts.map((v) => v.message).join('\n'));
+  assert.equal(r.allocFailures.length, 0);
+  const notes = (r.trace as { events: Array<{ notes: string[] }> }).events.flatMap((e) => e.notes);
+  assert.ok(notes.some((n) => /allocation failed, order:9, mode:GFP_HIGHUSER_MOVABLE\|__GFP_NOWARN in do_huge_pmd_anonymous_page .*falls back/.test(n)), notes.join('\n'));
+});
+
+test('past ten reports the rest are counted, as warn_alloc() is ratelimited', () => {
+  const r = run(`name: many
+machine: { normal: 2M }
+steps:
+  - mmap: { length: 1100*PAGE_SIZE, prot: PROT_READ|PROT_WRITE, flags: MAP_PRIVATE|MAP_ANONYMOUS }
+    as: buf
+  - write: { addr: buf, length: 1024*PAGE_SIZE, value: 1 }
+${Array.from({ length: 12 }, (_, i) => `  - write: { addr: buf + ${1024 + i}*PAGE_SIZE, value: 1 }\n    expect: { ret: -ENOMEM }\n`).join('')}`);
+  assert.ok(r.ok, r.verdicts.map((v) => v.message).join('\n'));
+  assert.equal(r.allocFailures.length, 10);
+  assert.equal(r.allocFailuresSuppressed, 2);
+});

@@ -52,7 +52,7 @@ function handles(c: Ctx): { pipes: Pipe[]; iters: IovIter[]; bio: Bio | null } {
 function kernelPages(c: Ctx, n: number): BvecSeg[] {
   const segs: BvecSeg[] = [];
   for (let i = 0; i < n; i++) {
-    const pfn = c.k.mem.allocFolio(GFP_KERNEL, 0);
+    const pfn = c.k.mem.allocFolio(GFP_KERNEL, 0, 'kernel buffer of an ITER_KVEC/ITER_BVEC');
     if (pfn < 0) throw new ScenarioError('out of memory for kernel pages');
     segs.push({ pfn, offset: 0, len: PAGE_SIZE });
   }
