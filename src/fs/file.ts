@@ -123,6 +123,11 @@ export function filemapGetFolio(k: Kernel, file: File, index: number): { pfn: nu
     k.fp.read('folio', cached);
     return { pfn: cached, major: false };
   }
+  // A model limit, not the kernel's: folio->index is an Int32Array entry here, so the page cache
+  // holds files up to 8 TiB (ext4 allows 16 TiB, tmpfs 8 EiB).
+  if (index > 0x7fffffff) {
+    throw new RangeError(`page ${index} of ${file.name} (offset ${index * 4096}) is past what the model's page cache indexes (2^31 pages, 8 TiB)`);
+  }
   const mem = k.mem;
   const pfn = mem.allocFolio(k.gfpUser(), 0, 'filemap_alloc_folio');
   if (pfn < 0) return { pfn: -1, major: false };
