@@ -3,7 +3,7 @@
 import { KernelBug, Warnings } from './check/bug.js';
 import { checkInvariants } from './check/invariants.js';
 import type { File } from './fs/file.js';
-import { GFP_HIGHUSER_MOVABLE, GFP_KERNEL, PhysMem, type Gfp } from './mm/memory.js';
+import { GFP_HIGHUSER_MOVABLE, PhysMem, type AllocFailure, type Gfp } from './mm/memory.js';
 import { pageFlagNames } from './mm/page-flags.js';
 import { Vmstat, VMSTAT_ITEMS } from './mm/vmstat.js';
 import { getProfile, type Profile } from './profile.js';
@@ -44,6 +44,24 @@ export const DEFAULT_MACHINE: MachineConfig = {
   hugetlbPages: 0,
 };
 
+/** A failed allocation as the kernel's log would show it (warn_alloc()), with where and when. */
+export interface AllocFailureRecord extends AllocFailure {
+  /** The kernel step (trace seq) and its operation. */
+  readonly step: number;
+  readonly op: string;
+  /** "page allocation failure: order:0, mode:GFP_HIGHUSER_MOVABLE in do_anonymous_page (free: MOVABLE 0, NORMAL 0)" */
+  readonly message: string;
+}
+
+/**
+ * warn_alloc() is ratelimited (mm/page_alloc.c nopage_rs: DEFAULT_RATELIMIT_BURST = 10 per
+ * interval); the model keeps the first ten reports of a run and counts the rest.
+ */
+export const ALLOC_FAILURE_REPORTS = 10;
+
+/** GFP_HIGHUSER_MOVABLE inside memalloc_pin_save(): __GFP_MOVABLE cleared, which is GFP_HIGHUSER. */
+const GFP_HIGHUSER: Gfp = { movable: false, name: 'GFP_HIGHUSER' };
+
 export interface KernelOptions {
   profile?: string | Profile;
   machine?: Partial<MachineConfig>;
@@ -82,6 +100,12 @@ export class Kernel {
   private nextPid = 1;
   private nextMmId = 1;
   private notes: string[] = [];
+  /** Allocation failures reported (warn_alloc(): those without __GFP_NOWARN), the first ALLOC_FAILURE_REPORTS of them. */
+  readonly allocFailures: AllocFailureRecord[] = [];
+  /** Reports past the ratelimit ("warn_alloc: N callbacks suppressed"). */
+  allocFailuresSuppressed = 0;
+  private stepAllocFailures: string[] = [];
+  private currentOp = 'boot';
   bugReport: KernelBug | null = null;
   private seq = 0;
 
@@ -97,6 +121,7 @@ export class Kernel {
       cma: pages(this.machine.cma),
       zeroPageColors: this.machine.zeroPageColors,
     });
+    this.mem.onAllocFail = (f) => this.allocFailed(f);
     if (this.machine.hugetlbPages > 0) this.mem.reserveHugetlbPool(this.machine.hugetlbPages);
     const tracing = opts.trace ?? true;
     this.trace.enabled = tracing;
@@ -110,7 +135,34 @@ export class Kernel {
 
   /** GFP for user and page-cache memory: memalloc_pin scope drops __GFP_MOVABLE (include/linux/sched/mm.h current_gfp_context()). */
   gfpUser(): Gfp {
-    return this.memallocPin > 0 ? GFP_KERNEL : GFP_HIGHUSER_MOVABLE;
+    return this.memallocPin > 0 ? GFP_HIGHUSER : GFP_HIGHUSER_MOVABLE;
+  }
+
+  /**
+   * An allocation failed. Without __GFP_NOWARN the kernel logs it (warn_alloc()); the model keeps
+   * it as a record the scenario runner reports under the result, and notes it in the step's trace
+   * event, so a later symptom (a fault answering VM_FAULT_OOM, a read answering -EFAULT) has its
+   * cause next to it. With __GFP_NOWARN the caller has a fallback: only a trace note. Not a WARN:
+   * nothing is wrong with the kernel, the machine is out of memory (and the explorer does not
+   * fail a schedule for it). The kernel would first try reclaim and, for small orders, the OOM
+   * killer; the model has neither for anonymous memory, so its allocation fails where the
+   * kernel's would once nothing could be reclaimed or killed.
+   */
+  private allocFailed(f: AllocFailure): void {
+    const where = `in ${f.site} (free pages: ${f.zones})`;
+    if (f.nowarn) {
+      this.note(`allocation failed, order:${f.order}, mode:${f.gfp} ${where}: the caller falls back`);
+      return;
+    }
+    const message = `page allocation failure: order:${f.order}, mode:${f.gfp} ${where}`;
+    // Past the per-step cap of notes too: this is the note that explains the rest.
+    if (this.trace.enabled) this.notes.push(message);
+    if (this.trace.enabled) this.stepAllocFailures.push(message);
+    if (this.allocFailures.length >= ALLOC_FAILURE_REPORTS) {
+      this.allocFailuresSuppressed++;
+      return;
+    }
+    this.allocFailures.push({ ...f, step: this.seq, op: this.currentOp, message });
   }
 
   private readonly subsys = new Map<string, unknown>();
@@ -211,6 +263,8 @@ export class Kernel {
     const warnBefore = this.warnings.list.length;
     if (!this.accumulateFootprints) this.fp.clear();
     this.notes = [];
+    this.stepAllocFailures = [];
+    this.currentOp = op;
     this.warnings.step = this.seq;
     let result: T | undefined;
     let bug: KernelBug | null = null;
@@ -246,6 +300,7 @@ export class Kernel {
         foliosWritten: written,
         footprint: this.fp.toJSON(),
         warnings: this.warnings.list.slice(warnBefore).map((w) => `${w.id}: ${w.message}`),
+        ...(this.stepAllocFailures.length ? { allocFailures: this.stepAllocFailures } : {}),
         ...(bug ? { bug: bug.message } : {}),
         notes: this.notes,
       });

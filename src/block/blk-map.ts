@@ -66,7 +66,7 @@ function bio_copy_user_iov(k: Kernel, iter: IovIter, op: Bio['op']): RqBio | num
   const bio = bio_alloc(op, n, null);
   const pages: number[] = [];
   for (let i = 0; i < n; i++) {
-    const pfn = k.mem.allocFolio(GFP_KERNEL, 0);
+    const pfn = k.mem.allocFolio(GFP_KERNEL, 0, 'bio_copy_user_iov');
     if (pfn < 0) {
       for (const p of pages) k.mem.putRefs(p, 1);
       return -12; // -ENOMEM

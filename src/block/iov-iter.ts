@@ -698,7 +698,7 @@ function appendPipe(i: IovIter, size: number): { pfn: number; off: number; size:
   }
   const n = Math.min(size, PAGE_SIZE);
   if (pipe_full(pipe.head, pipe.tail, pipe.maxUsage)) return null;
-  const pfn = k.mem.allocFolio(GFP_KERNEL, 0);
+  const pfn = k.mem.allocFolio(GFP_KERNEL, 0, 'append_pipe');
   if (pfn < 0) return null;
   pipe.ring[pipe.head & (pipe.ringSize - 1)] = { pfn, offset: 0, len: n, ops: 'anon' };
   pipe.head++;

@@ -46,7 +46,7 @@ export function splice_read_direct(k: Kernel, task: Task, of: RegularFile, pipe:
   const npages = Math.ceil(len / PAGE_SIZE);
   const bvec: BvecSeg[] = [];
   for (let i = 0; i < npages; i++) {
-    const pfn = mem.allocFolio(GFP_KERNEL, 0);
+    const pfn = mem.allocFolio(GFP_KERNEL, 0, 'copy_splice_read');
     if (pfn < 0) break;
     bvec.push({ pfn, offset: 0, len: Math.min(PAGE_SIZE, len - i * PAGE_SIZE) });
   }

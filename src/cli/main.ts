@@ -194,6 +194,12 @@ class Cli {
       const when = w.scenarioStep === null ? 'outside the steps' : `step ${w.scenarioStep}`;
       this.io.out(`  ${c.warn('WARN')} ${w.id}: ${w.message} (${when}${w.expected ? ', expected' : ''})\n`);
     }
+    // Out of memory, where it happened: what the kernel's log would say (warn_alloc()).
+    for (const f of r.allocFailures) {
+      const when = f.scenarioStep === null ? 'outside the steps' : `step ${f.scenarioStep} ${f.op}`;
+      this.io.out(`  ${c.warn('ALLOC')} ${f.message} (${when})\n`);
+    }
+    if (r.allocFailuresSuppressed) this.io.out(`  ${c.warn('ALLOC')} ${r.allocFailuresSuppressed} more allocation failures (ratelimited)\n`);
   }
 
   private verdictLine(v: Verdict, verbose: boolean): string {

@@ -8,7 +8,7 @@
 // The local side is an ITER_IOVEC (or ITER_UBUF) over the caller's memory, copied with
 // copy_page_to_iter() / copy_page_from_iter() (src/block/iov-iter.ts): content tokens, per page.
 
-import { copy_page_from_iter, copy_page_to_iter, import_iovec_checked, iov_iter_count, type IovIter } from '../block/iov-iter.js';
+import { copy_page_from_iter, copy_page_to_iter, import_iovec_checked, iov_iter_count, UIO_MAXIOV, type IovIter } from '../block/iov-iter.js';
 import * as api from '../gup/api.js';
 import { put_page, set_page_dirty_lock, unpin_user_pages_dirty_lock } from '../gup/unpin.js';
 import { EFAULT, EINVAL, FOLL_WRITE, PAGE_SIZE } from '../include/uapi.js';
@@ -91,9 +91,14 @@ export function process_vm_rw(k: Kernel, current: Task, target: Task, lvec: read
   // import_iovec(): -EINVAL / -EFAULT for a bad local vector.
   const iter = import_iovec_checked(vm_write ? 'ITER_SOURCE' : 'ITER_DEST', current.mm, [...lvec], k);
   if (typeof iter === 'number') return iter;
-  for (const v of rvec) if (v.len < 0) return -EINVAL; // iovec_from_user()
+  // Nothing to copy: the remote vector is not even read (the host: local total 0 with a remote
+  // length of (size_t)-1 is 0).
   const total = iov_iter_count(iter);
   if (!total) return 0;
+  // iovec_from_user(): more than UIO_MAXIOV segments, or a (ssize_t) negative length, is -EINVAL.
+  if (rvec.length > UIO_MAXIOV) return -EINVAL;
+  for (const v of rvec) if (v.len < 0) return -EINVAL;
+  // process_vm_rw_core(): no remote page at all is 0, before the pid is looked up.
   if (!rvec.some((v) => v.len > 0)) return 0;
   // mm_access(): a task without an mm (exited) gives -ESRCH.
   if (target.exited) return -ESRCH;

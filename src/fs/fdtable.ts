@@ -301,14 +301,19 @@ function exit_files(k: Kernel, task: Task): void {
 
 /**
  * do_sys_open() (fs/open.c): the file named path (made by create_file, or created here with
- * O_CREAT as an empty ext4 file), installed at get_unused_fd_flags()'s descriptor. O_TRUNC on a
- * writable open truncates to 0. A tmpfs file cannot be opened O_DIRECT: shmem had no ->direct_IO
- * before v6.6 ("tmpfs: trivial support for direct IO"), so do_dentry_open() refused it with -EINVAL.
+ * O_CREAT as an empty ext4 file), installed at get_unused_fd_flags()'s descriptor. O_TRUNC
+ * truncates an existing regular file to 0 whatever the access mode (fs/namei.c do_open():
+ * do_truncate for O_TRUNC on a regular file; fs/open.c build_open_flags() only asks for write
+ * permission, which root has): the host truncates on O_RDONLY|O_TRUNC. A file O_CREAT just made
+ * is not truncated (FMODE_CREATED). A tmpfs file cannot be opened O_DIRECT: shmem had no
+ * ->direct_IO before v6.6 ("tmpfs: trivial support for direct IO"), so do_dentry_open() refused
+ * it with -EINVAL.
  */
 export function do_sys_open(k: Kernel, task: Task, path: string, flags: number): number {
   const fd = get_unused_fd_flags(k, task);
   if (fd < 0) return fd;
   let file = k.files.get(path);
+  let created = false;
   if (!file) {
     if (!(flags & O_CREAT)) {
       put_unused_fd(k, task, fd);
@@ -317,6 +322,7 @@ export function do_sys_open(k: Kernel, task: Task, path: string, flags: number):
     file = new File(path, 'ext4', 0);
     k.files.set(path, file);
     k.registerFile(file);
+    created = true;
   }
   if (flags & O_DIRECT && file.isShmem && !k.profile.tmpfsDirectIO) {
     put_unused_fd(k, task, fd);
@@ -327,7 +333,7 @@ export function do_sys_open(k: Kernel, task: Task, path: string, flags: number):
   if (mode & FMODE_READ) mode |= FMODE_CAN_READ;
   if (mode & FMODE_WRITE) mode |= FMODE_CAN_WRITE;
   const of = new OpenFile(k.ids.take('filp'), REGULAR_FOPS[file.fs], flags, mode, file);
-  if (flags & O_TRUNC && canWrite(of)) truncate_setsize(k, file, 0);
+  if (flags & O_TRUNC && !created && !file.isBlkdev) truncate_setsize(k, file, 0);
   fd_install(k, task, fd, of);
   k.fp.write('file', file.id);
   return fd;

@@ -12,12 +12,30 @@
 import type { Kernel } from '../kernel.js';
 import type { Bio } from '../block/bio.js';
 import { blk_wait_bios } from '../block/blkdev.js';
+import { MAX_LFS_FILESIZE } from '../include/uapi.js';
 import { PG_dirty, PG_fsdax, PG_lru, PG_private, PG_swapbacked, PG_uptodate } from '../mm/page-flags.js';
 
 /** ext4-dax: ext4 mounted -o dax on persistent memory (IS_DAX inodes, vma_is_fsdax()). */
 /** vfat: a block filesystem whose O_DIRECT still goes through legacy fs/direct-io.c (R98). */
 /** blkdev: a raw block device node (/dev/sdX): O_DIRECT goes to block/fops.c blkdev_direct_IO() (R97); size = device size. */
 export type FsKind = 'ext4' | 'tmpfs' | 'ext4-dax' | 'vfat' | 'blkdev';
+
+/** ext4_max_size() for an extent-mapped file with 4 KiB blocks: 16 TiB - 4 KiB. */
+export const EXT4_MAX_SIZE = (2 ** 32 - 1) * 4096;
+
+/**
+ * sb->s_maxbytes, the largest file size: ext4 with extents and 4 KiB blocks ((2^32 - 1) << 12,
+ * fs/ext4/super.c ext4_max_size(); the host's ext4 refuses one byte more with -EFBIG), vfat
+ * 0xffffffff (fs/fat/inode.c fat_fill_super()), tmpfs and block devices MAX_LFS_FILESIZE.
+ */
+export function sMaxbytes(fs: FsKind): number {
+  switch (fs) {
+    case 'ext4':
+    case 'ext4-dax': return EXT4_MAX_SIZE;
+    case 'vfat': return 0xffffffff;
+    default: return MAX_LFS_FILESIZE;
+  }
+}
 
 /** Ids before registration; Kernel.registerFile() gives each file its per-kernel id. */
 let provisionalId = 1 << 30;
@@ -45,6 +63,11 @@ export class File {
    * inode, and so its pages, go away with the last VMA. Named files stay in the page cache.
    */
   constructor(readonly name: string, readonly fs: FsKind, public size: number, readonly anonymous = false) {}
+
+  /** sb->s_maxbytes of the file's filesystem (sMaxbytes()). */
+  get sMaxbytes(): number {
+    return sMaxbytes(this.fs);
+  }
 
   /** vm_ops->page_mkwrite present (ext4_page_mkwrite); tmpfs has none. */
   get hasPageMkwrite(): boolean {
@@ -100,8 +123,13 @@ export function filemapGetFolio(k: Kernel, file: File, index: number): { pfn: nu
     k.fp.read('folio', cached);
     return { pfn: cached, major: false };
   }
+  // A model limit, not the kernel's: folio->index is an Int32Array entry here, so the page cache
+  // holds files up to 8 TiB (ext4 allows 16 TiB, tmpfs 8 EiB).
+  if (index > 0x7fffffff) {
+    throw new RangeError(`page ${index} of ${file.name} (offset ${index * 4096}) is past what the model's page cache indexes (2^31 pages, 8 TiB)`);
+  }
   const mem = k.mem;
-  const pfn = mem.allocFolio(k.gfpUser(), 0);
+  const pfn = mem.allocFolio(k.gfpUser(), 0, 'filemap_alloc_folio');
   if (pfn < 0) return { pfn: -1, major: false };
   // A DAX "page" is persistent memory mapped directly; the model keeps it in the cache map with PG_fsdax.
   // ext4's read path (ext4_mpage_readpages()) reads whole-page blocks without attaching buffers.

@@ -4,14 +4,15 @@
 // a file that is not in the page cache (a pipe) has its own ->read_iter/->write_iter.
 
 import type { Kernel } from '../kernel.js';
-import { access_ok, import_iovec_checked, import_ubuf, type IovIter, type Iovec } from '../block/iov-iter.js';
-import { EFAULT, EINVAL, ENOENT, ESPIPE } from '../include/uapi.js';
+import { access_ok, import_iovec_checked, import_ubuf, iov_iter_truncate, type IovIter, type Iovec } from '../block/iov-iter.js';
+import { EFAULT, EFBIG, EINVAL, ENOENT, ESPIPE } from '../include/uapi.js';
 import type { Task } from '../vm/mm.js';
 import {
   canWrite, EBADF, fdget, FMODE_CAN_READ, FMODE_CAN_WRITE, FMODE_PREAD, FMODE_PWRITE, FMODE_READ, FMODE_WRITE, getDirectIO,
-  isRegular, O_DIRECT, type OpenFile,
+  isRegular, O_DIRECT, type OpenFile, type RegularFile,
 } from './fdtable.js';
 import { filemap_read, generic_perform_write, IOV_ITER_COPIER, type Copier } from './filemap.js';
+import type { File } from './file.js';
 import { truncate_setsize } from './truncate.js';
 import { filemap_write_and_wait_range } from './writeback.js';
 
@@ -35,6 +36,21 @@ function rw(k: Kernel, task: Task, of: OpenFile, write: boolean, buf: number, co
 }
 
 /**
+ * generic_write_check_limits() (fs/read_write.c; inline in mm/filemap.c generic_write_checks()
+ * before v5.1), as generic_write_checks() calls it for buffered and direct writes alike — after
+ * returning 0 for an empty write: a write at or past s_maxbytes is -EFBIG, one that crosses it is
+ * cut short there (the host's ext4: pwrite of 1 byte at 2^44 - 4096 -EFBIG, of 2 bytes one byte
+ * earlier 1). Block devices are limited by their size instead (not modelled here).
+ */
+export function writeCheckLimits(of: RegularFile, iter: IovIter, pos: number): number {
+  if (of.file.isBlkdev) return 0;
+  const max = of.file.sMaxbytes;
+  if (pos >= max) return -EFBIG;
+  iov_iter_truncate(iter, max - pos);
+  return 0;
+}
+
+/**
  * ->read_iter / ->write_iter. A pipe has its own (pipe_read(), src/fs/pipe.ts). A regular file
  * (ext4_file_read_iter(), ext4_file_write_iter()): O_DIRECT to the registered direct I/O (-EINVAL
  * when there is none, as for a filesystem without ->direct_IO); DAX inodes ignore O_DIRECT
@@ -45,11 +61,16 @@ function rwIter(k: Kernel, task: Task, of: OpenFile, iter: IovIter, pos: number,
   const op = write ? of.f_op.write_iter : of.f_op.read_iter;
   if (op) return op(k, task, of, iter);
   if (!isRegular(of)) return -EINVAL;
+  k.fp.read('file', of.file.id);
   // tmpfs's O_DIRECT (v6.6) is "trivial support": it goes through the page cache like DAX ignores it.
   const direct = (of.flags & O_DIRECT) !== 0 && !of.file.isFsdax && !of.file.isShmem;
   const dio = direct ? getDirectIO() : null;
   if (direct && !dio) return -EINVAL;
   if (iter.count === 0) return 0;
+  if (write) {
+    const lim = writeCheckLimits(of, iter, pos);
+    if (lim) return lim;
+  }
   if (dio) return dio(k, task, of, iter, pos, { async: false });
   return write ? generic_perform_write(k, of.file, iter, pos, copier) : filemap_read(k, of.file, iter, pos, copier);
 }
@@ -146,23 +167,45 @@ export function do_fsync(k: Kernel, task: Task, fd: number): number {
 }
 
 /**
- * ftruncate(fd, length) (fs/open.c do_sys_ftruncate()): -EINVAL for a negative length, a file
- * that is not a regular file (!S_ISREG: a pipe, a ring) or one not open for writing.
+ * inode_newsize_ok() (fs/attr.c), from ->setattr: a size past s_maxbytes is -EFBIG (the host:
+ * ftruncate(2^44 - 4096) on ext4 is 0, one byte more -EFBIG; on tmpfs 2^63 - 1 is 0).
+ */
+function newsizeOk(file: File, length: number): number {
+  return length > file.sMaxbytes ? -EFBIG : 0;
+}
+
+/**
+ * ftruncate(fd, length) (fs/open.c do_sys_ftruncate(), do_ftruncate()): a negative length
+ * (loff_t) is -EINVAL before the descriptor is looked at; a bad descriptor -EBADF; a descriptor
+ * not open for writing, or not a regular file (!S_ISREG: a pipe, a ring, a block device), -EINVAL;
+ * past s_maxbytes -EFBIG.
  */
 export function do_sys_ftruncate(k: Kernel, task: Task, fd: number, length: number): number {
   if (length < 0) return -EINVAL;
   const of = fdget(k, task, fd);
   if (!of) return -EBADF;
-  if (!isRegular(of) || !canWrite(of)) return -EINVAL;
+  if (!isRegular(of)) return -EINVAL;
+  k.fp.read('file', of.file.id);
+  if (of.file.isBlkdev || !canWrite(of)) return -EINVAL;
+  const r = newsizeOk(of.file, length);
+  if (r) return r;
   truncate_setsize(k, of.file, length);
   return 0;
 }
 
-/** truncate(path, length) (fs/open.c do_sys_truncate()). */
+/**
+ * truncate(path, length) (fs/open.c do_sys_truncate(), vfs_truncate()): a negative length
+ * -EINVAL first (the host says so even for a path that does not exist), then -ENOENT; not a
+ * regular file -EINVAL; past s_maxbytes -EFBIG.
+ */
 export function do_sys_truncate(k: Kernel, path: string, length: number): number {
   if (length < 0) return -EINVAL;
   const file = k.files.get(path);
   if (!file) return -ENOENT;
+  k.fp.read('file', file.id);
+  if (file.isBlkdev) return -EINVAL;
+  const r = newsizeOk(file, length);
+  if (r) return r;
   truncate_setsize(k, file, length);
   return 0;
 }

@@ -183,6 +183,8 @@ function faultin_page(k: Kernel, vma: Vma, addr: number, flags: number, unshare:
 export function __get_user_pages(k: Kernel, mm: Mm, start: number, nr_pages: number, flags: number,
   pages: PageArray | null, off = 0): number {
   if (!nr_pages) return 0;
+  // nr_pages is an unsigned long: a negative count would be 2^64 - n pages (see src/scenario/ops/mm.ts).
+  if (nr_pages < 0) throw new RangeError(`__get_user_pages(): nr_pages ${nr_pages} is 2^64${nr_pages} as an unsigned long; the model cannot walk that far`);
   let i = 0;
   let ret = 0;
   let vma: Vma | undefined;

@@ -9,6 +9,10 @@ export const HPAGE_PMD_SIZE = HPAGE_PMD_NR * PAGE_SIZE;
 export const GUP_PIN_COUNTING_BIAS = 1 << 10;
 /** x86-64 TASK_SIZE_MAX with 4-level paging: (1 << 47) - PAGE_SIZE */
 export const TASK_SIZE_MAX = 2 ** 47 - PAGE_SIZE;
+/** TASK_SIZE of a 64-bit task (arch/x86/include/asm/page_64_types.h): TASK_SIZE_MAX with 4-level paging, 0x7ffffffff000. */
+export const TASK_SIZE = TASK_SIZE_MAX;
+/** include/linux/fs.h MAX_LFS_FILESIZE on 64-bit: LLONG_MAX. Beyond the model's numbers: any size it can hold is below it. */
+export const MAX_LFS_FILESIZE = 2 ** 63 - 1;
 
 // include/linux/mm_types.h: enum { FOLL_WRITE = 1 << 0, ... } (caller-visible, since ~v6.2)
 export const FOLL_WRITE = 1 << 0;
@@ -41,8 +45,16 @@ export const PROT_NONE = 0x0;
 export const PROT_READ = 0x1;
 export const PROT_WRITE = 0x2;
 export const PROT_EXEC = 0x4;
+/** include/uapi/asm-generic/mman-common.h: accepted by arch_validate_prot(), meaningless on x86 */
+export const PROT_SEM = 0x8;
+export const PROT_GROWSDOWN = 0x01000000;
+export const PROT_GROWSUP = 0x02000000;
 export const MAP_SHARED = 0x01;
 export const MAP_PRIVATE = 0x02;
+/** include/uapi/linux/mman.h: MAP_SHARED with flag validation (file mappings only) */
+export const MAP_SHARED_VALIDATE = 0x03;
+/** include/uapi/linux/mman.h MAP_TYPE */
+export const MAP_TYPE = 0x0f;
 export const MAP_FIXED = 0x10;
 export const MAP_ANONYMOUS = 0x20;
 export const MAP_POPULATE = 0x8000;
@@ -71,6 +83,7 @@ export const EFAULT = 14;
 export const EBUSY = 16;
 export const EEXIST = 17;
 export const EINVAL = 22;
+export const EFBIG = 27;
 export const ENOSPC = 28;
 export const ESPIPE = 29;
 export const EPIPE = 32;
@@ -88,7 +101,7 @@ export const ERRNO_NAMES: Readonly<Record<number, string>> = {
   [EPERM]: 'EPERM', [EACCES]: 'EACCES', [ENOENT]: 'ENOENT', [ESRCH]: 'ESRCH', [ENXIO]: 'ENXIO', [EBADF]: 'EBADF',
   [ENOBUFS]: 'ENOBUFS', [EINTR]: 'EINTR', [EIO]: 'EIO', [EAGAIN]: 'EAGAIN',
   [ENOMEM]: 'ENOMEM', [EFAULT]: 'EFAULT', [EBUSY]: 'EBUSY', [EEXIST]: 'EEXIST', [EINVAL]: 'EINVAL',
-  [ENOSPC]: 'ENOSPC', [EOVERFLOW]: 'EOVERFLOW', [EOPNOTSUPP]: 'EOPNOTSUPP', [EREMOTEIO]: 'EREMOTEIO',
+  [EFBIG]: 'EFBIG', [ENOSPC]: 'ENOSPC', [EOVERFLOW]: 'EOVERFLOW', [EOPNOTSUPP]: 'EOPNOTSUPP', [EREMOTEIO]: 'EREMOTEIO',
   [EHWPOISON]: 'EHWPOISON', [EMLINK]: 'EMLINK', [EIOCBQUEUED]: 'EIOCBQUEUED', [ESPIPE]: 'ESPIPE', [EPIPE]: 'EPIPE',
 };
 
@@ -117,8 +130,8 @@ export function follFlagsString(flags: number): string {
 export const CONSTANTS: Readonly<Record<string, number>> = {
   PAGE_SIZE, PAGE_SHIFT, HPAGE_PMD_NR, HPAGE_PMD_SIZE, GUP_PIN_COUNTING_BIAS,
   ...Object.fromEntries(FOLL_NAMES),
-  PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC,
-  MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS, MAP_POPULATE, MAP_HUGETLB,
+  PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC, PROT_SEM, PROT_GROWSDOWN, PROT_GROWSUP,
+  MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE, MAP_FIXED, MAP_ANONYMOUS, MAP_POPULATE, MAP_HUGETLB,
   MADV_NORMAL, MADV_DONTNEED, MADV_DONTFORK, MADV_DOFORK, MADV_HUGEPAGE, MADV_NOHUGEPAGE,
   MADV_WIPEONFORK, MADV_KEEPONFORK,
   ...Object.fromEntries(Object.entries(ERRNO_NAMES).map(([n, name]) => [name, Number(n)])),

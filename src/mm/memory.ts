@@ -29,9 +29,33 @@ const BLOCK = 1 << MAX_PAGE_ORDER;
 export interface Gfp {
   /** __GFP_MOVABLE: user and page-cache memory may be placed in ZONE_MOVABLE and CMA. */
   readonly movable: boolean;
+  /** __GFP_NOWARN: a failure is expected and handled (a fallback follows), so warn_alloc() stays quiet. */
+  readonly nowarn?: boolean;
+  /** The mask as the kernel's warn_alloc() would name it ("GFP_HIGHUSER_MOVABLE"). */
+  readonly name: string;
 }
-export const GFP_HIGHUSER_MOVABLE: Gfp = { movable: true };
-export const GFP_KERNEL: Gfp = { movable: false };
+export const GFP_HIGHUSER_MOVABLE: Gfp = { movable: true, name: 'GFP_HIGHUSER_MOVABLE' };
+export const GFP_KERNEL: Gfp = { movable: false, name: 'GFP_KERNEL' };
+
+/** gfp | __GFP_NOWARN */
+export function gfpNowarn(gfp: Gfp): Gfp {
+  return { ...gfp, nowarn: true, name: `${gfp.name}|__GFP_NOWARN` };
+}
+
+/**
+ * What the allocator reports when an allocation fails (mm/page_alloc.c __alloc_pages_slowpath()
+ * "nopage:" → warn_alloc(): "page allocation failure: order:%u, mode:%#x(%pGg)"), with the zones
+ * it tried and their free pages, and the kernel function that allocated.
+ */
+export interface AllocFailure {
+  readonly order: number;
+  readonly gfp: string;
+  readonly nowarn: boolean;
+  /** The caller, by kernel function name ("do_anonymous_page"). */
+  readonly site: string;
+  /** Zones tried, in order, with their free pages: "MOVABLE 0, CMA 0, NORMAL 3". */
+  readonly zones: string;
+}
 
 export interface MemoryConfig {
   /** Pages in each zone; rounded up to whole MAX_PAGE_ORDER blocks. */
@@ -298,15 +322,26 @@ export class PhysMem {
     return gfp.movable ? [ZONE_MOVABLE, ZONE_CMA, ZONE_NORMAL] : [ZONE_NORMAL];
   }
 
-  /** folio_alloc(): a new folio with refcount 1, or -1 (the caller turns that into -ENOMEM / VM_FAULT_OOM). */
-  allocFolio(gfp: Gfp, order: number): number {
-    for (const z of this.zonesFor(gfp)) {
+  /** Told of every failed allocation (the Kernel records it: warn_alloc(), unless __GFP_NOWARN). */
+  onAllocFail: ((f: AllocFailure) => void) | null = null;
+
+  /**
+   * folio_alloc(): a new folio with refcount 1, or -1 (the caller turns that into -ENOMEM /
+   * VM_FAULT_OOM). `site` names the kernel function allocating, for the failure report.
+   */
+  allocFolio(gfp: Gfp, order: number, site = 'folio_alloc'): number {
+    const zones = this.zonesFor(gfp);
+    for (const z of zones) {
       const pfn = this.rmqueue(z, order);
       if (pfn >= 0) {
         this.prepNewFolio(pfn, order);
         return pfn;
       }
     }
+    this.onAllocFail?.({
+      order, gfp: gfp.name, nowarn: gfp.nowarn ?? false, site,
+      zones: zones.map((z) => `${ZONE_NAMES[z]} ${this.freePages[z]}`).join(', '),
+    });
     return -1;
   }
 
@@ -388,7 +423,8 @@ export class PhysMem {
   /** The huge zero folio (mm/huge_memory.c): allocated on first use and kept (as with PERSISTENT_HUGE_ZERO_FOLIO). */
   hugeZeroFolio(): number {
     if (this.hugeZero >= 0) return this.hugeZero;
-    const pfn = this.allocFolio(GFP_KERNEL, HPAGE_PMD_ORDER);
+    // mm/huge_memory.c get_huge_zero_folio(): (GFP_TRANSHUGE | __GFP_ZERO) & ~__GFP_MOVABLE; GFP_TRANSHUGE has __GFP_NOWARN.
+    const pfn = this.allocFolio(gfpNowarn({ movable: false, name: 'GFP_TRANSHUGE' }), HPAGE_PMD_ORDER, 'get_huge_zero_folio');
     if (pfn < 0) return -1;
     this.flags[pfn] |= PG_huge_zero;
     this.hugeZero = pfn;
@@ -399,7 +435,8 @@ export class PhysMem {
   reserveHugetlbPool(count: number): number {
     let got = 0;
     for (; got < count; got++) {
-      const pfn = this.allocFolio(GFP_HIGHUSER_MOVABLE, HPAGE_PMD_ORDER);
+      // mm/hugetlb.c alloc_buddy_hugetlb_folio(): __GFP_COMP|__GFP_NOWARN; a short pool is no error.
+      const pfn = this.allocFolio(gfpNowarn(GFP_HIGHUSER_MOVABLE), HPAGE_PMD_ORDER, 'alloc_buddy_hugetlb_folio');
       if (pfn < 0) break;
       this.flags[pfn] = PG_head | PG_hugetlb;
       this.refcount[pfn] = 0;

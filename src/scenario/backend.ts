@@ -52,6 +52,20 @@ export interface StepOutcome {
 }
 
 export interface Warning { readonly id: string; readonly message: string; readonly step: number }
+/**
+ * A failed allocation the kernel would log (warn_alloc(): "page allocation failure: order:N,
+ * mode:..."): not a WARN, the machine ran out of memory. `step` is the model's step counter.
+ */
+export interface AllocFailureReport {
+  readonly message: string;
+  readonly step: number;
+  /** The operation that was running. */
+  readonly op: string;
+  /** The allocating kernel function. */
+  readonly site: string;
+  readonly order: number;
+  readonly gfp: string;
+}
 export interface BugReport { readonly message: string; readonly step: number; readonly details: string[] }
 
 export interface LeakReport {
@@ -66,6 +80,8 @@ export interface Session {
   query(task: string | null, q: string, args: Readonly<Record<string, Value>>): Readonly<Record<string, Value>>;
   /** WARN_ON_ONCE()s raised so far. */
   warnings(): readonly Warning[];
+  /** Allocation failures so far (the first ones; `suppressed` counts those past the kernel's ratelimit). */
+  allocFailures?(): { readonly reports: readonly AllocFailureReport[]; readonly suppressed: number };
   /** The BUG() that stopped the run, if any. After a BUG, step() throws. */
   bug(): BugReport | null;
   /** Exit every task, release what the model itself holds, and report leaks. */

@@ -4,7 +4,7 @@ import { KernelBug } from '../check/bug.js';
 import { findLeaks } from '../check/leaks.js';
 import { dropFileCache } from '../fs/file.js';
 import * as api from '../gup/api.js';
-import { CONSTANTS } from '../include/uapi.js';
+import { CONSTANTS, HPAGE_PMD_SIZE, PAGE_SIZE } from '../include/uapi.js';
 import { Kernel, type MachineConfig, type ThpMode } from '../kernel.js';
 import type { FootprintJSON } from '../trace/footprint.js';
 import { runSegment, type KernelGen, type YieldPoint } from '../preempt.js';
@@ -13,12 +13,12 @@ import { DEFAULT_PROFILE, PROFILES } from '../profile.js';
 import { do_exit } from '../vm/exit.js';
 import { A, type Args, type Ctx, type OpImpl } from './ops/common.js';
 import { ALL_OPS, ALL_QUERIES } from './ops/index.js';
-import { ScenarioError, type ArgSpec, type Backend, type BugReport, type LeakReport, type Session, type StepOutcome, type Value, type Warning } from './backend.js';
+import { ScenarioError, type AllocFailureReport, type ArgSpec, type Backend, type BugReport, type LeakReport, type Session, type StepOutcome, type Value, type Warning } from './backend.js';
 
 // ---- the backend --------------------------------------------------------------------------------------
 
 const MACHINE_ARGS: ArgSpec[] = [
-  A('normal', 'int', false, 'ZONE_NORMAL size in bytes (default 32M)'),
+  A('normal', 'int', false, 'ZONE_NORMAL size in bytes, at least 2M (default 32M)'),
   A('movable', 'int', false, 'ZONE_MOVABLE size in bytes (default 0)'),
   A('cma', 'int', false, 'CMA area size in bytes (default 0)'),
   A('zero_page_colors', 'int', false, '1 on x86/arm64; 8 on MIPS-style colored zero pages'),
@@ -36,9 +36,26 @@ function machineFrom(m: Args): Partial<MachineConfig> {
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new ScenarioError(`machine.${k} must be a non-negative integer`, k);
     return v;
   };
-  if (m.normal !== undefined) out.normal = num('normal');
-  if (m.movable !== undefined) out.movable = num('movable');
-  if (m.cma !== undefined) out.cma = num('cma');
+  // Zone sizes: whole pages. ZONE_NORMAL must hold at least one PMD-size block: it serves every
+  // allocation that may not be moved (GFP_KERNEL: pipe, bounce and kernel pages, FOLL_LONGTERM
+  // migration targets, the huge zero folio, which is one 2 MiB folio), and with nothing in it all
+  // of those fail from the first step. (The zero pages are not in it: they sit in the reserved
+  // block below the zones, as the kernel's are in its image.) The model rounds each zone up to
+  // whole 4 MiB MAX_PAGE_ORDER blocks, its allocation unit, so 2M gives 4 MiB.
+  const zone = (k: string) => {
+    const v = num(k);
+    if (v % PAGE_SIZE) throw new ScenarioError(`machine.${k} must be a whole number of pages (a multiple of PAGE_SIZE), not ${v}`, k);
+    return v;
+  };
+  if (m.normal !== undefined) {
+    out.normal = zone('normal');
+    if (out.normal < HPAGE_PMD_SIZE) {
+      throw new ScenarioError(`machine.normal must be at least 2M (one huge page), not ${out.normal}: ZONE_NORMAL serves every `
+        + 'allocation that cannot move (kernel pages, FOLL_LONGTERM migration targets, the huge zero folio)', 'normal');
+    }
+  }
+  if (m.movable !== undefined) out.movable = zone('movable');
+  if (m.cma !== undefined) out.cma = zone('cma');
   if (m.zero_page_colors !== undefined) {
     const c = num('zero_page_colors');
     if (c < 1 || c > 64) throw new ScenarioError('machine.zero_page_colors must be 1..64', 'zero_page_colors');
@@ -205,6 +222,13 @@ class ModelSession implements Session {
 
   bug(): BugReport | null {
     return this.bugRep;
+  }
+
+  allocFailures(): { reports: AllocFailureReport[]; suppressed: number } {
+    return {
+      reports: this.k.allocFailures.map((f) => ({ message: f.message, step: f.step, op: f.op, site: f.site, order: f.order, gfp: f.gfp })),
+      suppressed: this.k.allocFailuresSuppressed,
+    };
   }
 
   teardown(): LeakReport {

@@ -1,6 +1,8 @@
 // Running a loaded scenario against a Backend: one Session per profile, a verdict per expectation.
 
-import { ScenarioError, type Backend, type BugReport, type Session, type StepOutcome, type Value, type Warning } from './backend.js';
+import {
+  ScenarioError, type AllocFailureReport, type Backend, type BugReport, type Session, type StepOutcome, type Value, type Warning,
+} from './backend.js';
 import type { ArgNode, Check, Comparison, OpStep, PerProfile, RaiseExpect, Scenario, Step, StepExpect } from './ast.js';
 import { ScenarioFileError, type SourcePos } from './errors.js';
 import { scopeOf, type Scope } from './expr.js';
@@ -37,6 +39,11 @@ export interface RunWarning extends Warning {
   expected: boolean;
 }
 
+/** An allocation failure, with the scenario step during which it happened (null: at start or teardown). */
+export interface RunAllocFailure extends AllocFailureReport {
+  readonly scenarioStep: number | null;
+}
+
 export interface RunBug extends BugReport {
   readonly scenarioStep: number | null;
   /** Whether the step expected it (`bug:`): then the run stopped there, and that is a pass. */
@@ -51,6 +58,13 @@ export interface ScenarioResult {
   readonly ok: boolean;
   readonly verdicts: readonly Verdict[];
   readonly warnings: readonly RunWarning[];
+  /**
+   * Allocations that failed for want of memory (what the kernel logs with warn_alloc()); they do
+   * not fail a run by themselves, but explain what fails after them. `allocFailuresSuppressed`
+   * counts those past the first ten.
+   */
+  readonly allocFailures: readonly RunAllocFailure[];
+  readonly allocFailuresSuppressed: number;
   readonly bug: RunBug | null;
   /** Leak lines reported at teardown. */
   readonly leaks: readonly string[];
@@ -121,6 +135,7 @@ export class Runner {
   private readonly observed = new Map<string, Value>();
   private readonly warnings: RunWarning[] = [];
   private warnSeen = 0;
+  private readonly allocFailures: RunAllocFailure[] = [];
   /** Whether any check of this run compares by delta: (set by takeBaselines()). */
   private usesDelta = false;
   /** Steps stopped at a yield point, with the WARNs they raised so far. */
@@ -180,7 +195,8 @@ export class Runner {
     const leaks = this.finish();
     return {
       file: scn.file, name: scn.name, profile: this.profile, ok: this.verdicts.every((v) => v.ok),
-      verdicts: this.verdicts, warnings: this.warnings, bug: this.bug, leaks, stepsRun: this.stepsRun,
+      verdicts: this.verdicts, warnings: this.warnings, allocFailures: this.allocFailures,
+      allocFailuresSuppressed: this.session.allocFailures?.().suppressed ?? 0, bug: this.bug, leaks, stepsRun: this.stepsRun,
       ...(this.keepTrace && { trace: this.session.trace() }),
     };
   }
@@ -250,6 +266,8 @@ export class Runner {
       this.warnings.push(w);
     }
     this.warnSeen = all.length;
+    const af = this.session.allocFailures?.().reports ?? [];
+    for (let i = this.allocFailures.length; i < af.length; i++) this.allocFailures.push({ ...af[i], scenarioStep: step });
     return fresh;
   }
 

@@ -25,6 +25,8 @@ export interface TraceEvent {
   foliosWritten: number;
   footprint: FootprintJSON;
   warnings: string[];
+  /** Allocation failures the kernel would log (warn_alloc()), if the step had any. */
+  allocFailures?: string[];
   bug?: string;
   /** Sub-operations the step performed, in order ("fault", "migrate", "unshare"...). */
   notes: string[];

@@ -11,6 +11,7 @@ import {
   type Vma,
 } from './mm.js';
 import { mapPage, setPte, splitHugePmd } from './pgtable.js';
+import { gfpNowarn } from '../mm/memory.js';
 import { hugetlbFault } from './hugetlb.js';
 
 // include/linux/mm_types.h enum fault_flag
@@ -28,10 +29,14 @@ export const VM_FAULT_RETRY = 0x000400;
 export const VM_FAULT_FALLBACK = 0x000800;
 export const VM_FAULT_ERROR = VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV | VM_FAULT_HWPOISON;
 
-/** Anonymous folio setup shared by every anon allocation path (folio_add_new_anon_rmap()). */
-function newAnonFolio(k: Kernel, vma: Vma, order: number): number {
+/**
+ * Anonymous folio setup shared by every anon allocation path (folio_add_new_anon_rmap()). Large
+ * folios are allocated with vma_thp_gfp_mask() (mm/huge_memory.c; GFP_TRANSHUGE_LIGHT includes
+ * __GFP_NOWARN): their failure is quiet, the fault falls back to smaller folios.
+ */
+function newAnonFolio(k: Kernel, vma: Vma, order: number, site: string): number {
   const mem = k.mem;
-  const pfn = mem.allocFolio(k.gfpUser(), order);
+  const pfn = mem.allocFolio(order > 0 ? gfpNowarn(k.gfpUser()) : k.gfpUser(), order, site);
   if (pfn < 0) return -1;
   mem.flags[pfn] |= PG_anon | PG_swapbacked | PG_lru;
   mem.mapping[pfn] = -1;
@@ -117,7 +122,7 @@ function doAnonymousPage(k: Kernel, vma: Vma, addr: number, write: boolean): num
   let pfn = -1;
   let order = 0;
   for (const o of anonOrders(k, vma, addr)) {
-    pfn = newAnonFolio(k, vma, o);
+    pfn = newAnonFolio(k, vma, o, o > 0 ? 'alloc_anon_folio' : 'do_anonymous_page');
     if (pfn >= 0) {
       order = o;
       break;
@@ -155,7 +160,7 @@ function doFault(k: Kernel, vma: Vma, addr: number, fflags: number): number {
   const write = (fflags & FAULT_FLAG_WRITE) !== 0;
   if (write && !vma.isShared()) {
     // do_cow_fault(): a private copy of the page-cache page.
-    const np = newAnonFolio(k, vma, 0);
+    const np = newAnonFolio(k, vma, 0, 'do_cow_fault');
     if (np < 0) return VM_FAULT_OOM;
     mem.content[np] = mem.content[pfn];
     mapPage(k, vma, addr, np, PTE_YOUNG | PTE_DIRTY | mkwrite(vma));
@@ -238,7 +243,7 @@ function wpPageCopy(k: Kernel, vma: Vma, addr: number, unshare: boolean): number
   const i = vma.idx(addr);
   const old = vma.pte[i];
   const oldSpecial = (vma.bits[i] & PTE_SPECIAL) !== 0;
-  const np = newAnonFolio(k, vma, 0);
+  const np = newAnonFolio(k, vma, 0, 'wp_page_copy');
   if (np < 0) return VM_FAULT_OOM;
   mem.content[np] = oldSpecial ? 0 : mem.content[old];
   k.note(`${unshare ? 'unshare' : 'COW'} 0x${addr.toString(16)}: pfn ${old} -> ${np}`);
@@ -265,7 +270,7 @@ function doHugePmdAnonymousPage(k: Kernel, vma: Vma, addr: number, fflags: numbe
     k.fp.write('vma', vma.id);
     return 0;
   }
-  const pfn = newAnonFolio(k, vma, HPAGE_PMD_ORDER);
+  const pfn = newAnonFolio(k, vma, HPAGE_PMD_ORDER, 'do_huge_pmd_anonymous_page');
   if (pfn < 0) return VM_FAULT_FALLBACK;
   k.vmstat.mod('thp_fault_alloc', 1);
   mem.entireMapcountAdd(pfn, 1);
@@ -283,7 +288,7 @@ function doHugePmdWpPage(k: Kernel, vma: Vma, addr: number, fflags: number): num
   const unshare = (fflags & FAULT_FLAG_UNSHARE) !== 0;
   if (mem.isHugeZero(e.pfn)) {
     // do_huge_zero_wp_pmd(): a fresh THP, else split into zero-page PTEs.
-    const pfn = newAnonFolio(k, vma, HPAGE_PMD_ORDER);
+    const pfn = newAnonFolio(k, vma, HPAGE_PMD_ORDER, 'do_huge_zero_wp_pmd');
     if (pfn < 0) {
       splitHugePmd(k, vma, addr);
       return VM_FAULT_FALLBACK;

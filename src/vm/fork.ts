@@ -132,7 +132,7 @@ function* copyPageRange(k: Kernel, srcMm: Mm, src: Vma, dst: Vma): KernelGen<num
       const exclusive = (mem.flags[pfn] & PG_anon_exclusive) !== 0 || !k.profile.anonExclusive;
       if (exclusive && needsCowForDma(k, srcMm, head)) {
         // __folio_try_dup_anon_rmap() fails: copy_present_page() gives the child its own copy now.
-        const np = mem.allocFolio(k.gfpUser(), 0);
+        const np = mem.allocFolio(k.gfpUser(), 0, 'copy_present_page');
         if (np < 0) return -ENOMEM;
         mem.flags[np] |= PG_anon | PG_swapbacked | PG_lru | (k.profile.anonExclusive ? PG_anon_exclusive : 0);
         mem.mapping[np] = -1;

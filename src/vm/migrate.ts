@@ -3,7 +3,7 @@
 
 import type { Kernel } from '../kernel.js';
 import { EAGAIN, ENOMEM } from '../include/uapi.js';
-import { GFP_KERNEL } from '../mm/memory.js';
+import { gfpNowarn } from '../mm/memory.js';
 import { FOLIO_FLAGS, PG_anon, PG_anon_exclusive, PG_head, PG_lru, PG_tail } from '../mm/page-flags.js';
 
 /** folio_isolate_lru(): takes a reference and clears PG_lru; fails if already isolated. */
@@ -44,7 +44,10 @@ export function migrate_folio(k: Kernel, head: number): number {
   }
   const order = mem.folioOrder(head);
   const nr = 1 << order;
-  const np = mem.allocFolio(GFP_KERNEL, order);
+  // The migration target: mm/gup.c migrate_longterm_unpinnable_folios() asks GFP_USER | __GFP_NOWARN,
+  // mm/migrate.c alloc_migration_target() adds GFP_TRANSHUGE (also __GFP_NOWARN) for large folios;
+  // a failure is reported by the caller (-ENOMEM, pgmigrate_fail), not by warn_alloc().
+  const np = mem.allocFolio(gfpNowarn({ movable: false, name: 'GFP_USER' }), order, 'alloc_migration_target');
   if (np < 0) {
     k.note(`migrate pfn ${head}: no target folio (-ENOMEM)`);
     return -ENOMEM;

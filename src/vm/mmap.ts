@@ -2,10 +2,12 @@
 
 import type { Kernel } from '../kernel.js';
 import {
-  EINVAL, ENOMEM, HPAGE_PMD_SIZE, MADV_DOFORK, MADV_DONTFORK, MADV_DONTNEED, MADV_HUGEPAGE, MADV_KEEPONFORK,
-  MADV_NOHUGEPAGE, MADV_NORMAL, MADV_WIPEONFORK, MAP_ANONYMOUS, MAP_FIXED, MAP_HUGETLB, MAP_POPULATE, MAP_PRIVATE,
-  MAP_SHARED, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, EACCES,
+  EBADF, EINVAL, ENOMEM, EOVERFLOW, HPAGE_PMD_SIZE, MADV_DOFORK, MADV_DONTFORK, MADV_DONTNEED, MADV_HUGEPAGE,
+  MADV_KEEPONFORK, MADV_NOHUGEPAGE, MADV_NORMAL, MADV_WIPEONFORK, MAP_ANONYMOUS, MAP_FIXED, MAP_HUGETLB, MAP_POPULATE,
+  MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE, MAP_TYPE, MAX_LFS_FILESIZE, PAGE_SHIFT, PAGE_SIZE, PROT_EXEC,
+  PROT_GROWSDOWN, PROT_GROWSUP, PROT_READ, PROT_SEM, PROT_WRITE, EACCES, TASK_SIZE,
 } from '../include/uapi.js';
+import { align64, num, offsetInPage64, pageAlign64, u64, wrap64 } from '../include/u64.js';
 import { File, dropFileCache } from '../fs/file.js';
 import { handleMmFault, FAULT_FLAG_WRITE, VM_FAULT_ERROR } from './fault.js';
 import {
@@ -14,18 +16,26 @@ import {
 } from './mm.js';
 import { splitHugePmd, zapRange } from './pgtable.js';
 
-const pageAlign = (n: number) => Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
-
 function protToVmFlags(prot: number): number {
   return (prot & PROT_READ ? VM_READ : 0) | (prot & PROT_WRITE ? VM_WRITE : 0) | (prot & PROT_EXEC ? VM_EXEC : 0);
 }
 
-/** get_unmapped_area(): top-down; 2 MiB-aligned for lengths of at least 2 MiB (thp_get_unmapped_area()). */
-function unmappedArea(mm: Mm, len: number): number {
-  const align = len >= HPAGE_PMD_SIZE ? HPAGE_PMD_SIZE : PAGE_SIZE;
+/**
+ * mmap_min_addr: CONFIG_DEFAULT_MMAP_MIN_ADDR's default (mm/Kconfig), which is also what
+ * /proc/sys/vm/mmap_min_addr says on the host this model is checked against.
+ */
+export const MMAP_MIN_ADDR = 4096;
+
+/**
+ * The top-down search of get_unmapped_area() (mm/mmap.c unmapped_area_topdown()): the highest
+ * free range below mmap_base. `align` is 2 MiB where thp_get_unmapped_area() applies (anonymous
+ * mappings of at least PMD size, no hint), else a page. Returns the address or -ENOMEM.
+ */
+function unmappedArea(mm: Mm, len: number, align: number): number {
   let top = mm.mmapBase;
   for (;;) {
     const start = Math.floor((top - len) / align) * align;
+    if (start < MMAP_MIN_ADDR) return -ENOMEM;
     const clash = mm.vmas.find((v) => v.start < start + len && v.end > start);
     if (!clash) {
       mm.mmapBase = start;
@@ -33,6 +43,16 @@ function unmappedArea(mm: Mm, len: number): number {
     }
     top = clash.start;
   }
+}
+
+/**
+ * A hint the caller gave without MAP_FIXED (arch/x86/kernel/sys_x86_64.c
+ * arch_get_unmapped_area_topdown(), arch/x86/mm/mmap.c mmap_address_hint_valid()): taken, page
+ * aligned down, when [hint, hint + len) lies below TASK_SIZE and overlaps no VMA.
+ */
+function hintFree(mm: Mm, hint: number, len: number): boolean {
+  if (hint === 0 || TASK_SIZE - len < hint) return false;
+  return !mm.vmas.some((v) => v.start < hint + len && v.end > hint);
 }
 
 /** Split vma at addr (page aligned, strictly inside); PMD leaves across addr are split first. Returns the upper part. */
@@ -88,38 +108,81 @@ export interface MmapArgs {
   offset?: number;
 }
 
-/** do_mmap(): returns the address, or -errno. */
+/**
+ * mmap(): returns the address, or -errno. The checks come in the kernel's order (the same from
+ * v5.1 to v6.18): arch/x86/kernel/sys_x86_64.c sys_mmap() (offset alignment), mm/mmap.c
+ * ksys_mmap_pgoff() (the file, MAP_HUGETLB), do_mmap() (length), __get_unmapped_area() (room,
+ * MAP_FIXED address), then do_mmap()'s file and MAP_TYPE checks and the hugetlb reservation.
+ * addr, length and offset are unsigned long: a negative number is the 64-bit value -n wraps to
+ * (src/include/u64.ts). The host's answers are in test/vm/mmap-edges.test.ts.
+ */
 export function do_mmap(k: Kernel, mm: Mm, a: MmapArgs): number {
-  const len = pageAlign(a.length);
-  if (len <= 0 || a.addr % PAGE_SIZE !== 0 || (a.offset ?? 0) % PAGE_SIZE !== 0) return -EINVAL;
-  const type = a.flags & (MAP_SHARED | MAP_PRIVATE);
-  if (type !== MAP_SHARED && type !== MAP_PRIVATE) return -EINVAL;
+  const off = u64(a.offset ?? 0);
+  // sys_mmap(): the byte offset must be page aligned.
+  if (offsetInPage64(off)) return -EINVAL;
   const anon = (a.flags & MAP_ANONYMOUS) !== 0;
-  if (!anon && !a.file) return -EINVAL; // EBADF in the kernel: a file mapping needs a file
   const huge = (a.flags & MAP_HUGETLB) !== 0;
+  // ksys_mmap_pgoff(): fget(fd) of a file mapping (the model names its file; none given is a bad fd).
+  if (!anon && !a.file) return -EBADF;
+  // ksys_mmap_pgoff(): MAP_HUGETLB on a file that is not on hugetlbfs (no model file is).
+  if (huge && !anon) return -EINVAL;
+  let len = u64(a.length);
+  // ksys_mmap_pgoff(): an anonymous MAP_HUGETLB length is rounded up to the huge page size (and may wrap to 0).
+  if (huge) len = align64(len, HPAGE_PMD_SIZE);
+  // do_mmap()
+  if (len === 0n) return -EINVAL;
+  const fixed = (a.flags & MAP_FIXED) !== 0;
+  let addr = u64(a.addr);
+  if (!fixed) {
+    // round_hint_to_min()
+    addr &= ~BigInt(PAGE_SIZE - 1);
+    if (addr !== 0n && addr < BigInt(MMAP_MIN_ADDR)) addr = BigInt(MMAP_MIN_ADDR);
+  }
+  len = pageAlign64(len);
+  if (len === 0n) return -ENOMEM; // "Careful about overflows": PAGE_ALIGN wrapped
+  const pgoff64 = off >> BigInt(PAGE_SHIFT);
+  if (wrap64(pgoff64 + (len >> BigInt(PAGE_SHIFT))) < pgoff64) return -EOVERFLOW; // "offset overflow?" (cannot happen on 64-bit)
+  // __get_unmapped_area()
+  if (len > BigInt(TASK_SIZE)) return -ENOMEM;
+  const mlen = num(len);
+  let start: number;
+  if (fixed) {
+    // hugetlb_get_unmapped_area(): a MAP_FIXED huge mapping must start on a huge page.
+    if (huge && addr % BigInt(HPAGE_PMD_SIZE) !== 0n) return -EINVAL;
+    if (addr > BigInt(TASK_SIZE) - len) return -ENOMEM;
+    if (offsetInPage64(addr)) return -EINVAL;
+    start = num(addr);
+  } else {
+    k.fp.read('mm', mm.id); // the search reads the VMA tree, whether it finds room or not
+    const hint = addr <= BigInt(TASK_SIZE) ? num(addr) : 0;
+    const align = huge || (hint === 0 && mlen >= HPAGE_PMD_SIZE) ? HPAGE_PMD_SIZE : PAGE_SIZE;
+    start = hint !== 0 && hint % align === 0 && hintFree(mm, hint, mlen) ? hint : unmappedArea(mm, mlen, align);
+    if (start < 0) return start;
+  }
+  const type = a.flags & MAP_TYPE;
+  if (!anon) {
+    // file_mmap_ok() (v4.19+): the file range must fit in loff_t.
+    if (len > BigInt(MAX_LFS_FILESIZE) || pgoff64 > (BigInt(MAX_LFS_FILESIZE) - len) >> BigInt(PAGE_SHIFT)) return -EOVERFLOW;
+    if (type !== MAP_SHARED && type !== MAP_SHARED_VALIDATE && type !== MAP_PRIVATE) return -EINVAL;
+  } else if (type !== MAP_SHARED && type !== MAP_PRIVATE) {
+    return -EINVAL; // anonymous: MAP_SHARED_VALIDATE and the rest fall to "default: return -EINVAL"
+  }
+  const shared = type !== MAP_PRIVATE;
   if (huge) {
     // Private anonymous MAP_HUGETLB only (shared hugetlb needs hugetlbfs, not modelled yet).
-    if (!anon || type !== MAP_PRIVATE) return -EINVAL;
-    if (a.flags & MAP_FIXED && a.addr % HPAGE_PMD_SIZE !== 0) return -EINVAL;
-    // hugetlb_reserve_pages(): the pool must cover the whole mapping now.
-    if (k.mem.hugetlbFree.length < Math.ceil(len / HPAGE_PMD_SIZE)) return -ENOMEM;
+    if (shared) throw new RangeError('the model has shared MAP_HUGETLB mappings only as private anonymous ones (hugetlbfs files are not modelled)');
+    // hugetlb_reserve_pages() (from hugetlbfs_file_mmap()): the pool must cover the whole mapping now.
+    if (k.mem.hugetlbFree.length < mlen / HPAGE_PMD_SIZE) return -ENOMEM;
   }
-  const mlen = huge ? Math.ceil(len / HPAGE_PMD_SIZE) * HPAGE_PMD_SIZE : len;
-  let start: number;
-  if (a.flags & MAP_FIXED) {
-    start = a.addr;
-    do_munmap(k, mm, start, mlen);
-  } else {
-    start = unmappedArea(mm, mlen);
-  }
+  if (fixed) do_munmap(k, mm, start, mlen);
   let vmflags = protToVmFlags(a.prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | (huge ? VM_HUGETLB : 0);
   let file = anon ? null : a.file!;
-  let pgoff = anon ? 0 : (a.offset ?? 0) / PAGE_SIZE;
-  if (type === MAP_SHARED) {
+  let pgoff = anon ? 0 : num(pgoff64);
+  if (shared) {
     vmflags |= VM_SHARED | VM_MAYSHARE;
     // shmem_zero_setup(): shared anonymous memory is a tmpfs file.
     if (anon) {
-      file = new File(`dev/zero (deleted) #${mm.id}`, 'tmpfs', len, true);
+      file = new File(`dev/zero (deleted) #${mm.id}`, 'tmpfs', mlen, true);
       k.registerFile(file);
       pgoff = 0;
     }
@@ -147,9 +210,21 @@ export function remove_vma(k: Kernel, mm: Mm, vma: Vma): void {
   if (f && --f.users === 0 && f.anonymous) dropFileCache(k, f);
 }
 
+/**
+ * munmap() (mm/vma.c do_vmi_munmap(); mm/mmap.c __do_munmap() before v6.1): -EINVAL for an
+ * unaligned start, a range not wholly below TASK_SIZE, or a length that rounds to nothing;
+ * unmapping nothing is 0. start and length are unsigned long (src/include/u64.ts).
+ */
 export function do_munmap(k: Kernel, mm: Mm, start: number, length: number): number {
-  if (start % PAGE_SIZE !== 0 || length <= 0) return -EINVAL;
-  const end = start + pageAlign(length);
+  const s = u64(start);
+  const len = u64(length);
+  const TS = BigInt(TASK_SIZE);
+  if (offsetInPage64(s) || s > TS || len > TS - s) return -EINVAL;
+  const e = s + pageAlign64(len);
+  if (e === s) return -EINVAL;
+  k.fp.read('mm', mm.id);
+  const end = num(e);
+  // hugetlb_vm_op_split(): a hugetlb VMA splits only at huge page boundaries.
   if (hugetlbMisaligned(mm, start, end)) return -EINVAL;
   for (const v of vmasInRange(k, mm, start, end)) {
     zapRange(k, v, v.start, v.end);
@@ -159,54 +234,141 @@ export function do_munmap(k: Kernel, mm: Mm, start: number, length: number): num
 }
 
 /**
- * The end of [start, start+length) if it is page aligned, wholly mapped (-ENOMEM otherwise, as
- * mprotect() and madvise() answer) and splittable at its ends; or -errno.
+ * The VMAs over [start, end) in address order, and whether the range has holes: the walk of
+ * do_mprotect_pkey() and madvise_walk_vmas(), which act on every VMA they meet and report a hole
+ * as -ENOMEM.
  */
-function mappedRangeEnd(mm: Mm, start: number, length: number): number {
-  if (start % PAGE_SIZE !== 0) return -EINVAL;
-  const end = start + pageAlign(length);
-  for (let a = start; a < end; a += PAGE_SIZE) if (!mm.findVma(a)) return -ENOMEM;
-  return hugetlbMisaligned(mm, start, end) ? -EINVAL : end;
+function walkRange(mm: Mm, start: number, end: number): { vmas: Vma[]; holeAt: number | null } {
+  const vmas = mm.vmas.filter((v) => v.end > start && v.start < end);
+  let at = start;
+  let holeAt: number | null = null;
+  for (const v of vmas) {
+    if (v.start > at && holeAt === null) holeAt = at;
+    at = v.end;
+  }
+  if (at < end && holeAt === null) holeAt = at;
+  return { vmas, holeAt };
 }
 
-/** mprotect(): VM_WRITE changes; PTEs lose write permission when it is removed. */
+/** Split the VMAs at start and end if they straddle them, and return the one now covering [from, to) pieces. */
+function splitFor(k: Kernel, v: Vma, start: number, end: number): Vma {
+  let cur = v;
+  if (cur.start < start) cur = splitVma(k, cur, start);
+  if (cur.end > end) splitVma(k, cur, end);
+  return cur;
+}
+
+/**
+ * mprotect() (mm/mprotect.c do_mprotect_pkey()): the argument checks in the kernel's order —
+ * PROT_GROWSDOWN with PROT_GROWSUP, an unaligned start (-EINVAL); a zero length does nothing;
+ * a length that wraps (-ENOMEM); bits arch_validate_prot() refuses (-EINVAL) — then the walk:
+ * the first VMA must cover start (-ENOMEM), each VMA met is changed in turn, and a hole stops the
+ * walk with -ENOMEM after the VMAs before it were changed (the host agrees:
+ * test/vm/mmap-edges.test.ts). The model has no VM_GROWSDOWN/VM_GROWSUP VMAs, so PROT_GROWS*
+ * on a mapped range is -EINVAL. VM_WRITE changes; PTEs lose write permission when it is removed.
+ */
 export function do_mprotect(k: Kernel, mm: Mm, start: number, length: number, prot: number): number {
-  const end = mappedRangeEnd(mm, start, length);
-  if (end < 0) return end;
-  for (const v of vmasInRange(k, mm, start, end)) {
-    if (prot & PROT_WRITE && v.isShared() && !(v.flags & VM_MAYWRITE)) return -EACCES;
+  const grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP);
+  prot &= ~(PROT_GROWSDOWN | PROT_GROWSUP);
+  if (grows === (PROT_GROWSDOWN | PROT_GROWSUP)) return -EINVAL;
+  const s = u64(start);
+  if (offsetInPage64(s)) return -EINVAL;
+  const len = u64(length);
+  if (len === 0n) return 0;
+  const e = wrap64(s + pageAlign64(len));
+  if (e <= s) return -ENOMEM;
+  // arch_validate_prot() (include/linux/mman.h; x86 has no override).
+  if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM)) return -EINVAL;
+  k.fp.read('mm', mm.id);
+  // Past TASK_SIZE nothing is mapped: the walk meets a hole there.
+  const end = e > BigInt(TASK_SIZE) ? TASK_SIZE + PAGE_SIZE : num(e);
+  const { vmas, holeAt } = walkRange(mm, start, end);
+  const first = vmas[0];
+  if (!first) return -ENOMEM;
+  if (grows & PROT_GROWSDOWN) return first.start >= end ? -ENOMEM : -EINVAL;
+  if (first.start > start) return -ENOMEM;
+  if (grows & PROT_GROWSUP) return -EINVAL;
+  for (const v0 of vmas) {
+    if (holeAt !== null && v0.start > holeAt) return -ENOMEM;
+    k.fp.read('vma', v0.id);
+    if (prot & PROT_WRITE && v0.isShared() && !(v0.flags & VM_MAYWRITE)) return -EACCES;
+    const from = Math.max(start, v0.start);
+    const to = Math.min(end, v0.end);
+    // mprotect_fixup() → split_vma(): a hugetlb VMA splits only at huge page boundaries.
+    if (hugetlbMisaligned(mm, from, to)) return -EINVAL;
+    const v = splitFor(k, v0, from, to);
     v.flags = (v.flags & ~(VM_READ | VM_WRITE | VM_EXEC)) | protToVmFlags(prot);
     if (!(prot & PROT_WRITE)) {
       for (let i = 0; i < v.bits.length; i++) v.bits[i] &= ~PTE_WRITE;
-      for (const e of v.pmd.values()) e.bits &= ~PTE_WRITE;
+      for (const pe of v.pmd.values()) pe.bits &= ~PTE_WRITE;
     }
     k.fp.write('vma', v.id);
   }
-  return 0;
+  return holeAt !== null ? -ENOMEM : 0;
 }
 
+/**
+ * madvise_behavior_valid() (mm/madvise.c): the advice some kernel of the profiles accepts, by
+ * value. The model implements MADV_NORMAL, DONTNEED, DONTFORK, DOFORK, HUGEPAGE, NOHUGEPAGE,
+ * WIPEONFORK and KEEPONFORK; any other advice a kernel accepts is refused as not modelled
+ * (rather than answered -EINVAL, which the kernel would not say); values no kernel accepts are -EINVAL.
+ */
+const MADV_NOT_MODELLED: Readonly<Record<number, string>> = {
+  1: 'MADV_RANDOM', 2: 'MADV_SEQUENTIAL', 3: 'MADV_WILLNEED', 8: 'MADV_FREE', 9: 'MADV_REMOVE', 12: 'MADV_MERGEABLE',
+  13: 'MADV_UNMERGEABLE', 16: 'MADV_DONTDUMP', 17: 'MADV_DODUMP', 20: 'MADV_COLD', 21: 'MADV_PAGEOUT',
+  22: 'MADV_POPULATE_READ', 23: 'MADV_POPULATE_WRITE', 24: 'MADV_DONTNEED_LOCKED', 25: 'MADV_COLLAPSE',
+  100: 'MADV_HWPOISON', 101: 'MADV_SOFT_OFFLINE', 102: 'MADV_GUARD_INSTALL', 103: 'MADV_GUARD_REMOVE',
+};
+const MADV_MODELLED = [MADV_NORMAL, MADV_DONTNEED, MADV_DONTFORK, MADV_DOFORK, MADV_HUGEPAGE, MADV_NOHUGEPAGE,
+  MADV_WIPEONFORK, MADV_KEEPONFORK];
+
+/**
+ * madvise() (mm/madvise.c do_madvise(): is_valid_madvise() and madvise_should_skip() since
+ * v6.15, the same checks inline before): an unknown advice, an unaligned start, a length that
+ * rounds up from a small negative to zero, or a range that wraps is -EINVAL; an empty range is 0.
+ * Then madvise_walk_vmas() applies the advice to every VMA in the range and answers -ENOMEM at
+ * the end if the range had holes (the VMAs around a hole are still advised: the host agrees,
+ * test/vm/mmap-edges.test.ts). An error from one VMA stops the walk there.
+ */
 export function do_madvise(k: Kernel, mm: Mm, start: number, length: number, advice: number): number {
-  const known = [MADV_NORMAL, MADV_DONTNEED, MADV_DONTFORK, MADV_DOFORK, MADV_HUGEPAGE, MADV_NOHUGEPAGE,
-    MADV_WIPEONFORK, MADV_KEEPONFORK];
-  if (!known.includes(advice)) return -EINVAL;
-  const end = mappedRangeEnd(mm, start, length);
-  if (end < 0) return end;
-  for (const v of vmasInRange(k, mm, start, end)) {
+  if (!MADV_MODELLED.includes(advice)) {
+    const name = MADV_NOT_MODELLED[advice];
+    if (name) throw new RangeError(`madvise(${name}) is not modelled (the model has ${MADV_MODELLED.length} advice values; see pinlab ops)`);
+    return -EINVAL;
+  }
+  const s = u64(start);
+  if (offsetInPage64(s)) return -EINVAL;
+  const lenIn = u64(length);
+  const len = pageAlign64(lenIn);
+  if (lenIn !== 0n && len === 0n) return -EINVAL;
+  const e = s + len;
+  if (e >= 1n << 64n) return -EINVAL;
+  if (e === s) return 0;
+  k.fp.read('mm', mm.id);
+  const end = e > BigInt(TASK_SIZE) ? TASK_SIZE + PAGE_SIZE : num(e);
+  const { vmas, holeAt } = walkRange(mm, start, end);
+  if (!vmas.length) return -ENOMEM;
+  for (const v0 of vmas) {
+    const from = Math.max(start, v0.start);
+    const to = Math.min(end, v0.end);
+    k.fp.read('vma', v0.id);
+    if (advice === MADV_WIPEONFORK && (v0.file || v0.isShared())) return -EINVAL;
+    // split_vma() for a flag change; DONTNEED zaps without splitting.
+    if (advice !== MADV_DONTNEED && hugetlbMisaligned(mm, from, to)) return -EINVAL;
+    const v = advice === MADV_DONTNEED ? v0 : splitFor(k, v0, from, to);
     k.fp.write('vma', v.id);
     switch (advice) {
-      case MADV_DONTNEED: zapRange(k, v, v.start, v.end); break; // a pinned page stays allocated, just unmapped
+      case MADV_DONTNEED: zapRange(k, v, from, to); break; // a pinned page stays allocated, just unmapped
       case MADV_DONTFORK: v.flags |= VM_DONTCOPY; break;
       case MADV_DOFORK: v.flags &= ~VM_DONTCOPY; break;
       case MADV_HUGEPAGE: v.flags = (v.flags & ~VM_NOHUGEPAGE) | VM_HUGEPAGE; break;
       case MADV_NOHUGEPAGE: v.flags = (v.flags & ~VM_HUGEPAGE) | VM_NOHUGEPAGE; break;
-      case MADV_WIPEONFORK:
-        if (v.file || v.isShared()) return -EINVAL;
-        v.flags |= VM_WIPEONFORK; break;
+      case MADV_WIPEONFORK: v.flags |= VM_WIPEONFORK; break;
       case MADV_KEEPONFORK: v.flags &= ~VM_WIPEONFORK; break;
       default: break;
     }
   }
-  return 0;
+  return holeAt !== null ? -ENOMEM : 0;
 }
 
 /** exit_mmap(): tear down every mapping. */

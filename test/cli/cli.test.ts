@@ -276,6 +276,27 @@ describe('with the real model', () => {
     assert.match(r.stdout, /pin_user_pages_fast\(/);
   });
 
+  test('an allocation failure is printed under the result, with the step, and is in --trace', (t) => {
+    if (!real) { t.skip('dist/src/scenario/model-backend.js is not built'); return; }
+    const text = `name: oom
+machine: { normal: 2M }
+steps:
+  - mmap: { length: 1100*PAGE_SIZE, prot: PROT_READ|PROT_WRITE, flags: MAP_PRIVATE|MAP_ANONYMOUS }
+    as: buf
+  - write: { addr: buf, length: 1100*PAGE_SIZE, value: 1 }
+    expect: { ret: 0 }
+`;
+    const out = join(tmp, 'oom-trace.json');
+    const r = pinlab(['run', file(text), '--trace', out], { PINLAB_BACKEND: undefined });
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    const lines = r.stdout.split('\n');
+    assert.match(lines[1], /step 2 write: ret == 0: expected 0, got -ENOMEM$/);
+    assert.equal(lines[2], '  ALLOC page allocation failure: order:0, mode:GFP_HIGHUSER_MOVABLE in do_anonymous_page '
+      + '(free pages: MOVABLE 0, CMA 0, NORMAL 0) (step 2 write)');
+    const trace = JSON.parse(readFileSync(out, 'utf8')) as { events: Array<{ op: string; allocFailures?: string[] }> };
+    assert.match(trace.events.find((e) => e.op === 'write')!.allocFailures![0], /^page allocation failure: order:0/);
+  });
+
   test('a small scenario passes and a wrong expectation fails', (t) => {
     if (!real) { t.skip('dist/src/scenario/model-backend.js is not built'); return; }
     const text = `name: real-pin

@@ -5,8 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ESRCH } from '../../src/drivers/common.js';
-import { process_vm_readv, process_vm_writev, PVM_MAX_PAGES_PER_LOOP } from '../../src/drivers/process-vm.js';
-import { EFAULT, PAGE_SIZE, PROT_READ } from '../../src/include/uapi.js';
+import { process_vm_readv, process_vm_rw, process_vm_writev, PVM_MAX_PAGES_PER_LOOP } from '../../src/drivers/process-vm.js';
+import { EFAULT, EINVAL, PAGE_SIZE, PROT_READ } from '../../src/include/uapi.js';
 import { PG_dirty } from '../../src/mm/page-flags.js';
 import { do_exit } from '../../src/vm/exit.js';
 import { do_fork } from '../../src/vm/fork.js';
@@ -154,4 +154,25 @@ test('R137 [current] a 2000-page read: chunks of at most 1024 pages, every page 
   const d = delta(k, () => step(k, me, 'readv', () => process_vm_readv(k, me, peer, [{ base: local, len: n * PAGE_SIZE }], [{ base: remote, len: n * PAGE_SIZE }])));
   assert.deepEqual([d.r, d.acq, d.rel], [n * PAGE_SIZE, n, n]);
   assert.equal(ref(k, pfnAt(peer, remote + (n - 1) * PAGE_SIZE)), 1, 'no pin left behind');
+});
+
+// Argument edges, each as the host (Linux 6.18) answered process_vm_readv() on itself: flags 1
+// EINVAL; a local (ssize_t) -1 EINVAL; a remote -1 EINVAL, but 0 when there is nothing to copy
+// locally (the remote vector is never read); more than UIO_MAXIOV remote iovecs EINVAL; a remote
+// base above TASK_SIZE EFAULT; a huge remote length copies what the local side holds.
+test('process_vm_readv argument edges answer as the host does', () => {
+  const s = two('current');
+  const rv = (l: Array<{ base: number; len: number }>, r: Array<{ base: number; len: number }>) =>
+    step(s.k, s.me, 'readv', () => process_vm_readv(s.k, s.me, s.peer, l, r));
+  const L = [{ base: s.local, len: PAGE_SIZE }];
+  const R = [{ base: s.remote, len: PAGE_SIZE }];
+  assert.equal(process_vm_rw(s.k, s.me, s.peer, L, R, false, 1), -EINVAL);
+  assert.equal(rv([{ base: s.local, len: -1 }], R), -EINVAL);
+  assert.equal(rv(L, [{ base: s.remote, len: -1 }]), -EINVAL);
+  assert.equal(rv([{ base: s.local, len: 0 }], [{ base: s.remote, len: -1 }]), 0); // the model said EINVAL
+  assert.equal(rv([], [{ base: s.remote, len: -1 }]), 0);
+  assert.equal(rv(L, new Array(1025).fill(R[0])), -EINVAL); // the model copied
+  assert.equal(rv(L, []), 0);
+  assert.equal(rv(L, [{ base: 0x800000000000, len: PAGE_SIZE }]), -EFAULT);
+  assert.equal(rv(L, [{ base: s.remote, len: 2 ** 40 }]), PAGE_SIZE);
 });

@@ -16,6 +16,7 @@ import { ringOf } from './drivers.js';
 import { newPipe, pipeBuffers, type Pipe } from '../../block/pipe.js';
 import { splice_check_file_to_pipe, splice_read_direct } from '../../block/splice.js';
 import { EBADF, fdget, getDirectIO, isRegular, O_DIRECT, type OpenFile, type RegularFile } from '../../fs/fdtable.js';
+import { writeCheckLimits } from '../../fs/read_write.js';
 import { EINVAL } from '../../include/uapi.js';
 import { ScenarioError } from '../backend.js';
 import { File } from '../../fs/file.js';
@@ -38,7 +39,9 @@ function aioDirect(c: Ctx, a: Args, write: boolean): number {
   if (pos < 0) return -EINVAL;
   const dio = getDirectIO()!;
   const iter = import_ubuf(write ? 'ITER_SOURCE' : 'ITER_DEST', t.mm, int(a, 'buf'), int(a, 'count'), c.k);
-  return dio(c.k, t, of, iter, pos, { async: true });
+  // ->write_iter's generic_write_checks(): -EFBIG at s_maxbytes, as for pwrite().
+  const lim = write && iter.count ? writeCheckLimits(of, iter, pos) : 0;
+  return lim || dio(c.k, t, of, iter, pos, { async: true });
 }
 
 /** A regular file opened with O_DIRECT: what the asynchronous and fixed-buffer ops model. */
@@ -55,7 +58,7 @@ function handles(c: Ctx): { pipes: Pipe[]; iters: IovIter[]; bio: Bio | null } {
 function kernelPages(c: Ctx, n: number): BvecSeg[] {
   const segs: BvecSeg[] = [];
   for (let i = 0; i < n; i++) {
-    const pfn = c.k.mem.allocFolio(GFP_KERNEL, 0);
+    const pfn = c.k.mem.allocFolio(GFP_KERNEL, 0, 'kernel buffer of an ITER_KVEC/ITER_BVEC');
     if (pfn < 0) throw new ScenarioError('out of memory for kernel pages');
     segs.push({ pfn, offset: 0, len: PAGE_SIZE });
   }
@@ -109,6 +112,8 @@ function fixedIo(c: Ctx, a: Args, write: boolean): number {
   const segs = ioUringFixedBvec(c.k, ring, int(a, 'buf_index'), int(a, 'addr'), int(a, 'len'));
   if (typeof segs === 'number') return segs;
   const iter = iov_iter_bvec(write ? 'ITER_SOURCE' : 'ITER_DEST', segs, int(a, 'len'));
+  const lim = write && iter.count ? writeCheckLimits(of, iter, int(a, 'offset')) : 0;
+  if (lim) return lim;
   return getDirectIO()!(c.k, t, of, iter, int(a, 'offset'), { async: bool(a, 'async', false) });
 }
 
@@ -233,7 +238,9 @@ export const BLOCK_OPS: OpImpl[] = [
     run(c, a) {
       const name = str(a, 'name');
       if (c.k.files.has(name)) throw new ScenarioError(`a file named '${name}' already exists`, 'name');
-      const f = new File(name, 'blkdev', int(a, 'size'));
+      const size = int(a, 'size');
+      if (size < 0) throw new ScenarioError(`size must not be negative, not ${size}`, 'size');
+      const f = new File(name, 'blkdev', size);
       c.k.files.set(name, f);
       c.k.registerFile(f);
       return ret(0);

@@ -1,6 +1,6 @@
 // Scenario operations and queries for memory, address spaces and GUP.
 
-import { File, type FsKind } from '../../fs/file.js';
+import { File, sMaxbytes, type FsKind } from '../../fs/file.js';
 import * as api from '../../gup/api.js';
 import type { PageArray } from '../../gup/gup.js';
 import * as unpin from '../../gup/unpin.js';
@@ -20,6 +20,20 @@ import { ScenarioError, type ArgSpec } from '../backend.js';
 
 // ---- operations -----------------------------------------------------------------------------------
 
+/**
+ * The size of a file create_file makes: it stands for creating the file and setting its size, so a
+ * size ftruncate() would refuse is a usage error that says what the kernel would answer — a
+ * negative length -EINVAL (fs/open.c do_sys_ftruncate()), one past the filesystem's s_maxbytes
+ * -EFBIG (fs/attr.c inode_newsize_ok()).
+ */
+export function fileSize(a: Args, fs: FsKind): number {
+  const size = int(a, 'size');
+  if (size < 0) throw new ScenarioError(`size must not be negative (ftruncate(fd, ${size}) is -EINVAL)`, 'size');
+  const max = sMaxbytes(fs);
+  if (size > max) throw new ScenarioError(`size ${size} is past what ${fs} can hold (s_maxbytes ${max}; ftruncate() would be -EFBIG)`, 'size');
+  return size;
+}
+
 const GUP_ARGS = [A('start', 'int'), A('nr_pages', 'int'), A('gup_flags', 'flags', false, 'default 0'),
   A('pages', 'bool', false, 'pass a pages array (default true); false faults in only')];
 
@@ -29,8 +43,16 @@ const GUP_ARGS = [A('start', 'int'), A('nr_pages', 'int'), A('gup_flags', 'flags
  */
 function gupOp(name: string, family: 'get' | 'pin', source: string, call: (c: Ctx, a: Args, pages: PageArray | null) => number,
   extra: ArgSpec[] = [], gen?: (c: Ctx, a: Args, pages: PageArray) => KernelGen<number>): OpImpl {
+  // The GUP-fast calls take an int nr_pages (mm/gup.c get_user_pages_fast(), pin_user_pages_fast(),
+  // get_user_pages_fast_only()): a negative one is an argument the kernel answers (gup_fast_fallback()).
+  // The others take an unsigned long: -1 means 2^64-1 pages, and the caller's pages array would be
+  // overrun long before the walk ends — there is no array the model could pass for it.
+  const intNr = name.includes('_fast');
   const pagesFor = (a: Args) => {
     const nr = int(a, 'nr_pages');
+    if (nr < 0 && !intNr) {
+      throw new ScenarioError(`nr_pages is an unsigned long: ${nr} is 2^64${nr} pages, more than any pages array holds`, 'nr_pages');
+    }
     if (nr > 1 << 22) throw new ScenarioError('nr_pages is larger than the model allows (4M)', 'nr_pages');
     return bool(a, 'pages', true) ? new Array<number>(Math.max(nr, 0)).fill(-1) : null;
   };
@@ -105,8 +127,14 @@ export const MM_OPS: OpImpl[] = [
   {
     name: 'write', summary: 'a CPU store of a content token into every page of a range (faults like user space)',
     source: 'arch/x86/mm/fault.c, mm/memory.c', needsTask: true,
-    args: [A('addr', 'int'), A('length', 'int', false, 'default PAGE_SIZE'), A('value', 'int')],
-    run: (c, a) => ret(userWrite(c.k, task(c).mm, int(a, 'addr'), int(a, 'length', PAGE_SIZE), int(a, 'value'))),
+    args: [A('addr', 'int'), A('length', 'int', false, 'default PAGE_SIZE; at least 1'), A('value', 'int')],
+    run(c, a) {
+      // Not write(2) (that is sys_write): a store instruction stores at least a byte, and a range
+      // of length <= 0 names nothing to store to, so it is a usage error rather than an errno.
+      const length = int(a, 'length', PAGE_SIZE);
+      if (length <= 0) throw new ScenarioError(`length must be at least 1 (a CPU store into [addr, addr + length)), not ${length}`, 'length');
+      return ret(userWrite(c.k, task(c).mm, int(a, 'addr'), length, int(a, 'value')));
+    },
   },
   {
     name: 'read', summary: 'a CPU load: returns the content token at addr (faults like user space) or -EFAULT',
@@ -142,7 +170,7 @@ export const MM_OPS: OpImpl[] = [
       const fs = str(a, 'fs', 'ext4');
       if (!['ext4', 'tmpfs', 'ext4-dax', 'vfat'].includes(fs)) throw new ScenarioError(`fs must be ext4, tmpfs, ext4-dax or vfat, not '${fs}'`, 'fs');
       if (c.k.files.has(name)) throw new ScenarioError(`a file named '${name}' already exists`, 'name');
-      const f = new File(name, fs as FsKind, int(a, 'size'));
+      const f = new File(name, fs as FsKind, fileSize(a, fs as FsKind));
       c.k.files.set(name, f);
       c.k.registerFile(f);
       return ret(0);
