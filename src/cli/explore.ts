@@ -112,6 +112,8 @@ export async function exploreCommand(cmd: 'explore' | 'replay', io: ExploreIo, b
   const name = printable(scn.name, MAX_SCENARIO_NAME);
   const preemptionBound = boundOpt ?? scn.explore?.preemptionBound;
   let failed = false;
+  /** A replay schedule that cannot run on some profile: a usage error (exit 2). */
+  let invalid = false;
   const docs: unknown[] = [];
   const traces: [string, unknown][] = [];
   for (const profile of o.profile !== undefined ? [o.profile] : scn.profiles) {
@@ -126,6 +128,18 @@ export async function exploreCommand(cmd: 'explore' | 'replay', io: ExploreIo, b
           throw e;
         }
         const r = replay(p, schedule, { complete: true });
+        if (r.invalidAt !== undefined) {
+          // The schedule names an actor that cannot run at that point: the run stopped there, with
+          // no finally: and no leak check, so it is neither a pass nor a failure of the scenario.
+          invalid = true;
+          const actor = p.actors[schedule[r.invalidAt]] ?? String(schedule[r.invalidAt]);
+          const why = `step ${r.invalidAt + 1} of --schedule runs ${quoted(actor)}, which cannot run then `
+            + `(it has no step left, or waits for another actor); the schedule ran as far as: ${formatSchedule(r.schedule, p.actors) || '(nothing)'}`;
+          if (o.json) docs.push({ profile, verdict: 'invalid', error: why });
+          else io.out(`ERROR ${name} [${profile}] schedule not feasible\n`);
+          io.err(`pinlab: ${printable(why, 600)}\n`);
+          continue;
+        }
         const failure = r.failure ?? null;
         failed ||= failure !== null;
         const ran = formatSchedule(r.schedule, p.actors);
@@ -192,7 +206,7 @@ export async function exploreCommand(cmd: 'explore' | 'replay', io: ExploreIo, b
       wrapUsage(() => writeJsonFile(tracePath, o.trace!, '--trace', doc));
     }
   }
-  return failed ? 1 : 0;
+  return invalid ? 2 : failed ? 1 : 0;
 }
 
 function wrapUsage(fn: () => void): void {

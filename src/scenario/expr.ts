@@ -121,6 +121,7 @@ function tokenize(src: string): Token[] {
     if (c === '<' || c === '>' || c === '=') hint = ': comparisons are not part of expressions (use ge:, le:, ne: in expectations)';
     else if (c === '"' || c === "'") hint = ': quote the whole YAML value instead';
     else if (c === ',') hint = ': len() takes one argument';
+    else if (c === '.') hint = ': numbers are integers (no .5, .inf or .nan)';
     throw new ExprError(`unexpected character ${quoted(ch)}${hint}`, i);
   }
   out.push({ type: 'end', text: '', col: src.length });

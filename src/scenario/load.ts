@@ -249,7 +249,7 @@ class Loader {
         }
         if (!spec) {
           const names = specs.map((s) => s.name);
-          let hint = didYouMean(e.key, names);
+          let hint = keyHint(e.key, names);
           if (!hint && e.key === 'task' && kind === 'operation') hint = '; give the task beside the operation: `task: NAME` on the step';
           if (!hint && e.key === 'task') hint = `; query '${owner}' does not run in a task`;
           this.err(e.keyPos, `unknown argument ${quoted(e.key)} of ${kind} '${owner}'${hint} (it takes: ${argList(specs)})`);

@@ -125,8 +125,8 @@ export function decodeScenarioText(bytes: Uint8Array, file: string): { text: str
     let line = 1;
     for (let i = 0; i < lineStart; i++) if (bytes[i] === 0x0a) line++;
     const col = new TextDecoder().decode(bytes.subarray(lineStart, bad)).length + 1;
-    const shown = [...bytes.subarray(bad, Math.min(bad + 4, bytes.length))].map((x) => `\\x${x.toString(16).padStart(2, '0')}`).join('');
-    return { error: { pos: { file, line, col }, message: `the file is not UTF-8 text: invalid byte sequence ${shown}` } };
+    const shown = `\\x${bytes[bad].toString(16).padStart(2, '0')}`;
+    return { error: { pos: { file, line, col }, message: `the file is not UTF-8 text: the byte ${shown} here does not start a valid UTF-8 sequence` } };
   }
   return { text: new TextDecoder('utf-8').decode(bytes) };
 }
