@@ -364,15 +364,15 @@ class Cli {
     const rows: { file: string; name: string; profiles: readonly string[]; description: string }[] = [];
     for (const file of this.catalogue()) {
       const scn = this.load(file, backend, report, new Set());
-      // The first line of the description, cut: a list line, not the description.
-      const description = printable((scn?.description ?? '').trim().split('\n')[0], 100);
-      if (scn) rows.push({ file, name: printable(scn.name, MAX_SCENARIO_NAME), profiles: scn.profiles, description });
+      if (scn) rows.push({ file, name: scn.name, profiles: scn.profiles, description: (scn.description ?? '').trim().split('\n')[0] });
     }
-    if (json) this.io.out(`${jsonText(rows)}\n`);
+    if (json) this.io.out(`${jsonText(boundStrings(rows))}\n`);
     else {
-      const w1 = Math.max(0, ...rows.map((r) => r.name.length));
-      const w2 = Math.max(0, ...rows.map((r) => r.profiles.join(',').length + 2));
-      for (const r of rows) {
+      // Names and descriptions escaped and cut: a line per scenario, whatever its description holds.
+      const shown = rows.map((r) => ({ ...r, name: printable(r.name, MAX_SCENARIO_NAME), description: printable(r.description, 100) }));
+      const w1 = Math.max(0, ...shown.map((r) => r.name.length));
+      const w2 = Math.max(0, ...shown.map((r) => r.profiles.join(',').length + 2));
+      for (const r of shown) {
         this.io.out(`${r.name.padEnd(w1)}  ${`[${r.profiles.join(',')}]`.padEnd(w2)}  ${r.description}`.trimEnd() + '\n');
       }
       if (rows.length === 0 && report.errors.length === 0 && report.fileErrors === 0 && report.internal === 0) {

@@ -3,7 +3,7 @@
 
 /**
  * The largest scenario file, in bytes; YAML aliases count as the text they repeat, so this also
- * bounds the scenario once its aliases are expanded. The catalogue's largest file is under 10 KiB;
+ * bounds the scenario once its aliases are expanded. The catalogue's largest file is about 4 KiB;
  * a 1 MiB file loads in about a second, while 5 MiB of YAML nodes takes over a gigabyte.
  */
 export const MAX_FILE_BYTES = 1 << 20;
@@ -11,7 +11,7 @@ export const MAX_FILE_BYTES = 1 << 20;
 /**
  * YAML values (scalars, lists, mappings) in one file. The parser holds about a kilobyte per value,
  * and a megabyte of "[a,a,a,..." is half a million of them (600 MB); 100,000 values take under
- * 250 MB. That is about 10,000 ordinary steps; the catalogue's largest file has under 1,500 values.
+ * 250 MB. That is about 10,000 ordinary steps; the catalogue's largest file has under 300 values.
  */
 export const MAX_YAML_VALUES = 100_000;
 
