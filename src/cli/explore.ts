@@ -8,7 +8,7 @@
 import { resolve } from 'node:path';
 import type { Backend } from '../scenario/backend.js';
 import type { Scenario } from '../scenario/ast.js';
-import { ScenarioFileError } from '../scenario/errors.js';
+import { ScenarioFileError, formatPos } from '../scenario/errors.js';
 import { MAX_SCENARIO_NAME } from '../scenario/limits.js';
 import { FileInputError, loadScenarioFile } from '../scenario/load.js';
 import { jsonText, printable, quoted } from '../scenario/printable.js';
@@ -105,7 +105,7 @@ export async function exploreCommand(cmd: 'explore' | 'replay', io: ExploreIo, b
     if (e instanceof FileInputError) throw new ExploreUsageError(`pinlab: ${e.message}`);
     throw e;
   }
-  if (!scn.actors) throw new ExploreUsageError(`pinlab: ${shownPath(file)}: not a multi-actor scenario (${cmd} needs setup: and actors:; see docs/explorer.md)`);
+  if (!scn.actors) throw new ExploreUsageError(`${formatPos(scn.pos)}: not a multi-actor scenario (${cmd} needs setup: and actors:; see docs/explorer.md)`);
   // Find out now, not after the search, that the trace cannot be written.
   const tracePath = o.trace !== undefined ? resolve(io.cwd, o.trace) : undefined;
   if (tracePath !== undefined) wrapUsage(() => checkWritable(tracePath, o.trace!, '--trace'));

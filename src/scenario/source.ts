@@ -24,6 +24,8 @@ const ERRNO_TEXT: Readonly<Record<string, string>> = {
   ENOENT: 'no such file', EACCES: 'permission denied', EPERM: 'permission denied', ELOOP: 'too many levels of symbolic links',
   ENAMETOOLONG: 'file name too long', ENOTDIR: 'a component of the path is not a directory', EISDIR: 'is a directory',
   EIO: 'input/output error', ENXIO: 'no such device or address', EMFILE: 'too many open files', ENFILE: 'too many open files',
+  ENOSPC: 'no space left on device', EDQUOT: 'disk quota exceeded', EROFS: 'read-only file system', EFBIG: 'file too large',
+  EBUSY: 'device or resource busy', ETXTBSY: 'text file busy',
 };
 
 /** The reason a file operation failed, in words (the errno name if there are none). */
