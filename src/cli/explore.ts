@@ -13,7 +13,7 @@ import { MAX_SCENARIO_NAME } from '../scenario/limits.js';
 import { FileInputError, loadScenarioFile } from '../scenario/load.js';
 import { jsonText, printable, quoted } from '../scenario/printable.js';
 import { didYouMean } from '../scenario/suggest.js';
-import { UsageError, checkWritable, shownPath, writeJsonFile } from './files.js';
+import { UsageError, checkWritable, writeJsonFile } from './files.js';
 import {
   ScheduleError, exploreDpor, exploreExhaustive, explorePct, formatSchedule, minimizeSchedule, parseSchedule, replay,
   type ExploreResult,
