@@ -5,13 +5,14 @@
 // A file's `explore: fails:` says which profiles must fail (the old kernel) and which must pass: the
 // exit status is 0 when every profile went as the file expects, 1 otherwise.
 
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { Backend } from '../scenario/backend.js';
 import type { Scenario } from '../scenario/ast.js';
 import { ScenarioFileError, formatPos } from '../scenario/errors.js';
 import { MAX_SCENARIO_NAME } from '../scenario/limits.js';
 import { FileInputError, loadScenarioFile } from '../scenario/load.js';
-import { jsonText, printable, quoted } from '../scenario/printable.js';
+import { boundStrings, jsonText, printable, quoted } from '../scenario/printable.js';
 import { didYouMean } from '../scenario/suggest.js';
 import { UsageError, checkWritable, writeJsonFile } from './files.js';
 import {
@@ -90,6 +91,9 @@ export async function exploreCommand(cmd: 'explore' | 'replay', io: ExploreIo, b
   const runs = intOption('runs', o.runs);
   const depth = intOption('depth', o.depth, 1);
   const jobs = intOption('jobs', o.jobs, 1) ?? 1;
+  // Each worker is a V8 isolate of about 20 MB: --jobs 1000 would exhaust memory, not go faster.
+  const maxJobs = 2 * availableParallelism();
+  if (jobs > maxJobs) throw new ExploreUsageError(`pinlab: --jobs must be at most ${maxJobs} (twice the ${maxJobs / 2} CPUs here), found ${jobs}`);
   if (depth !== undefined && mode !== 'pct') throw new ExploreUsageError('pinlab: --depth applies to --mode pct only');
   if (o.seed !== undefined && mode !== 'pct') throw new ExploreUsageError('pinlab: --seed applies to --mode pct only');
   if (jobs > 1 && runs !== undefined && mode !== 'pct') {
@@ -198,7 +202,7 @@ export async function exploreCommand(cmd: 'explore' | 'replay', io: ExploreIo, b
       throw e;
     }
   }
-  if (o.json) io.out(`${jsonText(docs.length === 1 ? docs[0] : docs)}\n`);
+  if (o.json) io.out(`${jsonText(boundStrings(docs.length === 1 ? docs[0] : docs))}\n`);
   if (tracePath !== undefined) {
     if (traces.length === 0) io.err('pinlab: no failing schedule, so no trace was written\n');
     else {

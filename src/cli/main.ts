@@ -17,7 +17,7 @@ import type { Scenario } from '../scenario/ast.js';
 import { MAX_MESSAGE, ScenarioFileError, formatPos, type Diagnostic } from '../scenario/errors.js';
 import { MAX_FILE_BYTES, MAX_SCENARIO_NAME } from '../scenario/limits.js';
 import { FileInputError, loadScenarioFile } from '../scenario/load.js';
-import { escapeOutput, jsonText, printable, quoted } from '../scenario/printable.js';
+import { boundStrings, escapeOutput, jsonText, printable, quoted } from '../scenario/printable.js';
 import { runScenario, type ScenarioResult, type Verdict } from '../scenario/run.js';
 import { didYouMean } from '../scenario/suggest.js';
 import { ExploreUsageError, exploreCommand } from './explore.js';
@@ -170,16 +170,6 @@ interface RunReport {
   fileErrors: number;
 }
 
-/**
- * Strings in JSON output cut to MAX_MESSAGE characters: a verdict's expected value can be any text
- * of the file (a megabyte), and no output line should be that long. Everything else is kept.
- */
-function boundStrings(v: unknown): unknown {
-  if (typeof v === 'string') return v.length > MAX_MESSAGE ? `${v.slice(0, MAX_MESSAGE)}…(${v.length - MAX_MESSAGE} more characters)` : v;
-  if (Array.isArray(v)) return v.map(boundStrings);
-  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, boundStrings(x)]));
-  return v;
-}
 
 class Cli {
   private readonly c: Colours;

@@ -98,3 +98,14 @@ export function jsonText(value: unknown, indent = 2): string {
   return JSON.stringify(value, null, indent).replace(JSON_HIDDEN, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+
+/**
+ * Strings in a JSON document cut to `max` characters: a verdict's expected value can be any text
+ * of the file (a megabyte), and no output line should be that long. Everything else is kept.
+ */
+export function boundStrings(v: unknown, max = 600): unknown {
+  if (typeof v === 'string') return v.length > max ? `${v.slice(0, max)}…(${v.length - max} more characters)` : v;
+  if (Array.isArray(v)) return v.map((x) => boundStrings(x, max));
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, boundStrings(x, max)]));
+  return v;
+}

@@ -194,6 +194,12 @@ describe('options', () => {
     assert.ok(!coloured(await pinlab(['run', f], {}, false)));
   });
 
+  test('--jobs is bounded by the CPUs (each worker is an isolate of ~20 MB: --jobs 100000 exhausted memory)', async () => {
+    const r = await pinlab(['explore', join(ROOT, 'scenarios/explore/gup-fast-vs-fork.yaml'), '--jobs', '100000'], { PINLAB_BACKEND: undefined });
+    assert.equal(r.status, 2);
+    assert.match(r.err, /^pinlab: --jobs must be at most \d+ \(twice the \d+ CPUs here\), found 100000\n$/);
+  });
+
   test('a PINLAB_BACKEND that cannot be loaded is exit 2: the user set it', async () => {
     const r = await pinlab(['ops'], { PINLAB_BACKEND: join(tmp, 'no-backend.js') });
     assert.equal(r.status, 2);
