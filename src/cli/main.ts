@@ -170,7 +170,6 @@ interface RunReport {
   fileErrors: number;
 }
 
-
 class Cli {
   private readonly c: Colours;
 
@@ -447,10 +446,13 @@ export async function main(argv: readonly string[], rawIo: Io = processIo()): Pr
       throw new CliError(`pinlab: ${printable((e as Error).message, 300)}\n\n${USAGE}`, 2);
     }
     const { values: v, positionals, tokens } = parsed;
-    // parseArgs keeps the last of a repeated option; a second --profile (or --trace...) is more
-    // likely a mistake than a wish to drop the first, so it is a usage error (only --case repeats).
+    // parseArgs keeps the last value of a repeated option; a second --profile (or --trace...) is
+    // more likely a mistake than a wish to drop the first, so it is a usage error (only --case
+    // repeats). A repeated flag (-v -v) loses nothing and is fine.
     const given = new Map<string, number>();
-    for (const t of tokens) if (t.kind === 'option' && t.name !== 'case') given.set(t.name, (given.get(t.name) ?? 0) + 1);
+    for (const t of tokens) {
+      if (t.kind === 'option' && t.value !== undefined && t.name !== 'case') given.set(t.name, (given.get(t.name) ?? 0) + 1);
+    }
     const twice = [...given].find(([, n]) => n > 1);
     if (twice) {
       throw new CliError(`pinlab: --${twice[0]} is given ${twice[1]} times; give it once${twice[0] === 'profile' ? ' (a run uses one profile, or the file\'s profiles)' : ''}\n\n${USAGE}`, 2);
