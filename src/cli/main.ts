@@ -8,7 +8,7 @@
 // escaped where it is quoted (printable()), and any control character that still reaches the
 // output, other than the line break and pinlab's own colour codes, is escaped there.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -87,12 +87,23 @@ export function colourWanted(io: { readonly isTTY: boolean; readonly env: Readon
   return io.isTTY && (io.env.NO_COLOR ?? '') === '';
 }
 
-/** The same Io, with every write escaped (escapeOutput) except pinlab's own escape sequences. */
+/**
+ * No line written is longer than this: messages are bounded where they are built (600 characters
+ * and a path), so only text no one bounded (a backend's, host-check's) is ever cut here.
+ */
+const MAX_OUTPUT_LINE = 2000;
+
+function cutLongLines(t: string): string {
+  if (t.length <= MAX_OUTPUT_LINE) return t;
+  return t.split('\n').map((l) => (l.length > MAX_OUTPUT_LINE ? `${l.slice(0, MAX_OUTPUT_LINE)}…(${l.length - MAX_OUTPUT_LINE} more characters)` : l)).join('\n');
+}
+
+/** The same Io, with every write escaped (escapeOutput) except pinlab's own escape sequences, and long lines cut. */
 function safeIo(io: Io): Io {
   const colour = colourWanted(io);
   return {
-    out: (t) => io.out(escapeOutput(t, colour ? OWN_COLOURS : undefined)),
-    err: (t) => io.err(escapeOutput(t, io.isTTY ? OWN_PROGRESS : undefined)),
+    out: (t) => io.out(cutLongLines(escapeOutput(t, colour ? OWN_COLOURS : undefined))),
+    err: (t) => io.err(cutLongLines(escapeOutput(t, io.isTTY ? OWN_PROGRESS : undefined))),
     env: io.env, isTTY: io.isTTY, cwd: io.cwd,
   };
 }
@@ -298,8 +309,14 @@ class Cli {
       throw new CliError(`pinlab: unknown profile ${quoted(opts.profile)}${didYouMean(opts.profile, backend.profiles)} `
         + `(profiles: ${backend.profiles.join(', ')})`, 2);
     }
-    // Find out now, not after the whole run, that the trace cannot be written.
-    if (opts.trace !== undefined) checkWritable(resolve(this.io.cwd, opts.trace), opts.trace, '--trace');
+    // Find out now, not after the whole run, that the trace cannot be written, or would overwrite a scenario.
+    if (opts.trace !== undefined) {
+      const trace = resolve(this.io.cwd, opts.trace);
+      if (files.some((f) => sameFile(resolve(this.io.cwd, f), trace))) {
+        throw new CliError(`pinlab: --trace ${shownPath(opts.trace)} is one of the scenario files to run: the trace would overwrite it`, 2);
+      }
+      checkWritable(trace, opts.trace, '--trace');
+    }
     const report: RunReport = { results: [], errors: [], failed: 0, passed: 0, internal: 0, fileErrors: 0 };
     const traces: [string, unknown][] = [];
     for (const file of files) {
@@ -407,6 +424,17 @@ class Cli {
     const msg = printable(e instanceof Error ? e.message : String(e), MAX_MESSAGE);
     this.io.err(`pinlab: internal error: ${msg}${where ? ` (in ${where})` : ''}\n`);
     if (this.io.env.PINLAB_DEBUG === '1' && e instanceof Error && e.stack) this.io.err(`${e.stack}\n`);
+  }
+}
+
+/** Whether two paths name the same existing file (through links). */
+function sameFile(a: string, b: string): boolean {
+  try {
+    const x = statSync(a);
+    const y = statSync(b);
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
   }
 }
 

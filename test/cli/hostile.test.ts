@@ -143,6 +143,15 @@ describe('--trace', () => {
     }
   });
 
+  test('--trace naming a scenario file being run is refused: the trace would overwrite it', async () => {
+    const f = file(PASSING);
+    const before = readFileSync(f, 'utf8');
+    const r = await pinlab(['run', f, '--trace', f]);
+    assert.equal(r.status, 2);
+    assert.match(r.err, /is one of the scenario files to run: the trace would overwrite it/);
+    assert.equal(readFileSync(f, 'utf8'), before);
+  });
+
   test('checking leaves no file behind; a write that fails at the end is exit 2 with the results printed', async (t) => {
     const p = join(tmp, 'trace.json');
     const ok = await pinlab(['run', file(PASSING), '--trace', p]);
@@ -256,6 +265,22 @@ export function modelBackend() {
       assert.match(r.out, /^ {6}clears\\x1b\[2J\\rthe screen\\u\{202E\}$/m);
       assert.doesNotMatch(r.out, /[\r\u202e]|\x1b\[2J/);
     }
+  });
+
+  test('no output line is longer than 2,000 characters, even text no one bounded (a backend\'s op summary)', async () => {
+    const mod = join(tmp, 'long-backend.mjs');
+    writeFileSync(mod, `import { fakeBackend } from ${JSON.stringify(join(ROOT, FAKE))};
+export function modelBackend() {
+  const b = fakeBackend();
+  const ops = new Map(b.ops);
+  ops.set('long', { name: 'long', summary: 'x'.repeat(100000), args: [], needsTask: false });
+  return { ...b, ops };
+}
+`);
+    const r = await pinlab(['ops'], { PINLAB_BACKEND: mod });
+    assert.equal(r.status, 0, r.err);
+    assert.ok(r.out.split('\n').every((l) => l.length <= 2000 + 40));
+    assert.match(r.out, /^ {6}x+…\(98006 more characters\)$/m);
   });
 });
 
