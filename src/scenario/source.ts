@@ -248,8 +248,9 @@ export function parseScenarioYaml(text: string, file: string): ParsedYaml {
 function yamlMessage(code: string, message: string, text: string, pos: SourcePos): string {
   let msg = printable(message.replace(/\s+at line \d+, column \d+:?[\s\S]*$/, ''), 200);
   // Only the start of the offending line is looked at: a long line costs nothing.
-  const lineStart = text.length ? offsetOfLine(text, pos.line) : 0;
-  const line = text.slice(lineStart, Math.min(text.indexOf('\n', lineStart) === -1 ? text.length : text.indexOf('\n', lineStart), lineStart + 400));
+  const lineStart = offsetOfLine(text, pos.line);
+  const lineEnd = text.indexOf('\n', lineStart);
+  const line = text.slice(lineStart, Math.min(lineEnd === -1 ? text.length : lineEnd, lineStart + 400));
   if (code === 'BAD_ALIAS' || /^\s*(-\s*)?[\w.]*:?\s*\*/.test(line)) msg += " (to write an expression starting with '*', quote it)";
   else if (line.includes('{') && /[\w)\]]\s*\[|\]\s*[\w(]/.test(line)) msg += " (inside { }, quote values that contain [ ] { } or ',': addr: \"P[1]\")";
   return msg;
