@@ -5,13 +5,16 @@
 // A file's `explore: fails:` says which profiles must fail (the old kernel) and which must pass: the
 // exit status is 0 when every profile went as the file expects, 1 otherwise.
 
-import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { Backend } from '../scenario/backend.js';
 import type { Scenario } from '../scenario/ast.js';
-import { ScenarioFileError } from '../scenario/errors.js';
-import { loadScenarioFile } from '../scenario/load.js';
+import { ScenarioFileError, formatPos } from '../scenario/errors.js';
+import { MAX_SCENARIO_NAME } from '../scenario/limits.js';
+import { FileInputError, loadScenarioFile } from '../scenario/load.js';
+import { boundStrings, jsonText, printable, quoted } from '../scenario/printable.js';
 import { didYouMean } from '../scenario/suggest.js';
+import { UsageError, checkWritable, writeJsonFile } from './files.js';
 import {
   ScheduleError, exploreDpor, exploreExhaustive, explorePct, formatSchedule, minimizeSchedule, parseSchedule, replay,
   type ExploreResult,
@@ -46,7 +49,7 @@ export class ExploreUsageError extends Error {}
 function intOption(name: string, text: string | undefined, min = 0): number | undefined {
   if (text === undefined) return undefined;
   if (!/^\d+$/.test(text) || Number(text) < min) {
-    throw new ExploreUsageError(`pinlab: --${name} must be ${min > 0 ? `an integer >= ${min}` : 'a non-negative integer'}, found '${text}'`);
+    throw new ExploreUsageError(`pinlab: --${name} must be ${min > 0 ? `an integer >= ${min}` : 'a non-negative integer'}, found ${quoted(text)}`);
   }
   return Number(text);
 }
@@ -72,7 +75,7 @@ class Progress {
 
 export async function exploreCommand(cmd: 'explore' | 'replay', io: ExploreIo, backend: Backend, file: string, o: ExploreCliOptions): Promise<number> {
   const mode = o.mode ?? 'dpor';
-  if (!['dpor', 'exhaustive', 'pct'].includes(mode)) throw new ExploreUsageError(`pinlab: --mode must be dpor, exhaustive or pct, found '${mode}'`);
+  if (!['dpor', 'exhaustive', 'pct'].includes(mode)) throw new ExploreUsageError(`pinlab: --mode must be dpor, exhaustive or pct, found ${quoted(mode)}`);
   if (cmd === 'replay' && o.schedule === undefined) throw new ExploreUsageError('pinlab: replay needs --schedule S');
   if (cmd === 'explore' && o.schedule !== undefined) throw new ExploreUsageError('pinlab: --schedule applies to replay only');
   if (cmd === 'replay') {
@@ -81,13 +84,16 @@ export async function exploreCommand(cmd: 'explore' | 'replay', io: ExploreIo, b
     }
   }
   if (o.profile !== undefined && !backend.profiles.includes(o.profile)) {
-    throw new ExploreUsageError(`pinlab: unknown profile '${o.profile}'${didYouMean(o.profile, backend.profiles)} (profiles: ${backend.profiles.join(', ')})`);
+    throw new ExploreUsageError(`pinlab: unknown profile ${quoted(o.profile)}${didYouMean(o.profile, backend.profiles)} (profiles: ${backend.profiles.join(', ')})`);
   }
   const boundOpt = intOption('preemption-bound', o.preemptionBound);
   const seed = intOption('seed', o.seed) ?? 1;
   const runs = intOption('runs', o.runs);
   const depth = intOption('depth', o.depth, 1);
   const jobs = intOption('jobs', o.jobs, 1) ?? 1;
+  // Each worker is a V8 isolate of about 20 MB: --jobs 1000 would exhaust memory, not go faster.
+  const maxJobs = 2 * availableParallelism();
+  if (jobs > maxJobs) throw new ExploreUsageError(`pinlab: --jobs must be at most ${maxJobs} (twice the ${maxJobs / 2} CPUs here), found ${jobs}`);
   if (depth !== undefined && mode !== 'pct') throw new ExploreUsageError('pinlab: --depth applies to --mode pct only');
   if (o.seed !== undefined && mode !== 'pct') throw new ExploreUsageError('pinlab: --seed applies to --mode pct only');
   if (jobs > 1 && runs !== undefined && mode !== 'pct') {
@@ -100,11 +106,18 @@ export async function exploreCommand(cmd: 'explore' | 'replay', io: ExploreIo, b
     scn = loadScenarioFile(path, backend, file);
   } catch (e) {
     if (e instanceof ScenarioFileError) throw new ExploreUsageError(e.message);
+    if (e instanceof FileInputError) throw new ExploreUsageError(`pinlab: ${e.message}`);
     throw e;
   }
-  if (!scn.actors) throw new ExploreUsageError(`pinlab: ${file}: not a multi-actor scenario (${cmd} needs setup: and actors:; see docs/explorer.md)`);
+  if (!scn.actors) throw new ExploreUsageError(`${formatPos(scn.pos)}: not a multi-actor scenario (${cmd} needs setup: and actors:; see docs/explorer.md)`);
+  // Find out now, not after the search, that the trace cannot be written.
+  const tracePath = o.trace !== undefined ? resolve(io.cwd, o.trace) : undefined;
+  if (tracePath !== undefined) wrapUsage(() => checkWritable(tracePath, o.trace!, '--trace'));
+  const name = printable(scn.name, MAX_SCENARIO_NAME);
   const preemptionBound = boundOpt ?? scn.explore?.preemptionBound;
   let failed = false;
+  /** A replay schedule that cannot run on some profile: a usage error (exit 2). */
+  let invalid = false;
   const docs: unknown[] = [];
   const traces: [string, unknown][] = [];
   for (const profile of o.profile !== undefined ? [o.profile] : scn.profiles) {
@@ -119,16 +132,28 @@ export async function exploreCommand(cmd: 'explore' | 'replay', io: ExploreIo, b
           throw e;
         }
         const r = replay(p, schedule, { complete: true });
+        if (r.invalidAt !== undefined) {
+          // The schedule names an actor that cannot run at that point: the run stopped there, with
+          // no finally: and no leak check, so it is neither a pass nor a failure of the scenario.
+          invalid = true;
+          const actor = p.actors[schedule[r.invalidAt]] ?? String(schedule[r.invalidAt]);
+          const why = `step ${r.invalidAt + 1} of --schedule runs ${quoted(actor)}, which cannot run then `
+            + `(it has no step left, or waits for another actor); the schedule ran as far as: ${formatSchedule(r.schedule, p.actors) || '(nothing)'}`;
+          if (o.json) docs.push({ profile, verdict: 'invalid', error: why });
+          else io.out(`ERROR ${name} [${profile}] schedule not feasible\n`);
+          io.err(`pinlab: ${printable(why, 600)}\n`);
+          continue;
+        }
         const failure = r.failure ?? null;
         failed ||= failure !== null;
         const ran = formatSchedule(r.schedule, p.actors);
         if (o.trace !== undefined) traces.push([`${file}[${profile}]`, p.lastTrace()]);
         if (o.json) docs.push({ profile, schedule: ran, verdict: failure === null ? 'pass' : 'fail', failure });
-        else io.out(`${failure === null ? 'PASS' : 'FAIL'} ${scn.name} [${profile}] schedule ${ran}${failure === null ? '' : `\n  ${failure}`}\n`);
+        else io.out(`${failure === null ? 'PASS' : 'FAIL'} ${name} [${profile}] schedule ${ran}${failure === null ? '' : `\n  ${printable(failure, 600)}`}\n`);
         continue;
       }
       const p = scenarioProgram(scn, backend, profile);
-      const progress = new Progress(io, `explore ${scn.name} [${profile}] ${mode}`);
+      const progress = new Progress(io, `explore ${name} [${profile}] ${mode}`);
       let seen = 0;
       const onSchedule = () => progress.update(++seen);
       const bound = preemptionBound !== undefined && mode !== 'pct' ? { preemptionBound } : {};
@@ -166,24 +191,33 @@ export async function exploreCommand(cmd: 'explore' | 'replay', io: ExploreIo, b
       } else {
         const verdict = r.verdict === 'pass' ? 'PASS' : r.verdict === 'fail' ? 'FAIL' : 'INCOMPLETE';
         const note = want !== undefined
-          ? (asExpected ? ' (expected: the file says it fails here)' : ` (UNEXPECTED: the file expects a failure containing '${want.text}')`)
+          ? (asExpected ? ' (expected: the file says it fails here)' : ` (UNEXPECTED: the file expects a failure containing ${quoted(want.text)})`)
           : (asExpected ? '' : ' (UNEXPECTED: the file expects every schedule to pass here)');
-        io.out(`${verdict} ${scn.name} [${profile}] ${mode}: ${r.schedulesRun} schedules run, ${r.schedulesPruned} pruned, `
+        io.out(`${verdict} ${name} [${profile}] ${mode}: ${r.schedulesRun} schedules run, ${r.schedulesPruned} pruned, `
           + `${r.distinctEndStates} distinct end states, ${Math.round(r.elapsedMs)} ms${jobs > 1 ? ` (${jobs} workers)` : ''}${note}\n`);
-        if (minimal) io.out(`  schedule: ${minimal.schedule}\n  ${minimal.message}\n`);
+        if (minimal) io.out(`  schedule: ${minimal.schedule}\n  ${printable(minimal.message, 600)}\n`);
       }
     } catch (e) {
       if (e instanceof ScenarioFileError) throw new ExploreUsageError(e.message);
       throw e;
     }
   }
-  if (o.json) io.out(`${JSON.stringify(docs.length === 1 ? docs[0] : docs, null, 2)}\n`);
-  if (o.trace !== undefined) {
+  if (o.json) io.out(`${jsonText(boundStrings(docs.length === 1 ? docs[0] : docs))}\n`);
+  if (tracePath !== undefined) {
     if (traces.length === 0) io.err('pinlab: no failing schedule, so no trace was written\n');
     else {
       const doc = traces.length === 1 ? traces[0][1] : Object.fromEntries(traces);
-      writeFileSync(resolve(io.cwd, o.trace), `${JSON.stringify(doc)}\n`);
+      wrapUsage(() => writeJsonFile(tracePath, o.trace!, '--trace', doc));
     }
   }
-  return failed ? 1 : 0;
+  return invalid ? 2 : failed ? 1 : 0;
+}
+
+function wrapUsage(fn: () => void): void {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof UsageError) throw new ExploreUsageError(e.message);
+    throw e;
+  }
 }

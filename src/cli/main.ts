@@ -1,19 +1,27 @@
 // The pinlab command line: run scenario files against the model and report verdicts.
 //
 // Exit status: 0 every verdict passed; 1 some verdict failed; 2 usage error or an error in a
-// scenario file; 3 internal error (the stack is printed only with PINLAB_DEBUG=1).
+// scenario file (anything a user can type or point at); 3 internal error (a bug in pinlab: the
+// stack is printed only with PINLAB_DEBUG=1).
+//
+// Everything written goes through escapeOutput(): text from files, paths and arguments is already
+// escaped where it is quoted (printable()), and any control character that still reaches the
+// output, other than the line break and pinlab's own colour codes, is escaped there.
 
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { ArgSpec, Backend } from '../scenario/backend.js';
 import type { Scenario } from '../scenario/ast.js';
-import { ScenarioFileError, formatPos, type Diagnostic } from '../scenario/errors.js';
-import { loadScenarioFile } from '../scenario/load.js';
+import { MAX_MESSAGE, ScenarioFileError, formatPos, type Diagnostic } from '../scenario/errors.js';
+import { MAX_FILE_BYTES, MAX_SCENARIO_NAME } from '../scenario/limits.js';
+import { FileInputError, loadScenarioFile } from '../scenario/load.js';
+import { boundStrings, escapeOutput, jsonText, printable, quoted } from '../scenario/printable.js';
 import { runScenario, type ScenarioResult, type Verdict } from '../scenario/run.js';
 import { didYouMean } from '../scenario/suggest.js';
 import { ExploreUsageError, exploreCommand } from './explore.js';
+import { UsageError, checkWritable, pathKind, scenarioFilesUnder, shownPath, writeJsonFile } from './files.js';
 
 /** Where the CLI writes and what it knows of its environment (tests pass their own). */
 export interface Io {
@@ -41,14 +49,18 @@ Commands:
   help                show this help
 
 Options:
-  --profile P         run on profile P only, whatever the files ask for
+  --profile P         run on profile P only, whatever the files ask for (give it once)
   --json              print one JSON document with every result instead of text
-  --trace OUT.json    write the trace of each run to OUT.json (several runs: an object keyed by "file[profile]")
+  --trace OUT.json    write the trace of each run to OUT.json (several runs: an object keyed by "file[profile]");
+                      checked for writing before anything runs
   -v, --verbose       print every verdict, not only the failing ones
   -h, --help          show this help
+  --version           print pinlab's version
 
+Files: regular files of at most ${MAX_FILE_BYTES >> 20} MiB (docs/scenarios.md#limits); a directory stands for the .yaml/.yml
+  files under it, skipping node_modules, hidden files and directories, and links to directories.
 Exit status: 0 all verdicts passed, 1 some verdict failed, 2 usage or scenario-file error, 3 internal error.
-Environment: NO_COLOR (no colours), PINLAB_DEBUG=1 (stacks on internal errors),
+Environment: NO_COLOR (set and not empty: no colours), PINLAB_DEBUG=1 (stacks on internal errors),
   PINLAB_BACKEND=MODULE (a module exporting modelBackend(), instead of the model),
   PINLAB_SCENARIOS=DIR (the catalogue directory).
 See docs/scenarios.md for the scenario format.
@@ -62,6 +74,44 @@ class CliError extends Error {
   constructor(message: string, readonly status: number) {
     super(message);
   }
+}
+
+/** The escape sequences pinlab itself writes: colours (stdout, host-check) and the progress line's erase (stderr). */
+// eslint-disable-next-line no-control-regex -- these are the escape sequences to keep
+const OWN_COLOURS = /\x1b\[[0-9]{1,2}m/;
+// eslint-disable-next-line no-control-regex -- these are the escape sequences to keep
+const OWN_PROGRESS = /\r\x1b\[2K/;
+
+/** Colour only on a terminal, and not when NO_COLOR is set to something (no-color.org: an empty value does not count). */
+export function colourWanted(io: { readonly isTTY: boolean; readonly env: Readonly<Record<string, string | undefined>> }): boolean {
+  return io.isTTY && (io.env.NO_COLOR ?? '') === '';
+}
+
+/**
+ * No line written is longer than this: messages are bounded where they are built (600 characters
+ * and a path), so only text no one bounded (a backend's, host-check's) is ever cut here.
+ */
+const MAX_OUTPUT_LINE = 2000;
+
+function cutLongLines(t: string): string {
+  if (t.length <= MAX_OUTPUT_LINE) return t;
+  return t.split('\n').map((l) => (l.length > MAX_OUTPUT_LINE ? `${l.slice(0, MAX_OUTPUT_LINE)}…(${l.length - MAX_OUTPUT_LINE} more characters)` : l)).join('\n');
+}
+
+/** The same Io, with every write escaped (escapeOutput) except pinlab's own escape sequences, and long lines cut. */
+function safeIo(io: Io): Io {
+  const colour = colourWanted(io);
+  return {
+    out: (t) => io.out(cutLongLines(escapeOutput(t, colour ? OWN_COLOURS : undefined))),
+    err: (t) => io.err(cutLongLines(escapeOutput(t, io.isTTY ? OWN_PROGRESS : undefined))),
+    env: io.env, isTTY: io.isTTY, cwd: io.cwd,
+  };
+}
+
+/** pinlab's version, from its package.json. */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version?: string };
+  return pkg.version ?? 'unknown';
 }
 
 function processIo(): Io {
@@ -97,30 +147,19 @@ function packageRoot(): string {
   return dir;
 }
 
-function yamlFilesUnder(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (/\.ya?ml$/.test(e.name)) out.push(p);
-    }
-  };
-  walk(dir);
-  return out;
-}
-
 async function loadBackend(io: Io): Promise<Backend> {
   const custom = io.env.PINLAB_BACKEND;
   const spec = custom ? pathToFileURL(resolve(io.cwd, custom)).href : '../scenario/model-backend.js';
-  const what = custom ? `PINLAB_BACKEND=${custom}` : 'the model (src/scenario/model-backend.ts)';
+  const what = custom ? `PINLAB_BACKEND=${shownPath(custom)}` : 'the model (src/scenario/model-backend.ts)';
+  // A PINLAB_BACKEND the user set is a usage error (2); the model itself missing is pinlab's (3).
+  const status = custom ? 2 : 3;
   let mod: { modelBackend?: unknown };
   try {
     mod = (await import(spec)) as { modelBackend?: unknown };
   } catch (e) {
-    throw new CliError(`pinlab: cannot load ${what}: ${(e as Error).message}${custom ? '' : ' (is it built? run npx tsc -b)'}`, 3);
+    throw new CliError(`pinlab: cannot load ${what}: ${printable(e instanceof Error ? e.message : String(e), 300)}${custom ? '' : ' (is it built? run npx tsc -b)'}`, status);
   }
-  if (typeof mod.modelBackend !== 'function') throw new CliError(`pinlab: ${what} does not export modelBackend()`, 3);
+  if (typeof mod.modelBackend !== 'function') throw new CliError(`pinlab: ${what} does not export modelBackend()`, status);
   return (mod.modelBackend as () => Backend)();
 }
 
@@ -138,13 +177,15 @@ interface RunReport {
   failed: number;
   passed: number;
   internal: number;
+  /** Files that could not be read at all (FileInputError). */
+  fileErrors: number;
 }
 
 class Cli {
   private readonly c: Colours;
 
   constructor(readonly io: Io) {
-    this.c = colours(io.isTTY && io.env.NO_COLOR === undefined);
+    this.c = colours(colourWanted(io));
   }
 
   private display(p: string): string {
@@ -152,32 +193,89 @@ class Cli {
     return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : p;
   }
 
+  /** The catalogue directory, and whether PINLAB_SCENARIOS chose it. */
+  catalogueDir(): { dir: string; custom: boolean } {
+    const custom = this.io.env.PINLAB_SCENARIOS;
+    return custom ? { dir: resolve(this.io.cwd, custom), custom: true } : { dir: join(packageRoot(), 'scenarios'), custom: false };
+  }
+
   catalogue(): string[] {
-    const dir = this.io.env.PINLAB_SCENARIOS ? resolve(this.io.cwd, this.io.env.PINLAB_SCENARIOS) : join(packageRoot(), 'scenarios');
-    if (!existsSync(dir)) return [];
-    return yamlFilesUnder(dir).map((f) => this.display(f));
+    const { dir, custom } = this.catalogueDir();
+    if (!existsSync(dir)) {
+      if (custom) throw new CliError(`pinlab: PINLAB_SCENARIOS=${shownPath(this.io.env.PINLAB_SCENARIOS!)}: no such directory`, 2);
+      return [];
+    }
+    if (pathKind(dir, dir) !== 'directory') throw new CliError(`pinlab: PINLAB_SCENARIOS=${shownPath(dir)}: not a directory`, 2);
+    return scenarioFilesUnder(dir).map((f) => this.display(f));
   }
 
-  /** The files named on the command line; directories expand to their .yaml files. */
+  /**
+   * The files named on the command line; a directory stands for the scenario files under it and
+   * must hold at least one. Every bad path is reported (exit 2) before anything runs.
+   */
   filesOf(args: readonly string[]): string[] {
-    const missing = args.filter((a) => !existsSync(resolve(this.io.cwd, a)));
-    if (missing.length) throw new CliError(missing.map((m) => `pinlab: ${m}: no such file`).join('\n'), 2);
-    return args.flatMap((a) => {
-      const abs = resolve(this.io.cwd, a);
-      return statSync(abs).isDirectory() ? yamlFilesUnder(abs).map((f) => this.display(f)) : [a];
+    const problems: string[] = [];
+    const files = args.flatMap((a) => {
+      try {
+        const abs = resolve(this.io.cwd, a);
+        if (pathKind(abs, a) === 'file') return [a];
+        const under = scenarioFilesUnder(abs);
+        if (under.length === 0) {
+          problems.push(`pinlab: ${shownPath(a)}: no scenario files (.yaml, .yml) under this directory `
+            + '(node_modules, hidden directories and links to directories are skipped)');
+        }
+        return under.map((f) => this.display(f));
+      } catch (e) {
+        if (!(e instanceof UsageError)) throw e;
+        problems.push(e.message);
+        return [];
+      }
     });
+    if (problems.length) throw new CliError(problems.join('\n'), 2);
+    return files;
   }
 
-  private load(file: string, backend: Backend, report: RunReport): Scenario | null {
+  /** One FILE for explore and replay: a directory is refused (explore each file in turn). */
+  oneFile(arg: string, cmd: string): string {
+    try {
+      if (pathKind(resolve(this.io.cwd, arg), arg) === 'directory') {
+        throw new CliError(`pinlab: ${cmd} takes one scenario FILE; ${shownPath(arg)} is a directory (run ${cmd} on each of its files)`, 2);
+      }
+    } catch (e) {
+      if (e instanceof UsageError) throw new CliError(e.message, 2);
+      throw e;
+    }
+    return arg;
+  }
+
+  /** Report a file's problems once each: a file's machine errors come back on every profile. */
+  private reportErrors(diags: readonly Diagnostic[], report: RunReport, shown: Set<string>): void {
+    for (const d of diags) {
+      const line = `${formatPos(d.pos)}: ${d.message}`;
+      if (shown.has(line)) continue;
+      shown.add(line);
+      report.errors.push(d);
+      this.io.err(`${line}\n`);
+    }
+  }
+
+  private load(file: string, backend: Backend, report: RunReport, shown: Set<string>): Scenario | null {
     try {
       return loadScenarioFile(resolve(this.io.cwd, file), backend, file);
     } catch (e) {
       if (e instanceof ScenarioFileError) {
-        report.errors.push(...e.diagnostics);
-        this.io.err(`${e.message}\n`);
+        this.reportErrors(e.diagnostics, report, shown);
         return null;
       }
-      throw e;
+      if (e instanceof FileInputError) {
+        report.fileErrors++;
+        this.io.err(`pinlab: ${e.message}\n`);
+        return null;
+      }
+      // A bug in pinlab while loading one file: say so, and go on with the other files.
+      report.internal++;
+      this.internalError(e, `loading ${shownPath(file)}`);
+      return null;
     }
   }
 
@@ -186,13 +284,13 @@ class Cli {
     const failed = r.verdicts.filter((v) => !v.ok);
     const n = r.verdicts.length;
     const counts = `(${n} check${n === 1 ? '' : 's'}${failed.length ? `, ${failed.length} failed` : ''})`;
-    this.io.out(`${r.ok ? c.pass('PASS') : c.fail('FAIL')} ${r.name} [${r.profile}] ${counts}\n`);
+    this.io.out(`${r.ok ? c.pass('PASS') : c.fail('FAIL')} ${printable(r.name, MAX_SCENARIO_NAME)} [${r.profile}] ${counts}\n`);
     for (const v of opts.verbose ? r.verdicts : failed) this.io.out(this.verdictLine(v, opts.verbose));
-    if (r.bug?.expected && opts.verbose) this.io.out(`  ${c.dim(`BUG (expected) at step ${r.bug.scenarioStep}: ${r.bug.message}`)}\n`);
+    if (r.bug?.expected && opts.verbose) this.io.out(`  ${c.dim(`BUG (expected) at step ${r.bug.scenarioStep}: ${printable(r.bug.message, MAX_MESSAGE)}`)}\n`);
     for (const w of r.warnings) {
       if (w.expected && !opts.verbose) continue;
       const when = w.scenarioStep === null ? 'outside the steps' : `step ${w.scenarioStep}`;
-      this.io.out(`  ${c.warn('WARN')} ${w.id}: ${w.message} (${when}${w.expected ? ', expected' : ''})\n`);
+      this.io.out(`  ${c.warn('WARN')} ${printable(w.id)}: ${printable(w.message, MAX_MESSAGE)} (${when}${w.expected ? ', expected' : ''})\n`);
     }
     // Out of memory, where it happened: what the kernel's log would say (warn_alloc()).
     for (const f of r.allocFailures) {
@@ -206,20 +304,30 @@ class Cli {
     const { c } = this;
     const mark = verbose ? (v.ok ? `${c.pass('ok')}   ` : `${c.fail('FAIL')} `) : '';
     const msg = v.ok || !v.message ? '' : `: ${v.message}`;
-    const text = `${c.dim(`${formatPos(v.location)}:`)} ${v.description}${msg}`;
-    return `  ${mark}${text.split('\n').join('\n      ')}\n`;
+    // A verdict's message may hold several lines (leak lists): each one printable and bounded.
+    const lines = `${v.description}${msg}`.split('\n').map((l) => printable(l, MAX_MESSAGE));
+    return `  ${mark}${c.dim(`${formatPos(v.location)}:`)} ${lines.join('\n      ')}\n`;
   }
 
   async run(files: readonly string[], opts: Options): Promise<number> {
     const backend = await loadBackend(this.io);
     if (opts.profile !== undefined && !backend.profiles.includes(opts.profile)) {
-      throw new CliError(`pinlab: unknown profile '${opts.profile}'${didYouMean(opts.profile, backend.profiles)} `
+      throw new CliError(`pinlab: unknown profile ${quoted(opts.profile)}${didYouMean(opts.profile, backend.profiles)} `
         + `(profiles: ${backend.profiles.join(', ')})`, 2);
     }
-    const report: RunReport = { results: [], errors: [], failed: 0, passed: 0, internal: 0 };
+    // Find out now, not after the whole run, that the trace cannot be written, or would overwrite a scenario.
+    if (opts.trace !== undefined) {
+      const trace = resolve(this.io.cwd, opts.trace);
+      if (files.some((f) => sameFile(resolve(this.io.cwd, f), trace))) {
+        throw new CliError(`pinlab: --trace ${shownPath(opts.trace)} is one of the scenario files to run: the trace would overwrite it`, 2);
+      }
+      checkWritable(trace, opts.trace, '--trace');
+    }
+    const report: RunReport = { results: [], errors: [], failed: 0, passed: 0, internal: 0, fileErrors: 0 };
     const traces: [string, unknown][] = [];
     for (const file of files) {
-      const scn = this.load(file, backend, report);
+      const shown = new Set<string>();
+      const scn = this.load(file, backend, report, shown);
       if (!scn) { report.failed++; continue; }
       for (const profile of opts.profile !== undefined ? [opts.profile] : scn.profiles) {
         let r: ScenarioResult;
@@ -228,12 +336,11 @@ class Cli {
         } catch (e) {
           report.failed++;
           if (e instanceof ScenarioFileError) {
-            report.errors.push(...e.diagnostics);
-            this.io.err(`${e.message}\n`);
-            if (!opts.json) this.io.out(`${this.c.fail('ERROR')} ${scn.name} [${profile}]\n`);
+            this.reportErrors(e.diagnostics, report, shown);
+            if (!opts.json) this.io.out(`${this.c.fail('ERROR')} ${printable(scn.name, MAX_SCENARIO_NAME)} [${profile}]\n`);
           } else {
             report.internal++;
-            this.internalError(e, `${file} [${profile}]`);
+            this.internalError(e, `${shownPath(file)} [${profile}]`);
           }
           continue;
         }
@@ -250,37 +357,42 @@ class Cli {
         return { ...rest, checks: r.verdicts.length };
       });
       const errors = report.errors.map((d) => ({ ...d.pos, message: d.message }));
-      this.io.out(`${JSON.stringify({ runs, errors, passed: report.passed, failed: report.failed }, null, 2)}\n`);
+      this.io.out(`${jsonText(boundStrings({ runs, errors, passed: report.passed, failed: report.failed }))}\n`);
     } else {
       this.io.out(`${report.passed} passed, ${report.failed} failed\n`);
     }
     if (opts.trace !== undefined) {
       const doc = traces.length === 1 ? traces[0][1] : Object.fromEntries(traces);
-      writeFileSync(resolve(this.io.cwd, opts.trace), `${JSON.stringify(doc)}\n`);
+      writeJsonFile(resolve(this.io.cwd, opts.trace), opts.trace, '--trace', doc);
     }
     if (report.internal) return 3;
-    if (report.errors.length) return 2;
+    if (report.errors.length || report.fileErrors) return 2;
     return report.failed ? 1 : 0;
   }
 
   async list(json: boolean): Promise<number> {
     const backend = await loadBackend(this.io);
-    const report: RunReport = { results: [], errors: [], failed: 0, passed: 0, internal: 0 };
+    const report: RunReport = { results: [], errors: [], failed: 0, passed: 0, internal: 0, fileErrors: 0 };
     const rows: { file: string; name: string; profiles: readonly string[]; description: string }[] = [];
     for (const file of this.catalogue()) {
-      const scn = this.load(file, backend, report);
+      const scn = this.load(file, backend, report, new Set());
       if (scn) rows.push({ file, name: scn.name, profiles: scn.profiles, description: (scn.description ?? '').trim().split('\n')[0] });
     }
-    if (json) this.io.out(`${JSON.stringify(rows, null, 2)}\n`);
+    if (json) this.io.out(`${jsonText(boundStrings(rows))}\n`);
     else {
-      const w1 = Math.max(0, ...rows.map((r) => r.name.length));
-      const w2 = Math.max(0, ...rows.map((r) => r.profiles.join(',').length + 2));
-      for (const r of rows) {
+      // Names and descriptions escaped and cut: a line per scenario, whatever its description holds.
+      const shown = rows.map((r) => ({ ...r, name: printable(r.name, MAX_SCENARIO_NAME), description: printable(r.description, 100) }));
+      const w1 = Math.max(0, ...shown.map((r) => r.name.length));
+      const w2 = Math.max(0, ...shown.map((r) => r.profiles.join(',').length + 2));
+      for (const r of shown) {
         this.io.out(`${r.name.padEnd(w1)}  ${`[${r.profiles.join(',')}]`.padEnd(w2)}  ${r.description}`.trimEnd() + '\n');
       }
-      if (rows.length === 0 && report.errors.length === 0) this.io.out('no scenarios in the catalogue\n');
+      if (rows.length === 0 && report.errors.length === 0 && report.fileErrors === 0 && report.internal === 0) {
+        this.io.out('no scenarios in the catalogue\n');
+      }
     }
-    return report.errors.length ? 2 : 0;
+    if (report.internal) return 3;
+    return report.errors.length || report.fileErrors ? 2 : 0;
   }
 
   async ops(json: boolean): Promise<number> {
@@ -315,9 +427,20 @@ class Cli {
   }
 
   internalError(e: unknown, where?: string): void {
-    const msg = e instanceof Error ? e.message : String(e);
+    const msg = printable(e instanceof Error ? e.message : String(e), MAX_MESSAGE);
     this.io.err(`pinlab: internal error: ${msg}${where ? ` (in ${where})` : ''}\n`);
     if (this.io.env.PINLAB_DEBUG === '1' && e instanceof Error && e.stack) this.io.err(`${e.stack}\n`);
+  }
+}
+
+/** Whether two paths name the same existing file (through links). */
+function sameFile(a: string, b: string): boolean {
+  try {
+    const x = statSync(a);
+    const y = statSync(b);
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
   }
 }
 
@@ -337,25 +460,41 @@ function wrap(words: readonly string[], indent: string, width: number): string {
 }
 
 /** Run the command line; returns the exit status. */
-export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
+export async function main(argv: readonly string[], rawIo: Io = processIo()): Promise<number> {
+  const io = safeIo(rawIo);
   const cli = new Cli(io);
   try {
     let parsed;
     try {
       parsed = parseArgs({
-        args: [...argv], allowPositionals: true, strict: true,
+        args: [...argv], allowPositionals: true, strict: true, tokens: true,
         options: {
           profile: { type: 'string' }, json: { type: 'boolean' }, trace: { type: 'string' },
-          verbose: { type: 'boolean', short: 'v' }, help: { type: 'boolean', short: 'h' },
+          verbose: { type: 'boolean', short: 'v' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' },
           case: { type: 'string', multiple: true }, reps: { type: 'string' },
           mode: { type: 'string' }, 'preemption-bound': { type: 'string' }, seed: { type: 'string' }, runs: { type: 'string' },
           schedule: { type: 'string' }, depth: { type: 'string' }, jobs: { type: 'string' },
         },
       });
     } catch (e) {
-      throw new CliError(`pinlab: ${(e as Error).message}\n\n${USAGE}`, 2);
+      throw new CliError(`pinlab: ${printable((e as Error).message, 300)}\n\n${USAGE}`, 2);
     }
-    const { values: v, positionals } = parsed;
+    const { values: v, positionals, tokens } = parsed;
+    // parseArgs keeps the last value of a repeated option; a second --profile (or --trace...) is
+    // more likely a mistake than a wish to drop the first, so it is a usage error (only --case
+    // repeats). A repeated flag (-v -v) loses nothing and is fine.
+    const given = new Map<string, number>();
+    for (const t of tokens) {
+      if (t.kind === 'option' && t.value !== undefined && t.name !== 'case') given.set(t.name, (given.get(t.name) ?? 0) + 1);
+    }
+    const twice = [...given].find(([, n]) => n > 1);
+    if (twice) {
+      throw new CliError(`pinlab: --${twice[0]} is given ${twice[1]} times; give it once${twice[0] === 'profile' ? ' (a run uses one profile, or the file\'s profiles)' : ''}\n\n${USAGE}`, 2);
+    }
+    if (v.version) {
+      io.out(`pinlab ${version()}\n`);
+      return 0;
+    }
     const [cmd, ...rest] = positionals;
     if (cmd !== 'host-check' && (v.case !== undefined || v.reps !== undefined)) {
       throw new CliError(`pinlab: --${v.case !== undefined ? 'case' : 'reps'} only applies to host-check\n\n${USAGE}`, 2);
@@ -378,8 +517,11 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
       if (bad.length) throw new CliError(`pinlab: --${bad[0]} does not apply to ${name}\n\n${USAGE}`, 2);
     };
     switch (cmd) {
-      case undefined:
-        return await cli.run(cli.catalogue(), opts);
+      case undefined: {
+        const files = cli.catalogue();
+        if (files.length === 0) throw new CliError(`pinlab: no scenarios in the catalogue (${shownPath(cli.catalogueDir().dir)})`, 2);
+        return await cli.run(files, opts);
+      }
       case 'run':
         if (rest.length === 0) throw new CliError(`pinlab: run needs at least one FILE\n\n${USAGE}`, 2);
         return await cli.run(cli.filesOf(rest), opts);
@@ -397,7 +539,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
       case 'explore':
       case 'replay': {
         if (rest.length !== 1) throw new CliError(`pinlab: ${cmd} needs exactly one FILE\n\n${USAGE}`, 2);
-        const file = cli.filesOf(rest)[0];
+        const file = cli.oneFile(rest[0], cmd);
         try {
           return await exploreCommand(cmd, io, await loadBackend(io), file, {
             ...opts, ...(v.mode !== undefined && { mode: v.mode }), ...(v['preemption-bound'] !== undefined && { preemptionBound: v['preemption-bound'] }),
@@ -412,11 +554,12 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
       }
       default: {
         let hint = didYouMean(cmd, COMMANDS);
-        if (!hint && /\.ya?ml$/.test(cmd)) hint = `; did you mean 'pinlab run ${cmd}'?`;
-        throw new CliError(`pinlab: unknown command '${cmd}'${hint}\n\n${USAGE}`, 2);
+        if (!hint && /\.ya?ml$/.test(cmd)) hint = `; did you mean 'pinlab run ${shownPath(cmd)}'?`;
+        throw new CliError(`pinlab: unknown command ${quoted(cmd)}${hint}\n\n${USAGE}`, 2);
       }
     }
-  } catch (e) {
+  } catch (caught) {
+    const e = caught instanceof UsageError ? new CliError(caught.message, 2) : caught;
     if (e instanceof CliError) {
       io.err(e.message.endsWith('\n') ? e.message : `${e.message}\n`);
       return e.status;

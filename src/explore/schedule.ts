@@ -1,6 +1,7 @@
 // Schedules: the sequence of actor indices chosen. Replayable string forms are
 // "0.0.1.0" (indices) and "A,A,B,A" (actor names).
 
+import { printable } from '../scenario/printable.js';
 import type { Footprint, Program } from './program.js';
 
 export type Schedule = readonly number[];
@@ -27,23 +28,25 @@ export function formatSchedule(s: Schedule, actors?: readonly string[]): string 
 export function parseSchedule(text: string, actors?: readonly string[]): number[] {
   const t = text.trim();
   if (t === '') return [];
+  // The schedule comes from the command line: messages quote it escaped and cut.
+  const shown = printable(text);
   if (/^[0-9.\s]+$/.test(t) && !t.includes(',')) {
     return t.split('.').map((tok, i) => {
       const x = tok.trim();
-      if (!/^[0-9]+$/.test(x)) throw new ScheduleError(`schedule "${text}": step ${i + 1} is empty or not an actor index: "${tok}"`);
+      if (!/^[0-9]+$/.test(x)) throw new ScheduleError(`schedule "${shown}": step ${i + 1} is empty or not an actor index: "${printable(tok)}"`);
       const a = Number(x);
       if (actors && a >= actors.length) {
-        throw new ScheduleError(`schedule "${text}": step ${i + 1} names actor ${a}, but there are only ${actors.length} actors`);
+        throw new ScheduleError(`schedule "${shown}": step ${i + 1} names actor ${printable(x)}, but there are only ${actors.length} actors`);
       }
       return a;
     });
   }
-  if (!actors) throw new ScheduleError(`schedule "${text}": not of the form "0.1.0", and no actor names to resolve names against`);
+  if (!actors) throw new ScheduleError(`schedule "${shown}": not of the form "0.1.0", and no actor names to resolve names against`);
   return t.split(',').map((tok, i) => {
     const x = tok.trim();
     const a = actors.indexOf(x);
     if (a < 0) {
-      throw new ScheduleError(`schedule "${text}": step ${i + 1} names unknown actor "${x}" (actors: ${actors.join(', ')})`);
+      throw new ScheduleError(`schedule "${shown}": step ${i + 1} names unknown actor "${printable(x)}" (actors: ${actors.join(', ')})`);
     }
     return a;
   });

@@ -442,7 +442,7 @@ export function hostCheckCommand(io: HostCheckIo, backend: Backend, opts: { json
     }
     throw e;
   }
-  const colourOn = io.isTTY && io.env.NO_COLOR === undefined;
+  const colourOn = io.isTTY && (io.env.NO_COLOR ?? '') === ''; // no-color.org: an empty NO_COLOR does not count
   const paint = (v: Verdict, s: string) => {
     if (!colourOn) return s;
     const code = v === 'MATCH' ? 32 : v === 'DIFF' ? 31 : v === 'PENDING' ? 33 : 2;

@@ -75,6 +75,11 @@ export interface LeakReport {
 
 /** One model run of one scenario. */
 export interface Session {
+  /**
+   * The scenario's step `index` (1-based, as every message numbers steps) runs next: what the
+   * session names by step (the holder of a leaked page) uses this number.
+   */
+  beginStep?(index: number): void;
   /** Run one operation as one atomic, traced, invariant-checked step. Throws ScenarioError for misuse. */
   step(task: string | null, op: string, args: Readonly<Record<string, Value>>): StepOutcome;
   query(task: string | null, q: string, args: Readonly<Record<string, Value>>): Readonly<Record<string, Value>>;

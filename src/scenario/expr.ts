@@ -15,8 +15,14 @@
 //
 // Arithmetic is exact (BigInt) with C semantics (/ truncates toward zero, % takes the sign of the
 // dividend, >> is arithmetic); every result must be a safe integer (|n| < 2^53).
+//
+// Hostile input: nesting (parentheses, unary operators, indexes, len()) is limited to
+// MAX_EXPR_DEPTH, so parsing recurses at most a few hundred frames; a long flat chain (a+b+c+...)
+// is parsed in a loop and evaluated along its left spine in a loop, so its length costs no stack.
 
 import type { Value } from './backend.js';
+import { MAX_EXPR_DEPTH } from './limits.js';
+import { printable, quoted } from './printable.js';
 import { didYouMean } from './suggest.js';
 
 /** An error in an expression; col is the 0-based offset of the offending token in the expression text. */
@@ -67,16 +73,21 @@ function number(word: string, col: number): number {
   const hex = /^0[xX]([0-9a-fA-F]+(?:_[0-9a-fA-F]+)*)([KMG]?)$/.exec(word);
   const dec = /^([0-9]+(?:_[0-9]+)*)([KMG]?)$/.exec(word);
   const m = hex ?? dec;
+  const shown = quoted(word, 40);
   if (!m) {
     let hint = 'expected decimal or 0x hex digits, optionally followed by K, M or G';
     if (/^(0[xX][0-9a-fA-F_]+|[0-9_]+)[kmg]$/.test(word)) hint = 'the size suffixes are K, M and G (upper case)';
     else if (/^[0-9][0-9_]*\./.test(word) || /^[0-9]+[eE]/.test(word)) hint = 'numbers are integers';
     else if (/_$|__|^0[xX]_/.test(word)) hint = "'_' may only separate digits";
-    throw new ExprError(`bad number '${word}': ${hint}`, col);
+    throw new ExprError(`bad number ${shown}: ${hint}`, col);
   }
   const digits = m[1].replace(/_/g, '');
   if (!hex && digits.length > 1 && digits.startsWith('0')) {
-    throw new ExprError(`bad number '${word}': a leading 0 does not mean octal here; write 0x for hex or drop the 0`, col);
+    throw new ExprError(`bad number ${shown}: a leading 0 does not mean octal here; write 0x for hex or drop the 0`, col);
+  }
+  // More digits than any safe integer has: too large, without converting a megabyte of digits.
+  if (digits.replace(/^0+/, '').length > (hex ? 14 : 16)) {
+    throw new ExprError(`number ${shown} is too large: values must be safe integers (at most 2^53-1 in magnitude)`, col);
   }
   return safe(BigInt(hex ? `0x${digits}` : digits) * SUFFIX[m[2]], col, 'number');
 }
@@ -106,17 +117,19 @@ function tokenize(src: string): Token[] {
     if (two === '<<' || two === '>>') { out.push({ type: 'punct', text: two, col: i }); i += 2; continue; }
     if ('|^&+-*/%~!()[]'.includes(c)) { out.push({ type: 'punct', text: c, col: i }); i++; continue; }
     let hint = '';
+    const ch = String.fromCodePoint(src.codePointAt(i)!);
     if (c === '<' || c === '>' || c === '=') hint = ': comparisons are not part of expressions (use ge:, le:, ne: in expectations)';
     else if (c === '"' || c === "'") hint = ': quote the whole YAML value instead';
     else if (c === ',') hint = ': len() takes one argument';
-    throw new ExprError(`unexpected character '${c}'${hint}`, i);
+    else if (c === '.') hint = ': numbers are integers (no .5, .inf or .nan)';
+    throw new ExprError(`unexpected character ${quoted(ch)}${hint}`, i);
   }
   out.push({ type: 'end', text: '', col: src.length });
   return out;
 }
 
 function describeToken(t: Token): string {
-  return t.type === 'end' ? 'the end of the expression' : `'${t.text}'`;
+  return t.type === 'end' ? 'the end of the expression' : quoted(t.text, 40);
 }
 
 /** Parse an expression; throws ExprError with the column of the offending token. */
@@ -128,6 +141,14 @@ export function parseExpr(src: string): Expr {
   const expect = (text: string, what: string) => {
     const t = next();
     if (t.type !== 'punct' || t.text !== text) throw new ExprError(`expected ${what}, found ${describeToken(t)}`, t.col);
+  };
+  // Nesting so far: each level costs a few stack frames here and in evaluate().
+  let depth = 0;
+  const enter = (t: Token) => {
+    if (++depth > MAX_EXPR_DEPTH) {
+      throw new ExprError(`the expression nests more than ${MAX_EXPR_DEPTH} levels deep here (parentheses, unary operators, `
+        + '[ ] and len() count); simplify it', t.col);
+    }
   };
 
   const binary = (minPrec: number): Expr => {
@@ -148,15 +169,22 @@ export function parseExpr(src: string): Expr {
     const t = peek();
     if (t.type === 'punct' && (t.text === '-' || t.text === '+' || t.text === '~' || t.text === '!')) {
       next();
-      return { kind: 'unary', op: t.text, arg: unary(), col: t.col };
+      enter(t);
+      const arg = unary();
+      depth--;
+      return { kind: 'unary', op: t.text, arg, col: t.col };
     }
     let e = primary();
+    // P[1][2]...: each index nests the target one level deeper.
+    const outer = depth;
     while (peek().type === 'punct' && peek().text === '[') {
       const open = next();
+      enter(open);
       const index = binary(1);
       expect(']', "']' to close the index");
       e = { kind: 'index', target: e, index, col: open.col };
     }
+    depth = outer;
     return e;
   };
 
@@ -168,14 +196,18 @@ export function parseExpr(src: string): Expr {
       if (t.text === 'null') return { kind: 'lit', value: null, col: t.col };
       if (t.text === 'len') {
         expect('(', "'(' after len");
+        enter(t);
         const arg = binary(1);
+        depth--;
         expect(')', "')' to close len(");
         return { kind: 'len', arg, col: t.col };
       }
       return { kind: 'name', name: t.text, col: t.col };
     }
     if (t.type === 'punct' && t.text === '(') {
+      enter(t);
       const e = binary(1);
+      depth--;
       expect(')', "')'");
       return e;
     }
@@ -186,7 +218,7 @@ export function parseExpr(src: string): Expr {
   const e = binary(1);
   const t = peek();
   if (t.type !== 'end') {
-    const what = t.type === 'punct' ? `'${t.text}'` : `'${t.text}' (an operator is missing before it)`;
+    const what = t.type === 'punct' ? `'${t.text}'` : `${quoted(t.text, 40)} (an operator is missing before it)`;
     throw new ExprError(`unexpected ${what} after a complete expression`, t.col);
   }
   return e;
@@ -195,17 +227,19 @@ export function parseExpr(src: string): Expr {
 /** Every name an expression refers to (not constants of the language like true or len), in order. */
 export function namesIn(e: Expr): { name: string; col: number }[] {
   const out: { name: string; col: number }[] = [];
-  const walk = (x: Expr): void => {
+  // An explicit stack: a flat chain of 100,000 terms is a tree that deep.
+  const stack: Expr[] = [e];
+  while (stack.length) {
+    const x = stack.pop()!;
     switch (x.kind) {
       case 'name': out.push({ name: x.name, col: x.col }); break;
-      case 'index': walk(x.target); walk(x.index); break;
-      case 'len': walk(x.arg); break;
-      case 'unary': walk(x.arg); break;
-      case 'binary': walk(x.left); walk(x.right); break;
+      case 'index': stack.push(x.index, x.target); break;
+      case 'len': stack.push(x.arg); break;
+      case 'unary': stack.push(x.arg); break;
+      case 'binary': stack.push(x.right, x.left); break;
       default: break;
     }
-  };
-  walk(e);
+  }
   return out;
 }
 
@@ -221,7 +255,7 @@ export function describeValue(v: Value): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return `an array of ${v.length}`;
   if (typeof v === 'object') return 'an object';
-  if (typeof v === 'string') return `the string ${JSON.stringify(v)}`;
+  if (typeof v === 'string') return `the string "${printable(v)}"`;
   return String(v);
 }
 
@@ -240,7 +274,7 @@ export function evaluate(e: Expr, scope: Scope): Value {
       return e.value;
     case 'name': {
       const v = scope.get(e.name);
-      if (v === undefined) throw new ExprError(`unknown name '${e.name}'${didYouMean(e.name, scope.names())}`, e.col);
+      if (v === undefined) throw new ExprError(`unknown name ${quoted(e.name)}${didYouMean(e.name, scope.names())}`, e.col);
       return v;
     }
     case 'index': {
@@ -269,30 +303,44 @@ export function evaluate(e: Expr, scope: Scope): Value {
       return safe(e.op === '-' ? -n : e.op === '~' ? ~n : n, e.col, 'result');
     }
     case 'binary': {
-      const a = int(evaluate(e.left, scope), e.col, `'${e.op}'`);
-      const b = int(evaluate(e.right, scope), e.col, `'${e.op}'`);
-      let r: bigint;
-      switch (e.op) {
-        case '|': r = a | b; break;
-        case '^': r = a ^ b; break;
-        case '&': r = a & b; break;
-        case '<<':
-        case '>>':
-          if (b < 0n || b > 63n) throw new ExprError(`shift count ${b} is out of range 0..63`, e.col);
-          r = e.op === '<<' ? a << b : a >> b;
-          break;
-        case '+': r = a + b; break;
-        case '-': r = a - b; break;
-        case '*': r = a * b; break;
-        case '/':
-        case '%':
-          if (b === 0n) throw new ExprError(e.op === '/' ? 'division by zero' : 'remainder by zero', e.col);
-          r = e.op === '/' ? a / b : a % b;
-          break;
-      }
-      return safe(r, e.col, 'result');
+      // a+b+c+... is left-deep: go down its left spine in a loop, then fold back up, so a chain of
+      // any length costs one frame; right operands are bounded by the parser's nesting limit.
+      const spine: BinaryExpr[] = [];
+      let x: Expr = e;
+      for (; x.kind === 'binary'; x = x.left) spine.push(x);
+      let acc = evaluate(x, scope);
+      for (let i = spine.length - 1; i >= 0; i--) acc = binaryOp(spine[i], acc, scope);
+      return acc;
     }
   }
+}
+
+type BinaryExpr = Extract<Expr, { kind: 'binary' }>;
+
+/** One binary operation, its left operand already evaluated. */
+function binaryOp(e: BinaryExpr, left: Value, scope: Scope): Value {
+  const a = int(left, e.col, `'${e.op}'`);
+  const b = int(evaluate(e.right, scope), e.col, `'${e.op}'`);
+  let r: bigint;
+  switch (e.op) {
+    case '|': r = a | b; break;
+    case '^': r = a ^ b; break;
+    case '&': r = a & b; break;
+    case '<<':
+    case '>>':
+      if (b < 0n || b > 63n) throw new ExprError(`shift count ${b} is out of range 0..63`, e.col);
+      r = e.op === '<<' ? a << b : a >> b;
+      break;
+    case '+': r = a + b; break;
+    case '-': r = a - b; break;
+    case '*': r = a * b; break;
+    case '/':
+    case '%':
+      if (b === 0n) throw new ExprError(e.op === '/' ? 'division by zero' : 'remainder by zero', e.col);
+      r = e.op === '/' ? a / b : a % b;
+      break;
+  }
+  return safe(r, e.col, 'result');
 }
 
 /** A scope over a plain record of constants and a map of bindings (bindings first). */

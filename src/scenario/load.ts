@@ -2,9 +2,8 @@
 // every problem as "file:line:col: message". Validation uses only the Backend's description of
 // itself (ops, queries, machine arguments, constants, profiles): nothing runs here.
 
-import { readFileSync } from 'node:fs';
 import {
-  LineCounter, Scalar, isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node as YNode,
+  LineCounter, Scalar, isAlias, isMap, isScalar, isSeq, type Alias, type Node as YNode,
 } from 'yaml';
 import type { ArgSpec, Backend, Value } from './backend.js';
 import type {
@@ -13,8 +12,11 @@ import type {
 } from './ast.js';
 import { ScenarioFileError, type Diagnostic, type SourcePos } from './errors.js';
 import { ExprError, IDENTIFIER, RESERVED_WORDS, namesIn, parseExpr, scopeOf } from './expr.js';
+import { MAX_DIAGNOSTICS, MAX_FILE_BYTES, MAX_NAME_LENGTH, MAX_SCENARIO_NAME } from './limits.js';
+import { firstHidden, printable, quoted } from './printable.js';
+import { FileInputError, checkScenarioText, decodeScenarioText, parseScenarioYaml, readScenarioBytes } from './source.js';
 import { didYouMean, nearest } from './suggest.js';
-import { evalTyped, nodeText, typeWord } from './values.js';
+import { evalTyped, nodeSource, nodeText, typeWord } from './values.js';
 
 export const TOP_LEVEL_KEYS = ['name', 'description', 'source', 'profile', 'profiles', 'machine', 'tasks', 'steps', 'end'] as const;
 /** The keys of a multi-actor scenario (docs/explorer.md), accepted beside TOP_LEVEL_KEYS. */
@@ -31,6 +33,9 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 
 type N = YNode | null | undefined;
 
+/** Thrown by Loader.err() at the MAX_DIAGNOSTICS-th problem: the file is not worth reading further. */
+class TooManyProblems extends Error {}
+
 interface Entry {
   readonly key: string;
   readonly keyPos: SourcePos;
@@ -39,8 +44,9 @@ interface Entry {
 
 class Loader {
   readonly diags: Diagnostic[] = [];
-  private readonly lc = new LineCounter();
-  private doc!: Document.Parsed;
+  private lc = new LineCounter();
+  /** Each alias and the node it stands for (source.ts resolves them once, under the size limit). */
+  private aliases: ReadonlyMap<Alias, YNode> = new Map();
   private readonly constants: ReadonlySet<string>;
   /** Names bound with `as:` so far, in file order. */
   private readonly bound = new Set<string>();
@@ -70,14 +76,16 @@ class Loader {
 
   err(pos: SourcePos, message: string): null {
     this.diags.push({ pos, message });
+    if (this.diags.length >= MAX_DIAGNOSTICS) throw new TooManyProblems();
     return null;
   }
 
   deref(n: unknown): N {
     if (isAlias(n)) {
-      const target = n.resolve(this.doc) as YNode | undefined;
+      const target = this.aliases.get(n);
       if (target) return target;
-      this.err(this.pos(n), `YAML: no anchor &${n.source} for the alias *${n.source} (to write an expression starting with '*', quote it)`);
+      const a = printable(n.source, 40);
+      this.err(this.pos(n), `YAML: no anchor &${a} for the alias *${a} (to write an expression starting with '*', quote it)`);
       // Stand in an empty scalar at the alias, so later messages point here too.
       return Object.assign(new Scalar(null), { range: n.range, source: '' });
     }
@@ -103,7 +111,7 @@ class Loader {
     if (isSeq(n)) return 'a list';
     if (isScalar(n)) {
       const t = this.text(n);
-      return n.type === 'PLAIN' ? `'${t}'` : `the string ${JSON.stringify(t)}`;
+      return n.type === 'PLAIN' ? quoted(t) : `the string "${printable(t)}"`;
     }
     return 'something else';
   }
@@ -130,7 +138,7 @@ class Loader {
   }
 
   unknownKey(e: Entry, allowed: readonly string[], where: string): null {
-    return this.err(e.keyPos, `unknown key '${e.key}' in ${where}${didYouMean(e.key, allowed)} (expected one of: ${allowed.join(', ')})`);
+    return this.err(e.keyPos, `unknown key ${quoted(e.key)} in ${where}${keyHint(e.key, allowed)} (expected one of: ${allowed.join(', ')})`);
   }
 
   scalarString(n: N, what: string, allowEmpty = false): string | null {
@@ -143,7 +151,8 @@ class Loader {
   nameValue(n: N, what: string): string | null {
     if (!isScalar(n) || this.isEmpty(n)) return this.err(this.pos(n), `${what} must be a name, found ${this.kind(n)}`);
     const t = this.text(n);
-    if (!NAME.test(t)) return this.err(this.pos(n), `${what} must be a name (letters, digits, '_', '.', '-'), found '${t}'`);
+    if (!NAME.test(t)) return this.err(this.pos(n), `${what} must be a name (letters, digits, '_', '.', '-'), found ${quoted(t)}`);
+    if (t.length > MAX_NAME_LENGTH) return this.err(this.pos(n), `${what} is ${t.length} characters long; names have at most ${MAX_NAME_LENGTH}`);
     return t;
   }
 
@@ -203,7 +212,7 @@ class Loader {
       const later = this.bindsAt.get(name);
       const hint = later !== undefined ? `; it is bound by 'as:' at step ${later}, which comes later` : '';
       const suggestion = didYouMean(name, [...this.bound, ...this.constants]);
-      this.err(v.at(col), `unknown name '${name}'${later !== undefined ? hint : suggestion}`);
+      this.err(v.at(col), `unknown name ${quoted(name)}${later !== undefined ? hint : suggestion}`);
     }
     return usesBound;
   }
@@ -213,7 +222,7 @@ class Loader {
     if (name === null) return null;
     if (!this.tasks.has(name)) {
       const known = [...this.tasks];
-      return this.err(this.pos(n), `unknown task '${name}'${didYouMean(name, known)} (tasks so far: ${known.join(', ') || 'none'})`);
+      return this.err(this.pos(n), `unknown task ${quoted(name)}${didYouMean(name, known)} (tasks so far: ${listed(known, false) || 'none'})`);
     }
     return { name, pos: this.pos(n) };
   }
@@ -240,10 +249,10 @@ class Loader {
         }
         if (!spec) {
           const names = specs.map((s) => s.name);
-          let hint = didYouMean(e.key, names);
+          let hint = keyHint(e.key, names);
           if (!hint && e.key === 'task' && kind === 'operation') hint = '; give the task beside the operation: `task: NAME` on the step';
           if (!hint && e.key === 'task') hint = `; query '${owner}' does not run in a task`;
-          this.err(e.keyPos, `unknown argument '${e.key}' of ${kind} '${owner}'${hint} (it takes: ${argList(specs)})`);
+          this.err(e.keyPos, `unknown argument ${quoted(e.key)} of ${kind} '${owner}'${hint} (it takes: ${argList(specs)})`);
           continue;
         }
         const v = this.value(e.value, spec.type, `argument '${e.key}'`);
@@ -271,7 +280,7 @@ class Loader {
     let ok = true;
     for (const e of es) {
       if (e.key !== 'default' && !this.backend.profiles.includes(e.key)) {
-        this.err(e.keyPos, `unknown profile '${e.key}'${didYouMean(e.key, this.backend.profiles)} (profiles: ${this.backend.profiles.join(', ')}, or default)`);
+        this.err(e.keyPos, `unknown profile ${quoted(e.key)}${didYouMean(e.key, this.backend.profiles)} (profiles: ${this.backend.profiles.join(', ')}, or default)`);
         ok = false;
         continue;
       }
@@ -322,7 +331,7 @@ class Loader {
         this.names(v);
         return v ? { kind: e.key, value: v, pos: e.keyPos } : null;
       }
-      return this.err(e.keyPos, `unknown comparison '${e.key}'${didYouMean(e.key, [...COMPARISON_KEYS, 'by_profile'])} (expected one of: ${COMPARISON_KEYS.join(', ')}, by_profile)`);
+      return this.err(e.keyPos, `unknown comparison ${quoted(e.key)}${didYouMean(e.key, [...COMPARISON_KEYS, 'by_profile'])} (expected one of: ${COMPARISON_KEYS.join(', ')}, by_profile)`);
     }
     if (this.isEmpty(n)) return this.err(pos, `${what} has no expected value`);
     const v = this.value(n, 'value', what);
@@ -360,30 +369,33 @@ class Loader {
       }
       for (const e of es) {
         const near = nearest(e.key, qNames);
-        if (near !== undefined) return this.err(e.keyPos, `unknown query '${e.key}'; did you mean '${near}'?`);
+        if (near !== undefined) return this.err(e.keyPos, `unknown query ${quoted(e.key)}; did you mean '${near}'?`);
       }
-      return this.err(this.pos(n), `a check must name one query (one of: ${qNames.join(', ')}), found keys: ${es.map((e) => e.key).join(', ') || 'none'}`);
+      return this.err(this.pos(n), `a check must name one query (one of: ${qNames.join(', ')}), found keys: ${listed(es.map((e) => e.key)) || 'none'}`);
     }
     const q = queries.get(qEntry.key)!;
     const { args, task, usesBound } = this.args(q.name, q.args, qEntry.value, qEntry.keyPos, 'query', q.needsTask);
-    const label = `${q.name}${args.length || task ? `{${[
-      ...(task ? [`task: ${task.name}`] : []), ...args.map((a) => `${a.name}: ${nodeText(a.value)}`),
+    const labelOf = (text: (v: ValueNode) => string) => `${q.name}${args.length || task ? `{${[
+      ...(task ? [`task: ${task.name}`] : []), ...args.map((a) => `${a.name}: ${text(a.value)}`),
     ].join(', ')}}` : ''}`;
+    const label = labelOf(nodeText);
+    // The delta rule compares checks by their arguments in full (the label may be cut).
+    const fullLabel = labelOf(nodeSource);
     const fields: FieldCheck[] = [];
     for (const e of es) {
       if (e === qEntry || e.key === 'note') continue;
       if (!q.fields.includes(e.key)) {
         if (queries.has(e.key)) this.err(e.keyPos, `a check names one query; '${e.key}' is a second one (put it in a check of its own)`);
-        else this.err(e.keyPos, `unknown field '${e.key}' of query '${q.name}'${didYouMean(e.key, q.fields)} (fields: ${q.fields.join(', ')})`);
+        else this.err(e.keyPos, `unknown field ${quoted(e.key)} of query '${q.name}'${didYouMean(e.key, q.fields)} (fields: ${q.fields.join(', ')})`);
         continue;
       }
       const expected = this.expected(e.value, `field '${e.key}'`);
       if (!expected) continue;
-      const key = `${label}.${e.key}`;
+      const key = `${fullLabel}.${e.key}`;
       const hasDelta = expected.kind === 'all' ? expected.value.kind === 'delta'
         : [...expected.cases.values(), ...(expected.fallback ? [expected.fallback] : [])].some((c) => c.kind === 'delta');
       if (hasDelta && usesBound && !this.checked.has(key)) {
-        this.err(e.keyPos, `{delta: N} compares with the previous check of ${key}, and there is none before this one; `
+        this.err(e.keyPos, `{delta: N} compares with the previous check of ${label}.${e.key}, and there is none before this one; `
           + 'a first check may use delta only when its query arguments are constants (its baseline is taken at scenario start), '
           + 'so check the absolute value first');
       }
@@ -446,7 +458,7 @@ class Loader {
         default: {
           let hint = '';
           if (this.backend.queries.has(e.key)) hint = '; put query checks in a list under checks:';
-          this.err(e.keyPos, `unknown key '${e.key}' in the expect of a step${hint || didYouMean(e.key, STEP_EXPECT_KEYS)} (expected one of: ${STEP_EXPECT_KEYS.join(', ')})`);
+          this.err(e.keyPos, `unknown key ${quoted(e.key)} in the expect of a step${hint || keyHint(e.key, STEP_EXPECT_KEYS)} (expected one of: ${STEP_EXPECT_KEYS.join(', ')})`);
         }
       }
     }
@@ -454,19 +466,24 @@ class Loader {
     return { ...out, ...(ret && { ret }), ...(warn && { warn }), ...(bug && { bug }) };
   }
 
+  /** A list of profiles (or one); every problem in it is reported, and then the list is null. */
   profileList(n: N, what: string): string[] | null {
     n = this.deref(n);
     const list = isSeq(n) ? n.items.map((i) => this.deref(i)) : [n];
     const out: string[] = [];
+    let ok = true;
     for (const i of list) {
       const p = this.scalarString(i, `a profile in ${what}`);
-      if (p === null) return null;
+      if (p === null) { ok = false; continue; }
       if (!this.backend.profiles.includes(p)) {
-        return this.err(this.pos(i), `unknown profile '${p}'${didYouMean(p, this.backend.profiles)} (profiles: ${this.backend.profiles.join(', ')})`);
-      }
-      if (out.includes(p)) return this.err(this.pos(i), `profile '${p}' is listed twice`);
-      out.push(p);
+        this.err(this.pos(i), `unknown profile ${quoted(p)}${didYouMean(p, this.backend.profiles)} (profiles: ${this.backend.profiles.join(', ')})`);
+        ok = false;
+      } else if (out.includes(p)) {
+        this.err(this.pos(i), `profile '${p}' is listed twice`);
+        ok = false;
+      } else out.push(p);
     }
+    if (!ok) return null;
     if (out.length === 0) return this.err(this.pos(n), `${what} lists no profile`);
     return out;
   }
@@ -487,9 +504,9 @@ class Loader {
     for (const e of opEntries) {
       if (ops.has(e.key)) continue;
       if (valid.length > 0 || expectE) {
-        this.err(e.keyPos, `unknown key '${e.key}' in step ${index}${didYouMean(e.key, [...stepKeys, ...ops.keys()])} (a step has one operation and: ${stepKeys.join(', ')})`);
+        this.err(e.keyPos, `unknown key ${quoted(e.key)} in step ${index}${keyHint(e.key, [...stepKeys, ...ops.keys()])} (a step has one operation and: ${stepKeys.join(', ')})`);
       } else {
-        this.err(e.keyPos, `unknown operation '${e.key}'${didYouMean(e.key, opNamesAndExpect)}`);
+        this.err(e.keyPos, `unknown operation ${quoted(e.key)}${keyHint(e.key, opNamesAndExpect)}`);
       }
     }
     if (valid.length > 1) {
@@ -536,7 +553,8 @@ class Loader {
       const name = this.scalarString(asE.value, 'as');
       if (name !== null) {
         const pos = this.pos(asE.value);
-        if (!IDENTIFIER.test(name)) this.err(pos, `as: must be a name (letters, digits and '_'), found '${name}'`);
+        if (!IDENTIFIER.test(name)) this.err(pos, `as: must be a name (letters, digits and '_'), found ${quoted(name)}`);
+        else if (name.length > MAX_NAME_LENGTH) this.err(pos, `as: names a binding of ${name.length} characters; names have at most ${MAX_NAME_LENGTH}`);
         else if (RESERVED_WORDS.has(name)) this.err(pos, `'${name}' is a reserved word; choose another name`);
         else if (this.constants.has(name)) this.err(pos, `'${name}' is a constant; choose another name`);
         else {
@@ -557,7 +575,7 @@ class Loader {
         if (name === null) continue;
         if (points.length === 0) this.err(this.pos(i), `operation '${op.name}' has no yield points: it always runs as one atomic step`);
         else if (!points.includes(name)) {
-          this.err(this.pos(i), `operation '${op.name}' has no yield point '${name}'${didYouMean(name, points)} (its yield points: ${points.join(', ')})`);
+          this.err(this.pos(i), `operation '${op.name}' has no yield point ${quoted(name)}${didYouMean(name, points)} (its yield points: ${points.join(', ')})`);
         } else preempt.push(name);
       }
     }
@@ -568,6 +586,20 @@ class Loader {
   }
 
   // ---- the whole file ----------------------------------------------------------------------------
+
+  /** The scenario's name: printed at the head of every result line, so one line of printable text. */
+  scenarioName(n: N): string | null {
+    const name = this.scalarString(n, 'name');
+    if (name === null) return null;
+    const hidden = firstHidden(name);
+    if (hidden) {
+      return this.err(this.pos(n), `the name holds the control character ${hidden.shown} (at character ${hidden.index + 1}): `
+        + 'a name is one line of printable text');
+    }
+    if (name.trim() === '') return this.err(this.pos(n), 'the name is blank');
+    if (name.length > MAX_SCENARIO_NAME) return this.err(this.pos(n), `the name is ${name.length} characters long; a name has at most ${MAX_SCENARIO_NAME}`);
+    return name;
+  }
 
   machine(n: N): { machine: Record<string, Value>; keys: Map<string, SourcePos> } {
     const machine: Record<string, Value> = {};
@@ -580,7 +612,7 @@ class Loader {
       seen.add(e.key);
       const spec = specs.find((s) => s.name === e.key);
       if (!spec) {
-        this.err(e.keyPos, `unknown machine setting '${e.key}'${didYouMean(e.key, specs.map((s) => s.name))} (settings: ${argList(specs)})`);
+        this.err(e.keyPos, `unknown machine setting ${quoted(e.key)}${didYouMean(e.key, specs.map((s) => s.name))} (settings: ${argList(specs)})`);
         continue;
       }
       const v = this.value(e.value, spec.type, `machine setting '${e.key}'`);
@@ -614,7 +646,7 @@ class Loader {
         case 'fails': {
           for (const f of this.entries(e.value, 'explore: fails (profile: text the failure must contain)') ?? []) {
             if (!profiles.includes(f.key)) {
-              this.err(f.keyPos, `profile '${f.key}' is not one of the scenario's profiles (${profiles.join(', ')})`);
+              this.err(f.keyPos, `profile ${quoted(f.key)} is not one of the scenario's profiles (${profiles.join(', ')})`);
               continue;
             }
             const text = this.scalarString(f.value, `the failure expected on ${f.key} (text it must contain)`);
@@ -697,20 +729,14 @@ class Loader {
   }
 
   load(): Scenario | null {
-    this.doc = parseDocument(this.source, { lineCounter: this.lc, prettyErrors: false, keepSourceTokens: false });
-    // Only the first YAML error: the ones after it are usually its consequences.
-    const yamlErr = this.doc.errors[0] ?? this.doc.warnings[0];
-    if (yamlErr) {
-      let msg = yamlErr.message.replace(/\s+at line \d+, column \d+:?[\s\S]*$/, '');
-      const pos = this.at(yamlErr.pos[0]);
-      const line = this.source.split('\n')[pos.line - 1] ?? '';
-      if (yamlErr.code === 'TAG_RESOLVE_FAILED') msg += " (to write an expression starting with '!', quote it)";
-      else if (yamlErr.code === 'BAD_ALIAS' || /^\s*(-\s*)?[\w.]*:?\s*\*/.test(line)) msg += " (to write an expression starting with '*', quote it)";
-      else if (line.includes('{') && /[\w)\]]\s*\[|\]\s*[\w(]/.test(line)) msg += " (inside { }, quote values that contain [ ] { } or ',': addr: \"P[1]\")";
-      this.err(pos, `YAML: ${msg}`);
-    }
-    if (this.diags.length) return null;
-    const root = this.deref(this.doc.contents);
+    // Syntax errors stop here (only the first: the ones after it are usually its consequences);
+    // duplicate keys are reported, and the rest of the file is still checked.
+    const parsed = parseScenarioYaml(this.source, this.file);
+    this.lc = parsed.lc;
+    this.aliases = parsed.aliases;
+    for (const d of parsed.diags) this.err(d.pos, d.message);
+    if (parsed.fatal || !parsed.doc) return null;
+    const root = this.deref(parsed.doc.contents);
     if (this.isEmpty(root)) return this.err(this.pos(root), 'the file is empty: expected a scenario (a mapping with name: and steps:)');
     if (!isMap(root)) return this.err(this.pos(root), `expected a scenario (a mapping with name: and steps:), found ${this.kind(root)}`);
     const es = this.entries(root, 'a scenario') ?? [];
@@ -723,7 +749,7 @@ class Loader {
 
     const rootPos = this.pos(root);
     const nameE = get('name');
-    const name = nameE ? this.scalarString(nameE.value, 'name') : this.err(rootPos, 'missing key name: (the scenario\'s name)');
+    const name = nameE ? this.scenarioName(nameE.value) : this.err(rootPos, 'missing key name: (the scenario\'s name)');
     const descE = get('description');
     const description = descE ? this.scalarString(descE.value, 'description', true) ?? undefined : undefined;
     const srcE = get('source');
@@ -736,7 +762,7 @@ class Loader {
     else if (profE) {
       const p = this.scalarString(profE.value, 'profile');
       if (p !== null && !this.backend.profiles.includes(p)) {
-        this.err(this.pos(profE.value), `unknown profile '${p}'${didYouMean(p, this.backend.profiles)} (profiles: ${this.backend.profiles.join(', ')})`);
+        this.err(this.pos(profE.value), `unknown profile ${quoted(p)}${didYouMean(p, this.backend.profiles)} (profiles: ${this.backend.profiles.join(', ')})`);
       } else if (p !== null) profiles = [p];
     } else if (profsE) {
       profiles = this.profileList(profsE.value, 'profiles') ?? profiles;
@@ -762,7 +788,8 @@ class Loader {
     const actorEntries = actorsE ? this.entries(actorsE.value, 'actors') ?? [] : [];
     if (actorsE && actorEntries.length === 0 && isMap(actorsE.value)) this.err(actorsE.keyPos, 'actors: lists no actor');
     for (const a of actorEntries) {
-      if (!NAME.test(a.key)) this.err(a.keyPos, `an actor's name must be a name (letters, digits, '_', '.', '-'), found '${a.key}'`);
+      if (!NAME.test(a.key)) this.err(a.keyPos, `an actor's name must be a name (letters, digits, '_', '.', '-'), found ${quoted(a.key)}`);
+      else if (a.key.length > MAX_NAME_LENGTH) this.err(a.keyPos, `an actor's name has ${a.key.length} characters; names have at most ${MAX_NAME_LENGTH}`);
       else if (!tasks.includes(a.key)) tasks.push(a.key);
     }
     this.startTasks = new Set(tasks);
@@ -782,7 +809,7 @@ class Loader {
       if (stepsE) this.err(stepsE.keyPos, 'a multi-actor scenario has setup: and actors:, not steps:');
       if (!actorsE) this.err(setupE!.keyPos, 'setup: belongs to a multi-actor scenario: add actors:');
       const setupList = setupE ? this.items(setupE.value, 'setup') ?? [] : [];
-      const lists = actorEntries.map((a) => ({ a, list: this.items(a.value, `the steps of actor '${a.key}'`) ?? [] }));
+      const lists = actorEntries.map((a) => ({ a, list: this.items(a.value, `the steps of actor ${quoted(a.key)}`) ?? [] }));
       const finalList = finallyE ? this.items(finallyE.value, 'finally') ?? [] : [];
       const all = [...setupList, ...lists.flatMap((l) => l.list), ...finalList];
       all.forEach((s, i) => {
@@ -806,7 +833,7 @@ class Loader {
           if (!st) continue;
           actorSteps.push(st.kind === 'op' && st.needsTask && st.task === null ? { ...st, task: { name: a.key, pos: st.pos } } : st);
         }
-        if (list.length === 0) this.err(a.keyPos, `actor '${a.key}' has no steps`);
+        if (list.length === 0) this.err(a.keyPos, `actor ${quoted(a.key)} has no steps`);
         actors.push({ name: a.key, pos: a.keyPos, task: a.key, steps: actorSteps });
         steps.push(...actorSteps);
       }
@@ -844,6 +871,18 @@ class Loader {
   }
 }
 
+/** didYouMean(), and what to do instead of a YAML merge key. */
+function keyHint(key: string, allowed: Iterable<string>): string {
+  if (key === '<<') return '; YAML merge keys (<<: *anchor) are not supported: write the keys out';
+  return didYouMean(key, allowed);
+}
+
+/** Words from the file for a message: each cut (and quoted, unless they are checked names), at most 8 of them. */
+function listed(words: readonly string[], quote = true): string {
+  const shown = words.slice(0, 8).map((w) => (quote ? quoted(w, 30) : printable(w, 30))).join(', ');
+  return words.length > 8 ? `${shown}, ... (${words.length} in all)` : shown;
+}
+
 function argList(specs: readonly ArgSpec[]): string {
   return specs.length ? specs.map((s) => (s.required === true ? s.name : `${s.name}?`)).join(', ') : 'no arguments';
 }
@@ -859,15 +898,42 @@ function sortDiags(d: readonly Diagnostic[]): Diagnostic[] {
   });
 }
 
-/** Parse and validate a scenario; throws ScenarioFileError with every problem found. */
+/**
+ * Parse and validate a scenario; throws ScenarioFileError with every problem found (up to
+ * MAX_DIAGNOSTICS; then a last one says where the loader stopped).
+ */
 export function loadScenario(text: string, file: string, backend: Backend): Scenario {
+  if (text.startsWith('\ufeff')) text = text.slice(1);
+  if (text.length > MAX_FILE_BYTES) {
+    throw ScenarioFileError.at({ file, line: 1, col: 1 }, `the scenario is ${text.length} characters long; the limit is ${MAX_FILE_BYTES} (docs/scenarios.md#limits)`);
+  }
+  const notText = checkScenarioText(text, file);
+  if (notText) throw new ScenarioFileError([notText]);
   const l = new Loader(text, file, backend);
-  const s = l.load();
+  let s: Scenario | null;
+  try {
+    s = l.load();
+  } catch (e) {
+    if (!(e instanceof TooManyProblems)) throw e;
+    const diags = sortDiags(l.diags);
+    const last = diags[diags.length - 1].pos;
+    throw new ScenarioFileError([...diags, { pos: last, message: `too many problems (${MAX_DIAGNOSTICS}); the rest of the file was not checked` }]);
+  }
   if (!s) throw new ScenarioFileError(sortDiags(l.diags.length ? l.diags : [{ pos: { file, line: 1, col: 1 }, message: 'invalid scenario' }]));
   return s;
 }
 
-/** Read and load a scenario file; messages name it `name` (default: the path as given). */
+/**
+ * Read and load a scenario file; messages name it `name` (default: the path as given). Throws
+ * FileInputError when the path cannot be read as a file at all (source.ts), ScenarioFileError for
+ * everything in it.
+ */
 export function loadScenarioFile(path: string, backend: Backend, name: string = path): Scenario {
-  return loadScenario(readFileSync(path, 'utf8'), name, backend);
+  const read = readScenarioBytes(path, name);
+  if ('tooLarge' in read) throw new ScenarioFileError([read.tooLarge]);
+  const text = decodeScenarioText(read.bytes, name);
+  if ('error' in text) throw new ScenarioFileError([text.error]);
+  return loadScenario(text.text, name, backend);
 }
+
+export { FileInputError };

@@ -106,6 +106,8 @@ class ModelSession implements Session {
   private readonly c: Ctx;
   private bugRep: BugReport | null = null;
   private readonly paused = new Map<string, Paused>();
+  /** The scenario step running (beginStep()), which leak holders name; else the kernel's step count. */
+  private scenarioStep: number | null = null;
 
   constructor(readonly k: Kernel, tasks: readonly string[]) {
     this.c = { k, task: null, stepNo: 0, holders: [] };
@@ -122,10 +124,14 @@ class ModelSession implements Session {
     this.c.task = t;
   }
 
+  beginStep(index: number): void {
+    this.scenarioStep = index;
+  }
+
   step(taskName: string | null, op: string, args: Args, thread?: string): StepOutcome {
     const impl = this.opFor(op);
     this.bind(taskName, impl.needsTask);
-    this.c.stepNo = this.k.stepCount;
+    this.c.stepNo = this.scenarioStep ?? this.k.stepCount;
     return this.guarded(actorLabel(thread, this.c.task), op, args as Record<string, unknown>, () => impl.run(this.c, args));
   }
 
@@ -167,7 +173,7 @@ class ModelSession implements Session {
     const key = thread;
     const busy = this.paused.get(key);
     if (busy) throw new ScenarioError(`'${key}' is still inside ${busy.op}() (paused at ${busy.point})`);
-    this.c.stepNo = this.k.stepCount;
+    this.c.stepNo = this.scenarioStep ?? this.k.stepCount;
     const p: Paused = { gen: impl.steps(this.c, args), op, task: this.c.task, stepNo: this.c.stepNo, stopAt: new Set(preempt), wait: null, point: '' };
     return this.segment(key, p, op, args as Record<string, unknown>);
   }

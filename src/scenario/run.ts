@@ -4,9 +4,10 @@ import {
   ScenarioError, type AllocFailureReport, type Backend, type BugReport, type Session, type StepOutcome, type Value, type Warning,
 } from './backend.js';
 import type { ArgNode, Check, Comparison, OpStep, PerProfile, RaiseExpect, Scenario, Step, StepExpect } from './ast.js';
-import { ScenarioFileError, type SourcePos } from './errors.js';
+import { ScenarioFileError, type Diagnostic, type SourcePos } from './errors.js';
 import { scopeOf, type Scope } from './expr.js';
-import { canonical, evalNode, evalTyped, nodeText, valueEquals } from './values.js';
+import { printable, quoted } from './printable.js';
+import { canonical, evalNode, evalTyped, nodeText, shownList, valueEquals } from './values.js';
 
 export interface RunOptions {
   /** Run on this profile only, whatever the file asks for. */
@@ -98,7 +99,17 @@ export function renderValue(v: Value | undefined, constants: Readonly<Record<str
     const shown = a.slice(0, 8).map((x) => renderValue(x, constants));
     return `[${shown.join(', ')}${a.length > 8 ? `, ... (${a.length} items)` : ''}]`;
   }
-  return JSON.stringify(v);
+  if (typeof v === 'string') return `"${printable(v)}"`;
+  return printable(JSON.stringify(v), 200);
+}
+
+/** At most this many leak lines in a message (the JSON verdict keeps them all). */
+const SHOWN_LEAKS = 20;
+
+function leakLines(leaks: readonly string[]): string {
+  const shown = leaks.slice(0, SHOWN_LEAKS).map((l) => printable(l, 300));
+  if (leaks.length > SHOWN_LEAKS) shown.push(`... and ${leaks.length - SHOWN_LEAKS} more`);
+  return shown.join('\n');
 }
 
 function stepLabel(s: Step): string {
@@ -112,7 +123,7 @@ function comparisonText(c: Comparison): string {
     case 'ge': return `>= ${nodeText(c.value)}`;
     case 'le': return `<= ${nodeText(c.value)}`;
     case 'delta': return `changed by ${nodeText(c.value)}`;
-    case 'one_of': return `one of [${c.values.map(nodeText).join(', ')}]`;
+    case 'one_of': return `one of ${shownList(c.values.map(nodeText))}`;
   }
 }
 
@@ -165,13 +176,26 @@ export class Runner {
   /** Start the session and take the delta baselines. */
   begin(): void {
     const scn = this.scn;
-    try {
-      this.session = this.backend.start({ profile: this.profile, machine: scn.machine, tasks: scn.tasks, explore: this.explore?.lightweight ?? false });
-    } catch (e) {
-      if (e instanceof ScenarioError) {
-        throw ScenarioFileError.at((e.arg !== undefined ? scn.machineKeys.get(e.arg) : undefined) ?? scn.machinePos, e.message);
+    const machine = { ...scn.machine };
+    const problems: Diagnostic[] = [];
+    for (;;) {
+      try {
+        const session = this.backend.start({ profile: this.profile, machine, tasks: scn.tasks, explore: this.explore?.lightweight ?? false });
+        if (problems.length === 0) {
+          this.session = session;
+          break;
+        }
+        session.dispose?.();
+        throw new ScenarioFileError(problems);
+      } catch (e) {
+        if (!(e instanceof ScenarioError)) throw e;
+        const arg = e.arg !== undefined && Object.hasOwn(machine, e.arg) ? e.arg : undefined;
+        problems.push({ pos: (arg !== undefined ? scn.machineKeys.get(arg) : undefined) ?? scn.machinePos, message: e.message });
+        // The model names the setting it refused: start again without it, so that one run
+        // reports every setting it refuses, not only the first.
+        if (arg === undefined) throw new ScenarioFileError(problems);
+        delete machine[arg];
       }
-      throw e;
     }
     this.syncWarnings(null);
     this.takeBaselines();
@@ -347,6 +371,7 @@ export class Runner {
       if (resume) outcome = s.resume!(th);
       else {
         const args = this.evalArgs(step.args);
+        s.beginStep?.(step.index);
         // The explorer runs every operation that can stop preemptibly: even without preempt:, it may
         // have to wait (GUP's slow path for the mmap_lock of a paused fork).
         outcome = this.explore && s.stepPreemptible ? s.stepPreemptible(task, step.op, args, step.preempt ?? [], th) : s.step(task, step.op, args);
@@ -373,7 +398,7 @@ export class Runner {
     const bugExp: RaiseExpect = exp?.bug ? this.resolve(exp.bug.expected) : false;
     const bug = bugBefore === null ? this.session.bug() : null;
     const bugPos = exp?.bug?.pos ?? step.pos;
-    const bugText = bugExp === true ? 'raises BUG' : `raises BUG containing '${String(bugExp)}'`;
+    const bugText = bugExp === true ? 'raises BUG' : `raises BUG containing ${quoted(String(bugExp))}`;
     if (bug) {
       const matches = bugExp === true || (typeof bugExp === 'string' && bug.message.includes(bugExp));
       this.bug = { ...bug, scenarioStep: step.index, expected: matches };
@@ -412,7 +437,7 @@ export class Runner {
       const hits = fresh.filter((x) => w === true || x.id.includes(w));
       for (const h of hits) h.expected = true;
       ok = hits.length > 0;
-      description = w === true ? 'raises a WARN' : `raises WARN '${w}'`;
+      description = w === true ? 'raises a WARN' : `raises WARN ${quoted(w)}`;
     }
     this.verdict({ step: step.index, location: warn.pos, description: `${label}: ${description}`, ok, expected: w, actual: ids,
       ...(!ok && { message: ids.length ? `raised ${ids.map((i) => `'${i}'`).join(', ')}` : 'no WARN was raised' }) });
@@ -514,23 +539,25 @@ export class Runner {
       const location = end.leaks.pos ?? endPos;
       if (le === 'none') {
         this.verdict({ step: null, location, description: 'end: no leaks', ok: leaks.length === 0, expected: [], actual: leaks,
-          ...(leaks.length > 0 && { message: `${leaks.length} leak${leaks.length === 1 ? '' : 's'}:\n${leaks.join('\n')}` }) });
+          ...(leaks.length > 0 && { message: `${leaks.length} leak${leaks.length === 1 ? '' : 's'}:\n${leakLines(leaks)}` }) });
       } else if (le !== 'any') {
         const missing = le.filter((s) => !leaks.some((l) => l.includes(s)));
         const extra = leaks.filter((l) => !le.some((s) => l.includes(s)));
         const problems = [
-          ...missing.map((s) => `no leak matches '${s}'`),
+          ...missing.map((s) => `no leak matches ${quoted(s)}`),
           ...extra.map((l) => `unexpected leak: ${l}`),
         ];
-        this.verdict({ step: null, location, description: `end: leaks match [${le.map((s) => `'${s}'`).join(', ')}]`,
-          ok: problems.length === 0, expected: [...le], actual: leaks, ...(problems.length > 0 && { message: problems.join('\n') }) });
+        const shownProblems = problems.length > SHOWN_LEAKS
+          ? [...problems.slice(0, SHOWN_LEAKS), `... and ${problems.length - SHOWN_LEAKS} more`] : problems;
+        this.verdict({ step: null, location, description: `end: leaks match ${shownList(le.map((s) => quoted(s)))}`,
+          ok: problems.length === 0, expected: [...le], actual: leaks, ...(problems.length > 0 && { message: shownProblems.join('\n') }) });
       }
     }
     if (end.warns) {
       for (const s of this.resolve(end.warns.expected)) {
         const hits = this.warnings.filter((w) => w.id.includes(s));
         for (const h of hits) h.expected = true;
-        this.verdict({ step: null, location: end.warns.pos, description: `end: WARN '${s}' raised`, ok: hits.length > 0, expected: s,
+        this.verdict({ step: null, location: end.warns.pos, description: `end: WARN ${quoted(s)} raised`, ok: hits.length > 0, expected: s,
           actual: this.warnings.map((w) => w.id),
           ...(hits.length === 0 && { message: this.warnings.length ? `raised only ${this.warnings.map((w) => `'${w.id}'`).join(', ')}` : 'no WARN was raised' }) });
       }

@@ -39,16 +39,19 @@ export function nearest(word: string, candidates: Iterable<string>): string | un
   let prefix: string | undefined;
   for (const c of candidates) {
     if (c === word) continue;
+    if (word.length >= 3 && c.toLowerCase().startsWith(w) && (prefix === undefined || c.length < prefix.length
+      || (c.length === prefix.length && c < prefix))) {
+      prefix = c;
+    }
+    // The distance is at least the difference in length: skip what cannot be close, so that a
+    // 500,000-character word does not cost 500,000 x length steps per candidate.
+    if (Math.abs(c.length - word.length) > limit) continue;
     const d = damerauLevenshtein(w, c.toLowerCase());
     // Case-only differences rank just above exact-case ones.
     const score = d * 2 + (d === 0 ? 1 : damerauLevenshtein(word, c) > d ? 1 : 0);
     if (d <= limit && (score < bestScore || (score === bestScore && best !== undefined && c < best))) {
       best = c;
       bestScore = score;
-    }
-    if (word.length >= 3 && c.toLowerCase().startsWith(w) && (prefix === undefined || c.length < prefix.length
-      || (c.length === prefix.length && c < prefix))) {
-      prefix = c;
     }
   }
   return best ?? prefix;

@@ -4,6 +4,7 @@ import type { ArgType, Value } from './backend.js';
 import type { ValueNode } from './ast.js';
 import { ScenarioFileError } from './errors.js';
 import { ExprError, describeValue, evaluate, type Scope } from './expr.js';
+import { printable } from './printable.js';
 
 /** Evaluate a value as written; errors point at the offending token. */
 export function evalNode(node: ValueNode, scope: Scope): Value {
@@ -58,13 +59,27 @@ export function evalTyped(node: ValueNode, type: ArgType, scope: Scope, what: st
   }
 }
 
-/** The value as written in the file, for descriptions: "4*PAGE_SIZE", "\"anon\"", "[1, 2]". */
-export function nodeText(node: ValueNode): string {
+/** The value as written in the file, in full, to compare (not to print): "4*PAGE_SIZE", "\"anon\"", "[1, 2]". */
+export function nodeSource(node: ValueNode): string {
   switch (node.kind) {
     case 'expr': return node.src.trim().replace(/\s+/g, ' ');
     case 'string': return JSON.stringify(node.value);
-    case 'list': return `[${node.items.map(nodeText).join(', ')}]`;
+    case 'list': return `[${node.items.map(nodeSource).join(', ')}]`;
   }
+}
+
+/** The value as written, for descriptions: nodeSource() escaped and cut (a list, to its first items). */
+export function nodeText(node: ValueNode): string {
+  switch (node.kind) {
+    case 'expr': return printable(nodeSource(node));
+    case 'string': return `"${printable(node.value)}"`;
+    case 'list': return shownList(node.items.map(nodeText));
+  }
+}
+
+/** "[a, b, c]", or its first 8 items and how many there are. */
+export function shownList(items: readonly string[]): string {
+  return items.length > 8 ? `[${items.slice(0, 8).join(', ')}, ... (${items.length} items)]` : `[${items.join(', ')}]`;
 }
 
 /** Structural equality of two Values. */

@@ -211,12 +211,12 @@ describe('pinlab: other commands and errors', () => {
     assert.match(d.stderr, /TypeError: the fake model exploded\n\s+at /);
   });
 
-  test('a backend that cannot be loaded is reported clearly', () => {
+  test('a backend that cannot be loaded is reported clearly, as a usage error (the user set PINLAB_BACKEND)', () => {
     const r = pinlab(['run', file(PASSING)], { PINLAB_BACKEND: 'dist/no/such/backend.js' });
-    assert.equal(r.status, 3);
+    assert.equal(r.status, 2);
     assert.match(r.stderr, /^pinlab: cannot load PINLAB_BACKEND=dist\/no\/such\/backend\.js: /);
     const notOne = pinlab(['ops'], { PINLAB_BACKEND: 'dist/src/scenario/errors.js' });
-    assert.equal(notOne.status, 3);
+    assert.equal(notOne.status, 2);
     assert.match(notOne.stderr, /does not export modelBackend\(\)/);
   });
 
