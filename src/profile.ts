@@ -107,6 +107,11 @@ export interface Profile {
   readonly ioUringLateTable: boolean;
   /** VFIO type1 unpins zero pages right after GUP (v6.0, 873aefb376bb) until its revert (~v6.9) [version unverified]. */
   readonly vfioUnpinZeroPages: boolean;
+  /**
+   * OVERCOMMIT_GUESS refuses only a request larger than RAM + swap (v5.2, 8c7829b04c523c "mm: fix
+   * false-positive OVERCOMMIT_GUESS failures"); before, it had to fit in what could be freed.
+   */
+  readonly overcommitGuessTotalram: boolean;
   /** The seed 000 RFC: bio_vec carries pfn + flags (GUP origin) and bvec_put_page*() release by origin. */
   readonly bvecOriginFlags: boolean;
   /** The seed 001 RFC: iov_iter_pin_pages*() and pin_page() for ITER_PIPE in bio direct I/O. */
@@ -169,6 +174,7 @@ const base: Profile = {
   ioUringFolioCoalesce: false,
   ioUringLateTable: false,
   vfioUnpinZeroPages: false,
+  overcommitGuessTotalram: false,
 };
 
 function derive(prev: Profile, name: string, description: string, changes: Partial<Profile>): Profile {
@@ -177,7 +183,7 @@ function derive(prev: Profile, name: string, description: string, changes: Parti
 
 const p51 = Object.freeze(base);
 const p52 = derive(p51, '5.2', 'put_user_page*() placeholders (aliases of put_page()); FOLL_LONGTERM flag', {
-  putUserPageApi: true, putUserPagesDirtySplit: true, follLongterm: true,
+  putUserPageApi: true, putUserPagesDirtySplit: true, follLongterm: true, overcommitGuessTotalram: true,
 });
 const p57 = derive(p52, '5.7', 'FOLL_PIN tracking: GUP_PIN_COUNTING_BIAS, hpage_pinned_refcount, vmstat counters', {
   pinApi: true, pinTracking: true, putUserPageApi: false, putUserPagesDirtySplit: false,

@@ -312,6 +312,7 @@ export class PhysMem {
       this.pushFree(z, pfn + (1 << o), o);
     }
     this.freePages[z] -= 1 << order;
+    this.fp?.write('zone', z);
     return pfn;
   }
 
@@ -398,6 +399,7 @@ export class PhysMem {
       this.order[head + i] = 0;
     }
     this.fp?.write('folio', head);
+    this.fp?.write('zone', z);
     this.freePages[z] += nr;
     // __free_one_page(): merge with free buddies of the same order.
     let pfn = head;

@@ -3,7 +3,7 @@
 import type { Kernel } from '../kernel.js';
 import {
   EBADF, EINVAL, ENOMEM, EOVERFLOW, HPAGE_PMD_SIZE, MADV_DOFORK, MADV_DONTFORK, MADV_DONTNEED, MADV_HUGEPAGE,
-  MADV_KEEPONFORK, MADV_NOHUGEPAGE, MADV_NORMAL, MADV_WIPEONFORK, MAP_ANONYMOUS, MAP_FIXED, MAP_HUGETLB, MAP_POPULATE,
+  MADV_KEEPONFORK, MADV_NOHUGEPAGE, MADV_NORMAL, MADV_WIPEONFORK, MAP_ANONYMOUS, MAP_FIXED, MAP_HUGETLB, MAP_NORESERVE, MAP_POPULATE,
   MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE, MAP_TYPE, MAX_LFS_FILESIZE, PAGE_SHIFT, PAGE_SIZE, PROT_EXEC,
   PROT_GROWSDOWN, PROT_GROWSUP, PROT_READ, PROT_SEM, PROT_WRITE, EACCES, TASK_SIZE,
 } from '../include/uapi.js';
@@ -12,8 +12,9 @@ import { File, dropFileCache } from '../fs/file.js';
 import { handleMmFault, FAULT_FLAG_WRITE, VM_FAULT_ERROR } from './fault.js';
 import {
   Mm, Vma, VM_DONTCOPY, VM_EXEC, VM_HUGEPAGE, VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_NOHUGEPAGE,
-  VM_READ, VM_SHARED, VM_WIPEONFORK, VM_WRITE, PTE_WRITE, VM_HUGETLB,
+  VM_READ, VM_SHARED, VM_WIPEONFORK, VM_WRITE, PTE_WRITE, VM_HUGETLB, VM_ACCOUNT, VM_NORESERVE,
 } from './mm.js';
+import { __vm_enough_memory } from '../mm/util.js';
 import { splitHugePmd, zapRange } from './pgtable.js';
 
 function protToVmFlags(prot: number): number {
@@ -99,6 +100,15 @@ function vmasInRange(k: Kernel, mm: Mm, start: number, end: number): Vma[] {
   return mm.vmas.filter((v) => v.start >= start && v.end <= end);
 }
 
+/** Pages of [start, end) in VMAs that were charged (VM_ACCOUNT): vms_gather_munmap_vmas()'s nr_accounted. */
+function accountedPages(mm: Mm, start: number, end: number): number {
+  let n = 0;
+  for (const v of mm.vmas) {
+    if (v.flags & VM_ACCOUNT && v.start < end && v.end > start) n += (Math.min(end, v.end) - Math.max(start, v.start)) / PAGE_SIZE;
+  }
+  return n;
+}
+
 export interface MmapArgs {
   addr: number;
   length: number;
@@ -174,12 +184,27 @@ export function do_mmap(k: Kernel, mm: Mm, a: MmapArgs): number {
     // hugetlb_reserve_pages() (from hugetlbfs_file_mmap()): the pool must cover the whole mapping now.
     if (k.mem.hugetlbFree.length < mlen / HPAGE_PMD_SIZE) return -ENOMEM;
   }
-  if (fixed) do_munmap(k, mm, start, mlen);
   let vmflags = protToVmFlags(a.prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | (huge ? VM_HUGETLB : 0);
+  // do_mmap(): MAP_NORESERVE skips accounting unless overcommit is "never" (the model's is "guess").
+  if (a.flags & MAP_NORESERVE) vmflags |= VM_NORESERVE;
+  if (shared) vmflags |= VM_SHARED | VM_MAYSHARE;
+  // mmap_region() (mm/vma.c __mmap_region() in v6.12+): a private writable mapping is charged
+  // (accountable_mapping(): not hugetlb, VM_WRITE without VM_SHARED or VM_NORESERVE), less what
+  // the MAP_FIXED range already had charged; shared anonymous memory is charged by shmem_zero_setup()
+  // → shmem_acct_size() unless VM_NORESERVE. Both run before the old mappings go. (v5.x unmapped a
+  // MAP_FIXED range first; the model keeps the current order on every profile.)
+  const pages = mlen / PAGE_SIZE;
+  if (!huge && (vmflags & (VM_NORESERVE | VM_SHARED | VM_WRITE)) === VM_WRITE) {
+    const charged = pages - (fixed ? accountedPages(mm, start, start + mlen) : 0);
+    if (charged > 0 && !__vm_enough_memory(k, charged)) return -ENOMEM;
+    vmflags |= VM_ACCOUNT;
+  } else if (anon && shared && !(vmflags & VM_NORESERVE) && !__vm_enough_memory(k, pages)) {
+    return -ENOMEM;
+  }
+  if (fixed) do_munmap(k, mm, start, mlen);
   let file = anon ? null : a.file!;
   let pgoff = anon ? 0 : num(pgoff64);
   if (shared) {
-    vmflags |= VM_SHARED | VM_MAYSHARE;
     // shmem_zero_setup(): shared anonymous memory is a tmpfs file.
     if (anon) {
       file = new File(`dev/zero (deleted) #${mm.id}`, 'tmpfs', mlen, true);
@@ -296,8 +321,14 @@ export function do_mprotect(k: Kernel, mm: Mm, start: number, length: number, pr
     const to = Math.min(end, v0.end);
     // mprotect_fixup() → split_vma(): a hugetlb VMA splits only at huge page boundaries.
     if (hugetlbMisaligned(mm, from, to)) return -EINVAL;
+    // mprotect_fixup(): making a private mapping writable charges it, once (VM_ACCOUNT).
+    let account = 0;
+    if (prot & PROT_WRITE && !(v0.flags & (VM_ACCOUNT | VM_WRITE | VM_HUGETLB | VM_SHARED | VM_NORESERVE))) {
+      if (!__vm_enough_memory(k, (to - from) / PAGE_SIZE)) return -ENOMEM;
+      account = VM_ACCOUNT;
+    }
     const v = splitFor(k, v0, from, to);
-    v.flags = (v.flags & ~(VM_READ | VM_WRITE | VM_EXEC)) | protToVmFlags(prot);
+    v.flags = (v.flags & ~(VM_READ | VM_WRITE | VM_EXEC)) | protToVmFlags(prot) | account;
     if (!(prot & PROT_WRITE)) {
       for (let i = 0; i < v.bits.length; i++) v.bits[i] &= ~PTE_WRITE;
       for (const pe of v.pmd.values()) pe.bits &= ~PTE_WRITE;
