@@ -81,6 +81,13 @@ static void stat_refresh(void)
 	int fd = open("/proc/sys/vm/stat_refresh", O_WRONLY);
 
 	if (fd < 0 || write(fd, "1", 1) != 1) {
+		/*
+		 * Only an SMP kernel has stat_refresh (mm/vmstat.c vmstat_refresh() is under
+		 * CONFIG_SMP), and only there are there per-CPU deltas to fold: on a one-CPU
+		 * kernel without it (User-Mode Linux) the counters are exact.
+		 */
+		if (fd < 0 && errno == ENOENT && sysconf(_SC_NPROCESSORS_CONF) == 1)
+			warned = 1;
 		if (!warned)
 			note("stat_refresh write failed (%s): counters may lag by per-cpu deltas", strerror(errno));
 		warned = 1;
@@ -213,6 +220,8 @@ static long long sysret(long r)
 
 struct pageinfo {
 	long present, zero, exclusive, dirty, thp, anon;
+	/* kpageflags was read for every present page (dirty, thp, anon are known); zero is known */
+	int kpf_ok, zero_ok;
 };
 
 /* pagemap bits (Documentation/admin-guide/mm/pagemap.rst) */
@@ -235,6 +244,35 @@ static int read_pagemap(pid_t pid, unsigned long addr, unsigned long n, uint64_t
 	return r == (ssize_t)(n * 8) ? 0 : -1;
 }
 
+/*
+ * The zero page's PFN, found without /proc/kpageflags: read-fault two private anonymous pages;
+ * if both map the same PFN, that is the shared zero page (do_anonymous_page() maps it on a read
+ * fault). 0 when they map different pages (no zero page on read faults), -1 when the PFNs are
+ * hidden. User-Mode Linux before 6.12 has an empty /proc/kpageflags (max_pfn is 0 there), so
+ * this is how pinhost tells zero-page PTEs apart on it.
+ */
+static int64_t zero_pfn(void)
+{
+	static int64_t cached = -2;
+	uint64_t e[2];
+	char *p;
+
+	if (cached != -2)
+		return cached;
+	cached = -1;
+	p = mmap(NULL, 2 * PAGE_SZ, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return cached;
+	(void)madvise(p, 2 * PAGE_SZ, MADV_NOHUGEPAGE);
+	(void)*(volatile char *)p;
+	(void)*(volatile char *)(p + PAGE_SZ);
+	if (!read_pagemap(getpid(), (unsigned long)p, 2, e) && (e[0] & PM_PRESENT) && (e[1] & PM_PRESENT) &&
+	    (e[0] & PM_PFN_MASK) && (e[1] & PM_PFN_MASK))
+		cached = (e[0] & PM_PFN_MASK) == (e[1] & PM_PFN_MASK) ? (int64_t)(e[0] & PM_PFN_MASK) : 0;
+	munmap(p, 2 * PAGE_SZ);
+	return cached;
+}
+
 static void page_info(pid_t pid, const void *buf, unsigned long n, struct pageinfo *pi)
 {
 	uint64_t *pm = calloc(n, 8);
@@ -251,6 +289,7 @@ static void page_info(pid_t pid, const void *buf, unsigned long n, struct pagein
 	}
 	if (kfd < 0)
 		note("cannot open /proc/kpageflags (%s)", strerror(errno));
+	pi->kpf_ok = pi->zero_ok = 1;
 	for (i = 0; i < n; i++) {
 		uint64_t e = pm[i], pfn = e & PM_PFN_MASK, fl = 0;
 
@@ -264,6 +303,13 @@ static void page_info(pid_t pid, const void *buf, unsigned long n, struct pagein
 			pi->dirty += (fl >> KPF_DIRTY) & 1;
 			pi->thp += (fl >> KPF_THP) & 1;
 			pi->anon += (fl >> KPF_ANON) & 1;
+		} else {
+			/* no page flags: the zero page by its PFN, the rest unknown */
+			pi->kpf_ok = 0;
+			if (pfn && zero_pfn() >= 0)
+				pi->zero += (int64_t)pfn == zero_pfn();
+			else
+				pi->zero_ok = 0;
 		}
 	}
 	free(pm);
@@ -346,6 +392,10 @@ static void observe_pages(const char *prefix, pid_t pid, const void *buf, unsign
 		char k[48];
 		int j;
 
+		/* what could not be read is left out (the fact is then not compared), not reported as 0 */
+		if ((i == 1 && !pi.zero_ok) || ((i == 3 || i == 4 || i == 5) && !pi.kpf_ok))
+			continue;
+
 		snprintf(k, sizeof(k), "%s%s", prefix, names[i]);
 		for (j = 0; j < nkeys; j++)
 			if (!strcmp(keys[j], k))
@@ -398,6 +448,18 @@ static void bracketed(const char *path, char *out, size_t sz)
 	}
 }
 
+/*
+ * transparent_hugepage/enabled, or "absent" on a kernel built without
+ * CONFIG_TRANSPARENT_HUGEPAGE (no /sys/kernel/mm/transparent_hugepage: User-Mode Linux).
+ */
+static void thp_mode(char *out, size_t sz)
+{
+	if (access("/sys/kernel/mm/transparent_hugepage", F_OK))
+		snprintf(out, sz, "absent");
+	else
+		bracketed("/sys/kernel/mm/transparent_hugepage/enabled", out, sz);
+}
+
 static const char *fs_name(long type)
 {
 	switch ((unsigned long)type) {
@@ -420,7 +482,7 @@ static void print_env(struct ctx *c)
 
 	if (uname(&u))
 		strcpy(u.release, "unknown");
-	bracketed("/sys/kernel/mm/transparent_hugepage/enabled", thp, sizeof(thp));
+	thp_mode(thp, sizeof(thp));
 	read_str_file("/sys/kernel/mm/transparent_hugepage/use_zero_page", zp, sizeof(zp));
 	read_str_file("/sys/kernel/mm/ksm/run", ksm, sizeof(ksm));
 	printf("\"env\": {\"kernel\": ");
@@ -501,7 +563,8 @@ static char *map_anon(unsigned long bytes, int prot, int advice)
 		fail("mmap", errno, "mmap %lu anonymous bytes", bytes);
 	if (mmap(p, bytes, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
 		fail("mmap", errno, "mmap %lu anonymous bytes", bytes);
-	if (advice >= 0 && madvise(p, bytes, advice))
+	/* without CONFIG_TRANSPARENT_HUGEPAGE (User-Mode Linux) MADV_NOHUGEPAGE is -EINVAL: nothing to prevent */
+	if (advice >= 0 && madvise(p, bytes, advice) && !(advice == MADV_NOHUGEPAGE && errno == EINVAL))
 		fail("madvise", errno, "madvise(%d)", advice);
 	return p;
 }
@@ -1042,10 +1105,12 @@ static const char *classify_page(const void *addr)
 	if (!(e & PM_PFN_MASK))
 		return "unknown";
 	kfd = open("/proc/kpageflags", O_RDONLY);
-	if (kfd < 0)
-		return "unknown";
-	if (pread(kfd, &fl, 8, (off_t)((e & PM_PFN_MASK) * 8)) != 8) {
-		close(kfd);
+	if (kfd < 0 || pread(kfd, &fl, 8, (off_t)((e & PM_PFN_MASK) * 8)) != 8) {
+		if (kfd >= 0)
+			close(kfd);
+		/* no page flags (User-Mode Linux before 6.12): without THP a page is the zero page or not */
+		if (access("/sys/kernel/mm/transparent_hugepage", F_OK) && zero_pfn() >= 0)
+			return (int64_t)(e & PM_PFN_MASK) == zero_pfn() ? "zero" : "page";
 		return "unknown";
 	}
 	close(kfd);
@@ -1091,7 +1156,7 @@ static const char *probe_huge_read(void)
 	char *p = map_anon_pmd_aligned(pmd, pmd);
 	const char *r;
 
-	if (madvise(p, pmd, MADV_HUGEPAGE)) {
+	if (madvise(p, pmd, MADV_HUGEPAGE) && !(errno == EINVAL && access("/sys/kernel/mm/transparent_hugepage", F_OK))) {
 		munmap(p, pmd);
 		return "unknown";
 	}
@@ -1204,7 +1269,7 @@ static void print_probe(struct ctx *c)
 		close(fd);
 	anon_read = probe_anon_read();
 	huge_read = probe_huge_read();
-	bracketed("/sys/kernel/mm/transparent_hugepage/enabled", thp, sizeof(thp));
+	thp_mode(thp, sizeof(thp));
 	read_str_file("/sys/kernel/mm/transparent_hugepage/use_zero_page", zp, sizeof(zp));
 	read_str_file("/proc/sys/kernel/io_uring_disabled", uring_disabled, sizeof(uring_disabled));
 
