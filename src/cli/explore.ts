@@ -7,7 +7,7 @@
 
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Backend } from '../scenario/backend.js';
+import { knownProfile, type Backend } from '../scenario/backend.js';
 import type { Scenario } from '../scenario/ast.js';
 import { ScenarioFileError } from '../scenario/errors.js';
 import { loadScenarioFile } from '../scenario/load.js';
@@ -80,7 +80,7 @@ export async function exploreCommand(cmd: 'explore' | 'replay', io: ExploreIo, b
       if (v !== undefined) throw new ExploreUsageError(`pinlab: --${k} applies to explore only`);
     }
   }
-  if (o.profile !== undefined && !backend.profiles.includes(o.profile)) {
+  if (o.profile !== undefined && !knownProfile(backend, o.profile)) {
     throw new ExploreUsageError(`pinlab: unknown profile '${o.profile}'${didYouMean(o.profile, backend.profiles)} (profiles: ${backend.profiles.join(', ')})`);
   }
   const boundOpt = intOption('preemption-bound', o.preemptionBound);

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import {
   LineCounter, Scalar, isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node as YNode,
 } from 'yaml';
-import type { ArgSpec, Backend, Value } from './backend.js';
+import { knownProfile, type ArgSpec, type Backend, type Value } from './backend.js';
 import type {
   Actor, ArgNode, Check, Comparison, EndSpec, Expected, ExploreSpec, FieldCheck, LeaksExpect, OpStep, PerProfile, RaiseExpect, Scenario, Step,
   StepExpect, ValueNode,
@@ -270,7 +270,7 @@ class Loader {
     let fallback: T | undefined;
     let ok = true;
     for (const e of es) {
-      if (e.key !== 'default' && !this.backend.profiles.includes(e.key)) {
+      if (e.key !== 'default' && !knownProfile(this.backend, e.key)) {
         this.err(e.keyPos, `unknown profile '${e.key}'${didYouMean(e.key, this.backend.profiles)} (profiles: ${this.backend.profiles.join(', ')}, or default)`);
         ok = false;
         continue;
@@ -461,7 +461,7 @@ class Loader {
     for (const i of list) {
       const p = this.scalarString(i, `a profile in ${what}`);
       if (p === null) return null;
-      if (!this.backend.profiles.includes(p)) {
+      if (!knownProfile(this.backend, p)) {
         return this.err(this.pos(i), `unknown profile '${p}'${didYouMean(p, this.backend.profiles)} (profiles: ${this.backend.profiles.join(', ')})`);
       }
       if (out.includes(p)) return this.err(this.pos(i), `profile '${p}' is listed twice`);
@@ -735,7 +735,7 @@ class Loader {
     if (profE && profsE) this.err(profsE.keyPos, 'give either profile: or profiles:, not both');
     else if (profE) {
       const p = this.scalarString(profE.value, 'profile');
-      if (p !== null && !this.backend.profiles.includes(p)) {
+      if (p !== null && !knownProfile(this.backend, p)) {
         this.err(this.pos(profE.value), `unknown profile '${p}'${didYouMean(p, this.backend.profiles)} (profiles: ${this.backend.profiles.join(', ')})`);
       } else if (p !== null) profiles = [p];
     } else if (profsE) {

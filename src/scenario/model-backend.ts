@@ -9,7 +9,7 @@ import { Kernel, type MachineConfig, type ThpMode } from '../kernel.js';
 import type { FootprintJSON } from '../trace/footprint.js';
 import { runSegment, type KernelGen, type YieldPoint } from '../preempt.js';
 import type { Task } from '../vm/mm.js';
-import { DEFAULT_PROFILE, PROFILES } from '../profile.js';
+import { DEFAULT_PROFILE, PROFILES, resolveProfile } from '../profile.js';
 import { do_exit } from '../vm/exit.js';
 import { A, type Args, type Ctx, type OpImpl } from './ops/common.js';
 import { ALL_OPS, ALL_QUERIES } from './ops/index.js';
@@ -244,13 +244,14 @@ const QUERY_MAP = new Map(ALL_QUERIES.map((q) => [q.name, q]));
 export function modelBackend(): Backend {
   return {
     profiles: [...PROFILES.keys()],
+    acceptsProfile: (name) => resolveProfile(name) !== undefined,
     defaultProfile: DEFAULT_PROFILE,
     machineArgs: MACHINE_ARGS,
     ops: OP_MAP,
     queries: QUERY_MAP,
     constants: CONSTANTS,
     start({ profile, machine, tasks, explore }) {
-      if (!PROFILES.has(profile)) throw new ScenarioError(`unknown profile '${profile}'`);
+      if (!resolveProfile(profile)) throw new ScenarioError(`unknown profile '${profile}'`);
       const k = new Kernel(explore
         ? { profile, machine: machineFrom(machine), trace: false, footprints: true, invariants: 'incremental' }
         : { profile, machine: machineFrom(machine) });
