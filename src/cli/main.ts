@@ -7,7 +7,7 @@ import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { ArgSpec, Backend } from '../scenario/backend.js';
+import { knownProfile, type ArgSpec, type Backend } from '../scenario/backend.js';
 import type { Scenario } from '../scenario/ast.js';
 import { ScenarioFileError, formatPos, type Diagnostic } from '../scenario/errors.js';
 import { loadScenarioFile } from '../scenario/load.js';
@@ -32,7 +32,9 @@ Commands:
   list                list the catalogue: name, profiles, description
   ops                 list the operations, queries, machine settings and profiles scenarios can use
   host-check          measure pinning workloads on this machine's kernel and compare with the model
-                      (--case NAME, repeatable; --reps N; --json; see docs/host-check.md)
+                      (--case NAME, repeatable; --reps N; --json; --kernel host|uml-5.10|uml-6.1|uml-6.12|all
+                      boots that User-Mode Linux kernel instead, see docs/host-check.md)
+  kernels fetch|list  download the UML kernels host-check --kernel boots into the cache ($PINLAB_CACHE); list them
   explore FILE        explore the interleavings of a multi-actor scenario (setup: + actors:) on each of its profiles;
                       exit 0 when each profile passes, or fails where the file's explore: fails: says it must
                       (--mode dpor|exhaustive|pct, --preemption-bound N, --jobs N worker threads, --runs N,
@@ -54,7 +56,7 @@ Environment: NO_COLOR (no colours), PINLAB_DEBUG=1 (stacks on internal errors),
 See docs/scenarios.md for the scenario format.
 `;
 
-const COMMANDS = ['run', 'list', 'ops', 'host-check', 'explore', 'replay', 'help'];
+const COMMANDS = ['run', 'list', 'ops', 'host-check', 'kernels', 'explore', 'replay', 'help'];
 const EXPLORE_OPTIONS = ['mode', 'preemption-bound', 'seed', 'runs', 'schedule', 'depth', 'jobs'] as const;
 
 /** An error with an exit status and a message for stderr. */
@@ -206,7 +208,7 @@ class Cli {
 
   async run(files: readonly string[], opts: Options): Promise<number> {
     const backend = await loadBackend(this.io);
-    if (opts.profile !== undefined && !backend.profiles.includes(opts.profile)) {
+    if (opts.profile !== undefined && !knownProfile(backend, opts.profile)) {
       throw new CliError(`pinlab: unknown profile '${opts.profile}'${didYouMean(opts.profile, backend.profiles)} `
         + `(profiles: ${backend.profiles.join(', ')})`, 2);
     }
@@ -341,7 +343,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
         options: {
           profile: { type: 'string' }, json: { type: 'boolean' }, trace: { type: 'string' },
           verbose: { type: 'boolean', short: 'v' }, help: { type: 'boolean', short: 'h' },
-          case: { type: 'string', multiple: true }, reps: { type: 'string' },
+          case: { type: 'string', multiple: true }, reps: { type: 'string' }, kernel: { type: 'string', multiple: true },
           mode: { type: 'string' }, 'preemption-bound': { type: 'string' }, seed: { type: 'string' }, runs: { type: 'string' },
           schedule: { type: 'string' }, depth: { type: 'string' }, jobs: { type: 'string' },
         },
@@ -351,8 +353,8 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     }
     const { values: v, positionals } = parsed;
     const [cmd, ...rest] = positionals;
-    if (cmd !== 'host-check' && (v.case !== undefined || v.reps !== undefined)) {
-      throw new CliError(`pinlab: --${v.case !== undefined ? 'case' : 'reps'} only applies to host-check\n\n${USAGE}`, 2);
+    if (cmd !== 'host-check' && (v.case !== undefined || v.reps !== undefined || v.kernel !== undefined)) {
+      throw new CliError(`pinlab: --${v.case !== undefined ? 'case' : v.reps !== undefined ? 'reps' : 'kernel'} only applies to host-check\n\n${USAGE}`, 2);
     }
     const exploreOpt = EXPLORE_OPTIONS.find((k) => v[k] !== undefined);
     if (exploreOpt !== undefined && cmd !== 'explore' && cmd !== 'replay') {
@@ -386,7 +388,15 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
       case 'host-check': {
         onlyJson('host-check');
         const { hostCheckCommand } = await import('../host/check.js');
-        return hostCheckCommand(io, await loadBackend(io), { json: opts.json, ...(v.case && { cases: v.case }), ...(v.reps !== undefined && { reps: v.reps }) });
+        return await hostCheckCommand(io, await loadBackend(io), {
+          json: opts.json, ...(v.case && { cases: v.case }), ...(v.reps !== undefined && { reps: v.reps }), ...(v.kernel && { kernels: v.kernel }),
+        });
+      }
+      case 'kernels': {
+        const bad = (['profile', 'trace', 'verbose'] as const).find((k) => v[k] !== undefined);
+        if (bad) throw new CliError(`pinlab: --${bad} does not apply to kernels\n\n${USAGE}`, 2);
+        const { kernelsCommand } = await import('./kernels.js');
+        return kernelsCommand(io, rest, { json: opts.json });
       }
       case 'explore':
       case 'replay': {
