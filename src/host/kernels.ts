@@ -17,6 +17,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSy
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { DEFAULT_PROFILE, resolveProfile, versionProblem } from '../profile.js';
 
 /** A UML kernel pinlab knows how to fetch: the Debian suite whose `user-mode-linux` it is. */
 export interface UmlKernelSpec {
@@ -328,4 +329,22 @@ export function listKernels(env: Env = process.env): KernelRow[] {
       path: kernelDir(k.name, env),
     };
   });
+}
+
+// ---- the profile of a running kernel -------------------------------------------------------------
+
+/**
+ * The model profile for a kernel that reports `release` (uname -r): its exact version
+ * ("6.1.176-amd64" → "6.1.176"; src/profile.ts resolveProfile()), or `current` with the reason
+ * when the version is outside the history or unreadable. A distribution that reports X.Y.0 for
+ * every point release (Debian's "6.1.0-18-amd64") gets mainline X.Y, and the note says so.
+ */
+export function profileForRelease(release: string): { profile: string; note?: string } {
+  const m = /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(release);
+  if (!m) return { profile: DEFAULT_PROFILE, note: `the release '${release}' is not a version: compared on profile ${DEFAULT_PROFILE}` };
+  const version = m[3] === undefined || m[3] === '0' ? `${m[1]}.${m[2]}` : `${m[1]}.${m[2]}.${m[3]}`;
+  const problem = versionProblem(version);
+  if (problem !== null) return { profile: DEFAULT_PROFILE, note: `${problem}: compared on profile ${DEFAULT_PROFILE}` };
+  if (!resolveProfile(version)) return { profile: DEFAULT_PROFILE, note: `no profile for ${version}` };
+  return { profile: version, ...(m[3] === '0' && { note: `${release} does not say its point release: compared on mainline ${version}` }) };
 }
