@@ -59,6 +59,8 @@
 /* ---- output helpers ----------------------------------------------------------------------- */
 
 static char tmpdir_path[4096];
+/* --blkdev: a block device the blkdev cases may read with O_DIRECT (null: none). */
+static const char *blkdev_path;
 static int tmpdir_owned;
 
 static void cleanup_tmpdir(void)
@@ -792,6 +794,56 @@ static void c_dio_read_offset512(struct ctx *c)
 	unmap_anon(buf, len + PAGE_SZ);
 }
 
+/*
+ * O_DIRECT write from a MAP_SHARED, read-faulted mapping of another ext4 file: a R/O pin (v6.5+)
+ * or reference (before) of its page-cache pages.
+ */
+static void c_dio_write_shared_file(struct ctx *c)
+{
+	unsigned long len = c->n * PAGE_SZ;
+	char path[4300];
+	int fd = open_direct(c), sfd;
+	char *buf;
+
+	tmp_name(c, path, sizeof(path), "source");
+	make_file(path, c->n, 's');
+	sfd = open(path, O_RDWR);
+	if (sfd < 0)
+		fail("open", errno, "open %s", path);
+	buf = mmap(NULL, len, PROT_READ, MAP_SHARED, sfd, 0);
+	if (buf == MAP_FAILED)
+		fail("mmap", errno, "MAP_SHARED mapping of %s", path);
+	touch_read(buf, len);
+	measure_begin();
+	measure_end("pwrite", sysret(pwrite(fd, buf, len, 0)));
+	munmap(buf, len);
+	close(sfd);
+	unlink(path);
+	close(fd);
+}
+
+/*
+ * O_DIRECT read from a raw block device (--blkdev) into touched anonymous memory: block/fops.c,
+ * not iomap. GETs before v6.5, pins from v6.5 ("block: Use page pinning"; seed 003).
+ */
+static void c_blkdev_read(struct ctx *c)
+{
+	unsigned long len = c->n * PAGE_SZ;
+	char *buf = map_anon(len, PROT_READ | PROT_WRITE, MADV_NOHUGEPAGE);
+	int fd;
+
+	if (!blkdev_path)
+		fail("blkdev", ENODEV, "no block device (--blkdev PATH)");
+	fd = open(blkdev_path, O_RDONLY | O_DIRECT);
+	if (fd < 0)
+		fail("open", errno, "open(%s, O_RDONLY|O_DIRECT)", blkdev_path);
+	touch_write(buf, len, 1);
+	measure_begin();
+	measure_end("pread", sysret(pread(fd, buf, len, 0)));
+	close(fd);
+	unmap_anon(buf, len);
+}
+
 /* 8. R131: O_DIRECT read into a PROT_READ mapping: -EFAULT. */
 static void c_dio_read_readonly(struct ctx *c)
 {
@@ -925,6 +977,29 @@ static void iouring_shared_ext4(struct ctx *c, int touch)
 static void c_iouring_shared_ext4(struct ctx *c) { iouring_shared_ext4(c, 1); }
 static void c_iouring_shared_ext4_untouched(struct ctx *c) { iouring_shared_ext4(c, 0); }
 
+/*
+ * io_uring registration of one buffer over two VMAs: the first half written private anonymous
+ * memory, the second half a read-faulted MAP_PRIVATE mapping of the data file (MAP_FIXED right
+ * after it). Refused with -EOPNOTSUPP where file-backed VMAs are, -EINVAL where the pages must come
+ * from one source (v6.3; 6.1.16, 5.10.173), accepted once GUP does the checking (v6.5).
+ */
+static void c_iouring_mixed_vmas(struct ctx *c)
+{
+	unsigned long len = c->n * PAGE_SZ, half = (c->n / 2) * PAGE_SZ;
+	char *buf = map_anon(len, PROT_READ | PROT_WRITE, MADV_NOHUGEPAGE);
+	int fd = open(c->datapath, O_RDWR);
+
+	if (fd < 0)
+		fail("open", errno, "open %s", c->datapath);
+	if (mmap(buf + half, len - half, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd, 0) == MAP_FAILED)
+		fail("mmap", errno, "MAP_PRIVATE|MAP_FIXED file mapping");
+	touch_write(buf, half, 1);
+	touch_read(buf + half, len - half);
+	iouring_register_unregister(buf, len);
+	unmap_anon(buf, len);
+	close(fd);
+}
+
 /* 9d. R123: a memfd (shmem) MAP_SHARED mapping, written: accepted, +N/0 then 0/+N. */
 static void c_iouring_memfd(struct ctx *c)
 {
@@ -1030,6 +1105,98 @@ static void pvm_case(struct ctx *c, enum remote_state st, int do_write)
 	reap_child(&ch);
 	unmap_anon(r, len);
 	unmap_anon(l, len);
+}
+
+/*
+ * O_DIRECT write from N pages COW-shared with a child (the parent wrote them before fork; the
+ * child is alive and touches nothing). A FOLL_GET (direct I/O before v6.5) takes references on
+ * the shared pages; a R/O FOLL_PIN (v6.5+) must not pin a possibly shared anonymous page, so GUP
+ * unshares first (v5.19+): the parent ends with private copies.
+ */
+static void c_dio_write_cow(struct ctx *c)
+{
+	unsigned long len = c->n * PAGE_SZ;
+	char *buf = map_anon(len, PROT_READ | PROT_WRITE, MADV_NOHUGEPAGE);
+	int fd = open_direct(c);
+	struct child ch = fork_child(buf, len, R_COW_SHARED);
+
+	observe("same_pfn_before", same_pfns(getpid(), ch.pid, buf, c->n));
+	measure_begin();
+	measure_end("pwrite", sysret(pwrite(fd, buf, len, 0)));
+	observe("same_pfn_after", same_pfns(getpid(), ch.pid, buf, c->n));
+	reap_child(&ch);
+	close(fd);
+	unmap_anon(buf, len);
+}
+
+/*
+ * io_uring registration of N written anonymous pages, then fork (phase "fork": the child copies
+ * the maybe-pinned pages, v5.9+, and fork itself pins nothing), then the child exits and the
+ * buffer is unregistered. Observed: pages the child shares with the parent after fork.
+ */
+static void c_iouring_fork(struct ctx *c)
+{
+	unsigned long len = c->n * PAGE_SZ;
+	char *buf = map_anon(len, PROT_READ | PROT_WRITE, MADV_NOHUGEPAGE);
+	struct iovec iov = { buf, len };
+	struct child ch;
+	int ring;
+	long long r;
+
+	touch_write(buf, len, 1);
+	ring = ring_setup();
+	measure_begin();
+	r = sysret(ring_register(ring, IORING_REGISTER_BUFFERS, &iov, 1));
+	measure_end("register", r);
+	if (r)
+		fail("io_uring_register", (int)-r, "IORING_REGISTER_BUFFERS of %lu bytes", len);
+	measure_begin();
+	ch = fork_child(buf, len, R_UNTOUCHED);
+	measure_end("fork", 0);
+	observe("same_pfn_after", same_pfns(getpid(), ch.pid, buf, c->n));
+	reap_child(&ch);
+	measure_begin();
+	measure_end("unregister", sysret(ring_register(ring, IORING_UNREGISTER_BUFFERS, NULL, 0)));
+	close(ring);
+	unmap_anon(buf, len);
+}
+
+/*
+ * io_uring registration of a written memfd mapping, then ftruncate(memfd, 0) while the pages are
+ * pinned (phase "ftruncate": the page cache lets go of them, the pins stay), then unregister
+ * (the last references: 0/+N).
+ */
+static void c_iouring_memfd_truncate(struct ctx *c)
+{
+	unsigned long len = c->n * PAGE_SZ;
+	int fd = memfd_create("pinhost", 0), ring;
+	struct iovec iov;
+	char *buf;
+	long long r;
+
+	if (fd < 0)
+		fail("memfd_create", errno, "memfd_create");
+	if (ftruncate(fd, (off_t)len))
+		fail("ftruncate", errno, "memfd ftruncate");
+	buf = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (buf == MAP_FAILED)
+		fail("mmap", errno, "memfd mapping");
+	touch_write(buf, len, 1);
+	iov.iov_base = buf;
+	iov.iov_len = len;
+	ring = ring_setup();
+	measure_begin();
+	r = sysret(ring_register(ring, IORING_REGISTER_BUFFERS, &iov, 1));
+	measure_end("register", r);
+	if (r == 0) {
+		measure_begin();
+		measure_end("ftruncate", sysret(ftruncate(fd, 0)));
+		measure_begin();
+		measure_end("unregister", sysret(ring_register(ring, IORING_UNREGISTER_BUFFERS, NULL, 0)));
+	}
+	close(ring);
+	munmap(buf, len);
+	close(fd);
 }
 
 /* 10. R124 */
@@ -1294,6 +1461,19 @@ static void print_probe(struct ctx *c)
 	}
 	printf(", \"io_uring_disabled\": ");
 	json_str(uring_disabled[0] ? uring_disabled : "absent");
+	if (blkdev_path) {
+		int bfd = open(blkdev_path, O_RDONLY | O_DIRECT);
+		struct stat st;
+
+		printf(", \"blkdev\": ");
+		json_str(blkdev_path);
+		if (bfd < 0 || fstat(bfd, &st) || !S_ISBLK(st.st_mode)) {
+			printf(", \"blkdev_error\": ");
+			json_str(bfd < 0 ? strerror(errno) : "not a block device");
+		}
+		if (bfd >= 0)
+			close(bfd);
+	}
 	printf(", \"o_direct\": %s", odirect_errno ? "false" : "true");
 	if (odirect_errno) {
 		printf(", \"o_direct_error\": ");
@@ -1375,6 +1555,12 @@ static const struct casedef CASES[] = {
 	{ "pvm-writev-cow", c_pvm_writev_cow, 0 },
 	{ "vmsplice", c_vmsplice, 0 },
 	{ "iouring-close", c_iouring_close, 1 },
+	{ "dio-write-cow", c_dio_write_cow, 0 },
+	{ "dio-write-shared-file", c_dio_write_shared_file, 0 },
+	{ "blkdev-read", c_blkdev_read, 0 },
+	{ "iouring-fork", c_iouring_fork, 1 },
+	{ "iouring-memfd-truncate", c_iouring_memfd_truncate, 1 },
+	{ "iouring-mixed-vmas", c_iouring_mixed_vmas, 1 },
 };
 #define NCASES (sizeof(CASES) / sizeof(CASES[0]))
 
@@ -1457,7 +1643,7 @@ static void lock_machine(void)
 
 static void usage_fail(void)
 {
-	fail("args", EINVAL, "usage: pinhost CASE [--pages N] [--reps R] [--dir DIR] | --list | --probe [--dir DIR]");
+	fail("args", EINVAL, "usage: pinhost CASE [--pages N] [--reps R] [--dir DIR] [--blkdev DEV] | --list | --probe [--dir DIR] [--blkdev DEV]");
 }
 
 int main(int argc, char **argv)
@@ -1478,6 +1664,8 @@ int main(int argc, char **argv)
 			reps = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--dir") && i + 1 < argc)
 			dir = argv[++i];
+		else if (!strcmp(argv[i], "--blkdev") && i + 1 < argc)
+			blkdev_path = argv[++i];
 		else if (!strcmp(argv[i], "--probe"))
 			probe = 1;
 		else if (!strcmp(argv[i], "--list"))

@@ -134,6 +134,12 @@ export type ProbeOutcome =
 
 let probeCache: { dir: string; o: ProbeOutcome } | undefined;
 
+/** PINLAB_BLKDEV: a block device on the host that the blkdev cases may read with O_DIRECT. */
+function blkdevArgs(): string[] {
+  const d = process.env.PINLAB_BLKDEV;
+  return d ? ['--blkdev', d] : [];
+}
+
 /**
  * Linux, root, a working cc, then `pinhost --probe` in dir: what a read fault maps, THP modes,
  * hugetlb pools, io_uring, O_DIRECT in dir, page size. Cached per directory.
@@ -149,7 +155,7 @@ export function probeHost(dir: string): ProbeOutcome {
       return { status: 'skip', reason: `C compiler unusable: ${(e as Error).message}` };
     }
     try {
-      return { status: 'ok', probe: parseProbe(runPinhost(['--probe', '--dir', dir])) };
+      return { status: 'ok', probe: parseProbe(runPinhost(['--probe', '--dir', dir, ...blkdevArgs()])) };
     } catch (e) {
       return { status: 'skip', reason: (e as Error).message };
     }
@@ -181,6 +187,8 @@ export function premiseMissing(w: Workload, p: HostProbe, plan: HostModelPlan): 
   if (n.ext4 && p.fs !== 'ext4') return `the temp directory is on ${p.fs}, not ext4 (set TMPDIR to a directory on ext4)`;
   if (n.ext4 && !p.oDirect) return `O_DIRECT is refused in the temp directory (${p.oDirectError ?? '?'})`;
   if (n.ioUring && !p.ioUring) return `io_uring is unavailable (${p.ioUringError ?? '?'}; io_uring_disabled ${p.ioUringDisabled})`;
+  if (n.blkdev && !p.blkdev) return 'no block device to read (the UML guests read /dev/ubdb; on the host set PINLAB_BLKDEV=/dev/...)';
+  if (n.blkdev && p.blkdevError) return `cannot open ${p.blkdev} with O_DIRECT (${p.blkdevError})`;
   return modelPremiseMissing(w, plan);
 }
 
@@ -196,7 +204,7 @@ export function runHost(w: Workload, opts: { pages: number; reps: number; dir: s
   const why = o.status === 'ok' ? premiseMissing(w, o.probe, planFromProbe(o.probe, opts.pages)) : o.reason;
   if (why !== null) return { status: 'skip', reason: why };
   try {
-    return outcomeOf(runPinhost([w.name, '--pages', String(opts.pages), '--reps', String(opts.reps), '--dir', opts.dir]), opts);
+    return outcomeOf(runPinhost([w.name, '--pages', String(opts.pages), '--reps', String(opts.reps), '--dir', opts.dir, ...blkdevArgs()]), opts);
   } catch (e) {
     return { status: 'error', message: (e as Error).message };
   }

@@ -45,6 +45,9 @@ export interface HostProbe {
   /** The temp directory's filesystem. */
   readonly fs: string;
   readonly ksmRun: string;
+  /** The block device the blkdev cases may read (pinhost --blkdev), and why it cannot be opened. */
+  readonly blkdev?: string;
+  readonly blkdevError?: string;
   readonly notes: readonly string[];
 }
 
@@ -97,6 +100,7 @@ export function parseProbe(raw: unknown): HostProbe {
     ioUringDisabled: str(p, 'io_uring_disabled'),
     oDirect: bool(p, 'o_direct'), ...(typeof p.o_direct_error === 'string' && { oDirectError: p.o_direct_error }),
     fs: str(e, 'fs'), ksmRun: str(e, 'ksm_run'),
+    ...(typeof p.blkdev === 'string' && { blkdev: p.blkdev }), ...(typeof p.blkdev_error === 'string' && { blkdevError: p.blkdev_error }),
     notes: Array.isArray(raw.notes) ? raw.notes.filter((x): x is string => typeof x === 'string') : [],
   };
 }

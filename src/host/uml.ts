@@ -41,11 +41,16 @@ export interface GuestJob {
 /** The jobs of one boot: the probe, then each case. Files live under the guest's /mnt/work (ext4). */
 export function guestPlan(cases: readonly string[], opts: { pages: number; reps: number }): GuestJob[] {
   const dir = '/mnt/work';
+  const blk = ['--blkdev', GUEST_BLKDEV];
   return [
-    { out: 'probe.json', args: ['--probe', '--dir', dir], timeoutS: JOB_TIMEOUT_S },
-    ...cases.map((c) => ({ out: `${c}.json`, args: [c, '--pages', String(opts.pages), '--reps', String(opts.reps), '--dir', dir], timeoutS: JOB_TIMEOUT_S })),
+    { out: 'probe.json', args: ['--probe', '--dir', dir, ...blk], timeoutS: JOB_TIMEOUT_S },
+    ...cases.map((c) => ({ out: `${c}.json`, args: [c, '--pages', String(opts.pages), '--reps', String(opts.reps), '--dir', dir, ...blk], timeoutS: JOB_TIMEOUT_S })),
   ];
 }
+
+/** The guest's second disk (ubd1, a raw image of zeros) that the blkdev cases read. */
+export const GUEST_BLKDEV = '/dev/ubdb';
+const BLKDEV_BYTES = 16 << 20;
 
 /** /plan as umlinit reads it: "TIMEOUT OUTFILE ARG..." per line. */
 export function planText(jobs: readonly GuestJob[]): string {
@@ -200,9 +205,12 @@ export async function bootGuest(kernel: CachedKernel, jobs: readonly GuestJob[])
     truncateSync(disk, DISK_BYTES);
     const mk = spawnSync(mkfs, ['-q', '-F', disk], { encoding: 'utf8' });
     if (mk.status !== 0) return fail(`mkfs.ext4 failed: ${(mk.stderr || mk.stdout).trim()}`);
+    const blk = join(run, 'blk.img');
+    writeFileSync(blk, '');
+    truncateSync(blk, BLKDEV_BYTES);
     const args = [
       `mem=${GUEST_MEM_MIB}M`, 'root=/dev/root', 'rootfstype=hostfs', `rootflags=${root}`, 'rw', 'init=/init',
-      `ubd0=${disk}`, 'con0=fd:0,fd:1', 'con=null', `uml_dir=${run}`, 'umid=pinlab', 'quiet',
+      `ubd0=${disk}`, `ubd1=${blk}`, 'con0=fd:0,fd:1', 'con=null', `uml_dir=${run}`, 'umid=pinlab', 'quiet',
     ];
     const deadlineS = 60 + jobs.reduce((s, j) => s + j.timeoutS, 0);
     const tail = new Tail(8192);
