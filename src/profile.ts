@@ -103,6 +103,12 @@ export interface Profile {
   // ---- drivers (src/drivers/features.ts reads these; its comments give the commits) ----
   /** io_uring registers shmem/memfd buffers (v5.14). */
   readonly ioUringShmemBuffers: boolean;
+  /**
+   * io_uring refuses a buffer whose pages come from different VMA files (anonymous and file-backed
+   * mixed) with -EINVAL, before the file-backed check ("io_uring/rsrc: disallow multi-source reg
+   * buffers", v6.3; stable 6.1.16, 5.10.173). The whole check went to GUP in v6.5.
+   */
+  readonly ioUringMultiSourceRefused: boolean;
   /** io_uring charges a huge page once, after pinning (v5.10, de2939388be5). */
   readonly ioUringHugeAcct: boolean;
   /** IORING_MAX_REG_BUFFERS = 1 << 14 (later 5.x); before, UIO_MAXIOV. */
@@ -176,6 +182,7 @@ const base: Profile = {
   invalidateChecksRefcount: false,
   tmpfsDirectIO: false,
   ioUringShmemBuffers: false,
+  ioUringMultiSourceRefused: false,
   ioUringHugeAcct: false,
   ioUringManyBuffers: false,
   ioUringFolioCoalesce: false,
@@ -248,7 +255,10 @@ export const HISTORY: readonly SwitchChange[] = [
   { set: { ioUringManyBuffers: true }, mainline: '5.13', commit: null, evidence: 'U',
     subject: 'io_uring: IORING_MAX_REG_BUFFERS = 1 << 14', where: 'fs/io_uring.c io_sqe_buffers_register()' },
   { set: { ioUringShmemBuffers: true }, mainline: '5.14', commit: null, evidence: 'U',
-    subject: 'io_uring: allow shmem/memfd memory as registered buffers', where: 'fs/io_uring.c io_sqe_buffer_register() (vma_is_shmem())' },
+    subject: 'io_uring: allow shmem/memfd memory as registered buffers', where: 'fs/io_uring.c io_sqe_buffer_register() (vma_is_shmem())',
+    backports: { '5.10': { release: 162, commit: null, evidence: `${DEB('5.10')}: "io_uring: import 5.15-stable io_uring"` } },
+    note: '5.10.46 refuses a memfd buffer with -EOPNOTSUPP (UML); 5.10.162 took 5.15-stable\'s io_uring whole',
+    confirmed: ['5.10.46 (refused)', '6.1.176'] },
   { set: { pincountMinOrder: 1 }, mainline: '5.18', commit: '5232c63f46fd', evidence: 'V',
     subject: 'mm: Make compound_pincount always available', where: 'include/linux/mm.h folio_maybe_dma_pinned()' },
   { set: { ext4WarnNoBuffers: true }, mainline: '5.18', commit: null, evidence: 'I',
@@ -270,6 +280,12 @@ export const HISTORY: readonly SwitchChange[] = [
     subject: 'mm/gup: reliable R/O long-term pinning in COW mappings', where: 'mm/internal.h gup_must_unshare()' },
   { set: { grabReturnsErrno: true }, mainline: '6.2', commit: '0f0892356fa1', evidence: 'I',
     subject: 'mm: allow multiple error returns in try_grab_page()', where: 'mm/gup.c try_grab_page()' },
+  { set: { ioUringMultiSourceRefused: true }, mainline: '6.3', commit: 'edd478269640', evidence: 'I',
+    subject: 'io_uring/rsrc: disallow multi-source reg buffers', where: 'io_uring/rsrc.c io_pin_pages() / io_sqe_buffer_register()',
+    backports: {
+      '6.1': { release: 16, commit: null, evidence: DEB('6.1') },
+      '5.10': { release: 173, commit: null, evidence: DEB('5.10') },
+    } },
   { set: { validGupArgs: true }, mainline: '6.3', commit: 'd64e2dbc33a1', evidence: 'I',
     subject: 'mm/gup: simplify the external interface functions and consolidate invariants', where: 'mm/gup.c is_valid_gup_args()' },
   { set: { iterExtractPages: true }, mainline: '6.3', commit: null, evidence: 'I',
