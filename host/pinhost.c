@@ -844,6 +844,42 @@ static void c_blkdev_read(struct ctx *c)
 	unmap_anon(buf, len);
 }
 
+/*
+ * O_DIRECT read into a buffer whose second half is PROT_NONE: GUP pins the first half, then
+ * fails; what the read returns (short count or -EFAULT) and how many pages were pinned and
+ * released on the way is the kernel's direct I/O error path.
+ */
+static void c_dio_read_partial(struct ctx *c)
+{
+	unsigned long len = c->n * PAGE_SZ, half = (c->n / 2) * PAGE_SZ;
+	char *buf = map_anon(len, PROT_READ | PROT_WRITE, MADV_NOHUGEPAGE);
+	int fd = open_direct(c);
+
+	touch_write(buf, len, 1);
+	if (mprotect(buf + half, len - half, PROT_NONE))
+		fail("mprotect", errno, "PROT_NONE");
+	measure_begin();
+	measure_end("pread", sysret(pread(fd, buf, len, 0)));
+	close(fd);
+	unmap_anon(buf, len);
+}
+
+/*
+ * io_uring registration of a buffer with an unmapped hole in its middle: the pages before the
+ * hole are pinned, then GUP fails: -EFAULT and the partial pins are dropped.
+ */
+static void c_iouring_hole(struct ctx *c)
+{
+	unsigned long len = c->n * PAGE_SZ, half = (c->n / 2) * PAGE_SZ;
+	char *buf = map_anon(len, PROT_READ | PROT_WRITE, MADV_NOHUGEPAGE);
+
+	touch_write(buf, len, 1);
+	if (munmap(buf + half, PAGE_SZ))
+		fail("munmap", errno, "hole");
+	iouring_register_unregister(buf, len);
+	unmap_anon(buf, len);
+}
+
 /* 8. R131: O_DIRECT read into a PROT_READ mapping: -EFAULT. */
 static void c_dio_read_readonly(struct ctx *c)
 {
@@ -1561,6 +1597,8 @@ static const struct casedef CASES[] = {
 	{ "iouring-fork", c_iouring_fork, 1 },
 	{ "iouring-memfd-truncate", c_iouring_memfd_truncate, 1 },
 	{ "iouring-mixed-vmas", c_iouring_mixed_vmas, 1 },
+	{ "dio-read-partial", c_dio_read_partial, 0 },
+	{ "iouring-hole", c_iouring_hole, 1 },
 };
 #define NCASES (sizeof(CASES) / sizeof(CASES[0]))
 

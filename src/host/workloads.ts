@@ -943,6 +943,35 @@ const VERSIONS: readonly Workload[] = [
       iouringModel(m, buf, len);
     },
   },
+  dio({
+    name: 'dio-read-partial', no: 'extra', title: 'O_DIRECT read into a buffer whose second half is PROT_NONE', rules: 'R94, R131',
+    doc: 'GUP pins (or references) the first half and then fails on the PROT_NONE half. iomap submits the bio it ' +
+      'could fill (the first half is read), but the next iteration fails with nothing submitted and ' +
+      '__iomap_dio_rw() records -EFAULT for the whole dio (ext4 does not ask for IOMAP_DIO_PARTIAL): -EFAULT, ' +
+      'with +N/2/+N/2 where direct I/O pins (v6.5+) and 0/0 where it takes references. Every kernel showed -EFAULT ' +
+      'where the model returned the short count (fixed in src/block/iomap-dio.ts).',
+    expected: (n) => [{ name: 'pread', ret: -14, dA: Math.floor(n / 2), dR: Math.floor(n / 2) }], deterministic: true, facts: [],
+    model(m, n) {
+      const fd = dataFile(m, n);
+      const half = Math.floor(n / 2) * PAGE_SIZE;
+      const buf = anon(m, n, { touch: 1 });
+      m.op('mprotect', { addr: buf + half, length: n * PAGE_SIZE - half, prot: m.k('PROT_NONE') });
+      m.measure('pread', () => pread(m, fd, buf, n * PAGE_SIZE, 0));
+    },
+  }),
+  {
+    name: 'iouring-hole', no: 'extra', title: 'io_uring registration of a buffer with an unmapped page in its middle', rules: 'R123',
+    needs: { ioUring: true },
+    doc: 'GUP pins the N/2 pages before the hole and stops; io_pin_pages() drops them and the registration fails ' +
+      'with -EFAULT: +N/2/+N/2.',
+    expected: (n) => [{ name: 'register', ret: -14, dA: Math.floor(n / 2), dR: Math.floor(n / 2) }], deterministic: true, facts: [],
+    model(m, n) {
+      const half = Math.floor(n / 2) * PAGE_SIZE;
+      const buf = anon(m, n, { touch: 1 });
+      m.op('munmap', { addr: buf + half, length: PAGE_SIZE });
+      iouringModel(m, buf, n * PAGE_SIZE);
+    },
+  },
 ];
 
 /** Every case: the first 25 (the host's 6.18), then the ones added to tell the versions apart. */
