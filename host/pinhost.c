@@ -1058,7 +1058,7 @@ static void c_iouring_memfd(struct ctx *c)
 
 /* ---- process_vm_readv / writev on a forked child ------------------------------------------ */
 
-enum remote_state { R_WRITTEN_BY_CHILD, R_UNTOUCHED, R_COW_SHARED };
+enum remote_state { R_WRITTEN_BY_CHILD, R_UNTOUCHED, R_COW_SHARED, R_HALF_UNMAPPED };
 
 struct child {
 	pid_t pid;
@@ -1090,6 +1090,13 @@ static struct child fork_child(char *r, unsigned long len, enum remote_state st)
 		close(cmd[1]);
 		if (st == R_WRITTEN_BY_CHILD)
 			touch_write(r, len, 5);
+		if (st == R_HALF_UNMAPPED) { /* the child writes the first half and unmaps the second */
+			unsigned long half = len / PAGE_SZ / 2 * PAGE_SZ;
+
+			touch_write(r, half, 5);
+			if (munmap(r + half, len - half))
+				_exit(3);
+		}
 		if (write(ready[1], "r", 1) != 1)
 			_exit(2);
 		(void)!read(cmd[0], &b, 1); /* until the parent is done (or dies) */
@@ -1242,6 +1249,20 @@ static void c_pvm_readv_cow(struct ctx *c) { pvm_case(c, R_COW_SHARED, 0); }
 static void c_pvm_writev_written(struct ctx *c) { pvm_case(c, R_WRITTEN_BY_CHILD, 1); }
 static void c_pvm_writev_cow(struct ctx *c) { pvm_case(c, R_COW_SHARED, 1); }
 static void c_pvm_writev_untouched(struct ctx *c) { pvm_case(c, R_UNTOUCHED, 1); }
+static void c_pvm_readv_partial(struct ctx *c) { pvm_case(c, R_HALF_UNMAPPED, 0); }
+
+/* io_uring registration of a written PROT_READ buffer: FOLL_WRITE GUP refuses it, -EFAULT 0/0. */
+static void c_iouring_readonly(struct ctx *c)
+{
+	unsigned long len = c->n * PAGE_SZ;
+	char *buf = map_anon(len, PROT_READ | PROT_WRITE, MADV_NOHUGEPAGE);
+
+	touch_write(buf, len, 1);
+	if (mprotect(buf, len, PROT_READ))
+		fail("mprotect", errno, "PROT_READ");
+	iouring_register_unregister(buf, len);
+	unmap_anon(buf, len);
+}
 
 /*
  * 11. R127: vmsplice of N touched pages into a pipe: GETs, 0/0. A default
@@ -1599,6 +1620,8 @@ static const struct casedef CASES[] = {
 	{ "iouring-mixed-vmas", c_iouring_mixed_vmas, 1 },
 	{ "dio-read-partial", c_dio_read_partial, 0 },
 	{ "iouring-hole", c_iouring_hole, 1 },
+	{ "pvm-readv-partial", c_pvm_readv_partial, 0 },
+	{ "iouring-readonly", c_iouring_readonly, 1 },
 };
 #define NCASES (sizeof(CASES) / sizeof(CASES[0]))
 

@@ -404,7 +404,7 @@ const plusN = (name: string, ret: number, n: number): Phase[] => [{ name, ret, d
 
 // ---- process_vm_readv / writev ----------------------------------------------------------------------
 
-type RemoteState = 'written' | 'untouched' | 'cow';
+type RemoteState = 'written' | 'untouched' | 'cow' | 'half';
 
 /**
  * R is mapped before fork; 'written': the child writes it after fork; 'untouched': nobody does;
@@ -418,6 +418,11 @@ function pvmModel(m: ModelDriver, n: number, st: RemoteState, write: boolean): v
   const pid = m.op('fork', { child: 'child' });
   const child = new Named('child', pid);
   if (st === 'written') m.op('write', { addr: r, length: len, value: 5 }, { task: 'child' });
+  if (st === 'half') {
+    const half = Math.floor(n / 2) * PAGE_SIZE;
+    m.op('write', { addr: r, length: half, value: 5 }, { task: 'child' });
+    m.op('munmap', { addr: r + half, length: len - half }, { task: 'child' });
+  }
   m.measure(write ? 'process_vm_writev' : 'process_vm_readv', () =>
     m.op(write ? PVM_WRITEV : PVM_READV, {
       'pid|task|remote_task': child, 'local|local_addr|laddr|local_iov': l, 'remote|remote_addr|raddr|remote_iov': r,
@@ -969,6 +974,25 @@ const VERSIONS: readonly Workload[] = [
       const half = Math.floor(n / 2) * PAGE_SIZE;
       const buf = anon(m, n, { touch: 1 });
       m.op('munmap', { addr: buf + half, length: PAGE_SIZE });
+      iouringModel(m, buf, n * PAGE_SIZE);
+    },
+  },
+  {
+    name: 'pvm-readv-partial', no: 'extra', title: 'process_vm_readv of N remote pages whose second half the child unmapped', rules: 'R124',
+    needs: {},
+    doc: 'process_vm_rw_core() copies page batch by page batch; pin_user_pages_remote() fails at the hole, and the ' +
+      'call returns what it copied before: N/2 pages, each pinned and released once (+N/2/+N/2).',
+    expected: (n) => plusN('process_vm_readv', Math.floor(n / 2) * PAGE_SIZE, Math.floor(n / 2)), deterministic: true, facts: [],
+    model: (m, n) => pvmModel(m, n, 'half', false),
+  },
+  {
+    name: 'iouring-readonly', no: 'extra', title: 'io_uring registration of a written PROT_READ buffer', rules: 'R123, R131',
+    needs: { ioUring: true },
+    doc: 'FOLL_WRITE GUP refuses a read-only VMA before pinning anything: -EFAULT, 0/0.',
+    expected: () => [{ name: 'register', ret: -14, dA: 0, dR: 0 }], deterministic: true, facts: [],
+    model(m, n) {
+      const buf = anon(m, n, { touch: 1 });
+      m.op('mprotect', { addr: buf, length: n * PAGE_SIZE, prot: m.k('PROT_READ') });
       iouringModel(m, buf, n * PAGE_SIZE);
     },
   },
