@@ -179,7 +179,7 @@ class Tail {
  * Boot `kernel` once with the jobs; resolves when the guest powered off or was killed. The run
  * directory (root, disk image) is removed afterwards.
  */
-export async function bootGuest(kernel: CachedKernel, jobs: readonly GuestJob[]): Promise<BootOutcome> {
+export async function bootGuest(kernel: CachedKernel, jobs: readonly GuestJob[], opts: { deadlineS?: number } = {}): Promise<BootOutcome> {
   const t0 = Date.now();
   const seconds = () => (Date.now() - t0) / 1000;
   const fail = (error: string): BootOutcome => ({ output: null, error, console: '', seconds: seconds() });
@@ -212,7 +212,8 @@ export async function bootGuest(kernel: CachedKernel, jobs: readonly GuestJob[])
       `mem=${GUEST_MEM_MIB}M`, 'root=/dev/root', 'rootfstype=hostfs', `rootflags=${root}`, 'rw', 'init=/init',
       `ubd0=${disk}`, `ubd1=${blk}`, 'con0=fd:0,fd:1', 'con=null', `uml_dir=${run}`, 'umid=pinlab', 'quiet',
     ];
-    const deadlineS = 60 + jobs.reduce((s, j) => s + j.timeoutS, 0);
+    // Boot and power-off take seconds; each job has its own timeout inside the guest.
+    const deadlineS = opts.deadlineS ?? 60 + jobs.reduce((s, j) => s + j.timeoutS, 0);
     const tail = new Tail(8192);
     const { code, killed, spawnError } = await new Promise<{ code: number | string | null; killed: boolean; spawnError: string | null }>((resolve) => {
       const child = spawn(kernel.binary, args, { cwd: run, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
