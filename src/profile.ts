@@ -218,8 +218,14 @@ export interface SwitchChange {
   readonly backports?: Readonly<Record<string, Backport>>;
   /** Kernel file and function. */
   readonly where: string;
-  /** Real kernels on which host-check showed it (docs/profiles.md: "confirmed on 6.1.176 under UML"). */
+  /**
+   * Real kernels on which `pinlab host-check` showed the change (docs/profiles.md: "confirmed on
+   * 6.1.176 under UML"), and ones that showed its absence (an older kernel, or one without the
+   * backport). UML kernels by release; the host as "6.18 (host)". The cases are named in
+   * docs/profiles.md.
+   */
   readonly confirmed?: readonly string[];
+  readonly confirmedWithout?: readonly string[];
   readonly note?: string;
 }
 
@@ -242,7 +248,7 @@ export const HISTORY: readonly SwitchChange[] = [
     subject: 'mm: do_wp_page() simplification', where: 'mm/memory.c do_wp_page()' },
   { set: { forkCopiesMaybePinned: true }, mainline: '5.9', commit: '70e806e4e645', evidence: 'I',
     subject: 'mm: Do early cow for pinned pages during fork() for ptes (with 008cfe4418b3, mm->has_pinned)',
-    where: 'mm/memory.c copy_present_page()' },
+    where: 'mm/memory.c copy_present_page()', confirmed: ['5.10.46', '6.1.176', '6.12.113', '6.18 (host)'] },
   { set: { ioUringHugeAcct: true }, mainline: '5.10', commit: 'de2939388be5', evidence: 'I',
     subject: 'io_uring: improve registered buffer accounting for huge pages', where: 'fs/io_uring.c headpage_already_acct()' },
   { set: { gupFastForkSeq: true }, mainline: '5.11', commit: '57efa1fe5957', evidence: 'I',
@@ -257,8 +263,8 @@ export const HISTORY: readonly SwitchChange[] = [
   { set: { ioUringShmemBuffers: true }, mainline: '5.14', commit: null, evidence: 'U',
     subject: 'io_uring: allow shmem/memfd memory as registered buffers', where: 'fs/io_uring.c io_sqe_buffer_register() (vma_is_shmem())',
     backports: { '5.10': { release: 162, commit: null, evidence: `${DEB('5.10')}: "io_uring: import 5.15-stable io_uring"` } },
-    note: '5.10.46 refuses a memfd buffer with -EOPNOTSUPP (UML); 5.10.162 took 5.15-stable\'s io_uring whole',
-    confirmed: ['5.10.46 (refused)', '6.1.176'] },
+    note: '5.10.162 took 5.15-stable\'s io_uring whole',
+    confirmed: ['6.1.176', '6.12.113', '6.18 (host)'], confirmedWithout: ['5.10.46'] },
   { set: { pincountMinOrder: 1 }, mainline: '5.18', commit: '5232c63f46fd', evidence: 'V',
     subject: 'mm: Make compound_pincount always available', where: 'include/linux/mm.h folio_maybe_dma_pinned()' },
   { set: { ext4WarnNoBuffers: true }, mainline: '5.18', commit: null, evidence: 'I',
@@ -267,7 +273,8 @@ export const HISTORY: readonly SwitchChange[] = [
     subject: 'mm/truncate: Replace page_mapped() call in invalidate_inode_page()', where: 'mm/truncate.c invalidate_inode_page()' },
   { set: { anonExclusive: true }, mainline: '5.19', commit: '6c287605fd56', evidence: 'I',
     subject: 'mm: remember exclusively mapped anonymous pages with PG_anon_exclusive (and a7f226604170, R/O FOLL_PIN unshares)',
-    where: 'mm/internal.h gup_must_unshare(); mm/memory.c do_wp_page()', confirmed: ['6.1.176'] },
+    where: 'mm/internal.h gup_must_unshare(); mm/memory.c do_wp_page()',
+    confirmed: ['6.1.176', '6.12.113', '6.18 (host)'], confirmedWithout: ['5.10.46'] },
   { set: { follCow: false }, mainline: '6.0', commit: '5535be309971', evidence: 'I',
     subject: 'mm/gup: fix FOLL_FORCE COW security issue and remove FOLL_COW', where: 'mm/gup.c can_follow_write_pte()',
     backports: { '5.19': { release: 6, commit: null, evidence: DEB('6.1') } } },
@@ -285,7 +292,8 @@ export const HISTORY: readonly SwitchChange[] = [
     backports: {
       '6.1': { release: 16, commit: null, evidence: DEB('6.1') },
       '5.10': { release: 173, commit: null, evidence: DEB('5.10') },
-    } },
+    },
+    confirmed: ['6.1.176'], confirmedWithout: ['5.10.46'], note: 'gone again with the v6.5 GUP check (6.12.113 accepts the buffer)' },
   { set: { validGupArgs: true }, mainline: '6.3', commit: 'd64e2dbc33a1', evidence: 'I',
     subject: 'mm/gup: simplify the external interface functions and consolidate invariants', where: 'mm/gup.c is_valid_gup_args()' },
   { set: { iterExtractPages: true }, mainline: '6.3', commit: null, evidence: 'I',
@@ -300,7 +308,7 @@ export const HISTORY: readonly SwitchChange[] = [
   { set: { zeroPageNotPinned: true }, mainline: '6.5', commit: 'c8070b787519', evidence: 'I',
     subject: "mm: Don't pin ZERO_PAGE in pin_user_pages()", where: 'mm/gup.c try_grab_folio(), gup_put_folio()',
     backports: { '6.1': { release: 130, commit: '476c1dfefab8', evidence: `${DEB('6.1')}; the stable fix names 476c1dfefab8 as the 6.1.130 backport` } },
-    confirmed: ['6.1.176', '6.12.113'] },
+    confirmed: ['6.1.176', '6.12.113', '6.18 (host)'], confirmedWithout: ['5.10.46'] },
   { set: { zeroPagePinFails: true }, mainline: null, commit: '476c1dfefab8', evidence: 'V',
     subject: "the 6.1.130 backport of \"mm: Don't pin ZERO_PAGE\" returned 0 (false) from the bool try_grab_page()",
     where: 'mm/gup.c try_grab_page()', backports: { '6.1': { release: 130, commit: '476c1dfefab8', evidence: DEB('6.1') } } },
@@ -309,14 +317,15 @@ export const HISTORY: readonly SwitchChange[] = [
     backports: { '6.1': { release: 135, commit: null, evidence: DEB('6.1') } } },
   { set: { longtermFileWriteRefused: true }, mainline: '6.5', commit: '8ac268436e6d', evidence: 'I',
     subject: 'mm/gup: disallow FOLL_LONGTERM GUP-nonfast writing to file-backed mappings (and a6e79df92e4a, GUP-fast)',
-    where: 'mm/gup.c writable_file_mapping_allowed(), folio_fast_pin_allowed()' },
+    where: 'mm/gup.c writable_file_mapping_allowed(), folio_fast_pin_allowed()',
+    confirmed: ['6.12.113', '6.18 (host)'], confirmedWithout: ['5.10.46', '6.1.176'] },
   { set: { folioAddPinApi: true }, mainline: '6.5', commit: null, evidence: 'U',
     subject: 'mm: Provide a function to get an additional pin on a page', where: 'mm/gup.c folio_add_pin()' },
   { set: { iterPipe: false, spliceReadCopies: true }, mainline: '6.5', commit: null, evidence: 'I',
     subject: 'splice: Make splice from an O_DIRECT fd use copy_splice_read(); iov_iter: Kill ITER_PIPE', where: 'fs/splice.c; lib/iov_iter.c' },
   { set: { nonUserIterNoRef: true, bioPagePinned: true, bioNoPageRef: false }, mainline: '6.5', commit: null, evidence: 'I',
     subject: 'block: Use page pinning (and the iov_iter_extract_pages() conversions)', where: 'block/bio.c bio_iov_iter_get_pages(), bio_release_pages()',
-    confirmed: ['6.12.113'] },
+    confirmed: ['6.12.113', '6.18 (host)'], confirmedWithout: ['5.10.46', '6.1.176'] },
   { set: { legacyDioPins: true }, mainline: '6.5', commit: null, evidence: 'I',
     subject: 'block: Use iov_iter_extract_pages() and page pinning in direct-io.c', where: 'fs/direct-io.c' },
   { set: { iomapZeroNoRef: true }, mainline: '6.5', commit: null, evidence: 'I',
@@ -349,7 +358,8 @@ export const HISTORY: readonly SwitchChange[] = [
   { set: { dioAlignCheckAtSubmit: true }, mainline: '6.18', commit: null, evidence: 'U',
     subject: 'direct I/O buffer alignment checked when the bio is split, after the pages were pinned',
     where: 'fs/iomap/direct-io.c iomap_dio_bio_iter(); block/blk-merge.c',
-    note: 'not in 6.12.113 (UML: a misaligned read fails before pinning), in 6.18 (host); the release between is unverified' },
+    note: 'not in 6.12.113 (UML: a misaligned read fails before pinning), in 6.18 (host); the release between is unverified',
+    confirmed: ['6.18 (host)'], confirmedWithout: ['5.10.46', '6.1.176', '6.12.113'] },
 ];
 
 // ---- versions -------------------------------------------------------------------------------------
