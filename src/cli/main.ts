@@ -43,7 +43,7 @@ Commands:
   help                show this help
 
 Options:
-  --profile P         run on profile P only, whatever the files ask for
+  --profile P         run on profile P only, whatever the files ask for (a name, or a version: 6.12, 6.1.176)
   --json              print one JSON document with every result instead of text
   --trace OUT.json    write the trace of each run to OUT.json (several runs: an object keyed by "file[profile]")
   -v, --verbose       print every verdict, not only the failing ones
@@ -209,8 +209,10 @@ class Cli {
   async run(files: readonly string[], opts: Options): Promise<number> {
     const backend = await loadBackend(this.io);
     if (opts.profile !== undefined && !knownProfile(backend, opts.profile)) {
+      const why = backend.profileProblem?.(opts.profile);
+      if (why) throw new CliError(`pinlab: no profile for ${opts.profile}: ${why}`, 2);
       throw new CliError(`pinlab: unknown profile '${opts.profile}'${didYouMean(opts.profile, backend.profiles)} `
-        + `(profiles: ${backend.profiles.join(', ')})`, 2);
+        + `(profiles: ${backend.profiles.join(', ')}${backend.acceptsProfile ? ', or a kernel version such as 6.12 or 6.1.176' : ''})`, 2);
     }
     const report: RunReport = { results: [], errors: [], failed: 0, passed: 0, internal: 0 };
     const traces: [string, unknown][] = [];
@@ -304,7 +306,7 @@ class Cli {
     }
     out.push('\nMachine settings (machine:):\n');
     for (const m of b.machineArgs) out.push(`  ${m.name}: ${m.type}${m.doc ? ` — ${m.doc}` : ''}\n`);
-    out.push(`\nProfiles: ${b.profiles.join(', ')} (default ${b.defaultProfile})\n`);
+    out.push(`\nProfiles: ${b.profiles.join(', ')} (default ${b.defaultProfile})${b.acceptsProfile ? '; and any kernel version, e.g. 6.12 or 6.1.176 (docs/profiles.md)' : ''}\n`);
     out.push('Constants (for expressions):\n', wrap(Object.keys(b.constants), '  ', 100));
     this.io.out(out.join(''));
     return 0;

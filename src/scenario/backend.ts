@@ -102,6 +102,8 @@ export interface Backend {
    * resolve, "6.12", "6.1.176"). Absent: only the listed names are.
    */
   acceptsProfile?(name: string): boolean;
+  /** Why a name that looks like a kernel version is not a profile (null: it is, or it is no version). */
+  profileProblem?(name: string): string | null;
   readonly defaultProfile: string;
   readonly machineArgs: readonly ArgSpec[];
   readonly ops: ReadonlyMap<string, OpDef>;

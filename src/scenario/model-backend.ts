@@ -9,7 +9,7 @@ import { Kernel, type MachineConfig, type ThpMode } from '../kernel.js';
 import type { FootprintJSON } from '../trace/footprint.js';
 import { runSegment, type KernelGen, type YieldPoint } from '../preempt.js';
 import type { Task } from '../vm/mm.js';
-import { DEFAULT_PROFILE, PROFILES, resolveProfile } from '../profile.js';
+import { DEFAULT_PROFILE, PROFILES, resolveProfile, versionProblem } from '../profile.js';
 import { do_exit } from '../vm/exit.js';
 import { A, type Args, type Ctx, type OpImpl } from './ops/common.js';
 import { ALL_OPS, ALL_QUERIES } from './ops/index.js';
@@ -247,6 +247,7 @@ export function modelBackend(): Backend {
   return {
     profiles: [...PROFILES.keys()],
     acceptsProfile: (name) => resolveProfile(name) !== undefined,
+    profileProblem: (name) => (/^\d+\.\d+/.test(name) ? versionProblem(name) : null),
     defaultProfile: DEFAULT_PROFILE,
     machineArgs: MACHINE_ARGS,
     ops: OP_MAP,
