@@ -1242,6 +1242,54 @@ static void c_iouring_memfd_truncate(struct ctx *c)
 	close(fd);
 }
 
+/*
+ * io_uring registration of N written anonymous pages, then MADV_DONTNEED of the whole buffer
+ * (phase "dontneed": the PTEs go, the pins keep the pages), then unregister (0/+N). Observed: what
+ * the buffer maps afterwards (nothing: a later touch would fault in fresh zero pages).
+ */
+static void c_iouring_dontneed(struct ctx *c)
+{
+	unsigned long len = c->n * PAGE_SZ;
+	char *buf = map_anon(len, PROT_READ | PROT_WRITE, MADV_NOHUGEPAGE);
+	struct iovec iov = { buf, len };
+	int ring;
+	long long r;
+
+	touch_write(buf, len, 1);
+	ring = ring_setup();
+	measure_begin();
+	r = sysret(ring_register(ring, IORING_REGISTER_BUFFERS, &iov, 1));
+	measure_end("register", r);
+	if (r)
+		fail("io_uring_register", (int)-r, "IORING_REGISTER_BUFFERS of %lu bytes", len);
+	measure_begin();
+	measure_end("dontneed", sysret(madvise(buf, len, MADV_DONTNEED)));
+	observe_pages("buf_", getpid(), buf, c->n);
+	measure_begin();
+	measure_end("unregister", sysret(ring_register(ring, IORING_UNREGISTER_BUFFERS, NULL, 0)));
+	close(ring);
+	unmap_anon(buf, len);
+}
+
+/*
+ * O_DIRECT read into N pages COW-shared with a live child (the parent wrote them before fork):
+ * FOLL_WRITE breaks COW in the parent first (fresh copies), so afterwards no page is shared.
+ */
+static void c_dio_read_cow(struct ctx *c)
+{
+	unsigned long len = c->n * PAGE_SZ;
+	char *buf = map_anon(len, PROT_READ | PROT_WRITE, MADV_NOHUGEPAGE);
+	int fd = open_direct(c);
+	struct child ch = fork_child(buf, len, R_COW_SHARED);
+
+	measure_begin();
+	measure_end("pread", sysret(pread(fd, buf, len, 0)));
+	observe("same_pfn_after", same_pfns(getpid(), ch.pid, buf, c->n));
+	reap_child(&ch);
+	close(fd);
+	unmap_anon(buf, len);
+}
+
 /* 10. R124 */
 static void c_pvm_readv_written(struct ctx *c) { pvm_case(c, R_WRITTEN_BY_CHILD, 0); }
 static void c_pvm_readv_untouched(struct ctx *c) { pvm_case(c, R_UNTOUCHED, 0); }
@@ -1622,6 +1670,8 @@ static const struct casedef CASES[] = {
 	{ "iouring-hole", c_iouring_hole, 1 },
 	{ "pvm-readv-partial", c_pvm_readv_partial, 0 },
 	{ "iouring-readonly", c_iouring_readonly, 1 },
+	{ "iouring-dontneed", c_iouring_dontneed, 1 },
+	{ "dio-read-cow", c_dio_read_cow, 0 },
 };
 #define NCASES (sizeof(CASES) / sizeof(CASES[0]))
 

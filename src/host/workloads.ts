@@ -996,6 +996,39 @@ const VERSIONS: readonly Workload[] = [
       iouringModel(m, buf, n * PAGE_SIZE);
     },
   },
+  {
+    name: 'iouring-dontneed', no: 'extra', title: 'MADV_DONTNEED of a registered io_uring buffer, then unregister', rules: 'R123, R20',
+    needs: { ioUring: true },
+    doc: 'N written anonymous pages are registered (+N/0); MADV_DONTNEED zaps their PTEs but the pins keep the ' +
+      'pages (0/0, nothing mapped afterwards); unregistering drops the last references (0/+N).',
+    expected: (n) => [{ name: 'register', ret: 0, dA: n, dR: 0 }, { name: 'dontneed', ret: 0, dA: 0, dR: 0 }, { name: 'unregister', ret: 0, dA: 0, dR: n }],
+    deterministic: true,
+    facts: [{ name: 'pages mapped after DONTNEED', doc: 'buffer pages present in /proc/self/pagemap after MADV_DONTNEED', host: (o) => o.buf_present ?? null }],
+    expectedFacts: () => ({ 'pages mapped after DONTNEED': 0 }),
+    model(m, n) {
+      const len = n * PAGE_SIZE;
+      const buf = anon(m, n, { touch: 1 });
+      const ring = m.op('io_uring_setup', { 'entries?': 4 });
+      m.measure('register', () => m.op(IOU_REGISTER, { 'ring|fd?': ring, 'opcode?': named(m, 'IORING_REGISTER_BUFFERS'), 'addr|buf|iov_base': buf, 'len|length|iov_len': len }, { anyRet: true }));
+      m.measure('dontneed', () => m.op('madvise', { addr: buf, length: len, advice: m.k('MADV_DONTNEED') }, { anyRet: true }));
+      m.fact('pages mapped after DONTNEED', countPages(m, buf, n, (p) => p.present === true));
+      m.measure('unregister', () => m.op(IOU_UNREGISTER, { 'ring|fd?': ring, 'opcode?': named(m, 'IORING_UNREGISTER_BUFFERS') }, { anyRet: true }));
+    },
+  },
+  dio({
+    name: 'dio-read-cow', no: 'extra', title: 'O_DIRECT read into pages COW-shared with a live child', rules: 'R121, R41',
+    doc: 'The parent wrote N pages before fork; the child stays alive. FOLL_WRITE breaks COW in the parent before ' +
+      'taking each page (references before v6.5: 0/0; pins from v6.5: +N/+N), so no page is shared afterwards.',
+    expected: (n) => plusN('pread', n * PAGE_SIZE, n), deterministic: true, facts: [childSharedFact],
+    expectedFacts: () => ({ 'pages shared with the child': 0 }),
+    model(m, n) {
+      const fd = dataFile(m, n);
+      const buf = anon(m, n, { touch: 3 });
+      m.op('fork', { child: 'child' });
+      m.measure('pread', () => pread(m, fd, buf, n * PAGE_SIZE, 0));
+      m.fact('pages shared with the child', samePfns(m, buf, n));
+    },
+  }),
 ];
 
 /** Every case: the first 25 (the host's 6.18), then the ones added to tell the versions apart. */
