@@ -59,6 +59,8 @@
 /* ---- output helpers ----------------------------------------------------------------------- */
 
 static char tmpdir_path[4096];
+/* --blkdev: a block device the blkdev cases may read with O_DIRECT (null: none). */
+static const char *blkdev_path;
 static int tmpdir_owned;
 
 static void cleanup_tmpdir(void)
@@ -81,6 +83,13 @@ static void stat_refresh(void)
 	int fd = open("/proc/sys/vm/stat_refresh", O_WRONLY);
 
 	if (fd < 0 || write(fd, "1", 1) != 1) {
+		/*
+		 * Only an SMP kernel has stat_refresh (mm/vmstat.c vmstat_refresh() is under
+		 * CONFIG_SMP), and only there are there per-CPU deltas to fold: on a one-CPU
+		 * kernel without it (User-Mode Linux) the counters are exact.
+		 */
+		if (fd < 0 && errno == ENOENT && sysconf(_SC_NPROCESSORS_CONF) == 1)
+			warned = 1;
 		if (!warned)
 			note("stat_refresh write failed (%s): counters may lag by per-cpu deltas", strerror(errno));
 		warned = 1;
@@ -213,6 +222,8 @@ static long long sysret(long r)
 
 struct pageinfo {
 	long present, zero, exclusive, dirty, thp, anon;
+	/* kpageflags was read for every present page (dirty, thp, anon are known); zero is known */
+	int kpf_ok, zero_ok;
 };
 
 /* pagemap bits (Documentation/admin-guide/mm/pagemap.rst) */
@@ -235,6 +246,35 @@ static int read_pagemap(pid_t pid, unsigned long addr, unsigned long n, uint64_t
 	return r == (ssize_t)(n * 8) ? 0 : -1;
 }
 
+/*
+ * The zero page's PFN, found without /proc/kpageflags: read-fault two private anonymous pages;
+ * if both map the same PFN, that is the shared zero page (do_anonymous_page() maps it on a read
+ * fault). 0 when they map different pages (no zero page on read faults), -1 when the PFNs are
+ * hidden. User-Mode Linux before 6.12 has an empty /proc/kpageflags (max_pfn is 0 there), so
+ * this is how pinhost tells zero-page PTEs apart on it.
+ */
+static int64_t zero_pfn(void)
+{
+	static int64_t cached = -2;
+	uint64_t e[2];
+	char *p;
+
+	if (cached != -2)
+		return cached;
+	cached = -1;
+	p = mmap(NULL, 2 * PAGE_SZ, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return cached;
+	(void)madvise(p, 2 * PAGE_SZ, MADV_NOHUGEPAGE);
+	(void)*(volatile char *)p;
+	(void)*(volatile char *)(p + PAGE_SZ);
+	if (!read_pagemap(getpid(), (unsigned long)p, 2, e) && (e[0] & PM_PRESENT) && (e[1] & PM_PRESENT) &&
+	    (e[0] & PM_PFN_MASK) && (e[1] & PM_PFN_MASK))
+		cached = (e[0] & PM_PFN_MASK) == (e[1] & PM_PFN_MASK) ? (int64_t)(e[0] & PM_PFN_MASK) : 0;
+	munmap(p, 2 * PAGE_SZ);
+	return cached;
+}
+
 static void page_info(pid_t pid, const void *buf, unsigned long n, struct pageinfo *pi)
 {
 	uint64_t *pm = calloc(n, 8);
@@ -251,6 +291,7 @@ static void page_info(pid_t pid, const void *buf, unsigned long n, struct pagein
 	}
 	if (kfd < 0)
 		note("cannot open /proc/kpageflags (%s)", strerror(errno));
+	pi->kpf_ok = pi->zero_ok = 1;
 	for (i = 0; i < n; i++) {
 		uint64_t e = pm[i], pfn = e & PM_PFN_MASK, fl = 0;
 
@@ -264,6 +305,13 @@ static void page_info(pid_t pid, const void *buf, unsigned long n, struct pagein
 			pi->dirty += (fl >> KPF_DIRTY) & 1;
 			pi->thp += (fl >> KPF_THP) & 1;
 			pi->anon += (fl >> KPF_ANON) & 1;
+		} else {
+			/* no page flags: the zero page by its PFN, the rest unknown */
+			pi->kpf_ok = 0;
+			if (pfn && zero_pfn() >= 0)
+				pi->zero += (int64_t)pfn == zero_pfn();
+			else
+				pi->zero_ok = 0;
 		}
 	}
 	free(pm);
@@ -346,6 +394,10 @@ static void observe_pages(const char *prefix, pid_t pid, const void *buf, unsign
 		char k[48];
 		int j;
 
+		/* what could not be read is left out (the fact is then not compared), not reported as 0 */
+		if ((i == 1 && !pi.zero_ok) || ((i == 3 || i == 4 || i == 5) && !pi.kpf_ok))
+			continue;
+
 		snprintf(k, sizeof(k), "%s%s", prefix, names[i]);
 		for (j = 0; j < nkeys; j++)
 			if (!strcmp(keys[j], k))
@@ -398,6 +450,18 @@ static void bracketed(const char *path, char *out, size_t sz)
 	}
 }
 
+/*
+ * transparent_hugepage/enabled, or "absent" on a kernel built without
+ * CONFIG_TRANSPARENT_HUGEPAGE (no /sys/kernel/mm/transparent_hugepage: User-Mode Linux).
+ */
+static void thp_mode(char *out, size_t sz)
+{
+	if (access("/sys/kernel/mm/transparent_hugepage", F_OK))
+		snprintf(out, sz, "absent");
+	else
+		bracketed("/sys/kernel/mm/transparent_hugepage/enabled", out, sz);
+}
+
 static const char *fs_name(long type)
 {
 	switch ((unsigned long)type) {
@@ -420,7 +484,7 @@ static void print_env(struct ctx *c)
 
 	if (uname(&u))
 		strcpy(u.release, "unknown");
-	bracketed("/sys/kernel/mm/transparent_hugepage/enabled", thp, sizeof(thp));
+	thp_mode(thp, sizeof(thp));
 	read_str_file("/sys/kernel/mm/transparent_hugepage/use_zero_page", zp, sizeof(zp));
 	read_str_file("/sys/kernel/mm/ksm/run", ksm, sizeof(ksm));
 	printf("\"env\": {\"kernel\": ");
@@ -501,7 +565,8 @@ static char *map_anon(unsigned long bytes, int prot, int advice)
 		fail("mmap", errno, "mmap %lu anonymous bytes", bytes);
 	if (mmap(p, bytes, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
 		fail("mmap", errno, "mmap %lu anonymous bytes", bytes);
-	if (advice >= 0 && madvise(p, bytes, advice))
+	/* without CONFIG_TRANSPARENT_HUGEPAGE (User-Mode Linux) MADV_NOHUGEPAGE is -EINVAL: nothing to prevent */
+	if (advice >= 0 && madvise(p, bytes, advice) && !(advice == MADV_NOHUGEPAGE && errno == EINVAL))
 		fail("madvise", errno, "madvise(%d)", advice);
 	return p;
 }
@@ -729,6 +794,92 @@ static void c_dio_read_offset512(struct ctx *c)
 	unmap_anon(buf, len + PAGE_SZ);
 }
 
+/*
+ * O_DIRECT write from a MAP_SHARED, read-faulted mapping of another ext4 file: a R/O pin (v6.5+)
+ * or reference (before) of its page-cache pages.
+ */
+static void c_dio_write_shared_file(struct ctx *c)
+{
+	unsigned long len = c->n * PAGE_SZ;
+	char path[4300];
+	int fd = open_direct(c), sfd;
+	char *buf;
+
+	tmp_name(c, path, sizeof(path), "source");
+	make_file(path, c->n, 's');
+	sfd = open(path, O_RDWR);
+	if (sfd < 0)
+		fail("open", errno, "open %s", path);
+	buf = mmap(NULL, len, PROT_READ, MAP_SHARED, sfd, 0);
+	if (buf == MAP_FAILED)
+		fail("mmap", errno, "MAP_SHARED mapping of %s", path);
+	touch_read(buf, len);
+	measure_begin();
+	measure_end("pwrite", sysret(pwrite(fd, buf, len, 0)));
+	munmap(buf, len);
+	close(sfd);
+	unlink(path);
+	close(fd);
+}
+
+/*
+ * O_DIRECT read from a raw block device (--blkdev) into touched anonymous memory: block/fops.c,
+ * not iomap. GETs before v6.5, pins from v6.5 ("block: Use page pinning"; seed 003).
+ */
+static void c_blkdev_read(struct ctx *c)
+{
+	unsigned long len = c->n * PAGE_SZ;
+	char *buf = map_anon(len, PROT_READ | PROT_WRITE, MADV_NOHUGEPAGE);
+	int fd;
+
+	if (!blkdev_path)
+		fail("blkdev", ENODEV, "no block device (--blkdev PATH)");
+	fd = open(blkdev_path, O_RDONLY | O_DIRECT);
+	if (fd < 0)
+		fail("open", errno, "open(%s, O_RDONLY|O_DIRECT)", blkdev_path);
+	touch_write(buf, len, 1);
+	measure_begin();
+	measure_end("pread", sysret(pread(fd, buf, len, 0)));
+	close(fd);
+	unmap_anon(buf, len);
+}
+
+/*
+ * O_DIRECT read into a buffer whose second half is PROT_NONE: GUP pins the first half, then
+ * fails; what the read returns (short count or -EFAULT) and how many pages were pinned and
+ * released on the way is the kernel's direct I/O error path.
+ */
+static void c_dio_read_partial(struct ctx *c)
+{
+	unsigned long len = c->n * PAGE_SZ, half = (c->n / 2) * PAGE_SZ;
+	char *buf = map_anon(len, PROT_READ | PROT_WRITE, MADV_NOHUGEPAGE);
+	int fd = open_direct(c);
+
+	touch_write(buf, len, 1);
+	if (mprotect(buf + half, len - half, PROT_NONE))
+		fail("mprotect", errno, "PROT_NONE");
+	measure_begin();
+	measure_end("pread", sysret(pread(fd, buf, len, 0)));
+	close(fd);
+	unmap_anon(buf, len);
+}
+
+/*
+ * io_uring registration of a buffer with an unmapped hole in its middle: the pages before the
+ * hole are pinned, then GUP fails: -EFAULT and the partial pins are dropped.
+ */
+static void c_iouring_hole(struct ctx *c)
+{
+	unsigned long len = c->n * PAGE_SZ, half = (c->n / 2) * PAGE_SZ;
+	char *buf = map_anon(len, PROT_READ | PROT_WRITE, MADV_NOHUGEPAGE);
+
+	touch_write(buf, len, 1);
+	if (munmap(buf + half, PAGE_SZ))
+		fail("munmap", errno, "hole");
+	iouring_register_unregister(buf, len);
+	unmap_anon(buf, len);
+}
+
 /* 8. R131: O_DIRECT read into a PROT_READ mapping: -EFAULT. */
 static void c_dio_read_readonly(struct ctx *c)
 {
@@ -862,6 +1013,29 @@ static void iouring_shared_ext4(struct ctx *c, int touch)
 static void c_iouring_shared_ext4(struct ctx *c) { iouring_shared_ext4(c, 1); }
 static void c_iouring_shared_ext4_untouched(struct ctx *c) { iouring_shared_ext4(c, 0); }
 
+/*
+ * io_uring registration of one buffer over two VMAs: the first half written private anonymous
+ * memory, the second half a read-faulted MAP_PRIVATE mapping of the data file (MAP_FIXED right
+ * after it). Refused with -EOPNOTSUPP where file-backed VMAs are, -EINVAL where the pages must come
+ * from one source (v6.3; 6.1.16, 5.10.173), accepted once GUP does the checking (v6.5).
+ */
+static void c_iouring_mixed_vmas(struct ctx *c)
+{
+	unsigned long len = c->n * PAGE_SZ, half = (c->n / 2) * PAGE_SZ;
+	char *buf = map_anon(len, PROT_READ | PROT_WRITE, MADV_NOHUGEPAGE);
+	int fd = open(c->datapath, O_RDWR);
+
+	if (fd < 0)
+		fail("open", errno, "open %s", c->datapath);
+	if (mmap(buf + half, len - half, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd, 0) == MAP_FAILED)
+		fail("mmap", errno, "MAP_PRIVATE|MAP_FIXED file mapping");
+	touch_write(buf, half, 1);
+	touch_read(buf + half, len - half);
+	iouring_register_unregister(buf, len);
+	unmap_anon(buf, len);
+	close(fd);
+}
+
 /* 9d. R123: a memfd (shmem) MAP_SHARED mapping, written: accepted, +N/0 then 0/+N. */
 static void c_iouring_memfd(struct ctx *c)
 {
@@ -884,7 +1058,7 @@ static void c_iouring_memfd(struct ctx *c)
 
 /* ---- process_vm_readv / writev on a forked child ------------------------------------------ */
 
-enum remote_state { R_WRITTEN_BY_CHILD, R_UNTOUCHED, R_COW_SHARED };
+enum remote_state { R_WRITTEN_BY_CHILD, R_UNTOUCHED, R_COW_SHARED, R_HALF_UNMAPPED };
 
 struct child {
 	pid_t pid;
@@ -916,6 +1090,13 @@ static struct child fork_child(char *r, unsigned long len, enum remote_state st)
 		close(cmd[1]);
 		if (st == R_WRITTEN_BY_CHILD)
 			touch_write(r, len, 5);
+		if (st == R_HALF_UNMAPPED) { /* the child writes the first half and unmaps the second */
+			unsigned long half = len / PAGE_SZ / 2 * PAGE_SZ;
+
+			touch_write(r, half, 5);
+			if (munmap(r + half, len - half))
+				_exit(3);
+		}
 		if (write(ready[1], "r", 1) != 1)
 			_exit(2);
 		(void)!read(cmd[0], &b, 1); /* until the parent is done (or dies) */
@@ -969,6 +1150,146 @@ static void pvm_case(struct ctx *c, enum remote_state st, int do_write)
 	unmap_anon(l, len);
 }
 
+/*
+ * O_DIRECT write from N pages COW-shared with a child (the parent wrote them before fork; the
+ * child is alive and touches nothing). A FOLL_GET (direct I/O before v6.5) takes references on
+ * the shared pages; a R/O FOLL_PIN (v6.5+) must not pin a possibly shared anonymous page, so GUP
+ * unshares first (v5.19+): the parent ends with private copies.
+ */
+static void c_dio_write_cow(struct ctx *c)
+{
+	unsigned long len = c->n * PAGE_SZ;
+	char *buf = map_anon(len, PROT_READ | PROT_WRITE, MADV_NOHUGEPAGE);
+	int fd = open_direct(c);
+	struct child ch = fork_child(buf, len, R_COW_SHARED);
+
+	observe("same_pfn_before", same_pfns(getpid(), ch.pid, buf, c->n));
+	measure_begin();
+	measure_end("pwrite", sysret(pwrite(fd, buf, len, 0)));
+	observe("same_pfn_after", same_pfns(getpid(), ch.pid, buf, c->n));
+	reap_child(&ch);
+	close(fd);
+	unmap_anon(buf, len);
+}
+
+/*
+ * io_uring registration of N written anonymous pages, then fork (phase "fork": the child copies
+ * the maybe-pinned pages, v5.9+, and fork itself pins nothing), then the child exits and the
+ * buffer is unregistered. Observed: pages the child shares with the parent after fork.
+ */
+static void c_iouring_fork(struct ctx *c)
+{
+	unsigned long len = c->n * PAGE_SZ;
+	char *buf = map_anon(len, PROT_READ | PROT_WRITE, MADV_NOHUGEPAGE);
+	struct iovec iov = { buf, len };
+	struct child ch;
+	int ring;
+	long long r;
+
+	touch_write(buf, len, 1);
+	ring = ring_setup();
+	measure_begin();
+	r = sysret(ring_register(ring, IORING_REGISTER_BUFFERS, &iov, 1));
+	measure_end("register", r);
+	if (r)
+		fail("io_uring_register", (int)-r, "IORING_REGISTER_BUFFERS of %lu bytes", len);
+	measure_begin();
+	ch = fork_child(buf, len, R_UNTOUCHED);
+	measure_end("fork", 0);
+	observe("same_pfn_after", same_pfns(getpid(), ch.pid, buf, c->n));
+	reap_child(&ch);
+	measure_begin();
+	measure_end("unregister", sysret(ring_register(ring, IORING_UNREGISTER_BUFFERS, NULL, 0)));
+	close(ring);
+	unmap_anon(buf, len);
+}
+
+/*
+ * io_uring registration of a written memfd mapping, then ftruncate(memfd, 0) while the pages are
+ * pinned (phase "ftruncate": the page cache lets go of them, the pins stay), then unregister
+ * (the last references: 0/+N).
+ */
+static void c_iouring_memfd_truncate(struct ctx *c)
+{
+	unsigned long len = c->n * PAGE_SZ;
+	int fd = memfd_create("pinhost", 0), ring;
+	struct iovec iov;
+	char *buf;
+	long long r;
+
+	if (fd < 0)
+		fail("memfd_create", errno, "memfd_create");
+	if (ftruncate(fd, (off_t)len))
+		fail("ftruncate", errno, "memfd ftruncate");
+	buf = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (buf == MAP_FAILED)
+		fail("mmap", errno, "memfd mapping");
+	touch_write(buf, len, 1);
+	iov.iov_base = buf;
+	iov.iov_len = len;
+	ring = ring_setup();
+	measure_begin();
+	r = sysret(ring_register(ring, IORING_REGISTER_BUFFERS, &iov, 1));
+	measure_end("register", r);
+	if (r == 0) {
+		measure_begin();
+		measure_end("ftruncate", sysret(ftruncate(fd, 0)));
+		measure_begin();
+		measure_end("unregister", sysret(ring_register(ring, IORING_UNREGISTER_BUFFERS, NULL, 0)));
+	}
+	close(ring);
+	munmap(buf, len);
+	close(fd);
+}
+
+/*
+ * io_uring registration of N written anonymous pages, then MADV_DONTNEED of the whole buffer
+ * (phase "dontneed": the PTEs go, the pins keep the pages), then unregister (0/+N). Observed: what
+ * the buffer maps afterwards (nothing: a later touch would fault in fresh zero pages).
+ */
+static void c_iouring_dontneed(struct ctx *c)
+{
+	unsigned long len = c->n * PAGE_SZ;
+	char *buf = map_anon(len, PROT_READ | PROT_WRITE, MADV_NOHUGEPAGE);
+	struct iovec iov = { buf, len };
+	int ring;
+	long long r;
+
+	touch_write(buf, len, 1);
+	ring = ring_setup();
+	measure_begin();
+	r = sysret(ring_register(ring, IORING_REGISTER_BUFFERS, &iov, 1));
+	measure_end("register", r);
+	if (r)
+		fail("io_uring_register", (int)-r, "IORING_REGISTER_BUFFERS of %lu bytes", len);
+	measure_begin();
+	measure_end("dontneed", sysret(madvise(buf, len, MADV_DONTNEED)));
+	observe_pages("buf_", getpid(), buf, c->n);
+	measure_begin();
+	measure_end("unregister", sysret(ring_register(ring, IORING_UNREGISTER_BUFFERS, NULL, 0)));
+	close(ring);
+	unmap_anon(buf, len);
+}
+
+/*
+ * O_DIRECT read into N pages COW-shared with a live child (the parent wrote them before fork):
+ * FOLL_WRITE breaks COW in the parent first (fresh copies), so afterwards no page is shared.
+ */
+static void c_dio_read_cow(struct ctx *c)
+{
+	unsigned long len = c->n * PAGE_SZ;
+	char *buf = map_anon(len, PROT_READ | PROT_WRITE, MADV_NOHUGEPAGE);
+	int fd = open_direct(c);
+	struct child ch = fork_child(buf, len, R_COW_SHARED);
+
+	measure_begin();
+	measure_end("pread", sysret(pread(fd, buf, len, 0)));
+	observe("same_pfn_after", same_pfns(getpid(), ch.pid, buf, c->n));
+	reap_child(&ch);
+	close(fd);
+	unmap_anon(buf, len);
+}
+
 /* 10. R124 */
 static void c_pvm_readv_written(struct ctx *c) { pvm_case(c, R_WRITTEN_BY_CHILD, 0); }
 static void c_pvm_readv_untouched(struct ctx *c) { pvm_case(c, R_UNTOUCHED, 0); }
@@ -976,6 +1297,20 @@ static void c_pvm_readv_cow(struct ctx *c) { pvm_case(c, R_COW_SHARED, 0); }
 static void c_pvm_writev_written(struct ctx *c) { pvm_case(c, R_WRITTEN_BY_CHILD, 1); }
 static void c_pvm_writev_cow(struct ctx *c) { pvm_case(c, R_COW_SHARED, 1); }
 static void c_pvm_writev_untouched(struct ctx *c) { pvm_case(c, R_UNTOUCHED, 1); }
+static void c_pvm_readv_partial(struct ctx *c) { pvm_case(c, R_HALF_UNMAPPED, 0); }
+
+/* io_uring registration of a written PROT_READ buffer: FOLL_WRITE GUP refuses it, -EFAULT 0/0. */
+static void c_iouring_readonly(struct ctx *c)
+{
+	unsigned long len = c->n * PAGE_SZ;
+	char *buf = map_anon(len, PROT_READ | PROT_WRITE, MADV_NOHUGEPAGE);
+
+	touch_write(buf, len, 1);
+	if (mprotect(buf, len, PROT_READ))
+		fail("mprotect", errno, "PROT_READ");
+	iouring_register_unregister(buf, len);
+	unmap_anon(buf, len);
+}
 
 /*
  * 11. R127: vmsplice of N touched pages into a pipe: GETs, 0/0. A default
@@ -1042,10 +1377,12 @@ static const char *classify_page(const void *addr)
 	if (!(e & PM_PFN_MASK))
 		return "unknown";
 	kfd = open("/proc/kpageflags", O_RDONLY);
-	if (kfd < 0)
-		return "unknown";
-	if (pread(kfd, &fl, 8, (off_t)((e & PM_PFN_MASK) * 8)) != 8) {
-		close(kfd);
+	if (kfd < 0 || pread(kfd, &fl, 8, (off_t)((e & PM_PFN_MASK) * 8)) != 8) {
+		if (kfd >= 0)
+			close(kfd);
+		/* no page flags (User-Mode Linux before 6.12): without THP a page is the zero page or not */
+		if (access("/sys/kernel/mm/transparent_hugepage", F_OK) && zero_pfn() >= 0)
+			return (int64_t)(e & PM_PFN_MASK) == zero_pfn() ? "zero" : "page";
 		return "unknown";
 	}
 	close(kfd);
@@ -1091,7 +1428,7 @@ static const char *probe_huge_read(void)
 	char *p = map_anon_pmd_aligned(pmd, pmd);
 	const char *r;
 
-	if (madvise(p, pmd, MADV_HUGEPAGE)) {
+	if (madvise(p, pmd, MADV_HUGEPAGE) && !(errno == EINVAL && access("/sys/kernel/mm/transparent_hugepage", F_OK))) {
 		munmap(p, pmd);
 		return "unknown";
 	}
@@ -1204,7 +1541,7 @@ static void print_probe(struct ctx *c)
 		close(fd);
 	anon_read = probe_anon_read();
 	huge_read = probe_huge_read();
-	bracketed("/sys/kernel/mm/transparent_hugepage/enabled", thp, sizeof(thp));
+	thp_mode(thp, sizeof(thp));
 	read_str_file("/sys/kernel/mm/transparent_hugepage/use_zero_page", zp, sizeof(zp));
 	read_str_file("/proc/sys/kernel/io_uring_disabled", uring_disabled, sizeof(uring_disabled));
 
@@ -1229,6 +1566,19 @@ static void print_probe(struct ctx *c)
 	}
 	printf(", \"io_uring_disabled\": ");
 	json_str(uring_disabled[0] ? uring_disabled : "absent");
+	if (blkdev_path) {
+		int bfd = open(blkdev_path, O_RDONLY | O_DIRECT);
+		struct stat st;
+
+		printf(", \"blkdev\": ");
+		json_str(blkdev_path);
+		if (bfd < 0 || fstat(bfd, &st) || !S_ISBLK(st.st_mode)) {
+			printf(", \"blkdev_error\": ");
+			json_str(bfd < 0 ? strerror(errno) : "not a block device");
+		}
+		if (bfd >= 0)
+			close(bfd);
+	}
 	printf(", \"o_direct\": %s", odirect_errno ? "false" : "true");
 	if (odirect_errno) {
 		printf(", \"o_direct_error\": ");
@@ -1310,6 +1660,18 @@ static const struct casedef CASES[] = {
 	{ "pvm-writev-cow", c_pvm_writev_cow, 0 },
 	{ "vmsplice", c_vmsplice, 0 },
 	{ "iouring-close", c_iouring_close, 1 },
+	{ "dio-write-cow", c_dio_write_cow, 0 },
+	{ "dio-write-shared-file", c_dio_write_shared_file, 0 },
+	{ "blkdev-read", c_blkdev_read, 0 },
+	{ "iouring-fork", c_iouring_fork, 1 },
+	{ "iouring-memfd-truncate", c_iouring_memfd_truncate, 1 },
+	{ "iouring-mixed-vmas", c_iouring_mixed_vmas, 1 },
+	{ "dio-read-partial", c_dio_read_partial, 0 },
+	{ "iouring-hole", c_iouring_hole, 1 },
+	{ "pvm-readv-partial", c_pvm_readv_partial, 0 },
+	{ "iouring-readonly", c_iouring_readonly, 1 },
+	{ "iouring-dontneed", c_iouring_dontneed, 1 },
+	{ "dio-read-cow", c_dio_read_cow, 0 },
 };
 #define NCASES (sizeof(CASES) / sizeof(CASES[0]))
 
@@ -1392,7 +1754,7 @@ static void lock_machine(void)
 
 static void usage_fail(void)
 {
-	fail("args", EINVAL, "usage: pinhost CASE [--pages N] [--reps R] [--dir DIR] | --list | --probe [--dir DIR]");
+	fail("args", EINVAL, "usage: pinhost CASE [--pages N] [--reps R] [--dir DIR] [--blkdev DEV] | --list | --probe [--dir DIR] [--blkdev DEV]");
 }
 
 int main(int argc, char **argv)
@@ -1413,6 +1775,8 @@ int main(int argc, char **argv)
 			reps = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--dir") && i + 1 < argc)
 			dir = argv[++i];
+		else if (!strcmp(argv[i], "--blkdev") && i + 1 < argc)
+			blkdev_path = argv[++i];
 		else if (!strcmp(argv[i], "--probe"))
 			probe = 1;
 		else if (!strcmp(argv[i], "--list"))

@@ -30,6 +30,13 @@ export interface MachineConfig {
   forbidsZeropage: boolean;
   /** /proc/sys/vm/nr_hugepages: 2 MiB hugetlb pages reserved at boot. */
   hugetlbPages: number;
+  /**
+   * The architecture has GUP-fast (CONFIG_HAVE_FAST_GUP, CONFIG_HAVE_GUP_FAST from v6.10). Without
+   * it (User-Mode Linux), the lockless walk returns nothing and pin_user_pages_fast() and
+   * get_user_pages_fast() take the slow path for the whole range: mm/gup.c
+   * lockless_pages_from_mm() in 5.10 and 6.1, gup_fast() in 6.12 (`!IS_ENABLED(...)` → 0).
+   */
+  gupFast: boolean;
 }
 
 export const DEFAULT_MACHINE: MachineConfig = {
@@ -42,6 +49,7 @@ export const DEFAULT_MACHINE: MachineConfig = {
   useHugeZeroPage: true,
   forbidsZeropage: false,
   hugetlbPages: 0,
+  gupFast: true,
 };
 
 /** A failed allocation as the kernel's log would show it (warn_alloc()), with where and when. */

@@ -1,6 +1,12 @@
 // Kernel profiles: one per step of the history. Code asks a profile a question
 // (profile.zeroPageNotPinned); it never compares version strings. docs/profiles.md gives the
-// commit behind each switch.
+// commit behind each switch; its switch table is generated from HISTORY below.
+//
+// A profile is resolved from the switch history: every change records the mainline release it
+// arrived in and the stable point releases it was backported to (with the stable commit where
+// known). The named profiles (5.1 … 6.5, current) are mainline releases; a version such as
+// "6.12" is mainline 6.12, and a point release such as "6.1.176" is mainline 6.1 plus the 6.1.y
+// backports up to 6.1.176 (resolveProfile()).
 
 export interface Profile {
   readonly name: string;
@@ -97,6 +103,12 @@ export interface Profile {
   // ---- drivers (src/drivers/features.ts reads these; its comments give the commits) ----
   /** io_uring registers shmem/memfd buffers (v5.14). */
   readonly ioUringShmemBuffers: boolean;
+  /**
+   * io_uring refuses a buffer whose pages come from different VMA files (anonymous and file-backed
+   * mixed) with -EINVAL, before the file-backed check ("io_uring/rsrc: disallow multi-source reg
+   * buffers", v6.3; stable 6.1.16, 5.10.173). The whole check went to GUP in v6.5.
+   */
+  readonly ioUringMultiSourceRefused: boolean;
   /** io_uring charges a huge page once, after pinning (v5.10, de2939388be5). */
   readonly ioUringHugeAcct: boolean;
   /** IORING_MAX_REG_BUFFERS = 1 << 14 (later 5.x); before, UIO_MAXIOV. */
@@ -118,6 +130,12 @@ export interface Profile {
   readonly iterPinPagesRfc: boolean;
   /** fs-dax folios are not long-term pinnable (v6.15). */
   readonly fsdaxNotLongtermPinnable: boolean;
+  /**
+   * A FOLL_PIN of the zero page on the slow path fails with -ENOMEM: the 6.1.130 backport of
+   * "don't pin ZERO_PAGE" returned 0 from the bool try_grab_page(), i.e. failure; fixed in 6.1.135.
+   * Never true in mainline.
+   */
+  readonly zeroPagePinFails: boolean;
 }
 
 const base: Profile = {
@@ -169,46 +187,269 @@ const base: Profile = {
   invalidateChecksRefcount: false,
   tmpfsDirectIO: false,
   ioUringShmemBuffers: false,
+  ioUringMultiSourceRefused: false,
   ioUringHugeAcct: false,
   ioUringManyBuffers: false,
   ioUringFolioCoalesce: false,
   ioUringLateTable: false,
   vfioUnpinZeroPages: false,
   overcommitGuessTotalram: false,
+  zeroPagePinFails: false,
 };
+
+// ---- the switch history ---------------------------------------------------------------------------
+
+/** How sure a record is (docs/profiles.md): V verified from code or a dated record, I inferred, U unverified. */
+export type Evidence = 'V' | 'I' | 'U';
+
+/** A stable backport: the first point release of the branch that has it, and the stable commit. */
+export interface Backport {
+  /** The point release, e.g. 130 for 6.1.130. */
+  readonly release: number;
+  /** The stable tree's commit (short hash), or null where it was not found. */
+  readonly commit: string | null;
+  /** Where the release was read (Debian's changelog of linux-source-X lists each stable release's commits). */
+  readonly evidence: string;
+}
+
+export interface SwitchChange {
+  /** The switch values this change sets. */
+  readonly set: Partial<Omit<Profile, 'name' | 'description'>>;
+  /** The first mainline release with it ("5.9"), or null for a change that only a stable branch had. */
+  readonly mainline: string | null;
+  readonly commit: string | null;
+  readonly subject: string;
+  readonly evidence: Evidence;
+  /** Stable branches ("6.1") that got it before their own mainline release had it. */
+  readonly backports?: Readonly<Record<string, Backport>>;
+  /** Kernel file and function. */
+  readonly where: string;
+  /**
+   * Real kernels on which `pinlab host-check` showed the change (docs/profiles.md: "confirmed on
+   * 6.1.176 under UML"), and ones that showed its absence (an older kernel, or one without the
+   * backport). UML kernels by release; the host as "6.18 (host)". The cases are named in
+   * docs/profiles.md.
+   */
+  readonly confirmed?: readonly string[];
+  readonly confirmedWithout?: readonly string[];
+  readonly note?: string;
+}
+
+const DEB = (v: string) => `Debian linux-source-${v} changelog`;
+
+/** Every change of a switch after 5.1, oldest first. docs/profiles.md's switch table is generated from it. */
+export const HISTORY: readonly SwitchChange[] = [
+  { set: { overcommitGuessTotalram: true }, mainline: '5.2', commit: '8c7829b04c523c', evidence: 'I',
+    subject: 'mm: fix false-positive OVERCOMMIT_GUESS failures', where: 'mm/util.c __vm_enough_memory()',
+    confirmed: ['6.18 (host)'], note: 'committed 2019-05-13, in the 5.2 merge window; the host refuses a private writable mapping larger than RAM, nothing smaller' },
+  { set: { putUserPageApi: true, putUserPagesDirtySplit: true }, mainline: '5.2', commit: 'fc1d8e7cca2d', evidence: 'I',
+    subject: 'mm: introduce put_user_page*(), placeholder versions', where: 'include/linux/mm.h put_user_page(); mm/gup.c put_user_pages*()' },
+  { set: { follLongterm: true }, mainline: '5.2', commit: '932f4a630a69', evidence: 'V',
+    subject: 'mm/gup: replace get_user_pages_longterm() with FOLL_LONGTERM', where: 'mm/gup.c __gup_longterm_locked()' },
+  { set: { putUserPagesDirtySplit: false }, mainline: '5.4', commit: '2d15eb31b50a', evidence: 'V',
+    subject: 'mm/gup: add make_dirty arg to put_user_pages_dirty_lock()', where: 'mm/gup.c put_user_pages_dirty_lock()' },
+  { set: { pinApi: true, putUserPageApi: false }, mainline: '5.6', commit: 'eddb1c228f79', evidence: 'V',
+    subject: 'mm/gup: introduce pin_user_pages*() and FOLL_PIN (and f1f6a7dd9b53, the rename to unpin_user_page*())',
+    where: 'mm/gup.c pin_user_pages*(); include/linux/mm.h unpin_user_page()' },
+  { set: { pinTracking: true }, mainline: '5.7', commit: '3faa52c03f44', evidence: 'I',
+    subject: 'mm/gup: track FOLL_PIN pages (with 47e29d32afba, 1970dc6f5226)', where: 'mm/gup.c try_grab_page(); mm/vmstat.c nr_foll_pin_*' },
+  { set: { cowReuseByRefcount: true }, mainline: '5.9', commit: '09854ba94c6a', evidence: 'V',
+    subject: 'mm: do_wp_page() simplification', where: 'mm/memory.c do_wp_page()' },
+  { set: { forkCopiesMaybePinned: true }, mainline: '5.9', commit: '70e806e4e645', evidence: 'I',
+    subject: 'mm: Do early cow for pinned pages during fork() for ptes (with 008cfe4418b3, mm->has_pinned)',
+    where: 'mm/memory.c copy_present_page()', confirmed: ['5.10.46', '6.1.176', '6.12.113', '6.18 (host)'] },
+  { set: { ioUringHugeAcct: true }, mainline: '5.10', commit: 'de2939388be5', evidence: 'I',
+    subject: 'io_uring: improve registered buffer accounting for huge pages', where: 'fs/io_uring.c headpage_already_acct()' },
+  { set: { gupFastForkSeq: true }, mainline: '5.11', commit: '57efa1fe5957', evidence: 'I',
+    subject: 'mm/gup: prevent gup_fast from racing with COW during fork', where: 'mm/gup.c lockless_pages_from_mm()',
+    backports: { '5.10': { release: 4, commit: null, evidence: DEB('5.10') } } },
+  { set: { longtermMigratesMovable: true }, mainline: '5.13', commit: 'd1e153fea2a8', evidence: 'I',
+    subject: 'mm/gup: migrate pinned pages out of movable zone', where: 'mm/gup.c check_and_migrate_movable_pages()' },
+  { set: { iterXarray: true }, mainline: '5.13', commit: null, evidence: 'I',
+    subject: 'iov_iter: Add ITER_XARRAY', where: 'lib/iov_iter.c' },
+  { set: { ioUringManyBuffers: true }, mainline: '5.13', commit: null, evidence: 'U',
+    subject: 'io_uring: IORING_MAX_REG_BUFFERS = 1 << 14', where: 'fs/io_uring.c io_sqe_buffers_register()' },
+  { set: { ioUringShmemBuffers: true }, mainline: '5.14', commit: null, evidence: 'U',
+    subject: 'io_uring: allow shmem/memfd memory as registered buffers', where: 'fs/io_uring.c io_sqe_buffer_register() (vma_is_shmem())',
+    backports: { '5.10': { release: 162, commit: null, evidence: `${DEB('5.10')}: "io_uring: import 5.15-stable io_uring"` } },
+    note: '5.10.162 took 5.15-stable\'s io_uring whole',
+    confirmed: ['6.1.176', '6.12.113', '6.18 (host)'], confirmedWithout: ['5.10.46'] },
+  { set: { pincountMinOrder: 1 }, mainline: '5.18', commit: '5232c63f46fd', evidence: 'V',
+    subject: 'mm: Make compound_pincount always available', where: 'include/linux/mm.h folio_maybe_dma_pinned()' },
+  { set: { ext4WarnNoBuffers: true }, mainline: '5.18', commit: null, evidence: 'I',
+    subject: 'ext4: warn when dirtying page w/o buffers (instead of BUG)', where: 'fs/ext4/inode.c ext4_writepages()' },
+  { set: { invalidateChecksRefcount: true }, mainline: '5.18', commit: 'e41c81d0d30e', evidence: 'I',
+    subject: 'mm/truncate: Replace page_mapped() call in invalidate_inode_page()', where: 'mm/truncate.c invalidate_inode_page()' },
+  { set: { anonExclusive: true }, mainline: '5.19', commit: '6c287605fd56', evidence: 'I',
+    subject: 'mm: remember exclusively mapped anonymous pages with PG_anon_exclusive (and a7f226604170, R/O FOLL_PIN unshares)',
+    where: 'mm/internal.h gup_must_unshare(); mm/memory.c do_wp_page()',
+    confirmed: ['6.1.176', '6.12.113', '6.18 (host)'], confirmedWithout: ['5.10.46'] },
+  { set: { follCow: false }, mainline: '6.0', commit: '5535be309971', evidence: 'I',
+    subject: 'mm/gup: fix FOLL_FORCE COW security issue and remove FOLL_COW', where: 'mm/gup.c can_follow_write_pte()',
+    backports: { '5.19': { release: 6, commit: null, evidence: DEB('6.1') } } },
+  { set: { iterUbuf: true }, mainline: '6.0', commit: 'fcb14cb1bdac', evidence: 'I',
+    subject: 'iov_iter: introduce ITER_UBUF for single segment sync I/O', where: 'include/linux/uio.h' },
+  { set: { vfioUnpinZeroPages: true }, mainline: '6.0', commit: '873aefb376bb', evidence: 'I',
+    subject: 'vfio/type1: Unpin zero pages', where: 'drivers/vfio/vfio_iommu_type1.c vaddr_get_pfns()',
+    backports: { '5.10': { release: 146, commit: null, evidence: DEB('5.10') }, '5.19': { release: 9, commit: null, evidence: DEB('6.1') } } },
+  { set: { reliableRoLongterm: true }, mainline: '6.2', commit: '84209e87c696', evidence: 'I',
+    subject: 'mm/gup: reliable R/O long-term pinning in COW mappings', where: 'mm/internal.h gup_must_unshare()' },
+  { set: { grabReturnsErrno: true }, mainline: '6.2', commit: '0f0892356fa1', evidence: 'I',
+    subject: 'mm: allow multiple error returns in try_grab_page()', where: 'mm/gup.c try_grab_page()' },
+  { set: { ioUringMultiSourceRefused: true }, mainline: '6.3', commit: 'edd478269640', evidence: 'I',
+    subject: 'io_uring/rsrc: disallow multi-source reg buffers', where: 'io_uring/rsrc.c io_pin_pages() / io_sqe_buffer_register()',
+    backports: {
+      '6.1': { release: 16, commit: null, evidence: DEB('6.1') },
+      '5.10': { release: 173, commit: null, evidence: DEB('5.10') },
+    },
+    confirmed: ['6.1.176'], confirmedWithout: ['5.10.46'], note: 'gone again with the v6.5 GUP check (6.12.113 accepts the buffer)' },
+  { set: { validGupArgs: true }, mainline: '6.3', commit: 'd64e2dbc33a1', evidence: 'I',
+    subject: 'mm/gup: simplify the external interface functions and consolidate invariants', where: 'mm/gup.c is_valid_gup_args()' },
+  { set: { iterExtractPages: true }, mainline: '6.3', commit: null, evidence: 'I',
+    subject: 'iov_iter: Add a function to extract a page list from an iterator', where: 'lib/iov_iter.c iov_iter_extract_pages()' },
+  { set: { reclaimKeepsPinnedPrivate: true }, mainline: '6.4', commit: 'd824ec2a1546', evidence: 'I',
+    subject: 'mm: do not reclaim private data from pinned page', where: 'mm/vmscan.c shrink_folio_list()',
+    backports: { '6.1': { release: 28, commit: null, evidence: DEB('6.1') } } },
+  { set: { importIovecUbuf: true }, mainline: '6.4', commit: null, evidence: 'U',
+    subject: 'iov_iter: import single vector iovecs as ITER_UBUF', where: 'lib/iov_iter.c __import_iovec()' },
+  { set: { ioUringFolioCoalesce: true }, mainline: '6.4', commit: '57bebf807e2a', evidence: 'U',
+    subject: 'io_uring/rsrc: optimise registered huge pages', where: 'io_uring/rsrc.c io_sqe_buffer_register()' },
+  { set: { zeroPageNotPinned: true }, mainline: '6.5', commit: 'c8070b787519', evidence: 'I',
+    subject: "mm: Don't pin ZERO_PAGE in pin_user_pages()", where: 'mm/gup.c try_grab_folio(), gup_put_folio()',
+    backports: { '6.1': { release: 130, commit: '476c1dfefab8', evidence: `${DEB('6.1')}; the stable fix names 476c1dfefab8 as the 6.1.130 backport` } },
+    confirmed: ['6.1.176', '6.12.113', '6.18 (host)'], confirmedWithout: ['5.10.46'] },
+  { set: { zeroPagePinFails: true }, mainline: null, commit: '476c1dfefab8', evidence: 'V',
+    subject: "the 6.1.130 backport of \"mm: Don't pin ZERO_PAGE\" returned 0 (false) from the bool try_grab_page()",
+    where: 'mm/gup.c try_grab_page()', backports: { '6.1': { release: 130, commit: '476c1dfefab8', evidence: DEB('6.1') } } },
+  { set: { zeroPagePinFails: false }, mainline: null, commit: null, evidence: 'V',
+    subject: 'mm: Fix is_zero_page() usage in try_grab_page() (stable only: returns true)', where: 'mm/gup.c try_grab_page()',
+    backports: { '6.1': { release: 135, commit: null, evidence: DEB('6.1') } } },
+  { set: { longtermFileWriteRefused: true }, mainline: '6.5', commit: '8ac268436e6d', evidence: 'I',
+    subject: 'mm/gup: disallow FOLL_LONGTERM GUP-nonfast writing to file-backed mappings (and a6e79df92e4a, GUP-fast)',
+    where: 'mm/gup.c writable_file_mapping_allowed(), folio_fast_pin_allowed()',
+    confirmed: ['6.12.113', '6.18 (host)'], confirmedWithout: ['5.10.46', '6.1.176'] },
+  { set: { folioAddPinApi: true }, mainline: '6.5', commit: null, evidence: 'U',
+    subject: 'mm: Provide a function to get an additional pin on a page', where: 'mm/gup.c folio_add_pin()' },
+  { set: { iterPipe: false, spliceReadCopies: true }, mainline: '6.5', commit: null, evidence: 'I',
+    subject: 'splice: Make splice from an O_DIRECT fd use copy_splice_read(); iov_iter: Kill ITER_PIPE', where: 'fs/splice.c; lib/iov_iter.c' },
+  { set: { nonUserIterNoRef: true, bioPagePinned: true, bioNoPageRef: false }, mainline: '6.5', commit: null, evidence: 'I',
+    subject: 'block: Use page pinning (and the iov_iter_extract_pages() conversions)', where: 'block/bio.c bio_iov_iter_get_pages(), bio_release_pages()',
+    confirmed: ['6.12.113', '6.18 (host)'], confirmedWithout: ['5.10.46', '6.1.176'] },
+  { set: { legacyDioPins: true }, mainline: '6.5', commit: null, evidence: 'I',
+    subject: 'block: Use iov_iter_extract_pages() and page pinning in direct-io.c', where: 'fs/direct-io.c' },
+  { set: { iomapZeroNoRef: true }, mainline: '6.5', commit: null, evidence: 'I',
+    subject: "iomap: Don't get an reference on ZERO_PAGE for direct I/O block zeroing", where: 'fs/iomap/direct-io.c iomap_dio_zero()' },
+  { set: { tmpfsDirectIO: true }, mainline: '6.6', commit: null, evidence: 'U',
+    subject: 'tmpfs: trivial support for direct IO', where: 'mm/shmem.c' },
+  { set: { bioReleaseUnalignedFix: true }, mainline: '6.8', commit: null, evidence: 'I',
+    subject: 'block: Fix page refcounts for unaligned buffers in __bio_release_pages()', where: 'block/bio.c __bio_release_pages()',
+    backports: { '6.1': { release: 84, commit: null, evidence: DEB('6.1') }, '6.7': { release: 12, commit: null, evidence: DEB('6.12') } },
+    note: 'in 6.7.12 (stable), so mainline 6.8 or 6.9' },
+  { set: { vfioUnpinZeroPages: false }, mainline: '6.9', commit: null, evidence: 'U',
+    subject: 'Revert "vfio/type1: Unpin zero pages"', where: 'drivers/vfio/vfio_iommu_type1.c' },
+  { set: { unpinFolioApi: true }, mainline: '6.11', commit: null, evidence: 'U',
+    subject: 'mm/gup: introduce memfd_pin_folios() / unpin_folio()', where: 'mm/gup.c memfd_pin_folios(), unpin_folio()' },
+  { set: { ioUringCoalesce: true }, mainline: '6.11', commit: null, evidence: 'U',
+    subject: 'io_uring/rsrc: enable multi-hugepage buffer coalescing', where: 'io_uring/rsrc.c io_check_coalesce_buffer()' },
+  { set: { iterFolioq: true }, mainline: '6.12', commit: null, evidence: 'I',
+    subject: 'iov_iter: Provide copy_folio_from_iter() / ITER_FOLIOQ (netfs)', where: 'include/linux/uio.h' },
+  { set: { iterExtractBvecMulti: true }, mainline: '6.13', commit: null, evidence: 'U',
+    subject: "iov_iter: don't require contiguous pages in iov_iter_extract_bvec_pages", where: 'lib/iov_iter.c iov_iter_extract_bvec_pages()' },
+  { set: { fsdaxNotLongtermPinnable: true }, mainline: '6.15', commit: null, evidence: 'U',
+    subject: 'fs-dax folios are not long-term pinnable', where: 'include/linux/mm.h folio_is_longterm_pinnable()' },
+  { set: { ioUringLateTable: true }, mainline: '6.15', commit: null, evidence: 'U',
+    subject: 'io_uring/rsrc: install the buffer table after a successful registration; io_pin_pages() uses pin_user_pages_fast()',
+    where: 'io_uring/rsrc.c io_sqe_buffers_register(); io_uring/memmap.c io_pin_pages()' },
+  { set: { hugeZeroPmdSpecial: true }, mainline: '6.18', commit: null, evidence: 'U',
+    subject: 'huge zero folio PMDs are special (pmd_special)', where: 'mm/huge_memory.c; mm/gup.c gup_fast_pmd_leaf()' },
+  { set: { iomapLargestZeroFolio: true }, mainline: '6.18', commit: null, evidence: 'U',
+    subject: 'iomap: zero with largest_zero_folio()', where: 'fs/iomap/direct-io.c iomap_dio_zero()' },
+  { set: { dioAlignCheckAtSubmit: true }, mainline: '6.18', commit: null, evidence: 'U',
+    subject: 'direct I/O buffer alignment checked when the bio is split, after the pages were pinned',
+    where: 'fs/iomap/direct-io.c iomap_dio_bio_iter(); block/blk-merge.c',
+    note: 'not in 6.12.113 (UML: a misaligned read fails before pinning), in 6.18 (host); the release between is unverified',
+    confirmed: ['6.18 (host)'], confirmedWithout: ['5.10.46', '6.1.176', '6.12.113'] },
+];
+
+// ---- versions -------------------------------------------------------------------------------------
+
+/** The newest mainline release the history describes (profile `current`). */
+export const NEWEST_MAINLINE = '6.18';
+const OLDEST = '5.1';
+
+/** "6.1.176" → [6, 1, 176]; "6.1" → [6, 1]; anything else null. */
+export function parseVersion(v: string): [number, number] | [number, number, number] | null {
+  const m = /^(\d{1,2})\.(\d{1,3})(?:\.(\d{1,4}))?$/.exec(v);
+  if (!m) return null;
+  return m[3] === undefined ? [Number(m[1]), Number(m[2])] : [Number(m[1]), Number(m[2]), Number(m[3])];
+}
+
+function cmpMainline(a: string, b: string): number {
+  const [a1, a2] = parseVersion(a)!;
+  const [b1, b2] = parseVersion(b)!;
+  return a1 - b1 || a2 - b2;
+}
+
+/**
+ * Versions the model cannot express, and why: their switches combine in a way no rule of the
+ * model implements. Checked by resolveProfile().
+ */
+function unsupported(major: number, minor: number, patch: number | undefined): string | null {
+  if (major === 5 && minor === 6) return 'v5.6 had FOLL_PIN without pin tracking (pin_user_pages() took plain references), which the model does not implement';
+  if ((major === 5 && minor === 8) || (major === 5 && minor === 7 && (patch ?? 0) >= 3)) {
+    return "v5.8 and 5.7.3+ forced a COW break on read GUP (17839856fd58, removed in 5.9), which the model does not implement";
+  }
+  return null;
+}
+
+function applyChanges(p: Record<string, unknown>, changes: readonly SwitchChange[]): void {
+  for (const c of changes) Object.assign(p, c.set);
+}
+
+/** Why `version` cannot be resolved (null: it can). */
+export function versionProblem(version: string): string | null {
+  const v = parseVersion(version);
+  if (!v) return `'${version}' is not a kernel version (MAJOR.MINOR or MAJOR.MINOR.PATCH)`;
+  const series = `${v[0]}.${v[1]}`;
+  if (cmpMainline(series, OLDEST) < 0) return `${version} is older than the oldest modelled release (${OLDEST})`;
+  if (cmpMainline(series, NEWEST_MAINLINE) > 0) return `${version} is newer than the newest modelled release (${NEWEST_MAINLINE})`;
+  return unsupported(v[0], v[1], v[2]);
+}
+
+/**
+ * The profile of a kernel version: mainline X.Y has every change whose mainline release is ≤ X.Y;
+ * a point release X.Y.Z adds the X.Y-stable backports with a release ≤ Z (in history order).
+ */
+function profileOfVersion(version: string, name = version, description?: string): Profile {
+  const v = parseVersion(version)!;
+  const series = `${v[0]}.${v[1]}`;
+  const patch = v.length === 3 ? v[2] : 0;
+  const p: Record<string, unknown> = { ...base };
+  const changes = HISTORY.filter((c) => {
+    if (c.mainline !== null && cmpMainline(c.mainline, series) <= 0) return true;
+    const b = c.backports?.[series];
+    return b !== undefined && b.release <= patch;
+  });
+  applyChanges(p, changes);
+  p.name = name;
+  p.description = description ?? (v.length === 3
+    ? `Linux ${version}: mainline ${series} plus the ${series}.y backports up to ${version}`
+    : `mainline Linux ${series}`);
+  return Object.freeze(p as unknown as Profile);
+}
 
 function derive(prev: Profile, name: string, description: string, changes: Partial<Profile>): Profile {
   return Object.freeze({ ...prev, ...changes, name, description });
 }
 
-const p51 = Object.freeze(base);
-const p52 = derive(p51, '5.2', 'put_user_page*() placeholders (aliases of put_page()); FOLL_LONGTERM flag', {
-  putUserPageApi: true, putUserPagesDirtySplit: true, follLongterm: true, overcommitGuessTotalram: true,
-});
-const p57 = derive(p52, '5.7', 'FOLL_PIN tracking: GUP_PIN_COUNTING_BIAS, hpage_pinned_refcount, vmstat counters', {
-  pinApi: true, pinTracking: true, putUserPageApi: false, putUserPagesDirtySplit: false,
-});
-const p59 = derive(p57, '5.9', 'fork copies maybe-pinned anonymous pages (mm->has_pinned); COW reuse only at refcount 1', {
-  cowReuseByRefcount: true, forkCopiesMaybePinned: true,
-});
-const p519 = derive(p59, '5.19', 'PageAnonExclusive; R/O FOLL_PIN unshares possibly shared anonymous pages', {
-  anonExclusive: true, gupFastForkSeq: true, longtermMigratesMovable: true, pincountMinOrder: 1, ext4WarnNoBuffers: true, iterXarray: true, invalidateChecksRefcount: true,
-  ioUringShmemBuffers: true, ioUringHugeAcct: true, ioUringManyBuffers: true,
-});
-const p62 = derive(p519, '6.2', 'reliable R/O long-term pins in COW mappings; int try_grab_page()', {
-  reliableRoLongterm: true, grabReturnsErrno: true, follCow: false, iterUbuf: true, vfioUnpinZeroPages: true,
-});
-const p65 = derive(p62, '6.5', 'is_valid_gup_args(); zero page not pinned; long-term file write pins refused; reclaim keeps pinned private data', {
-  validGupArgs: true, zeroPageNotPinned: true, longtermFileWriteRefused: true, reclaimKeepsPinnedPrivate: true,
-  folioAddPinApi: true, iterExtractPages: true, iterPipe: false, nonUserIterNoRef: true, bioPagePinned: true,
-  bioNoPageRef: false, legacyDioPins: true, iomapZeroNoRef: true, spliceReadCopies: true, importIovecUbuf: true,
-  ioUringFolioCoalesce: true,
-});
-const pCurrent = derive(p65, 'current', 'mainline as of v6.18 (the host kernel)', {
-  hugeZeroPmdSpecial: true, fsdaxNotLongtermPinnable: true, unpinFolioApi: true, iterFolioq: true,
-  bioReleaseUnalignedFix: true, ioUringCoalesce: true, iomapLargestZeroFolio: true, dioAlignCheckAtSubmit: true,
-  iterExtractBvecMulti: true, tmpfsDirectIO: true, ioUringLateTable: true, vfioUnpinZeroPages: false,
-});
+const p51 = profileOfVersion('5.1', '5.1', base.description);
+const p52 = profileOfVersion('5.2', '5.2', 'put_user_page*() placeholders (aliases of put_page()); FOLL_LONGTERM flag');
+const p57 = profileOfVersion('5.7', '5.7', 'FOLL_PIN tracking: GUP_PIN_COUNTING_BIAS, hpage_pinned_refcount, vmstat counters');
+const p59 = profileOfVersion('5.9', '5.9', 'fork copies maybe-pinned anonymous pages (mm->has_pinned); COW reuse only at refcount 1');
+const p519 = profileOfVersion('5.19', '5.19', 'PageAnonExclusive; R/O FOLL_PIN unshares possibly shared anonymous pages');
+const p62 = profileOfVersion('6.2', '6.2', 'reliable R/O long-term pins in COW mappings; int try_grab_page()');
+const p65 = profileOfVersion('6.5', '6.5', 'is_valid_gup_args(); zero page not pinned; long-term file write pins refused; reclaim keeps pinned private data');
+const pCurrent = profileOfVersion(NEWEST_MAINLINE, 'current', 'mainline as of v6.18 (the host kernel)');
 // The never-merged RFCs, on the kernels they were posted against (docs/profiles.md).
 const pRfc2019 = derive(p52, 'rfc-2019-bvec', 'seed 000 RFC: bio_vec stores pfn + GUP-origin flags; bvec_put_page*() release by origin', {
   bvecOriginFlags: true,
@@ -222,12 +463,42 @@ const pRfc2020 = derive(p57, 'rfc-2020-bio-pin', 'seed 001 RFC: bio direct I/O t
   iterPinPagesRfc: true, bioPagePinned: true, nonUserIterNoRef: true,
 });
 
+/** The named profiles (`pinlab ops` lists them); any version resolves too (resolveProfile()). */
 export const PROFILES: ReadonlyMap<string, Profile> = new Map(
   [p51, p52, pRfc2019, p57, pRfc2020, p59, p519, p62, pBlockPinDev, p65, pCurrent].map((p) => [p.name, p]),
 );
 
 export const DEFAULT_PROFILE = 'current';
 
+const resolved = new Map<string, Profile>();
+
+/**
+ * A named profile, or the profile of a kernel version ("6.12", "6.1.176"): undefined for a name
+ * that is neither, or a version the model cannot express (versionProblem() says why).
+ */
+export function resolveProfile(name: string): Profile | undefined {
+  const named = PROFILES.get(name);
+  if (named) return named;
+  if (versionProblem(name) !== null) return undefined;
+  let p = resolved.get(name);
+  if (!p) {
+    p = profileOfVersion(name);
+    resolved.set(name, p);
+  }
+  return p;
+}
+
 export function getProfile(name: string): Profile | undefined {
-  return PROFILES.get(name);
+  return resolveProfile(name);
+}
+
+/** The changes that make `version` differ from mainline series.0 — its stable backports (for reports). */
+export function backportsOf(version: string): SwitchChange[] {
+  const v = parseVersion(version);
+  if (!v || v.length !== 3) return [];
+  const series = `${v[0]}.${v[1]}`;
+  return HISTORY.filter((c) => {
+    const b = c.backports?.[series];
+    return b !== undefined && b.release <= v[2] && (c.mainline === null || cmpMainline(c.mainline, series) > 0);
+  });
 }

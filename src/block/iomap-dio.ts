@@ -63,6 +63,17 @@ function dioZero(k: Kernel, dio: Dio, file: File, index: number): void {
 }
 
 /**
+ * The dio's error when extraction (GUP) fails at `at`: iomap_dio_bio_iter() returns what it had
+ * submitted in this iteration, but iomap_iter() then maps the rest and the next iteration fails
+ * at once with nothing submitted, and __iomap_dio_rw() records that error with
+ * iomap_dio_set_error(), so iomap_dio_complete() returns -EFAULT rather than a short count (ext4
+ * does not set IOMAP_DIO_PARTIAL). A read stops without another iteration at EOF.
+ */
+function failedIteration(file: File, write: boolean, at: number, ret: number): number {
+  return !write && at >= file.size ? 0 : ret;
+}
+
+/**
  * __iomap_dio_rw(): returns the bytes transferred, -EIOCBQUEUED for a queued async I/O, or -errno.
  * A synchronous dio waits for its bios (they complete within the same step here).
  */
@@ -83,7 +94,9 @@ export function iomap_dio_rw(k: Kernel, file: File, iter: IovIter, pos: number, 
       // A hole or unwritten extent: iomap_dio_hole_iter() → iov_iter_zero(): CPU zeroes, no GUP, no pin.
       const n = Math.min(end, (index + 1) * FS_BLOCK_SIZE) - p;
       const copied = iov_iter_zero(k, n, iter);
-      if (copied < n) { dio.error = dio.size ? 0 : -14; break; }
+      // iomap_dio_hole_iter() returns a short length, and the next iteration's iov_iter_zero() of
+      // nothing is -EFAULT, which __iomap_dio_rw() records for the whole dio (below).
+      if (copied < n) { dio.size += copied; dio.error = failedIteration(file, write, p + copied, -14); break; }
       dio.size += n;
       p += n;
       continue;
@@ -104,7 +117,7 @@ export function iomap_dio_rw(k: Kernel, file: File, iter: IovIter, pos: number, 
         { disk: file.disk, index: Math.floor((p + done) / FS_BLOCK_SIZE) });
       const ret = bio_iov_iter_get_pages(k, bio, iter);
       if (ret) {
-        if (!dio.size && !done) dio.error = ret;
+        dio.error = failedIteration(file, write, p + done, ret);
         break;
       }
       if (dio.shouldDirty) bio_set_pages_dirty(k, bio);

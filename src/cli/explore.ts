@@ -7,7 +7,7 @@
 
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import type { Backend } from '../scenario/backend.js';
+import { knownProfile, type Backend } from '../scenario/backend.js';
 import type { Scenario } from '../scenario/ast.js';
 import { ScenarioFileError, formatPos } from '../scenario/errors.js';
 import { MAX_SCENARIO_NAME } from '../scenario/limits.js';
@@ -83,8 +83,11 @@ export async function exploreCommand(cmd: 'explore' | 'replay', io: ExploreIo, b
       if (v !== undefined) throw new ExploreUsageError(`pinlab: --${k} applies to explore only`);
     }
   }
-  if (o.profile !== undefined && !backend.profiles.includes(o.profile)) {
-    throw new ExploreUsageError(`pinlab: unknown profile ${quoted(o.profile)}${didYouMean(o.profile, backend.profiles)} (profiles: ${backend.profiles.join(', ')})`);
+  if (o.profile !== undefined && !knownProfile(backend, o.profile)) {
+    const why = backend.profileProblem?.(o.profile);
+    if (why) throw new ExploreUsageError(`pinlab: no profile for ${quoted(o.profile)}: ${why}`);
+    throw new ExploreUsageError(`pinlab: unknown profile ${quoted(o.profile)}${didYouMean(o.profile, backend.profiles)} (profiles: ${backend.profiles.join(', ')}`
+      + `${backend.acceptsProfile ? ', or a kernel version such as 6.12 or 6.1.176' : ''})`);
   }
   const boundOpt = intOption('preemption-bound', o.preemptionBound);
   const seed = intOption('seed', o.seed) ?? 1;

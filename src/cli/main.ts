@@ -12,7 +12,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { ArgSpec, Backend } from '../scenario/backend.js';
+import { knownProfile, type ArgSpec, type Backend } from '../scenario/backend.js';
 import type { Scenario } from '../scenario/ast.js';
 import { MAX_MESSAGE, ScenarioFileError, formatPos, type Diagnostic } from '../scenario/errors.js';
 import { MAX_FILE_BYTES, MAX_SCENARIO_NAME } from '../scenario/limits.js';
@@ -40,7 +40,9 @@ Commands:
   list                list the catalogue: name, profiles, description
   ops                 list the operations, queries, machine settings and profiles scenarios can use
   host-check          measure pinning workloads on this machine's kernel and compare with the model
-                      (--case NAME, repeatable; --reps N; --json; see docs/host-check.md)
+                      (--case NAME, repeatable; --reps N; --json; --kernel host|uml-5.10|uml-6.1|uml-6.12|all
+                      boots that User-Mode Linux kernel instead, see docs/host-check.md)
+  kernels fetch|list  download the UML kernels host-check --kernel boots into the cache ($PINLAB_CACHE); list them
   explore FILE        explore the interleavings of a multi-actor scenario (setup: + actors:) on each of its profiles;
                       exit 0 when each profile passes, or fails where the file's explore: fails: says it must
                       (--mode dpor|exhaustive|pct, --preemption-bound N, --jobs N worker threads, --runs N,
@@ -49,7 +51,7 @@ Commands:
   help                show this help
 
 Options:
-  --profile P         run on profile P only, whatever the files ask for (give it once)
+  --profile P         run on profile P only, whatever the files ask for (a name, or a version: 6.12, 6.1.176; give it once)
   --json              print one JSON document with every result instead of text
   --trace OUT.json    write the trace of each run to OUT.json (several runs: an object keyed by "file[profile]");
                       checked for writing before anything runs
@@ -66,7 +68,7 @@ Environment: NO_COLOR (set and not empty: no colours), PINLAB_DEBUG=1 (stacks on
 See docs/scenarios.md for the scenario format.
 `;
 
-const COMMANDS = ['run', 'list', 'ops', 'host-check', 'explore', 'replay', 'help'];
+const COMMANDS = ['run', 'list', 'ops', 'host-check', 'kernels', 'explore', 'replay', 'help'];
 const EXPLORE_OPTIONS = ['mode', 'preemption-bound', 'seed', 'runs', 'schedule', 'depth', 'jobs'] as const;
 
 /** An error with an exit status and a message for stderr. */
@@ -311,9 +313,11 @@ class Cli {
 
   async run(files: readonly string[], opts: Options): Promise<number> {
     const backend = await loadBackend(this.io);
-    if (opts.profile !== undefined && !backend.profiles.includes(opts.profile)) {
+    if (opts.profile !== undefined && !knownProfile(backend, opts.profile)) {
+      const why = backend.profileProblem?.(opts.profile);
+      if (why) throw new CliError(`pinlab: no profile for ${quoted(opts.profile)}: ${why}`, 2);
       throw new CliError(`pinlab: unknown profile ${quoted(opts.profile)}${didYouMean(opts.profile, backend.profiles)} `
-        + `(profiles: ${backend.profiles.join(', ')})`, 2);
+        + `(profiles: ${backend.profiles.join(', ')}${backend.acceptsProfile ? ', or a kernel version such as 6.12 or 6.1.176' : ''})`, 2);
     }
     // Find out now, not after the whole run, that the trace cannot be written, or would overwrite a scenario.
     if (opts.trace !== undefined) {
@@ -420,7 +424,7 @@ class Cli {
     }
     out.push('\nMachine settings (machine:):\n');
     for (const m of b.machineArgs) out.push(`  ${m.name}: ${m.type}${m.doc ? ` — ${m.doc}` : ''}\n`);
-    out.push(`\nProfiles: ${b.profiles.join(', ')} (default ${b.defaultProfile})\n`);
+    out.push(`\nProfiles: ${b.profiles.join(', ')} (default ${b.defaultProfile})${b.acceptsProfile ? '; and any kernel version, e.g. 6.12 or 6.1.176 (docs/profiles.md)' : ''}\n`);
     out.push('Constants (for expressions):\n', wrap(Object.keys(b.constants), '  ', 100));
     this.io.out(out.join(''));
     return 0;
@@ -471,7 +475,7 @@ export async function main(argv: readonly string[], rawIo: Io = processIo()): Pr
         options: {
           profile: { type: 'string' }, json: { type: 'boolean' }, trace: { type: 'string' },
           verbose: { type: 'boolean', short: 'v' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' },
-          case: { type: 'string', multiple: true }, reps: { type: 'string' },
+          case: { type: 'string', multiple: true }, reps: { type: 'string' }, kernel: { type: 'string', multiple: true },
           mode: { type: 'string' }, 'preemption-bound': { type: 'string' }, seed: { type: 'string' }, runs: { type: 'string' },
           schedule: { type: 'string' }, depth: { type: 'string' }, jobs: { type: 'string' },
         },
@@ -496,8 +500,8 @@ export async function main(argv: readonly string[], rawIo: Io = processIo()): Pr
       return 0;
     }
     const [cmd, ...rest] = positionals;
-    if (cmd !== 'host-check' && (v.case !== undefined || v.reps !== undefined)) {
-      throw new CliError(`pinlab: --${v.case !== undefined ? 'case' : 'reps'} only applies to host-check\n\n${USAGE}`, 2);
+    if (cmd !== 'host-check' && (v.case !== undefined || v.reps !== undefined || v.kernel !== undefined)) {
+      throw new CliError(`pinlab: --${v.case !== undefined ? 'case' : v.reps !== undefined ? 'reps' : 'kernel'} only applies to host-check\n\n${USAGE}`, 2);
     }
     const exploreOpt = EXPLORE_OPTIONS.find((k) => v[k] !== undefined);
     if (exploreOpt !== undefined && cmd !== 'explore' && cmd !== 'replay') {
@@ -534,7 +538,15 @@ export async function main(argv: readonly string[], rawIo: Io = processIo()): Pr
       case 'host-check': {
         onlyJson('host-check');
         const { hostCheckCommand } = await import('../host/check.js');
-        return hostCheckCommand(io, await loadBackend(io), { json: opts.json, ...(v.case && { cases: v.case }), ...(v.reps !== undefined && { reps: v.reps }) });
+        return await hostCheckCommand(io, await loadBackend(io), {
+          json: opts.json, ...(v.case && { cases: v.case }), ...(v.reps !== undefined && { reps: v.reps }), ...(v.kernel && { kernels: v.kernel }),
+        });
+      }
+      case 'kernels': {
+        const bad = (['profile', 'trace', 'verbose'] as const).find((k) => v[k] !== undefined);
+        if (bad) throw new CliError(`pinlab: --${bad} does not apply to kernels\n\n${USAGE}`, 2);
+        const { kernelsCommand } = await import('./kernels.js');
+        return kernelsCommand(io, rest, { json: opts.json });
       }
       case 'explore':
       case 'replay': {

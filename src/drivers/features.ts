@@ -25,6 +25,8 @@ export interface DriverSwitches {
    * file-backed VMA except hugetlbfs was refused with -EOPNOTSUPP. A profile field.
    */
   readonly ioUringShmemBuffers: boolean;
+  /** A buffer over VMAs of different files (or anonymous and file) is -EINVAL (v6.3; 6.1.16, 5.10.173). A profile field. */
+  readonly ioUringMultiSourceRefused: boolean;
   /**
    * io_uring leaves the file-backed check to GUP (Lorenzo Stoakes, "io_uring: rsrc: delegate VMA
    * file-backed check to GUP", v6.5, same series as the FOLL_LONGTERM file-write refusal):
@@ -77,6 +79,7 @@ export function driverSwitches(p: Profile): DriverSwitches {
     driversPin: x.driversPin ?? p.pinApi,
     videobufDirtyOnRelease: x.videobufDirtyOnRelease ?? p.pinApi,
     ioUringShmemBuffers: p.ioUringShmemBuffers,
+    ioUringMultiSourceRefused: p.ioUringMultiSourceRefused,
     ioUringGupFileCheck: x.ioUringGupFileCheck ?? p.longtermFileWriteRefused,
     ioUringHugeAcct: p.ioUringHugeAcct,
     ioUringManyBuffers: p.ioUringManyBuffers,

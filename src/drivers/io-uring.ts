@@ -184,18 +184,25 @@ function releasePages(k: Kernel, pinned: boolean, pages: number[], n: number): v
 }
 
 /**
- * The pre-v6.5 check in io_sqe_buffer_register()/io_pin_pages(): file-backed memory is refused
- * with -EOPNOTSUPP, except hugetlbfs and (v5.14+) shmem/memfd (vma_is_shmem()).
+ * The pre-v6.5 check in io_sqe_buffer_register()/io_pin_pages(), page by page over the VMAs GUP
+ * returned: file-backed memory is refused with -EOPNOTSUPP, except hugetlbfs and (v5.14+)
+ * shmem/memfd (vma_is_shmem()); from v6.3 (6.1.16, 5.10.173) a page whose VMA has another file
+ * than the first page's (anonymous counts as no file) is -EINVAL first. The model's VMAs hold the
+ * file, not the open file description (vm_file), so two mappings of one file count as one source.
+ * 0 when the buffer is accepted.
  */
-function fileBackedRefused(sw: DriverSwitches, mm: Mm, start: number, nr: number): boolean {
+function fileBackedRefused(sw: DriverSwitches, mm: Mm, start: number, nr: number): number {
+  const first = mm.findVma(start)?.file ?? null;
   for (let j = 0; j < nr; j++) {
     const vma = mm.findVma(start + j * PAGE_SIZE);
-    if (!vma || !vma.file) continue;
+    if (!vma) continue;
+    if (sw.ioUringMultiSourceRefused && (vma.file ?? null) !== first) return -EINVAL;
+    if (!vma.file) continue;
     if (vma.flags & VM_HUGETLB) continue; // is_file_hugepages()
     if (sw.ioUringShmemBuffers && vma.file.isShmem) continue; // vma_is_shmem()
-    return true;
+    return -EOPNOTSUPP;
   }
-  return false;
+  return 0;
 }
 
 /** io_sqe_buffer_register(): pin, check, coalesce, account, build the bvecs. */
@@ -222,7 +229,7 @@ function io_sqe_buffer_register(k: Kernel, sw: DriverSwitches, current: Task, ri
   else pret = api.pin_user_pages(k, current, start, nr, FOLL_WRITE | FOLL_LONGTERM, pages);
   let ret = 0;
   if (pret === nr) {
-    if (!sw.ioUringGupFileCheck && fileBackedRefused(sw, current.mm, start, nr)) ret = -EOPNOTSUPP;
+    if (!sw.ioUringGupFileCheck) ret = fileBackedRefused(sw, current.mm, start, nr);
   } else {
     // A partial pin is undone and reported as -EFAULT.
     ret = pret < 0 ? pret : -EFAULT;

@@ -34,6 +34,10 @@ export const GUP_FAST_YIELD_POINTS = ['after_grab'] as const;
 
 /** The lockless walk: grab pages from the start of the range until something needs the slow path. */
 function* gup_fast(k: Kernel, mm: Mm, start: number, end: number, flags: number, pages: PageArray, off: number): KernelGen<number> {
+  // Without CONFIG_HAVE_FAST_GUP (CONFIG_HAVE_GUP_FAST from v6.10) the lockless walk is compiled
+  // out: mm/gup.c lockless_pages_from_mm() (5.10, 6.1) and gup_fast() (6.12) return 0 before
+  // reading write_protect_seq, and everything goes to the slow path.
+  if (!k.machine.gupFast) return 0;
   const mem = k.mem;
   let seq = 0;
   const seqCheck = (flags & FOLL_PIN) !== 0 && k.profile.gupFastForkSeq;

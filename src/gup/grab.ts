@@ -79,7 +79,9 @@ export function try_grab_folio(k: Kernel, head: number, refs: number, flags: num
   }
   if (!(flags & FOLL_PCI_P2PDMA) && mem.test(head, PG_p2pdma)) return k.profile.grabReturnsErrno ? -EREMOTEIO : -ENOMEM;
   if (flags & FOLL_PIN) {
-    if (is_zero_folio(k, head) && k.profile.zeroPageNotPinned) return 0; // v6.5: the zero page is never pinned
+    // v6.5: the zero page is never pinned. The 6.1.130 backport returned 0 from the bool
+    // try_grab_page(), which the caller took for failure (-ENOMEM) until 6.1.135 (zeroPagePinFails).
+    if (is_zero_folio(k, head) && k.profile.zeroPageNotPinned) return k.profile.zeroPagePinFails ? -ENOMEM : 0;
   } else if (!(flags & FOLL_GET)) {
     return 0; // neither FOLL_GET nor FOLL_PIN: fault-in only, nothing to grab
   }

@@ -19,6 +19,8 @@ import type { Backend } from '../scenario/backend.js';
 import { ensureHostBinary, hostBinaryPaths } from './native.js';
 import { describeProbe, formatMachine, parseProbe, planFromProbe, type HostModelPlan, type HostProbe, type MappingRow } from './probe.js';
 import { MODEL_PROFILE, STOCK_MACHINE, WORKLOADS, runModel, type ModelOutcome, type Phase, type Workload } from './workloads.js';
+import { KERNEL_NAMES, profileForRelease } from './kernels.js';
+import { release } from 'node:os';
 
 export const DEFAULT_PAGES = 256;
 export const DEFAULT_REPS = 5;
@@ -65,23 +67,44 @@ function isObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 
+/**
+ * One pinhost run's output as an object; throws with the helper's error, or with what was wrong
+ * with the output. `label` names the run in messages; `status` is the exit status (null: unknown).
+ */
+export function pinhostJson(stdout: string, label: string, status: number | string | null, stderr = ''): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(stdout);
+  } catch {
+    throw new Error(`pinhost ${label}: exit ${status ?? '?'}, unparsable output ${JSON.stringify(stdout.slice(0, 300))} ${stderr.trim()}`);
+  }
+  if (!isObject(parsed)) throw new Error(`pinhost ${label}: output is not a JSON object`);
+  if (typeof parsed.error === 'string') {
+    const errno = typeof parsed.errno === 'number' && parsed.errno ? ` [errno ${parsed.errno} ${String(parsed.strerror ?? '')}]` : '';
+    throw new Error(`pinhost ${label} failed at ${String(parsed.stage ?? '?')}: ${parsed.error}${errno}`);
+  }
+  if (status !== 0 && status !== null) throw new Error(`pinhost ${label}: exit ${status}`);
+  return parsed;
+}
+
 function runPinhost(args: string[]): Record<string, unknown> {
   const bin = ensurePinhost();
   const r = spawnSync(bin, args, { encoding: 'utf8', maxBuffer: 16 << 20, timeout: 10 * 60_000 });
   if (r.error) throw new Error(`pinhost ${args.join(' ')}: ${r.error.message}`);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(r.stdout);
-  } catch {
-    throw new Error(`pinhost ${args.join(' ')}: exit ${r.status ?? r.signal}, unparsable output ${JSON.stringify(r.stdout.slice(0, 300))} ${r.stderr.trim()}`);
-  }
-  if (!isObject(parsed)) throw new Error(`pinhost ${args.join(' ')}: output is not a JSON object`);
-  if (typeof parsed.error === 'string') {
-    const errno = typeof parsed.errno === 'number' && parsed.errno ? ` [errno ${parsed.errno} ${String(parsed.strerror ?? '')}]` : '';
-    throw new Error(`pinhost ${args.join(' ')} failed at ${String(parsed.stage ?? '?')}: ${parsed.error}${errno}`);
-  }
-  if (r.status !== 0) throw new Error(`pinhost ${args.join(' ')}: exit ${r.status ?? r.signal}`);
-  return parsed;
+  return pinhostJson(r.stdout, args.join(' '), r.status ?? r.signal, r.stderr);
+}
+
+/** A case's pinhost output as a measured outcome. */
+export function outcomeOf(o: Record<string, unknown>, opts: { pages: number; reps: number }): HostOutcome {
+  const samples = Array.isArray(o.samples) ? o.samples.map(phasesOf) : [];
+  const obs: Record<string, number> = {};
+  if (isObject(o.obs)) for (const [k, v] of Object.entries(o.obs)) if (typeof v === 'number') obs[k] = v;
+  return {
+    status: 'ok', phases: phasesOf(o.phases), samples,
+    votes: typeof o.votes === 'number' ? o.votes : 0, reps: typeof o.reps === 'number' ? o.reps : opts.reps,
+    pages: typeof o.pages === 'number' ? o.pages : opts.pages, obs, env: envOf(o.env),
+    notes: Array.isArray(o.notes) ? o.notes.filter((x): x is string => typeof x === 'string') : [],
+  };
 }
 
 function phasesOf(x: unknown): Phase[] {
@@ -111,6 +134,12 @@ export type ProbeOutcome =
 
 let probeCache: { dir: string; o: ProbeOutcome } | undefined;
 
+/** PINLAB_BLKDEV: a block device on the host that the blkdev cases may read with O_DIRECT. */
+function blkdevArgs(): string[] {
+  const d = process.env.PINLAB_BLKDEV;
+  return d ? ['--blkdev', d] : [];
+}
+
 /**
  * Linux, root, a working cc, then `pinhost --probe` in dir: what a read fault maps, THP modes,
  * hugetlb pools, io_uring, O_DIRECT in dir, page size. Cached per directory.
@@ -126,7 +155,7 @@ export function probeHost(dir: string): ProbeOutcome {
       return { status: 'skip', reason: `C compiler unusable: ${(e as Error).message}` };
     }
     try {
-      return { status: 'ok', probe: parseProbe(runPinhost(['--probe', '--dir', dir])) };
+      return { status: 'ok', probe: parseProbe(runPinhost(['--probe', '--dir', dir, ...blkdevArgs()])) };
     } catch (e) {
       return { status: 'skip', reason: (e as Error).message };
     }
@@ -142,7 +171,10 @@ export function probeHost(dir: string): ProbeOutcome {
 export function modelPremiseMissing(w: Workload, plan: HostModelPlan): string | null {
   if (plan.limits.all) return plan.limits.all;
   const n = w.needs;
-  if (n.thp && plan.traits.thp !== true) return plan.limits.thp ?? `THP is 'never' for the PMD size (/sys/kernel/mm/transparent_hugepage)`;
+  if (n.thp && plan.traits.thp !== true) {
+    return plan.limits.thp ?? (plan.mapping.some((m) => m.setting === 'thp' && /absent/.test(m.observed))
+      ? 'this kernel has no THP (built without CONFIG_TRANSPARENT_HUGEPAGE)' : `THP is 'never' for the PMD size (/sys/kernel/mm/transparent_hugepage)`);
+  }
   if (n.zeroPage && plan.traits.readFaultMapsZeroPage === null) return plan.limits.zeroPage ?? 'what a read fault maps is unknown';
   if (n.hugeRead && plan.traits.hugeReadFault === null) return plan.limits.hugeRead ?? 'what a huge read fault maps is unknown';
   return null;
@@ -155,6 +187,8 @@ export function premiseMissing(w: Workload, p: HostProbe, plan: HostModelPlan): 
   if (n.ext4 && p.fs !== 'ext4') return `the temp directory is on ${p.fs}, not ext4 (set TMPDIR to a directory on ext4)`;
   if (n.ext4 && !p.oDirect) return `O_DIRECT is refused in the temp directory (${p.oDirectError ?? '?'})`;
   if (n.ioUring && !p.ioUring) return `io_uring is unavailable (${p.ioUringError ?? '?'}; io_uring_disabled ${p.ioUringDisabled})`;
+  if (n.blkdev && !p.blkdev) return 'no block device to read (the UML guests read /dev/ubdb; on the host set PINLAB_BLKDEV=/dev/...)';
+  if (n.blkdev && p.blkdevError) return `cannot open ${p.blkdev} with O_DIRECT (${p.blkdevError})`;
   return modelPremiseMissing(w, plan);
 }
 
@@ -170,16 +204,7 @@ export function runHost(w: Workload, opts: { pages: number; reps: number; dir: s
   const why = o.status === 'ok' ? premiseMissing(w, o.probe, planFromProbe(o.probe, opts.pages)) : o.reason;
   if (why !== null) return { status: 'skip', reason: why };
   try {
-    const o = runPinhost([w.name, '--pages', String(opts.pages), '--reps', String(opts.reps), '--dir', opts.dir]);
-    const samples = Array.isArray(o.samples) ? o.samples.map(phasesOf) : [];
-    const obs: Record<string, number> = {};
-    if (isObject(o.obs)) for (const [k, v] of Object.entries(o.obs)) if (typeof v === 'number') obs[k] = v;
-    return {
-      status: 'ok', phases: phasesOf(o.phases), samples,
-      votes: typeof o.votes === 'number' ? o.votes : 0, reps: typeof o.reps === 'number' ? o.reps : opts.reps,
-      pages: typeof o.pages === 'number' ? o.pages : opts.pages, obs, env: envOf(o.env),
-      notes: Array.isArray(o.notes) ? o.notes.filter((x): x is string => typeof x === 'string') : [],
-    };
+    return outcomeOf(runPinhost([w.name, '--pages', String(opts.pages), '--reps', String(opts.reps), '--dir', opts.dir, ...blkdevArgs()]), opts);
   } catch (e) {
     return { status: 'error', message: (e as Error).message };
   }
@@ -250,6 +275,8 @@ export function judge(w: Workload, host: HostOutcome, model: ModelOutcome): { ve
 }
 
 export interface CheckOptions {
+  /** The model profile (default: the host's exact release, src/host/kernels.ts profileForRelease()). */
+  readonly profile?: string;
   /** Only these cases (names); default all. */
   readonly cases?: readonly string[];
   readonly pages?: number;
@@ -261,6 +288,12 @@ export interface CheckOptions {
 }
 
 export interface CheckReport {
+  /** Which kernel: 'host', or a UML kernel ('uml-6.1'). Absent: the host. */
+  readonly kernel?: string;
+  /** Its uname -r (null: it could not be probed). */
+  readonly release?: string | null;
+  /** Why the profile is not the kernel's exact release, if it is not. */
+  readonly profileNote?: string;
   readonly pages: number;
   readonly reps: number;
   readonly profile: string;
@@ -284,6 +317,8 @@ export function runHostCheck(backend: Backend, opts: CheckOptions = {}): CheckRe
     if (!w) throw new Error(`no case named '${n}'`);
     return w;
   }) : WORKLOADS;
+  const fromRelease = opts.profile === undefined && process.platform === 'linux' ? profileForRelease(release()) : null;
+  const profile = opts.profile ?? fromRelease?.profile ?? MODEL_PROFILE;
   const ownDir = opts.dir === undefined;
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'pinlab-host-'));
   const results: CaseResult[] = [];
@@ -295,7 +330,7 @@ export function runHostCheck(backend: Backend, opts: CheckOptions = {}): CheckRe
     plan = probed.status === 'ok' ? planFromProbe(probed.probe, pages) : null;
     const machine = plan?.machine ?? STOCK_MACHINE;
     for (const w of selected) {
-      const model = runModel(w, pages, backend, { machine });
+      const model = runModel(w, pages, backend, { machine, profile });
       const host = runHost(w, { pages, reps, dir });
       const r: CaseResult = { name: w.name, no: w.no, title: w.title, rules: w.rules, host, model, ...judge(w, host, model) };
       results.push(r);
@@ -308,7 +343,8 @@ export function runHostCheck(backend: Backend, opts: CheckOptions = {}): CheckRe
   for (const r of results) counts[r.verdict]++;
   const firstEnv = results.find((r) => r.host.status === 'ok')?.host;
   return {
-    pages, reps, profile: MODEL_PROFILE, dir, env: firstEnv?.status === 'ok' ? firstEnv.env : null,
+    kernel: 'host', release: probed.status === 'ok' ? probed.probe.kernel : null, ...(fromRelease?.note && { profileNote: fromRelease.note }),
+    pages, reps, profile, dir, env: firstEnv?.status === 'ok' ? firstEnv.env : null,
     probe: probed.status === 'ok' ? probed.probe : null, ...(probed.status === 'skip' && { unprobed: probed.reason }),
     machine: plan?.machine ?? STOCK_MACHINE, plan, results, counts,
   };
@@ -357,7 +393,9 @@ export function modelCols(m: ModelOutcome): { ret: string; delta: string } {
 }
 
 export function formatTable(rep: CheckReport, colour: (v: Verdict, s: string) => string = (_v, s) => s): string {
-  const head = ['case', 'host ret', 'host ΔA/ΔR', 'model ret', 'model ΔA/ΔR', 'verdict'];
+  const kernel = rep.kernel ?? 'host';
+  const side = kernel === 'host' ? 'host' : 'kernel';
+  const head = ['case', `${side} ret`, `${side} ΔA/ΔR`, 'model ret', 'model ΔA/ΔR', 'verdict'];
   const rows = rep.results.map((r) => {
     const h = hostCols(r.host);
     const m = modelCols(r.model);
@@ -367,14 +405,12 @@ export function formatTable(rep: CheckReport, colour: (v: Verdict, s: string) =>
   const line = (cells: string[], verdict?: Verdict) =>
     cells.map((c, i) => (i === cells.length - 1 ? (verdict ? colour(verdict, c) : c) : c.padEnd(w[i]))).join('  ').trimEnd();
   const out: string[] = [];
-  out.push(`pinlab host-check: N = ${rep.pages} pages, ${rep.reps} reps (mode); model profile ${rep.profile}`);
+  out.push(`pinlab host-check [${kernel}${rep.release ? ` ${rep.release}` : ''}]: N = ${rep.pages} pages, ${rep.reps} reps (mode); model profile ${rep.profile}`);
   if (rep.probe && rep.plan) {
-    out.push(...describeProbe(rep.probe, rep.plan));
-    // Profile `current` is mainline as of v6.18 (src/profile.ts); another release may differ by version alone.
-    const v = /^(\d+)\.(\d+)/.exec(rep.probe.kernel);
-    if (!v || `${v[1]}.${v[2]}` !== '6.18') out.push(`  note: profile ${rep.profile} models v6.18; this kernel is ${rep.probe.kernel}, so a DIFF may be a difference of version`);
+    out.push(...describeProbe(rep.probe, rep.plan, kernel));
+    if (rep.profileNote) out.push(`  note: ${rep.profileNote}, so a DIFF may be a difference of version`);
   }
-  else out.push(`host not probed: ${rep.unprobed ?? '?'}; model machine: stock (${formatMachine(rep.machine)})`);
+  else out.push(`${kernel} not probed: ${rep.unprobed ?? '?'}; model machine: stock (${formatMachine(rep.machine)})`);
   out.push('');
   out.push(line(head));
   for (let i = 0; i < rows.length; i++) out.push(line(rows[i], rep.results[i].verdict));
@@ -384,20 +420,23 @@ export function formatTable(rep: CheckReport, colour: (v: Verdict, s: string) =>
   const facts = rep.results.filter((r) => r.facts.some((f) => f.host !== null || f.model !== null));
   if (facts.length) {
     out.push('');
-    out.push('facts (host / model):');
+    out.push(`facts (${side} / model):`);
     for (const r of facts) {
       out.push(`  ${r.name}: ${r.facts.map((f) => `${f.name} ${f.host ?? '-'} / ${f.model ?? '-'}`).join('; ')}`);
     }
   }
+  const consoleTail = (rep as CheckReport & { console?: string }).console;
+  if (consoleTail) out.push('', `${kernel} console (last lines):`, ...consoleTail.split('\n').map((l) => `  | ${l}`));
   const c = rep.counts;
   out.push('');
-  out.push(`${c.MATCH} MATCH, ${c.DIFF} DIFF, ${c.PENDING} PENDING, ${c.SKIP} SKIP`);
+  out.push(`${kernel === 'host' ? '' : `${kernel}: `}${c.MATCH} MATCH, ${c.DIFF} DIFF, ${c.PENDING} PENDING, ${c.SKIP} SKIP`);
   return `${out.join('\n')}\n`;
 }
 
-export function reportJson(rep: CheckReport): unknown {
+export function reportJson(rep: CheckReport): Record<string, unknown> {
   const mapping: readonly MappingRow[] = rep.plan?.mapping ?? [];
   return {
+    name: rep.kernel ?? 'host', release: rep.release ?? null, ...(rep.profileNote && { profileNote: rep.profileNote }),
     pages: rep.pages, reps: rep.reps, profile: rep.profile, env: rep.env, counts: rep.counts,
     probe: rep.probe, ...(rep.unprobed !== undefined && { unprobed: rep.unprobed }),
     machine: rep.machine, mapping, limits: rep.plan?.limits ?? {},
@@ -417,8 +456,14 @@ export interface HostCheckIo {
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
-/** `pinlab host-check [--json] [--case NAME] [--reps N]`: exit 0 without DIFF, 1 with one, 2 on usage errors. */
-export function hostCheckCommand(io: HostCheckIo, backend: Backend, opts: { json: boolean; cases?: readonly string[]; reps?: string; pages?: string }): number {
+/**
+ * `pinlab host-check [--json] [--case NAME] [--reps N] [--kernel NAME]`: exit 0 without DIFF, 1
+ * with one, 2 on usage errors. --kernel: `host` (the default), a UML kernel (src/host/uml.ts), or
+ * `all`; --json prints {"kernels": [one entry per kernel]}.
+ */
+export async function hostCheckCommand(io: HostCheckIo, backend: Backend, opts: {
+  json: boolean; cases?: readonly string[]; reps?: string; pages?: string; kernels?: readonly string[];
+}): Promise<number> {
   const int = (s: string | undefined, what: string, max: number): number | undefined => {
     if (s === undefined) return undefined;
     const v = Number(s);
@@ -427,7 +472,15 @@ export function hostCheckCommand(io: HostCheckIo, backend: Backend, opts: { json
   };
   let reps: number | undefined;
   let pages: number | undefined;
+  const kernels: string[] = [];
   try {
+    for (const k of opts.kernels ?? ['host']) {
+      const names = k === 'all' ? KERNEL_NAMES : [k];
+      if (!(KERNEL_NAMES as readonly string[]).includes(names[0])) {
+        throw new HostCheckUsage(`pinlab host-check: no kernel named '${k}' (kernels: ${KERNEL_NAMES.join(', ')}, all)`);
+      }
+      for (const n of names) if (!kernels.includes(n)) kernels.push(n);
+    }
     reps = int(opts.reps, 'reps', 50);
     pages = int(opts.pages, 'pages', 65536);
     for (const c of opts.cases ?? []) {
@@ -448,10 +501,31 @@ export function hostCheckCommand(io: HostCheckIo, backend: Backend, opts: { json
     const code = v === 'MATCH' ? 32 : v === 'DIFF' ? 31 : v === 'PENDING' ? 33 : 2;
     return `\x1b[${code}m${s}\x1b[0m`;
   };
-  const rep = runHostCheck(backend, { ...(opts.cases?.length && { cases: opts.cases }), ...(reps && { reps }), ...(pages && { pages }) });
-  if (opts.json) io.out(`${JSON.stringify(reportJson(rep), null, 2)}\n`);
-  else io.out(formatTable(rep, paint));
-  return rep.counts.DIFF ? 1 : 0;
+  const reports: CheckReport[] = [];
+  const common = { ...(opts.cases?.length && { cases: opts.cases }), ...(reps && { reps }), ...(pages && { pages }) };
+  for (const k of kernels) {
+    let rep: CheckReport;
+    if (k === 'host') rep = runHostCheck(backend, common);
+    else {
+      const { runUmlCheck } = await import('./uml.js');
+      rep = await runUmlCheck(backend, k, { ...common, env: io.env });
+    }
+    reports.push(rep);
+    if (!opts.json) io.out(`${reports.length > 1 ? '\n' : ''}${formatTable(rep, paint)}`);
+  }
+  if (opts.json) io.out(`${JSON.stringify({ kernels: reports.map(reportJson) }, null, 2)}\n`);
+  else if (reports.length > 1) {
+    const total: Record<Verdict, number> = { MATCH: 0, DIFF: 0, PENDING: 0, SKIP: 0 };
+    io.out('\nsummary:\n');
+    for (const r of reports) {
+      for (const v of Object.keys(total) as Verdict[]) total[v] += r.counts[v];
+      const c = r.counts;
+      const secs = 'seconds' in r && typeof r.seconds === 'number' ? `, ${r.seconds.toFixed(1)} s` : '';
+      io.out(`  ${(r.kernel ?? 'host').padEnd(9)} ${(r.release ?? '-').padEnd(18)} profile ${r.profile.padEnd(9)} ${c.MATCH} MATCH, ${c.DIFF} DIFF, ${c.PENDING} PENDING, ${c.SKIP} SKIP${secs}\n`);
+    }
+    io.out(`${total.MATCH} MATCH, ${total.DIFF} DIFF, ${total.PENDING} PENDING, ${total.SKIP} SKIP\n`);
+  }
+  return reports.some((r) => r.counts.DIFF) ? 1 : 0;
 }
 
 class HostCheckUsage extends Error {}

@@ -86,19 +86,22 @@ export function packageRoot(): string {
   }
 }
 
-/** Paths of a host helper: host/NAME.c and build/NAME. */
-export function hostBinaryPaths(name: string): { source: string; binary: string } {
+/** Paths of a host helper: host/NAME.c and build/NAME (build/NAME-static for a static build). */
+export function hostBinaryPaths(name: string, opts: { static?: boolean } = {}): { source: string; binary: string } {
   const root = packageRoot();
-  return { source: join(root, 'host', `${name}.c`), binary: join(root, 'build', name) };
+  return { source: join(root, 'host', `${name}.c`), binary: join(root, 'build', opts.static ? `${name}-static` : name) };
 }
 
 export function helperPaths(): { source: string; binary: string } {
   return hostBinaryPaths('iouring_pin');
 }
 
-/** Compile host/NAME.c into build/NAME if missing or older than the source or the shared header. */
-export function ensureHostBinary(name: string): string {
-  const { source, binary } = hostBinaryPaths(name);
+/**
+ * Compile host/NAME.c into build/NAME if missing or older than the source or the shared header.
+ * `static`: `cc -static` into build/NAME-static, for a User-Mode Linux guest whose root has no libc.
+ */
+export function ensureHostBinary(name: string, opts: { static?: boolean } = {}): string {
+  const { source, binary } = hostBinaryPaths(name, opts);
   if (!existsSync(source)) throw new Error(`helper source missing: ${source}`);
   const header = join(dirname(source), 'host-common.h');
   const newest = Math.max(statSync(source).mtimeMs, existsSync(header) ? statSync(header).mtimeMs : 0);
@@ -106,11 +109,11 @@ export function ensureHostBinary(name: string): string {
   mkdirSync(dirname(binary), { recursive: true });
   // Build to a private name then rename: concurrent test/bench processes never see a partial file.
   const tmp = `${binary}.tmp-${process.pid}`;
-  const r = spawnSync('cc', ['-O2', '-Wall', '-o', tmp, source], { encoding: 'utf8' });
+  const r = spawnSync('cc', ['-O2', '-Wall', ...(opts.static ? ['-static'] : []), '-o', tmp, source], { encoding: 'utf8' });
   if (r.error || r.status !== 0) {
     rmSync(tmp, { force: true });
     const why = r.error ? r.error.message : (r.stderr || `exit status ${r.status}`).trim();
-    throw new Error(`cc -O2 ${source} failed: ${why}`);
+    throw new Error(`cc -O2${opts.static ? ' -static' : ''} ${source} failed: ${why}`);
   }
   renameSync(tmp, binary);
   return binary;

@@ -45,6 +45,9 @@ export interface HostProbe {
   /** The temp directory's filesystem. */
   readonly fs: string;
   readonly ksmRun: string;
+  /** The block device the blkdev cases may read (pinhost --blkdev), and why it cannot be opened. */
+  readonly blkdev?: string;
+  readonly blkdevError?: string;
   readonly notes: readonly string[];
 }
 
@@ -97,6 +100,7 @@ export function parseProbe(raw: unknown): HostProbe {
     ioUringDisabled: str(p, 'io_uring_disabled'),
     oDirect: bool(p, 'o_direct'), ...(typeof p.o_direct_error === 'string' && { oDirectError: p.o_direct_error }),
     fs: str(e, 'fs'), ksmRun: str(e, 'ksm_run'),
+    ...(typeof p.blkdev === 'string' && { blkdev: p.blkdev }), ...(typeof p.blkdev_error === 'string' && { blkdevError: p.blkdev_error }),
     notes: Array.isArray(raw.notes) ? raw.notes.filter((x): x is string => typeof x === 'string') : [],
   };
 }
@@ -182,7 +186,14 @@ export function planFromProbe(p: HostProbe, pages: number): HostModelPlan {
   const pmdKb = String(p.pmdSize / 1024);
   const pmdMode = effectiveMode(p, pmdKb);
   let thp: boolean | null = null;
-  if (!(THP_MODES as readonly string[]).includes(pmdMode)) {
+  if (p.thpEnabled === 'absent') {
+    // No /sys/kernel/mm/transparent_hugepage: a kernel built without CONFIG_TRANSPARENT_HUGEPAGE
+    // (User-Mode Linux), for which the model's 'never' is exact.
+    machine.thp = 'never';
+    machine.mthp_orders = [];
+    thp = false;
+    mapping.push({ fact: 'THP enabled', observed: 'absent (no CONFIG_TRANSPARENT_HUGEPAGE)', setting: 'thp', value: 'never' });
+  } else if (!(THP_MODES as readonly string[]).includes(pmdMode)) {
     limits.thp = `THP mode '${pmdMode}' for the ${pmdKb} kB size is not one the model knows`;
   } else {
     machine.thp = pmdMode;
@@ -267,14 +278,14 @@ export function planFromProbe(p: HostProbe, pages: number): HostModelPlan {
 }
 
 /** The header lines host-check prints: what was probed, then how it maps onto the model. */
-export function describeProbe(p: HostProbe, plan: HostModelPlan): string[] {
+export function describeProbe(p: HostProbe, plan: HostModelPlan, label = 'host'): string[] {
   const pageWord: Record<PageKind, string> = {
     zero: 'the zero page', huge_zero: 'the huge zero folio', thp: 'a THP', page: 'a fresh page', absent: 'nothing', unknown: 'unknown',
   };
   const sizes = Object.entries(p.thpSizes).map(([kb, m]) => `${kb}kB ${m}`).join(', ');
   const pools = Object.entries(p.hugetlb).map(([kb, v]) => `${kb}kB ${v.free}/${v.nr} free`).join(', ');
   const out = [
-    `host: Linux ${p.kernel} ${p.arch}, ${p.pageSize}-byte pages, ${p.ncpus} CPUs, temp dir on ${p.fs}` +
+    `${label}: Linux ${p.kernel} ${p.arch}, ${p.pageSize}-byte pages, ${p.ncpus} CPU${p.ncpus === 1 ? '' : 's'}, temp dir on ${p.fs}` +
       `${p.oDirect ? '' : ` (O_DIRECT refused: ${p.oDirectError ?? '?'})`}, KSM ${p.ksmRun === '0' ? 'off' : p.ksmRun}`,
     `  read fault, private anon: ${pageWord[p.anonRead]}; aligned MADV_HUGEPAGE read fault: ${pageWord[p.hugeRead]}`,
     `  THP: enabled ${p.thpEnabled}, use_zero_page ${p.thpUseZeroPage}${sizes ? `; sizes: ${sizes}` : ''}`,

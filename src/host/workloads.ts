@@ -45,6 +45,8 @@ export interface HostNeeds {
   readonly zeroPage?: boolean;
   /** The outcome depends on what a read fault on an aligned MADV_HUGEPAGE region maps. */
   readonly hugeRead?: boolean;
+  /** A raw block device to read with O_DIRECT (the UML guests' /dev/ubdb; on the host PINLAB_BLKDEV). */
+  readonly blkdev?: boolean;
 }
 
 export interface Workload {
@@ -402,7 +404,7 @@ const plusN = (name: string, ret: number, n: number): Phase[] => [{ name, ret, d
 
 // ---- process_vm_readv / writev ----------------------------------------------------------------------
 
-type RemoteState = 'written' | 'untouched' | 'cow';
+type RemoteState = 'written' | 'untouched' | 'cow' | 'half';
 
 /**
  * R is mapped before fork; 'written': the child writes it after fork; 'untouched': nobody does;
@@ -416,6 +418,11 @@ function pvmModel(m: ModelDriver, n: number, st: RemoteState, write: boolean): v
   const pid = m.op('fork', { child: 'child' });
   const child = new Named('child', pid);
   if (st === 'written') m.op('write', { addr: r, length: len, value: 5 }, { task: 'child' });
+  if (st === 'half') {
+    const half = Math.floor(n / 2) * PAGE_SIZE;
+    m.op('write', { addr: r, length: half, value: 5 }, { task: 'child' });
+    m.op('munmap', { addr: r + half, length: len - half }, { task: 'child' });
+  }
   m.measure(write ? 'process_vm_writev' : 'process_vm_readv', () =>
     m.op(write ? PVM_WRITEV : PVM_READV, {
       'pid|task|remote_task': child, 'local|local_addr|laddr|local_iov': l, 'remote|remote_addr|raddr|remote_iov': r,
@@ -463,7 +470,24 @@ function iouringModel(m: ModelDriver, buf: number, len: number): void {
 
 // ---- the cases ------------------------------------------------------------------------------------
 
-export const WORKLOADS: readonly Workload[] = [
+const childSharedFact: FactDef = {
+  name: 'pages shared with the child',
+  doc: "the parent's buffer pages whose PFN the child maps too, after the operation (/proc/PID/pagemap)",
+  host: (o) => o.same_pfn_after ?? null,
+};
+
+/** Pages of [addr, addr + n pages) that map the same PFN in the parent and in 'child'. */
+function samePfns(m: ModelDriver, addr: number, n: number): number {
+  let same = 0;
+  for (let i = 0; i < n; i++) {
+    const a = m.page(addr + i * PAGE_SIZE, 'parent');
+    const b = m.page(addr + i * PAGE_SIZE, 'child');
+    if (a.present === true && b.present === true && a.pfn === b.pfn) same++;
+  }
+  return same;
+}
+
+const FIRST: readonly Workload[] = [
   dio({
     name: 'dio-read-anon', no: '1', title: 'O_DIRECT read into touched private anonymous memory', rules: 'R121, R94',
     doc: 'pread() of N pages from an ext4 file (written, allocated extents) with O_DIRECT into a private anonymous ' +
@@ -809,6 +833,206 @@ export const WORKLOADS: readonly Workload[] = [
     },
   },
 ];
+
+// ---- workloads that tell the versions apart (issue 9) ---------------------------------------------
+
+const VERSIONS: readonly Workload[] = [
+  dio({
+    name: 'dio-write-cow', no: 'extra', title: 'O_DIRECT write from pages COW-shared with a live child', rules: 'R122, R41, R42',
+    doc: 'The parent writes N pages, forks (the child stays alive and touches nothing), then O_DIRECT-writes them ' +
+      'to a file. Before v6.5 direct I/O takes references (FOLL_GET): 0/0, the pages stay shared. From v6.5 it ' +
+      'pins them read-only, and a R/O FOLL_PIN must not pin a possibly shared anonymous page (v5.19): GUP ' +
+      'unshares, the parent gets private copies and pins those: +N/+N and no page shared with the child. Where ' +
+      'GUP-fast exists, it grabs the first page before gup_must_unshare() sends it back (+1/+1 more).',
+    expected: (n) => plusN('pwrite', n * PAGE_SIZE, n + 1), deterministic: true, facts: [childSharedFact],
+    expectedFacts: () => ({ 'pages shared with the child': 0 }),
+    model(m, n) {
+      const fd = dataFile(m, n);
+      const buf = anon(m, n, { touch: 3 });
+      m.op('fork', { child: 'child' });
+      m.measure('pwrite', () => pwrite(m, fd, buf, n * PAGE_SIZE, 0));
+      m.fact('pages shared with the child', samePfns(m, buf, n));
+    },
+  }),
+  dio({
+    name: 'dio-write-shared-file', no: 'extra', title: 'O_DIRECT write from a read-only MAP_SHARED mapping of another ext4 file', rules: 'R122, R131',
+    doc: 'The source is a PROT_READ MAP_SHARED, read-faulted mapping of a second ext4 file: its page-cache pages are ' +
+      'referenced (before v6.5) or pinned read-only (v6.5+) for the write: 0/0 before, +N/+N after.',
+    expected: (n) => plusN('pwrite', n * PAGE_SIZE, n), deterministic: true, facts: [],
+    model(m, n) {
+      const fd = dataFile(m, n);
+      const len = n * PAGE_SIZE;
+      m.op('create_file', { name: 'source', size: len, 'fs?': 'ext4' });
+      const buf = m.op('mmap', { length: len, prot: m.k('PROT_READ'), flags: m.k('MAP_SHARED'), file: 'source' });
+      for (let i = 0; i < n; i++) m.op('read', { addr: buf + i * PAGE_SIZE }, { anyRet: true });
+      m.measure('pwrite', () => pwrite(m, fd, buf, len, 0));
+    },
+  }),
+  {
+    name: 'blkdev-read', no: 'extra', title: 'O_DIRECT read from a raw block device into touched anonymous memory', rules: 'R85, R93, R97',
+    needs: { blkdev: true },
+    doc: 'block/fops.c, not iomap: __blkdev_direct_IO_simple() (≤ 256 pages) or __blkdev_direct_IO(). The bio ' +
+      'holds references before v6.5 (0/0) and pins from v6.5, "block: Use page pinning" (+N/+N; seed 003). Needs a ' +
+      'block device: the UML guests read their second disk (/dev/ubdb); on the host set PINLAB_BLKDEV.',
+    expected: (n) => plusN('pread', n * PAGE_SIZE, n), deterministic: true, facts: [],
+    model(m, n) {
+      m.op('create_blkdev', { name: 'blk', size: Math.max(n, 512) * PAGE_SIZE });
+      const fd = open(m, 'blk', 'O_RDONLY|O_DIRECT');
+      const buf = anon(m, n, { touch: 1 });
+      m.measure('pread', () => pread(m, fd, buf, n * PAGE_SIZE, 0));
+    },
+  },
+  {
+    name: 'iouring-fork', no: 'extra', title: 'fork with a registered io_uring buffer: the child gets copies', rules: 'R123, R53, R55',
+    needs: { ioUring: true },
+    doc: 'N written anonymous pages are registered (+N/0), then the process forks: since v5.9 fork copies ' +
+      'maybe-pinned anonymous pages for the child (copy_present_page()), so the child shares none of them, and ' +
+      'fork pins nothing (0/0). The child exits, the buffer is unregistered (0/+N).',
+    expected: (n) => [{ name: 'register', ret: 0, dA: n, dR: 0 }, { name: 'fork', ret: 0, dA: 0, dR: 0 }, { name: 'unregister', ret: 0, dA: 0, dR: n }],
+    deterministic: true, facts: [childSharedFact], expectedFacts: () => ({ 'pages shared with the child': 0 }),
+    model(m, n) {
+      const buf = anon(m, n, { touch: 1 });
+      const ring = m.op('io_uring_setup', { 'entries?': 4 });
+      const reg = { 'ring|fd?': ring, 'addr|buf|iov_base': buf, 'len|length|iov_len': n * PAGE_SIZE };
+      m.measure('register', () => m.op(IOU_REGISTER, { ...reg, 'opcode?': named(m, 'IORING_REGISTER_BUFFERS') }, { anyRet: true }));
+      m.measure('fork', () => (m.op('fork', { child: 'child' }) > 0 ? 0 : -1));
+      m.fact('pages shared with the child', samePfns(m, buf, n));
+      m.op('exit', {}, { task: 'child' });
+      m.measure('unregister', () => m.op(IOU_UNREGISTER, { 'ring|fd?': ring, 'opcode?': named(m, 'IORING_UNREGISTER_BUFFERS') }, { anyRet: true }));
+    },
+  },
+  {
+    name: 'iouring-memfd-truncate', no: 'extra', title: 'ftruncate() of a memfd whose pages are registered with io_uring', rules: 'R123, R107',
+    needs: { ioUring: true },
+    doc: 'A written memfd mapping is registered (+N/0); ftruncate(memfd, 0) takes the pages out of the page cache ' +
+      'while they are pinned and drops no pin (0/0); unregistering releases them (0/+N). shmem buffers are refused ' +
+      'before v5.14 (-EOPNOTSUPP after pinning and unpinning them).',
+    expected: (n) => [{ name: 'register', ret: 0, dA: n, dR: 0 }, { name: 'ftruncate', ret: 0, dA: 0, dR: 0 }, { name: 'unregister', ret: 0, dA: 0, dR: n }],
+    deterministic: true, facts: [],
+    model(m, n) {
+      const len = n * PAGE_SIZE;
+      m.op('create_file', { name: 'memfd', size: len, fs: 'tmpfs' });
+      const fd = open(m, 'memfd', 'O_RDWR');
+      const buf = m.op('mmap', { length: len, prot: m.k('PROT_READ') | m.k('PROT_WRITE'), flags: m.k('MAP_SHARED'), file: 'memfd' });
+      m.op('write', { addr: buf, length: len, value: 1 });
+      const ring = m.op('io_uring_setup', { 'entries?': 4 });
+      let r = -1;
+      m.measure('register', () => {
+        r = m.op(IOU_REGISTER, { 'ring|fd?': ring, 'opcode?': named(m, 'IORING_REGISTER_BUFFERS'), 'addr|buf|iov_base': buf, 'len|length|iov_len': len }, { anyRet: true });
+        return r;
+      });
+      if (r !== 0 && !m.dry) return;
+      m.measure('ftruncate', () => m.op('ftruncate', { fd, length: 0 }, { anyRet: true }));
+      m.measure('unregister', () => m.op(IOU_UNREGISTER, { 'ring|fd?': ring, 'opcode?': named(m, 'IORING_UNREGISTER_BUFFERS') }, { anyRet: true }));
+    },
+  },
+  {
+    name: 'iouring-mixed-vmas', no: 'extra', title: 'io_uring registration of one buffer over an anonymous and a MAP_PRIVATE file VMA',
+    rules: 'R123', needs: { ioUring: true, ext4: true },
+    doc: 'The first half of the buffer is written private anonymous memory, the second a read-faulted MAP_PRIVATE ' +
+      'mapping of an ext4 file right after it. FOLL_WRITE pins all N (COW copies for the file half); then, before ' +
+      'v6.5, io_uring looks at the VMAs: file-backed memory is -EOPNOTSUPP, and from v6.3 (stable 6.1.16, 5.10.173) ' +
+      'pages of two sources are -EINVAL first; either way the N pins are dropped (+N/+N). From v6.5 GUP does the ' +
+      'checking and a private file mapping is fine: +N/0, then 0/+N.',
+    expected: (n) => [{ name: 'register', ret: 0, dA: n, dR: 0 }, { name: 'unregister', ret: 0, dA: 0, dR: n }],
+    deterministic: true, facts: [],
+    model(m, n) {
+      dataFile(m, n);
+      const half = Math.floor(n / 2) * PAGE_SIZE;
+      const len = n * PAGE_SIZE;
+      const buf = anon(m, n, { touch: 1 });
+      m.op('mmap', {
+        'addr?': buf + half, length: len - half, prot: m.k('PROT_READ') | m.k('PROT_WRITE'), flags: m.k('MAP_PRIVATE') | m.k('MAP_FIXED'), file: 'data',
+      });
+      for (let a = buf + half; a < buf + len; a += PAGE_SIZE) m.op('read', { addr: a }, { anyRet: true });
+      iouringModel(m, buf, len);
+    },
+  },
+  dio({
+    name: 'dio-read-partial', no: 'extra', title: 'O_DIRECT read into a buffer whose second half is PROT_NONE', rules: 'R94, R131',
+    doc: 'GUP pins (or references) the first half and then fails on the PROT_NONE half. iomap submits the bio it ' +
+      'could fill (the first half is read), but the next iteration fails with nothing submitted and ' +
+      '__iomap_dio_rw() records -EFAULT for the whole dio (ext4 does not ask for IOMAP_DIO_PARTIAL): -EFAULT, ' +
+      'with +N/2/+N/2 where direct I/O pins (v6.5+) and 0/0 where it takes references. Every kernel showed -EFAULT ' +
+      'where the model returned the short count (fixed in src/block/iomap-dio.ts).',
+    expected: (n) => [{ name: 'pread', ret: -14, dA: Math.floor(n / 2), dR: Math.floor(n / 2) }], deterministic: true, facts: [],
+    model(m, n) {
+      const fd = dataFile(m, n);
+      const half = Math.floor(n / 2) * PAGE_SIZE;
+      const buf = anon(m, n, { touch: 1 });
+      m.op('mprotect', { addr: buf + half, length: n * PAGE_SIZE - half, prot: m.k('PROT_NONE') });
+      m.measure('pread', () => pread(m, fd, buf, n * PAGE_SIZE, 0));
+    },
+  }),
+  {
+    name: 'iouring-hole', no: 'extra', title: 'io_uring registration of a buffer with an unmapped page in its middle', rules: 'R123',
+    needs: { ioUring: true },
+    doc: 'GUP pins the N/2 pages before the hole and stops; io_pin_pages() drops them and the registration fails ' +
+      'with -EFAULT: +N/2/+N/2.',
+    expected: (n) => [{ name: 'register', ret: -14, dA: Math.floor(n / 2), dR: Math.floor(n / 2) }], deterministic: true, facts: [],
+    model(m, n) {
+      const half = Math.floor(n / 2) * PAGE_SIZE;
+      const buf = anon(m, n, { touch: 1 });
+      m.op('munmap', { addr: buf + half, length: PAGE_SIZE });
+      iouringModel(m, buf, n * PAGE_SIZE);
+    },
+  },
+  {
+    name: 'pvm-readv-partial', no: 'extra', title: 'process_vm_readv of N remote pages whose second half the child unmapped', rules: 'R124',
+    needs: {},
+    doc: 'process_vm_rw_core() copies page batch by page batch; pin_user_pages_remote() fails at the hole, and the ' +
+      'call returns what it copied before: N/2 pages, each pinned and released once (+N/2/+N/2).',
+    expected: (n) => plusN('process_vm_readv', Math.floor(n / 2) * PAGE_SIZE, Math.floor(n / 2)), deterministic: true, facts: [],
+    model: (m, n) => pvmModel(m, n, 'half', false),
+  },
+  {
+    name: 'iouring-readonly', no: 'extra', title: 'io_uring registration of a written PROT_READ buffer', rules: 'R123, R131',
+    needs: { ioUring: true },
+    doc: 'FOLL_WRITE GUP refuses a read-only VMA before pinning anything: -EFAULT, 0/0.',
+    expected: () => [{ name: 'register', ret: -14, dA: 0, dR: 0 }], deterministic: true, facts: [],
+    model(m, n) {
+      const buf = anon(m, n, { touch: 1 });
+      m.op('mprotect', { addr: buf, length: n * PAGE_SIZE, prot: m.k('PROT_READ') });
+      iouringModel(m, buf, n * PAGE_SIZE);
+    },
+  },
+  {
+    name: 'iouring-dontneed', no: 'extra', title: 'MADV_DONTNEED of a registered io_uring buffer, then unregister', rules: 'R123, R20',
+    needs: { ioUring: true },
+    doc: 'N written anonymous pages are registered (+N/0); MADV_DONTNEED zaps their PTEs but the pins keep the ' +
+      'pages (0/0, nothing mapped afterwards); unregistering drops the last references (0/+N).',
+    expected: (n) => [{ name: 'register', ret: 0, dA: n, dR: 0 }, { name: 'dontneed', ret: 0, dA: 0, dR: 0 }, { name: 'unregister', ret: 0, dA: 0, dR: n }],
+    deterministic: true,
+    facts: [{ name: 'pages mapped after DONTNEED', doc: 'buffer pages present in /proc/self/pagemap after MADV_DONTNEED', host: (o) => o.buf_present ?? null }],
+    expectedFacts: () => ({ 'pages mapped after DONTNEED': 0 }),
+    model(m, n) {
+      const len = n * PAGE_SIZE;
+      const buf = anon(m, n, { touch: 1 });
+      const ring = m.op('io_uring_setup', { 'entries?': 4 });
+      m.measure('register', () => m.op(IOU_REGISTER, { 'ring|fd?': ring, 'opcode?': named(m, 'IORING_REGISTER_BUFFERS'), 'addr|buf|iov_base': buf, 'len|length|iov_len': len }, { anyRet: true }));
+      m.measure('dontneed', () => m.op('madvise', { addr: buf, length: len, advice: m.k('MADV_DONTNEED') }, { anyRet: true }));
+      m.fact('pages mapped after DONTNEED', countPages(m, buf, n, (p) => p.present === true));
+      m.measure('unregister', () => m.op(IOU_UNREGISTER, { 'ring|fd?': ring, 'opcode?': named(m, 'IORING_UNREGISTER_BUFFERS') }, { anyRet: true }));
+    },
+  },
+  dio({
+    name: 'dio-read-cow', no: 'extra', title: 'O_DIRECT read into pages COW-shared with a live child', rules: 'R121, R41',
+    doc: 'The parent wrote N pages before fork; the child stays alive. FOLL_WRITE breaks COW in the parent before ' +
+      'taking each page (references before v6.5: 0/0; pins from v6.5: +N/+N), so no page is shared afterwards.',
+    expected: (n) => plusN('pread', n * PAGE_SIZE, n), deterministic: true, facts: [childSharedFact],
+    expectedFacts: () => ({ 'pages shared with the child': 0 }),
+    model(m, n) {
+      const fd = dataFile(m, n);
+      const buf = anon(m, n, { touch: 3 });
+      m.op('fork', { child: 'child' });
+      m.measure('pread', () => pread(m, fd, buf, n * PAGE_SIZE, 0));
+      m.fact('pages shared with the child', samePfns(m, buf, n));
+    },
+  }),
+];
+
+/** Every case: the first 25 (the host's 6.18), then the ones added to tell the versions apart. */
+export const WORKLOADS: readonly Workload[] = [...FIRST, ...VERSIONS];
 
 export function workload(name: string): Workload | undefined {
   return WORKLOADS.find((w) => w.name === name);

@@ -116,7 +116,15 @@ export interface Session {
 }
 
 export interface Backend {
+  /** The named profiles (listed by `pinlab ops`). */
   readonly profiles: readonly string[];
+  /**
+   * Whether a name the list does not hold is a profile too (the model: any kernel version it can
+   * resolve, "6.12", "6.1.176"). Absent: only the listed names are.
+   */
+  acceptsProfile?(name: string): boolean;
+  /** Why a name that looks like a kernel version is not a profile (null: it is, or it is no version). */
+  profileProblem?(name: string): string | null;
   readonly defaultProfile: string;
   readonly machineArgs: readonly ArgSpec[];
   readonly ops: ReadonlyMap<string, OpDef>;
@@ -133,6 +141,11 @@ export interface Backend {
      */
     explore?: boolean;
   }): Session;
+}
+
+/** Whether `name` is a profile of this backend: listed, or accepted by acceptsProfile(). */
+export function knownProfile(backend: Backend, name: string): boolean {
+  return backend.profiles.includes(name) || (backend.acceptsProfile?.(name) ?? false);
 }
 
 /** Misuse of an operation (bad argument value, unknown task): the runner reports it at the step's location. */

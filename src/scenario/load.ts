@@ -5,7 +5,7 @@
 import {
   LineCounter, Scalar, isAlias, isMap, isScalar, isSeq, type Alias, type Node as YNode,
 } from 'yaml';
-import type { ArgSpec, Backend, Value } from './backend.js';
+import { knownProfile, type ArgSpec, type Backend, type Value } from './backend.js';
 import type {
   Actor, ArgNode, Check, Comparison, EndSpec, Expected, ExploreSpec, FieldCheck, LeaksExpect, OpStep, PerProfile, RaiseExpect, Scenario, Step,
   StepExpect, ValueNode,
@@ -72,6 +72,14 @@ class Loader {
 
   pos(n: N): SourcePos {
     return n?.range ? this.at(n.range[0]) : { file: this.file, line: 1, col: 1 };
+  }
+
+  /** Why a profile name is not one: the version rule that refuses it, or the known names. */
+  unknownProfile(p: string, extra = ''): string {
+    const why = this.backend.profileProblem?.(p);
+    if (why) return `no profile for ${quoted(p)}: ${why}`;
+    const versions = this.backend.acceptsProfile ? ', or a kernel version such as 6.12 or 6.1.176' : '';
+    return `unknown profile ${quoted(p)}${didYouMean(p, this.backend.profiles)} (profiles: ${this.backend.profiles.join(', ')}${extra}${versions})`;
   }
 
   err(pos: SourcePos, message: string): null {
@@ -279,8 +287,8 @@ class Loader {
     let fallback: T | undefined;
     let ok = true;
     for (const e of es) {
-      if (e.key !== 'default' && !this.backend.profiles.includes(e.key)) {
-        this.err(e.keyPos, `unknown profile ${quoted(e.key)}${didYouMean(e.key, this.backend.profiles)} (profiles: ${this.backend.profiles.join(', ')}, or default)`);
+      if (e.key !== 'default' && !knownProfile(this.backend, e.key)) {
+        this.err(e.keyPos, this.unknownProfile(e.key, ', or default'));
         ok = false;
         continue;
       }
@@ -475,8 +483,8 @@ class Loader {
     for (const i of list) {
       const p = this.scalarString(i, `a profile in ${what}`);
       if (p === null) { ok = false; continue; }
-      if (!this.backend.profiles.includes(p)) {
-        this.err(this.pos(i), `unknown profile ${quoted(p)}${didYouMean(p, this.backend.profiles)} (profiles: ${this.backend.profiles.join(', ')})`);
+      if (!knownProfile(this.backend, p)) {
+        this.err(this.pos(i), this.unknownProfile(p));
         ok = false;
       } else if (out.includes(p)) {
         this.err(this.pos(i), `profile '${p}' is listed twice`);
@@ -761,8 +769,8 @@ class Loader {
     if (profE && profsE) this.err(profsE.keyPos, 'give either profile: or profiles:, not both');
     else if (profE) {
       const p = this.scalarString(profE.value, 'profile');
-      if (p !== null && !this.backend.profiles.includes(p)) {
-        this.err(this.pos(profE.value), `unknown profile ${quoted(p)}${didYouMean(p, this.backend.profiles)} (profiles: ${this.backend.profiles.join(', ')})`);
+      if (p !== null && !knownProfile(this.backend, p)) {
+        this.err(this.pos(profE.value), this.unknownProfile(p));
       } else if (p !== null) profiles = [p];
     } else if (profsE) {
       profiles = this.profileList(profsE.value, 'profiles') ?? profiles;

@@ -9,7 +9,7 @@ import { Kernel, type MachineConfig, type ThpMode } from '../kernel.js';
 import type { FootprintJSON } from '../trace/footprint.js';
 import { runSegment, type KernelGen, type YieldPoint } from '../preempt.js';
 import type { Task } from '../vm/mm.js';
-import { DEFAULT_PROFILE, PROFILES } from '../profile.js';
+import { DEFAULT_PROFILE, PROFILES, resolveProfile, versionProblem } from '../profile.js';
 import { do_exit } from '../vm/exit.js';
 import { A, type Args, type Ctx, type OpImpl } from './ops/common.js';
 import { ALL_OPS, ALL_QUERIES } from './ops/index.js';
@@ -27,6 +27,7 @@ const MACHINE_ARGS: ArgSpec[] = [
   A('use_zero_page', 'bool', false, 'transparent_hugepage/use_zero_page (default true)'),
   A('forbids_zeropage', 'bool', false, 'mm_forbids_zeropage() (s390 KVM)'),
   A('hugetlb_pages', 'int', false, 'nr_hugepages: 2 MiB hugetlb pages reserved at boot'),
+  A('gup_fast', 'bool', false, 'the architecture has GUP-fast (HAVE_FAST_GUP; default true); false for User-Mode Linux: *_fast() take the slow path'),
 ];
 
 function machineFrom(m: Args): Partial<MachineConfig> {
@@ -75,6 +76,7 @@ function machineFrom(m: Args): Partial<MachineConfig> {
   if (m.use_zero_page !== undefined) out.useHugeZeroPage = Boolean(m.use_zero_page);
   if (m.forbids_zeropage !== undefined) out.forbidsZeropage = Boolean(m.forbids_zeropage);
   if (m.hugetlb_pages !== undefined) out.hugetlbPages = num('hugetlb_pages');
+  if (m.gup_fast !== undefined) out.gupFast = Boolean(m.gup_fast);
   const total = (out.normal ?? 32 << 20) + (out.movable ?? 0) + (out.cma ?? 0);
   if (total > 64 * 2 ** 30) throw new ScenarioError('the machine may have at most 64 GiB', 'normal');
   return out;
@@ -274,13 +276,15 @@ const QUERY_MAP = new Map(ALL_QUERIES.map((q) => [q.name, q]));
 export function modelBackend(): Backend {
   return {
     profiles: [...PROFILES.keys()],
+    acceptsProfile: (name) => resolveProfile(name) !== undefined,
+    profileProblem: (name) => (/^\d+\.\d+/.test(name) ? versionProblem(name) : null),
     defaultProfile: DEFAULT_PROFILE,
     machineArgs: MACHINE_ARGS,
     ops: OP_MAP,
     queries: QUERY_MAP,
     constants: CONSTANTS,
     start({ profile, machine, tasks, explore }) {
-      if (!PROFILES.has(profile)) throw new ScenarioError(`unknown profile '${profile}'`);
+      if (!resolveProfile(profile)) throw new ScenarioError(`unknown profile '${profile}'`);
       const k = new Kernel(explore
         ? { profile, machine: machineFrom(machine), trace: false, footprints: true, invariants: 'incremental' }
         : { profile, machine: machineFrom(machine) });

@@ -1,7 +1,7 @@
 // Running a loaded scenario against a Backend: one Session per profile, a verdict per expectation.
 
 import {
-  ScenarioError, type AllocFailureReport, type Backend, type BugReport, type Session, type StepOutcome, type Value, type Warning,
+  ScenarioError, knownProfile, type AllocFailureReport, type Backend, type BugReport, type Session, type StepOutcome, type Value, type Warning,
 } from './backend.js';
 import type { ArgNode, Check, Comparison, OpStep, PerProfile, RaiseExpect, Scenario, Step, StepExpect } from './ast.js';
 import { ScenarioFileError, type Diagnostic, type SourcePos } from './errors.js';
@@ -76,7 +76,7 @@ export interface ScenarioResult {
 
 /** Run a scenario once per profile (the file's, or opts.profile). Throws ScenarioFileError for misuse found at run time. */
 export function runScenario(scn: Scenario, backend: Backend, opts: RunOptions = {}): ScenarioResult[] {
-  if (opts.profile !== undefined && !backend.profiles.includes(opts.profile)) {
+  if (opts.profile !== undefined && !knownProfile(backend, opts.profile)) {
     throw new RangeError(`unknown profile '${opts.profile}' (profiles: ${backend.profiles.join(', ')})`);
   }
   const profiles = opts.profile !== undefined ? [opts.profile] : scn.profiles;

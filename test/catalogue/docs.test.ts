@@ -23,3 +23,12 @@ test('docs/host-check.md: the probe and case tables are what the code generates'
   assert.equal(fillMarkers(doc, hostDocTables(join(root, 'test', 'host', 'probes'))), doc,
     'docs/host-check.md is out of date: run `npm run docs:host` to regenerate its tables');
 });
+
+test('docs/profiles.md: the switch tables are what the switch history generates', async () => {
+  const { fillMarkers } = await import('../../src/host/doc.js');
+  const { profileDocTables } = await import('../../src/profile-doc.js');
+  const path = join(root, 'docs', 'profiles.md');
+  const doc = readFileSync(path, 'utf8');
+  assert.equal(fillMarkers(doc, profileDocTables()), doc,
+    'docs/profiles.md is out of date: run `npm run docs:profiles` to regenerate its switch tables');
+});

@@ -281,10 +281,13 @@ describe('formatting and the command', () => {
 
   test('pinlab host-check --case X --json: one case, a verdict, exit 0 unless DIFF', () => {
     const r = pinlab(['host-check', '--case', 'vmsplice', '--case', 'dio-read-hole', '--reps', '3', '--json']);
-    const doc = JSON.parse(r.stdout) as { cases: { name: string; verdict: string }[]; counts: Record<string, number> };
-    assert.deepEqual(doc.cases.map((c) => c.name), ['vmsplice', 'dio-read-hole']);
-    for (const c of doc.cases) assert.ok(['MATCH', 'DIFF', 'PENDING', 'SKIP'].includes(c.verdict));
-    assert.equal(r.status, doc.counts.DIFF ? 1 : 0, r.stderr);
+    const doc = JSON.parse(r.stdout) as { kernels: { name: string; release: string | null; cases: { name: string; verdict: string }[]; counts: Record<string, number> }[] };
+    assert.equal(doc.kernels.length, 1);
+    const [host] = doc.kernels;
+    assert.equal(host.name, 'host');
+    assert.deepEqual(host.cases.map((c) => c.name), ['vmsplice', 'dio-read-hole']);
+    for (const c of host.cases) assert.ok(['MATCH', 'DIFF', 'PENDING', 'SKIP'].includes(c.verdict));
+    assert.equal(r.status, host.counts.DIFF ? 1 : 0, r.stderr);
   });
 
   test('usage errors exit 2', () => {
@@ -292,6 +295,10 @@ describe('formatting and the command', () => {
     assert.match(pinlab(['host-check', '--case', 'nope']).stderr, /no case named 'nope'/);
     assert.equal(pinlab(['host-check', '--reps', '0']).status, 2);
     assert.equal(pinlab(['host-check', 'extra']).status, 2);
+    const k = pinlab(['host-check', '--kernel', 'uml-4.4']);
+    assert.equal(k.status, 2);
+    assert.match(k.stderr, /no kernel named 'uml-4.4' \(kernels: host, uml-5.10, uml-6.1, uml-6.12, all\)/);
+    assert.equal(pinlab(['list', '--kernel', 'host']).status, 2);
     assert.equal(pinlab(['list', '--reps', '3']).status, 2);
   });
 });
