@@ -114,6 +114,8 @@ export class Kernel {
   allocFailuresSuppressed = 0;
   private stepAllocFailures: string[] = [];
   private currentOp = 'boot';
+  /** The scenario step that the next kernel steps belong to (null: none), recorded in their trace events. */
+  scenarioStep: number | null = null;
   bugReport: KernelBug | null = null;
   private seq = 0;
 
@@ -299,6 +301,7 @@ export class Kernel {
       }
       this.trace.push({
         seq: this.seq,
+        ...(this.scenarioStep !== null && { step: this.scenarioStep }),
         actor,
         op,
         args,
@@ -347,6 +350,7 @@ export class Kernel {
       pincount: m.pincount(h),
       flags: pageFlagNames(m.flags[pfn]),
       free: m.isFree(pfn),
+      content: m.content[pfn],
     };
   }
 }

@@ -21,6 +21,10 @@ import {
 } from '../explore/index.js';
 import { exploreParallel } from '../explore/parallel.js';
 import { scenarioProgram } from '../explore/scenario.js';
+import { ktapReport } from '../report/ktap.js';
+import { scheduleRecord } from '../report/records.js';
+import { traceOutput, type TraceFormat } from '../trace/chrome.js';
+import { traceDoc, withoutEvents, type RunRecord } from '../trace/format.js';
 
 export interface ExploreIo {
   out(text: string): void;
@@ -41,6 +45,8 @@ export interface ExploreCliOptions {
   readonly depth?: string;
   readonly jobs?: string;
   readonly schedule?: string;
+  readonly traceFormat?: TraceFormat;
+  readonly ktap?: boolean;
 }
 
 /** A usage or file error: exit status 2 with this message. */
@@ -121,8 +127,9 @@ export async function exploreCommand(cmd: 'explore' | 'replay', io: ExploreIo, b
   let failed = false;
   /** A replay schedule that cannot run on some profile: a usage error (exit 2). */
   let invalid = false;
-  const docs: unknown[] = [];
-  const traces: [string, unknown][] = [];
+  const records: RunRecord[] = [];
+  const quiet = o.json || o.ktap === true;
+  const wantTrace = o.trace !== undefined;
   for (const profile of o.profile !== undefined ? [o.profile] : scn.profiles) {
     try {
       if (cmd === 'replay') {
@@ -142,17 +149,21 @@ export async function exploreCommand(cmd: 'explore' | 'replay', io: ExploreIo, b
           const actor = p.actors[schedule[r.invalidAt]] ?? String(schedule[r.invalidAt]);
           const why = `step ${r.invalidAt + 1} of --schedule runs ${quoted(actor)}, which cannot run then `
             + `(it has no step left, or waits for another actor); the schedule ran as far as: ${formatSchedule(r.schedule, p.actors) || '(nothing)'}`;
-          if (o.json) docs.push({ profile, verdict: 'invalid', error: why });
-          else io.out(`ERROR ${name} [${profile}] schedule not feasible\n`);
+          records.push(scheduleRecord('replay', scn, backend, profile, {
+            schedule: r.schedule.map((a) => p.actors[a]), verdict: 'invalid', failure: why, ...(wantTrace && { trace: p.lastTrace() }),
+          }));
+          if (!quiet) io.out(`ERROR ${name} [${profile}] schedule not feasible\n`);
           io.err(`pinlab: ${printable(why, 600)}\n`);
           continue;
         }
         const failure = r.failure ?? null;
         failed ||= failure !== null;
         const ran = formatSchedule(r.schedule, p.actors);
-        if (o.trace !== undefined) traces.push([`${file}[${profile}]`, p.lastTrace()]);
-        if (o.json) docs.push({ profile, schedule: ran, verdict: failure === null ? 'pass' : 'fail', failure });
-        else io.out(`${failure === null ? 'PASS' : 'FAIL'} ${name} [${profile}] schedule ${ran}${failure === null ? '' : `\n  ${printable(failure, 600)}`}\n`);
+        records.push(scheduleRecord('replay', scn, backend, profile, {
+          schedule: r.schedule.map((a) => p.actors[a]), verdict: failure === null ? 'pass' : 'fail', failure,
+          verdicts: p.lastVerdicts(), ...(wantTrace && { trace: p.lastTrace() }),
+        }));
+        if (!quiet) io.out(`${failure === null ? 'PASS' : 'FAIL'} ${name} [${profile}] schedule ${ran}${failure === null ? '' : `\n  ${printable(failure, 600)}`}\n`);
         continue;
       }
       const p = scenarioProgram(scn, backend, profile);
@@ -174,12 +185,13 @@ export async function exploreCommand(cmd: 'explore' | 'replay', io: ExploreIo, b
       }
       progress.clear();
       let minimal: { schedule: string; message: string } | null = null;
+      let shown: { schedule: string[]; trace?: unknown; verdicts: ReturnType<typeof p.lastVerdicts> } | null = null;
       if (r.failure) {
         const m = minimizeSchedule(p, r.failure.schedule);
         const tp = o.trace !== undefined ? scenarioProgram(scn, backend, profile, { trace: true }) : p;
         const rep = replay(tp, m.schedule);
         minimal = { schedule: formatSchedule(m.schedule, p.actors), message: rep.failure ?? r.failure.message };
-        if (o.trace !== undefined) traces.push([`${file}[${profile}]`, tp.lastTrace()]);
+        shown = { schedule: m.schedule.map((a) => p.actors[a]), verdicts: tp.lastVerdicts(), ...(wantTrace && { trace: tp.lastTrace() }) };
       }
       // What the file expects: a failure containing the text on the profiles explore: fails: lists, a pass elsewhere.
       const want = scn.explore?.fails.get(profile);
@@ -187,11 +199,16 @@ export async function exploreCommand(cmd: 'explore' | 'replay', io: ExploreIo, b
         ? r.verdict === 'fail' && minimal !== null && (minimal.message.includes(want.text) || r.failure!.message.includes(want.text))
         : r.verdict === 'pass';
       failed ||= !asExpected;
-      if (o.json) {
-        docs.push({ profile, mode, verdict: r.verdict, expected: want !== undefined ? 'fail' : 'pass', asExpected,
+      records.push(scheduleRecord('explore', scn, backend, profile, {
+        schedule: shown?.schedule ?? null, verdict: r.verdict === 'fail' ? 'fail' : r.verdict === 'pass' ? 'pass' : 'incomplete',
+        failure: minimal?.message ?? null, verdicts: shown?.verdicts ?? [], ...(shown?.trace !== undefined && { trace: shown.trace }),
+        extra: {
+          mode, expected: want !== undefined ? 'fail' : 'pass', asExpected,
           schedulesRun: r.schedulesRun, schedulesPruned: r.schedulesPruned, distinctEndStates: r.distinctEndStates,
-          elapsedMs: Math.round(r.elapsedMs), ...(jobs > 1 && { jobs }), ...(minimal && { failure: minimal }) });
-      } else {
+          elapsedMs: Math.round(r.elapsedMs), ...(jobs > 1 && { jobs }),
+        },
+      }));
+      if (!quiet) {
         const verdict = r.verdict === 'pass' ? 'PASS' : r.verdict === 'fail' ? 'FAIL' : 'INCOMPLETE';
         const note = want !== undefined
           ? (asExpected ? ' (expected: the file says it fails here)' : ` (UNEXPECTED: the file expects a failure containing ${quoted(want.text)})`)
@@ -205,13 +222,16 @@ export async function exploreCommand(cmd: 'explore' | 'replay', io: ExploreIo, b
       throw e;
     }
   }
-  if (o.json) io.out(`${jsonText(boundStrings(docs.length === 1 ? docs[0] : docs))}\n`);
+  // explore: a run goes well when it goes as the file's explore: says; replay: when it passes.
+  const good = (x: RunRecord) => (cmd === 'explore' ? x.asExpected === true : x.verdict === 'pass');
+  const counts = { passed: records.filter(good).length, failed: records.filter((x) => !good(x)).length };
+  if (o.json) io.out(`${jsonText(boundStrings(traceDoc(cmd, records.map(withoutEvents), [], counts)))}\n`);
+  else if (o.ktap) io.out(ktapReport([{ name: scn.name, runs: records, errors: [] }]));
   if (tracePath !== undefined) {
-    if (traces.length === 0) io.err('pinlab: no failing schedule, so no trace was written\n');
-    else {
-      const doc = traces.length === 1 ? traces[0][1] : Object.fromEntries(traces);
-      wrapUsage(() => writeJsonFile(tracePath, o.trace!, '--trace', doc));
-    }
+    // explore: the trace of each failing schedule found (a passing profile has no single schedule to show).
+    const traced = records.filter((x) => x.events !== undefined);
+    if (traced.length === 0) io.err('pinlab: no failing schedule, so no trace was written\n');
+    else wrapUsage(() => writeJsonFile(tracePath, o.trace!, '--trace', traceOutput(traceDoc(cmd, traced, [], counts), o.traceFormat ?? 'pinlab')));
   }
   return invalid ? 2 : failed ? 1 : 0;
 }

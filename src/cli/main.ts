@@ -20,6 +20,10 @@ import { FileInputError, loadScenarioFile } from '../scenario/load.js';
 import { boundStrings, escapeOutput, jsonText, printable, quoted } from '../scenario/printable.js';
 import { runScenario, type ScenarioResult, type Verdict } from '../scenario/run.js';
 import { didYouMean } from '../scenario/suggest.js';
+import { ktapReport, type KtapFile } from '../report/ktap.js';
+import { errorRecord, runRecordOf } from '../report/records.js';
+import { traceOutput, type TraceFormat } from '../trace/chrome.js';
+import { traceDoc, withoutEvents, type RunRecord } from '../trace/format.js';
 import { ExploreUsageError, exploreCommand } from './explore.js';
 import { UsageError, checkWritable, pathKind, scenarioFilesUnder, shownPath, writeJsonFile } from './files.js';
 
@@ -53,8 +57,10 @@ Commands:
 Options:
   --profile P         run on profile P only, whatever the files ask for (a name, or a version: 6.12, 6.1.176; give it once)
   --json              print one JSON document with every result instead of text
-  --trace OUT.json    write the trace of each run to OUT.json (several runs: an object keyed by "file[profile]");
+  --trace OUT.json    write the trace of every run to OUT.json ("format": "pinlab-trace/1", docs/trace.md);
                       checked for writing before anything runs
+  --trace-format F    pinlab (the default) or chrome: Chrome trace-event JSON for Perfetto UI and chrome://tracing
+  --ktap              print KTAP version 1 (kselftest, KUnit's kunit_parser.py) instead of text (run, explore)
   -v, --verbose       print every verdict, not only the failing ones
   -h, --help          show this help
   --version           print pinlab's version
@@ -169,6 +175,8 @@ interface Options {
   readonly profile?: string;
   readonly json: boolean;
   readonly trace?: string;
+  readonly traceFormat: TraceFormat;
+  readonly ktap: boolean;
   readonly verbose: boolean;
 }
 
@@ -328,11 +336,20 @@ class Cli {
       checkWritable(trace, opts.trace, '--trace');
     }
     const report: RunReport = { results: [], errors: [], failed: 0, passed: 0, internal: 0, fileErrors: 0 };
-    const traces: [string, unknown][] = [];
+    const records: RunRecord[] = [];
+    const ktap: KtapFile[] = [];
+    const quiet = opts.json || opts.ktap;
     for (const file of files) {
       const shown = new Set<string>();
+      const errorsBefore = report.errors.length;
       const scn = this.load(file, backend, report, shown);
-      if (!scn) { report.failed++; continue; }
+      if (!scn) {
+        report.failed++;
+        ktap.push({ name: file, runs: [], errors: report.errors.slice(errorsBefore).map((d) => `${formatPos(d.pos)}: ${d.message}`) });
+        continue;
+      }
+      const fileRuns: RunRecord[] = [];
+      ktap.push({ name: scn.name, runs: fileRuns, errors: [] });
       for (const profile of opts.profile !== undefined ? [opts.profile] : scn.profiles) {
         let r: ScenarioResult;
         try {
@@ -341,7 +358,10 @@ class Cli {
           report.failed++;
           if (e instanceof ScenarioFileError) {
             this.reportErrors(e.diagnostics, report, shown);
-            if (!opts.json) this.io.out(`${this.c.fail('ERROR')} ${printable(scn.name, MAX_SCENARIO_NAME)} [${profile}]\n`);
+            const rec = errorRecord('run', scn, profile, e.diagnostics.map((d) => `${formatPos(d.pos)}: ${d.message}`).join('\n'));
+            records.push(rec);
+            fileRuns.push(rec);
+            if (!quiet) this.io.out(`${this.c.fail('ERROR')} ${printable(scn.name, MAX_SCENARIO_NAME)} [${profile}]\n`);
           } else {
             report.internal++;
             this.internalError(e, `${shownPath(file)} [${profile}]`);
@@ -351,23 +371,24 @@ class Cli {
         report.results.push(r);
         if (r.ok) report.passed++;
         else report.failed++;
-        if (opts.trace !== undefined) traces.push([`${file}[${profile}]`, r.trace]);
-        if (!opts.json) this.printResult(r, opts);
+        const rec = runRecordOf(r, scn, backend, opts.trace !== undefined);
+        records.push(rec);
+        fileRuns.push(rec);
+        if (!quiet) this.printResult(r, opts);
       }
     }
+    // One shape for --json and --trace (docs/trace.md): the runs, the files' errors, the counts.
+    const errors = report.errors.map((d) => ({ ...d.pos, message: d.message }));
+    const counts = { passed: report.passed, failed: report.failed };
     if (opts.json) {
-      const runs = report.results.map((r) => {
-        const { trace: _trace, ...rest } = r;
-        return { ...rest, checks: r.verdicts.length };
-      });
-      const errors = report.errors.map((d) => ({ ...d.pos, message: d.message }));
-      this.io.out(`${jsonText(boundStrings({ runs, errors, passed: report.passed, failed: report.failed }))}\n`);
+      this.io.out(`${jsonText(boundStrings(traceDoc('run', records.map(withoutEvents), errors, counts)))}\n`);
+    } else if (opts.ktap) {
+      this.io.out(ktapReport(ktap));
     } else {
       this.io.out(`${report.passed} passed, ${report.failed} failed\n`);
     }
     if (opts.trace !== undefined) {
-      const doc = traces.length === 1 ? traces[0][1] : Object.fromEntries(traces);
-      writeJsonFile(resolve(this.io.cwd, opts.trace), opts.trace, '--trace', doc);
+      writeJsonFile(resolve(this.io.cwd, opts.trace), opts.trace, '--trace', traceOutput(traceDoc('run', records, errors, counts), opts.traceFormat));
     }
     if (report.internal) return 3;
     if (report.errors.length || report.fileErrors) return 2;
@@ -478,6 +499,7 @@ export async function main(argv: readonly string[], rawIo: Io = processIo()): Pr
           case: { type: 'string', multiple: true }, reps: { type: 'string' }, kernel: { type: 'string', multiple: true },
           mode: { type: 'string' }, 'preemption-bound': { type: 'string' }, seed: { type: 'string' }, runs: { type: 'string' },
           schedule: { type: 'string' }, depth: { type: 'string' }, jobs: { type: 'string' },
+          'trace-format': { type: 'string' }, ktap: { type: 'boolean' }, output: { type: 'string', short: 'o' },
         },
       });
     } catch (e) {
@@ -511,8 +533,14 @@ export async function main(argv: readonly string[], rawIo: Io = processIo()): Pr
       io.out(USAGE);
       return 0;
     }
+    const traceFormat = v['trace-format'] ?? 'pinlab';
+    if (traceFormat !== 'pinlab' && traceFormat !== 'chrome') throw new CliError(`pinlab: --trace-format must be pinlab or chrome, found ${quoted(traceFormat)}\n\n${USAGE}`, 2);
+    if (v['trace-format'] !== undefined && v.trace === undefined) throw new CliError(`pinlab: --trace-format needs --trace OUT\n\n${USAGE}`, 2);
+    if (v.ktap && v.json) throw new CliError(`pinlab: --ktap and --json are two formats of the same report; give one\n\n${USAGE}`, 2);
+    if (v.ktap && cmd !== undefined && cmd !== 'run' && cmd !== 'explore') throw new CliError(`pinlab: --ktap only applies to run and explore\n\n${USAGE}`, 2);
+    if (v.output !== undefined && cmd !== 'view') throw new CliError(`pinlab: -o/--output only applies to view\n\n${USAGE}`, 2);
     const opts: Options = {
-      json: v.json ?? false, verbose: v.verbose ?? false,
+      json: v.json ?? false, verbose: v.verbose ?? false, traceFormat, ktap: v.ktap ?? false,
       ...(v.profile !== undefined && { profile: v.profile }), ...(v.trace !== undefined && { trace: v.trace }),
     };
     const onlyJson = (name: string) => {

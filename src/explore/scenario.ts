@@ -113,6 +113,8 @@ function failureOf(v: Verdict): string {
 export interface ScenarioProgram extends Program {
   /** The trace of the session of the most recent execution (for `pinlab replay --trace`). */
   lastTrace(): unknown;
+  /** The verdicts of the most recent execution (its failing checks, for traces and reports). */
+  lastVerdicts(): readonly Verdict[];
 }
 
 export interface ScenarioProgramOptions {
@@ -140,6 +142,7 @@ export function scenarioProgram(scn: Scenario, backend: Backend, profile: string
   return {
     actors: actors.map((a) => a.name),
     lastTrace: () => last?.current.trace() ?? null,
+    lastVerdicts: () => last?.verdictsSoFar ?? [],
     start(): Execution {
       const runner = new Runner(scn, backend, profile, false, { lightweight: !opts.trace });
       last = runner;

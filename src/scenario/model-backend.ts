@@ -128,6 +128,7 @@ class ModelSession implements Session {
 
   beginStep(index: number): void {
     this.scenarioStep = index;
+    this.k.scenarioStep = index;
   }
 
   step(taskName: string | null, op: string, args: Args, thread?: string): StepOutcome {
@@ -187,6 +188,7 @@ class ModelSession implements Session {
     if (!p) throw new ScenarioError(`'${key}' has no paused operation to resume`);
     this.c.task = p.task;
     this.c.stepNo = p.stepNo;
+    this.k.scenarioStep = p.stepNo;
     return this.segment(key, p, `${p.op}:resume`, { after: p.point });
   }
 
@@ -241,6 +243,7 @@ class ModelSession implements Session {
 
   teardown(): LeakReport {
     if (this.bugRep) return { leaks: [] };
+    this.k.scenarioStep = null;
     try {
       this.k.step('kernel', 'teardown', {}, () => {
         for (const t of this.k.tasks.values()) do_exit(this.k, t);

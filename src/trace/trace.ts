@@ -9,10 +9,14 @@ export interface FolioChange {
   pincount: number;
   flags: string[];
   free: boolean;
+  /** The page's content token (what a CPU load or a device read of it sees; 0: never written). */
+  content: number;
 }
 
 export interface TraceEvent {
   seq: number;
+  /** The scenario step (1-based, as messages number them) the kernel step belongs to; absent outside the steps. */
+  step?: number;
   actor: string;
   op: string;
   args: Record<string, unknown>;

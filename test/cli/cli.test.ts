@@ -153,28 +153,36 @@ describe('pinlab run: exit status and output', () => {
     const r = pinlab(['run', '--json', file(PASSING), file(FAILING), file(BAD)]);
     assert.equal(r.status, 2);
     const doc = JSON.parse(r.stdout) as {
-      runs: { name: string; profile: string; ok: boolean; checks: number; verdicts: { ok: boolean; description: string }[] }[];
+      format: string; command: string;
+      runs: { name: string; profile: string; ok: boolean; verdict: string; schedule: null; checks: number; verdicts: { ok: boolean; description: string }[] }[];
       errors: { line: number; col: number; message: string }[]; passed: number; failed: number;
     };
-    assert.deepEqual(doc.runs.map((x) => [x.name, x.profile, x.ok, x.checks]),
-      [['passing', '5.1', true, 3], ['passing', 'current', true, 3], ['failing', 'current', false, 2]]);
+    assert.deepEqual([doc.format, doc.command], ['pinlab-trace/1', 'run']);
+    assert.deepEqual(doc.runs.map((x) => [x.name, x.profile, x.ok, x.verdict, x.schedule, x.checks]),
+      [['passing', '5.1', true, 'pass', null, 3], ['passing', 'current', true, 'pass', null, 3], ['failing', 'current', false, 'fail', null, 2]]);
     assert.equal(doc.runs[2].verdicts[0].description, 'step 2 pin_user_pages_fast: ret == 2');
     assert.deepEqual(doc.errors.map((e) => [e.line, e.col]), [[7, 40]]);
     assert.deepEqual([doc.passed, doc.failed], [2, 2]);
   });
 
-  test('--trace writes the trace: one run as is, several keyed by file[profile]', () => {
+  test('--trace writes one pinlab-trace/1 object with a list of runs, however many runs there are', () => {
     const f = file(PASSING);
     const one = join(tmp, 'one.json');
     assert.equal(pinlab(['run', '--profile', 'current', '--trace', one, f]).status, 0);
-    const t1 = JSON.parse(readFileSync(one, 'utf8')) as { profile: string; steps: unknown[] };
-    assert.equal(t1.profile, 'current');
-    assert.equal(t1.steps.length, 3);
+    type Doc = { format: string; command: string; runs: Array<{ file: string; profile: string; verdict: string; events: unknown[] }> };
+    const t1 = JSON.parse(readFileSync(one, 'utf8')) as Doc;
+    assert.deepEqual([t1.format, t1.command, t1.runs.length, t1.runs[0].profile, t1.runs[0].verdict], ['pinlab-trace/1', 'run', 1, 'current', 'pass']);
+    // the fake backend's trace has no events: the run is there, with none
+    assert.deepEqual(t1.runs[0].events, []);
     const many = join(tmp, 'many.json');
     assert.equal(pinlab(['run', '--trace', many, f]).status, 0);
-    const t2 = JSON.parse(readFileSync(many, 'utf8')) as Record<string, { profile: string }>;
-    assert.deepEqual(Object.keys(t2), [`${f}[5.1]`, `${f}[current]`]);
-    assert.equal(t2[`${f}[5.1]`].profile, '5.1');
+    const t2 = JSON.parse(readFileSync(many, 'utf8')) as Doc;
+    assert.deepEqual(t2.runs.map((r) => [r.file, r.profile]), [[f, '5.1'], [f, 'current']]);
+    // after an error in the file: still the same shape, with no runs
+    const none = join(tmp, 'none.json');
+    assert.equal(pinlab(['run', '--trace', none, file(BAD)]).status, 2);
+    const t3 = JSON.parse(readFileSync(none, 'utf8')) as Doc & { errors: unknown[] };
+    assert.deepEqual([t3.format, t3.runs.length, t3.errors.length], ['pinlab-trace/1', 0, 1]);
   });
 });
 
@@ -293,8 +301,9 @@ steps:
     assert.match(lines[1], /step 2 write: ret == 0: expected 0, got -ENOMEM$/);
     assert.equal(lines[2], '  ALLOC page allocation failure: order:0, mode:GFP_HIGHUSER_MOVABLE in do_anonymous_page '
       + '(free pages: MOVABLE 0, CMA 0, NORMAL 0) (step 2 write)');
-    const trace = JSON.parse(readFileSync(out, 'utf8')) as { events: Array<{ op: string; allocFailures?: string[] }> };
-    assert.match(trace.events.find((e) => e.op === 'write')!.allocFailures![0], /^page allocation failure: order:0/);
+    const trace = JSON.parse(readFileSync(out, 'utf8')) as { format: string; runs: Array<{ events: Array<{ op: string; allocFailures?: string[] }> }> };
+    assert.equal(trace.format, 'pinlab-trace/1');
+    assert.match(trace.runs[0].events.find((e) => e.op === 'write')!.allocFailures![0], /^page allocation failure: order:0/);
   });
 
   test('a small scenario passes and a wrong expectation fails', (t) => {

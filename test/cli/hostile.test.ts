@@ -329,7 +329,7 @@ actors:
       + 'the schedule ran as far as: flusher,flusher\n');
     const j = await pinlab(['replay', f, '--schedule', '0.0.0', '--json'], { PINLAB_BACKEND: undefined });
     assert.equal(j.status, 2);
-    assert.equal((JSON.parse(j.out) as { verdict: string }).verdict, 'invalid');
+    assert.equal((JSON.parse(j.out) as { runs: Array<{ verdict: string }> }).runs[0].verdict, 'invalid');
   });
 
   test('schedules in messages are escaped and cut', async () => {

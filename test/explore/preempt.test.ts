@@ -137,9 +137,11 @@ test('replay --trace of a preempted schedule shows each part of the stopped oper
     '--schedule', 'parent,driver,driver,driver,parent,parent', '--trace', out], io);
   assert.equal(code, 1, text);
   assert.match(text, /page\{task: parent, addr: buf\}\.pfn == P\[0\]: expected \d+, got \d+/);
-  const t = JSON.parse(readFileSync(out, 'utf8')) as { events: Array<{ actor: string; op: string; notes: string[] }> };
-  const ops = t.events.map((e) => `${e.actor} ${e.op}`);
-  assert.deepEqual(ops.slice(2, 8), ['parent fork', 'driver@parent pin_user_pages_fast', 'driver@parent pin_user_pages_fast:resume',
-    'driver dma_write', 'parent fork:resume', 'parent write']);
-  assert.match(t.events[2].notes.join(), /paused at before_wrprotect/);
+  type Ev = { thread: string; task: string | null; op: string; pausedAt?: string; resumedFrom?: string; notes: string[] };
+  const t = JSON.parse(readFileSync(out, 'utf8')) as { runs: Array<{ events: Ev[] }> };
+  const events = t.runs[0].events;
+  const ops = events.map((e) => `${e.thread}${e.task !== e.thread ? `@${e.task}` : ''} ${e.op}${e.pausedAt ? ` (to ${e.pausedAt})` : ''}${e.resumedFrom ? ' (resumed)' : ''}`);
+  assert.deepEqual(ops.slice(2, 8), ['parent fork (to before_wrprotect)', 'driver@parent pin_user_pages_fast (to after_grab)',
+    'driver@parent pin_user_pages_fast (resumed)', 'driver dma_write', 'parent fork (resumed)', 'parent write']);
+  assert.match(events[2].notes.join(), /paused at before_wrprotect/);
 });

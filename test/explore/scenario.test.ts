@@ -123,8 +123,9 @@ test('pinlab explore and replay: exit 0 when each profile goes as explore: fails
   assert.match(o.text(), /kernel BUG/);
   o = io();
   assert.equal(await main(['explore', SEED002, '--profile', 'current', '--json'], o), 0);
-  const doc = JSON.parse(o.text()) as { verdict: string; expected: string; asExpected: boolean };
-  assert.deepEqual([doc.verdict, doc.expected, doc.asExpected], ['pass', 'pass', true]);
+  const doc = JSON.parse(o.text()) as { format: string; command: string; runs: Array<{ verdict: string; expected: string; asExpected: boolean; schedule: null }> };
+  assert.deepEqual([doc.format, doc.command], ['pinlab-trace/1', 'explore']);
+  assert.deepEqual([doc.runs[0].verdict, doc.runs[0].expected, doc.runs[0].asExpected, doc.runs[0].schedule], ['pass', 'pass', true, null]);
   o = io();
   assert.equal(await main(['explore', `${ROOT}scenarios/fs/ext4-bug-gup.yaml`], o), 2);
   o = io();
@@ -162,7 +163,7 @@ test('pinlab explore --jobs: the same verdict, counts, end states and counterexa
   const run = async (args: string[]) => {
     const o = io();
     await main(['explore', SEED002, '--json', ...args], o);
-    return (JSON.parse(o.text()) as Array<Record<string, unknown>>).map(({ elapsedMs: _e, ...rest }) => rest);
+    return (JSON.parse(o.text()) as { runs: Array<Record<string, unknown>> }).runs.map(({ elapsedMs: _e, ...rest }) => rest);
   };
   const a = await run(['--jobs', '2']);
   const b = await run(['--jobs', '2']);
@@ -181,8 +182,11 @@ test('pinlab explore --trace writes the trace of the minimised failing schedule'
   const out = join(dir, 't.json');
   const o = io();
   assert.equal(await main(['explore', SEED002, '--profile', '5.1', '--trace', out], o), 0);
-  const t = JSON.parse(readFileSync(out, 'utf8')) as { events: Array<{ op: string; bug?: string }> };
-  assert.match(t.events.at(-1)!.bug ?? '', /kernel BUG at fs\/ext4\/inode\.c/);
+  const t = JSON.parse(readFileSync(out, 'utf8')) as { runs: Array<{ schedule: string[]; verdict: string; events: Array<{ op: string; bug?: string }> }> };
+  assert.equal(t.runs.length, 1);
+  assert.equal(t.runs[0].verdict, 'fail');
+  assert.ok(t.runs[0].schedule.length > 0);
+  assert.match(t.runs[0].events.at(-1)!.bug ?? '', /kernel BUG at fs\/ext4\/inode\.c/);
 });
 
 test('pinlab explore on a terminal shows a progress line on stderr and clears it; not when piped', async () => {
