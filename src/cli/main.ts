@@ -52,6 +52,9 @@ Commands:
                       (--mode dpor|exhaustive|pct, --preemption-bound N, --jobs N worker threads, --runs N,
                       --seed S and --depth D for pct, --trace OUT for the failing schedule; see docs/explorer.md)
   replay FILE         run one schedule of a multi-actor scenario (--schedule S, e.g. "driver,flusher,driver" or "0.1.0")
+  view FILE -o OUT.html
+                      one self-contained HTML page of a scenario's runs (a multi-actor file: its minimised failing
+                      schedule, or --schedule S) or of a --trace file: swimlanes, steps, pages (docs/viewer.md)
   help                show this help
 
 Options:
@@ -74,7 +77,7 @@ Environment: NO_COLOR (set and not empty: no colours), PINLAB_DEBUG=1 (stacks on
 See docs/scenarios.md for the scenario format.
 `;
 
-const COMMANDS = ['run', 'list', 'ops', 'host-check', 'kernels', 'explore', 'replay', 'help'];
+const COMMANDS = ['run', 'list', 'ops', 'host-check', 'kernels', 'explore', 'replay', 'view', 'help'];
 const EXPLORE_OPTIONS = ['mode', 'preemption-bound', 'seed', 'runs', 'schedule', 'depth', 'jobs'] as const;
 
 /** An error with an exit status and a message for stderr. */
@@ -526,7 +529,7 @@ export async function main(argv: readonly string[], rawIo: Io = processIo()): Pr
       throw new CliError(`pinlab: --${v.case !== undefined ? 'case' : v.reps !== undefined ? 'reps' : 'kernel'} only applies to host-check\n\n${USAGE}`, 2);
     }
     const exploreOpt = EXPLORE_OPTIONS.find((k) => v[k] !== undefined);
-    if (exploreOpt !== undefined && cmd !== 'explore' && cmd !== 'replay') {
+    if (exploreOpt !== undefined && cmd !== 'explore' && cmd !== 'replay' && !(cmd === 'view' && exploreOpt === 'schedule')) {
       throw new CliError(`pinlab: --${exploreOpt} only applies to explore and replay\n\n${USAGE}`, 2);
     }
     if (v.help || cmd === 'help') {
@@ -591,6 +594,16 @@ export async function main(argv: readonly string[], rawIo: Io = processIo()): Pr
           if (e instanceof ExploreUsageError) throw new CliError(/needs --schedule/.test(e.message) ? `${e.message}\n\n${USAGE}` : e.message, 2);
           throw e;
         }
+      }
+      case 'view': {
+        if (rest.length !== 1) throw new CliError(`pinlab: view needs exactly one FILE (a scenario or a --trace file)\n\n${USAGE}`, 2);
+        const bad = (['json', 'trace', 'verbose', 'ktap'] as const).find((k) => v[k] !== undefined);
+        if (bad) throw new CliError(`pinlab: --${bad} does not apply to view\n\n${USAGE}`, 2);
+        const { viewCommand } = await import('./view.js');
+        return await viewCommand(io, await loadBackend(io), cli.oneFile(rest[0], 'view'), {
+          ...(v.output !== undefined && { output: v.output }), ...(v.profile !== undefined && { profile: v.profile }),
+          ...(v.schedule !== undefined && { schedule: v.schedule }),
+        });
       }
       default: {
         let hint = didYouMean(cmd, COMMANDS);
