@@ -12,13 +12,13 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { knownProfile, type ArgSpec, type Backend } from '../scenario/backend.js';
+import { knownProfile, type ArgSpec, type Backend, type Value } from '../scenario/backend.js';
 import type { Scenario } from '../scenario/ast.js';
 import { MAX_MESSAGE, ScenarioFileError, formatPos, type Diagnostic } from '../scenario/errors.js';
 import { MAX_FILE_BYTES, MAX_SCENARIO_NAME } from '../scenario/limits.js';
 import { FileInputError, loadScenarioFile } from '../scenario/load.js';
 import { boundStrings, escapeOutput, jsonText, printable, quoted } from '../scenario/printable.js';
-import { runScenario, type ScenarioResult, type Verdict } from '../scenario/run.js';
+import { renderValue, runScenario, type ScenarioResult, type Verdict } from '../scenario/run.js';
 import { didYouMean } from '../scenario/suggest.js';
 import { ktapReport, type KtapFile } from '../report/ktap.js';
 import { errorRecord, runRecordOf } from '../report/records.js';
@@ -299,6 +299,10 @@ class Cli {
     const counts = `(${n} check${n === 1 ? '' : 's'}${failed.length ? `, ${failed.length} failed` : ''})`;
     this.io.out(`${r.ok ? c.pass('PASS') : c.fail('FAIL')} ${printable(r.name, MAX_SCENARIO_NAME)} [${r.profile}] ${counts}\n`);
     for (const v of opts.verbose ? r.verdicts : failed) this.io.out(this.verdictLine(v, opts.verbose));
+    for (const hnt of r.hints ?? []) this.io.out(`  ${c.warn('HINT')} ${c.dim(`${formatPos(hnt.location)}:`)} ${printable(hnt.message, MAX_MESSAGE)}\n`);
+    if (opts.verbose) {
+      for (const b of r.bound ?? []) this.io.out(`  ${c.dim('bound')} ${b.name} = ${renderValue(b.value as Value, undefined, true)} (step ${b.step} ${b.op})\n`);
+    }
     if (r.bug?.expected && opts.verbose) this.io.out(`  ${c.dim(`BUG (expected) at step ${r.bug.scenarioStep}: ${printable(r.bug.message, MAX_MESSAGE)}`)}\n`);
     for (const w of r.warnings) {
       if (w.expected && !opts.verbose) continue;
@@ -404,12 +408,12 @@ class Cli {
     const rows: { file: string; name: string; profiles: readonly string[]; description: string }[] = [];
     for (const file of this.catalogue()) {
       const scn = this.load(file, backend, report, new Set());
-      if (scn) rows.push({ file, name: scn.name, profiles: scn.profiles, description: (scn.description ?? '').trim().split('\n')[0] });
+      if (scn) rows.push({ file, name: scn.name, profiles: scn.profiles, description: firstSentence(scn.description ?? '') });
     }
     if (json) this.io.out(`${jsonText(boundStrings(rows))}\n`);
     else {
       // Names and descriptions escaped and cut: a line per scenario, whatever its description holds.
-      const shown = rows.map((r) => ({ ...r, name: printable(r.name, MAX_SCENARIO_NAME), description: printable(r.description, 100) }));
+      const shown = rows.map((r) => ({ ...r, name: printable(r.name, MAX_SCENARIO_NAME), description: printable(r.description, 400) }));
       const w1 = Math.max(0, ...shown.map((r) => r.name.length));
       const w2 = Math.max(0, ...shown.map((r) => r.profiles.join(',').length + 2));
       for (const r of shown) {
@@ -459,6 +463,16 @@ class Cli {
     this.io.err(`pinlab: internal error: ${msg}${where ? ` (in ${where})` : ''}\n`);
     if (this.io.env.PINLAB_DEBUG === '1' && e instanceof Error && e.stack) this.io.err(`${e.stack}\n`);
   }
+}
+
+/**
+ * The first sentence of a description, whole: its lines joined, up to the first '.', '!' or '?'
+ * that ends a sentence (followed by a space and a capital, or the end) — not "e.g." or "v5.4".
+ */
+export function firstSentence(text: string): string {
+  const flat = text.replace(/[ \t]*\n[ \t]*/g, ' ').trim();
+  const m = /^(.*?[.!?])(?= [A-Z(`'"]|$)/.exec(flat);
+  return m ? m[1] : flat;
 }
 
 /** Whether two paths name the same existing file (through links). */

@@ -16,6 +16,7 @@ import { MAX_DIAGNOSTICS, MAX_FILE_BYTES, MAX_NAME_LENGTH, MAX_SCENARIO_NAME } f
 import { firstHidden, printable, quoted } from './printable.js';
 import { FileInputError, checkScenarioText, decodeScenarioText, parseScenarioYaml, readScenarioBytes } from './source.js';
 import { didYouMean, nearest } from './suggest.js';
+import { notModelled } from './not-modelled.js';
 import { evalTyped, nodeSource, nodeText, typeWord } from './values.js';
 
 export const TOP_LEVEL_KEYS = ['name', 'description', 'source', 'profile', 'profiles', 'machine', 'tasks', 'steps', 'end'] as const;
@@ -219,8 +220,9 @@ class Loader {
       if (this.constants.has(name)) continue;
       const later = this.bindsAt.get(name);
       const hint = later !== undefined ? `; it is bound by 'as:' at step ${later}, which comes later` : '';
+      const nm = later === undefined ? notModelled(name, 'name') : null;
       const suggestion = didYouMean(name, [...this.bound, ...this.constants]);
-      this.err(v.at(col), `unknown name ${quoted(name)}${later !== undefined ? hint : suggestion}`);
+      this.err(v.at(col), nm ?? `unknown name ${quoted(name)}${later !== undefined ? hint : suggestion}`);
     }
     return usesBound;
   }
@@ -514,7 +516,7 @@ class Loader {
       if (valid.length > 0 || expectE) {
         this.err(e.keyPos, `unknown key ${quoted(e.key)} in step ${index}${keyHint(e.key, [...stepKeys, ...ops.keys()])} (a step has one operation and: ${stepKeys.join(', ')})`);
       } else {
-        this.err(e.keyPos, `unknown operation ${quoted(e.key)}${keyHint(e.key, opNamesAndExpect)}`);
+        this.err(e.keyPos, notModelled(e.key, 'operation') ?? `unknown operation ${quoted(e.key)}${keyHint(e.key, opNamesAndExpect)}`);
       }
     }
     if (valid.length > 1) {

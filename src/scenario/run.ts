@@ -5,7 +5,7 @@ import {
 } from './backend.js';
 import type { ArgNode, Check, Comparison, OpStep, PerProfile, RaiseExpect, Scenario, Step, StepExpect } from './ast.js';
 import { ScenarioFileError, type Diagnostic, type SourcePos } from './errors.js';
-import { scopeOf, type Scope } from './expr.js';
+import { namesIn, scopeOf, type Scope } from './expr.js';
 import { printable, quoted } from './printable.js';
 import { canonical, evalNode, evalTyped, nodeText, shownList, valueEquals } from './values.js';
 
@@ -72,7 +72,14 @@ export interface ScenarioResult {
   /** Steps run (steps skipped for the profile, or after a BUG, are not counted). */
   readonly stepsRun: number;
   readonly trace?: unknown;
+  /** What `as:` bound, in order: the step, the name, the value (`-v` prints them). */
+  readonly bound: readonly BoundValue[];
+  /** Likely mistakes in the file seen while running: a name bound to a failed call's -errno, used later. */
+  readonly hints: readonly RunHint[];
 }
+
+export interface BoundValue { readonly step: number; readonly op: string; readonly name: string; readonly value: Json }
+export interface RunHint { readonly step: number; readonly location: SourcePos; readonly message: string }
 
 /** Run a scenario once per profile (the file's, or opts.profile). Throws ScenarioFileError for misuse found at run time. */
 export function runScenario(scn: Scenario, backend: Backend, opts: RunOptions = {}): ScenarioResult[] {
@@ -154,6 +161,10 @@ export class Runner {
   private bug: RunBug | null = null;
   private stepsRun = 0;
   private session!: Session;
+  private readonly bound: BoundValue[] = [];
+  private readonly hints: RunHint[] = [];
+  /** Names bound to the -errno of a failed call, with where (a later use gets a hint). */
+  private readonly failedBindings = new Map<string, { step: number; op: string; errno: string }>();
 
   /**
    * `explore`: the explorer drives this runner — operations run preemptibly (they may stop at the
@@ -221,7 +232,7 @@ export class Runner {
       file: scn.file, name: scn.name, profile: this.profile, ok: this.verdicts.every((v) => v.ok),
       verdicts: this.verdicts, warnings: this.warnings, allocFailures: this.allocFailures,
       allocFailuresSuppressed: this.session.allocFailures?.().suppressed ?? 0, bug: this.bug, leaks, stepsRun: this.stepsRun,
-      ...(this.keepTrace && { trace: this.session.trace() }),
+      ...(this.keepTrace && { trace: this.session.trace() }), bound: this.bound, hints: this.hints,
     };
   }
 
@@ -370,6 +381,7 @@ export class Runner {
       const th = thread ?? task ?? 'kernel';
       if (resume) outcome = s.resume!(th);
       else {
+        this.hintFailedBindings(step);
         const args = this.evalArgs(step.args);
         s.beginStep?.(step.index);
         // The explorer runs every operation that can stop preemptibly: even without preempt:, it may
@@ -418,11 +430,42 @@ export class Runner {
         ok: bugExp === false, expected: bugExp, actual: false, ...(bugExp !== false && { message: 'no BUG was raised' }) });
     }
     if (!outcome) return false;
-    if (step.bind) this.bindings.set(step.bind.name, outcome.out ?? outcome.ret);
+    if (step.bind) this.bindValue(step, outcome);
     if (exp?.ret) this.compare(outcome.ret, this.resolve(exp.ret.expected), step.index, exp.ret.pos, `${label}: ret`, null, true);
     if (exp?.warn) this.warnVerdict(step, label, fresh, exp.warn);
     if (exp) this.runChecks(exp.checks, step);
     return false;
+  }
+
+  /** Bind `as:`; remember a binding to a failed call's -errno (its later use is likely a mistake). */
+  private bindValue(step: OpStep, outcome: StepOutcome): void {
+    const name = step.bind!.name;
+    const value = outcome.out ?? outcome.ret;
+    this.bindings.set(name, value);
+    this.bound.push({ step: step.index, op: step.op, name, value: value as Json });
+    const ret = outcome.ret;
+    const errno = typeof ret === 'number' && ret < 0 && ret >= -4095
+      ? Object.keys(this.backend.constants).find((k) => /^E[A-Z0-9]+$/.test(k) && this.backend.constants[k] === -ret) : undefined;
+    if (errno !== undefined) this.failedBindings.set(name, { step: step.index, op: step.op, errno: `-${errno}` });
+    else this.failedBindings.delete(name);
+  }
+
+  /** A step whose arguments use a name bound to a failed call's -errno: say so once per step and name. */
+  private hintFailedBindings(step: OpStep): void {
+    if (this.failedBindings.size === 0) return;
+    const seen = new Set<string>();
+    const visit = (v: ArgNode['value']): void => {
+      if (v.kind === 'list') { v.items.forEach(visit); return; }
+      if (v.kind !== 'expr') return;
+      for (const { name, col } of namesIn(v.expr)) {
+        const f = this.failedBindings.get(name);
+        if (!f || seen.has(name)) continue;
+        seen.add(name);
+        this.hints.push({ step: step.index, location: v.at(col), message: `step ${step.index} ${step.op} uses '${name}', which step ${f.step} `
+          + `${f.op} bound to ${f.errno}: that call failed, so '${name}' is an error code, not ${f.op === 'mmap' ? 'an address' : 'what it returns on success'}` });
+      }
+    };
+    for (const a of step.args) visit(a.value);
   }
 
   private warnVerdict(step: OpStep, label: string, fresh: readonly RunWarning[], warn: NonNullable<StepExpect['warn']>): void {
