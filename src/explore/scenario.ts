@@ -50,7 +50,8 @@ function boundNamesUsed(step: Step, bindable: ReadonlySet<string>): string[] {
         else namesOfValue(cmp.value, names);
       }
     }
-  } else namesOfChecks(step.checks, names);
+  } else if (step.kind === 'expect') namesOfChecks(step.checks, names);
+  else if (step.kind === 'let') for (const b of step.bindings) namesOfValue(b.value, names);
   return [...names].filter((n) => bindable.has(n));
 }
 
@@ -130,7 +131,10 @@ export function scenarioProgram(scn: Scenario, backend: Backend, profile: string
   const forProfile = (s: Step) => !s.profiles || s.profiles.includes(profile);
   const setup = (scn.setup ?? []).filter(forProfile);
   const bindable = new Set<string>();
-  for (const s of scn.steps) if (s.kind === 'op' && s.bind) bindable.add(s.bind.name);
+  for (const s of scn.steps) {
+    if (s.kind === 'op' && s.bind) bindable.add(s.bind.name);
+    if (s.kind === 'let') for (const b of s.bindings) bindable.add(b.name);
+  }
   const actors = scn.actors.map((a) => {
     const steps = a.steps.filter(forProfile);
     return { name: a.name, steps, needs: steps.map((s) => boundNamesUsed(s, bindable)) };
@@ -219,7 +223,7 @@ export function scenarioProgram(scn: Scenario, backend: Backend, profile: string
             seen = events.length;
           }
           // A step that checks queries reads whatever was written before it.
-          const checks = step.kind === 'expect' || (step.expect?.checks.length ?? 0) > 0;
+          const checks = step.kind === 'expect' || step.kind === 'mark' || (step.kind === 'op' && (step.expect?.checks.length ?? 0) > 0);
           if (checks) fp = { reads: new Set([...fp.reads, ...written]), writes: fp.writes };
           for (const w of fp.writes) written.add(w);
           const fresh = runner.verdictsSoFar.slice(verdictsSeen);

@@ -37,7 +37,9 @@ export type PerProfile<T> =
 export type Comparison =
   | { readonly kind: 'eq'; readonly value: ValueNode; readonly pos: SourcePos }
   | { readonly kind: 'ne'; readonly value: ValueNode; readonly pos: SourcePos }
-  | { readonly kind: 'ge' | 'le' | 'delta'; readonly value: ValueNode; readonly pos: SourcePos }
+  | { readonly kind: 'ge' | 'le'; readonly value: ValueNode; readonly pos: SourcePos }
+  /** `{delta: N}`; with `since: MARK`, compared with the value a `mark:` step recorded (vmstat checks). */
+  | { readonly kind: 'delta'; readonly value: ValueNode; readonly pos: SourcePos; readonly since?: { readonly name: string; readonly pos: SourcePos } }
   | { readonly kind: 'one_of'; readonly values: readonly ValueNode[]; readonly pos: SourcePos };
 
 export type Expected = PerProfile<Comparison>;
@@ -103,7 +105,19 @@ export interface ExpectStep extends StepCommon {
   readonly checks: readonly Check[];
 }
 
-export type Step = OpStep | ExpectStep;
+/** `let: {NAME: EXPR, ...}`: bind computed values, in order (a later one may use an earlier one). */
+export interface LetStep extends StepCommon {
+  readonly kind: 'let';
+  readonly bindings: ReadonlyArray<{ readonly name: string; readonly pos: SourcePos; readonly value: ValueNode }>;
+}
+
+/** `mark: NAME`: record the vmstat counters now, for a later `{delta: N, since: NAME}`. */
+export interface MarkStep extends StepCommon {
+  readonly kind: 'mark';
+  readonly name: string;
+}
+
+export type Step = OpStep | ExpectStep | LetStep | MarkStep;
 
 export type LeaksExpect = 'none' | 'any' | readonly string[];
 

@@ -59,6 +59,10 @@ class Loader {
   private readonly tasks = new Set<string>();
   /** query-label.field of every check so far, for the delta rule. */
   private readonly checked = new Set<string>();
+  /** Names of the `mark:` steps so far (a later `{delta: N, since: NAME}` compares with one). */
+  private readonly marks = new Set<string>();
+  /** Whether the first binding of a name (bindsAt) is an `as:` or a `let:`. */
+  private readonly bindsVia = new Map<string, 'as' | 'let'>();
 
   constructor(readonly source: string, readonly file: string, readonly backend: Backend) {
     this.constants = new Set(Object.keys(backend.constants));
@@ -219,7 +223,7 @@ class Loader {
       if (this.bound.has(name)) { usesBound = true; continue; }
       if (this.constants.has(name)) continue;
       const later = this.bindsAt.get(name);
-      const hint = later !== undefined ? `; it is bound by 'as:' at step ${later}, which comes later` : '';
+      const hint = later !== undefined ? `; it is bound by '${this.bindsVia.get(name) ?? 'as'}:' at step ${later}, which comes later` : '';
       const nm = later === undefined ? notModelled(name, 'name') : null;
       const suggestion = didYouMean(name, [...this.bound, ...this.constants]);
       this.err(v.at(col), nm ?? `unknown name ${quoted(name)}${later !== undefined ? hint : suggestion}`);
@@ -319,6 +323,20 @@ class Loader {
     const pos = this.pos(n);
     if (isMap(n)) {
       const es = this.entries(n, what) ?? [];
+      const sinceE = es.length === 2 ? es.find((x) => x.key === 'since') : undefined;
+      if (sinceE) {
+        const d = es.find((x) => x !== sinceE)!;
+        if (d.key !== 'delta') return this.err(sinceE.keyPos, `since: goes with delta ({delta: N, since: MARK}), not with ${quoted(d.key)}`);
+        const mark = this.scalarString(sinceE.value, 'since');
+        if (mark === null) return null;
+        if (!this.marks.has(mark)) {
+          return this.err(this.pos(sinceE.value), `unknown mark ${quoted(mark)}${didYouMean(mark, this.marks)}: a mark is taken by an earlier step `
+            + `\`- mark: NAME\`${this.marks.size ? ` (marks so far: ${listed([...this.marks], false)})` : ''}`);
+        }
+        const v = this.value(d.value, 'int', 'delta');
+        this.names(v);
+        return v ? { kind: 'delta', value: v, pos: d.keyPos, since: { name: mark, pos: this.pos(sinceE.value) } } : null;
+      }
       if (es.length !== 1) {
         return this.err(pos, `an expected value written as a mapping must have exactly one key (${COMPARISON_KEYS.join(', ')} or by_profile), found ${es.length}`);
       }
@@ -336,6 +354,7 @@ class Loader {
         }
         return values.length === items.length ? { kind: 'one_of', values, pos: e.keyPos } : null;
       }
+      if (e.key === 'since') return this.err(e.keyPos, 'since: goes with delta: {delta: N, since: MARK}');
       if (e.key === 'delta' || e.key === 'ge' || e.key === 'le' || e.key === 'ne') {
         const v = this.value(e.value, e.key === 'ne' ? 'value' : 'int', e.key);
         this.names(v);
@@ -402,8 +421,12 @@ class Loader {
       const expected = this.expected(e.value, `field '${e.key}'`);
       if (!expected) continue;
       const key = `${fullLabel}.${e.key}`;
-      const hasDelta = expected.kind === 'all' ? expected.value.kind === 'delta'
-        : [...expected.cases.values(), ...(expected.fallback ? [expected.fallback] : [])].some((c) => c.kind === 'delta');
+      const cmps = expected.kind === 'all' ? [expected.value] : [...expected.cases.values(), ...(expected.fallback ? [expected.fallback] : [])];
+      const since = cmps.find((c) => c.kind === 'delta' && c.since !== undefined);
+      if (since && since.kind === 'delta' && q.name !== 'vmstat') {
+        this.err(since.since!.pos, `since: compares with a mark, and a mark records the vmstat counters: it applies to vmstat checks, not ${q.name}`);
+      }
+      const hasDelta = cmps.some((c) => c.kind === 'delta' && c.since === undefined);
       if (hasDelta && usesBound && !this.checked.has(key)) {
         this.err(e.keyPos, `{delta: N} compares with the previous check of ${label}.${e.key}, and there is none before this one; `
           + 'a first check may use delta only when its query arguments are constants (its baseline is taken at scenario start), '
@@ -504,13 +527,15 @@ class Loader {
     n = this.deref(n);
     const es = this.entries(n, `step ${index}`);
     if (!es) return null;
+    const special = es.find((e) => e.key === 'let' || e.key === 'mark');
+    if (special) return this.letOrMark(special, es, index);
     const ops = this.backend.ops;
     const stepKeys: readonly string[] = STEP_KEYS;
     const opEntries = es.filter((e) => !stepKeys.includes(e.key));
     const get = (k: string) => es.find((e) => e.key === k);
     const expectE = get('expect');
     const valid = opEntries.filter((e) => ops.has(e.key));
-    const opNamesAndExpect = [...ops.keys(), 'expect'];
+    const opNamesAndExpect = [...ops.keys(), 'expect', 'let', 'mark'];
     for (const e of opEntries) {
       if (ops.has(e.key)) continue;
       if (valid.length > 0 || expectE) {
@@ -593,6 +618,67 @@ class Loader {
       kind: 'op', ...common, pos: opE.keyPos, op: op.name, needsTask: op.needsTask, task, args,
       ...(bind && { bind }), ...(expect && { expect }), ...(preempt && { preempt }),
     };
+  }
+
+  /** Remember which step first binds each name (`as:`, `let:`), for "bound later" messages. */
+  private noteBindings(s: N, index: number): void {
+    if (!isMap(s)) return;
+    for (const p of s.items) {
+      if (!isScalar(p.key)) continue;
+      const k = this.text(p.key);
+      const v = this.deref(p.value as N);
+      const names = k === 'as' && isScalar(v) ? [this.text(v)] : k === 'let' && isMap(v) ? v.items.flatMap((x) => (isScalar(x.key) ? [this.text(x.key)] : [])) : [];
+      for (const n of names) {
+        if (this.bindsAt.has(n)) continue;
+        this.bindsAt.set(n, index);
+        this.bindsVia.set(n, k === 'let' ? 'let' : 'as');
+      }
+    }
+  }
+
+  /** A binding name (`as:`, `let:`): an identifier that is no constant nor reserved word; null after reporting why not. */
+  private bindingName(name: string, pos: SourcePos, what: string): string | null {
+    if (!IDENTIFIER.test(name)) return this.err(pos, `${what} must be a name (letters, digits and '_'), found ${quoted(name)}`);
+    if (name.length > MAX_NAME_LENGTH) return this.err(pos, `${what} names a binding of ${name.length} characters; names have at most ${MAX_NAME_LENGTH}`);
+    if (RESERVED_WORDS.has(name)) return this.err(pos, `'${name}' is a reserved word; choose another name`);
+    if (this.constants.has(name)) return this.err(pos, `'${name}' is a constant; choose another name`);
+    return name;
+  }
+
+  /** `- let: {NAME: EXPR, ...}` or `- mark: NAME`, with note: and profiles: only. */
+  private letOrMark(e: { key: string; keyPos: SourcePos; value: N }, es: ReadonlyArray<{ key: string; keyPos: SourcePos; value: N }>, index: number): Step | null {
+    const allowed = [e.key, 'note', 'profiles'];
+    for (const x of es) {
+      if (allowed.includes(x.key)) continue;
+      this.err(x.keyPos, x.key === 'let' || x.key === 'mark' || this.backend.ops.has(x.key) || x.key === 'expect'
+        ? `a ${e.key} step has no other operation or expect: put ${quoted(x.key)} in a step of its own`
+        : `unknown key ${quoted(x.key)} in a ${e.key} step${keyHint(x.key, allowed)} (a ${e.key} step has: ${allowed.join(', ')})`);
+    }
+    const note = es.find((x) => x.key === 'note');
+    const noteText = note ? this.scalarString(note.value, 'note', true) ?? undefined : undefined;
+    const profE = es.find((x) => x.key === 'profiles');
+    const profiles = profE ? this.profileList(profE.value, `the profiles of step ${index}`) ?? undefined : undefined;
+    const common = { index, pos: e.keyPos, ...(noteText !== undefined && { note: noteText }), ...(profiles && { profiles }) };
+    if (e.key === 'mark') {
+      const name = this.scalarString(e.value, 'mark');
+      if (name === null || this.bindingName(name, this.pos(e.value), 'mark:') === null) return null;
+      this.marks.add(name);
+      return { kind: 'mark', ...common, name };
+    }
+    const v = this.deref(e.value);
+    if (!isMap(v)) return this.err(this.pos(v), `let: takes a mapping of names to values ({addr: buf + PAGE_SIZE, n: 4}), found ${this.kind(v)}`);
+    const entries = this.entries(v, 'let') ?? [];
+    if (entries.length === 0) return this.err(this.pos(v), 'let: binds no name');
+    const bindings: Array<{ name: string; pos: SourcePos; value: ValueNode }> = [];
+    for (const b of entries) {
+      const value = this.value(b.value, 'value', `let ${b.key}`);
+      this.names(value);
+      const name = this.bindingName(b.key, b.keyPos, 'let:');
+      if (name === null || value === null) continue;
+      this.bound.add(name);
+      bindings.push({ name, pos: b.keyPos, value });
+    }
+    return bindings.length === entries.length ? { kind: 'let', ...common, bindings } : null;
   }
 
   // ---- the whole file ----------------------------------------------------------------------------
@@ -823,9 +909,7 @@ class Loader {
       const finalList = finallyE ? this.items(finallyE.value, 'finally') ?? [] : [];
       const all = [...setupList, ...lists.flatMap((l) => l.list), ...finalList];
       all.forEach((s, i) => {
-        const asE = isMap(s) ? s.items.find((p) => isScalar(p.key) && this.text(p.key) === 'as') : undefined;
-        const v = asE ? this.deref(asE.value) : null;
-        if (isScalar(v) && !this.bindsAt.has(this.text(v))) this.bindsAt.set(this.text(v), i + 1);
+        this.noteBindings(s, i + 1);
       });
       setup = [];
       for (const s of setupList) {
@@ -860,9 +944,7 @@ class Loader {
     else {
       const list = this.items(stepsE.value, 'steps') ?? [];
       list.forEach((s, i) => {
-        const asE = isMap(s) ? s.items.find((p) => isScalar(p.key) && this.text(p.key) === 'as') : undefined;
-        const v = asE ? this.deref(asE.value) : null;
-        if (isScalar(v) && !this.bindsAt.has(this.text(v))) this.bindsAt.set(this.text(v), i + 1);
+        this.noteBindings(s, i + 1);
       });
       list.forEach((s, i) => {
         const st = this.step(s, i + 1);

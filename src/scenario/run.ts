@@ -3,7 +3,7 @@
 import {
   ScenarioError, knownProfile, type AllocFailureReport, type Backend, type BugReport, type Session, type StepOutcome, type Value, type Warning,
 } from './backend.js';
-import type { ArgNode, Check, Comparison, OpStep, PerProfile, RaiseExpect, Scenario, Step, StepExpect } from './ast.js';
+import type { ArgNode, Check, Comparison, LetStep, OpStep, PerProfile, RaiseExpect, Scenario, Step, StepExpect } from './ast.js';
 import { ScenarioFileError, type Diagnostic, type SourcePos } from './errors.js';
 import { namesIn, scopeOf, type Scope } from './expr.js';
 import { printable, quoted } from './printable.js';
@@ -120,7 +120,7 @@ function leakLines(leaks: readonly string[]): string {
 }
 
 function stepLabel(s: Step): string {
-  return `step ${s.index} ${s.kind === 'op' ? s.op : 'expect'}`;
+  return `step ${s.index} ${s.kind === 'op' ? s.op : s.kind}`;
 }
 
 function comparisonText(c: Comparison): string {
@@ -165,6 +165,8 @@ export class Runner {
   private readonly hints: RunHint[] = [];
   /** Names bound to the -errno of a failed call, with where (a later use gets a hint). */
   private readonly failedBindings = new Map<string, { step: number; op: string; errno: string }>();
+  /** vmstat at each `mark:` step run so far. */
+  private readonly marks = new Map<string, Readonly<Record<string, Value>>>();
 
   /**
    * `explore`: the explorer drives this runner — operations run preemptibly (they may stop at the
@@ -219,7 +221,11 @@ export class Runner {
   runStep(step: Step, thread?: string): boolean {
     if (step.profiles && !step.profiles.includes(this.profile)) return false;
     this.stepsRun++;
-    const stop = step.kind === 'op' ? this.runOp(step, false, thread) : (this.runChecks(step.checks, step), false);
+    let stop = false;
+    if (step.kind === 'op') stop = this.runOp(step, false, thread);
+    else if (step.kind === 'expect') this.runChecks(step.checks, step);
+    else if (step.kind === 'let') this.runLet(step);
+    else this.marks.set(step.name, this.session.query(null, 'vmstat', {}));
     this.syncWarnings(step.index);
     return stop;
   }
@@ -346,7 +352,7 @@ export class Runner {
   private takeBaselines(): void {
     for (const step of this.scn.steps) {
       if (step.profiles && !step.profiles.includes(this.profile)) continue;
-      const checks = step.kind === 'expect' ? step.checks : step.expect?.checks ?? [];
+      const checks = step.kind === 'expect' ? step.checks : step.kind === 'op' ? step.expect?.checks ?? [] : [];
       for (const c of checks) {
         const deltaFields = c.fields.filter((f) => {
           const e = f.expected;
@@ -437,6 +443,16 @@ export class Runner {
     return false;
   }
 
+  /** A `let:` step: evaluate and bind each value in order. */
+  private runLet(step: LetStep): void {
+    for (const b of step.bindings) {
+      const v = evalNode(b.value, this.scope);
+      this.bindings.set(b.name, v);
+      this.bound.push({ step: step.index, op: 'let', name: b.name, value: v as Json });
+      this.failedBindings.delete(b.name);
+    }
+  }
+
   /** Bind `as:`; remember a binding to a failed call's -errno (its later use is likely a mistake). */
   private bindValue(step: OpStep, outcome: StepOutcome): void {
     const name = step.bind!.name;
@@ -496,7 +512,14 @@ export class Runner {
         const actual = Object.hasOwn(result, f.field) ? result[f.field] : undefined;
         // Observations are kept only for delta: comparisons (the key is costly to build).
         const key = this.usesDelta ? this.obsKey(c, task, args, f.field) : null;
-        this.compare(actual, this.resolve(f.expected), step.index, f.pos, `${label}: ${c.label}.${f.field}`, key, false);
+        const cmp = this.resolve(f.expected);
+        let since: Value | undefined;
+        if (cmp.kind === 'delta' && cmp.since) {
+          const mark = this.marks.get(cmp.since.name);
+          if (!mark) throw ScenarioFileError.at(cmp.since.pos, `since: mark '${cmp.since.name}' has not been taken on this run (its step did not run for profile ${this.profile})`);
+          since = mark[f.field];
+        }
+        this.compare(actual, cmp, step.index, f.pos, `${label}: ${c.label}.${f.field}`, key, false, since);
         if (key !== null && actual !== undefined) this.observed.set(key, actual);
       }
     }
@@ -504,6 +527,7 @@ export class Runner {
 
   private compare(
     actual: Value | undefined, cmp: Comparison, step: number | null, location: SourcePos, what: string, key: string | null, asRet: boolean,
+    since?: Value,
   ): void {
     const description = `${what} ${cachedComparisonText(cmp)}`;
     const r = (v: Value | undefined) => this.render(v, asRet);
@@ -537,7 +561,7 @@ export class Runner {
       }
       case 'delta': {
         const n = evalTyped(cmp.value, 'int', this.scope, 'delta') as number;
-        const prev = key === null ? undefined : this.observed.get(key);
+        const prev = since !== undefined ? since : key === null ? undefined : this.observed.get(key);
         if (prev === undefined) {
           throw ScenarioFileError.at(cmp.pos, `delta: there is no earlier value of ${what.replace(/^step \d+ [^:]*: /, '')} to compare with `
             + '(no earlier check of it ran with these arguments); check its absolute value first');

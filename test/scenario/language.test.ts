@@ -88,3 +88,78 @@ test('list prints whole first sentences', async () => {
   const l = await pinlab(['list']);
   assert.match(l.out, /ro-pin-unshares-after-fork +\[[^\]]+\] +After fork, parent and child share the anonymous page read-only\.\n/);
 });
+
+test('let: binds computed values in order; a later one may use an earlier one; -v shows them', async () => {
+  const scn = loadScenario(`name: let
+machine: { normal: 8M }
+steps:
+  - mmap: { length: 2*HPAGE_PMD_SIZE, prot: PROT_READ|PROT_WRITE, flags: MAP_PRIVATE|MAP_ANONYMOUS }
+    as: buf
+  - let: { huge: (buf + HPAGE_PMD_SIZE - 1) & ~(HPAGE_PMD_SIZE - 1), n: 4, last: huge + (n - 1)*PAGE_SIZE }
+  - write: { addr: huge, length: n*PAGE_SIZE, value: 1 }
+  - expect:
+      - data: { addr: last }
+        value: 1
+`, 'f.yaml', backend);
+  assert.equal(scn.steps[1].kind, 'let');
+  const r = runScenario(scn, backend)[0];
+  assert.ok(r.ok, JSON.stringify(r.verdicts));
+  const b = Object.fromEntries(r.bound.map((x) => [x.name, x.value]));
+  assert.equal(Number(b.huge) % (2 << 20), 0);
+  assert.equal(b.last, Number(b.huge) + 3 * 4096);
+  assert.deepEqual(errors(`name: t\nsteps:\n  - let: { x: y + 1 }\n  - let: { y: 2, PAGE_SIZE: 3 }\n  - let: 5\n  - let: { z: 1 }\n    as: w\n`), [
+    "3:15: unknown name 'y'; it is bound by 'let:' at step 2, which comes later",
+    "4:18: 'PAGE_SIZE' is a constant; choose another name",
+    "5:10: let: takes a mapping of names to values ({addr: buf + PAGE_SIZE, n: 4}), found '5'",
+    "7:5: unknown key 'as' in a let step (a let step has: let, note, profiles)",
+  ]);
+});
+
+test('mark: a vmstat delta since a mark needs no earlier check of the same field', () => {
+  const scn = loadScenario(`name: mark
+profiles: ['5.9', current]
+steps:
+${MMAP}  - write: { addr: buf, value: 1 }
+  - mark: before
+  - pin_user_pages: { start: buf, nr_pages: 1, gup_flags: FOLL_WRITE|FOLL_LONGTERM }
+    as: P
+  - unpin_user_pages: { pages: P }
+  - expect:
+      - vmstat: {}
+        nr_foll_pin_acquired: { delta: 1, since: before }
+        nr_foll_pin_released: { delta: 1, since: before }
+`, 'f.yaml', backend);
+  for (const r of runScenario(scn, backend)) assert.ok(r.ok, `${r.profile}: ${JSON.stringify(r.verdicts.filter((v) => !v.ok))}`);
+  assert.deepEqual(errors(`name: t\nsteps:\n  - expect:\n      - vmstat: {}\n        nr_foll_pin_acquired: { delta: 0, since: nomark }\n  - mark: m\n  - expect:\n      - zone: { zone: NORMAL }\n        free: { delta: 0, since: m }\n      - vmstat: {}\n        nr_foll_pin_released: { ge: 0, since: m }\n`), [
+    "5:50: unknown mark 'nomark': a mark is taken by an earlier step `- mark: NAME`",
+    "9:34: since: compares with a mark, and a mark records the vmstat counters: it applies to vmstat checks, not zone",
+    "11:40: since: goes with delta ({delta: N, since: MARK}), not with 'ge'",
+  ]);
+});
+
+test('create_file with content: its blocks are on disk, so an O_DIRECT read pins and copies them; without, it is holes (and ops says so)', () => {
+  const text = (content: string) => `name: cf
+steps:
+  - create_file: { name: data, size: 2*PAGE_SIZE${content} }
+  - open: { path: data, flags: O_RDONLY|O_DIRECT }
+    as: fd
+  - mmap: { length: 2*PAGE_SIZE, prot: PROT_READ|PROT_WRITE, flags: MAP_PRIVATE|MAP_ANONYMOUS }
+    as: buf
+  - mark: before
+  - pread: { fd: fd, buf: buf, count: 2*PAGE_SIZE, offset: 0 }
+    expect: { ret: 2*PAGE_SIZE }
+  - expect:
+      - vmstat: {}
+        nr_foll_pin_acquired: { delta: PINNED, since: before }
+      - data: { addr: buf + PAGE_SIZE }
+        value: VALUE
+`;
+  const run = (t: string) => runScenario(loadScenario(t, 'f.yaml', backend), backend)[0];
+  const full = run(text(', content: 7').replace('PINNED', '2').replace('VALUE', '7'));
+  assert.ok(full.ok, JSON.stringify(full.verdicts.filter((v) => !v.ok)));
+  const holes = run(text('').replace('PINNED', '0').replace('VALUE', '0'));
+  assert.ok(holes.ok, JSON.stringify(holes.verdicts.filter((v) => !v.ok)));
+  assert.match(backend.ops.get('create_file')!.summary, /Without content: it is all holes/);
+  assert.throws(() => runScenario(loadScenario('name: t\nsteps:\n  - create_file: { name: d, size: PAGE_SIZE, content: 0 }\n', 'f.yaml', backend), backend),
+    /content must be a token from 1 to 2\^32-1/);
+});

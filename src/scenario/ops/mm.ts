@@ -162,15 +162,26 @@ export const MM_OPS: OpImpl[] = [
     run: (c) => { do_exit(c.k, task(c)); return ret(0); },
   },
   {
-    name: 'create_file', summary: 'a file in the page cache (ext4: page_mkwrite and writeback; tmpfs: neither)',
+    name: 'create_file',
+    summary: 'a file in the page cache (ext4: page_mkwrite and writeback; tmpfs: neither). Without content: it is all holes: '
+      + 'no block on disk, reads see zeros, and an O_DIRECT read of it pins nothing (iomap reports a hole and zeroes the user buffer)',
     source: 'mm/filemap.c, mm/shmem.c', needsTask: false,
-    args: [A('name', 'name'), A('size', 'int'), A('fs', 'string', false, 'ext4 (default), tmpfs, ext4-dax, or vfat (legacy direct I/O)')],
+    args: [A('name', 'name'), A('size', 'int'), A('fs', 'string', false, 'ext4 (default), tmpfs, ext4-dax, or vfat (legacy direct I/O)'),
+      A('content', 'int', false, 'a content token (1..2^32-1) every page of the file holds: its blocks are written on disk '
+        + '(tmpfs: its pages read it when first touched); default: holes')],
     run(c, a) {
       const name = str(a, 'name');
       const fs = str(a, 'fs', 'ext4');
       if (!['ext4', 'tmpfs', 'ext4-dax', 'vfat'].includes(fs)) throw new ScenarioError(`fs must be ext4, tmpfs, ext4-dax or vfat, not '${fs}'`, 'fs');
       if (c.k.files.has(name)) throw new ScenarioError(`a file named '${name}' already exists`, 'name');
       const f = new File(name, fs as FsKind, fileSize(a, fs as FsKind));
+      if (a.content !== undefined && a.content !== null) {
+        const token = int(a, 'content');
+        if (token < 1 || token > 0xffffffff) throw new ScenarioError(`content must be a token from 1 to 2^32-1, not ${token} (0 is what a hole reads as)`, 'content');
+        const pages = Math.ceil(f.size / PAGE_SIZE);
+        if (pages > 1 << 20) throw new ScenarioError(`content: the model writes at most 2^20 pages (4 GiB) of contents at creation, not ${pages}`, 'content');
+        for (let i = 0; i < pages; i++) f.disk.set(i, token);
+      }
       c.k.files.set(name, f);
       c.k.registerFile(f);
       return ret(0);
