@@ -43,6 +43,8 @@ Commands:
   run FILE|DIR...     run scenario files (a directory: every .yaml file under it)
   list                list the catalogue: name, profiles, description
   ops                 list the operations, queries, machine settings and profiles scenarios can use
+  schema              print the JSON Schema of scenario files, generated from the operation table (editors:
+                      # yaml-language-server: $schema=PATH; docs/scenarios.md#editor-support)
   host-check          measure pinning workloads on this machine's kernel and compare with the model
                       (--case NAME, repeatable; --reps N; --json; --kernel host|uml-5.10|uml-6.1|uml-6.12|all
                       boots that User-Mode Linux kernel instead, see docs/host-check.md)
@@ -77,7 +79,7 @@ Environment: NO_COLOR (set and not empty: no colours), PINLAB_DEBUG=1 (stacks on
 See docs/scenarios.md for the scenario format.
 `;
 
-const COMMANDS = ['run', 'list', 'ops', 'host-check', 'kernels', 'explore', 'replay', 'view', 'help'];
+const COMMANDS = ['run', 'list', 'ops', 'schema', 'host-check', 'kernels', 'explore', 'replay', 'view', 'help'];
 const EXPLORE_OPTIONS = ['mode', 'preemption-bound', 'seed', 'runs', 'schedule', 'depth', 'jobs'] as const;
 
 /** An error with an exit status and a message for stderr. */
@@ -580,6 +582,12 @@ export async function main(argv: readonly string[], rawIo: Io = processIo()): Pr
       case 'ops':
         onlyJson('ops');
         return await cli.ops(opts.json);
+      case 'schema': {
+        onlyJson('schema');
+        const { scenarioSchema } = await import('../scenario/json-schema.js');
+        io.out(`${JSON.stringify(scenarioSchema(await loadBackend(io)), null, 2)}\n`);
+        return 0;
+      }
       case 'host-check': {
         onlyJson('host-check');
         const { hostCheckCommand } = await import('../host/check.js');
