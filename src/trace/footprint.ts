@@ -6,6 +6,10 @@
 // f_count, f_pos); 'fdtable' a task's descriptor table (struct files_struct, by pid); 'ring' an
 // io_uring context and its registered buffers; 'zone' a zone's free-page count (struct zone
 // vm_stat NR_FREE_PAGES), which every allocation and free changes.
+import type { FootprintJSON } from './schema.js';
+
+export type { FootprintJSON } from './schema.js';
+
 export type ObjKind = 'folio' | 'vma' | 'mm' | 'file' | 'vmstat' | 'bio' | 'dev' | 'handle' | 'pipe' | 'filp' | 'fdtable' | 'ring' | 'zone';
 
 class RunSet {
@@ -50,11 +54,6 @@ class RunSet {
   get empty(): boolean {
     return this.lo.length === 0;
   }
-}
-
-export interface FootprintJSON {
-  reads: Record<string, Array<[number, number]>>;
-  writes: Record<string, Array<[number, number]>>;
 }
 
 export class Footprint {

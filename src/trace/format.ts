@@ -7,9 +7,9 @@ import type { Backend } from '../scenario/backend.js';
 import type { Scenario, Step } from '../scenario/ast.js';
 import { formatPos } from '../scenario/errors.js';
 import type { TraceEvent } from './trace.js';
-import { TRACE_FORMAT, type CheckRecord, type Command, type EventRecord, type RunRecord, type TraceDoc } from './schema.js';
+import type { CheckRecord, Command, EventRecord, RunRecord, TraceDoc } from './schema.js';
 
-export { TRACE_FORMAT } from './schema.js';
+export const TRACE_FORMAT = 'pinlab-trace/1';
 export type { CheckRecord, Command, EventRecord, RunRecord, RunVerdict, TraceDoc } from './schema.js';
 
 /**

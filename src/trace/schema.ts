@@ -1,10 +1,25 @@
-// The shape of pinlab-trace/1 (docs/trace.md), in a module with no dependencies but the trace's own
-// types, so that the browser viewer (src/view/browser/) type-checks against the same declarations.
+// The shape of pinlab-trace/1 (docs/trace.md): types only, and no imports, so that the browser
+// viewer (src/view/browser/, a project of its own with the DOM library) type-checks against the same
+// declarations. It belongs to that project: the Node code imports it with `import type` only (it
+// has no JavaScript), and format.ts holds the one value, TRACE_FORMAT.
 
-import type { FolioChange } from './trace.js';
-import type { FootprintJSON } from './footprint.js';
+/** The state of a folio after a step (a trace event's `changes`). */
+export interface FolioChange {
+  pfn: number;
+  refcount: number;
+  mapcount: number;
+  pincount: number;
+  flags: string[];
+  free: boolean;
+  /** The page's content token (what a CPU load or a device read of it sees; 0: never written). */
+  content: number;
+}
 
-export const TRACE_FORMAT = 'pinlab-trace/1';
+/** Objects a step read and wrote, as [lo, hi] runs of ids per kind (src/trace/footprint.ts). */
+export interface FootprintJSON {
+  reads: Record<string, Array<[number, number]>>;
+  writes: Record<string, Array<[number, number]>>;
+}
 
 export type Command = 'run' | 'explore' | 'replay';
 
@@ -84,7 +99,7 @@ export interface RunRecord {
 }
 
 export interface TraceDoc {
-  readonly format: typeof TRACE_FORMAT;
+  readonly format: 'pinlab-trace/1';
   readonly command: Command;
   readonly runs: readonly RunRecord[];
   /** Problems in the files (located): file:line:col and message. */

@@ -1,17 +1,8 @@
 // The trace: one event per model step. The explorer, the viewer and the tests all read it.
 
-import type { FootprintJSON } from './footprint.js';
+import type { FolioChange, FootprintJSON } from './schema.js';
 
-export interface FolioChange {
-  pfn: number;
-  refcount: number;
-  mapcount: number;
-  pincount: number;
-  flags: string[];
-  free: boolean;
-  /** The page's content token (what a CPU load or a device read of it sees; 0: never written). */
-  content: number;
-}
+export type { FolioChange } from './schema.js';
 
 export interface TraceEvent {
   seq: number;
