@@ -2,14 +2,14 @@
 // reduction; the viewer uses them to highlight what a step touched. Folio sets are kept as
 // sorted-on-close runs so a step that pins a million pages costs a few runs, not a million entries.
 
-// 'file' is an inode and its page cache (src/fs/file.ts); 'filp' an open file (struct file:
-// f_count, f_pos); 'fdtable' a task's descriptor table (struct files_struct, by pid); 'ring' an
-// io_uring context and its registered buffers; 'zone' a zone's free-page count (struct zone
-// vm_stat NR_FREE_PAGES), which every allocation and free changes.
 import type { FootprintJSON } from './schema.js';
 
 export type { FootprintJSON } from './schema.js';
 
+// 'file' is an inode and its page cache (src/fs/file.ts); 'filp' an open file (struct file:
+// f_count, f_pos); 'fdtable' a task's descriptor table (struct files_struct, by pid); 'ring' an
+// io_uring context and its registered buffers; 'zone' a zone's free-page count (struct zone
+// vm_stat NR_FREE_PAGES), which every allocation and free changes.
 export type ObjKind = 'folio' | 'vma' | 'mm' | 'file' | 'vmstat' | 'bio' | 'dev' | 'handle' | 'pipe' | 'filp' | 'fdtable' | 'ring' | 'zone';
 
 class RunSet {
