@@ -6,7 +6,7 @@ import type { PageArray } from '../../gup/gup.js';
 import * as unpin from '../../gup/unpin.js';
 import { PAGE_SIZE } from '../../include/uapi.js';
 import { memory_failure } from '../../mm/memory-failure.js';
-import { PG_huge_zero } from '../../mm/page-flags.js';
+import { PG_huge_zero, PG_writeback } from '../../mm/page-flags.js';
 import { translate, userRead, userWrite } from '../../vm/access.js';
 import { do_exit } from '../../vm/exit.js';
 import { do_fork, do_fork_gen, FORK_YIELD_POINTS } from '../../vm/fork.js';
@@ -304,7 +304,7 @@ export const MM_OPS: OpImpl[] = [
     source: 'mm/memory-failure.c memory_failure()', needsTask: true,
     args: { pfn: pfn().optional(), addr: int('or the page a task maps at addr').optional() },
     run(c, a) {
-      const p = a.pfn !== null ? a.pfn : translate(task(c).mm, a.addr ?? missing('addr'));
+      const p = a.pfn !== null ? a.pfn : translate(task(c).mm, a.addr ?? missing('addr'), c.k);
       if (p < 0) throw new ScenarioError('no page mapped at addr', 'addr');
       return ret(memory_failure(c.k, p));
     },
@@ -313,7 +313,7 @@ export const MM_OPS: OpImpl[] = [
     name: 'split_huge_page', summary: 'split the THP mapped at addr into small folios: 0, or -EAGAIN if it may be pinned',
     source: 'mm/huge_memory.c split_huge_page_to_list_to_order(), can_split_folio()', needsTask: true, args: { addr: int() },
     run(c, a) {
-      const p = translate(task(c).mm, a.addr);
+      const p = translate(task(c).mm, a.addr, c.k);
       if (p < 0) throw new ScenarioError('nothing is mapped at addr', 'addr');
       return ret(split_huge_page(c.k, p));
     },
@@ -326,11 +326,15 @@ export const MM_OPS: OpImpl[] = [
       const start = a.addr;
       const heads = new Set<number>();
       for (let x = start; x < start + a.length; x += PAGE_SIZE) {
-        const p = translate(t.mm, x);
+        const p = translate(t.mm, x, c.k);
         if (p >= 0 && !c.k.mem.isZeroPfn(p) && !c.k.mem.test(c.k.mem.head(p), PG_huge_zero)) heads.add(c.k.mem.head(p));
       }
       let failed = 0;
       for (const h of heads) {
+        // mm/migrate.c migrate_folio_unmap(): compaction and NUMA balancing migrate MIGRATE_ASYNC
+        // (or SYNC_LIGHT), which do not wait for writeback: a folio under writeback is -EBUSY.
+        c.k.fp.read('folio', h);
+        if (c.k.mem.test(h, PG_writeback)) { failed++; continue; }
         if (!folio_isolate_lru(c.k, h)) { failed++; continue; }
         const r = migrate_folio(c.k, h);
         if (r < 0) { failed++; c.k.vmstat.mod('pgmigrate_fail', c.k.mem.folioNrPages(h)); folio_putback_lru(c.k, h); }
