@@ -438,7 +438,7 @@ class Cli {
       }, null, 2)}\n`);
       return 0;
     }
-    const sig = (args: readonly ArgSpec[]) => args.map((a) => `${a.name}${a.required === true ? '' : '?'}: ${a.type}`).join(', ');
+    const sig = (args: readonly ArgSpec[]) => args.map((a) => `${a.name}${a.required === true ? '' : '?'}: ${a.type}${a.constants ? ` ${a.constants}*` : ''}`).join(', ');
     const docs = (args: readonly ArgSpec[]) => args.filter((a) => a.doc).map((a) => `      ${a.name}: ${a.doc}\n`).join('');
     const out: string[] = [];
     out.push(`Operations (${b.ops.size}); a step is {OP: {ARG: VALUE, ...}}, [task] = runs in a task (task: on the step):\n`);

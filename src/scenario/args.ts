@@ -21,15 +21,22 @@ export class Arg<T, C = unknown> {
     /** what an absent (or null) argument reads as; null: the argument is required */
     private readonly absent: (() => T) | null,
     readonly doc: string | undefined,
+    /** the prefix of the constants it is written with (FOLL_, PROT_), offered by `pinlab schema` */
+    readonly constantPrefix?: string,
   ) {}
 
   static of<T, C = unknown>(type: ArgType, read: Reader<T, C>, doc?: string): Arg<T, C> {
     return new Arg(type, true, read, null, doc);
   }
 
+  /** Written with the constants named `prefix`...: `flags().constants('FOLL_')`. */
+  constants(prefix: string): Arg<T, C> {
+    return new Arg(this.type, this.required, this.read, this.absent, this.doc, prefix);
+  }
+
   /** Not required; absent, it reads as `d`. */
   default<D>(d: D): Arg<T | D, C> {
-    return new Arg<T | D, C>(this.type, false, this.read, () => d, this.doc);
+    return new Arg<T | D, C>(this.type, false, this.read, () => d, this.doc, this.constantPrefix);
   }
 
   /** Not required; absent, it reads as null. */
@@ -41,7 +48,7 @@ export class Arg<T, C = unknown> {
   map<U, C2 extends C = C>(f: (t: T, name: string, c: C2) => U): Arg<U, C2> {
     if (this.absent) throw new Error('Arg.map() goes before default() and optional()');
     const read = this.read;
-    return new Arg<U, C2>(this.type, this.required, (v, name, c) => f(read(v, name, c), name, c), null, this.doc);
+    return new Arg<U, C2>(this.type, this.required, (v, name, c) => f(read(v, name, c), name, c), null, this.doc, this.constantPrefix);
   }
 
   decode(v: Value | undefined, name: string, c: C): T {
@@ -61,7 +68,9 @@ export type ArgsOf<S extends ArgShape<never>> = { readonly [K in keyof S]: S[K][
 
 /** The shape as the language sees it (Backend.ops[].args): names, types, required, docs. */
 export function specsOf(shape: ArgShape<never>): ArgSpec[] {
-  return Object.entries(shape).map(([name, a]) => ({ name, type: a.type, required: a.required, doc: a.doc }));
+  return Object.entries(shape).map(([name, a]) => ({
+    name, type: a.type, required: a.required, doc: a.doc, ...(a.constantPrefix !== undefined && { constants: a.constantPrefix }),
+  }));
 }
 
 /** A reader of a shape: the values a step passes (by name) → the typed object run() takes. */

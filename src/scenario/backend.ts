@@ -18,6 +18,8 @@ export interface ArgSpec {
   readonly type: ArgType;
   readonly required?: boolean;
   readonly doc?: string;
+  /** The prefix of the constants the argument is written with (FOLL_, PROT_): editors offer them. */
+  readonly constants?: string;
 }
 
 export interface OpDef {

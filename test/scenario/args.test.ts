@@ -59,6 +59,8 @@ describe('args: what the language sees', () => {
       { name: 'gup_flags', type: 'flags', required: false, doc: 'default 0' },
       { name: 'file', type: 'name', required: false, doc: undefined },
     ]);
+    assert.deepEqual(specsOf({ f: flags().constants('FOLL_').default(0) }),
+      [{ name: 'f', type: 'flags', required: false, doc: undefined, constants: 'FOLL_' }], 'the constants it is written with');
     assert.deepEqual(specsOf({ b: bool(), s: str('why'), v: value(), h: handle() }).map((s) => [s.type, s.required, s.doc]),
       [['bool', true, undefined], ['string', true, 'why'], ['value', true, undefined], ['value', true, undefined]]);
   });

@@ -10,7 +10,7 @@ import { ScenarioFileError } from '../errors.js';
 import { MAX_DIAGNOSTICS, MAX_FILE_BYTES, MAX_NAME_LENGTH } from '../limits.js';
 import { quoted } from '../printable.js';
 import { checkScenarioText, decodeScenarioText, parseScenarioYaml, readScenarioBytes } from '../source.js';
-import { NAME, TooManyProblems, sortDiags } from './cursor.js';
+import { NAME, TooManyProblems, sortDiags, type Entry } from './cursor.js';
 import { DEFAULT_TASKS, MULTI_ACTOR_KEYS, TOP_LEVEL_KEYS } from './keys.js';
 import { readEnd, readExplore, readMachine, readScenarioName } from './sections.js';
 import { LoadState } from './state.js';
@@ -45,6 +45,42 @@ function readScenario(ld: LoadState): Scenario | null {
 
   const profE = get('profile');
   const profsE = get('profiles');
+  const profiles = readProfiles(ld, profE, profsE);
+
+  const machE = get('machine');
+  const { machine, keys: machineKeys } = readMachine(ld, machE?.value);
+
+  const actorsE = get('actors');
+  const setupE = get('setup');
+  const { tasks, actorEntries } = readTasks(ld, get('tasks'), actorsE);
+
+  const stepsE = get('steps');
+  const finallyE = get('finally');
+  const exploreE = get('explore');
+  let steps: Step[] = [];
+  let multi: MultiActor | undefined;
+  if (!actorsE) {
+    for (const e of [finallyE, exploreE]) if (e) ld.err(e.keyPos, `${e.key}: belongs to a multi-actor scenario: add actors:`);
+  }
+  if (actorsE || setupE) {
+    if (stepsE) ld.err(stepsE.keyPos, 'a multi-actor scenario has setup: and actors:, not steps:');
+    if (!actorsE) ld.err(setupE!.keyPos, 'setup: belongs to a multi-actor scenario: add actors:');
+    multi = readMultiActor(ld, setupE, actorEntries, finallyE);
+    steps = multi.steps;
+  } else if (!stepsE) ld.err(rootPos, 'missing key steps: (the list of steps)');
+  else steps = readStepList(ld, stepsE);
+  const end = readEnd(ld, get('end')?.value);
+  const explore = exploreE && actorsE ? readExplore(ld, exploreE.value, profiles) : undefined;
+  if (ld.diags.length || name === null) return null;
+  return {
+    file: ld.file, name, ...(description !== undefined && { description }), ...(source !== undefined && { source }),
+    profiles, profilesGiven: Boolean(profE || profsE), pos: rootPos, machine, machinePos: machE ? machE.keyPos : rootPos,
+    machineKeys, tasks, steps, end, ...(multi && { setup: multi.setup, actors: multi.actors }), ...(multi?.final && { final: multi.final }),
+    ...(explore && { explore }),
+  };
+}
+/** `profile:` or `profiles:` (not both); absent, the backend's default. */
+function readProfiles(ld: LoadState, profE: Entry | undefined, profsE: Entry | undefined): string[] {
   let profiles: string[] = [ld.backend.defaultProfile];
   if (profE && profsE) ld.err(profsE.keyPos, 'give either profile: or profiles:, not both');
   else if (profE) {
@@ -55,11 +91,14 @@ function readScenario(ld: LoadState): Scenario | null {
   } else if (profsE) {
     profiles = ld.profileList(profsE.value, 'profiles') ?? profiles;
   }
+  return profiles;
+}
 
-  const machE = get('machine');
-  const { machine, keys: machineKeys } = readMachine(ld, machE?.value);
-
-  const tasksE = get('tasks');
+/**
+ * The tasks that exist at the start: `tasks:` (default: main), and in a multi-actor scenario each
+ * actor's own (its name). They are what the steps may name from the first one on.
+ */
+function readTasks(ld: LoadState, tasksE: Entry | undefined, actorsE: Entry | undefined): { tasks: string[]; actorEntries: Entry[] } {
   let tasks: string[] = [...DEFAULT_TASKS];
   if (tasksE) {
     tasks = [];
@@ -70,9 +109,6 @@ function readScenario(ld: LoadState): Scenario | null {
       else tasks.push(name);
     }
   }
-  // A multi-actor scenario: each actor's task (its own name) exists from the start.
-  const actorsE = get('actors');
-  const setupE = get('setup');
   const actorEntries = actorsE ? ld.entries(actorsE.value, 'actors') ?? [] : [];
   if (actorsE && actorEntries.length === 0 && isMap(actorsE.value)) ld.err(actorsE.keyPos, 'actors: lists no actor');
   for (const a of actorEntries) {
@@ -82,77 +118,69 @@ function readScenario(ld: LoadState): Scenario | null {
   }
   ld.startTasks = new Set(tasks);
   for (const t of tasks) ld.tasks.add(t);
-
-  const stepsE = get('steps');
-  const finallyE = get('finally');
-  const exploreE = get('explore');
-  const steps: Step[] = [];
-  let setup: Step[] | undefined;
-  let actors: Actor[] | undefined;
-  let final: Step[] | undefined;
-  if (!actorsE) {
-    for (const e of [finallyE, exploreE]) if (e) ld.err(e.keyPos, `${e.key}: belongs to a multi-actor scenario: add actors:`);
-  }
-  if (actorsE || setupE) {
-    if (stepsE) ld.err(stepsE.keyPos, 'a multi-actor scenario has setup: and actors:, not steps:');
-    if (!actorsE) ld.err(setupE!.keyPos, 'setup: belongs to a multi-actor scenario: add actors:');
-    const setupList = setupE ? ld.items(setupE.value, 'setup') ?? [] : [];
-    const lists = actorEntries.map((a) => ({ a, list: ld.items(a.value, `the steps of actor ${quoted(a.key)}`) ?? [] }));
-    const finalList = finallyE ? ld.items(finallyE.value, 'finally') ?? [] : [];
-    const all = [...setupList, ...lists.flatMap((l) => l.list), ...finalList];
-    all.forEach((s, i) => {
-      noteBindings(ld, s, i + 1);
-    });
-    setup = [];
-    for (const s of setupList) {
-      const st = readStep(ld, s, steps.length + setup.length + 1);
-      if (st) setup.push(st);
-    }
-    steps.push(...setup);
-    let index = setupList.length;
-    actors = [];
-    for (const { a, list } of lists) {
-      const actorSteps: Step[] = [];
-      for (const s of list) {
-        index++;
-        const st = readStep(ld, s, index);
-        if (!st) continue;
-        actorSteps.push(st.kind === 'op' && st.needsTask && st.task === null ? { ...st, task: { name: a.key, pos: st.pos } } : st);
-      }
-      if (list.length === 0) ld.err(a.keyPos, `actor ${quoted(a.key)} has no steps`);
-      actors.push({ name: a.key, pos: a.keyPos, task: a.key, steps: actorSteps });
-      steps.push(...actorSteps);
-    }
-    if (finallyE) {
-      final = [];
-      for (const s of finalList) {
-        index++;
-        const st = readStep(ld, s, index);
-        if (st) final.push(st);
-      }
-      steps.push(...final);
-    }
-  } else if (!stepsE) ld.err(rootPos, 'missing key steps: (the list of steps)');
-  else {
-    const list = ld.items(stepsE.value, 'steps') ?? [];
-    list.forEach((s, i) => {
-      noteBindings(ld, s, i + 1);
-    });
-    list.forEach((s, i) => {
-      const st = readStep(ld, s, i + 1);
-      if (st) steps.push(st);
-    });
-  }
-  const end = readEnd(ld, get('end')?.value);
-  const explore = exploreE && actorsE ? readExplore(ld, exploreE.value, profiles) : undefined;
-  if (ld.diags.length || name === null) return null;
-  return {
-    file: ld.file, name, ...(description !== undefined && { description }), ...(source !== undefined && { source }),
-    profiles, profilesGiven: Boolean(profE || profsE), pos: rootPos, machine, machinePos: machE ? machE.keyPos : rootPos,
-    machineKeys, tasks, steps, end, ...(setup && { setup }), ...(actors && { actors }), ...(final && { final }),
-    ...(explore && { explore }),
-  };
+  return { tasks, actorEntries };
 }
+
+/** `steps:` of a one-actor scenario, numbered from 1. */
+function readStepList(ld: LoadState, stepsE: Entry): Step[] {
+  const steps: Step[] = [];
+  const list = ld.items(stepsE.value, 'steps') ?? [];
+  list.forEach((s, i) => {
+    noteBindings(ld, s, i + 1);
+  });
+  list.forEach((s, i) => {
+    const st = readStep(ld, s, i + 1);
+    if (st) steps.push(st);
+  });
+  return steps;
+}
+
+interface MultiActor { steps: Step[]; setup: Step[]; actors: Actor[]; final?: Step[] }
+
+/**
+ * `setup:`, `actors:` and `finally:` of a multi-actor scenario, numbered on through all three in
+ * file order; an actor's steps run in its own task unless they name one.
+ */
+function readMultiActor(ld: LoadState, setupE: Entry | undefined, actorEntries: readonly Entry[], finallyE: Entry | undefined): MultiActor {
+  const steps: Step[] = [];
+  const setupList = setupE ? ld.items(setupE.value, 'setup') ?? [] : [];
+  const lists = actorEntries.map((a) => ({ a, list: ld.items(a.value, `the steps of actor ${quoted(a.key)}`) ?? [] }));
+  const finalList = finallyE ? ld.items(finallyE.value, 'finally') ?? [] : [];
+  const all = [...setupList, ...lists.flatMap((l) => l.list), ...finalList];
+  all.forEach((s, i) => {
+    noteBindings(ld, s, i + 1);
+  });
+  const setup: Step[] = [];
+  for (const s of setupList) {
+    const st = readStep(ld, s, setup.length + 1);
+    if (st) setup.push(st);
+  }
+  steps.push(...setup);
+  let index = setupList.length;
+  const actors: Actor[] = [];
+  for (const { a, list } of lists) {
+    const actorSteps: Step[] = [];
+    for (const s of list) {
+      index++;
+      const st = readStep(ld, s, index);
+      if (!st) continue;
+      actorSteps.push(st.kind === 'op' && st.needsTask && st.task === null ? { ...st, task: { name: a.key, pos: st.pos } } : st);
+    }
+    if (list.length === 0) ld.err(a.keyPos, `actor ${quoted(a.key)} has no steps`);
+    actors.push({ name: a.key, pos: a.keyPos, task: a.key, steps: actorSteps });
+    steps.push(...actorSteps);
+  }
+  if (!finallyE) return { steps, setup, actors };
+  const final: Step[] = [];
+  for (const s of finalList) {
+    index++;
+    const st = readStep(ld, s, index);
+    if (st) final.push(st);
+  }
+  steps.push(...final);
+  return { steps, setup, actors, final };
+}
+
 /**
  * Parse and validate a scenario; throws ScenarioFileError with every problem found (up to
  * MAX_DIAGNOSTICS; then a last one says where the loader stopped).

@@ -2,10 +2,9 @@
 // expect step (checks only), and the `let:` and `mark:` steps.
 
 import { isMap, isScalar, isSeq } from 'yaml';
+import type { OpDef } from '../backend.js';
 import type { OpStep, Step, ValueNode } from '../ast.js';
 import type { SourcePos } from '../errors.js';
-import { IDENTIFIER, RESERVED_WORDS } from '../expr.js';
-import { MAX_NAME_LENGTH } from '../limits.js';
 import { notModelled } from '../not-modelled.js';
 import { quoted } from '../printable.js';
 import { didYouMean } from '../suggest.js';
@@ -57,9 +56,14 @@ export function readStep(ld: LoadState, n: N, index: number): Step | null {
     const checks = readChecks(ld, expectE.value, `step ${index} (expect)`);
     return { kind: 'expect', ...common, pos: expectE.keyPos, checks };
   }
+  return readOpStep(ld, valid[0], get, index, common);
+}
 
-  const opE = valid[0];
-  const op = ops.get(opE.key)!;
+/** A step that runs an operation: its task, arguments, `as:`, `expect:` and `preempt:`. */
+function readOpStep(
+  ld: LoadState, opE: Entry, get: (k: string) => Entry | undefined, index: number, common: Pick<OpStep, 'index' | 'note' | 'profiles'>,
+): OpStep {
+  const op = ld.backend.ops.get(opE.key)!;
   let task: OpStep['task'] = null;
   const taskE = get('task');
   if (taskE) {
@@ -78,38 +82,36 @@ export function readStep(ld: LoadState, n: N, index: number): Step | null {
   const asE = get('as');
   if (asE) {
     const name = ld.scalarString(asE.value, 'as');
-    if (name !== null) {
-      const pos = ld.pos(asE.value);
-      if (!IDENTIFIER.test(name)) ld.err(pos, `as: must be a name (letters, digits and '_'), found ${quoted(name)}`);
-      else if (name.length > MAX_NAME_LENGTH) ld.err(pos, `as: names a binding of ${name.length} characters; names have at most ${MAX_NAME_LENGTH}`);
-      else if (RESERVED_WORDS.has(name)) ld.err(pos, `'${name}' is a reserved word; choose another name`);
-      else if (ld.constants.has(name)) ld.err(pos, `'${name}' is a constant; choose another name`);
-      else {
-        bind = { name, pos };
-        ld.bound.add(name);
-      }
+    const pos = ld.pos(asE.value);
+    if (name !== null && readBindingName(ld, name, pos, 'as:') !== null) {
+      bind = { name, pos };
+      ld.bound.add(name);
     }
   }
+  const expectE = get('expect');
   const expect = expectE ? readStepExpect(ld, expectE.value, index, op.name) ?? undefined : undefined;
-  let preempt: string[] | undefined;
   const preE = get('preempt');
-  if (preE) {
-    const points = op.yieldPoints ?? [];
-    const v = ld.deref(preE.value);
-    preempt = [];
-    for (const i of isSeq(v) ? v.items.map((x) => ld.deref(x)) : [v]) {
-      const name = ld.scalarString(i, 'a yield point');
-      if (name === null) continue;
-      if (points.length === 0) ld.err(ld.pos(i), `operation '${op.name}' has no yield points: it always runs as one atomic step`);
-      else if (!points.includes(name)) {
-        ld.err(ld.pos(i), `operation '${op.name}' has no yield point ${quoted(name)}${didYouMean(name, points)} (its yield points: ${points.join(', ')})`);
-      } else preempt.push(name);
-    }
-  }
+  const preempt = preE ? readPreempt(ld, preE, op) : undefined;
   return {
     kind: 'op', ...common, pos: opE.keyPos, op: op.name, needsTask: op.needsTask, task, args,
     ...(bind && { bind }), ...(expect && { expect }), ...(preempt && { preempt }),
   };
+}
+
+/** `preempt:` of an operation step: yield points the operation has (one, or a list). */
+function readPreempt(ld: LoadState, preE: Entry, op: OpDef): string[] {
+  const points = op.yieldPoints ?? [];
+  const v = ld.deref(preE.value);
+  const preempt: string[] = [];
+  for (const i of isSeq(v) ? v.items.map((x) => ld.deref(x)) : [v]) {
+    const name = ld.scalarString(i, 'a yield point');
+    if (name === null) continue;
+    if (points.length === 0) ld.err(ld.pos(i), `operation '${op.name}' has no yield points: it always runs as one atomic step`);
+    else if (!points.includes(name)) {
+      ld.err(ld.pos(i), `operation '${op.name}' has no yield point ${quoted(name)}${didYouMean(name, points)} (its yield points: ${points.join(', ')})`);
+    } else preempt.push(name);
+  }
+  return preempt;
 }
 
 /** Remember which step first binds each name (`as:`, `let:`), for "bound later" messages. */

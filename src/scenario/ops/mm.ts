@@ -35,7 +35,7 @@ export function fileSize(size: number, fs: FsKind): number {
 }
 
 const GUP_ARGS = {
-  start: int(), nr_pages: int(), gup_flags: flags('default 0').default(0),
+  start: int(), nr_pages: int(), gup_flags: flags('default 0').constants('FOLL_').default(0),
   pages: bool('pass a pages array (default true); false faults in only').default(true),
 };
 /** The remote calls name the address space too: the task whose mm they walk. */
@@ -92,7 +92,7 @@ const npagesOf = (a: ArgsOf<typeof RELEASE_ARGS>) => a.npages ?? a.pages.length;
 export const MM_OPS: OpImpl[] = [
   op({
     name: 'mmap', summary: 'mmap(): returns the address or -errno', source: 'mm/mmap.c do_mmap()', needsTask: true,
-    args: { addr: int().default(0), length: int(), prot: flags(), flags: flags(),
+    args: { addr: int().default(0), length: int(), prot: flags().constants('PROT_'), flags: flags().constants('MAP_'),
       file: name('a file made by create_file').optional(), offset: int().default(0) },
     run(c, a) {
       const file = a.file === null ? null : c.k.files.get(a.file);
@@ -109,12 +109,12 @@ export const MM_OPS: OpImpl[] = [
   }),
   op({
     name: 'mprotect', summary: 'mprotect()', source: 'mm/mprotect.c', needsTask: true,
-    args: { addr: int(), length: int(), prot: flags() },
+    args: { addr: int(), length: int(), prot: flags().constants('PROT_') },
     run: (c, a) => ret(do_mprotect(c.k, task(c).mm, a.addr, a.length, a.prot)),
   }),
   op({
     name: 'madvise', summary: 'madvise(): DONTNEED, DONTFORK, DOFORK, HUGEPAGE, NOHUGEPAGE, WIPEONFORK', source: 'mm/madvise.c',
-    needsTask: true, args: { addr: int(), length: int(), advice: int() },
+    needsTask: true, args: { addr: int(), length: int(), advice: int().constants('MADV_') },
     run: (c, a) => ret(do_madvise(c.k, task(c).mm, a.addr, a.length, a.advice)),
   }),
   op({
