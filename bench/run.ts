@@ -5,12 +5,13 @@
 import { performance } from 'node:perf_hooks';
 import { pin_user_pages_fast } from '../src/gup/api.js';
 import { unpin_user_pages } from '../src/gup/unpin.js';
-import { FOLL_LONGTERM, FOLL_WRITE, MAP_ANONYMOUS, MAP_POPULATE, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE } from '../src/include/uapi.js';
+import { MAP_ANONYMOUS, MAP_POPULATE, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE } from '../src/include/uapi.js';
 import { Kernel } from '../src/kernel.js';
 import { PhysMem } from '../src/mm/memory.js';
 import { do_mmap } from '../src/vm/mmap.js';
 import { exploreBench, parallelBench, printExploreRows, printParallelRow } from './explore.js';
 import { kernelColumn, type KernelRow } from './kernel.js';
+import { FOLL_LONGTERM, FOLL_WRITE } from '../src/include/linux/mm.js';
 
 interface Case { label: string; sizeBytes: number; thp: boolean }
 

@@ -12,8 +12,9 @@ import {
 import { Kernel, type MachineConfig } from '../src/kernel.js';
 import { translate, userRead, userWrite } from '../src/vm/access.js';
 import { do_exit } from '../src/vm/exit.js';
-import { PTE_WRITE, type Task } from '../src/vm/mm.js';
+import type { Task } from '../src/vm/mm.js';
 import { do_mmap } from '../src/vm/mmap.js';
+import { PTE_WRITE } from '../src/include/linux/mm.js';
 
 export const MiB = 1 << 20;
 export const THP_SIZE = 2 * MiB;

@@ -3,7 +3,7 @@
 
 import type { Kernel } from '../kernel.js';
 import { PG_anon, PG_anon_exclusive, PG_buddy } from '../mm/page-flags.js';
-import { PTE_SPECIAL } from '../vm/mm.js';
+import { PTE_SPECIAL } from '../include/linux/mm.js';
 
 /**
  * Check every invariant. With `written` (the folio runs the step wrote), only folios that were

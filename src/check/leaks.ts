@@ -3,8 +3,8 @@
 
 import type { Kernel } from '../kernel.js';
 import { folio_has_pincount } from '../gup/grab.js';
-import { GUP_PIN_COUNTING_BIAS } from '../include/uapi.js';
 import { PG_hwpoison } from '../mm/page-flags.js';
+import { GUP_PIN_COUNTING_BIAS } from '../include/linux/mm.js';
 
 export interface Holder {
   /** "task parent, pin_user_pages_fast at step 3 (handle P)" */

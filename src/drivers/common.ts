@@ -4,9 +4,10 @@
 import * as api from '../gup/api.js';
 import type { PageArray } from '../gup/gup.js';
 import { __gup_longterm_locked } from '../gup/longterm.js';
-import { FOLL_LONGTERM, FOLL_TOUCH, PAGE_SIZE } from '../include/uapi.js';
+import { PAGE_SIZE } from '../include/uapi.js';
 import type { Kernel } from '../kernel.js';
 import type { Task } from '../vm/mm.js';
+import { FOLL_LONGTERM, FOLL_TOUCH } from '../include/linux/mm.js';
 
 // include/uapi/asm-generic/errno-base.h, errno.h: values src/include/uapi.ts does not name yet.
 export const ESRCH = 3;

@@ -14,15 +14,15 @@
 import type { BvecSeg } from '../block/iov-iter.js';
 import * as api from '../gup/api.js';
 import { put_page, unpin_user_page, unpin_user_pages } from '../gup/unpin.js';
-import { EBUSY, EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, FOLL_LONGTERM, FOLL_WRITE, PAGE_SHIFT, PAGE_SIZE } from '../include/uapi.js';
+import { EBUSY, EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, PAGE_SHIFT, PAGE_SIZE, O_CLOEXEC, O_RDWR } from '../include/uapi.js';
 import type { Kernel } from '../kernel.js';
-import { alloc_file_pseudo, EBADF, fd_install, fdget, get_unused_fd_flags, O_CLOEXEC, O_RDWR, type FileOperations,
-  type OpenFile } from '../fs/fdtable.js';
-import { VM_HUGETLB, type Mm, type Task } from '../vm/mm.js';
+import { alloc_file_pseudo, EBADF, fd_install, fdget, get_unused_fd_flags, type FileOperations, type OpenFile } from '../fs/fdtable.js';
+import type { Mm, Task } from '../vm/mm.js';
 import { ENXIO, get_user_pages_longterm, pageAlignDown, pageArray, pagesSpanned } from './common.js';
 import { dmaWritePage } from './device.js';
 import { driverSwitches, type DriverSwitches } from './features.js';
 import { capable_ipc_lock, memlock, memlockLimitPages } from './memlock.js';
+import { VM_HUGETLB, FOLL_LONGTERM, FOLL_WRITE } from '../include/linux/mm.js';
 
 /** io_buffer_validate(): "arbitrary limit, but we need something" — one buffer is at most 1 GiB (SZ_1G). */
 export const IO_MAX_BUFFER_LEN = 2 ** 30;

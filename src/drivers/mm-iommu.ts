@@ -9,7 +9,7 @@
 
 import * as api from '../gup/api.js';
 import { put_page, unpin_user_page, unpin_user_pages } from '../gup/unpin.js';
-import { EFAULT, EINVAL, ENOENT, FOLL_LONGTERM, FOLL_WRITE, PAGE_SIZE } from '../include/uapi.js';
+import { EFAULT, EINVAL, ENOENT, PAGE_SIZE } from '../include/uapi.js';
 import type { Kernel } from '../kernel.js';
 import { PG_dirty } from '../mm/page-flags.js';
 import type { Mm, Task } from '../vm/mm.js';
@@ -17,6 +17,7 @@ import { get_user_pages_longterm, pageArray } from './common.js';
 import { registerTarget, unregisterTarget } from './device.js';
 import { driverSwitches } from './features.js';
 import { account_locked_vm } from './memlock.js';
+import { FOLL_LONGTERM, FOLL_WRITE } from '../include/linux/mm.js';
 
 /** The pages pinned per pin_user_pages() call: (1 << (PAGE_SHIFT + MAX_PAGE_ORDER)) / sizeof(struct vm_area_struct *). */
 export const MM_IOMMU_CHUNK = 2 ** (12 + 10) / 8;

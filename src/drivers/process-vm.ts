@@ -11,11 +11,12 @@
 import { copy_page_from_iter, copy_page_to_iter, import_iovec_checked, iov_iter_count, UIO_MAXIOV, type IovIter } from '../block/iov-iter.js';
 import * as api from '../gup/api.js';
 import { put_page, set_page_dirty_lock, unpin_user_pages_dirty_lock } from '../gup/unpin.js';
-import { EFAULT, EINVAL, FOLL_WRITE, PAGE_SIZE } from '../include/uapi.js';
+import { EFAULT, EINVAL, PAGE_SIZE } from '../include/uapi.js';
 import type { Kernel } from '../kernel.js';
 import type { Mm, Task } from '../vm/mm.js';
 import { ESRCH, pageAlignDown, pageArray } from './common.js';
 import { driverSwitches } from './features.js';
+import { FOLL_WRITE } from '../include/linux/mm.js';
 
 export interface Iovec {
   readonly base: number;

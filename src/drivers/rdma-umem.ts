@@ -8,7 +8,7 @@
 
 import * as api from '../gup/api.js';
 import { put_page, set_page_dirty_lock, unpin_user_page_range_dirty_lock } from '../gup/unpin.js';
-import { EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, EPERM, FOLL_FORCE, FOLL_LONGTERM, FOLL_WRITE, PAGE_SIZE } from '../include/uapi.js';
+import { EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, EPERM, PAGE_SIZE } from '../include/uapi.js';
 import type { Kernel } from '../kernel.js';
 import { PG_dirty } from '../mm/page-flags.js';
 import type { Mm, Task } from '../vm/mm.js';
@@ -16,6 +16,7 @@ import { get_user_pages_longterm, newId, pageAlignDown, pageArray, pagesSpanned 
 import { registerTarget, unregisterTarget } from './device.js';
 import { driverSwitches } from './features.js';
 import { can_do_mlock, capable_ipc_lock, memlock, memlockLimitPages } from './memlock.js';
+import { FOLL_FORCE, FOLL_LONGTERM, FOLL_WRITE } from '../include/linux/mm.js';
 
 // include/rdma/ib_verbs.h enum ib_access_flags
 export const IB_ACCESS_LOCAL_WRITE = 1 << 0;

@@ -9,7 +9,7 @@
 
 import * as api from '../gup/api.js';
 import { put_page, unpin_user_page, unpin_user_pages_dirty_lock } from '../gup/unpin.js';
-import { EEXIST, EFAULT, EINVAL, ENOMEM, FOLL_LONGTERM, FOLL_WRITE, PAGE_SIZE } from '../include/uapi.js';
+import { EEXIST, EFAULT, EINVAL, ENOMEM, PAGE_SIZE } from '../include/uapi.js';
 import type { Kernel } from '../kernel.js';
 import { PG_dirty, PG_reserved } from '../mm/page-flags.js';
 import type { Mm, Task } from '../vm/mm.js';
@@ -17,6 +17,7 @@ import { get_user_pages_longterm, pageArray } from './common.js';
 import { dmaWritePage } from './device.js';
 import { driverSwitches } from './features.js';
 import { capable_ipc_lock, memlock, memlockLimitPages } from './memlock.js';
+import { FOLL_LONGTERM, FOLL_WRITE } from '../include/linux/mm.js';
 
 // include/uapi/linux/vfio.h
 export const VFIO_DMA_MAP_FLAG_READ = 1 << 0;

@@ -15,21 +15,10 @@
 
 import type { Kernel } from '../kernel.js';
 import type { IovIter } from '../block/iov-iter.js';
-import { EBADF, EINVAL, ENOENT } from '../include/uapi.js';
+import { EBADF, EINVAL, ENOENT, O_RDWR, O_CREAT, O_TRUNC, O_DIRECT } from '../include/uapi.js';
 import type { Task } from '../vm/mm.js';
 import { File, type FsKind } from './file.js';
 import { truncate_setsize } from './truncate.js';
-
-// include/uapi/asm-generic/fcntl.h (x86-64 values)
-export const O_RDONLY = 0o0;
-export const O_WRONLY = 0o1;
-export const O_RDWR = 0o2;
-export const O_CREAT = 0o100;
-export const O_TRUNC = 0o1000;
-export const O_NONBLOCK = 0o4000;
-export const O_DIRECT = 0o40000;
-export const O_CLOEXEC = 0o2000000;
-export const O_ACCMODE = 0o3;
 
 /** include/uapi/asm-generic/errno-base.h */
 export { EBADF };

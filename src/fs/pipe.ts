@@ -7,12 +7,9 @@
 import type { Kernel } from '../kernel.js';
 import { iov_iter_count, type IovIter } from '../block/iov-iter.js';
 import { newPipe, pipe_empty, pipeRead, pipeRelease, type Pipe } from '../block/pipe.js';
-import { EAGAIN, EINVAL } from '../include/uapi.js';
+import { EAGAIN, EINVAL, O_CLOEXEC, O_DIRECT, O_NONBLOCK, O_RDONLY, O_WRONLY } from '../include/uapi.js';
 import type { Task } from '../vm/mm.js';
-import {
-  alloc_file_pseudo, fd_install, FMODE_READ, FMODE_WRITE, fput, get_unused_fd_flags, O_CLOEXEC, O_DIRECT, O_NONBLOCK, O_RDONLY, O_WRONLY,
-  put_unused_fd, type FileOperations, type OpenFile,
-} from './fdtable.js';
+import { alloc_file_pseudo, fd_install, FMODE_READ, FMODE_WRITE, fput, get_unused_fd_flags, put_unused_fd, type FileOperations, type OpenFile } from './fdtable.js';
 
 /**
  * pipe_read() (fs/pipe.c) minus sleeping: copy from the oldest buffers, releasing each one read to

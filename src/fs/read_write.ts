@@ -5,12 +5,9 @@
 
 import type { Kernel } from '../kernel.js';
 import { access_ok, import_iovec_checked, import_ubuf, iov_iter_truncate, type IovIter, type Iovec } from '../block/iov-iter.js';
-import { EFAULT, EFBIG, EINVAL, ENOENT, ESPIPE } from '../include/uapi.js';
+import { EFAULT, EFBIG, EINVAL, ENOENT, ESPIPE, O_DIRECT } from '../include/uapi.js';
 import type { Task } from '../vm/mm.js';
-import {
-  canWrite, EBADF, fdget, FMODE_CAN_READ, FMODE_CAN_WRITE, FMODE_PREAD, FMODE_PWRITE, FMODE_READ, FMODE_WRITE, getDirectIO,
-  isRegular, O_DIRECT, type OpenFile, type RegularFile,
-} from './fdtable.js';
+import { canWrite, EBADF, fdget, FMODE_CAN_READ, FMODE_CAN_WRITE, FMODE_PREAD, FMODE_PWRITE, FMODE_READ, FMODE_WRITE, getDirectIO, isRegular, type OpenFile, type RegularFile } from './fdtable.js';
 import { filemap_read, generic_perform_write, IOV_ITER_COPIER, type Copier } from './filemap.js';
 import type { File } from './file.js';
 import { truncate_setsize } from './truncate.js';

@@ -12,8 +12,9 @@ import { bio_add_page, bio_alloc, bioId, type Bio } from '../block/bio.js';
 import { blk_wait_bios, submit_bio } from '../block/blkdev.js';
 import { PAGE_SIZE } from '../include/uapi.js';
 import { PG_dirty, PG_private, PG_writeback } from '../mm/page-flags.js';
-import { PTE_DIRTY, PTE_WRITE, type Mm } from '../vm/mm.js';
+import type { Mm } from '../vm/mm.js';
 import { folioMarkDirty, folioWaitWriteback, type File } from './file.js';
+import { PTE_DIRTY, PTE_WRITE } from '../include/linux/mm.js';
 
 /** enum writeback_sync_modes (include/linux/writeback.h): the flusher does not wait; fsync does. */
 export type SyncMode = 'WB_SYNC_NONE' | 'WB_SYNC_ALL';

@@ -2,17 +2,14 @@
 // and the calling task ("current"); the _remote variants take the target mm.
 
 import type { Kernel } from '../kernel.js';
-import {
-  EINVAL, FOLL_FAST_ONLY, FOLL_GET, FOLL_LONGTERM, FOLL_PCI_P2PDMA, FOLL_PIN, FOLL_REMOTE, FOLL_TOUCH,
-  FOLL_UNLOCKABLE, INTERNAL_GUP_FLAGS, follFlagsString,
-} from '../include/uapi.js';
+import { EINVAL } from '../include/uapi.js';
 import type { Mm, Task } from '../vm/mm.js';
 import { try_grab_folio, is_zero_folio, folio_has_pincount } from './grab.js';
 import { gup_fast_fallback, gup_fast_fallback_gen } from './fast.js';
 import { runToEnd, type KernelGen } from '../preempt.js';
 import { __get_user_pages_locked, type PageArray } from './gup.js';
 import { __gup_longterm_locked } from './longterm.js';
-import { GUP_PIN_COUNTING_BIAS } from '../include/uapi.js';
+import { FOLL_FAST_ONLY, FOLL_GET, FOLL_LONGTERM, FOLL_PCI_P2PDMA, FOLL_PIN, FOLL_REMOTE, FOLL_TOUCH, FOLL_UNLOCKABLE, INTERNAL_GUP_FLAGS, follFlagsString, GUP_PIN_COUNTING_BIAS } from '../include/linux/mm.js';
 
 /** Calling a function, or passing a flag, that the selected kernel profile does not have. */
 export class ApiUnavailable extends Error {

@@ -1,17 +1,14 @@
 // GUP-fast: the lockless page-table walk and its fallback (mm/gup.c gup_fast_fallback()).
 
 import type { Kernel } from '../kernel.js';
-import {
-  EFAULT, EINVAL, EOVERFLOW, FOLL_FAST_ONLY, FOLL_FORCE, FOLL_GET, FOLL_HONOR_NUMA_FAULT, FOLL_LONGTERM,
-  FOLL_NOFAULT, FOLL_PCI_P2PDMA, FOLL_PIN, FOLL_TOUCH, FOLL_UNLOCKABLE, FOLL_WRITE, HPAGE_PMD_SIZE, PAGE_SIZE,
-  TASK_SIZE_MAX,
-} from '../include/uapi.js';
+import { EFAULT, EINVAL, EOVERFLOW, HPAGE_PMD_SIZE, PAGE_SIZE, TASK_SIZE_MAX } from '../include/uapi.js';
 import { PG_anon, PG_hugetlb, PG_referenced, PG_secretmem } from '../mm/page-flags.js';
-import { PTE_SPECIAL, PTE_WRITE, type Mm } from '../vm/mm.js';
+import type { Mm } from '../vm/mm.js';
 import { gup_put_folio, try_grab_folio_fast } from './grab.js';
 import { gup_must_unshare, type PageArray } from './gup.js';
 import { __gup_longterm_locked } from './longterm.js';
 import { runToEnd, type KernelGen } from '../preempt.js';
+import { PTE_SPECIAL, PTE_WRITE, FOLL_FAST_ONLY, FOLL_FORCE, FOLL_GET, FOLL_HONOR_NUMA_FAULT, FOLL_LONGTERM, FOLL_NOFAULT, FOLL_PCI_P2PDMA, FOLL_PIN, FOLL_TOUCH, FOLL_UNLOCKABLE, FOLL_WRITE } from '../include/linux/mm.js';
 
 /**
  * gup_fast_folio_allowed(): after the grab, a long-term write pin must be of anonymous,

@@ -2,10 +2,11 @@
 // folio_maybe_dma_pinned() (include/linux/mm.h).
 
 import type { Kernel } from '../kernel.js';
-import { EMLINK, ENOMEM, EREMOTEIO, FOLL_GET, FOLL_LONGTERM, FOLL_PCI_P2PDMA, FOLL_PIN, GUP_PIN_COUNTING_BIAS } from '../include/uapi.js';
+import { EMLINK, ENOMEM, EREMOTEIO } from '../include/uapi.js';
 import { ZONE_CMA, ZONE_MOVABLE } from '../mm/memory.js';
 import { Vmstat } from '../mm/vmstat.js';
 import { PG_device_coherent, PG_fsdax, PG_isolated_block, PG_p2pdma } from '../mm/page-flags.js';
+import { FOLL_GET, FOLL_LONGTERM, FOLL_PCI_P2PDMA, FOLL_PIN, GUP_PIN_COUNTING_BIAS } from '../include/linux/mm.js';
 
 export { EMLINK };
 

@@ -1,23 +1,14 @@
 // The GUP slow path: __get_user_pages() and what it calls (mm/gup.c).
 
 import type { Kernel } from '../kernel.js';
-import {
-  EBUSY, EEXIST, EFAULT, EHWPOISON, EMLINK, ENOMEM, EOPNOTSUPP, FOLL_ANON, FOLL_DUMP, FOLL_FORCE, FOLL_GET,
-  FOLL_HWPOISON, FOLL_LONGTERM, FOLL_NOFAULT, FOLL_NOWAIT, FOLL_PIN, FOLL_REMOTE, FOLL_SPLIT_PMD, FOLL_TOUCH,
-  FOLL_WRITE, HPAGE_PMD_NR, HPAGE_PMD_SIZE, PAGE_SIZE,
-} from '../include/uapi.js';
+import { EBUSY, EEXIST, EFAULT, EHWPOISON, EMLINK, ENOMEM, EOPNOTSUPP, HPAGE_PMD_NR, HPAGE_PMD_SIZE, PAGE_SIZE } from '../include/uapi.js';
 import { folioMarkDirty } from '../fs/file.js';
 import { PG_anon, PG_anon_exclusive, PG_dirty, PG_hwpoison, PG_referenced } from '../mm/page-flags.js';
-import {
-  FAULT_FLAG_REMOTE, FAULT_FLAG_RETRY_NOWAIT, FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, handleMmFault, VM_FAULT_ERROR,
-  VM_FAULT_HWPOISON, VM_FAULT_OOM, VM_FAULT_RETRY,
-} from '../vm/fault.js';
-import {
-  PTE_DIRTY, PTE_SPECIAL, PTE_WRITE, PTE_YOUNG, VM_HUGETLB, VM_IO, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_PFNMAP, VM_READ,
-  VM_SHARED, VM_WRITE, type Mm, type Vma,
-} from '../vm/mm.js';
+import { handleMmFault } from '../vm/fault.js';
+import type { Mm, Vma } from '../vm/mm.js';
 import { splitHugePmd } from '../vm/pgtable.js';
 import { gup_put_folio, try_grab_folio } from './grab.js';
+import { PTE_DIRTY, PTE_SPECIAL, PTE_WRITE, PTE_YOUNG, VM_HUGETLB, VM_IO, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE, FAULT_FLAG_REMOTE, FAULT_FLAG_RETRY_NOWAIT, FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, VM_FAULT_ERROR, VM_FAULT_HWPOISON, VM_FAULT_OOM, VM_FAULT_RETRY, FOLL_ANON, FOLL_DUMP, FOLL_FORCE, FOLL_GET, FOLL_HWPOISON, FOLL_LONGTERM, FOLL_NOFAULT, FOLL_NOWAIT, FOLL_PIN, FOLL_REMOTE, FOLL_SPLIT_PMD, FOLL_TOUCH, FOLL_WRITE } from '../include/linux/mm.js';
 
 export type PageArray = number[] | Int32Array;
 

@@ -1,11 +1,11 @@
 // Releasing what GUP grabbed (mm/gup.c unpin_*; mm/swap.c put_page/folio_put; the v5.2 put_user_page*()).
 
 import type { Kernel } from '../kernel.js';
-import { FOLL_GET, FOLL_PIN, GUP_PIN_COUNTING_BIAS } from '../include/uapi.js';
 import { folioMarkDirty } from '../fs/file.js';
 import { PG_dirty } from '../mm/page-flags.js';
 import { folio_has_pincount, gup_put_folio, is_zero_folio } from './grab.js';
 import type { PageArray } from './gup.js';
+import { FOLL_GET, FOLL_PIN, GUP_PIN_COUNTING_BIAS } from '../include/linux/mm.js';
 
 /**
  * The model's own check (not a kernel WARN): releasing a pin the folio cannot hold. The kernel

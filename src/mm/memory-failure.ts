@@ -5,9 +5,9 @@
 
 import type { Kernel } from '../kernel.js';
 import { HPAGE_PMD_SIZE, PAGE_SIZE } from '../include/uapi.js';
-import { PTE_HWPOISON_ENTRY } from '../vm/mm.js';
 import { splitHugePmd } from '../vm/pgtable.js';
 import { PG_hwpoison } from './page-flags.js';
+import { PTE_HWPOISON_ENTRY } from '../include/linux/mm.js';
 
 export function memory_failure(k: Kernel, pfn: number): number {
   const mem = k.mem;

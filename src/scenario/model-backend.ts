@@ -4,7 +4,7 @@ import { KernelBug } from '../check/bug.js';
 import { findLeaks } from '../check/leaks.js';
 import { dropFileCache } from '../fs/file.js';
 import * as api from '../gup/api.js';
-import { CONSTANTS, HPAGE_PMD_SIZE, PAGE_SIZE } from '../include/uapi.js';
+import { HPAGE_PMD_SIZE, PAGE_SIZE } from '../include/uapi.js';
 import { Kernel, type MachineConfig, type ThpMode } from '../kernel.js';
 import type { FootprintJSON } from '../trace/footprint.js';
 import { runSegment, type KernelGen, type YieldPoint } from '../preempt.js';
@@ -14,6 +14,7 @@ import { do_exit } from '../vm/exit.js';
 import { A, type Args, type Ctx, type OpImpl } from './ops/common.js';
 import { ALL_OPS, ALL_QUERIES } from './ops/index.js';
 import { ScenarioError, type AllocFailureReport, type ArgSpec, type Backend, type BugReport, type LeakReport, type Session, type StepOutcome, type Value, type Warning } from './backend.js';
+import { CONSTANTS } from '../include/constants.js';
 
 // ---- the backend --------------------------------------------------------------------------------------
 

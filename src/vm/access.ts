@@ -3,8 +3,9 @@
 
 import type { Kernel } from '../kernel.js';
 import { EFAULT, ENOMEM, PAGE_SIZE } from '../include/uapi.js';
-import { FAULT_FLAG_WRITE, handleMmFault, VM_FAULT_ERROR, VM_FAULT_OOM } from './fault.js';
-import { PTE_DIRTY, PTE_WRITE, PTE_YOUNG, VM_EXEC, VM_READ, VM_WRITE, type Mm } from './mm.js';
+import { handleMmFault } from './fault.js';
+import type { Mm } from './mm.js';
+import { PTE_DIRTY, PTE_WRITE, PTE_YOUNG, VM_EXEC, VM_READ, VM_WRITE, FAULT_FLAG_WRITE, VM_FAULT_ERROR, VM_FAULT_OOM } from '../include/linux/mm.js';
 
 /** The PFN a user access at addr reaches after any fault, or -EFAULT (SIGSEGV/SIGBUS) / -ENOMEM (OOM). */
 export function userAccess(k: Kernel, mm: Mm, addr: number, write: boolean): number {

@@ -6,28 +6,11 @@ import { filemapGetFolio, folioMarkDirty, pageMkwrite } from '../fs/file.js';
 import {
   PG_anon, PG_anon_exclusive, PG_lru, PG_swapbacked,
 } from '../mm/page-flags.js';
-import {
-  PTE_DIRTY, PTE_HWPOISON_ENTRY, PTE_PRESENT, PTE_SPECIAL, PTE_WRITE, PTE_YOUNG, VM_HUGETLB, VM_HUGEPAGE, VM_NOHUGEPAGE, VM_WRITE,
-  type Vma,
-} from './mm.js';
+import type { Vma } from './mm.js';
 import { mapPage, setPte, splitHugePmd } from './pgtable.js';
 import { gfpNowarn } from '../mm/memory.js';
 import { hugetlbFault } from './hugetlb.js';
-
-// include/linux/mm_types.h enum fault_flag
-export const FAULT_FLAG_WRITE = 1 << 0;
-export const FAULT_FLAG_RETRY_NOWAIT = 1 << 3;
-export const FAULT_FLAG_REMOTE = 1 << 7;
-export const FAULT_FLAG_UNSHARE = 1 << 10;
-// include/linux/mm_types.h enum vm_fault_reason
-export const VM_FAULT_OOM = 0x000001;
-export const VM_FAULT_SIGBUS = 0x000002;
-export const VM_FAULT_MAJOR = 0x000004;
-export const VM_FAULT_HWPOISON = 0x000010;
-export const VM_FAULT_SIGSEGV = 0x000040;
-export const VM_FAULT_RETRY = 0x000400;
-export const VM_FAULT_FALLBACK = 0x000800;
-export const VM_FAULT_ERROR = VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV | VM_FAULT_HWPOISON;
+import { PTE_DIRTY, PTE_HWPOISON_ENTRY, PTE_PRESENT, PTE_SPECIAL, PTE_WRITE, PTE_YOUNG, VM_HUGETLB, VM_HUGEPAGE, VM_NOHUGEPAGE, VM_WRITE, FAULT_FLAG_WRITE, FAULT_FLAG_RETRY_NOWAIT, FAULT_FLAG_UNSHARE, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_MAJOR, VM_FAULT_HWPOISON, VM_FAULT_RETRY, VM_FAULT_FALLBACK } from '../include/linux/mm.js';
 
 /**
  * Anonymous folio setup shared by every anon allocation path (folio_add_new_anon_rmap()). Large

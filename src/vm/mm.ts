@@ -5,39 +5,7 @@
 import { HPAGE_PMD_NR, HPAGE_PMD_SIZE, PAGE_SIZE } from '../include/uapi.js';
 import type { File } from '../fs/file.js';
 import { IdSpace } from '../trace/ids.js';
-
-// include/linux/mm.h vm_flags values
-export const VM_READ = 0x1;
-export const VM_WRITE = 0x2;
-export const VM_EXEC = 0x4;
-export const VM_SHARED = 0x8;
-export const VM_MAYREAD = 0x10;
-export const VM_MAYWRITE = 0x20;
-export const VM_MAYEXEC = 0x40;
-export const VM_MAYSHARE = 0x80;
-export const VM_PFNMAP = 0x400;
-export const VM_LOCKED = 0x2000;
-export const VM_IO = 0x4000;
-export const VM_DONTCOPY = 0x20000;
-export const VM_DONTEXPAND = 0x40000;
-export const VM_ACCOUNT = 0x100000;
-export const VM_NORESERVE = 0x200000;
-export const VM_HUGETLB = 0x400000;
-export const VM_WIPEONFORK = 0x2000000;
-export const VM_MIXEDMAP = 0x10000000;
-export const VM_HUGEPAGE = 0x20000000;
-export const VM_NOHUGEPAGE = 0x40000000;
-
-// PTE bits of the model (x86 names)
-export const PTE_PRESENT = 1 << 0;
-export const PTE_WRITE = 1 << 1;
-export const PTE_DIRTY = 1 << 2;
-export const PTE_YOUNG = 1 << 3;
-/** pte_special(): no struct page behind it as far as vm_normal_page() is concerned (zero page). */
-export const PTE_SPECIAL = 1 << 4;
-
-/** A non-present entry left by memory_failure() (a hwpoison swap entry): not none, not a page. */
-export const PTE_HWPOISON_ENTRY = -2;
+import { VM_SHARED, VM_MAYWRITE } from '../include/linux/mm.js';
 
 export interface PmdEntry {
   pfn: number;

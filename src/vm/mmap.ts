@@ -9,13 +9,11 @@ import {
 } from '../include/uapi.js';
 import { align64, num, offsetInPage64, pageAlign64, u64, wrap64 } from '../include/u64.js';
 import { File, dropFileCache } from '../fs/file.js';
-import { handleMmFault, FAULT_FLAG_WRITE, VM_FAULT_ERROR } from './fault.js';
-import {
-  Mm, Vma, VM_DONTCOPY, VM_EXEC, VM_HUGEPAGE, VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_NOHUGEPAGE,
-  VM_READ, VM_SHARED, VM_WIPEONFORK, VM_WRITE, PTE_WRITE, VM_HUGETLB, VM_ACCOUNT, VM_NORESERVE,
-} from './mm.js';
+import { handleMmFault } from './fault.js';
+import { Mm, Vma } from './mm.js';
 import { __vm_enough_memory } from '../mm/util.js';
 import { splitHugePmd, zapRange } from './pgtable.js';
+import { VM_DONTCOPY, VM_EXEC, VM_HUGEPAGE, VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_NOHUGEPAGE, VM_READ, VM_SHARED, VM_WIPEONFORK, VM_WRITE, PTE_WRITE, VM_HUGETLB, VM_ACCOUNT, VM_NORESERVE, FAULT_FLAG_WRITE, VM_FAULT_ERROR } from '../include/linux/mm.js';
 
 function protToVmFlags(prot: number): number {
   return (prot & PROT_READ ? VM_READ : 0) | (prot & PROT_WRITE ? VM_WRITE : 0) | (prot & PROT_EXEC ? VM_EXEC : 0);

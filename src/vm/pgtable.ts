@@ -3,7 +3,8 @@
 import type { Kernel } from '../kernel.js';
 import { HPAGE_PMD_NR, HPAGE_PMD_SIZE, PAGE_SIZE } from '../include/uapi.js';
 import { PG_anon, PG_anon_exclusive, PG_dirty } from '../mm/page-flags.js';
-import { PTE_DIRTY, PTE_PRESENT, PTE_SPECIAL, type Vma } from './mm.js';
+import type { Vma } from './mm.js';
+import { PTE_DIRTY, PTE_PRESENT, PTE_SPECIAL } from '../include/linux/mm.js';
 
 export function setPte(k: Kernel, vma: Vma, addr: number, pfn: number, bits: number): void {
   const i = vma.idx(addr);

@@ -9,10 +9,11 @@ import { import_ubuf, iov_iter_kvec } from '../../src/block/iov-iter.js';
 import { GFP_KERNEL } from '../../src/mm/memory.js';
 import { blk_complete_one, devState, submit_bio, submit_bio_wait } from '../../src/block/blkdev.js';
 import { pin_user_pages } from '../../src/gup/api.js';
-import { FOLL_WRITE, PAGE_SIZE } from '../../src/include/uapi.js';
+import { PAGE_SIZE } from '../../src/include/uapi.js';
 import { PG_dirty } from '../../src/mm/page-flags.js';
 import { do_munmap } from '../../src/vm/mmap.js';
 import { kernel, mmap, step, write } from '../helpers.js';
+import { FOLL_WRITE } from '../../src/include/linux/mm.js';
 
 function pinned(profile = 'current', n = 2) {
   const k = kernel(profile);

@@ -8,11 +8,12 @@ import { checkInvariants } from '../../src/check/invariants.js';
 import { findLeaks } from '../../src/check/leaks.js';
 import { get_user_pages, pin_user_pages_fast } from '../../src/gup/api.js';
 import { put_page, unpin_user_page, unpin_user_pages } from '../../src/gup/unpin.js';
-import { FOLL_WRITE, MAP_SHARED, PAGE_SIZE } from '../../src/include/uapi.js';
+import { MAP_SHARED, PAGE_SIZE } from '../../src/include/uapi.js';
 import { File } from '../../src/fs/file.js';
 import {
   SHARED_ANON, THP_SIZE, counters, expectBug, kernel, mmap, pagesArray, pfnAt, read, setup, step, teardown, write,
 } from '../helpers.js';
+import { FOLL_WRITE } from '../../src/include/linux/mm.js';
 
 for (const profile of ['5.7', 'current']) {
   test(`leaks [${profile}]: a page still pinned after every task exited is named, with its holder`, () => {

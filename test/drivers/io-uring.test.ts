@@ -7,9 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { File } from '../../src/fs/file.js';
-import {
-  EBUSY, EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, GUP_PIN_COUNTING_BIAS, HPAGE_PMD_SIZE, MAP_PRIVATE, MAP_SHARED, PAGE_SIZE,
-} from '../../src/include/uapi.js';
+import { EBUSY, EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, HPAGE_PMD_SIZE, MAP_PRIVATE, MAP_SHARED, PAGE_SIZE } from '../../src/include/uapi.js';
 import { ENXIO } from '../../src/drivers/common.js';
 import { close_fd, EBADF } from '../../src/fs/fdtable.js';
 import {
@@ -27,6 +25,7 @@ import {
   MiB, SHARED_ANON, delta, kernel, mmap, pfnAt, read, ref, setup, step, write, type Env,
 } from '../helpers.js';
 import { exitAll, TRACKED } from './util.js';
+import { GUP_PIN_COUNTING_BIAS } from '../../src/include/linux/mm.js';
 
 function ring(e: Env): IoRing {
   const r = io_uring_get_ring(e.k, e.t, step(e.k, e.t, 'io_uring_setup', () => io_uring_setup(e.k, e.t)));

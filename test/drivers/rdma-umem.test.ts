@@ -8,11 +8,12 @@ import {
 } from '../../src/drivers/rdma-umem.js';
 import { memlock, set_cap_ipc_lock, setrlimit_memlock } from '../../src/drivers/memlock.js';
 import { deviceDmaWrite } from '../../src/drivers/device.js';
-import { EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, EPERM, GUP_PIN_COUNTING_BIAS, PAGE_SIZE, PROT_READ } from '../../src/include/uapi.js';
+import { EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, EPERM, PAGE_SIZE, PROT_READ } from '../../src/include/uapi.js';
 import { PG_dirty } from '../../src/mm/page-flags.js';
 import { do_fork } from '../../src/vm/fork.js';
 import { delta, mmap, pfnAt, read, ref, setup, step, write, type Env } from '../helpers.js';
 import { exitAll, TRACKED } from './util.js';
+import { GUP_PIN_COUNTING_BIAS } from '../../src/include/linux/mm.js';
 
 const N = 8;
 

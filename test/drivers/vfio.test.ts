@@ -7,12 +7,13 @@ import {
   VFIO_DMA_MAP_FLAG_READ, VFIO_DMA_MAP_FLAG_WRITE, vfio_dma_do_map, vfio_dma_do_unmap, vfioDeviceDmaWrite, vfioState,
 } from '../../src/drivers/vfio.js';
 import { memlock, set_cap_ipc_lock, setrlimit_memlock } from '../../src/drivers/memlock.js';
-import { EEXIST, EFAULT, EINVAL, ENOMEM, GUP_PIN_COUNTING_BIAS, PAGE_SIZE } from '../../src/include/uapi.js';
+import { EEXIST, EFAULT, EINVAL, ENOMEM, PAGE_SIZE } from '../../src/include/uapi.js';
 import { Kernel } from '../../src/kernel.js';
 import { PG_anon, PG_dirty } from '../../src/mm/page-flags.js';
 import { getProfile, type Profile } from '../../src/profile.js';
 import { delta, mmap, pfnAt, read, ref, setup, step, write, type Env } from '../helpers.js';
 import { exitAll, TRACKED } from './util.js';
+import { GUP_PIN_COUNTING_BIAS } from '../../src/include/linux/mm.js';
 
 const RW = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
 const IOVA = 0x100000;

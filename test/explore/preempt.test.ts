@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KernelBug } from '../../src/check/bug.js';
 import { pin_user_pages_fast_gen } from '../../src/gup/api.js';
-import { FOLL_WRITE, PAGE_SIZE } from '../../src/include/uapi.js';
+import { PAGE_SIZE } from '../../src/include/uapi.js';
 import { runSegment, runToEnd } from '../../src/preempt.js';
 import { do_fork_gen } from '../../src/vm/fork.js';
 import { translate } from '../../src/vm/access.js';
@@ -16,6 +16,7 @@ import { loadScenario } from '../../src/scenario/load.js';
 import { ScenarioFileError } from '../../src/scenario/errors.js';
 import { modelBackend } from '../../src/scenario/model-backend.js';
 import { kernel, mmap, write } from '../helpers.js';
+import { FOLL_WRITE } from '../../src/include/linux/mm.js';
 
 const STOP = new Set(['before_wrprotect']);
 

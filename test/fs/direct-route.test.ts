@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { IovIter } from '../../src/block/iov-iter.js';
-import { O_DIRECT, O_RDWR, do_sys_open, registerDirectIO, type OpenFile } from '../../src/fs/fdtable.js';
+import { do_sys_open, registerDirectIO, type OpenFile } from '../../src/fs/fdtable.js';
 import { ksys_pread64, ksys_write } from '../../src/fs/read_write.js';
-import { PAGE_SIZE } from '../../src/include/uapi.js';
+import { PAGE_SIZE, O_DIRECT, O_RDWR } from '../../src/include/uapi.js';
 import { mmap, read, step, write } from '../helpers.js';
 import { fileSetup } from './fs-helpers.js';
 

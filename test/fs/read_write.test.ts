@@ -4,12 +4,10 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  EBADF, O_CREAT, O_DIRECT, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, close_fd, do_sys_open, fdget,
-} from '../../src/fs/fdtable.js';
+import { EBADF, close_fd, do_sys_open, fdget } from '../../src/fs/fdtable.js';
 import { filemap_read, generic_perform_write } from '../../src/fs/filemap.js';
 import { do_fsync, ksys_pread64, ksys_pwrite64, ksys_read, ksys_write } from '../../src/fs/read_write.js';
-import { EFAULT, EINVAL, ENOENT, PAGE_SIZE } from '../../src/include/uapi.js';
+import { EFAULT, EINVAL, ENOENT, PAGE_SIZE, O_CREAT, O_DIRECT, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY } from '../../src/include/uapi.js';
 import { PG_dirty, PG_private } from '../../src/mm/page-flags.js';
 import { do_munmap } from '../../src/vm/mmap.js';
 import { kernel, mmap, read, step, write } from '../helpers.js';

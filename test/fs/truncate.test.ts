@@ -5,17 +5,18 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { inFlight } from '../../src/block/blkdev.js';
-import { EBADF, O_RDONLY, O_RDWR, do_sys_open } from '../../src/fs/fdtable.js';
+import { EBADF, do_sys_open } from '../../src/fs/fdtable.js';
 import { do_sys_ftruncate } from '../../src/fs/read_write.js';
 import { invalidate_inode_pages2_range, truncate_setsize } from '../../src/fs/truncate.js';
 import { filemap_fdatawait_range, writeback_file } from '../../src/fs/writeback.js';
 import { get_user_pages, pin_user_pages } from '../../src/gup/api.js';
 import { put_page, set_page_dirty_lock, unpin_user_pages_dirty_lock } from '../../src/gup/unpin.js';
-import { EBUSY, EFAULT, EINVAL, FOLL_WRITE, MAP_PRIVATE, PAGE_SIZE } from '../../src/include/uapi.js';
+import { EBUSY, EFAULT, EINVAL, MAP_PRIVATE, PAGE_SIZE, O_RDONLY, O_RDWR } from '../../src/include/uapi.js';
 import { PG_anon, PG_dirty, PG_private } from '../../src/mm/page-flags.js';
 import { userRead } from '../../src/vm/access.js';
 import { mmap, pagesArray, pfnAt, read, ref, step, warnsDuring, write } from '../helpers.js';
 import { cached, fileSetup } from './fs-helpers.js';
+import { FOLL_WRITE } from '../../src/include/linux/mm.js';
 
 // truncate_pagecache(): unmap_mapping_range(even_cows = 1), then truncate_inode_pages(); ext4 frees the blocks.
 test('truncate to 0 unmaps shared PTEs and private COW copies, frees the pages and the blocks; access past EOF faults', () => {

@@ -8,17 +8,15 @@ import {
   get_user_pages, get_user_pages_fast, get_user_pages_fast_only, pin_user_pages, pin_user_pages_fast,
 } from '../../src/gup/api.js';
 import { folio_maybe_dma_pinned } from '../../src/gup/grab.js';
-import {
-  EFAULT, EREMOTEIO, FOLL_ANON, FOLL_DUMP, FOLL_FORCE, FOLL_LONGTERM, FOLL_NOFAULT, FOLL_NOWAIT, FOLL_PCI_P2PDMA, FOLL_WRITE, MAP_PRIVATE, PAGE_SIZE, PROT_READ,
-} from '../../src/include/uapi.js';
+import { EFAULT, EREMOTEIO, MAP_PRIVATE, PAGE_SIZE, PROT_READ } from '../../src/include/uapi.js';
 import { PG_anon, PG_anon_exclusive, PG_p2pdma } from '../../src/mm/page-flags.js';
 import { userWrite } from '../../src/vm/access.js';
 import { do_exit } from '../../src/vm/exit.js';
 import { do_fork } from '../../src/vm/fork.js';
-import { VM_IO, VM_PFNMAP } from '../../src/vm/mm.js';
 import {
   PRIVATE_ANON, SHARED_ANON, delta, kernel, mmap, pagesArray, pfnAt, pteWritable, read, ref, setup, step, write,
 } from '../helpers.js';
+import { VM_IO, VM_PFNMAP, FOLL_ANON, FOLL_DUMP, FOLL_FORCE, FOLL_LONGTERM, FOLL_NOFAULT, FOLL_NOWAIT, FOLL_PCI_P2PDMA, FOLL_WRITE } from '../../src/include/linux/mm.js';
 
 type PinFn = typeof pin_user_pages_fast;
 const FNS: Array<[string, PinFn]> = [

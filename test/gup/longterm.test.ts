@@ -7,15 +7,14 @@ import assert from 'node:assert/strict';
 import { File } from '../../src/fs/file.js';
 import { pin_user_pages, pin_user_pages_fast } from '../../src/gup/api.js';
 import { unpin_user_pages } from '../../src/gup/unpin.js';
-import {
-  EFAULT, ENOMEM, FOLL_LONGTERM, FOLL_WRITE, MAP_PRIVATE, MAP_SHARED, PAGE_SIZE,
-} from '../../src/include/uapi.js';
+import { EFAULT, ENOMEM, MAP_PRIVATE, MAP_SHARED, PAGE_SIZE } from '../../src/include/uapi.js';
 import type { Kernel } from '../../src/kernel.js';
 import { ZONE_CMA, ZONE_MOVABLE, ZONE_NORMAL } from '../../src/mm/memory.js';
 import { PG_anon, PG_anon_exclusive, PG_isolated_block, PG_lru } from '../../src/mm/page-flags.js';
 import {
   MiB, SHARED_ANON, delta, kernel, mmap, pagesArray, pfnAt, read, ref, setup, step, write,
 } from '../helpers.js';
+import { FOLL_LONGTERM, FOLL_WRITE } from '../../src/include/linux/mm.js';
 
 type PinFn = typeof pin_user_pages_fast;
 const PINS: Array<[string, PinFn]> = [['pin_user_pages_fast', pin_user_pages_fast], ['pin_user_pages', pin_user_pages]];

@@ -10,12 +10,13 @@ import {
   put_page, put_user_pages, put_user_pages_dirty_lock, unpin_folio, unpin_folios, unpin_user_page, unpin_user_page_range_dirty_lock, unpin_user_pages,
   unpin_user_pages_dirty_lock,
 } from '../../src/gup/unpin.js';
-import { EFAULT, FOLL_WRITE, GUP_PIN_COUNTING_BIAS, MAP_SHARED, PAGE_SIZE } from '../../src/include/uapi.js';
+import { EFAULT, MAP_SHARED, PAGE_SIZE } from '../../src/include/uapi.js';
 import type { Kernel } from '../../src/kernel.js';
 import { PG_dirty } from '../../src/mm/page-flags.js';
 import {
   THP_SIZE, counters, delta, expectBug, kernel, mmap, pagesArray, pfnAt, read, ref, setup, step, warnsDuring, write,
 } from '../helpers.js';
+import { FOLL_WRITE, GUP_PIN_COUNTING_BIAS } from '../../src/include/linux/mm.js';
 
 const NOT_PINNED = 'pinlab:unpin-not-pinned';
 

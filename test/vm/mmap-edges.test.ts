@@ -13,9 +13,10 @@ import {
 } from '../../src/include/uapi.js';
 import { File } from '../../src/fs/file.js';
 import { do_madvise, do_mmap, do_mprotect, do_munmap } from '../../src/vm/mmap.js';
-import { VM_DONTCOPY, VM_WRITE, type Task } from '../../src/vm/mm.js';
+import type { Task } from '../../src/vm/mm.js';
 import { Kernel } from '../../src/kernel.js';
 import { PRIVATE_ANON, RW, kernel, mmap, step } from '../helpers.js';
+import { VM_DONTCOPY, VM_WRITE } from '../../src/include/linux/mm.js';
 
 const P = PAGE_SIZE;
 

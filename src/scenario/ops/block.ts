@@ -10,12 +10,12 @@ import {
 } from '../../block/iov-iter.js';
 import { bio_alloc, bio_iov_iter_get_pages, bio_release_pages, type Bio } from '../../block/bio.js';
 import { GFP_KERNEL } from '../../mm/memory.js';
-import { PAGE_SIZE } from '../../include/uapi.js';
+import { PAGE_SIZE, O_DIRECT } from '../../include/uapi.js';
 import { ioUringFixedBvec } from '../../drivers/io-uring.js';
 import { ringOf } from './drivers.js';
 import { newPipe, pipeBuffers, type Pipe } from '../../block/pipe.js';
 import { splice_check_file_to_pipe, splice_read_direct } from '../../block/splice.js';
-import { EBADF, fdget, getDirectIO, isRegular, O_DIRECT, type OpenFile, type RegularFile } from '../../fs/fdtable.js';
+import { EBADF, fdget, getDirectIO, isRegular, type OpenFile, type RegularFile } from '../../fs/fdtable.js';
 import { writeCheckLimits } from '../../fs/read_write.js';
 import { EINVAL } from '../../include/uapi.js';
 import { ScenarioError } from '../backend.js';

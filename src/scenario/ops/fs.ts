@@ -2,9 +2,7 @@
 // writeback, reclaim and drop_caches, which a scenario triggers as separate steps.
 
 import type { File } from '../../fs/file.js';
-import {
-  close_fd, do_sys_open, fdget, O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECT, O_NONBLOCK, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY,
-} from '../../fs/fdtable.js';
+import { close_fd, do_sys_open, fdget } from '../../fs/fdtable.js';
 import { do_pipe2 } from '../../fs/pipe.js';
 import {
   do_fsync, do_iov_rw, do_sys_ftruncate, do_sys_truncate, ksys_pread64, ksys_pwrite64, ksys_read, ksys_write,
@@ -12,7 +10,7 @@ import {
 import { drop_pagecache, shrink_file } from '../../fs/reclaim.js';
 import { filemap_fdatawait_range, writeback_file } from '../../fs/writeback.js';
 import { PG_active, PG_dirty, PG_lru, PG_private, PG_uptodate, PG_writeback } from '../../mm/page-flags.js';
-import { EINVAL } from '../../include/uapi.js';
+import { EINVAL, O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECT, O_NONBLOCK, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY } from '../../include/uapi.js';
 import { ScenarioError, type Value } from '../backend.js';
 import { A, bool, int, ret, str, task, type Args, type Ctx, type OpImpl, type QueryImpl } from './common.js';
 
