@@ -19,7 +19,6 @@ import type { Kernel } from '../kernel.js';
 import type { File } from '../fs/file.js';
 import type { Profile } from '../profile.js';
 import type { Mm } from '../vm/mm.js';
-import { ApiUnavailable } from '../gup/api.js';
 import { gup_fast_fallback } from '../gup/fast.js';
 import { try_grab_folio } from '../gup/grab.js';
 import { EFAULT, EINVAL, ENOMEM, PAGE_SIZE, TASK_SIZE_MAX } from '../include/uapi.js';
@@ -27,6 +26,7 @@ import { GFP_KERNEL } from '../mm/memory.js';
 import { userAccess } from '../vm/access.js';
 import { pipe_buf, pipe_buf_release, pipe_full, pipeTruncate, type Pipe, type PipeBuffer } from './pipe.js';
 import { FOLL_GET, FOLL_NOFAULT, FOLL_PCI_P2PDMA, FOLL_PIN, FOLL_WRITE } from '../include/linux/mm.js';
+import { ApiUnavailable } from '../check/bug.js';
 
 /** enum iter_type */
 export type IterType = 'ITER_UBUF' | 'ITER_IOVEC' | 'ITER_KVEC' | 'ITER_BVEC' | 'ITER_FOLIOQ' | 'ITER_XARRAY' | 'ITER_DISCARD' | 'ITER_PIPE';

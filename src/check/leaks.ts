@@ -2,9 +2,9 @@
 // dropped, any folio still allocated is held by someone the model can name.
 
 import type { Kernel } from '../kernel.js';
-import { folio_has_pincount } from '../gup/grab.js';
 import { PG_hwpoison } from '../mm/page-flags.js';
 import { GUP_PIN_COUNTING_BIAS } from '../include/linux/mm.js';
+import { folio_has_pincount } from '../mm/folio.js';
 
 export interface Holder {
   /** "task parent, pin_user_pages_fast at step 3 (handle P)" */

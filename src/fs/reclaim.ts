@@ -8,13 +8,13 @@
 // and shmem folios need swap, which the model does not have; DAX pages are not on the LRU.
 
 import type { Kernel } from '../kernel.js';
-import { folio_maybe_dma_pinned } from '../gup/grab.js';
 import { PG_active, PG_dirty, PG_locked, PG_lru, PG_private, PG_writeback } from '../mm/page-flags.js';
 import type { Profile } from '../profile.js';
 import { folio_isolate_lru, folio_putback_lru } from '../vm/migrate.js';
 import { zapPte } from '../vm/pgtable.js';
 import { filemap_remove_folio, type File } from './file.js';
 import { liveMms } from './writeback.js';
+import { folio_maybe_dma_pinned } from '../mm/folio.js';
 
 /**
  * try_to_unmap() for a page-cache folio (mm/rmap.c try_to_unmap_one()): every PTE that maps it

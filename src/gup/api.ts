@@ -4,20 +4,14 @@
 import type { Kernel } from '../kernel.js';
 import { EINVAL } from '../include/uapi.js';
 import type { Mm, Task } from '../vm/mm.js';
-import { try_grab_folio, is_zero_folio, folio_has_pincount } from './grab.js';
+import { try_grab_folio } from './grab.js';
 import { gup_fast_fallback, gup_fast_fallback_gen } from './fast.js';
 import { runToEnd, type KernelGen } from '../preempt.js';
-import { __get_user_pages_locked, type PageArray } from './gup.js';
+import type { PageArray } from './gup.js';
 import { __gup_longterm_locked } from './longterm.js';
 import { FOLL_FAST_ONLY, FOLL_GET, FOLL_LONGTERM, FOLL_PCI_P2PDMA, FOLL_PIN, FOLL_REMOTE, FOLL_TOUCH, FOLL_UNLOCKABLE, INTERNAL_GUP_FLAGS, follFlagsString, GUP_PIN_COUNTING_BIAS } from '../include/linux/mm.js';
-
-/** Calling a function, or passing a flag, that the selected kernel profile does not have. */
-export class ApiUnavailable extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ApiUnavailable';
-  }
-}
+import { is_zero_folio, folio_has_pincount } from '../mm/folio.js';
+import { ApiUnavailable } from '../check/bug.js';
 
 type Family = 'get' | 'pin';
 

@@ -3,9 +3,10 @@
 import type { Kernel } from '../kernel.js';
 import { folioMarkDirty } from '../fs/file.js';
 import { PG_dirty } from '../mm/page-flags.js';
-import { folio_has_pincount, gup_put_folio, is_zero_folio } from './grab.js';
+import { gup_put_folio } from './grab.js';
 import type { PageArray } from './gup.js';
 import { FOLL_GET, FOLL_PIN, GUP_PIN_COUNTING_BIAS } from '../include/linux/mm.js';
+import { folio_has_pincount, is_zero_folio } from '../mm/folio.js';
 
 /**
  * The model's own check (not a kernel WARN): releasing a pin the folio cannot hold. The kernel

@@ -1,9 +1,8 @@
 // The model behind the scenario language: every operation and query a scenario can name.
 
-import { KernelBug } from '../check/bug.js';
+import { ApiUnavailable, KernelBug } from '../check/bug.js';
 import { findLeaks } from '../check/leaks.js';
 import { dropFileCache } from '../fs/file.js';
-import * as api from '../gup/api.js';
 import { HPAGE_PMD_SIZE, PAGE_SIZE } from '../include/uapi.js';
 import { Kernel, type MachineConfig, type ThpMode } from '../kernel.js';
 import type { FootprintJSON } from '../trace/footprint.js';
@@ -165,7 +164,7 @@ class ModelSession implements Session {
         this.bugRep = { message: e.message, step: at, details: e.details };
         return { ret: null };
       }
-      if (e instanceof api.ApiUnavailable || e instanceof RangeError) throw new ScenarioError(e.message);
+      if (e instanceof ApiUnavailable || e instanceof RangeError) throw new ScenarioError(e.message);
       throw e;
     }
   }

@@ -2,7 +2,6 @@
 
 import type { Kernel } from '../kernel.js';
 import { ENOMEM, HPAGE_PMD_SIZE, PAGE_SIZE } from '../include/uapi.js';
-import { folio_maybe_dma_pinned } from '../gup/grab.js';
 import { PG_anon, PG_anon_exclusive, PG_lru, PG_swapbacked } from '../mm/page-flags.js';
 import { Vma, type Mm, type Task } from './mm.js';
 import { mapPage, setPte, splitHugePmd } from './pgtable.js';
@@ -10,6 +9,7 @@ import { copyHugetlbRange } from './hugetlb.js';
 import { remove_vma } from './mmap.js';
 import { runToEnd, type KernelGen } from '../preempt.js';
 import { PTE_DIRTY, PTE_HWPOISON_ENTRY, PTE_PRESENT, PTE_SPECIAL, PTE_WRITE, PTE_YOUNG, VM_DONTCOPY, VM_HUGETLB, VM_PFNMAP, VM_MIXEDMAP, VM_WIPEONFORK, VM_WRITE } from '../include/linux/mm.js';
+import { folio_maybe_dma_pinned } from '../mm/folio.js';
 
 /** folio_needs_cow_for_dma() (include/linux/mm.h): the mm has pinned and the folio may be pinned. */
 function needsCowForDma(k: Kernel, src: Mm, head: number): boolean {

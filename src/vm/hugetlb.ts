@@ -2,10 +2,10 @@
 
 import type { Kernel } from '../kernel.js';
 import { HPAGE_PMD_NR, HPAGE_PMD_SIZE } from '../include/uapi.js';
-import { folio_maybe_dma_pinned } from '../gup/grab.js';
 import { PG_anon, PG_anon_exclusive, PG_lru } from '../mm/page-flags.js';
 import type { Mm, Vma } from './mm.js';
 import { PTE_DIRTY, PTE_PRESENT, PTE_WRITE, PTE_YOUNG, VM_WRITE } from '../include/linux/mm.js';
+import { folio_maybe_dma_pinned } from '../mm/folio.js';
 
 const FAULT_FLAG_WRITE = 1 << 0;
 const FAULT_FLAG_UNSHARE = 1 << 10;

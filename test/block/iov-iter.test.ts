@@ -3,9 +3,8 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { KernelBug } from '../../src/check/bug.js';
+import { KernelBug, ApiUnavailable } from '../../src/check/bug.js';
 import { File, filemapGetFolio } from '../../src/fs/file.js';
-import { ApiUnavailable } from '../../src/gup/api.js';
 import { unpin_user_pages } from '../../src/gup/unpin.js';
 import { EFAULT, EINVAL, EREMOTEIO, PAGE_SIZE, PROT_READ, TASK_SIZE_MAX } from '../../src/include/uapi.js';
 import { GFP_KERNEL } from '../../src/mm/memory.js';

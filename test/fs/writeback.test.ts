@@ -11,7 +11,6 @@ import {
   filemap_fdatawait_range, filemap_write_and_wait_range, folio_clear_dirty_for_io, folio_mkclean, writeback_file,
 } from '../../src/fs/writeback.js';
 import { truncate_setsize } from '../../src/fs/truncate.js';
-import { folio_maybe_dma_pinned } from '../../src/gup/grab.js';
 import { pin_user_pages } from '../../src/gup/api.js';
 import { set_page_dirty_lock, unpin_user_pages_dirty_lock } from '../../src/gup/unpin.js';
 import { MAP_PRIVATE, PAGE_SIZE, PROT_READ, O_RDWR } from '../../src/include/uapi.js';
@@ -19,6 +18,7 @@ import { PG_dirty, PG_private, PG_writeback } from '../../src/mm/page-flags.js';
 import { expectBug, mmap, pagesArray, pfnAt, pteWritable, read, ref, step, warnsDuring, write } from '../helpers.js';
 import { cached, fileSetup } from './fs-helpers.js';
 import { PTE_DIRTY, PTE_WRITE, FOLL_WRITE } from '../../src/include/linux/mm.js';
+import { folio_maybe_dma_pinned } from '../../src/mm/folio.js';
 
 function pteBits(env: ReturnType<typeof fileSetup>, addr: number): number {
   const v = env.t.mm.findVma(addr)!;

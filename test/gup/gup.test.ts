@@ -7,7 +7,6 @@ import { File } from '../../src/fs/file.js';
 import {
   get_user_pages, get_user_pages_fast, get_user_pages_fast_only, pin_user_pages, pin_user_pages_fast,
 } from '../../src/gup/api.js';
-import { folio_maybe_dma_pinned } from '../../src/gup/grab.js';
 import { EFAULT, EREMOTEIO, MAP_PRIVATE, PAGE_SIZE, PROT_READ } from '../../src/include/uapi.js';
 import { PG_anon, PG_anon_exclusive, PG_p2pdma } from '../../src/mm/page-flags.js';
 import { userWrite } from '../../src/vm/access.js';
@@ -17,6 +16,7 @@ import {
   PRIVATE_ANON, SHARED_ANON, delta, kernel, mmap, pagesArray, pfnAt, pteWritable, read, ref, setup, step, write,
 } from '../helpers.js';
 import { VM_IO, VM_PFNMAP, FOLL_ANON, FOLL_DUMP, FOLL_FORCE, FOLL_LONGTERM, FOLL_NOFAULT, FOLL_NOWAIT, FOLL_PCI_P2PDMA, FOLL_WRITE } from '../../src/include/linux/mm.js';
+import { folio_maybe_dma_pinned } from '../../src/mm/folio.js';
 
 type PinFn = typeof pin_user_pages_fast;
 const FNS: Array<[string, PinFn]> = [

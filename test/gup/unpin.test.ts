@@ -5,7 +5,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { File } from '../../src/fs/file.js';
 import { get_user_pages_fast, pin_user_pages, pin_user_pages_fast } from '../../src/gup/api.js';
-import { folio_maybe_dma_pinned } from '../../src/gup/grab.js';
 import {
   put_page, put_user_pages, put_user_pages_dirty_lock, unpin_folio, unpin_folios, unpin_user_page, unpin_user_page_range_dirty_lock, unpin_user_pages,
   unpin_user_pages_dirty_lock,
@@ -17,6 +16,7 @@ import {
   THP_SIZE, counters, delta, expectBug, kernel, mmap, pagesArray, pfnAt, read, ref, setup, step, warnsDuring, write,
 } from '../helpers.js';
 import { FOLL_WRITE, GUP_PIN_COUNTING_BIAS } from '../../src/include/linux/mm.js';
+import { folio_maybe_dma_pinned } from '../../src/mm/folio.js';
 
 const NOT_PINNED = 'pinlab:unpin-not-pinned';
 

@@ -3,7 +3,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KernelBug } from '../../src/check/bug.js';
-import { is_zero_folio } from '../../src/gup/grab.js';
 import { pin_user_pages } from '../../src/gup/api.js';
 import { unpin_user_pages } from '../../src/gup/unpin.js';
 import { PAGE_SIZE } from '../../src/include/uapi.js';
@@ -11,6 +10,7 @@ import {
   GFP_HIGHUSER_MOVABLE, GFP_KERNEL, MAX_PAGE_ORDER, PhysMem, ZONE_CMA, ZONE_MOVABLE, ZONE_NORMAL,
 } from '../../src/mm/memory.js';
 import { counters, kernel, mmap, pagesArray, pfnAt, read, setup, step, write } from '../helpers.js';
+import { is_zero_folio } from '../../src/mm/folio.js';
 
 const BLOCK = 1 << MAX_PAGE_ORDER;
 

@@ -8,7 +8,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { findLeaks } from '../../src/check/leaks.js';
-import { folio_has_pincount, is_zero_folio } from '../../src/gup/grab.js';
 import {
   get_user_pages, get_user_pages_fast, pin_user_pages, pin_user_pages_fast, pin_user_pages_remote,
 } from '../../src/gup/api.js';
@@ -26,6 +25,7 @@ import {
   MiB, PRIVATE_ANON, RW, SHARED_ANON, THP_SIZE, counters, kernel, pagesArray, step, teardown,
 } from '../helpers.js';
 import { VM_WRITE, FOLL_FORCE, FOLL_LONGTERM, FOLL_WRITE, GUP_PIN_COUNTING_BIAS } from '../../src/include/linux/mm.js';
+import { folio_has_pincount, is_zero_folio } from '../../src/mm/folio.js';
 
 type GupFn = 'pin_user_pages_fast' | 'pin_user_pages' | 'get_user_pages_fast' | 'get_user_pages' | 'pin_user_pages_remote';
 

@@ -5,7 +5,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pin_user_pages, pin_user_pages_fast } from '../../src/gup/api.js';
-import { folio_maybe_dma_pinned } from '../../src/gup/grab.js';
 import { unpin_user_pages } from '../../src/gup/unpin.js';
 import { EFAULT, ENOMEM, HPAGE_PMD_NR, MADV_DONTFORK, MADV_WIPEONFORK, PAGE_SIZE } from '../../src/include/uapi.js';
 import { findLeaks } from '../../src/check/leaks.js';
@@ -20,6 +19,7 @@ import {
   MiB, THP_SIZE, counters, delta, pagesArray, pfnAt, pteWritable, read, ref, setup, step, teardown, write,
 } from '../helpers.js';
 import { FOLL_LONGTERM, FOLL_WRITE } from '../../src/include/linux/mm.js';
+import { folio_maybe_dma_pinned } from '../../src/mm/folio.js';
 
 function fork(k: Kernel, parent: Task, name = 'child'): Task {
   const c = step(k, parent, 'fork', () => do_fork(k, parent, name));

@@ -1,6 +1,5 @@
 // Scenario queries: what expectations can inspect.
 
-import { folio_maybe_dma_pinned } from '../../gup/grab.js';
 import { ZONE_NAMES } from '../../mm/memory.js';
 import { PG_anon, PG_anon_exclusive, PG_dirty, PG_hugetlb, PG_lru, PG_private, PG_uptodate, PG_writeback } from '../../mm/page-flags.js';
 import { VMSTAT_ITEMS, type VmstatItem } from '../../mm/vmstat.js';
@@ -9,6 +8,7 @@ import type { Task } from '../../vm/mm.js';
 import { A, handle, int, pfnArg, str, task, type Ctx, type QueryImpl } from './common.js';
 import { ScenarioError, type Value } from '../backend.js';
 import { PTE_DIRTY, PTE_WRITE } from '../../include/linux/mm.js';
+import { folio_maybe_dma_pinned } from '../../mm/folio.js';
 
 // ---- queries ---------------------------------------------------------------------------------------
 
