@@ -4,6 +4,7 @@
 import type { Kernel } from '../kernel.js';
 import { PG_anon, PG_anon_exclusive, PG_buddy } from '../mm/page-flags.js';
 import { PTE_SPECIAL } from '../include/linux/mm.js';
+import { tasks } from '../vm/mm.js';
 
 /**
  * Check every invariant. With `written` (the folio runs the step wrote), only folios that were
@@ -16,7 +17,7 @@ export function checkInvariants(k: Kernel, written?: ReadonlyArray<readonly [num
   // 1. Recount mappings from the page tables: mapcount and entire_mapcount must match (rmap).
   const ptes = new Map<number, number>();
   const pmds = new Map<number, number>();
-  for (const t of k.tasks.values()) {
+  for (const t of tasks(k).values()) {
     if (t.exited) continue;
     for (const v of t.mm.vmas) {
       for (const e of v.pmd.values()) {

@@ -10,7 +10,7 @@
 import * as api from '../gup/api.js';
 import { put_page, unpin_user_page, unpin_user_pages } from '../gup/unpin.js';
 import { EFAULT, EINVAL, ENOENT, PAGE_SIZE } from '../include/uapi.js';
-import type { Kernel } from '../kernel.js';
+import { stateKey, type Kernel } from '../kernel.js';
 import { PG_dirty } from '../mm/page-flags.js';
 import type { Mm, Task } from '../vm/mm.js';
 import { get_user_pages_longterm, pageArray } from './common.js';
@@ -31,15 +31,17 @@ export class MmIommuMem {
   }
 }
 
-export function mmIommuState(k: Kernel): MmIommuMem[] {
-  return k.state('drivers:mm_iommu', () => {
-    const list: MmIommuMem[] = [];
-    // mm_iommu_cleanup() when the container's mm goes.
-    k.onTeardown(() => {
-      for (const m of [...list]) mm_iommu_release(k, m);
-    });
-    return list;
+const MM_IOMMU_KEY = stateKey('drivers:mm_iommu', (k: Kernel) => {
+  const list: MmIommuMem[] = [];
+  // mm_iommu_cleanup() when the container's mm goes.
+  k.onTeardown(() => {
+    for (const m of [...list]) mm_iommu_release(k, m);
   });
+  return list;
+});
+
+export function mmIommuState(k: Kernel): MmIommuMem[] {
+  return k.state(MM_IOMMU_KEY);
 }
 
 /** mm_iommu_new() → mm_iommu_do_alloc(): 0 or -errno (-EINVAL overlap, -ENOMEM over the limit, -EFAULT short pin). */

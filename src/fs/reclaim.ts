@@ -12,9 +12,10 @@ import { PG_active, PG_dirty, PG_locked, PG_lru, PG_private, PG_writeback } from
 import type { Profile } from '../profile.js';
 import { folio_isolate_lru, folio_putback_lru } from '../vm/migrate.js';
 import { zapPte } from '../vm/pgtable.js';
-import { filemap_remove_folio, type File } from './file.js';
+import type { File } from '../include/linux/fs.js';
 import { liveMms } from './writeback.js';
 import { folio_maybe_dma_pinned } from '../mm/folio.js';
+import { filemap_remove_folio, shmem_mapping } from '../mm/filemap.js';
 
 /**
  * try_to_unmap() for a page-cache folio (mm/rmap.c try_to_unmap_one()): every PTE that maps it
@@ -98,7 +99,7 @@ export function shrink_file_folio(k: Kernel, file: File, head: number): ReclaimO
 
 /** One reclaim pass over a file's page cache, in index order. Returns the number of folios freed. */
 export function shrink_file(k: Kernel, file: File): number {
-  if (file.isShmem || file.isFsdax) return 0;
+  if (shmem_mapping(file) || file.fstype.dax) return 0;
   k.fp.read('file', file.id);
   let freed = 0;
   for (const index of [...file.cache.keys()].sort((a, b) => a - b)) {
@@ -143,7 +144,7 @@ export function mapping_evict_folio(k: Kernel, file: File, head: number): boolea
 export function drop_pagecache(k: Kernel, files: Iterable<File>): number {
   let dropped = 0;
   for (const file of files) {
-    if (file.isShmem || file.isFsdax) continue;
+    if (shmem_mapping(file) || file.fstype.dax) continue;
     k.fp.read('file', file.id);
     for (const index of [...file.cache.keys()].sort((a, b) => a - b)) {
       const head = file.cache.get(index)!;

@@ -9,6 +9,7 @@ import { gup_must_unshare, type PageArray } from './gup.js';
 import { __gup_longterm_locked } from './longterm.js';
 import { runToEnd, type KernelGen } from '../preempt.js';
 import { PTE_SPECIAL, PTE_WRITE, FOLL_FAST_ONLY, FOLL_FORCE, FOLL_GET, FOLL_HONOR_NUMA_FAULT, FOLL_LONGTERM, FOLL_NOFAULT, FOLL_PCI_P2PDMA, FOLL_PIN, FOLL_TOUCH, FOLL_UNLOCKABLE, FOLL_WRITE } from '../include/linux/mm.js';
+import { fileById, shmem_mapping } from '../mm/filemap.js';
 
 /**
  * gup_fast_folio_allowed(): after the grab, a long-term write pin must be of anonymous,
@@ -23,7 +24,8 @@ function gup_fast_folio_allowed(k: Kernel, head: number, flags: number): boolean
   if (mem.test(head, PG_hugetlb) || mem.test(head, PG_anon)) return true;
   const id = mem.mapping[head];
   if (id <= 0) return false; // truncated: no mapping
-  return k.fileById(id)?.isShmem ?? false;
+  const f = fileById(k, id);
+  return f !== undefined && shmem_mapping(f);
 }
 
 /** Yield points of GUP-fast: after the lockless walk has grabbed its pages, before the fork check. */

@@ -2,7 +2,7 @@
 
 import type { Kernel } from '../kernel.js';
 import { EBUSY, EEXIST, EFAULT, EHWPOISON, EMLINK, ENOMEM, EOPNOTSUPP, HPAGE_PMD_NR, HPAGE_PMD_SIZE, PAGE_SIZE } from '../include/uapi.js';
-import { folioMarkDirty } from '../fs/file.js';
+import { folio_mark_dirty } from '../mm/page-writeback.js';
 import { PG_anon, PG_anon_exclusive, PG_dirty, PG_hwpoison, PG_referenced } from '../mm/page-flags.js';
 import { handleMmFault } from '../vm/fault.js';
 import type { Mm, Vma } from '../vm/mm.js';
@@ -14,7 +14,7 @@ export type PageArray = number[] | Int32Array;
 
 /** vma_is_fsdax() (include/linux/fs.h): a DAX file on a filesystem. */
 function vmaIsFsdax(vma: Vma): boolean {
-  return vma.file?.isFsdax ?? false;
+  return vma.file?.fstype.dax ?? false;
 }
 
 function vmaIsSecretmem(k: Kernel, vma: Vma): boolean {
@@ -26,8 +26,8 @@ export function vma_needs_dirty_tracking(vma: Vma): boolean {
   if ((vma.flags & (VM_WRITE | VM_SHARED)) !== (VM_WRITE | VM_SHARED)) return false;
   const f = vma.file;
   if (!f) return false;
-  if (f.hasPageMkwrite) return true;
-  return f.canWriteback && !(vma.flags & VM_PFNMAP);
+  if ((f.vm_ops.page_mkwrite !== undefined)) return true;
+  return f.fstype.writeback && !(vma.flags & VM_PFNMAP);
 }
 
 /** writable_file_mapping_allowed() (mm/gup.c, v6.5): refuse long-term write pins of dirty-tracked file memory. */
@@ -141,7 +141,7 @@ function follow_page_mask(k: Kernel, vma: Vma, addr: number, flags: number, foll
   if (flags & FOLL_TOUCH) {
     // Mark the folio dirty for a write lookup if neither PTE nor folio is dirty, and accessed.
     if (flags & FOLL_WRITE && !(bits & PTE_DIRTY) && !mem.test(head, PG_dirty) && !(bits & PTE_SPECIAL))
-      folioMarkDirty(k, head);
+      folio_mark_dirty(k, head);
     if (!mem.isZeroPfn(head)) mem.set(head, PG_referenced);
   }
   return { pfn, err: 0, pageMask: 0 };

@@ -1,7 +1,7 @@
 // Releasing what GUP grabbed (mm/gup.c unpin_*; mm/swap.c put_page/folio_put; the v5.2 put_user_page*()).
 
 import type { Kernel } from '../kernel.js';
-import { folioMarkDirty } from '../fs/file.js';
+import { folio_mark_dirty } from '../mm/page-writeback.js';
 import { PG_dirty } from '../mm/page-flags.js';
 import { gup_put_folio } from './grab.js';
 import type { PageArray } from './gup.js';
@@ -65,7 +65,7 @@ export function unpin_user_pages_dirty_lock(k: Kernel, pages: PageArray, npages:
     const head = k.mem.head(pages[i]);
     const nr = runLength(k, pages, i, npages);
     // The "already dirty: skip" shortcut may race with folio_clear_dirty_for_io(); both outcomes are fine.
-    if (!k.mem.test(head, PG_dirty) && !is_zero_folio(k, head)) folioMarkDirty(k, head);
+    if (!k.mem.test(head, PG_dirty) && !is_zero_folio(k, head)) folio_mark_dirty(k, head);
     putPinRun(k, head, nr);
     i += nr;
   }
@@ -78,7 +78,7 @@ export function unpin_user_page_range_dirty_lock(k: Kernel, pfn: number, npages:
     const p = pfn + i;
     const head = mem.head(p);
     const nr = Math.min(npages - i, mem.folioNrPages(head) - (p - head));
-    if (make_dirty && !mem.test(head, PG_dirty) && !is_zero_folio(k, head)) folioMarkDirty(k, head);
+    if (make_dirty && !mem.test(head, PG_dirty) && !is_zero_folio(k, head)) folio_mark_dirty(k, head);
     putPinRun(k, head, nr);
     i += nr;
   }
@@ -117,7 +117,7 @@ export function folio_put(k: Kernel, head: number): void {
 /** set_page_dirty_lock(): lock the folio and mark it dirty through its mapping. */
 export function set_page_dirty_lock(k: Kernel, pfn: number): void {
   const head = k.mem.head(pfn);
-  if (!is_zero_folio(k, head)) folioMarkDirty(k, head);
+  if (!is_zero_folio(k, head)) folio_mark_dirty(k, head);
 }
 
 // v5.2 .. v5.5 placeholders (mm/gup.c, include/linux/mm.h): aliases of put_page() that tracked nothing.

@@ -91,8 +91,13 @@ export class PhysMem {
   readonly zeroPfns: number[] = [];
   private hugeZero = -1;
   fp: Footprint | null = null;
-  /** Observers of folio frees (the block layer watches pages under DMA). */
-  freeWatch: ((head: number, nr: number) => void) | null = null;
+  /** Observers of folio frees (the block layer watches pages under DMA): any number of them. */
+  private readonly freeWatchers: Array<(head: number, nr: number) => void> = [];
+
+  /** Be told of every folio freed from now on (head, number of pages). */
+  watchFrees(fn: (head: number, nr: number) => void): void {
+    this.freeWatchers.push(fn);
+  }
   /** Free hugetlb folios (mm/hugetlb.c hstate free lists): refcount 0, not in the buddy allocator. */
   readonly hugetlbFree: number[] = [];
 
@@ -381,7 +386,7 @@ export class PhysMem {
       throw new KernelBug(`BUG: Bad page state in process: pfn ${head}: ${bad.join('; ')}`, this.describe(head));
     }
     this.onFree?.(head);
-    this.freeWatch?.(head, nr);
+    for (const fn of this.freeWatchers) fn(head, nr);
     if (f & PG_hugetlb) {
       // free_huge_folio(): back to the pool, still a huge page.
       for (let i = 0; i < nr; i++) this.mapping[head + i] = 0;

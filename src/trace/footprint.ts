@@ -6,7 +6,7 @@ import type { FootprintJSON } from './schema.js';
 
 export type { FootprintJSON } from './schema.js';
 
-// 'file' is an inode and its page cache (src/fs/file.ts); 'filp' an open file (struct file:
+// 'file' is an inode and its page cache (src/include/linux/fs.ts, src/mm/filemap.ts); 'filp' an open file (struct file:
 // f_count, f_pos); 'fdtable' a task's descriptor table (struct files_struct, by pid); 'ring' an
 // io_uring context and its registered buffers; 'zone' a zone's free-page count (struct zone
 // vm_stat NR_FREE_PAGES), which every allocation and free changes.

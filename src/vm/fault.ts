@@ -2,7 +2,7 @@
 
 import type { Kernel } from '../kernel.js';
 import { HPAGE_PMD_NR, HPAGE_PMD_ORDER, HPAGE_PMD_SIZE, PAGE_SIZE } from '../include/uapi.js';
-import { filemapGetFolio, folioMarkDirty, pageMkwrite } from '../fs/file.js';
+import { folio_mark_dirty } from '../mm/page-writeback.js';
 import {
   PG_anon, PG_anon_exclusive, PG_lru, PG_swapbacked,
 } from '../mm/page-flags.js';
@@ -11,6 +11,7 @@ import { mapPage, setPte, splitHugePmd } from './pgtable.js';
 import { gfpNowarn } from '../mm/memory.js';
 import { hugetlbFault } from './hugetlb.js';
 import { PTE_DIRTY, PTE_HWPOISON_ENTRY, PTE_PRESENT, PTE_SPECIAL, PTE_WRITE, PTE_YOUNG, VM_HUGETLB, VM_HUGEPAGE, VM_NOHUGEPAGE, VM_WRITE, FAULT_FLAG_WRITE, FAULT_FLAG_RETRY_NOWAIT, FAULT_FLAG_UNSHARE, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_MAJOR, VM_FAULT_HWPOISON, VM_FAULT_RETRY, VM_FAULT_FALLBACK } from '../include/linux/mm.js';
+import { tasks } from './mm.js';
 
 /**
  * Anonymous folio setup shared by every anon allocation path (folio_add_new_anon_rmap()). Large
@@ -127,7 +128,7 @@ function doAnonymousPage(k: Kernel, vma: Vma, addr: number, write: boolean): num
 /** vma_wants_writenotify(): shared writable mappings whose file needs dirty tracking start read-only. */
 function wantsWritenotify(vma: Vma): boolean {
   const f = vma.file;
-  return !!f && vma.isShared() && (vma.flags & VM_WRITE) !== 0 && (f.hasPageMkwrite || f.canWriteback);
+  return !!f && vma.isShared() && (vma.flags & VM_WRITE) !== 0 && (vma.vm_ops?.page_mkwrite !== undefined || f.fstype.writeback);
 }
 
 /** do_read_fault() / do_cow_fault() / do_shared_fault(). */
@@ -136,7 +137,7 @@ function doFault(k: Kernel, vma: Vma, addr: number, fflags: number): number {
   const mem = k.mem;
   const index = vma.fileIndex(addr);
   if (index * PAGE_SIZE >= Math.ceil(file.size / PAGE_SIZE) * PAGE_SIZE) return VM_FAULT_SIGBUS; // beyond EOF
-  const { pfn, major } = filemapGetFolio(k, file, index);
+  const { pfn, major } = vma.vm_ops!.fault(k, file, index);
   if (pfn < 0) return VM_FAULT_OOM;
   if (major && fflags & FAULT_FLAG_RETRY_NOWAIT) return VM_FAULT_RETRY; // I/O started, not waited for
   const done = major ? VM_FAULT_MAJOR : 0;
@@ -153,9 +154,9 @@ function doFault(k: Kernel, vma: Vma, addr: number, fflags: number): number {
   mem.refAdd(pfn, 1);
   if (write) {
     // do_shared_fault(): ->page_mkwrite, then a writable dirty PTE and a dirty folio.
-    pageMkwrite(k, file, pfn);
+    vma.vm_ops!.page_mkwrite?.(k, file, pfn);
     mapPage(k, vma, addr, pfn, PTE_YOUNG | PTE_DIRTY | PTE_WRITE);
-    folioMarkDirty(k, pfn);
+    folio_mark_dirty(k, pfn);
     return done;
   }
   const writable = vma.isShared() && (vma.flags & VM_WRITE) !== 0 && !wantsWritenotify(vma);
@@ -178,7 +179,7 @@ function canReuseAnon(k: Kernel, vma: Vma, head: number, pfn: number): boolean {
 
 function mappedOnlyBy(k: Kernel, head: number, mmId: number): boolean {
   const nr = k.mem.folioNrPages(head);
-  for (const t of k.tasks.values()) {
+  for (const t of tasks(k).values()) {
     if (t.mm.id === mmId || t.exited) continue;
     for (const v of t.mm.vmas) {
       for (const e of v.pmd.values()) if (e.pfn === head) return false;
@@ -201,9 +202,9 @@ function doWpPage(k: Kernel, vma: Vma, addr: number, fflags: number): number {
   const head = mem.head(pfn);
   if (vma.isShared()) {
     // wp_page_shared(): no COW in shared mappings; the filesystem is told first.
-    if (vma.file) pageMkwrite(k, vma.file, head);
+    if (vma.file) vma.vm_ops?.page_mkwrite?.(k, vma.file, head);
     vma.bits[i] |= PTE_WRITE | PTE_DIRTY | PTE_YOUNG;
-    folioMarkDirty(k, head);
+    folio_mark_dirty(k, head);
     return 0;
   }
   if (mem.test(head, PG_anon)) {

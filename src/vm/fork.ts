@@ -3,7 +3,7 @@
 import type { Kernel } from '../kernel.js';
 import { ENOMEM, HPAGE_PMD_SIZE, PAGE_SIZE } from '../include/uapi.js';
 import { PG_anon, PG_anon_exclusive, PG_lru, PG_swapbacked } from '../mm/page-flags.js';
-import { Vma, type Mm, type Task } from './mm.js';
+import { Vma, type Mm, type Task, createTask, mm_alloc, runForkHooks } from './mm.js';
 import { mapPage, setPte, splitHugePmd } from './pgtable.js';
 import { copyHugetlbRange } from './hugetlb.js';
 import { remove_vma } from './mmap.js';
@@ -35,7 +35,7 @@ export const FORK_YIELD_POINTS = ['before_wrprotect'] as const;
  */
 export function* do_fork_gen(k: Kernel, parent: Task, childName: string): KernelGen<Task | number> {
   const src = parent.mm;
-  const dst = k.newMm();
+  const dst = mm_alloc(k);
   dst.mmapBase = src.mmapBase;
   src.mmapWriteLocked = true;
   src.writeProtectSeq++; // odd: GUP-fast FOLL_PIN callers back off (R56)
@@ -64,8 +64,8 @@ export function* do_fork_gen(k: Kernel, parent: Task, childName: string): Kernel
     src.mmapWriteLocked = false;
     k.fp.write('mm', src.id);
   }
-  const child = k.createTask(childName, dst);
-  k.runForkHooks(parent, child);
+  const child = createTask(k, childName, dst);
+  runForkHooks(k, parent, child);
   return child;
 }
 

@@ -5,6 +5,8 @@ import type { Kernel } from '../kernel.js';
 import { EAGAIN, ENOMEM } from '../include/uapi.js';
 import { gfpNowarn } from '../mm/memory.js';
 import { FOLIO_FLAGS, PG_anon, PG_anon_exclusive, PG_head, PG_lru, PG_tail } from '../mm/page-flags.js';
+import { tasks } from './mm.js';
+import { fileById } from '../mm/filemap.js';
 
 /** folio_isolate_lru(): takes a reference and clears PG_lru; fails if already isolated. */
 export function folio_isolate_lru(k: Kernel, head: number): boolean {
@@ -67,7 +69,7 @@ export function migrate_folio(k: Kernel, head: number): number {
     mem.entireMapcountAdd(head, -mem.entireMapcount(head));
   }
   // remove_migration_ptes(): every mapping now points at the new folio.
-  for (const t of k.tasks.values()) {
+  for (const t of tasks(k).values()) {
     for (const v of t.mm.vmas) {
       for (const e of v.pmd.values()) if (e.pfn === head) { e.pfn = np; k.fp.write('vma', v.id); }
       for (let i = 0; i < v.pte.length; i++) {
@@ -78,7 +80,7 @@ export function migrate_folio(k: Kernel, head: number): number {
   }
   const fid = mem.mapping[head];
   if (fid > 0) {
-    const f = k.fileById(fid);
+    const f = fileById(k, fid);
     if (f) f.cache.set(mem.index[head], np);
     mem.mapping[head] = 0;
   }

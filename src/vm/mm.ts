@@ -3,8 +3,9 @@
 // PMD (2 MiB) leaf entries keyed by the absolute PMD index (address >> 21).
 
 import { HPAGE_PMD_NR, HPAGE_PMD_SIZE, PAGE_SIZE } from '../include/uapi.js';
-import type { File } from '../fs/file.js';
+import type { File, VmOperations } from '../include/linux/fs.js';
 import { IdSpace } from '../trace/ids.js';
+import { stateKey, type Kernel } from '../kernel.js';
 import { VM_SHARED, VM_MAYWRITE } from '../include/linux/mm.js';
 
 export interface PmdEntry {
@@ -19,6 +20,8 @@ export class Vma {
   end: number;
   flags: number;
   file: File | null;
+  /** vma->vm_ops: what the file's ->mmap installed (the file's table); null for anonymous memory. */
+  vm_ops: VmOperations | null;
   /** File page offset of `start`. */
   pgoff: number;
   /** Per page: the PFN mapped, or -1. */
@@ -34,6 +37,7 @@ export class Vma {
     this.end = end;
     this.flags = flags;
     this.file = file;
+    this.vm_ops = file ? file.vm_ops : null;
     if (file) file.users++;
     this.pgoff = pgoff;
     const n = (end - start) / PAGE_SIZE;
@@ -139,3 +143,59 @@ export class Task {
 }
 
 export const PMD_PAGES = HPAGE_PMD_NR;
+
+/**
+ * The task list (kernel/fork.c, kernel/pid.c) and its notifier chains: fork hooks (copy_files(),
+ * ...) and exit hooks (exit_files(), ...). Per kernel, in a state slot: the Kernel knows no task.
+ */
+class TaskList {
+  readonly byName = new Map<string, Task>();
+  nextPid = 1;
+  nextMmId = 1;
+  readonly forkHooks: Array<(parent: Task, child: Task) => void> = [];
+  readonly exitHooks: Array<(task: Task) => void> = [];
+}
+
+const TASKS = stateKey('tasks', () => new TaskList());
+
+/** Every task by name, in creation order (exited ones too, marked exited). */
+export function tasks(k: Kernel): Map<string, Task> {
+  return k.state(TASKS).byName;
+}
+
+/** mm_alloc(): a new, empty mm_struct. */
+export function mm_alloc(k: Kernel): Mm {
+  return new Mm(k.state(TASKS).nextMmId++, k.ids);
+}
+
+export function createTask(k: Kernel, name: string, mm?: Mm): Task {
+  const tl = k.state(TASKS);
+  if (tl.byName.has(name)) throw new RangeError(`task '${name}' already exists`);
+  const t = new Task(tl.nextPid++, name, mm ?? mm_alloc(k));
+  tl.byName.set(name, t);
+  return t;
+}
+
+export function findTask(k: Kernel, name: string): Task {
+  const t = k.state(TASKS).byName.get(name);
+  if (!t) throw new RangeError(`no task named '${name}'`);
+  return t;
+}
+
+/** Run when fork() has created a child (copy_files(), ...). */
+export function onFork(k: Kernel, fn: (parent: Task, child: Task) => void): void {
+  k.state(TASKS).forkHooks.push(fn);
+}
+
+export function runForkHooks(k: Kernel, parent: Task, child: Task): void {
+  for (const fn of k.state(TASKS).forkHooks) fn(parent, child);
+}
+
+/** Run when a task exits, after its mm went (do_exit(): exit_mm(), then exit_files(), ...). */
+export function onExit(k: Kernel, fn: (task: Task) => void): void {
+  k.state(TASKS).exitHooks.push(fn);
+}
+
+export function runExitHooks(k: Kernel, task: Task): void {
+  for (const fn of k.state(TASKS).exitHooks) fn(task);
+}

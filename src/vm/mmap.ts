@@ -8,7 +8,8 @@ import {
   PROT_GROWSDOWN, PROT_GROWSUP, PROT_READ, PROT_SEM, PROT_WRITE, EACCES, TASK_SIZE,
 } from '../include/uapi.js';
 import { align64, num, offsetInPage64, pageAlign64, u64, wrap64 } from '../include/u64.js';
-import { File, dropFileCache } from '../fs/file.js';
+import type { File } from '../include/linux/fs.js';
+import { shmem_evict_inode, shmem_zero_setup } from '../mm/shmem.js';
 import { handleMmFault } from './fault.js';
 import { Mm, Vma } from './mm.js';
 import { __vm_enough_memory } from '../mm/util.js';
@@ -205,8 +206,7 @@ export function do_mmap(k: Kernel, mm: Mm, a: MmapArgs): number {
   if (shared) {
     // shmem_zero_setup(): shared anonymous memory is a tmpfs file.
     if (anon) {
-      file = new File(`dev/zero (deleted) #${mm.id}`, 'tmpfs', mlen, true);
-      k.registerFile(file);
+      file = shmem_zero_setup(k, `dev/zero (deleted) #${mm.id}`, mlen);
       pgoff = 0;
     }
   }
@@ -230,7 +230,7 @@ export function remove_vma(k: Kernel, mm: Mm, vma: Vma): void {
   mm.removeVma(vma);
   k.fp.write('vma', vma.id);
   const f = vma.file;
-  if (f && --f.users === 0 && f.anonymous) dropFileCache(k, f);
+  if (f && --f.users === 0 && f.anonymous) shmem_evict_inode(k, f);
 }
 
 /**

@@ -6,6 +6,7 @@ import type { Kernel } from '../kernel.js';
 import { EAGAIN, EBUSY, EINVAL, HPAGE_PMD_SIZE } from '../include/uapi.js';
 import { PG_anon, PG_hugetlb } from '../mm/page-flags.js';
 import { splitHugePmd } from './pgtable.js';
+import { tasks } from './mm.js';
 
 export function split_huge_page(k: Kernel, pfn: number): number {
   const mem = k.mem;
@@ -18,7 +19,7 @@ export function split_huge_page(k: Kernel, pfn: number): number {
     return -EAGAIN;
   }
   // unmap_folio() / remap_page(): PMD mappings become PTE mappings of the same pages.
-  for (const t of k.tasks.values()) {
+  for (const t of tasks(k).values()) {
     for (const v of t.mm.vmas) {
       for (const [b, e] of [...v.pmd]) if (e.pfn === head) splitHugePmd(k, v, b * HPAGE_PMD_SIZE);
     }

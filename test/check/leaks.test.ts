@@ -14,6 +14,8 @@ import {
   SHARED_ANON, THP_SIZE, counters, expectBug, kernel, mmap, pagesArray, pfnAt, read, setup, step, teardown, write,
 } from '../helpers.js';
 import { FOLL_WRITE } from '../../src/include/linux/mm.js';
+import { createTask } from '../../src/vm/mm.js';
+import { files, registerFile } from '../../src/mm/filemap.js';
 
 for (const profile of ['5.7', 'current']) {
   test(`leaks [${profile}]: a page still pinned after every task exited is named, with its holder`, () => {
@@ -79,12 +81,12 @@ test('leaks [current]: a GET on the zero page that was never put is named', () =
 // (the file's last reference → inode eviction → truncate). The helpers' teardown drops those caches.
 test('leaks [current]: shared anonymous and file memory leave nothing after teardown', () => {
   const k = kernel('current');
-  const t = k.createTask('app');
+  const t = createTask(k, 'app');
   const a = mmap(k, t, 2 * PAGE_SIZE, { flags: SHARED_ANON });
   write(k, t, a, 2 * PAGE_SIZE, 1);
   const f = new File('f', 'ext4', 2 * PAGE_SIZE);
-  k.registerFile(f);
-  k.files.set('f', f);
+  registerFile(k, f);
+  files(k).set('f', f);
   const b = mmap(k, t, 2 * PAGE_SIZE, { flags: MAP_SHARED, file: f });
   write(k, t, b, 2 * PAGE_SIZE, 2);
   const P = pagesArray(2);

@@ -14,6 +14,7 @@ import { do_fork } from '../../src/vm/fork.js';
 import { delta, mmap, pfnAt, read, ref, setup, step, write, type Env } from '../helpers.js';
 import { exitAll, TRACKED } from './util.js';
 import { GUP_PIN_COUNTING_BIAS } from '../../src/include/linux/mm.js';
+import { findTask } from '../../src/vm/mm.js';
 
 const N = 8;
 
@@ -80,7 +81,7 @@ for (const profile of ['5.19', 'current']) {
     const u = reg(e, e.addr, PAGE_SIZE, IB_ACCESS_REMOTE_READ).r as IbUmem;
     write(e.k, e.t, e.addr, PAGE_SIZE, 2);
     assert.equal(e.k.mem.content[u.pages()[0]], 2);
-    assert.equal(read(e.k, e.k.task('child'), e.addr), 1);
+    assert.equal(read(e.k, findTask(e.k, 'child'), e.addr), 1);
   });
 }
 

@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import '../../src/block/direct-io.js';
+import '../../src/fs/direct-io.js';
 import { EXT4_MAX_SIZE, type FsKind } from '../../src/fs/file.js';
 import { do_sys_open } from '../../src/fs/fdtable.js';
 import {

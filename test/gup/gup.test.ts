@@ -17,6 +17,8 @@ import {
 } from '../helpers.js';
 import { VM_IO, VM_PFNMAP, FOLL_ANON, FOLL_DUMP, FOLL_FORCE, FOLL_LONGTERM, FOLL_NOFAULT, FOLL_NOWAIT, FOLL_PCI_P2PDMA, FOLL_WRITE } from '../../src/include/linux/mm.js';
 import { folio_maybe_dma_pinned } from '../../src/mm/folio.js';
+import { createTask } from '../../src/vm/mm.js';
+import { files, registerFile } from '../../src/mm/filemap.js';
 
 type PinFn = typeof pin_user_pages_fast;
 const FNS: Array<[string, PinFn]> = [
@@ -293,11 +295,11 @@ for (const [profile, unshares] of [['current', true], ['6.2', true], ['5.19', fa
 for (const longterm of [true, false]) {
   test(`R41/R50 [current] a R/O ${longterm ? 'long-term' : 'short-term'} pin of a MAP_PRIVATE ext4 page ${longterm ? 'pins an anonymous copy' : 'pins the page-cache page'}`, () => {
     const k = kernel('current');
-    const t = k.createTask('app');
+    const t = createTask(k, 'app');
     const f = new File('lib', 'ext4', PAGE_SIZE);
     f.disk.set(0, 55);
-    k.registerFile(f);
-    k.files.set('lib', f);
+    registerFile(k, f);
+    files(k).set('lib', f);
     const addr = mmap(k, t, PAGE_SIZE, { flags: MAP_PRIVATE, file: f });
     assert.equal(read(k, t, addr), 55);
     const cached = f.cache.get(0)!;
@@ -364,10 +366,10 @@ test('R38 [5.7] FOLL_WRITE|FOLL_FORCE on a read-only private mapping gets a COW\
 // legitimately return 0 when a fault would have to wait for I/O (VM_FAULT_RETRY → -EBUSY → 0).
 test('R35 [current] get_user_pages(FOLL_NOWAIT) on an uncached ext4 page returns 0', () => {
   const k = kernel('current');
-  const t = k.createTask('app');
+  const t = createTask(k, 'app');
   const f = new File('data', 'ext4', PAGE_SIZE);
-  k.registerFile(f);
-  k.files.set('data', f);
+  registerFile(k, f);
+  files(k).set('data', f);
   const addr = mmap(k, t, PAGE_SIZE, { flags: MAP_PRIVATE, file: f });
   const d = delta(k, () => step(k, t, 'gup', () => get_user_pages(k, t, addr, 1, FOLL_NOWAIT, pagesArray(1))));
   assert.equal(d.r, 0);

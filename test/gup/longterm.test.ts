@@ -15,6 +15,8 @@ import {
   MiB, SHARED_ANON, delta, kernel, mmap, pagesArray, pfnAt, read, ref, setup, step, write,
 } from '../helpers.js';
 import { FOLL_LONGTERM, FOLL_WRITE } from '../../src/include/linux/mm.js';
+import { createTask } from '../../src/vm/mm.js';
+import { files, registerFile, fileById, shmem_mapping } from '../../src/mm/filemap.js';
 
 type PinFn = typeof pin_user_pages_fast;
 const PINS: Array<[string, PinFn]> = [['pin_user_pages_fast', pin_user_pages_fast], ['pin_user_pages', pin_user_pages]];
@@ -113,10 +115,10 @@ test('R46 [5.7] pin_user_pages(FOLL_LONGTERM) leaves ZONE_MOVABLE pages where th
 // ---- R49: long-term write pins of dirty-tracked shared file mappings -------------------------
 
 function fileMapping(k: Kernel, fs: 'ext4' | 'tmpfs', pages: number) {
-  const t = k.createTask('app');
+  const t = createTask(k, 'app');
   const f = new File(`data.${fs}`, fs, pages * PAGE_SIZE);
-  k.registerFile(f);
-  k.files.set(f.name, f);
+  registerFile(k, f);
+  files(k).set(f.name, f);
   const addr = mmap(k, t, pages * PAGE_SIZE, { flags: MAP_SHARED, file: f });
   return { t, addr, f };
 }
@@ -189,8 +191,8 @@ test('R47 [current] pin_user_pages_fast(FOLL_LONGTERM) on shmem pages in ZONE_MO
   const { k, t, addr } = setup({ machine: { normal: 8 * MiB, movable: 8 * MiB }, flags: SHARED_ANON, pages: 2, value: 6 });
   const old = [pfnAt(t, addr), pfnAt(t, addr + PAGE_SIZE)];
   for (const p of old) assert.equal(k.mem.zone[p], ZONE_MOVABLE);
-  const f = k.fileById(k.mem.mapping[old[0]])!;
-  assert.ok(f.isShmem);
+  const f = fileById(k, k.mem.mapping[old[0]])!;
+  assert.ok(shmem_mapping(f));
   const P = pagesArray(2);
   const d = delta(k, () => step(k, t, 'pin', () => pin_user_pages_fast(k, t, addr, 2, FOLL_WRITE | FOLL_LONGTERM, P)));
   assert.equal(d.r, 2);
@@ -259,7 +261,7 @@ for (const [name, pin] of PINS) {
 // fails: the caller gets the fast part's count (never an error once pages were grabbed).
 test('R35/R47 [current] pin_user_pages_fast(FOLL_LONGTERM): fast part pinned, slow part migration fails → returns the fast count', () => {
   const k = kernel('current', { normal: 8 * MiB, movable: 8 * MiB });
-  const t = k.createTask('app');
+  const t = createTask(k, 'app');
   const addr = mmap(k, t, 4 * PAGE_SIZE);
   k.memallocPin++;
   write(k, t, addr, 2 * PAGE_SIZE, 1); // first two pages in NORMAL
@@ -279,10 +281,10 @@ test('R35/R47 [current] pin_user_pages_fast(FOLL_LONGTERM): fast part pinned, sl
 // R49: private file mappings are not shared → a long-term write pin COWs to anonymous pages: allowed.
 test('R49 [current] pin_user_pages_fast(FOLL_WRITE|FOLL_LONGTERM) of a MAP_PRIVATE ext4 mapping pins anon copies', () => {
   const k = kernel('current');
-  const t = k.createTask('app');
+  const t = createTask(k, 'app');
   const f = new File('priv', 'ext4', 2 * PAGE_SIZE);
-  k.registerFile(f);
-  k.files.set('priv', f);
+  registerFile(k, f);
+  files(k).set('priv', f);
   const addr = mmap(k, t, 2 * PAGE_SIZE, { flags: MAP_PRIVATE, file: f });
   read(k, t, addr);
   const P = pagesArray(2);
@@ -295,10 +297,10 @@ test('R49 [current] pin_user_pages_fast(FOLL_WRITE|FOLL_LONGTERM) of a MAP_PRIVA
 // undoing a counted pin, R74.3); the slow path sees a shared (non-COW) mapping and pins the page itself.
 test('R41/R74 [current] pin_user_pages_fast(FOLL_LONGTERM) R/O of a MAP_SHARED ext4 page: +1/+1 noise, then the page-cache page', () => {
   const k = kernel('current');
-  const t = k.createTask('app');
+  const t = createTask(k, 'app');
   const f = new File('shared', 'ext4', PAGE_SIZE);
-  k.registerFile(f);
-  k.files.set('shared', f);
+  registerFile(k, f);
+  files(k).set('shared', f);
   const addr = mmap(k, t, PAGE_SIZE, { flags: MAP_SHARED, file: f });
   read(k, t, addr);
   const P = pagesArray(1);

@@ -17,6 +17,8 @@ import {
 } from '../helpers.js';
 import { FOLL_WRITE, GUP_PIN_COUNTING_BIAS } from '../../src/include/linux/mm.js';
 import { folio_maybe_dma_pinned } from '../../src/mm/folio.js';
+import { createTask } from '../../src/vm/mm.js';
+import { files, registerFile } from '../../src/mm/filemap.js';
 
 const NOT_PINNED = 'pinlab:unpin-not-pinned';
 
@@ -76,10 +78,10 @@ test('R32 [current] unpin_folio and unpin_folios release one pin per entry', () 
 // ---- dirtying on release (R30, R31) -----------------------------------------------------------
 
 function ext4Shared(k: Kernel, pages: number) {
-  const t = k.createTask('app');
+  const t = createTask(k, 'app');
   const f = new File('data', 'ext4', pages * PAGE_SIZE);
-  k.registerFile(f);
-  k.files.set(f.name, f);
+  registerFile(k, f);
+  files(k).set(f.name, f);
   const addr = mmap(k, t, pages * PAGE_SIZE, { flags: MAP_SHARED, file: f });
   for (let i = 0; i < pages; i++) read(k, t, addr + i * PAGE_SIZE); // read faults: clean page-cache pages
   return { t, addr };

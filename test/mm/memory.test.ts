@@ -11,6 +11,7 @@ import {
 } from '../../src/mm/memory.js';
 import { counters, kernel, mmap, pagesArray, pfnAt, read, setup, step, write } from '../helpers.js';
 import { is_zero_folio } from '../../src/mm/folio.js';
+import { createTask } from '../../src/vm/mm.js';
 
 const BLOCK = 1 << MAX_PAGE_ORDER;
 
@@ -106,7 +107,7 @@ test('zones: GFP_KERNEL never takes MOVABLE or CMA pages', () => {
 // R45 step 1: memalloc_pin_save() (include/linux/sched/mm.h current_gfp_context()) drops __GFP_MOVABLE.
 test('R45: inside a memalloc_pin scope user allocations come from NORMAL only', () => {
   const k = kernel('current', { normal: 4 << 20, movable: 4 << 20, cma: 4 << 20 });
-  const t = k.createTask('app');
+  const t = createTask(k, 'app');
   const outside = k.mem.allocFolio(k.gfpUser(), 0);
   assert.equal(k.mem.zone[outside], ZONE_MOVABLE);
   k.memallocPin++;

@@ -26,6 +26,7 @@ import {
 } from '../helpers.js';
 import { VM_WRITE, FOLL_FORCE, FOLL_LONGTERM, FOLL_WRITE, GUP_PIN_COUNTING_BIAS } from '../../src/include/linux/mm.js';
 import { folio_has_pincount, is_zero_folio } from '../../src/mm/folio.js';
+import { createTask } from '../../src/vm/mm.js';
 
 type GupFn = 'pin_user_pages_fast' | 'pin_user_pages' | 'get_user_pages_fast' | 'get_user_pages' | 'pin_user_pages_remote';
 
@@ -279,7 +280,7 @@ const PROLOGUE: Op[] = [
 
 function runSequence(profile: string, machine: Partial<MachineConfig>, ops: Op[]): void {
   const k = kernel(profile, machine);
-  const w: World = { k, tasks: [k.createTask('t0')], handles: [], forks: 0 };
+  const w: World = { k, tasks: [createTask(k, 't0')], handles: [], forks: 0 };
   for (const o of [...PROLOGUE, ...ops]) {
     apply(w, o);
     checkAccounting(w);

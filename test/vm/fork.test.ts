@@ -20,6 +20,7 @@ import {
 } from '../helpers.js';
 import { FOLL_LONGTERM, FOLL_WRITE } from '../../src/include/linux/mm.js';
 import { folio_maybe_dma_pinned } from '../../src/mm/folio.js';
+import { tasks } from '../../src/vm/mm.js';
 
 function fork(k: Kernel, parent: Task, name = 'child'): Task {
   const c = step(k, parent, 'fork', () => do_fork(k, parent, name));
@@ -258,7 +259,7 @@ test('R54 [current] fork that cannot allocate the copy of a pinned page fails wi
   const refs = P.map((p) => ref(k, p));
   const r = step(k, t, 'fork', () => do_fork(k, t, 'child'));
   assert.equal(r, -ENOMEM);
-  assert.equal(k.tasks.has('child'), false);
+  assert.equal(tasks(k).has('child'), false);
   assert.deepEqual(P.map((p) => ref(k, p)), refs, 'no reference left behind');
   assert.deepEqual([pfnAt(t, addr), pfnAt(t, addr + PAGE_SIZE)], P);
   assert.ok(pteWritable(t, addr));

@@ -1,29 +1,30 @@
 // Scenario operations for the block layer: the device's side of in-flight I/O.
 
+import { stateKey } from '../../kernel.js';
 import { bio_dirty_fn, bioState } from '../../block/bio.js';
 import { str } from './common.js';
 import { blk_complete_one, devState, inFlight } from '../../block/blkdev.js';
-import '../../block/direct-io.js';
 import {
   import_iovec, import_ubuf, iov_iter_bvec, iov_iter_discard, iov_iter_kvec, iov_iter_pipe, iov_iter_revert, type BvecSeg,
   type IovIter,
-} from '../../block/iov-iter.js';
+} from '../../lib/iov-iter.js';
 import { bio_alloc, bio_iov_iter_get_pages, bio_release_pages, type Bio } from '../../block/bio.js';
 import { GFP_KERNEL } from '../../mm/memory.js';
 import { PAGE_SIZE, O_DIRECT } from '../../include/uapi.js';
 import { ioUringFixedBvec } from '../../drivers/io-uring.js';
 import { ringOf } from './drivers.js';
-import { newPipe, pipeBuffers, type Pipe } from '../../block/pipe.js';
-import { splice_check_file_to_pipe, splice_read_direct } from '../../block/splice.js';
-import { EBADF, fdget, getDirectIO, isRegular, type OpenFile, type RegularFile } from '../../fs/fdtable.js';
+import { newPipe, pipeBuffers, type Pipe } from '../../lib/pipe-buf.js';
+import { splice_check_file_to_pipe, splice_read_direct } from '../../fs/splice.js';
+import { directIOOf, EBADF, fdget, isRegular, type OpenFile, type RegularFile } from '../../fs/fdtable.js';
 import { writeCheckLimits } from '../../fs/read_write.js';
 import { EINVAL } from '../../include/uapi.js';
 import { ScenarioError } from '../backend.js';
 import { File } from '../../fs/file.js';
-import { access_ok } from '../../block/iov-iter.js';
+import { access_ok } from '../../lib/iov-iter.js';
 import { EFAULT } from '../../include/uapi.js';
 import { blk_execute_rq, blk_rq_map_user_iov, blk_rq_unmap_user } from '../../block/blk-map.js';
 import { A, bool, int, ret, task, type Args, type Ctx, type OpImpl, type QueryImpl } from './common.js';
+import { files, registerFile } from '../../mm/filemap.js';
 
 /**
  * io_submit() of one IOCB_CMD_PREAD / PWRITE on an O_DIRECT file (fs/aio.c aio_read()/aio_write()
@@ -37,11 +38,11 @@ function aioDirect(c: Ctx, a: Args, write: boolean): number {
   if (!directFile(of)) throw new ScenarioError('the model runs only O_DIRECT I/O asynchronously; open a regular file with O_DIRECT', 'fd');
   const pos = int(a, 'offset');
   if (pos < 0) return -EINVAL;
-  const dio = getDirectIO()!;
+  const dio = directIOOf(of);
   const iter = import_ubuf(write ? 'ITER_SOURCE' : 'ITER_DEST', t.mm, int(a, 'buf'), int(a, 'count'), c.k);
   // ->write_iter's generic_write_checks(): -EFBIG at s_maxbytes, as for pwrite().
   const lim = write && iter.count ? writeCheckLimits(of, iter, pos) : 0;
-  return lim || dio(c.k, t, of, iter, pos, { async: true });
+  return lim || dio(c.k, of.file, iter, pos, { async: true });
 }
 
 /** A regular file opened with O_DIRECT: what the asynchronous and fixed-buffer ops model. */
@@ -49,9 +50,11 @@ function directFile(of: OpenFile): of is RegularFile {
   return isRegular(of) && (of.flags & O_DIRECT) !== 0;
 }
 
+const SCENARIO_BLOCK_HANDLES_KEY = stateKey('scenario-block-handles', () => ({ pipes: [] as Pipe[], iters: [] as IovIter[], bio: null as Bio | null }));
+
 /** Iterators (and the pipes of ITER_PIPE iterators) a scenario refers to by number. */
 function handles(c: Ctx): { pipes: Pipe[]; iters: IovIter[]; bio: Bio | null } {
-  return c.k.state('scenario-block-handles', () => ({ pipes: [] as Pipe[], iters: [] as IovIter[], bio: null as Bio | null }));
+  return c.k.state(SCENARIO_BLOCK_HANDLES_KEY);
 }
 
 /** Kernel pages for a KVEC/BVEC iterator, freed at teardown (the kernel buffer's owner lets go). */
@@ -114,7 +117,7 @@ function fixedIo(c: Ctx, a: Args, write: boolean): number {
   const iter = iov_iter_bvec(write ? 'ITER_SOURCE' : 'ITER_DEST', segs, int(a, 'len'));
   const lim = write && iter.count ? writeCheckLimits(of, iter, int(a, 'offset')) : 0;
   if (lim) return lim;
-  return getDirectIO()!(c.k, t, of, iter, int(a, 'offset'), { async: bool(a, 'async', false) });
+  return directIOOf(of)(c.k, of.file, iter, int(a, 'offset'), { async: bool(a, 'async', false) });
 }
 
 const FIXED_ARGS = [A('fd', 'int'), A('buf_index', 'int'), A('addr', 'int', true, 'inside the registered buffer'),
@@ -128,9 +131,9 @@ const AIO_ARGS = [A('fd', 'int'), A('buf', 'int', true, 'user address'), A('coun
  */
 function sgIo(c: Ctx, a: Args): number {
   const name = str(a, 'dev');
-  const dev = c.k.files.get(name);
+  const dev = files(c.k).get(name);
   if (!dev) throw new ScenarioError(`no device named '${name}' (create it with create_blkdev)`, 'dev');
-  if (!dev.isBlkdev) throw new ScenarioError(`'${name}' is not a block device node (create it with create_blkdev)`, 'dev');
+  if (!dev.fstype.blkdev) throw new ScenarioError(`'${name}' is not a block device node (create it with create_blkdev)`, 'dev');
   const dir = str(a, 'dir');
   if (dir !== 'read' && dir !== 'write') throw new ScenarioError(`dir must be read or write, not '${dir}'`, 'dir');
   const buf = int(a, 'buf');
@@ -139,7 +142,7 @@ function sgIo(c: Ctx, a: Args): number {
   const iter = import_ubuf(dir === 'read' ? 'ITER_DEST' : 'ITER_SOURCE', task(c).mm, buf, len, c.k);
   const rq = blk_rq_map_user_iov(c.k, iter);
   if (typeof rq === 'number') return rq;
-  const status = blk_execute_rq(c.k, rq, dev.disk, Math.floor(int(a, 'offset', 0) / PAGE_SIZE));
+  const status = blk_execute_rq(c.k, rq, dev, Math.floor(int(a, 'offset', 0) / PAGE_SIZE));
   const unmap = blk_rq_unmap_user(c.k, rq);
   return status || unmap;
 }
@@ -237,12 +240,12 @@ export const BLOCK_OPS: OpImpl[] = [
     args: [A('name', 'name'), A('size', 'int', true, 'device size in bytes')],
     run(c, a) {
       const name = str(a, 'name');
-      if (c.k.files.has(name)) throw new ScenarioError(`a file named '${name}' already exists`, 'name');
+      if (files(c.k).has(name)) throw new ScenarioError(`a file named '${name}' already exists`, 'name');
       const size = int(a, 'size');
       if (size < 0) throw new ScenarioError(`size must not be negative, not ${size}`, 'size');
       const f = new File(name, 'blkdev', size);
-      c.k.files.set(name, f);
-      c.k.registerFile(f);
+      files(c.k).set(name, f);
+      registerFile(c.k, f);
       return ret(0);
     },
   },

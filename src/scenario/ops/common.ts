@@ -5,6 +5,7 @@ import type { Kernel } from '../../kernel.js';
 import type { Task } from '../../vm/mm.js';
 import type { KernelGen } from '../../preempt.js';
 import { ScenarioError, type ArgSpec, type OpDef, type QueryDef, type StepOutcome, type Value } from '../backend.js';
+import { tasks } from '../../vm/mm.js';
 
 export type Args = Readonly<Record<string, Value>>;
 
@@ -69,7 +70,7 @@ export function task(c: Ctx): Task {
 
 export function namedTask(c: Ctx, a: Args, name: string): Task {
   const n = str(a, name);
-  const t = c.k.tasks.get(n);
+  const t = tasks(c.k).get(n);
   if (!t) throw new ScenarioError(`no task named '${n}'`, name);
   return t;
 }

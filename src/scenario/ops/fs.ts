@@ -1,7 +1,7 @@
 // Scenario operations and queries for files: the file system calls, and the kernel's own
 // writeback, reclaim and drop_caches, which a scenario triggers as separate steps.
 
-import type { File } from '../../fs/file.js';
+import type { File } from '../../include/linux/fs.js';
 import { close_fd, do_sys_open, fdget } from '../../fs/fdtable.js';
 import { do_pipe2 } from '../../fs/pipe.js';
 import {
@@ -13,6 +13,7 @@ import { PG_active, PG_dirty, PG_lru, PG_private, PG_uptodate, PG_writeback } fr
 import { EINVAL, O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECT, O_NONBLOCK, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY } from '../../include/uapi.js';
 import { ScenarioError, type Value } from '../backend.js';
 import { A, bool, int, ret, str, task, type Args, type Ctx, type OpImpl, type QueryImpl } from './common.js';
+import { files } from '../../mm/filemap.js';
 
 const OPEN_FLAGS: Readonly<Record<string, number>> = { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_DIRECT };
 
@@ -30,14 +31,14 @@ function openFlags(a: Args): number {
 
 function namedFile(c: Ctx, a: Args, name: string): File {
   const n = str(a, name);
-  const f = c.k.files.get(n);
+  const f = files(c.k).get(n);
   if (!f) throw new ScenarioError(`no file named '${n}' (create it with create_file, or open it with O_CREAT)`, name);
   return f;
 }
 
 /** The file named by an optional argument, or every named file. */
 function filesArg(c: Ctx, a: Args): File[] {
-  return a.file === undefined || a.file === null ? [...c.k.files.values()] : [namedFile(c, a, 'file')];
+  return a.file === undefined || a.file === null ? [...files(c.k).values()] : [namedFile(c, a, 'file')];
 }
 
 /** pipe2() flags: "O_NONBLOCK|O_CLOEXEC" (or a number). */
@@ -169,7 +170,7 @@ export const FS_OPS: OpImpl[] = [
   {
     name: 'drop_caches', summary: 'echo 1 > /proc/sys/vm/drop_caches: drop clean, unused page-cache pages; returns how many',
     source: 'fs/drop_caches.c, mm/truncate.c mapping_evict_folio()', needsTask: false, args: [],
-    run: (c) => ret(drop_pagecache(c.k, c.k.files.values())),
+    run: (c) => ret(drop_pagecache(c.k, files(c.k).values())),
   },
 ];
 

@@ -5,7 +5,7 @@ import * as api from '../../gup/api.js';
 import type { PageArray } from '../../gup/gup.js';
 import * as unpin from '../../gup/unpin.js';
 import { PAGE_SIZE } from '../../include/uapi.js';
-import { memory_failure } from '../../mm/memory-failure.js';
+import { memory_failure } from '../../vm/memory-failure.js';
 import { PG_huge_zero } from '../../mm/page-flags.js';
 import { translate, userRead, userWrite } from '../../vm/access.js';
 import { do_exit } from '../../vm/exit.js';
@@ -17,6 +17,8 @@ import { folio_isolate_lru, folio_putback_lru, migrate_folio } from '../../vm/mi
 import { do_madvise, do_mmap, do_mprotect, do_munmap } from '../../vm/mmap.js';
 import { A, bool, handle, int, namedTask, pfnArg, ret, str, task, type Args, type Ctx, type OpImpl } from './common.js';
 import { ScenarioError, type ArgSpec } from '../backend.js';
+import { tasks } from '../../vm/mm.js';
+import { files, registerFile } from '../../mm/filemap.js';
 
 // ---- operations -----------------------------------------------------------------------------------
 
@@ -101,7 +103,7 @@ export const MM_OPS: OpImpl[] = [
       A('file', 'name', false, 'a file made by create_file'), A('offset', 'int', false)],
     run(c, a) {
       const fname = a.file === undefined || a.file === null ? null : str(a, 'file');
-      const file = fname === null ? null : c.k.files.get(fname);
+      const file = fname === null ? null : files(c.k).get(fname);
       if (fname !== null && !file) throw new ScenarioError(`no file named '${fname}' (create it with create_file)`, 'file');
       return ret(do_mmap(c.k, task(c).mm, {
         addr: int(a, 'addr', 0), length: int(a, 'length'), prot: int(a, 'prot'), flags: int(a, 'flags'),
@@ -146,13 +148,13 @@ export const MM_OPS: OpImpl[] = [
     needsTask: true, args: [A('child', 'name')], yieldPoints: FORK_YIELD_POINTS,
     run(c, a) {
       const name = str(a, 'child');
-      if (c.k.tasks.has(name)) throw new ScenarioError(`a task named '${name}' already exists`, 'child');
+      if (tasks(c.k).has(name)) throw new ScenarioError(`a task named '${name}' already exists`, 'child');
       const r = do_fork(c.k, task(c), name);
       return ret(typeof r === 'number' ? r : r.pid);
     },
     *steps(c, a) {
       const name = str(a, 'child');
-      if (c.k.tasks.has(name)) throw new ScenarioError(`a task named '${name}' already exists`, 'child');
+      if (tasks(c.k).has(name)) throw new ScenarioError(`a task named '${name}' already exists`, 'child');
       const r = yield* do_fork_gen(c.k, task(c), name);
       return ret(typeof r === 'number' ? r : r.pid);
     },
@@ -173,7 +175,7 @@ export const MM_OPS: OpImpl[] = [
       const name = str(a, 'name');
       const fs = str(a, 'fs', 'ext4');
       if (!['ext4', 'tmpfs', 'ext4-dax', 'vfat'].includes(fs)) throw new ScenarioError(`fs must be ext4, tmpfs, ext4-dax or vfat, not '${fs}'`, 'fs');
-      if (c.k.files.has(name)) throw new ScenarioError(`a file named '${name}' already exists`, 'name');
+      if (files(c.k).has(name)) throw new ScenarioError(`a file named '${name}' already exists`, 'name');
       const f = new File(name, fs as FsKind, fileSize(a, fs as FsKind));
       if (a.content !== undefined && a.content !== null) {
         const token = int(a, 'content');
@@ -182,8 +184,8 @@ export const MM_OPS: OpImpl[] = [
         if (pages > 1 << 20) throw new ScenarioError(`content: the model writes at most 2^20 pages (4 GiB) of contents at creation, not ${pages}`, 'content');
         for (let i = 0; i < pages; i++) f.disk.set(i, token);
       }
-      c.k.files.set(name, f);
-      c.k.registerFile(f);
+      files(c.k).set(name, f);
+      registerFile(c.k, f);
       return ret(0);
     },
   },

@@ -9,6 +9,8 @@ import { A, handle, int, pfnArg, str, task, type Ctx, type QueryImpl } from './c
 import { ScenarioError, type Value } from '../backend.js';
 import { PTE_DIRTY, PTE_WRITE } from '../../include/linux/mm.js';
 import { folio_maybe_dma_pinned } from '../../mm/folio.js';
+import { tasks } from '../../vm/mm.js';
+import { files } from '../../mm/filemap.js';
 
 // ---- queries ---------------------------------------------------------------------------------------
 
@@ -52,8 +54,8 @@ function pteOf(t: Task, addr: number): { writable: boolean; dirty: boolean } | n
 function digest(c: Ctx): { tasks: string; files: string } {
   const k = c.k;
   const m = k.mem;
-  const tasks: string[] = [];
-  for (const t of k.tasks.values()) {
+  const taskOut: string[] = [];
+  for (const t of tasks(k).values()) {
     if (t.exited) continue;
     const vmas = t.mm.vmas.map((v) => {
       const pages: string[] = [];
@@ -66,16 +68,16 @@ function digest(c: Ctx): { tasks: string; files: string } {
       }
       return `${v.start.toString(16)}[${pages.join(',')}]`;
     });
-    tasks.push(`${t.name}{${vmas.join(' ')}}`);
+    taskOut.push(`${t.name}{${vmas.join(' ')}}`);
   }
-  const files: string[] = [];
-  for (const [name, f] of k.files) {
+  const fileOut: string[] = [];
+  for (const [name, f] of files(k)) {
     const cache = [...f.cache].sort((a, b) => a[0] - b[0])
       .map(([i, p]) => `${i}=${m.content[p]}${m.test(p, PG_dirty) ? 'D' : ''}${m.test(p, PG_writeback) ? 'W' : ''}`);
     const disk = [...f.disk].sort((a, b) => a[0] - b[0]).map(([i, v]) => `${i}=${v}`);
-    files.push(`${name}{cache ${cache.join(',')}; disk ${disk.join(',')}}`);
+    fileOut.push(`${name}{cache ${cache.join(',')}; disk ${disk.join(',')}}`);
   }
-  return { tasks: tasks.join(' '), files: files.join(' ') };
+  return { tasks: taskOut.join(' '), files: fileOut.join(' ') };
 }
 
 export const MM_QUERIES: QueryImpl[] = [

@@ -16,7 +16,7 @@
 // the data and truncated on advance, with the same references and frees for what the model does.
 
 import type { Kernel } from '../kernel.js';
-import type { File } from '../fs/file.js';
+import type { File } from '../include/linux/fs.js';
 import type { Profile } from '../profile.js';
 import type { Mm } from '../vm/mm.js';
 import { gup_fast_fallback } from '../gup/fast.js';
@@ -24,9 +24,10 @@ import { try_grab_folio } from '../gup/grab.js';
 import { EFAULT, EINVAL, ENOMEM, PAGE_SIZE, TASK_SIZE_MAX } from '../include/uapi.js';
 import { GFP_KERNEL } from '../mm/memory.js';
 import { userAccess } from '../vm/access.js';
-import { pipe_buf, pipe_buf_release, pipe_full, pipeTruncate, type Pipe, type PipeBuffer } from './pipe.js';
+import { pipe_buf, pipe_buf_release, pipe_full, pipeTruncate, type Pipe } from './pipe-buf.js';
 import { FOLL_GET, FOLL_NOFAULT, FOLL_PCI_P2PDMA, FOLL_PIN, FOLL_WRITE } from '../include/linux/mm.js';
 import { ApiUnavailable } from '../check/bug.js';
+import type { PipeBuffer } from '../include/linux/pipe_fs_i.js';
 
 /** enum iter_type */
 export type IterType = 'ITER_UBUF' | 'ITER_IOVEC' | 'ITER_KVEC' | 'ITER_BVEC' | 'ITER_FOLIOQ' | 'ITER_XARRAY' | 'ITER_DISCARD' | 'ITER_PIPE';

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { KernelBug, ApiUnavailable } from '../../src/check/bug.js';
-import { File, filemapGetFolio } from '../../src/fs/file.js';
+import { File } from '../../src/fs/file.js';
 import { unpin_user_pages } from '../../src/gup/unpin.js';
 import { EFAULT, EINVAL, EREMOTEIO, PAGE_SIZE, PROT_READ, TASK_SIZE_MAX } from '../../src/include/uapi.js';
 import { GFP_KERNEL } from '../../src/mm/memory.js';
@@ -15,11 +15,12 @@ import {
   iov_iter_extract_will_pin, iov_iter_folio_queue, iov_iter_get_pages2, iov_iter_kvec, iov_iter_pin_pages,
   iov_iter_pipe, iov_iter_reexpand, iov_iter_revert, iov_iter_truncate, iov_iter_xarray, iov_iter_zero,
   user_backed_iter, type IovIter,
-} from '../../src/block/iov-iter.js';
-import { newPipe, pipeBuffers } from '../../src/block/pipe.js';
+} from '../../src/lib/iov-iter.js';
+import { newPipe, pipeBuffers } from '../../src/lib/pipe-buf.js';
 import { userRead } from '../../src/vm/access.js';
 import { counters, delta, kernel, pfnAt, ref, setup, step, warnsDuring } from '../helpers.js';
 import type { Kernel } from '../../src/kernel.js';
+import { filemap_fault } from '../../src/mm/filemap.js';
 
 const P = PAGE_SIZE;
 
@@ -323,7 +324,7 @@ test('[current] BVEC extraction continues over page-aligned bvecs and stops wher
 test('XARRAY extraction lists page-cache pages without taking references; get_pages2 takes one each', () => {
   const k = kernel();
   const f = new File('data', 'ext4', 4 * P);
-  const pages = [0, 1, 2].map((x) => filemapGetFolio(k, f, x).pfn);
+  const pages = [0, 1, 2].map((x) => filemap_fault(k, f, x).pfn);
   const i = iov_iter_xarray('ITER_SOURCE', f, 100, 3 * P - 100);
   const r = iov_iter_extract_pages(k, i, 1 << 20, 16, 0);
   assert.deepEqual(r, { bytes: 3 * P - 100, pages, offset0: 100 });

@@ -6,15 +6,16 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { bio_alloc, bio_iov_iter_get_pages, bio_release_pages } from '../../src/block/bio.js';
 import { blk_complete_one, devState, submit_bio } from '../../src/block/blkdev.js';
-import { import_ubuf, iov_iter_get_pages2, iov_iter_pipe, iov_iter_revert } from '../../src/block/iov-iter.js';
-import {
-  PIPE_DEF_BUFFERS, newPipe, pipeAppendPage, pipeBuffers, pipeBytes, pipeRead, pipeRelease, pipeTruncate,
-} from '../../src/block/pipe.js';
+import { import_ubuf, iov_iter_get_pages2, iov_iter_pipe, iov_iter_revert } from '../../src/lib/iov-iter.js';
+import { newPipe, pipeAppendPage, pipeBuffers, pipeBytes, pipeRelease, pipeTruncate } from '../../src/lib/pipe-buf.js';
 import { put_page } from '../../src/gup/unpin.js';
 import { PAGE_SIZE } from '../../src/include/uapi.js';
 import { GFP_KERNEL } from '../../src/mm/memory.js';
 import { userRead } from '../../src/vm/access.js';
-import { kernel, mmap, pfnAt, ref, setup, step, warnsDuring, write } from '../helpers.js';
+import { kernel, mmap, pfnAt, ref, setup, step, warnsDuring, write, blockDev } from '../helpers.js';
+import { createTask } from '../../src/vm/mm.js';
+import { pipeRead } from '../../src/fs/pipe.js';
+import { PIPE_DEF_BUFFERS } from '../../src/include/linux/pipe_fs_i.js';
 
 const P = PAGE_SIZE;
 
@@ -50,7 +51,7 @@ test('vmsplice-style buffers hold a GET on the user page until a read consumes t
   for (const p of g.pages) assert.equal(pipeAppendPage(pipe, p, 0, P, 'user'), true);
   for (const p of g.pages) assert.equal(ref(k, p), 2, 'mapped + the pipe buffer\'s GET');
 
-  const reader = k.createTask('reader');
+  const reader = createTask(k, 'reader');
   const dst = mmap(k, reader, 2 * P);
   const to = import_ubuf('ITER_DEST', reader.mm, dst, P + 100, k);
   assert.equal(step(k, reader, 'read', () => pipeRead(pipe, to)), P + 100);
@@ -69,7 +70,7 @@ test('vmsplice-style buffers hold a GET on the user page until a read consumes t
 // fs/pipe.c pipe_read(): nothing copied because the destination faults → -EFAULT, the buffer stays.
 test('a read into unmapped memory fails with -EFAULT and consumes nothing', () => {
   const k = kernel();
-  const t = k.createTask('t');
+  const t = createTask(k, 't');
   const pipe = newPipe(k);
   const p = k.mem.allocFolio(GFP_KERNEL, 0);
   pipeAppendPage(pipe, p, 0, 100, 'anon');
@@ -117,7 +118,7 @@ for (const [profile, uaf] of [['6.2', false], ['rfc-2020-bio-pin', false], ['blo
     const k = kernel(profile);
     const pipe = newPipe(k);
     const iter = iov_iter_pipe('ITER_DEST', pipe, 2 * P);
-    const bio = bio_alloc('REQ_OP_READ', 4, { disk: new Map([[0, 70], [1, 71]]), index: 0 });
+    const bio = bio_alloc('REQ_OP_READ', 4, { file: blockDev([[0, 70], [1, 71]]), index: 0 });
     assert.equal(step(k, null, 'bio_iov_iter_get_pages', () => bio_iov_iter_get_pages(k, bio, iter)), 0);
     assert.equal(bio.size, 2 * P);
     const pages = pipeBuffers(pipe).map((b) => b.pfn);

@@ -5,9 +5,10 @@
 
 import type { Kernel } from '../kernel.js';
 import { HPAGE_PMD_SIZE, PAGE_SIZE } from '../include/uapi.js';
-import { splitHugePmd } from '../vm/pgtable.js';
-import { PG_hwpoison } from './page-flags.js';
+import { splitHugePmd } from './pgtable.js';
+import { PG_hwpoison } from '../mm/page-flags.js';
 import { PTE_HWPOISON_ENTRY } from '../include/linux/mm.js';
+import { tasks } from './mm.js';
 
 export function memory_failure(k: Kernel, pfn: number): number {
   const mem = k.mem;
@@ -17,7 +18,7 @@ export function memory_failure(k: Kernel, pfn: number): number {
   mem.flags[pfn] |= PG_hwpoison;
   mem.refAdd(head, 1); // the poisoned page is held forever (it never returns to the allocator)
   k.note(`memory_failure: pfn ${pfn} poisoned`);
-  for (const t of k.tasks.values()) {
+  for (const t of tasks(k).values()) {
     for (const v of t.mm.vmas) {
       for (const [b, e] of [...v.pmd]) {
         if (pfn >= e.pfn && pfn < e.pfn + mem.folioNrPages(e.pfn)) splitHugePmd(k, v, b * HPAGE_PMD_SIZE);
