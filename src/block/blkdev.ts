@@ -111,6 +111,7 @@ export function submit_bio_wait(k: Kernel, bio: Bio): number {
   const i = st.queue.findIndex((f) => f.bio === bio);
   if (i < 0) return bio.status; // failed at submission: already ended with its error
   const [f] = st.queue.splice(i, 1);
+  k.fp.write('dev', 0); // taken off the queue: an interrupt that looks next finds it gone
   complete(k, f);
   return bio.status;
 }
@@ -124,6 +125,7 @@ export function blk_wait_bios(k: Kernel, bios: readonly Bio[]): void {
     const i = st.queue.findIndex((f) => f.bio === bio);
     if (i < 0) continue; // already completed (or failed at submission)
     const [f] = st.queue.splice(i, 1);
+    k.fp.write('dev', 0); // taken off the queue: an interrupt that looks next finds it gone
     complete(k, f);
   }
 }

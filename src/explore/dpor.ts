@@ -214,7 +214,14 @@ export function exploreDpor(p: Program, opts: ExploreOptions = {}): ExploreResul
         addEvent(a, r.footprint, enabler);
         for (const q of exec.blocked?.() ?? []) blockedRaces(q);
       }
-      if (r.failure !== undefined) { fail = r.failure; break; }
+      if (r.failure !== undefined) {
+        // A failing step ends the execution: it disables every other actor, so (as for any
+        // disabling step) each of them is also tried first here. Without this, a race between
+        // another actor's next step and an earlier step is never seen when that step fails.
+        for (const q of en) if (q !== a && !node.sleep.has(q)) node.backtrack.add(q);
+        fail = r.failure;
+        break;
+      }
     }
     if (blocked) {
       tally.schedulesPruned++;

@@ -39,6 +39,7 @@ function writable_file_mapping_allowed(k: Kernel, vma: Vma, flags: number): bool
 
 /** check_vma_flags() (mm/gup.c). */
 export function check_vma_flags(k: Kernel, vma: Vma, flags: number): number {
+  k.fp.read('vma', vma.id); // the flags, read also when they refuse (mprotect must conflict)
   const vf = vma.flags;
   const write = (flags & FOLL_WRITE) !== 0;
   if (vf & (VM_IO | VM_PFNMAP)) return -EFAULT;

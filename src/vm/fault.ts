@@ -54,6 +54,7 @@ export function handleMmFault(k: Kernel, vma: Vma, addr: number, fflags: number)
   if (pmd) {
     if (!(fflags & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE))) return 0;
     if (pmd.bits & PTE_WRITE) {
+      if (fflags & FAULT_FLAG_WRITE && !(pmd.bits & PTE_DIRTY)) k.fp.write('vma', vma.id);
       if (fflags & FAULT_FLAG_WRITE) pmd.bits |= PTE_DIRTY | PTE_YOUNG;
       return 0;
     }
@@ -75,6 +76,7 @@ function handlePteFault(k: Kernel, vma: Vma, addr: number, fflags: number): numb
   if (pfn < 0) return vma.file ? doFault(k, vma, addr, fflags) : doAnonymousPage(k, vma, addr, write);
   if (fflags & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE)) {
     if (!(vma.bits[i] & PTE_WRITE)) return doWpPage(k, vma, addr, fflags);
+    if (write && !(vma.bits[i] & PTE_DIRTY)) k.fp.write('vma', vma.id); // writeback and zap read PTE_DIRTY
     if (write) vma.bits[i] |= PTE_DIRTY;
   }
   vma.bits[i] |= PTE_YOUNG;
@@ -136,6 +138,7 @@ function doFault(k: Kernel, vma: Vma, addr: number, fflags: number): number {
   const file = vma.file!;
   const mem = k.mem;
   const index = vma.fileIndex(addr);
+  k.fp.read('file', file.id); // i_size, read also when the fault fails (a truncate must conflict)
   if (index * PAGE_SIZE >= Math.ceil(file.size / PAGE_SIZE) * PAGE_SIZE) return VM_FAULT_SIGBUS; // beyond EOF
   const { pfn, major } = vma.vm_ops!.fault(k, file, index);
   if (pfn < 0) return VM_FAULT_OOM;
@@ -204,6 +207,7 @@ function doWpPage(k: Kernel, vma: Vma, addr: number, fflags: number): number {
     // wp_page_shared(): no COW in shared mappings; the filesystem is told first.
     if (vma.file) vma.vm_ops?.page_mkwrite?.(k, vma.file, head);
     vma.bits[i] |= PTE_WRITE | PTE_DIRTY | PTE_YOUNG;
+    k.fp.write('vma', vma.id); // the PTE became writable: GUP-fast reads that
     folio_mark_dirty(k, head);
     return 0;
   }

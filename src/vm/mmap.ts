@@ -74,6 +74,7 @@ export function splitVma(k: Kernel, vma: Vma, addr: number): Vma {
   vma.bits = vma.bits.slice(0, cut);
   vma.end = addr;
   mm.insertVma(hi);
+  k.fp.write('mm', mm.id); // the VMA tree changed: find_vma() readers conflict with this
   k.fp.write('vma', vma.id);
   k.fp.write('vma', hi.id);
   return hi;
@@ -228,6 +229,7 @@ export function do_mmap(k: Kernel, mm: Mm, a: MmapArgs): number {
 /** remove_vma(): drop the VMA's file reference; an unnamed shmem file is evicted with its last user (fput()). */
 export function remove_vma(k: Kernel, mm: Mm, vma: Vma): void {
   mm.removeVma(vma);
+  k.fp.write('mm', mm.id); // the VMA tree changed: find_vma() readers conflict with this
   k.fp.write('vma', vma.id);
   const f = vma.file;
   if (f && --f.users === 0 && f.anonymous) shmem_evict_inode(k, f);

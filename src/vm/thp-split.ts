@@ -11,6 +11,9 @@ import { tasks } from './mm.js';
 export function split_huge_page(k: Kernel, pfn: number): number {
   const mem = k.mem;
   const head = mem.head(pfn);
+  // Footprint: every outcome read the folio (can_split_folio() reads its counts; a failed split
+  // must still conflict with the pin that made it fail).
+  k.fp.read('folio', head);
   if (!mem.isLarge(head) || mem.test(head, PG_hugetlb) || mem.isHugeZero(head)) return -EINVAL;
   if (!mem.test(head, PG_anon)) return -EBUSY; // file THPs are not modelled
   // can_split_folio(): refcount == mappings + the caller's reference (taken and dropped here).
@@ -29,6 +32,8 @@ export function split_huge_page(k: Kernel, pfn: number): number {
   const refs = new Int32Array(nr);
   for (let i = 0; i < nr; i++) refs[i] = mem.mapcount[head + i];
   mem.splitFolioTo0(head, refs);
+  // Every subpage is now a folio of its own: later steps name it by its own pfn.
+  for (let i = 0; i < nr; i++) k.fp.write('folio', head + i);
   for (let i = 0; i < nr; i++) {
     if (refs[i] === 0) {
       // A subpage nobody maps any more is freed with the split.

@@ -1,0 +1,112 @@
+// The arguments of an operation or query, declared once: a shape `{ start: int(), gup_flags:
+// flags().default(0) }` from which TypeScript infers what the operation's run() receives (zod's
+// z.object + z.infer, in a few mapped types). The loader, `pinlab ops`, `pinlab schema` and the docs
+// read the ArgSpec list derived from the same shape (specsOf()), and run() gets the values already
+// read, defaulted and checked (argsReader()), so a misspelt argument name is a compile error.
+
+import { ScenarioError, type ArgSpec, type ArgType, type Value } from './backend.js';
+
+/** Reads a value that was given (an absent argument never reaches it); `c` is the op's context. */
+type Reader<T, C> = (v: Value, name: string, c: C) => T;
+
+/** One declared argument: its scenario type, whether the loader requires it, and how run() receives it. */
+export class Arg<T, C = unknown> {
+  /** The type run() receives (for ArgsOf; no value at run time). */
+  declare readonly _type: T;
+
+  private constructor(
+    readonly type: ArgType,
+    readonly required: boolean,
+    private readonly read: Reader<T, C>,
+    /** what an absent (or null) argument reads as; null: the argument is required */
+    private readonly absent: (() => T) | null,
+    readonly doc: string | undefined,
+  ) {}
+
+  static of<T, C = unknown>(type: ArgType, read: Reader<T, C>, doc?: string): Arg<T, C> {
+    return new Arg(type, true, read, null, doc);
+  }
+
+  /** Not required; absent, it reads as `d`. */
+  default<D>(d: D): Arg<T | D, C> {
+    return new Arg<T | D, C>(this.type, false, this.read, () => d, this.doc);
+  }
+
+  /** Not required; absent, it reads as null. */
+  optional(): Arg<T | null, C> {
+    return this.default(null);
+  }
+
+  /** The same argument, read on into something else (a task by name, a page that must exist); before default()/optional(). */
+  map<U, C2 extends C = C>(f: (t: T, name: string, c: C2) => U): Arg<U, C2> {
+    if (this.absent) throw new Error('Arg.map() goes before default() and optional()');
+    const read = this.read;
+    return new Arg<U, C2>(this.type, this.required, (v, name, c) => f(read(v, name, c), name, c), null, this.doc);
+  }
+
+  decode(v: Value | undefined, name: string, c: C): T {
+    if (v === undefined || v === null) {
+      if (this.absent) return this.absent();
+      return missing(name);
+    }
+    return this.read(v, name, c);
+  }
+}
+
+/** The declared arguments of one operation or query, in the order they are documented. */
+export type ArgShape<C = unknown> = { readonly [name: string]: Arg<unknown, C> };
+
+/** What run() receives for a shape: each argument by its declared name and type. */
+export type ArgsOf<S extends ArgShape<never>> = { readonly [K in keyof S]: S[K]['_type'] };
+
+/** The shape as the language sees it (Backend.ops[].args): names, types, required, docs. */
+export function specsOf(shape: ArgShape<never>): ArgSpec[] {
+  return Object.entries(shape).map(([name, a]) => ({ name, type: a.type, required: a.required, doc: a.doc }));
+}
+
+/** A reader of a shape: the values a step passes (by name) → the typed object run() takes. */
+export function argsReader<S extends ArgShape<C>, C>(shape: S): (raw: Readonly<Record<string, Value>>, c: C) => ArgsOf<S> {
+  const list = Object.entries(shape);
+  return (raw, c) => {
+    const out: Record<string, unknown> = {};
+    for (const [name, a] of list) out[name] = a.decode(raw[name], name, c);
+    return out as ArgsOf<S>;
+  };
+}
+
+/** An argument that is not given: also for one required only without another (memory_failure: pfn or addr). */
+export function missing(name: string): never {
+  throw new ScenarioError(`missing argument '${name}'`, name);
+}
+
+// ---- the argument types ---------------------------------------------------------------------------
+
+function readInt(v: Value, name: string): number {
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new ScenarioError(`'${name}' must be an integer`, name);
+  return v;
+}
+
+function readBool(v: Value, name: string): boolean {
+  if (typeof v === 'boolean') return v;
+  if (typeof v === 'number') return v !== 0;
+  throw new ScenarioError(`'${name}' must be true or false`, name);
+}
+
+/** An integer expression: "buf + 2*PAGE_SIZE", "16K", "-EFAULT". */
+export const int = (doc?: string): Arg<number> => Arg.of('int', readInt, doc);
+/** An integer, usually an OR of constants: "FOLL_WRITE|FOLL_LONGTERM", or 0. */
+export const flags = (doc?: string): Arg<number> => Arg.of('flags', readInt, doc);
+export const bool = (doc?: string): Arg<boolean> => Arg.of('bool', readBool, doc);
+/** Any YAML scalar string. */
+export const str = (doc?: string): Arg<string> => Arg.of('string', (v) => String(v), doc);
+/** A bare identifier the operation defines or refers to (a task name, a file name). */
+export const name = (doc?: string): Arg<string> => Arg.of('name', (v) => String(v), doc);
+/** Any value, as evaluated. */
+export const value = (doc?: string): Arg<Value> => Arg.of('value', (v) => v, doc);
+
+/** A pages handle: what `as:` bound from a GUP call (PFNs). */
+export const handle = (doc?: string): Arg<number[]> => Arg.of('value', (v, n) => {
+  if (!Array.isArray(v)) throw new ScenarioError(`'${n}' must be a pages handle (bound with 'as:' from a GUP call)`, n);
+  return v as number[];
+}, doc);
