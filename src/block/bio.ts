@@ -57,7 +57,7 @@ export function bio_alloc(op: BioOp, nrVecs: number, target: BioTarget | null): 
  * bvec_try_merge_page(): merge into the last bvec if the new data starts exactly where it ends
  * physically — the same page, or the next physical page (multi-page bvecs).
  */
-function tryMerge(bio: Bio, pfn: number, len: number, off: number, gup: boolean): { merged: boolean; samePage: boolean } {
+function bvec_try_merge_page(bio: Bio, pfn: number, len: number, off: number, gup: boolean): { merged: boolean; samePage: boolean } {
   const last = bio.vecs[bio.vecs.length - 1];
   if (!last || (last.gup ?? false) !== gup) return { merged: false, samePage: false };
   const endAddr = last.pfn * PAGE_SIZE + last.offset + last.len; // one past the last byte
@@ -78,7 +78,7 @@ export function bio_add_page(k: Kernel, bio: Bio, pfn: number, len: number, off:
   if (bio.size + len > 0xffffffff) return 0;
   k.fp.write('bio', bioId(k, bio));
   const origin = gup && k.profile.bvecOriginFlags;
-  if (tryMerge(bio, pfn, len, off, origin).merged) return len;
+  if (bvec_try_merge_page(bio, pfn, len, off, origin).merged) return len;
   if (bio.vecs.length >= bio.maxVecs) return 0;
   bio.vecs.push(origin ? { pfn, offset: off, len, gup: true } : { pfn, offset: off, len });
   bio.size += len;

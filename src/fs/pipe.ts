@@ -6,7 +6,7 @@
 
 import type { Kernel } from '../kernel.js';
 import { copy_page_to_iter, iov_iter_count, type IovIter } from '../lib/iov-iter.js';
-import { newPipe, pipe_empty, pipeRelease, pipe_buf, pipe_buf_release, type Pipe } from '../lib/pipe-buf.js';
+import { newPipe, pipe_empty, free_pipe_info, pipe_buf, pipe_buf_release, type Pipe } from '../lib/pipe-buf.js';
 import { EAGAIN, EINVAL, O_CLOEXEC, O_DIRECT, O_NONBLOCK, O_RDONLY, O_WRONLY } from '../include/uapi.js';
 import type { Task } from '../vm/mm.js';
 import { alloc_file_pseudo, fd_install, FMODE_READ, FMODE_WRITE, fput, get_unused_fd_flags, put_unused_fd, type FileOperations, type OpenFile } from './fdtable.js';
@@ -41,7 +41,7 @@ function pipe_release(k: Kernel, filp: OpenFile): void {
   k.fp.write('pipe', pipe.id);
   if (filp.mode & FMODE_READ) pipe.readers--;
   if (filp.mode & FMODE_WRITE) pipe.writers--;
-  if (--pipe.files === 0) pipeRelease(pipe);
+  if (--pipe.files === 0) free_pipe_info(pipe);
 }
 
 /** pipefifo_fops (fs/pipe.c). */

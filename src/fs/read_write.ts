@@ -40,7 +40,7 @@ function rw(k: Kernel, task: Task, of: OpenFile, write: boolean, buf: number, co
  * cut short there (the host's ext4: pwrite of 1 byte at 2^44 - 4096 -EFBIG, of 2 bytes one byte
  * earlier 1). Block devices are limited by their size instead (not modelled here).
  */
-export function writeCheckLimits(of: RegularFile, iter: IovIter, pos: number): number {
+export function generic_write_check_limits(of: RegularFile, iter: IovIter, pos: number): number {
   if (of.file.fstype.blkdev) return 0;
   const max = of.file.fstype.s_maxbytes;
   if (pos >= max) return -EFBIG;
@@ -66,7 +66,7 @@ function rwIter(k: Kernel, task: Task, of: OpenFile, iter: IovIter, pos: number,
   if (direct && !dio) return -EINVAL;
   if (iter.count === 0) return 0;
   if (write) {
-    const lim = writeCheckLimits(of, iter, pos);
+    const lim = generic_write_check_limits(of, iter, pos);
     if (lim) return lim;
   }
   if (dio) return dio(k, of.file, iter, pos, { async: false });
@@ -168,7 +168,7 @@ export function do_fsync(k: Kernel, task: Task, fd: number): number {
  * inode_newsize_ok() (fs/attr.c), from ->setattr: a size past s_maxbytes is -EFBIG (the host:
  * ftruncate(2^44 - 4096) on ext4 is 0, one byte more -EFBIG; on tmpfs 2^63 - 1 is 0).
  */
-function newsizeOk(file: File, length: number): number {
+function inode_newsize_ok(file: File, length: number): number {
   return length > file.fstype.s_maxbytes ? -EFBIG : 0;
 }
 
@@ -185,7 +185,7 @@ export function do_sys_ftruncate(k: Kernel, task: Task, fd: number, length: numb
   if (!isRegular(of)) return -EINVAL;
   k.fp.read('file', of.file.id);
   if (of.file.fstype.blkdev || !canWrite(of)) return -EINVAL;
-  const r = newsizeOk(of.file, length);
+  const r = inode_newsize_ok(of.file, length);
   if (r) return r;
   truncate_setsize(k, of.file, length);
   return 0;
@@ -202,7 +202,7 @@ export function do_sys_truncate(k: Kernel, path: string, length: number): number
   if (!file) return -ENOENT;
   k.fp.read('file', file.id);
   if (file.fstype.blkdev) return -EINVAL;
-  const r = newsizeOk(file, length);
+  const r = inode_newsize_ok(file, length);
   if (r) return r;
   truncate_setsize(k, file, length);
   return 0;

@@ -55,7 +55,7 @@ export function try_to_free_buffers(k: Kernel, file: File, head: number): boolea
  * the folio stays (spec R102 step 3). A dirty folio stays too. On success the folio leaves the
  * page cache and the page cache's reference is dropped.
  */
-function removeMapping(k: Kernel, file: File, head: number, callerRefs: number): boolean {
+function __remove_mapping(k: Kernel, file: File, head: number, callerRefs: number): boolean {
   const mem = k.mem;
   if (mem.ref(head) !== callerRefs + 1 || mem.test(head, PG_dirty)) return false;
   filemap_remove_folio(k, file, head);
@@ -88,7 +88,7 @@ export function shrink_file_folio(k: Kernel, file: File, head: number): ReclaimO
   if (k.profile.reclaimKeepsPinnedPrivate && folio_maybe_dma_pinned(k, head)) return keep('pinned', true);
   if (mem.test(head, PG_dirty)) return keep('dirty', true);
   if (!try_to_free_buffers(k, file, head)) return keep('busy-buffers', true);
-  if (!removeMapping(k, file, head, 1)) return keep('held', false);
+  if (!__remove_mapping(k, file, head, 1)) return keep('held', false);
   // Freed: drop the isolation reference (NR_ISOLATED_FILE is given back by the caller's batch).
   k.vmstat.mod('nr_isolated_file', -1);
   k.note(`reclaim ${file.name} index ${mem.index[head]} (pfn ${head}): freed`);
@@ -133,7 +133,7 @@ export function mapping_evict_folio(k: Kernel, file: File, head: number): boolea
     return false;
   }
   if (!try_to_free_buffers(k, file, head)) return false;
-  return removeMapping(k, file, head, 0);
+  return __remove_mapping(k, file, head, 0);
 }
 
 /**

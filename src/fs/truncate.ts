@@ -35,7 +35,7 @@ function unmapMappingRange(k: Kernel, file: File, firstIndex: number): void {
  * mapping: a later folio_mark_dirty() only sets the flag and its data never reaches the file
  * (spec R109).
  */
-function truncateFolio(k: Kernel, file: File, index: number, head: number): void {
+function truncate_inode_folio(k: Kernel, file: File, index: number, head: number): void {
   const mem = k.mem;
   folio_wait_writeback(k, file, index); // truncate_inode_pages_range(): folio_wait_writeback()
   mem.clear(head, PG_private | PG_dirty); // ext4_invalidate_folio() also gives the delalloc reservation back
@@ -57,7 +57,7 @@ export function truncate_setsize(k: Kernel, file: File, newsize: number): void {
   const first = Math.ceil(newsize / PAGE_SIZE);
   unmapMappingRange(k, file, first);
   for (const index of [...file.cache.keys()].filter((i) => i >= first).sort((a, b) => a - b)) {
-    truncateFolio(k, file, index, file.cache.get(index)!);
+    truncate_inode_folio(k, file, index, file.cache.get(index)!);
   }
   for (const index of [...file.disk.keys()]) if (index >= first) file.disk.delete(index);
 }

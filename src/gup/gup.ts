@@ -4,9 +4,9 @@ import type { Kernel } from '../kernel.js';
 import { EBUSY, EEXIST, EFAULT, EHWPOISON, EMLINK, ENOMEM, EOPNOTSUPP, HPAGE_PMD_NR, HPAGE_PMD_SIZE, PAGE_SIZE } from '../include/uapi.js';
 import { folio_mark_dirty } from '../mm/page-writeback.js';
 import { PG_anon, PG_anon_exclusive, PG_dirty, PG_hwpoison, PG_referenced } from '../mm/page-flags.js';
-import { handleMmFault } from '../vm/fault.js';
+import { handle_mm_fault } from '../vm/fault.js';
 import type { Mm, Vma } from '../vm/mm.js';
-import { splitHugePmd } from '../vm/pgtable.js';
+import { split_huge_pmd } from '../vm/pgtable.js';
 import { gup_put_folio, try_grab_folio } from './grab.js';
 import { PTE_DIRTY, PTE_SPECIAL, PTE_WRITE, PTE_YOUNG, VM_HUGETLB, VM_IO, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE, FAULT_FLAG_REMOTE, FAULT_FLAG_RETRY_NOWAIT, FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, VM_FAULT_ERROR, VM_FAULT_HWPOISON, VM_FAULT_OOM, VM_FAULT_RETRY, FOLL_ANON, FOLL_DUMP, FOLL_FORCE, FOLL_GET, FOLL_HWPOISON, FOLL_LONGTERM, FOLL_NOFAULT, FOLL_NOWAIT, FOLL_PIN, FOLL_REMOTE, FOLL_SPLIT_PMD, FOLL_TOUCH, FOLL_WRITE } from '../include/linux/mm.js';
 
@@ -104,7 +104,7 @@ function follow_page_mask(k: Kernel, vma: Vma, addr: number, flags: number, foll
   const pmd = vma.pmdLookup(addr);
   if (pmd) {
     if (flags & FOLL_SPLIT_PMD && !(vma.flags & VM_HUGETLB)) {
-      splitHugePmd(k, vma, addr);
+      split_huge_pmd(k, vma, addr);
     } else {
       const head = pmd.pfn;
       if (flags & FOLL_WRITE && !canFollowWrite(k, vma, pmd.bits, head, flags, follCow)) return NO_PAGE;
@@ -156,7 +156,7 @@ function faultin_page(k: Kernel, vma: Vma, addr: number, flags: number, unshare:
   if (flags & FOLL_REMOTE) ff |= FAULT_FLAG_REMOTE;
   if (flags & FOLL_NOWAIT) ff |= FAULT_FLAG_RETRY_NOWAIT;
   if (unshare) ff |= FAULT_FLAG_UNSHARE;
-  const r = handleMmFault(k, vma, addr, ff);
+  const r = handle_mm_fault(k, vma, addr, ff);
   if (r & VM_FAULT_ERROR) {
     // vm_fault_to_errno()
     if (r & VM_FAULT_OOM) return { ret: -ENOMEM, follCow: false };

@@ -38,7 +38,7 @@ export class Pipe {
 /** pipe(2) / alloc_pipe_info(): an empty pipe. Whatever it still holds is released at teardown (free_pipe_info()). */
 export function newPipe(k: Kernel, ringSize = PIPE_DEF_BUFFERS): Pipe {
   const pipe = new Pipe(k, ringSize);
-  k.onTeardown(() => pipeRelease(pipe));
+  k.onTeardown(() => free_pipe_info(pipe));
   return pipe;
 }
 
@@ -90,7 +90,7 @@ export function pipe_buf_release(pipe: Pipe, buf: PipeBuffer): void {
  * pipe_truncate()): release every buffer from slot `head` to the pipe's head, newest first.
  * Returns how many buffers were released.
  */
-export function pipeTruncate(pipe: Pipe, head: number): number {
+export function pipe_truncate(pipe: Pipe, head: number): number {
   pipe.k.fp.write('pipe', pipe.id);
   let n = 0;
   while (pipe.head > head && pipe.head > pipe.tail) {
@@ -104,7 +104,7 @@ export function pipeTruncate(pipe: Pipe, head: number): number {
 }
 
 /** free_pipe_info() (fs/pipe.c): the last close releases every buffer still in the pipe. */
-export function pipeRelease(pipe: Pipe): void {
+export function free_pipe_info(pipe: Pipe): void {
   if (pipe.freed) return;
   pipe.k.fp.write('pipe', pipe.id);
   while (pipe.tail !== pipe.head) {

@@ -3,7 +3,7 @@
 
 import type { Kernel } from '../kernel.js';
 import { EFAULT, ENOMEM, PAGE_SIZE } from '../include/uapi.js';
-import { handleMmFault } from './fault.js';
+import { handle_mm_fault } from './fault.js';
 import type { Mm } from './mm.js';
 import { PTE_DIRTY, PTE_WRITE, PTE_YOUNG, VM_EXEC, VM_READ, VM_WRITE, FAULT_FLAG_WRITE, VM_FAULT_ERROR, VM_FAULT_OOM } from '../include/linux/mm.js';
 
@@ -30,7 +30,7 @@ export function userAccess(k: Kernel, mm: Mm, addr: number, write: boolean): num
       vma.bits[i] |= PTE_YOUNG | (write ? PTE_DIRTY : 0);
       return vma.pte[i];
     }
-    const r = handleMmFault(k, vma, addr, write ? FAULT_FLAG_WRITE : 0);
+    const r = handle_mm_fault(k, vma, addr, write ? FAULT_FLAG_WRITE : 0);
     if (r & VM_FAULT_OOM) return -ENOMEM;
     if (r & VM_FAULT_ERROR) return -EFAULT;
   }

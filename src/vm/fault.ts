@@ -7,9 +7,9 @@ import {
   PG_anon, PG_anon_exclusive, PG_lru, PG_swapbacked,
 } from '../mm/page-flags.js';
 import type { Vma } from './mm.js';
-import { mapPage, setPte, splitHugePmd } from './pgtable.js';
+import { mapPage, setPte, split_huge_pmd } from './pgtable.js';
 import { gfpNowarn } from '../mm/memory.js';
-import { hugetlbFault } from './hugetlb.js';
+import { hugetlb_fault } from './hugetlb.js';
 import { PTE_DIRTY, PTE_HWPOISON_ENTRY, PTE_PRESENT, PTE_SPECIAL, PTE_WRITE, PTE_YOUNG, VM_HUGETLB, VM_HUGEPAGE, VM_NOHUGEPAGE, VM_WRITE, FAULT_FLAG_WRITE, FAULT_FLAG_RETRY_NOWAIT, FAULT_FLAG_UNSHARE, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_MAJOR, VM_FAULT_HWPOISON, VM_FAULT_RETRY, VM_FAULT_FALLBACK } from '../include/linux/mm.js';
 import { tasks } from './mm.js';
 
@@ -44,12 +44,12 @@ export function thpAllowed(k: Kernel, vma: Vma): boolean {
   return mode === 'always' || (mode === 'madvise' && (vma.flags & VM_HUGEPAGE) !== 0);
 }
 
-export function handleMmFault(k: Kernel, vma: Vma, addr: number, fflags: number): number {
+export function handle_mm_fault(k: Kernel, vma: Vma, addr: number, fflags: number): number {
   // sanitize_fault_flags(): unshare only applies to COW mappings.
   if (fflags & FAULT_FLAG_UNSHARE && !vma.isCowMapping()) fflags &= ~FAULT_FLAG_UNSHARE;
   k.note(`fault ${fflags & FAULT_FLAG_WRITE ? 'write' : fflags & FAULT_FLAG_UNSHARE ? 'unshare' : 'read'} 0x${addr.toString(16)}`);
   k.fp.read('vma', vma.id);
-  if (vma.flags & VM_HUGETLB) return hugetlbFault(k, vma, addr, fflags);
+  if (vma.flags & VM_HUGETLB) return hugetlb_fault(k, vma, addr, fflags);
   const pmd = vma.pmdLookup(addr);
   if (pmd) {
     if (!(fflags & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE))) return 0;
@@ -58,24 +58,24 @@ export function handleMmFault(k: Kernel, vma: Vma, addr: number, fflags: number)
       if (fflags & FAULT_FLAG_WRITE) pmd.bits |= PTE_DIRTY | PTE_YOUNG;
       return 0;
     }
-    const r = doHugePmdWpPage(k, vma, addr, fflags);
+    const r = do_huge_pmd_wp_page(k, vma, addr, fflags);
     if (r !== VM_FAULT_FALLBACK) return r;
   } else if (thpAllowed(k, vma) && vma.pmdFits(addr) &&
     vma.ptesNone(Math.floor(addr / HPAGE_PMD_SIZE) * HPAGE_PMD_SIZE, HPAGE_PMD_NR)) {
-    const r = doHugePmdAnonymousPage(k, vma, addr, fflags);
+    const r = do_huge_pmd_anonymous_page(k, vma, addr, fflags);
     if (r !== VM_FAULT_FALLBACK) return r;
   }
-  return handlePteFault(k, vma, addr, fflags);
+  return handle_pte_fault(k, vma, addr, fflags);
 }
 
-function handlePteFault(k: Kernel, vma: Vma, addr: number, fflags: number): number {
+function handle_pte_fault(k: Kernel, vma: Vma, addr: number, fflags: number): number {
   const i = vma.idx(addr);
   const pfn = vma.pte[i];
   const write = (fflags & FAULT_FLAG_WRITE) !== 0;
   if (pfn === PTE_HWPOISON_ENTRY) return VM_FAULT_HWPOISON; // do_swap_page() on a hwpoison entry
-  if (pfn < 0) return vma.file ? doFault(k, vma, addr, fflags) : doAnonymousPage(k, vma, addr, write);
+  if (pfn < 0) return vma.file ? do_fault(k, vma, addr, fflags) : do_anonymous_page(k, vma, addr, write);
   if (fflags & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE)) {
-    if (!(vma.bits[i] & PTE_WRITE)) return doWpPage(k, vma, addr, fflags);
+    if (!(vma.bits[i] & PTE_WRITE)) return do_wp_page(k, vma, addr, fflags);
     if (write && !(vma.bits[i] & PTE_DIRTY)) k.fp.write('vma', vma.id); // writeback and zap read PTE_DIRTY
     if (write) vma.bits[i] |= PTE_DIRTY;
   }
@@ -98,7 +98,7 @@ function anonOrders(k: Kernel, vma: Vma, addr: number): number[] {
 }
 
 /** do_anonymous_page(): read → the zero page; write → a new zeroed, exclusive folio. */
-function doAnonymousPage(k: Kernel, vma: Vma, addr: number, write: boolean): number {
+function do_anonymous_page(k: Kernel, vma: Vma, addr: number, write: boolean): number {
   const mem = k.mem;
   if (!write && !k.machine.forbidsZeropage) {
     // A special PTE: no folio, no mapcount, no reference (R39, R67).
@@ -134,7 +134,7 @@ function wantsWritenotify(vma: Vma): boolean {
 }
 
 /** do_read_fault() / do_cow_fault() / do_shared_fault(). */
-function doFault(k: Kernel, vma: Vma, addr: number, fflags: number): number {
+function do_fault(k: Kernel, vma: Vma, addr: number, fflags: number): number {
   const file = vma.file!;
   const mem = k.mem;
   const index = vma.fileIndex(addr);
@@ -171,7 +171,7 @@ function doFault(k: Kernel, vma: Vma, addr: number, fflags: number): number {
  * Can the faulting mm reuse this anonymous page in place? (mm/memory.c wp_can_reuse_anon_folio();
  * before v5.8 reuse_swap_page() decided by mapcount.)
  */
-function canReuseAnon(k: Kernel, vma: Vma, head: number, pfn: number): boolean {
+function wp_can_reuse_anon_folio(k: Kernel, vma: Vma, head: number, pfn: number): boolean {
   const mem = k.mem;
   if (!k.profile.cowReuseByRefcount) return mem.mapcount[pfn] + mem.entireMapcount(head) === 1;
   if (!mem.isLarge(head)) return mem.ref(head) === 1;
@@ -196,12 +196,12 @@ function mappedOnlyBy(k: Kernel, head: number, mmId: number): boolean {
 }
 
 /** do_wp_page(): write or unshare fault on a present, read-only PTE. */
-function doWpPage(k: Kernel, vma: Vma, addr: number, fflags: number): number {
+function do_wp_page(k: Kernel, vma: Vma, addr: number, fflags: number): number {
   const mem = k.mem;
   const i = vma.idx(addr);
   const pfn = vma.pte[i];
   const unshare = (fflags & FAULT_FLAG_UNSHARE) !== 0;
-  if (vma.bits[i] & PTE_SPECIAL) return wpPageCopy(k, vma, addr, unshare);
+  if (vma.bits[i] & PTE_SPECIAL) return wp_page_copy(k, vma, addr, unshare);
   const head = mem.head(pfn);
   if (vma.isShared()) {
     // wp_page_shared(): no COW in shared mappings; the filesystem is told first.
@@ -213,7 +213,7 @@ function doWpPage(k: Kernel, vma: Vma, addr: number, fflags: number): number {
   }
   if (mem.test(head, PG_anon)) {
     const exclusive = k.profile.anonExclusive && (mem.flags[pfn] & PG_anon_exclusive) !== 0;
-    if (exclusive || canReuseAnon(k, vma, head, pfn)) {
+    if (exclusive || wp_can_reuse_anon_folio(k, vma, head, pfn)) {
       mem.flags[pfn] |= exclusiveBit(k);
       k.fp.write('folio', head);
       if (unshare) return 0; // unshare never grants write access
@@ -222,11 +222,11 @@ function doWpPage(k: Kernel, vma: Vma, addr: number, fflags: number): number {
       return 0;
     }
   }
-  return wpPageCopy(k, vma, addr, unshare);
+  return wp_page_copy(k, vma, addr, unshare);
 }
 
 /** wp_page_copy(): a new exclusive anonymous page, zero-filled or copied; read-only for unshare. */
-function wpPageCopy(k: Kernel, vma: Vma, addr: number, unshare: boolean): number {
+function wp_page_copy(k: Kernel, vma: Vma, addr: number, unshare: boolean): number {
   const mem = k.mem;
   const i = vma.idx(addr);
   const old = vma.pte[i];
@@ -247,7 +247,7 @@ function wpPageCopy(k: Kernel, vma: Vma, addr: number, unshare: boolean): number
 }
 
 /** do_huge_pmd_anonymous_page(): the huge zero folio for reads, a new THP for writes. */
-function doHugePmdAnonymousPage(k: Kernel, vma: Vma, addr: number, fflags: number): number {
+function do_huge_pmd_anonymous_page(k: Kernel, vma: Vma, addr: number, fflags: number): number {
   const mem = k.mem;
   const block = Math.floor(addr / HPAGE_PMD_SIZE);
   vma.anonVma = true; // vmf_anon_prepare() comes before the huge-zero branch, so fork copies this PMD
@@ -269,7 +269,7 @@ function doHugePmdAnonymousPage(k: Kernel, vma: Vma, addr: number, fflags: numbe
 }
 
 /** do_huge_pmd_wp_page(): reuse an exclusive THP; replace the huge zero folio; otherwise split and fall back. */
-function doHugePmdWpPage(k: Kernel, vma: Vma, addr: number, fflags: number): number {
+function do_huge_pmd_wp_page(k: Kernel, vma: Vma, addr: number, fflags: number): number {
   const mem = k.mem;
   const block = Math.floor(addr / HPAGE_PMD_SIZE);
   const e = vma.pmd.get(block)!;
@@ -278,7 +278,7 @@ function doHugePmdWpPage(k: Kernel, vma: Vma, addr: number, fflags: number): num
     // do_huge_zero_wp_pmd(): a fresh THP, else split into zero-page PTEs.
     const pfn = newAnonFolio(k, vma, HPAGE_PMD_ORDER, 'do_huge_zero_wp_pmd');
     if (pfn < 0) {
-      splitHugePmd(k, vma, addr);
+      split_huge_pmd(k, vma, addr);
       return VM_FAULT_FALLBACK;
     }
     mem.entireMapcountAdd(pfn, 1);
@@ -296,6 +296,6 @@ function doHugePmdWpPage(k: Kernel, vma: Vma, addr: number, fflags: number): num
     if (!unshare) e.bits |= PTE_DIRTY | PTE_YOUNG | mkwrite(vma);
     return 0;
   }
-  splitHugePmd(k, vma, addr);
+  split_huge_pmd(k, vma, addr);
   return VM_FAULT_FALLBACK;
 }

@@ -4,8 +4,8 @@ import type { Kernel } from '../kernel.js';
 import { ENOMEM, HPAGE_PMD_SIZE, PAGE_SIZE } from '../include/uapi.js';
 import { PG_anon, PG_anon_exclusive, PG_lru, PG_swapbacked } from '../mm/page-flags.js';
 import { Vma, type Mm, type Task, createTask, mm_alloc, runForkHooks } from './mm.js';
-import { mapPage, setPte, splitHugePmd } from './pgtable.js';
-import { copyHugetlbRange } from './hugetlb.js';
+import { mapPage, setPte, split_huge_pmd } from './pgtable.js';
+import { copy_hugetlb_page_range } from './hugetlb.js';
 import { remove_vma } from './mmap.js';
 import { runToEnd, type KernelGen } from '../preempt.js';
 import { PTE_DIRTY, PTE_HWPOISON_ENTRY, PTE_PRESENT, PTE_SPECIAL, PTE_WRITE, PTE_YOUNG, VM_DONTCOPY, VM_HUGETLB, VM_PFNMAP, VM_MIXEDMAP, VM_WIPEONFORK, VM_WRITE } from '../include/linux/mm.js';
@@ -48,7 +48,7 @@ export function* do_fork_gen(k: Kernel, parent: Task, childName: string): Kernel
       if (v.flags & VM_WIPEONFORK) continue; // MADV_WIPEONFORK: an empty anonymous VMA
       if (!vmaNeedsCopy(v)) continue;
       c.anonVma = true;
-      const r = v.flags & VM_HUGETLB ? copyHugetlbRange(k, src, v, c) : yield* copyPageRange(k, src, v, c);
+      const r = v.flags & VM_HUGETLB ? copy_hugetlb_page_range(k, src, v, c) : yield* copyPageRange(k, src, v, c);
       if (r < 0) {
         // dup_mmap() failure: undo the child.
         for (const cv of [...dst.vmas]) {
@@ -101,7 +101,7 @@ function* copyPageRange(k: Kernel, srcMm: Mm, src: Vma, dst: Vma): KernelGen<num
     k.fp.read('folio', head);
     if (mem.test(head, PG_anon) && needsCowForDma(k, srcMm, head)) {
       // A maybe-pinned THP is split in the parent and copied page by page (copy_huge_pmd() -EAGAIN).
-      splitHugePmd(k, src, addr);
+      split_huge_pmd(k, src, addr);
       continue;
     }
     mem.refAdd(head, 1);

@@ -26,7 +26,7 @@ function newHugetlbAnon(k: Kernel, vma: Vma): number {
 }
 
 /** hugetlb_fault(): hugetlb_no_page() for an empty entry, hugetlb_wp() for a write/unshare of a read-only one. */
-export function hugetlbFault(k: Kernel, vma: Vma, addr: number, fflags: number): number {
+export function hugetlb_fault(k: Kernel, vma: Vma, addr: number, fflags: number): number {
   const mem = k.mem;
   const block = Math.floor(addr / HPAGE_PMD_SIZE);
   const e = vma.pmd.get(block);
@@ -69,7 +69,7 @@ export function hugetlbFault(k: Kernel, vma: Vma, addr: number, fflags: number):
  * be pinned (hugetlb_try_dup_anon_rmap() fails), in which case the child gets its own copy now.
  * Returns 0 or -ENOMEM (no huge page left for the copy).
  */
-export function copyHugetlbRange(k: Kernel, srcMm: Mm, src: Vma, dst: Vma): number {
+export function copy_hugetlb_page_range(k: Kernel, srcMm: Mm, src: Vma, dst: Vma): number {
   const mem = k.mem;
   for (const [b, e] of src.pmd) {
     const head = e.pfn;

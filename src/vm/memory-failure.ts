@@ -5,7 +5,7 @@
 
 import type { Kernel } from '../kernel.js';
 import { HPAGE_PMD_SIZE, PAGE_SIZE } from '../include/uapi.js';
-import { splitHugePmd } from './pgtable.js';
+import { split_huge_pmd } from './pgtable.js';
 import { PG_hwpoison } from '../mm/page-flags.js';
 import { PTE_HWPOISON_ENTRY } from '../include/linux/mm.js';
 import { tasks } from './mm.js';
@@ -21,7 +21,7 @@ export function memory_failure(k: Kernel, pfn: number): number {
   for (const t of tasks(k).values()) {
     for (const v of t.mm.vmas) {
       for (const [b, e] of [...v.pmd]) {
-        if (pfn >= e.pfn && pfn < e.pfn + mem.folioNrPages(e.pfn)) splitHugePmd(k, v, b * HPAGE_PMD_SIZE);
+        if (pfn >= e.pfn && pfn < e.pfn + mem.folioNrPages(e.pfn)) split_huge_pmd(k, v, b * HPAGE_PMD_SIZE);
       }
       for (let i = 0; i < v.pte.length; i++) {
         if (v.pte[i] !== pfn) continue;

@@ -55,7 +55,7 @@ export function zapRange(k: Kernel, vma: Vma, start: number, end: number): void 
     const bs = block * HPAGE_PMD_SIZE;
     if (bs >= start && bs + HPAGE_PMD_SIZE <= end) zapPmd(k, vma, block);
     else if (bs < end && bs + HPAGE_PMD_SIZE > start) {
-      splitHugePmd(k, vma, bs);
+      split_huge_pmd(k, vma, bs);
     }
   }
   const i0 = vma.idx(start);
@@ -71,7 +71,7 @@ export function zapRange(k: Kernel, vma: Vma, start: number, end: number): void 
  * THP each PTE takes a reference (folio_ref_add(HPAGE_PMD_NR - 1)) and the head's
  * PageAnonExclusive is copied to every subpage; the huge zero PMD becomes zero-page PTEs.
  */
-export function splitHugePmd(k: Kernel, vma: Vma, addr: number): void {
+export function split_huge_pmd(k: Kernel, vma: Vma, addr: number): void {
   const block = Math.floor(addr / HPAGE_PMD_SIZE);
   const e = vma.pmd.get(block);
   if (!e) return;

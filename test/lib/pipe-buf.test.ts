@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { bio_alloc, bio_iov_iter_get_pages, bio_release_pages } from '../../src/block/bio.js';
 import { blk_complete_one, devState, submit_bio } from '../../src/block/blkdev.js';
 import { import_ubuf, iov_iter_get_pages2, iov_iter_pipe, iov_iter_revert } from '../../src/lib/iov-iter.js';
-import { newPipe, pipeAppendPage, pipeBuffers, pipeBytes, pipeRelease, pipeTruncate } from '../../src/lib/pipe-buf.js';
+import { newPipe, pipeAppendPage, pipeBuffers, pipeBytes, free_pipe_info, pipe_truncate } from '../../src/lib/pipe-buf.js';
 import { put_page } from '../../src/gup/unpin.js';
 import { PAGE_SIZE } from '../../src/include/uapi.js';
 import { GFP_KERNEL } from '../../src/mm/memory.js';
@@ -34,7 +34,7 @@ test('a pipe takes 16 buffers; the 17th append is refused and the caller keeps i
   assert.equal(ref(k, extra), 1);
   assert.equal(pipeBuffers(pipe).length, 16);
   assert.equal(pipeBytes(pipe), 1600);
-  pipeRelease(pipe);
+  free_pipe_info(pipe);
   for (const p of pages) assert.ok(k.mem.isFree(p), 'free_pipe_info(): every buffer is put');
 });
 
@@ -81,13 +81,13 @@ test('a read into unmapped memory fails with -EFAULT and consumes nothing', () =
 
 // include/linux/pipe_fs_i.h pipe_discard_from() (≤ v6.0: lib/iov_iter.c pipe_truncate()): the
 // buffers from a slot to the head are released newest first; pages only the pipe held are freed.
-test('pipeTruncate releases the buffers past a slot and frees pages only the pipe held', () => {
+test('pipe_truncate releases the buffers past a slot and frees pages only the pipe held', () => {
   const k = kernel('6.2');
   const pipe = newPipe(k);
   const i = iov_iter_pipe('ITER_DEST', pipe, 4 * P);
   const g = step(k, null, 'get_pages', () => iov_iter_get_pages2(k, i, 4 * P, 16));
   step(k, null, 'put', () => { for (const p of g.pages.slice(0, 3)) put_page(k, p); }); // the caller is done with 3 of them
-  assert.equal(step(k, null, 'truncate', () => pipeTruncate(pipe, 1)), 3);
+  assert.equal(step(k, null, 'truncate', () => pipe_truncate(pipe, 1)), 3);
   assert.deepEqual(pipeBuffers(pipe).map((b) => b.pfn), [g.pages[0]]);
   assert.equal(k.mem.isFree(g.pages[1]), true);
   assert.equal(k.mem.isFree(g.pages[2]), true);

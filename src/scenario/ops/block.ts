@@ -14,7 +14,7 @@ import { ringOf } from './drivers.js';
 import { newPipe, pipeBuffers, type Pipe } from '../../lib/pipe-buf.js';
 import { splice_check_file_to_pipe, splice_read_direct } from '../../fs/splice.js';
 import { directIOOf, EBADF, fdget, isRegular, type OpenFile, type RegularFile } from '../../fs/fdtable.js';
-import { writeCheckLimits } from '../../fs/read_write.js';
+import { generic_write_check_limits } from '../../fs/read_write.js';
 import { EINVAL } from '../../include/uapi.js';
 import { ScenarioError } from '../backend.js';
 import { File } from '../../fs/file.js';
@@ -41,7 +41,7 @@ function aioDirect(c: Ctx, a: ArgsOf<typeof AIO_ARGS>, write: boolean): number {
   const dio = directIOOf(of);
   const iter = import_ubuf(write ? 'ITER_SOURCE' : 'ITER_DEST', t.mm, a.buf, a.count, c.k);
   // ->write_iter's generic_write_checks(): -EFBIG at s_maxbytes, as for pwrite().
-  const lim = write && iter.count ? writeCheckLimits(of, iter, pos) : 0;
+  const lim = write && iter.count ? generic_write_check_limits(of, iter, pos) : 0;
   return lim || dio(c.k, of.file, iter, pos, { async: true });
 }
 
@@ -112,7 +112,7 @@ function fixedIo(c: Ctx, a: ArgsOf<typeof FIXED_ARGS>, write: boolean): number {
   const segs = ioUringFixedBvec(c.k, ring, a.buf_index, a.addr, a.len);
   if (typeof segs === 'number') return segs;
   const iter = iov_iter_bvec(write ? 'ITER_SOURCE' : 'ITER_DEST', segs, a.len);
-  const lim = write && iter.count ? writeCheckLimits(of, iter, a.offset) : 0;
+  const lim = write && iter.count ? generic_write_check_limits(of, iter, a.offset) : 0;
   if (lim) return lim;
   return directIOOf(of)(c.k, of.file, iter, a.offset, { async: a.async });
 }
