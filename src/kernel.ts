@@ -251,8 +251,9 @@ export class Kernel {
     let bug: KernelBug | null = null;
     try {
       result = fn();
-      if (this.checkInvariantsEachStep && this.invariantCheck) {
-        const broken = this.invariantCheck(this, this.checkInvariantsEachStep === 'incremental' ? this.fp.writtenFolioRuns() : undefined);
+      const check = this.invariantCheck;
+      if (this.checkInvariantsEachStep && check) {
+        const broken = this.peek(() => check(this, this.checkInvariantsEachStep === 'incremental' ? this.fp.writtenFolioRuns() : undefined));
         if (broken.length) bug = new KernelBug(`invariant violated after ${op}: ${broken[0]}`, broken);
       }
     } catch (e) {
@@ -268,7 +269,7 @@ export class Kernel {
       let written = 0;
       for (const [lo, hi] of runs) {
         written += hi - lo + 1;
-        for (let p = lo; p <= hi && changes.length < 16; p++) changes.push(this.folioState(p));
+        for (let p = lo; p <= hi && changes.length < 16; p++) changes.push(this.peek(() => this.folioState(p)));
       }
       this.trace.push({
         seq: this.seq,
@@ -295,6 +296,21 @@ export class Kernel {
     return result as T;
   }
 
+  /**
+   * Look at the model without it counting as the step's doing: the folio table's accessors record
+   * nothing inside fn. For observers that are not kernel code: invariant checks, trace events,
+   * scenario queries.
+   */
+  peek<T>(fn: () => T): T {
+    const fp = this.mem.fp;
+    this.mem.fp = null;
+    try {
+      return fn();
+    } finally {
+      this.mem.fp = fp;
+    }
+  }
+
   /** The footprint accumulated since the last call (footprints without trace; runs unsorted), and start a new one. */
   takeFootprint(): FootprintJSON {
     const f = this.fp.toRawJSON();
@@ -316,12 +332,12 @@ export class Kernel {
     const h = m.head(pfn);
     return {
       pfn,
-      refcount: m.refcount[h],
-      mapcount: m.mapcount[pfn],
+      refcount: m.refcountOf(h),
+      mapcount: m.mapcountOf(pfn),
       pincount: m.pincount(h),
-      flags: pageFlagNames(m.flags[pfn]),
+      flags: pageFlagNames(m.flagsOf(pfn)),
       free: m.isFree(pfn),
-      content: m.content[pfn],
+      content: m.contentOf(pfn),
     };
   }
 }

@@ -139,6 +139,36 @@ test('imports go to the same layer or below (docs/architecture.md "Layers")', ()
   assert.deepEqual(up, []);
 });
 
+/** The folio table's typed arrays (src/mm/memory.ts PhysMem): private to their module. */
+const FOLIO_ARRAYS = ['refcount', 'mapcount', 'flags', 'order', 'zone', 'mapping', 'index', 'content'];
+const FOLIO_ARRAY_OWNER = 'src/mm/memory.ts';
+const arrayAccess = new RegExp(`\\.(${FOLIO_ARRAYS.join('|')})\\s*\\[`);
+
+function allSources(dir: string, out: string[] = []): string[] {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) allSources(p, out);
+    else if (e.name.endsWith('.ts')) out.push(p);
+  }
+  return out;
+}
+
+test('no code outside src/mm/memory.ts indexes the folio table\'s arrays (every access goes through an accessor that records it)', () => {
+  const hits: string[] = [];
+  for (const dir of ['src', 'test', 'bench']) {
+    for (const f of dir === 'src' ? files.map((x) => join(src, x)) : allSources(join(root, dir))) {
+      const rel = relative(root, f);
+      if (rel === FOLIO_ARRAY_OWNER || rel === 'test/architecture.test.ts') continue;
+      readFileSync(f, 'utf8').split('\n').forEach((line, i) => {
+        if (arrayAccess.test(line)) hits.push(`${rel}:${i + 1}: ${line.trim()}`);
+      });
+    }
+  }
+  assert.deepEqual(hits, []);
+  assert.ok(arrayAccess.test('k.mem.refcount[head] += 1') && arrayAccess.test('mem.content [p]'), 'the scan sees an access');
+  assert.ok(!arrayAccess.test('k.mem.refcountOf(head)'));
+});
+
 test('the checker finds a cycle and an upward import when there is one', () => {
   const g = new Map([['a.ts', ['b.ts']], ['b.ts', ['c.ts']], ['c.ts', ['a.ts']], ['d.ts', ['a.ts']]]);
   assert.deepEqual(cycles(g), [['a.ts', 'b.ts', 'c.ts']]);

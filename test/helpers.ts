@@ -163,7 +163,7 @@ export function teardown(k: Kernel): void {
     k.runTeardownHooks();
     const all = new Set<FileShape>(files(k).values());
     for (const h of k.mem.allocatedHeads()) {
-      const id = k.mem.mapping[h];
+      const id = k.mem.mappingOf(h);
       const f = id > 0 ? fileById(k, id) : undefined;
       if (f) all.add(f);
     }

@@ -80,9 +80,9 @@ function complete(k: Kernel, f: InFlight): void {
       }
       if (!t) continue;
       if (bio.op === 'REQ_OP_READ') {
-        if (!mem.isZeroPfn(p)) mem.content[p] = t.file.disk.get(t.index + pageNo) ?? 0;
+        if (!mem.isZeroPfn(p)) mem.setContent(p, t.file.disk.get(t.index + pageNo) ?? 0);
       } else {
-        t.file.disk.set(t.index + pageNo, mem.content[p]);
+        t.file.disk.set(t.index + pageNo, mem.contentOf(p));
       }
       k.fp.write('folio', mem.head(p));
     }

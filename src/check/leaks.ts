@@ -39,7 +39,7 @@ export function findLeaks(k: Kernel, holders: readonly Holder[] = []): Leak[] {
   for (const head of mem.allocatedHeads()) {
     if (mem.isHugeZero(head)) continue;
     if (mem.ref(head) === 0 && mem.hugetlbFree.includes(head)) continue; // free in the hugetlb pool
-    if (mem.flags[head] & PG_hwpoison && mem.ref(head) === 1) continue; // taken offline by memory_failure()
+    if (mem.flagsOf(head) & PG_hwpoison && mem.ref(head) === 1) continue; // taken offline by memory_failure()
     report(head);
   }
   // The zero page: references beyond its boot reference are leaked GETs (or pre-6.5 pins).

@@ -37,7 +37,7 @@ export function findTarget(k: Kernel, driver: string, id: number): DeviceTarget 
 /** Write `value` into one page as a device would (no fault, no permission check: the IOMMU mapping is the check). */
 export function dmaWritePage(k: Kernel, pfn: number, value: number): void {
   if (k.mem.isFree(pfn)) k.note(`DMA into free pfn ${pfn}`);
-  k.mem.content[pfn] = value >>> 0;
+  k.mem.setContent(pfn, value >>> 0);
   k.fp.write('folio', k.mem.head(pfn));
 }
 

@@ -31,7 +31,7 @@ export const EXT4_MAX_SIZE = (2 ** 32 - 1) * 4096;
  */
 export function ext4_dirty_folio(k: Kernel, file: FileShape, head: number): void {
   k.WARN_ON_ONCE(!k.mem.test(head, PG_private), 'fs/ext4/inode.c:ext4_dirty_folio:!folio_buffers',
-    `ext4_dirty_folio(): ${file.name} index ${k.mem.index[head]} (pfn ${head}) dirtied without buffers attached`);
+    `ext4_dirty_folio(): ${file.name} index ${k.mem.indexOf(head)} (pfn ${head}) dirtied without buffers attached`);
   k.fp.write('file', file.id);
   block_dirty_folio(k, file, head);
 }
@@ -61,7 +61,7 @@ export function filemap_page_mkwrite(k: Kernel, _file: FileShape, head: number):
 
 /** __block_write_begin_int() for a whole-page block: buffers attached; a hole gets a delalloc reservation. */
 export function attachBuffers(k: Kernel, file: FileShape, head: number): void {
-  const index = k.mem.index[head];
+  const index = k.mem.indexOf(head);
   if (!file.disk.has(index)) file.delalloc.add(index);
   k.mem.set(head, PG_private);
   k.fp.write('file', file.id);
@@ -110,7 +110,7 @@ export function dropFileCache(k: Kernel, file: FileShape): void {
   const mem = k.mem;
   for (const [index, pfn] of [...file.cache]) {
     folio_wait_writeback(k, file, index);
-    if (mem.test(pfn, PG_dirty)) file.disk.set(index, mem.content[pfn]);
+    if (mem.test(pfn, PG_dirty)) file.disk.set(index, mem.contentOf(pfn));
     mem.clear(pfn, PG_private | PG_dirty);
     filemap_remove_folio(k, file, pfn);
   }

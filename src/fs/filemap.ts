@@ -65,7 +65,7 @@ export function generic_perform_write(k: Kernel, file: File, iter: IovIter, pos:
     if (file.fstype.buffers && !mem.test(pfn, PG_private)) attachBuffers(k, file, pfn);
     const copied = copier.fromIter(k, pfn, offset, n, iter);
     if (copied > 0) {
-      if (file.fstype.dax) file.disk.set(index, mem.content[pfn]);
+      if (file.fstype.dax) file.disk.set(index, mem.contentOf(pfn));
       else folio_mark_dirty(k, pfn);
       done += copied;
       if (p + copied > file.size) file.size = p + copied;

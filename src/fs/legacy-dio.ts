@@ -56,7 +56,7 @@ export function legacy_dio_rw(k: Kernel, file: File, iter: IovIter, pos: number,
       const index = Math.floor(p / PAGE_SIZE);
       if (!write && !file.disk.has(index)) {
         // A hole: zero_user() — the CPU zeroes this part of the page; no bio.
-        k.mem.content[pfn] = 0;
+        k.mem.setContent(pfn, 0);
       } else {
         // One section per page (block size = page size): dio_pin_page() for sdio->cur_page, then
         // dio_bio_add_page() gives the bio its own reference, then the section ends (dio_unpin_page()).

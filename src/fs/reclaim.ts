@@ -23,7 +23,7 @@ import { filemap_remove_folio, shmem_mapping } from '../mm/filemap.js';
  * (spec R103: only anonymous exclusive pages refuse to be unmapped while maybe pinned).
  */
 export function try_to_unmap_file_folio(k: Kernel, file: File, head: number): void {
-  const index = k.mem.index[head];
+  const index = k.mem.indexOf(head);
   for (const mm of liveMms(k)) {
     for (const v of mm.vmas) {
       if (v.file !== file) continue;
@@ -43,9 +43,9 @@ export function try_to_free_buffers(k: Kernel, file: File, head: number): boolea
   if (!mem.test(head, PG_private)) return true;
   if (mem.test(head, PG_writeback) || mem.test(head, PG_dirty)) return false;
   mem.clear(head, PG_private);
-  file.delalloc.delete(mem.index[head]);
+  file.delalloc.delete(mem.indexOf(head));
   k.fp.write('file', file.id);
-  k.note(`buffers of ${file.name} index ${mem.index[head]} (pfn ${head}) freed`);
+  k.note(`buffers of ${file.name} index ${mem.indexOf(head)} (pfn ${head}) freed`);
   return true;
 }
 
@@ -78,7 +78,7 @@ export function shrink_file_folio(k: Kernel, file: File, head: number): ReclaimO
   const keep = (why: ReclaimOutcome, activate: boolean): ReclaimOutcome => {
     if (activate) mem.set(head, PG_active);
     folio_putback_lru(k, head);
-    k.note(`reclaim ${file.name} index ${mem.index[head]} (pfn ${head}): kept (${why})`);
+    k.note(`reclaim ${file.name} index ${mem.indexOf(head)} (pfn ${head}): kept (${why})`);
     return why;
   };
   if (mem.test(head, PG_writeback)) return keep('writeback', false);
@@ -91,7 +91,7 @@ export function shrink_file_folio(k: Kernel, file: File, head: number): ReclaimO
   if (!__remove_mapping(k, file, head, 1)) return keep('held', false);
   // Freed: drop the isolation reference (NR_ISOLATED_FILE is given back by the caller's batch).
   k.vmstat.mod('nr_isolated_file', -1);
-  k.note(`reclaim ${file.name} index ${mem.index[head]} (pfn ${head}): freed`);
+  k.note(`reclaim ${file.name} index ${mem.indexOf(head)} (pfn ${head}): freed`);
   mem.clear(head, PG_lru | PG_active);
   mem.putRefs(head, 1);
   return 'freed';

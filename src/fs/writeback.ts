@@ -50,7 +50,7 @@ export function liveMms(k: Kernel): Iterable<Mm> {
  * the number of PTEs cleaned; the next CPU write to any of them faults and calls ->page_mkwrite.
  */
 export function folio_mkclean(k: Kernel, file: File, head: number): number {
-  const index = k.mem.index[head];
+  const index = k.mem.indexOf(head);
   let cleaned = 0;
   for (const mm of liveMms(k)) {
     for (const v of mm.vmas) {
@@ -155,7 +155,7 @@ export function writeback_file(k: Kernel, file: File, mode: SyncMode, range: Wri
       folio_wait_writeback(k, file, index);
     }
     if (file.fstype.dax) {
-      if (folio_clear_dirty_for_io(k, file, head)) file.disk.set(index, mem.content[head]);
+      if (folio_clear_dirty_for_io(k, file, head)) file.disk.set(index, mem.contentOf(head));
       continue;
     }
     if (!ext4CheckBuffers(k, file, index, head)) continue;

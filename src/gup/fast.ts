@@ -22,7 +22,7 @@ function gup_fast_folio_allowed(k: Kernel, head: number, flags: number): boolean
   if (mem.test(head, PG_secretmem)) return false;
   if (!rejectFileBacked) return true;
   if (mem.test(head, PG_hugetlb) || mem.test(head, PG_anon)) return true;
-  const id = mem.mapping[head];
+  const id = mem.mappingOf(head);
   if (id <= 0) return false; // truncated: no mapping
   const f = fileById(k, id);
   return f !== undefined && shmem_mapping(f);
@@ -94,7 +94,7 @@ function* gup_fast(k: Kernel, mm: Mm, start: number, end: number, flags: number,
         gup_put_folio(k, head, 1, flags);
         break walk;
       }
-      mem.flags[head] |= PG_referenced;
+      mem.set(head, PG_referenced);
       pages[off + nr++] = pfn;
     }
   }

@@ -72,7 +72,7 @@ export function gup_must_unshare(k: Kernel, vma: Vma | null, flags: number, pfn:
     if (!vma) return true; // GUP-fast cannot tell: let the slow path decide
     return vma.isCowMapping();
   }
-  return (mem.flags[pfn] & PG_anon_exclusive) === 0;
+  return (mem.flagsOf(pfn) & PG_anon_exclusive) === 0;
 }
 
 /** can_follow_write_pte() / can_follow_write_pmd(): a read-only entry may be written through only in narrow FOLL_FORCE cases. */
@@ -85,7 +85,7 @@ function canFollowWrite(k: Kernel, vma: Vma, bits: number, pfn: number, flags: n
   if (vma.flags & VM_WRITE) return false;
   if (pfn < 0 || bits & PTE_SPECIAL) return false;
   const head = k.mem.head(pfn);
-  return k.mem.test(head, PG_anon) && (k.mem.flags[pfn] & PG_anon_exclusive) !== 0;
+  return k.mem.test(head, PG_anon) && (k.mem.flagsOf(pfn) & PG_anon_exclusive) !== 0;
 }
 
 /** What follow_page_mask() found: a page, nothing (fault needed), or an error (-EMLINK: unshare). */
@@ -136,7 +136,7 @@ function follow_page_mask(k: Kernel, vma: Vma, addr: number, flags: number, foll
   }
   if (!(bits & PTE_WRITE) && gup_must_unshare(k, vma, flags, pfn)) return { pfn: -1, err: -EMLINK, pageMask: 0 };
   const head = mem.head(pfn);
-  if (mem.flags[pfn] & PG_hwpoison && flags & FOLL_HWPOISON) return { pfn: -1, err: -EHWPOISON, pageMask: 0 };
+  if (mem.flagsOf(pfn) & PG_hwpoison && flags & FOLL_HWPOISON) return { pfn: -1, err: -EHWPOISON, pageMask: 0 };
   const ret = try_grab_folio(k, head, 1, flags);
   if (ret) return { pfn: -1, err: ret, pageMask: 0 };
   if (flags & FOLL_TOUCH) {

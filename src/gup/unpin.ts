@@ -34,7 +34,7 @@ function putPinRun(k: Kernel, head: number, nr: number): void {
 function runLength(k: Kernel, pages: PageArray, i: number, n: number): number {
   const mem = k.mem;
   const p = pages[i];
-  if (mem.order[p] === 0) return 1; // a small folio: a run of one (hot path)
+  if (mem.orderOf(p) === 0) return 1; // a small folio: a run of one (hot path)
   const head = mem.head(p);
   let j = i + 1;
   while (j < n && pages[j] >= 0 && mem.head(pages[j]) === head) j++;

@@ -595,7 +595,7 @@ function xarrayPage(k: Kernel, file: File, index: number): number {
   const h = file.cache.get(index);
   if (h === undefined) return -1;
   k.fp.read('folio', h);
-  return k.mem.folioNrPages(h) > 1 ? h + (index - k.mem.index[h]) : h;
+  return k.mem.folioNrPages(h) > 1 ? h + (index - k.mem.indexOf(h)) : h;
 }
 
 /**
@@ -1023,7 +1023,7 @@ function copyTokenToUser(k: Kernel, mm: Mm, addr: number, len: number, token: nu
     const n = Math.min((Math.floor(a / PAGE_SIZE) + 1) * PAGE_SIZE, addr + len) - a;
     const pfn = userAccess(k, mm, a, true);
     if (pfn < 0) return len - done;
-    k.mem.content[pfn] = token >>> 0;
+    k.mem.setContent(pfn, token >>> 0);
     k.fp.write('folio', k.mem.head(pfn));
     done += n;
     a += n;
@@ -1041,7 +1041,7 @@ function copyTokenFromUser(k: Kernel, mm: Mm, addr: number, len: number): { left
     const pfn = userAccess(k, mm, a, false);
     if (pfn < 0) return { left: len - done, token };
     k.fp.read('folio', k.mem.head(pfn));
-    token = k.mem.content[pfn];
+    token = k.mem.contentOf(pfn);
     done += n;
     a += n;
   }
@@ -1067,7 +1067,7 @@ function copyTokenToIter(k: Kernel, token: number, bytes: number, i: IovIter): n
       if (left) break;
     } else {
       for (const p of piecePages(pc.pfn, pc.off, pc.len)) {
-        k.mem.content[p] = token >>> 0;
+        k.mem.setContent(p, token >>> 0);
         k.fp.write('folio', k.mem.head(p));
       }
       progress += pc.len;
@@ -1092,7 +1092,7 @@ function copyTokenFromIter(k: Kernel, bytes: number, i: IovIter): { copied: numb
     } else {
       for (const p of piecePages(pc.pfn, pc.off, pc.len)) {
         k.fp.read('folio', k.mem.head(p));
-        token = k.mem.content[p];
+        token = k.mem.contentOf(p);
       }
       progress += pc.len;
     }
@@ -1149,7 +1149,7 @@ function fillPipe(k: Kernel, token: number, bytes: number, i: IovIter): number {
   while (n > 0) {
     const a = append_pipe(i, n);
     if (!a) return bytes - n;
-    k.mem.content[a.pfn] = token >>> 0;
+    k.mem.setContent(a.pfn, token >>> 0);
     k.fp.write('folio', a.pfn);
     n -= a.size;
   }
@@ -1170,7 +1170,7 @@ export function copy_page_to_iter(k: Kernel, pfn: number, offset: number, bytes:
   let res = 0;
   for (;;) {
     k.fp.read('folio', k.mem.head(page));
-    const n = copyTokenToIter(k, k.mem.content[page], Math.min(bytes, PAGE_SIZE - offset), i);
+    const n = copyTokenToIter(k, k.mem.contentOf(page), Math.min(bytes, PAGE_SIZE - offset), i);
     res += n;
     bytes -= n;
     if (!bytes || !n) break;
@@ -1195,7 +1195,7 @@ export function copy_page_from_iter(k: Kernel, pfn: number, offset: number, byte
       `copy from an ITER_DEST ${i.type} iterator`)) break;
     const r = copyTokenFromIter(k, Math.min(bytes, PAGE_SIZE - offset), i);
     if (r.token !== null) {
-      k.mem.content[page] = r.token >>> 0;
+      k.mem.setContent(page, r.token >>> 0);
       k.fp.write('folio', k.mem.head(page));
     }
     res += r.copied;

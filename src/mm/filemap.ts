@@ -62,7 +62,7 @@ export function fileById(k: Kernel, id: number): File | undefined {
 
 /** folio->mapping->host: the file whose page cache holds the folio, or null (anonymous, or truncated away). */
 export function folio_file(k: Kernel, head: number): File | null {
-  const id = k.mem.mapping[head];
+  const id = k.mem.mappingOf(head);
   return id > 0 ? fileById(k, id) ?? null : null;
 }
 
@@ -93,10 +93,10 @@ export function filemap_fault(k: Kernel, file: File, index: number): { pfn: numb
   const shmem = shmem_mapping(file);
   // A DAX "page" is persistent memory mapped directly; the model keeps it in the cache map with PG_fsdax.
   // ext4's read path (ext4_mpage_readpages()) reads whole-page blocks without attaching buffers.
-  mem.flags[pfn] |= PG_uptodate | (file.fstype.dax ? PG_fsdax : PG_lru) | (shmem ? PG_swapbacked : 0);
-  mem.mapping[pfn] = file.id;
-  mem.index[pfn] = index;
-  mem.content[pfn] = file.disk.get(index) ?? 0;
+  mem.set(pfn, PG_uptodate | (file.fstype.dax ? PG_fsdax : PG_lru) | (shmem ? PG_swapbacked : 0));
+  mem.setMapping(pfn, file.id);
+  mem.setIndex(pfn, index);
+  mem.setContent(pfn, file.disk.get(index) ?? 0);
   file.cache.set(index, pfn);
   k.fp.write('file', file.id);
   return { pfn, major: !shmem };
@@ -109,10 +109,10 @@ export function filemap_fault(k: Kernel, file: File, index: number): { pfn: numb
  */
 export function filemap_remove_folio(k: Kernel, file: File, head: number): void {
   const mem = k.mem;
-  const index = mem.index[head];
+  const index = mem.indexOf(head);
   file.cache.delete(index);
   file.delalloc.delete(index);
-  mem.mapping[head] = 0;
+  mem.setMapping(head, 0);
   k.fp.write('file', file.id);
   mem.putRefs(head, 1);
 }

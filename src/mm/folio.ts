@@ -8,7 +8,7 @@ import { ZONE_CMA, ZONE_MOVABLE } from './memory.js';
 
 /** folio_has_pincount(): large folios keep an exact _pincount (64-bit: order ≥ 1; v5.7: order ≥ 2). */
 export function folio_has_pincount(k: Kernel, head: number): boolean {
-  const order = k.mem.order[head];
+  const order = k.mem.orderOf(head);
   return order > 0 && order >= k.profile.pincountMinOrder && k.profile.pinTracking;
 }
 
@@ -34,7 +34,7 @@ export function is_zero_folio(k: Kernel, head: number): boolean {
 /** folio_is_longterm_pinnable() (include/linux/mm.h). */
 export function folio_is_longterm_pinnable(k: Kernel, head: number): boolean {
   const mem = k.mem;
-  const z = mem.zone[head];
+  const z = mem.zoneOf(head);
   const p = k.profile;
   // MIGRATE_CMA / MIGRATE_ISOLATE pageblocks come first.
   if (mem.test(head, PG_isolated_block)) return false;

@@ -226,7 +226,8 @@ class ModelSession implements Session {
     const impl = QUERY_MAP.get(q);
     if (!impl) throw new ScenarioError(`unknown query '${q}'`);
     this.bind(taskName, impl.needsTask);
-    return impl.eval(this.c, args);
+    // A query looks; it is no part of the next step's footprint.
+    return this.k.peek(() => impl.eval(this.c, args));
   }
 
   warnings(): readonly Warning[] {

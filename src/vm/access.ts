@@ -43,7 +43,7 @@ export function userWrite(k: Kernel, mm: Mm, addr: number, length: number, value
   for (let a = Math.floor(addr / PAGE_SIZE) * PAGE_SIZE; a < end; a += PAGE_SIZE) {
     const pfn = userAccess(k, mm, a, true);
     if (pfn < 0) return pfn;
-    k.mem.content[pfn] = value >>> 0;
+    k.mem.setContent(pfn, value >>> 0);
     k.fp.write('folio', k.mem.head(pfn));
   }
   return 0;
@@ -54,7 +54,7 @@ export function userRead(k: Kernel, mm: Mm, addr: number): number {
   const pfn = userAccess(k, mm, addr, false);
   if (pfn < 0) return pfn;
   k.fp.read('folio', k.mem.head(pfn));
-  return k.mem.content[pfn];
+  return k.mem.contentOf(pfn);
 }
 
 /**

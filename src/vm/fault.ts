@@ -22,8 +22,8 @@ function newAnonFolio(k: Kernel, vma: Vma, order: number, site: string): number 
   const mem = k.mem;
   const pfn = mem.allocFolio(order > 0 ? gfpNowarn(k.gfpUser()) : k.gfpUser(), order, site);
   if (pfn < 0) return -1;
-  mem.flags[pfn] |= PG_anon | PG_swapbacked | PG_lru;
-  mem.mapping[pfn] = -1;
+  mem.set(pfn, PG_anon | PG_swapbacked | PG_lru);
+  mem.setMapping(pfn, -1);
   vma.anonVma = true;
   return pfn;
 }
@@ -121,7 +121,7 @@ function do_anonymous_page(k: Kernel, vma: Vma, addr: number, write: boolean): n
   const bits = PTE_YOUNG | PTE_DIRTY | (write ? mkwrite(vma) : 0);
   for (let j = 0; j < nr; j++) {
     mapPage(k, vma, base + j * PAGE_SIZE, pfn + j, bits);
-    mem.flags[pfn + j] |= exclusiveBit(k);
+    mem.set(pfn + j, exclusiveBit(k));
   }
   if (order > 0) k.note(`mTHP order ${order} at pfn ${pfn}`);
   return 0;
@@ -149,9 +149,9 @@ function do_fault(k: Kernel, vma: Vma, addr: number, fflags: number): number {
     // do_cow_fault(): a private copy of the page-cache page.
     const np = newAnonFolio(k, vma, 0, 'do_cow_fault');
     if (np < 0) return VM_FAULT_OOM;
-    mem.content[np] = mem.content[pfn];
+    mem.setContent(np, mem.contentOf(pfn));
     mapPage(k, vma, addr, np, PTE_YOUNG | PTE_DIRTY | mkwrite(vma));
-    mem.flags[np] |= exclusiveBit(k);
+    mem.set(np, exclusiveBit(k));
     return done;
   }
   mem.refAdd(pfn, 1);
@@ -173,7 +173,7 @@ function do_fault(k: Kernel, vma: Vma, addr: number, fflags: number): number {
  */
 function wp_can_reuse_anon_folio(k: Kernel, vma: Vma, head: number, pfn: number): boolean {
   const mem = k.mem;
-  if (!k.profile.cowReuseByRefcount) return mem.mapcount[pfn] + mem.entireMapcount(head) === 1;
+  if (!k.profile.cowReuseByRefcount) return mem.mapcountOf(pfn) + mem.entireMapcount(head) === 1;
   if (!mem.isLarge(head)) return mem.ref(head) === 1;
   // Large folio: every reference is a mapping, and all mappings belong to this mm.
   if (mem.ref(head) !== mem.folioMapRefs(head)) return false;
@@ -212,9 +212,9 @@ function do_wp_page(k: Kernel, vma: Vma, addr: number, fflags: number): number {
     return 0;
   }
   if (mem.test(head, PG_anon)) {
-    const exclusive = k.profile.anonExclusive && (mem.flags[pfn] & PG_anon_exclusive) !== 0;
+    const exclusive = k.profile.anonExclusive && (mem.flagsOf(pfn) & PG_anon_exclusive) !== 0;
     if (exclusive || wp_can_reuse_anon_folio(k, vma, head, pfn)) {
-      mem.flags[pfn] |= exclusiveBit(k);
+      mem.set(pfn, exclusiveBit(k));
       k.fp.write('folio', head);
       if (unshare) return 0; // unshare never grants write access
       vma.bits[i] |= PTE_DIRTY | PTE_YOUNG | mkwrite(vma);
@@ -233,16 +233,16 @@ function wp_page_copy(k: Kernel, vma: Vma, addr: number, unshare: boolean): numb
   const oldSpecial = (vma.bits[i] & PTE_SPECIAL) !== 0;
   const np = newAnonFolio(k, vma, 0, 'wp_page_copy');
   if (np < 0) return VM_FAULT_OOM;
-  mem.content[np] = oldSpecial ? 0 : mem.content[old];
+  mem.setContent(np, oldSpecial ? 0 : mem.contentOf(old));
   k.note(`${unshare ? 'unshare' : 'COW'} 0x${addr.toString(16)}: pfn ${old} -> ${np}`);
   if (!oldSpecial) {
     const oh = mem.head(old);
-    mem.mapcount[old]--;
+    mem.mapcountAdd(old, -1);
     mem.putRefs(oh, 1);
   }
   vma.pte[i] = -1;
   mapPage(k, vma, addr, np, PTE_YOUNG | (unshare ? 0 : PTE_DIRTY | mkwrite(vma)));
-  mem.flags[np] |= exclusiveBit(k);
+  mem.set(np, exclusiveBit(k));
   return 0;
 }
 
@@ -262,7 +262,7 @@ function do_huge_pmd_anonymous_page(k: Kernel, vma: Vma, addr: number, fflags: n
   if (pfn < 0) return VM_FAULT_FALLBACK;
   k.vmstat.mod('thp_fault_alloc', 1);
   mem.entireMapcountAdd(pfn, 1);
-  mem.flags[pfn] |= exclusiveBit(k);
+  mem.set(pfn, exclusiveBit(k));
   vma.pmd.set(block, { pfn, bits: PTE_PRESENT | PTE_YOUNG | PTE_DIRTY | mkwrite(vma) });
   k.fp.write('vma', vma.id);
   return 0;
@@ -282,16 +282,16 @@ function do_huge_pmd_wp_page(k: Kernel, vma: Vma, addr: number, fflags: number):
       return VM_FAULT_FALLBACK;
     }
     mem.entireMapcountAdd(pfn, 1);
-    mem.flags[pfn] |= exclusiveBit(k);
+    mem.set(pfn, exclusiveBit(k));
     vma.pmd.set(block, { pfn, bits: PTE_PRESENT | PTE_YOUNG | (unshare ? 0 : PTE_DIRTY | mkwrite(vma)) });
     k.fp.write('vma', vma.id);
     return 0;
   }
   const head = e.pfn;
-  const exclusive = k.profile.anonExclusive && (mem.flags[head] & PG_anon_exclusive) !== 0;
+  const exclusive = k.profile.anonExclusive && (mem.flagsOf(head) & PG_anon_exclusive) !== 0;
   const reusable = k.profile.cowReuseByRefcount ? mem.ref(head) === 1 : mem.folioMapRefs(head) === 1;
   if (exclusive || reusable) {
-    mem.flags[head] |= exclusiveBit(k);
+    mem.set(head, exclusiveBit(k));
     k.fp.write('folio', head);
     if (!unshare) e.bits |= PTE_DIRTY | PTE_YOUNG | mkwrite(vma);
     return 0;

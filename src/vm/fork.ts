@@ -74,7 +74,7 @@ function undoChildPte(k: Kernel, v: Vma, i: number): void {
   const special = (v.bits[i] & PTE_SPECIAL) !== 0;
   v.pte[i] = -1;
   if (special) return;
-  k.mem.mapcount[pfn]--;
+  k.mem.mapcountAdd(pfn, -1);
   k.mem.putRefs(k.mem.head(pfn), 1);
 }
 
@@ -107,7 +107,7 @@ function* copyPageRange(k: Kernel, srcMm: Mm, src: Vma, dst: Vma): KernelGen<num
     mem.refAdd(head, 1);
     mem.entireMapcountAdd(head, 1);
     if (cow && mem.test(head, PG_anon)) {
-      mem.flags[head] &= ~PG_anon_exclusive;
+      mem.clear(head, PG_anon_exclusive);
       e.bits &= ~PTE_WRITE;
     }
     dst.pmd.set(b, { pfn: head, bits: e.bits });
@@ -127,14 +127,14 @@ function* copyPageRange(k: Kernel, srcMm: Mm, src: Vma, dst: Vma): KernelGen<num
     k.fp.read('folio', head); // the maybe-pinned test and the copy read the folio
     const anon = mem.test(head, PG_anon);
     if (anon) {
-      const exclusive = (mem.flags[pfn] & PG_anon_exclusive) !== 0 || !k.profile.anonExclusive;
+      const exclusive = (mem.flagsOf(pfn) & PG_anon_exclusive) !== 0 || !k.profile.anonExclusive;
       if (exclusive && needsCowForDma(k, srcMm, head)) {
         // __folio_try_dup_anon_rmap() fails: copy_present_page() gives the child its own copy now.
         const np = mem.allocFolio(k.gfpUser(), 0, 'copy_present_page');
         if (np < 0) return -ENOMEM;
-        mem.flags[np] |= PG_anon | PG_swapbacked | PG_lru | (k.profile.anonExclusive ? PG_anon_exclusive : 0);
-        mem.mapping[np] = -1;
-        mem.content[np] = mem.content[pfn];
+        mem.set(np, PG_anon | PG_swapbacked | PG_lru | (k.profile.anonExclusive ? PG_anon_exclusive : 0));
+        mem.setMapping(np, -1);
+        mem.setContent(np, mem.contentOf(pfn));
         mapPage(k, dst, addr, np, PTE_PRESENT | PTE_DIRTY | PTE_YOUNG | (src.flags & VM_WRITE ? PTE_WRITE : 0));
         k.note(`fork: copy maybe-pinned pfn ${pfn} -> child pfn ${np}`);
         continue;
@@ -145,7 +145,7 @@ function* copyPageRange(k: Kernel, srcMm: Mm, src: Vma, dst: Vma): KernelGen<num
         yield { point: 'before_wrprotect' };
         k.fp.read('folio', head);
       }
-      mem.flags[pfn] &= ~PG_anon_exclusive;
+      mem.clear(pfn, PG_anon_exclusive);
     }
     mem.refAdd(head, 1);
     let cbits = bits;

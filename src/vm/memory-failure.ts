@@ -13,9 +13,9 @@ import { tasks } from './mm.js';
 export function memory_failure(k: Kernel, pfn: number): number {
   const mem = k.mem;
   const head = mem.head(pfn);
-  if (mem.flags[pfn] & PG_hwpoison) return 0;
+  if (mem.flagsOf(pfn) & PG_hwpoison) return 0;
   if (mem.isFree(pfn) || mem.isZeroPfn(pfn)) return -16; // -EBUSY: nothing the model can take offline
-  mem.flags[pfn] |= PG_hwpoison;
+  mem.set(pfn, PG_hwpoison);
   mem.refAdd(head, 1); // the poisoned page is held forever (it never returns to the allocator)
   k.note(`memory_failure: pfn ${pfn} poisoned`);
   for (const t of tasks(k).values()) {
@@ -28,7 +28,7 @@ export function memory_failure(k: Kernel, pfn: number): number {
         // try_to_unmap(TTU_HWPOISON): the PTE becomes a hwpoison entry.
         v.pte[i] = PTE_HWPOISON_ENTRY;
         v.bits[i] = 0;
-        mem.mapcount[pfn]--;
+        mem.mapcountAdd(pfn, -1);
         mem.putRefs(head, 1);
         k.fp.write('vma', v.id);
         k.note(`memory_failure: unmapped ${t.name}:0x${(v.start + i * PAGE_SIZE).toString(16)}`);

@@ -16,7 +16,7 @@ export function setPte(k: Kernel, vma: Vma, addr: number, pfn: number, bits: num
 /** Map one page of a folio: rmap (mapcount) only; the caller accounts the reference. */
 export function mapPage(k: Kernel, vma: Vma, addr: number, pfn: number, bits: number): void {
   setPte(k, vma, addr, pfn, bits | PTE_PRESENT);
-  k.mem.mapcount[pfn]++;
+  k.mem.mapcountAdd(pfn, 1);
   k.fp.write('folio', k.mem.head(pfn));
 }
 
@@ -35,7 +35,7 @@ export function zapPte(k: Kernel, vma: Vma, i: number): void {
   const mem = k.mem;
   const head = mem.head(pfn);
   if ((bits & PTE_DIRTY) && !mem.test(head, PG_anon)) mem.set(head, PG_dirty);
-  mem.mapcount[pfn]--;
+  mem.mapcountAdd(pfn, -1);
   mem.putRefs(head, 1);
 }
 
@@ -88,11 +88,11 @@ export function split_huge_pmd(k: Kernel, vma: Vma, addr: number): void {
     return;
   }
   const head = e.pfn;
-  const exclusive = (mem.flags[head] & PG_anon_exclusive) !== 0;
+  const exclusive = (mem.flagsOf(head) & PG_anon_exclusive) !== 0;
   mem.refAdd(head, HPAGE_PMD_NR - 1);
   for (let i = 0; i < HPAGE_PMD_NR; i++) {
     mapPage(k, vma, base + i * PAGE_SIZE, head + i, e.bits);
-    if (exclusive) mem.flags[head + i] |= PG_anon_exclusive;
+    if (exclusive) mem.set(head + i, PG_anon_exclusive);
   }
   mem.entireMapcountAdd(head, -1);
 }

@@ -30,14 +30,14 @@ export function split_huge_page(k: Kernel, pfn: number): number {
   // __split_huge_page(): every page becomes a folio holding one reference per PTE that maps it.
   const nr = mem.folioNrPages(head);
   const refs = new Int32Array(nr);
-  for (let i = 0; i < nr; i++) refs[i] = mem.mapcount[head + i];
+  for (let i = 0; i < nr; i++) refs[i] = mem.mapcountOf(head + i);
   mem.splitFolioTo0(head, refs);
   // Every subpage is now a folio of its own: later steps name it by its own pfn.
   for (let i = 0; i < nr; i++) k.fp.write('folio', head + i);
   for (let i = 0; i < nr; i++) {
     if (refs[i] === 0) {
       // A subpage nobody maps any more is freed with the split.
-      mem.refcount[head + i] = 1;
+      mem.setRefcount(head + i, 1);
       mem.putRefs(head + i, 1);
     }
   }

@@ -82,7 +82,7 @@ test('a kernel-backed KVEC is bounced too (not user-backed)', () => {
   const dev = blockDev([[0, 77]]);
   step(k, null, 'exec', () => blk_execute_rq(k, rq, dev, 0));
   assert.equal(step(k, null, 'unmap', () => blk_rq_unmap_user(k, rq)), 0);
-  assert.equal(k.mem.content[pfn], 77, 'copied out to the kernel buffer at unmap');
+  assert.equal(k.mem.contentOf(pfn), 77, 'copied out to the kernel buffer at unmap');
   assert.deepEqual(counters(k), { acq: 0, rel: 0 });
   k.mem.putRefs(pfn, 1);
 });

@@ -41,10 +41,10 @@ test('a completed read bio reads its file, a completed write bio writes it', () 
   let fp = k.takeFootprint();
   assert.deepEqual(fp.reads.file, [[f.id, f.id]]);
   assert.equal(fp.writes.file, undefined);
-  assert.equal(k.mem.content[pfn], 5);
+  assert.equal(k.mem.contentOf(pfn), 5);
 
   const wr = bio_alloc('REQ_OP_WRITE', 1, { file: f, index: 0 });
-  k.mem.content[pfn] = 6;
+  k.mem.setContent(pfn, 6);
   assert.equal(bio_add_page(k, wr, pfn, PAGE_SIZE, 0), PAGE_SIZE);
   submit_bio(k, wr);
   k.takeFootprint();

@@ -100,11 +100,11 @@ test('invariants [current]: a consistent kernel has none broken; a wrong mapcoun
   const { k, t, addr } = setup({ pages: 2 });
   assert.deepEqual(checkInvariants(k), []);
   const p = pfnAt(t, addr);
-  k.mem.mapcount[p]++;
+  k.mem.mapcountAdd(p, 1);
   const broken = checkInvariants(k);
   assert.ok(broken.some((s) => s.includes(`pfn ${p}`) && /mapcount/.test(s)), JSON.stringify(broken));
-  k.mem.mapcount[p]--;
+  k.mem.mapcountAdd(p, -1);
   // Inside a step the broken invariant is a KernelBug that stops the run.
-  expectBug(k, t, 'corrupt', () => { k.mem.mapcount[p] += 2; });
+  expectBug(k, t, 'corrupt', () => { k.mem.mapcountAdd(p, 2); });
   assert.throws(() => step(k, t, 'anything', () => 0), /invariant/, 'no step runs after a BUG');
 });

@@ -266,7 +266,7 @@ test('R123 [current] a buffer in ZONE_MOVABLE: +2N acquired, +N released at regi
   const r = ring(e);
   const reg = register(e, r, [{ base: e.addr, len: N * PAGE_SIZE }]);
   assert.deepEqual([reg.r, reg.acq, reg.rel], [0, 2 * N, N]);
-  for (const v of r.bufs![0]!.bvecs) assert.equal(e.k.mem.zone[v.pfn], ZONE_NORMAL);
+  for (const v of r.bufs![0]!.bvecs) assert.equal(e.k.mem.zoneOf(v.pfn), ZONE_NORMAL);
   assert.equal(read(e.k, e.t, e.addr), 1, 'contents moved with the pages');
 });
 
@@ -315,8 +315,8 @@ for (const [profile, parentSees, childSees] of [['current', 99, 1], ['5.7', 2, 9
     const segs = ioUringFixedBvec(e.k, r, 0, e.addr, 4 * PAGE_SIZE);
     assert.ok(Array.isArray(segs));
     step(e.k, null, 'READ_FIXED completes', () => ioUringFixedDma(e.k, segs, 99));
-    assert.equal(e.k.mem.content[translate(e.t.mm, e.addr)], parentSees);
-    assert.equal(e.k.mem.content[translate(child.mm, e.addr)], childSees);
+    assert.equal(e.k.mem.contentOf(translate(e.t.mm, e.addr)), parentSees);
+    assert.equal(e.k.mem.contentOf(translate(child.mm, e.addr)), childSees);
     assert.deepEqual(exitAll(e.k), []);
   });
 }

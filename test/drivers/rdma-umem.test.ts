@@ -80,7 +80,7 @@ for (const profile of ['5.19', 'current']) {
     step(e.k, e.t, 'fork', () => do_fork(e.k, e.t, 'child'));
     const u = reg(e, e.addr, PAGE_SIZE, IB_ACCESS_REMOTE_READ).r as IbUmem;
     write(e.k, e.t, e.addr, PAGE_SIZE, 2);
-    assert.equal(e.k.mem.content[u.pages()[0]], 2);
+    assert.equal(e.k.mem.contentOf(u.pages()[0]), 2);
     assert.equal(read(e.k, findTask(e.k, 'child'), e.addr), 1);
   });
 }

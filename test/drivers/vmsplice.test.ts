@@ -90,7 +90,7 @@ for (const [profile, pipeSees] of [['5.1', 42], ['5.7', 42], ['5.9', 1], ['curre
     assert.equal(step(k, child, 'vmsplice', () => do_vmsplice(k, child, w, [{ base: addr, len: PAGE_SIZE }])), PAGE_SIZE);
     step(k, child, 'munmap', () => do_munmap(k, child.mm, addr, PAGE_SIZE));
     write(k, parent, addr, PAGE_SIZE, 42);
-    assert.equal(k.mem.content[pipePages(p)[0]], pipeSees);
+    assert.equal(k.mem.contentOf(pipePages(p)[0]), pipeSees);
     assert.deepEqual(exitAll(k), []);
   });
 }

@@ -59,10 +59,10 @@ export function userIter(dir: IterDir, mm: Mm, addr: number, len: number): IovIt
  */
 export const localCopier: Copier = {
   toIter(k, pfn, offset, bytes, i) {
-    return step(k, i, bytes, true, (up) => { k.mem.content[up] = k.mem.content[pfn + Math.floor(offset / PAGE_SIZE)]; });
+    return step(k, i, bytes, true, (up) => { k.mem.setContent(up, k.mem.contentOf(pfn + Math.floor(offset / PAGE_SIZE))); });
   },
   fromIter(k, pfn, offset, bytes, i) {
-    return step(k, i, bytes, false, (up) => { k.mem.content[pfn + Math.floor(offset / PAGE_SIZE)] = k.mem.content[up]; });
+    return step(k, i, bytes, false, (up) => { k.mem.setContent(pfn + Math.floor(offset / PAGE_SIZE), k.mem.contentOf(up)); });
   },
 };
 

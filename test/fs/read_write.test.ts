@@ -98,7 +98,7 @@ test('buffered write then read through the page cache (local copy helper)', () =
   for (const i of [0, 1]) {
     const p = cached(f, i);
     assert.ok(k.mem.test(p, PG_dirty) && k.mem.test(p, PG_private));
-    assert.equal(k.mem.content[p], 11 + i);
+    assert.equal(k.mem.contentOf(p), 11 + i);
   }
   assert.deepEqual([...f.delalloc].sort(), [0, 1]);
   assert.equal(f.disk.size, 0);

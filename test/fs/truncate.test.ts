@@ -50,13 +50,13 @@ for (const profile of ['5.1', 'current']) {
     assert.ok(k.mem.test(P[0], PG_dirty) && k.mem.test(P[0], PG_private));
     step(k, null, 'truncate', () => truncate_setsize(k, f, PAGE_SIZE));
     assert.equal(f.cache.has(1), false);
-    assert.equal(k.mem.mapping[P[0]], 0);
+    assert.equal(k.mem.mappingOf(P[0]), 0);
     assert.ok(!k.mem.test(P[0], PG_private) && !k.mem.test(P[0], PG_dirty));
     assert.ok(!k.mem.isFree(P[0]));
     assert.equal(ref(k, P[0]), profile === '5.1' ? 1 : 1024);
     assert.equal(pfnAt(t, addr + PAGE_SIZE), -1);
     assert.ok(f.cache.has(0), 'the page below the new size stays');
-    k.mem.content[P[0]] = 5; // the device writes
+    k.mem.setContent(P[0], 5); // the device writes
     const w = warnsDuring(k, () => step(k, null, 'release', () => {
       if (profile === '5.1') {
         set_page_dirty_lock(k, P[0]);
@@ -130,7 +130,7 @@ test('invalidate_inode_pages2_range() drops clean pages, pinned or mapped; a dir
   assert.ok(k.mem.isFree(p0), 'clean and mapped: unmapped and freed');
   assert.equal(pfnAt(t, addr), -1);
   assert.equal(f.cache.has(1), false);
-  assert.equal(k.mem.mapping[P[0]], 0, 'the pinned page is an orphan now');
+  assert.equal(k.mem.mappingOf(P[0]), 0, 'the pinned page is an orphan now');
   assert.ok(!k.mem.isFree(P[0]) && !k.mem.test(P[0], PG_private));
   assert.equal(cached(f, 2), p2, 'the dirty page stays');
   assert.ok(k.mem.test(p2, PG_dirty) && k.mem.test(p2, PG_private));

@@ -111,7 +111,7 @@ for (const profile of ['5.7', 'current']) {
     assert.ok(folio_maybe_dma_pinned(k, P[0]));
     assert.equal(ref(k, P[0]), before);
     assert.equal(pteBits(env, addr) & PTE_WRITE, 0);
-    k.mem.content[P[0]] = 2; // the device writes: no fault, no page_mkwrite
+    k.mem.setContent(P[0], 2); // the device writes: no fault, no page_mkwrite
     assert.equal(step(k, null, 'writeback', () => writeback_file(k, f, 'WB_SYNC_NONE')), 0, 'the page is clean');
     step(k, null, 'unpin', () => unpin_user_pages_dirty_lock(k, P, 1, true));
     step(k, null, 'writeback', () => { writeback_file(k, f, 'WB_SYNC_NONE'); filemap_fdatawait_range(k, f); });
@@ -151,7 +151,7 @@ test('no ext4 warning for a truncated (orphan) folio or a tmpfs folio', () => {
   const p = cached(f, 0);
   k.mem.refAdd(p, 1); // someone holds it
   step(k, null, 'truncate', () => truncate_setsize(k, f, 0));
-  assert.equal(k.mem.mapping[p], 0);
+  assert.equal(k.mem.mappingOf(p), 0);
   const w = warnsDuring(k, () => step(k, null, 'set_page_dirty_lock', () => set_page_dirty_lock(k, p)));
   assert.deepEqual(w.warns, []);
   assert.ok(k.mem.test(p, PG_dirty));
@@ -173,7 +173,7 @@ test('R112 step 8 [5.1] writeback of a dirty ext4 page without buffers: kernel B
 for (const profile of ['5.19', 'current']) {
   test(`R110 [${profile}] writeback of a dirty ext4 page without buffers warns, cleans it and writes nothing`, () => {
     const { k, f, p } = bufferlessDirty(profile);
-    k.mem.content[p] = 9;
+    k.mem.setContent(p, 9);
     const w = warnsDuring(k, () => step(k, null, 'writeback', () => writeback_file(k, f, 'WB_SYNC_ALL')));
     assert.equal(w.r, 0);
     assert.equal(w.warns.length, 1);

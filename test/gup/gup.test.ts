@@ -77,7 +77,7 @@ for (const name of ['pin_user_pages', 'get_user_pages']) {
     assert.ok(!k.mem.isZeroPfn(p), 'not the zero page');
     assert.equal(pfnAt(t, addr), p, 'the COW copy is what the task maps now');
     assert.ok(k.mem.test(k.mem.head(p), PG_anon));
-    assert.ok((k.mem.flags[p] & PG_anon_exclusive) !== 0, 'AnonExclusive');
+    assert.ok((k.mem.flagsOf(p) & PG_anon_exclusive) !== 0, 'AnonExclusive');
     assert.ok(!pteWritable(t, addr), 'FOLL_FORCE does not make the PTE writable (maybe_mkwrite: !VM_WRITE)');
     assert.equal(step(k, t, 'user write', () => userWrite(k, t.mm, addr, 1, 7)), -EFAULT, 'the user still cannot write');
   });
@@ -141,7 +141,7 @@ for (const name of ['pin_user_pages', 'pin_user_pages_fast']) {
       const p = P[i];
       assert.equal(pfnAt(t, addr + i * PAGE_SIZE), p);
       assert.ok(!k.mem.isZeroPfn(p));
-      assert.ok(k.mem.test(p, PG_anon) && (k.mem.flags[p] & PG_anon_exclusive) !== 0);
+      assert.ok(k.mem.test(p, PG_anon) && (k.mem.flagsOf(p) & PG_anon_exclusive) !== 0);
       assert.ok(pteWritable(t, addr + i * PAGE_SIZE));
       assert.ok(folio_maybe_dma_pinned(k, p));
     }
@@ -169,7 +169,7 @@ for (const [flags, what] of [[0, 'R/O'], [FOLL_WRITE, 'R/W'], [FOLL_LONGTERM, 'R
     const { k, t, addr } = setup({ pages: 2 });
     const P = pagesArray(2);
     assert.equal(step(k, t, 'pin', () => pin_user_pages_fast(k, t, addr, 2, flags, P)), 2);
-    for (const p of P) assert.ok((k.mem.flags[p] & PG_anon_exclusive) !== 0);
+    for (const p of P) assert.ok((k.mem.flagsOf(p) & PG_anon_exclusive) !== 0);
   });
 }
 
@@ -242,7 +242,7 @@ test('R60 [current] a write pin after fork COWs: the parent gets a new exclusive
   assert.notEqual(P[0], shared);
   assert.equal(pfnAt(t, addr), P[0]);
   assert.ok(pteWritable(t, addr));
-  assert.ok((k.mem.flags[P[0]] & PG_anon_exclusive) !== 0);
+  assert.ok((k.mem.flagsOf(P[0]) & PG_anon_exclusive) !== 0);
   assert.equal(pfnAt(c, addr), shared);
   assert.equal(read(k, t, addr), 3);
 });
@@ -255,11 +255,11 @@ test('R42 [current] a R/O pin after the child exited reuses the page: no copy, P
   const c = step(k, t, 'fork', () => do_fork(k, t, 'child'));
   assert.ok(typeof c !== 'number');
   step(k, c, 'exit', () => do_exit(k, c));
-  assert.equal(k.mem.flags[p] & PG_anon_exclusive, 0, 'precondition: fork cleared AnonExclusive');
+  assert.equal(k.mem.flagsOf(p) & PG_anon_exclusive, 0, 'precondition: fork cleared AnonExclusive');
   const P = pagesArray(1);
   assert.equal(step(k, t, 'pin', () => pin_user_pages(k, t, addr, 1, 0, P)), 1);
   assert.equal(P[0], p, 'reused, not copied');
-  assert.ok((k.mem.flags[p] & PG_anon_exclusive) !== 0);
+  assert.ok((k.mem.flagsOf(p) & PG_anon_exclusive) !== 0);
   assert.ok(!pteWritable(t, addr));
 });
 
@@ -279,7 +279,7 @@ for (const [profile, unshares] of [['current', true], ['6.2', true], ['5.19', fa
       if (unshares) {
         assert.ok(!k.mem.isZeroPfn(P[0]));
         assert.equal(pfnAt(t, addr), P[0]);
-        assert.ok(k.mem.test(P[0], PG_anon) && (k.mem.flags[P[0]] & PG_anon_exclusive) !== 0);
+        assert.ok(k.mem.test(P[0], PG_anon) && (k.mem.flagsOf(P[0]) & PG_anon_exclusive) !== 0);
         assert.ok(!pteWritable(t, addr), 'R42: the unshared copy is mapped read-only');
         assert.equal(read(k, t, addr), 0, 'zero-filled');
         assert.deepEqual([d.acq, d.rel], [1, 0]);

@@ -33,7 +33,7 @@ for (const [zoneName, zone, machine] of [
       const { k, t, addr } = setup({ machine, pages: N, value: null });
       for (let i = 0; i < N; i++) write(k, t, addr + i * PAGE_SIZE, PAGE_SIZE, 100 + i);
       const old = Array.from({ length: N }, (_, i) => pfnAt(t, addr + i * PAGE_SIZE));
-      for (const p of old) assert.equal(k.mem.zone[p], zone, `precondition: user pages start in ${zoneName}`);
+      for (const p of old) assert.equal(k.mem.zoneOf(p), zone, `precondition: user pages start in ${zoneName}`);
       const mig0 = k.vmstat.get('pgmigrate_success');
       const P = pagesArray(N);
       const d = delta(k, () => step(k, t, name, () => pin(k, t, addr, N, FOLL_WRITE | FOLL_LONGTERM, P)));
@@ -41,7 +41,7 @@ for (const [zoneName, zone, machine] of [
       assert.deepEqual([d.acq, d.rel], [2 * N, N]);
       assert.equal(k.vmstat.get('pgmigrate_success') - mig0, N);
       for (let i = 0; i < N; i++) {
-        assert.equal(k.mem.zone[P[i]], ZONE_NORMAL, `page ${i} migrated to NORMAL`);
+        assert.equal(k.mem.zoneOf(P[i]), ZONE_NORMAL, `page ${i} migrated to NORMAL`);
         assert.equal(pfnAt(t, addr + i * PAGE_SIZE), P[i], 'the task maps the pinned copy');
         assert.notEqual(P[i], old[i]);
         assert.ok(k.mem.isFree(old[i]), 'the old page was freed');
@@ -59,11 +59,11 @@ for (const [zoneName, zone, machine] of [
       const d = delta(k, () => step(k, t, name, () => pin(k, t, addr, N, FOLL_WRITE | FOLL_LONGTERM, P)));
       assert.equal(d.r, N);
       assert.deepEqual([d.acq, d.rel], [N, 0]);
-      for (const p of P) assert.equal(k.mem.zone[p], ZONE_NORMAL);
+      for (const p of P) assert.equal(k.mem.zoneOf(p), ZONE_NORMAL);
       // The scope ends with the call: later user faults are movable again.
       const a2 = mmap(k, t, PAGE_SIZE);
       write(k, t, a2, PAGE_SIZE, 1);
-      assert.equal(k.mem.zone[pfnAt(t, a2)], zone);
+      assert.equal(k.mem.zoneOf(pfnAt(t, a2)), zone);
     });
 
     // R47: a migration failure (here: an extra pin the migration cannot account for) → all pins of
@@ -82,7 +82,7 @@ for (const [zoneName, zone, machine] of [
       assert.equal(d.acq, 2, 'the slow path pinned both pages once before migrating');
       assert.deepEqual(old.map((p) => ref(k, p)), refs, 'refcounts back to where they were');
       assert.deepEqual([pfnAt(t, addr), pfnAt(t, addr + PAGE_SIZE)], old, 'nothing moved');
-      for (const p of old) assert.equal(k.mem.zone[p], zone);
+      for (const p of old) assert.equal(k.mem.zoneOf(p), zone);
       step(k, t, 'unpin', () => unpin_user_pages(k, S, 2));
     });
   }
@@ -109,7 +109,7 @@ test('R46 [5.7] pin_user_pages(FOLL_LONGTERM) leaves ZONE_MOVABLE pages where th
   assert.equal(d.r, 2);
   assert.deepEqual([d.acq, d.rel], [2, 0]);
   assert.deepEqual(P, old);
-  for (const p of P) assert.equal(k.mem.zone[p], ZONE_MOVABLE);
+  for (const p of P) assert.equal(k.mem.zoneOf(p), ZONE_MOVABLE);
 });
 
 // ---- R49: long-term write pins of dirty-tracked shared file mappings -------------------------
@@ -190,15 +190,15 @@ for (const [name, pin] of PINS) {
 test('R47 [current] pin_user_pages_fast(FOLL_LONGTERM) on shmem pages in ZONE_MOVABLE migrates them and the page cache', () => {
   const { k, t, addr } = setup({ machine: { normal: 8 * MiB, movable: 8 * MiB }, flags: SHARED_ANON, pages: 2, value: 6 });
   const old = [pfnAt(t, addr), pfnAt(t, addr + PAGE_SIZE)];
-  for (const p of old) assert.equal(k.mem.zone[p], ZONE_MOVABLE);
-  const f = fileById(k, k.mem.mapping[old[0]])!;
+  for (const p of old) assert.equal(k.mem.zoneOf(p), ZONE_MOVABLE);
+  const f = fileById(k, k.mem.mappingOf(old[0]))!;
   assert.ok(shmem_mapping(f));
   const P = pagesArray(2);
   const d = delta(k, () => step(k, t, 'pin', () => pin_user_pages_fast(k, t, addr, 2, FOLL_WRITE | FOLL_LONGTERM, P)));
   assert.equal(d.r, 2);
   assert.deepEqual([d.acq, d.rel], [4, 2]);
   for (let i = 0; i < 2; i++) {
-    assert.equal(k.mem.zone[P[i]], ZONE_NORMAL);
+    assert.equal(k.mem.zoneOf(P[i]), ZONE_NORMAL);
     assert.equal(f.cache.get(i), P[i], 'the page cache points at the new folio');
     assert.equal(pfnAt(t, addr + i * PAGE_SIZE), P[i]);
     assert.equal(read(k, t, addr + i * PAGE_SIZE), 6);
@@ -216,7 +216,7 @@ test('R47 [current] a ZONE_MOVABLE page that cannot be isolated stays pinned whe
   assert.equal(d.r, 1);
   assert.deepEqual([d.acq, d.rel], [1, 0]);
   assert.equal(P[0], p);
-  assert.equal(k.mem.zone[p], ZONE_MOVABLE);
+  assert.equal(k.mem.zoneOf(p), ZONE_MOVABLE);
   k.mem.set(p, PG_lru);
 });
 
@@ -249,7 +249,7 @@ for (const [name, pin] of PINS) {
       assert.ok(k.mem.test(k.mem.head(P[i]), PG_anon));
       // A PMD mapping keeps AnonExclusive on the head page only (folio_add_new_anon_rmap()).
       const pmdMapped = t.mm.findVma(addr)!.pmdLookup(addr) !== undefined;
-      assert.ok((k.mem.flags[pmdMapped ? k.mem.head(P[i]) : P[i]] & PG_anon_exclusive) !== 0, 'AnonExclusive');
+      assert.ok((k.mem.flagsOf(pmdMapped ? k.mem.head(P[i]) : P[i]) & PG_anon_exclusive) !== 0, 'AnonExclusive');
       assert.equal(pfnAt(t, addr + i * PAGE_SIZE), P[i]);
     }
     assert.equal(k.mem.pincount(hz), 0, 'the huge zero folio holds no pin');
@@ -267,7 +267,7 @@ test('R35/R47 [current] pin_user_pages_fast(FOLL_LONGTERM): fast part pinned, sl
   write(k, t, addr, 2 * PAGE_SIZE, 1); // first two pages in NORMAL
   k.memallocPin--;
   write(k, t, addr + 2 * PAGE_SIZE, 2 * PAGE_SIZE, 2); // last two in MOVABLE
-  assert.deepEqual([0, 1, 2, 3].map((i) => k.mem.zone[pfnAt(t, addr + i * PAGE_SIZE)]),
+  assert.deepEqual([0, 1, 2, 3].map((i) => k.mem.zoneOf(pfnAt(t, addr + i * PAGE_SIZE))),
     [ZONE_NORMAL, ZONE_NORMAL, ZONE_MOVABLE, ZONE_MOVABLE]);
   const S = pagesArray(1);
   assert.equal(step(k, t, 'other pin', () => pin_user_pages_fast(k, t, addr + 3 * PAGE_SIZE, 1, FOLL_WRITE, S)), 1);

@@ -527,7 +527,7 @@ test('[6.2] copy_page_to_iter into a pipe splices the page by reference', () => 
 test('copy_page_to_iter writes into the task\'s pages and stops short at a fault', () => {
   const { k, t, addr } = setup({ pages: 2, value: null });
   const [a] = kpages(k, 1);
-  k.mem.content[a] = 42;
+  k.mem.setContent(a, 42);
   const i = import_iovec('ITER_DEST', t.mm, [{ base: addr + P, len: 100 }, { base: addr + 2 * P, len: 100 }], k);
   assert.equal(step(k, t, 'copy', () => copy_page_to_iter(k, a, 0, 200, i)), 100, 'the second segment is unmapped');
   assert.equal(userRead(k, t.mm, addr + P), 42);
@@ -545,7 +545,7 @@ test('copy_page_from_iter reads the task\'s memory into the page', () => {
   const [a] = kpages(k, 1);
   const i = import_ubuf('ITER_SOURCE', t.mm, addr, P, k);
   assert.equal(step(k, t, 'copy', () => copy_page_from_iter(k, a, 0, P, i)), P);
-  assert.equal(k.mem.content[a], 7);
+  assert.equal(k.mem.contentOf(a), 7);
   assert.equal(i.count, 0);
   const dst = import_ubuf('ITER_DEST', t.mm, addr, 10, k);
   assert.equal(warnsDuring(k, () => copy_page_from_iter(k, a, 0, 10, dst)).r, 0);
@@ -557,7 +557,7 @@ test('copies into BVEC and DISCARD iterators', () => {
   const [a, b] = kpages(k, 2);
   const i = iov_iter_bvec('ITER_DEST', [{ pfn: b, offset: 0, len: 100 }], 100);
   assert.equal(copy_token_to_iter(k, 9, 500, i), 100);
-  assert.equal(k.mem.content[b], 9);
+  assert.equal(k.mem.contentOf(b), 9);
   const d = iov_iter_discard('ITER_DEST', 50);
   assert.equal(copy_page_to_iter(k, a, 0, 100, d), 50);
   assert.equal(d.count, 0);

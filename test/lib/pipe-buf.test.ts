@@ -133,7 +133,7 @@ for (const [profile, uaf] of [['6.2', false], ['rfc-2020-bio-pin', false], ['blo
     assert.equal(warns.some((w) => w.startsWith('pinlab:dma-use-after-free')), uaf);
     if (!uaf) {
       assert.ok(k.mem.isFree(pages[1]), 'the bio\'s release dropped the last reference after the DMA');
-      assert.equal(k.mem.content[pages[0]], 70, 'the data reached the page still in the pipe');
+      assert.equal(k.mem.contentOf(pages[0]), 70, 'the data reached the page still in the pipe');
       assert.equal(ref(k, pages[0]), 1, 'only the pipe holds it now');
     }
   });

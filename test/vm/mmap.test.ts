@@ -41,7 +41,7 @@ for (const how of ['munmap', 'MADV_DONTNEED'] as const) {
     for (const p of P) {
       assert.ok(!k.mem.isFree(p));
       assert.equal(ref(k, p), 1024, 'only the pin holds it');
-      assert.equal(k.mem.mapcount[p], 0);
+      assert.equal(k.mem.mapcountOf(p), 0);
     }
     if (how === 'MADV_DONTNEED') assert.equal(read(k, t, addr), 0, 'the next read sees a fresh zero page');
     step(k, t, 'unpin', () => unpin_user_pages(k, P, 2));

@@ -399,7 +399,7 @@ export const DRIVER_QUERIES: QueryImpl[] = [
       const p = pipeOf(c, a.fd);
       const pages = pipePages(p);
       const b = pages.length ? pages[0] : null;
-      return { nrbufs: pages.length, bytes: pipeBytes(p), pfn: b, content: b === null ? null : c.k.mem.content[b],
+      return { nrbufs: pages.length, bytes: pipeBytes(p), pfn: b, content: b === null ? null : c.k.mem.contentOf(b),
         readers: p.readers, writers: p.writers };
     },
   }),

@@ -209,7 +209,7 @@ export const FS_QUERIES: QueryImpl[] = [
       }
       return { cached: true, pfn, refcount: m.ref(pfn), dirty: m.test(pfn, PG_dirty), writeback: m.test(pfn, PG_writeback),
         private: m.test(pfn, PG_private), uptodate: m.test(pfn, PG_uptodate), lru: m.test(pfn, PG_lru),
-        active: m.test(pfn, PG_active), content: m.content[pfn], disk, delalloc: f.delalloc.has(i) };
+        active: m.test(pfn, PG_active), content: m.contentOf(pfn), disk, delalloc: f.delalloc.has(i) };
     },
   }),
   query({

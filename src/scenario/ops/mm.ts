@@ -295,7 +295,7 @@ export const MM_OPS: OpImpl[] = [
       if (idx !== null && (idx < 0 || idx >= h.length)) throw new ScenarioError(`index ${idx} outside the handle (0..${h.length - 1})`, 'index');
       for (const p of idx === null ? h : [h[idx]]) {
         if (c.k.mem.isFree(p)) c.k.note(`DMA into free pfn ${p}`);
-        c.k.mem.content[p] = a.value >>> 0;
+        c.k.mem.setContent(p, a.value >>> 0);
         c.k.fp.write('folio', c.k.mem.head(p));
       }
       return ret(0);

@@ -26,14 +26,14 @@ function pageState(c: Ctx, pfn: number, pte: { writable: boolean; dirty: boolean
   }
   const h = m.head(pfn);
   return {
-    pfn, present: true, free: m.isFree(pfn), refcount: m.ref(h), mapcount: m.mapcount[pfn],
+    pfn, present: true, free: m.isFree(pfn), refcount: m.ref(h), mapcount: m.mapcountOf(pfn),
     folio_mapcount: m.folioMapcount(h), pincount: m.pincount(h),
     maybe_dma_pinned: k.profile.pinTracking ? folio_maybe_dma_pinned(k, pfn) : null,
     dirty: m.test(h, PG_dirty), uptodate: m.test(h, PG_uptodate), private: m.test(h, PG_private),
     writeback: m.test(h, PG_writeback), lru: m.test(h, PG_lru), anon: m.test(h, PG_anon),
-    anon_exclusive: (m.flags[pfn] & PG_anon_exclusive) !== 0, zero_page: m.isZeroPfn(pfn), huge_zero: m.isHugeZero(h),
-    order: m.folioOrder(h), zone: ZONE_NAMES[m.zone[h]], pte_writable: pte ? pte.writable : null,
-    pte_dirty: pte ? pte.dirty : null, content: m.content[pfn], hugetlb: m.test(h, PG_hugetlb),
+    anon_exclusive: (m.flagsOf(pfn) & PG_anon_exclusive) !== 0, zero_page: m.isZeroPfn(pfn), huge_zero: m.isHugeZero(h),
+    order: m.folioOrder(h), zone: ZONE_NAMES[m.zoneOf(h)], pte_writable: pte ? pte.writable : null,
+    pte_dirty: pte ? pte.dirty : null, content: m.contentOf(pfn), hugetlb: m.test(h, PG_hugetlb),
   };
 }
 
@@ -63,7 +63,7 @@ function digest(c: Ctx): { tasks: string; files: string } {
         const p = translate(t.mm, a);
         if (p < 0) { pages.push('-'); continue; }
         const pte = pteOf(t, a);
-        pages.push(`${m.isZeroPfn(p) || m.isHugeZero(m.head(p)) ? 'z' : m.content[p]}${pte?.writable ? 'w' : ''}`
+        pages.push(`${m.isZeroPfn(p) || m.isHugeZero(m.head(p)) ? 'z' : m.contentOf(p)}${pte?.writable ? 'w' : ''}`
           + `${k.profile.pinTracking && folio_maybe_dma_pinned(k, p) ? 'p' : ''}`);
       }
       return `${v.start.toString(16)}[${pages.join(',')}]`;
@@ -73,7 +73,7 @@ function digest(c: Ctx): { tasks: string; files: string } {
   const fileOut: string[] = [];
   for (const [name, f] of files(k)) {
     const cache = [...f.cache].sort((a, b) => a[0] - b[0])
-      .map(([i, p]) => `${i}=${m.content[p]}${m.test(p, PG_dirty) ? 'D' : ''}${m.test(p, PG_writeback) ? 'W' : ''}`);
+      .map(([i, p]) => `${i}=${m.contentOf(p)}${m.test(p, PG_dirty) ? 'D' : ''}${m.test(p, PG_writeback) ? 'W' : ''}`);
     const disk = [...f.disk].sort((a, b) => a[0] - b[0]).map(([i, v]) => `${i}=${v}`);
     fileOut.push(`${name}{cache ${cache.join(',')}; disk ${disk.join(',')}}`);
   }
@@ -119,7 +119,7 @@ export const MM_QUERIES: QueryImpl[] = [
     needsTask: true, args: { addr: int() }, fields: ['value', 'pfn'],
     eval(c, a) {
       const p = translate(task(c).mm, a.addr);
-      return { value: p < 0 ? null : c.k.mem.content[p], pfn: p < 0 ? null : p };
+      return { value: p < 0 ? null : c.k.mem.contentOf(p), pfn: p < 0 ? null : p };
     },
   }),
   query({
