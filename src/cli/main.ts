@@ -610,7 +610,7 @@ export async function main(argv: readonly string[], rawIo: Io = processIo()): Pr
       }
       case 'host-check': {
         onlyJson('host-check');
-        const { hostCheckCommand } = await import('../host/check.js');
+        const { hostCheckCommand } = await import('../host/command.js');
         return await hostCheckCommand(io, await loadBackend(io), {
           json: opts.json, ...(v.case && { cases: v.case }), ...(v.reps !== undefined && { reps: v.reps }), ...(v.kernel && { kernels: v.kernel }),
         });

@@ -2,28 +2,29 @@
 
 import { bio_dirty_fn, bioState } from '../../block/bio.js';
 import { blk_complete_one, devState, inFlight } from '../../block/blkdev.js';
-import '../../block/direct-io.js';
 import {
   import_iovec, import_ubuf, iov_iter_bvec, iov_iter_discard, iov_iter_kvec, iov_iter_pipe, iov_iter_revert, type BvecSeg,
   type IovIter,
-} from '../../block/iov-iter.js';
+} from '../../lib/iov-iter.js';
 import { bio_alloc, bio_iov_iter_get_pages, bio_release_pages, type Bio } from '../../block/bio.js';
 import { GFP_KERNEL } from '../../mm/memory.js';
-import { PAGE_SIZE } from '../../include/uapi.js';
+import { PAGE_SIZE, O_DIRECT } from '../../include/uapi.js';
 import { ioUringFixedBvec } from '../../drivers/io-uring.js';
 import { ringOf } from './drivers.js';
-import { newPipe, pipeBuffers, type Pipe } from '../../block/pipe.js';
-import { splice_check_file_to_pipe, splice_read_direct } from '../../block/splice.js';
-import { EBADF, fdget, getDirectIO, isRegular, O_DIRECT, type OpenFile, type RegularFile } from '../../fs/fdtable.js';
-import { writeCheckLimits } from '../../fs/read_write.js';
+import { newPipe, pipeBuffers, type Pipe } from '../../lib/pipe-buf.js';
+import { splice_check_file_to_pipe, splice_read_direct } from '../../fs/splice.js';
+import { directIOOf, EBADF, fdget, isRegular, type OpenFile, type RegularFile } from '../../fs/fdtable.js';
+import { generic_write_check_limits } from '../../fs/read_write.js';
 import { EINVAL } from '../../include/uapi.js';
 import { ScenarioError } from '../backend.js';
 import { File } from '../../fs/file.js';
-import { access_ok } from '../../block/iov-iter.js';
+import { access_ok } from '../../lib/iov-iter.js';
 import { EFAULT } from '../../include/uapi.js';
 import { blk_execute_rq, blk_rq_map_user_iov, blk_rq_unmap_user } from '../../block/blk-map.js';
 import { bool, int, missing, name, str, type ArgsOf } from '../args.js';
 import { op, query, ret, task, type Ctx, type OpImpl, type QueryImpl } from './common.js';
+import { files, registerFile } from '../../mm/filemap.js';
+import { stateKey } from '../../kernel.js';
 
 /**
  * io_submit() of one IOCB_CMD_PREAD / PWRITE on an O_DIRECT file (fs/aio.c aio_read()/aio_write()
@@ -37,11 +38,11 @@ function aioDirect(c: Ctx, a: ArgsOf<typeof AIO_ARGS>, write: boolean): number {
   if (!directFile(of)) throw new ScenarioError('the model runs only O_DIRECT I/O asynchronously; open a regular file with O_DIRECT', 'fd');
   const pos = a.offset;
   if (pos < 0) return -EINVAL;
-  const dio = getDirectIO()!;
+  const dio = directIOOf(of);
   const iter = import_ubuf(write ? 'ITER_SOURCE' : 'ITER_DEST', t.mm, a.buf, a.count, c.k);
   // ->write_iter's generic_write_checks(): -EFBIG at s_maxbytes, as for pwrite().
-  const lim = write && iter.count ? writeCheckLimits(of, iter, pos) : 0;
-  return lim || dio(c.k, t, of, iter, pos, { async: true });
+  const lim = write && iter.count ? generic_write_check_limits(of, iter, pos) : 0;
+  return lim || dio(c.k, of.file, iter, pos, { async: true });
 }
 
 /** A regular file opened with O_DIRECT: what the asynchronous and fixed-buffer ops model. */
@@ -49,9 +50,11 @@ function directFile(of: OpenFile): of is RegularFile {
   return isRegular(of) && (of.flags & O_DIRECT) !== 0;
 }
 
+const SCENARIO_BLOCK_HANDLES_KEY = stateKey('scenario-block-handles', () => ({ pipes: [] as Pipe[], iters: [] as IovIter[], bio: null as Bio | null }));
+
 /** Iterators (and the pipes of ITER_PIPE iterators) a scenario refers to by number. */
 function handles(c: Ctx): { pipes: Pipe[]; iters: IovIter[]; bio: Bio | null } {
-  return c.k.state('scenario-block-handles', () => ({ pipes: [] as Pipe[], iters: [] as IovIter[], bio: null as Bio | null }));
+  return c.k.state(SCENARIO_BLOCK_HANDLES_KEY);
 }
 
 /** Kernel pages for a KVEC/BVEC iterator, freed at teardown (the kernel buffer's owner lets go). */
@@ -109,9 +112,9 @@ function fixedIo(c: Ctx, a: ArgsOf<typeof FIXED_ARGS>, write: boolean): number {
   const segs = ioUringFixedBvec(c.k, ring, a.buf_index, a.addr, a.len);
   if (typeof segs === 'number') return segs;
   const iter = iov_iter_bvec(write ? 'ITER_SOURCE' : 'ITER_DEST', segs, a.len);
-  const lim = write && iter.count ? writeCheckLimits(of, iter, a.offset) : 0;
+  const lim = write && iter.count ? generic_write_check_limits(of, iter, a.offset) : 0;
   if (lim) return lim;
-  return getDirectIO()!(c.k, t, of, iter, a.offset, { async: a.async });
+  return directIOOf(of)(c.k, of.file, iter, a.offset, { async: a.async });
 }
 
 const FIXED_ARGS = {
@@ -127,9 +130,9 @@ const AIO_ARGS = { fd: int(), buf: int('user address'), count: int(), offset: in
  */
 function sgIo(c: Ctx, a: ArgsOf<typeof SG_IO_ARGS>): number {
   const name = a.dev;
-  const dev = c.k.files.get(name);
+  const dev = files(c.k).get(name);
   if (!dev) throw new ScenarioError(`no device named '${name}' (create it with create_blkdev)`, 'dev');
-  if (!dev.isBlkdev) throw new ScenarioError(`'${name}' is not a block device node (create it with create_blkdev)`, 'dev');
+  if (!dev.fstype.blkdev) throw new ScenarioError(`'${name}' is not a block device node (create it with create_blkdev)`, 'dev');
   const dir = a.dir;
   if (dir !== 'read' && dir !== 'write') throw new ScenarioError(`dir must be read or write, not '${dir}'`, 'dir');
   const buf = a.buf;
@@ -138,7 +141,7 @@ function sgIo(c: Ctx, a: ArgsOf<typeof SG_IO_ARGS>): number {
   const iter = import_ubuf(dir === 'read' ? 'ITER_DEST' : 'ITER_SOURCE', task(c).mm, buf, len, c.k);
   const rq = blk_rq_map_user_iov(c.k, iter);
   if (typeof rq === 'number') return rq;
-  const status = blk_execute_rq(c.k, rq, dev.disk, Math.floor(a.offset / PAGE_SIZE));
+  const status = blk_execute_rq(c.k, rq, dev, Math.floor(a.offset / PAGE_SIZE));
   const unmap = blk_rq_unmap_user(c.k, rq);
   return status || unmap;
 }
@@ -240,11 +243,11 @@ export const BLOCK_OPS: OpImpl[] = [
     source: 'block/fops.c def_blk_fops, blkdev_direct_IO()', needsTask: false,
     args: { name: name(), size: int('device size in bytes') },
     run(c, a) {
-      if (c.k.files.has(a.name)) throw new ScenarioError(`a file named '${a.name}' already exists`, 'name');
+      if (files(c.k).has(a.name)) throw new ScenarioError(`a file named '${a.name}' already exists`, 'name');
       if (a.size < 0) throw new ScenarioError(`size must not be negative, not ${a.size}`, 'size');
       const f = new File(a.name, 'blkdev', a.size);
-      c.k.files.set(a.name, f);
-      c.k.registerFile(f);
+      files(c.k).set(a.name, f);
+      registerFile(c.k, f);
       return ret(0);
     },
   }),

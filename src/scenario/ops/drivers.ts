@@ -21,7 +21,7 @@ import { IB_ACCESS_NAMES, ib_umem_get, ib_umem_release, rdmaState } from '../../
 import { VFIO_DMA_MAP_NAMES, vfio_dma_do_map, vfio_dma_do_unmap, vfioDeviceDmaWrite, vfioState } from '../../drivers/vfio.js';
 import { videobuf_dma_free, videobuf_dma_init_user, videobufState } from '../../drivers/videobuf.js';
 import { do_vmsplice, pipePages } from '../../drivers/vmsplice.js';
-import { pipeBytes, type Pipe } from '../../block/pipe.js';
+import { pipeBytes, type Pipe } from '../../lib/pipe-buf.js';
 import { xdp_umem_reg, xdp_umem_release, xdpState } from '../../drivers/xdp-umem.js';
 import { ScenarioError, type Value } from '../backend.js';
 import { bool, int, missing, str, value, type ArgsOf } from '../args.js';
@@ -399,7 +399,7 @@ export const DRIVER_QUERIES: QueryImpl[] = [
       const p = pipeOf(c, a.fd);
       const pages = pipePages(p);
       const b = pages.length ? pages[0] : null;
-      return { nrbufs: pages.length, bytes: pipeBytes(p), pfn: b, content: b === null ? null : c.k.mem.content[b],
+      return { nrbufs: pages.length, bytes: pipeBytes(p), pfn: b, content: b === null ? null : c.k.mem.contentOf(b),
         readers: p.readers, writers: p.writers };
     },
   }),

@@ -1,10 +1,8 @@
 // Scenario operations and queries for files: the file system calls, and the kernel's own
 // writeback, reclaim and drop_caches, which a scenario triggers as separate steps.
 
-import type { File } from '../../fs/file.js';
-import {
-  close_fd, do_sys_open, fdget, O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECT, O_NONBLOCK, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY,
-} from '../../fs/fdtable.js';
+import type { File } from '../../include/linux/fs.js';
+import { close_fd, do_sys_open, fdget } from '../../fs/fdtable.js';
 import { do_pipe2 } from '../../fs/pipe.js';
 import {
   do_fsync, do_iov_rw, do_sys_ftruncate, do_sys_truncate, ksys_pread64, ksys_pwrite64, ksys_read, ksys_write,
@@ -12,10 +10,11 @@ import {
 import { drop_pagecache, shrink_file } from '../../fs/reclaim.js';
 import { filemap_fdatawait_range, writeback_file } from '../../fs/writeback.js';
 import { PG_active, PG_dirty, PG_lru, PG_private, PG_uptodate, PG_writeback } from '../../mm/page-flags.js';
-import { EINVAL } from '../../include/uapi.js';
+import { EINVAL, O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECT, O_NONBLOCK, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY } from '../../include/uapi.js';
 import { ScenarioError, type Value } from '../backend.js';
 import { bool, int, name, str, value, type Arg } from '../args.js';
 import { op, query, ret, task, type Ctx, type OpImpl, type QueryImpl } from './common.js';
+import { files } from '../../mm/filemap.js';
 
 const OPEN_FLAGS: Readonly<Record<string, number>> = { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_DIRECT };
 
@@ -32,14 +31,14 @@ function openFlags(text: string): number {
 
 /** A file by its name (made by create_file or open with O_CREAT). */
 const fileNamed = (doc?: string): Arg<File, Ctx> => name(doc).map((n, arg, c: Ctx) => {
-  const f = c.k.files.get(n);
+  const f = files(c.k).get(n);
   if (!f) throw new ScenarioError(`no file named '${n}' (create it with create_file, or open it with O_CREAT)`, arg);
   return f;
 });
 
 /** The file named by an optional argument, or every named file. */
 function filesArg(c: Ctx, file: File | null): File[] {
-  return file === null ? [...c.k.files.values()] : [file];
+  return file === null ? [...files(c.k).values()] : [file];
 }
 
 /** pipe2() flags: "O_NONBLOCK|O_CLOEXEC" (or a number). */
@@ -177,7 +176,7 @@ export const FS_OPS: OpImpl[] = [
   op({
     name: 'drop_caches', summary: 'echo 1 > /proc/sys/vm/drop_caches: drop clean, unused page-cache pages; returns how many',
     source: 'fs/drop_caches.c, mm/truncate.c mapping_evict_folio()', needsTask: false, args: {},
-    run: (c) => ret(drop_pagecache(c.k, c.k.files.values())),
+    run: (c) => ret(drop_pagecache(c.k, files(c.k).values())),
   }),
 ];
 
@@ -210,7 +209,7 @@ export const FS_QUERIES: QueryImpl[] = [
       }
       return { cached: true, pfn, refcount: m.ref(pfn), dirty: m.test(pfn, PG_dirty), writeback: m.test(pfn, PG_writeback),
         private: m.test(pfn, PG_private), uptodate: m.test(pfn, PG_uptodate), lru: m.test(pfn, PG_lru),
-        active: m.test(pfn, PG_active), content: m.content[pfn], disk, delalloc: f.delalloc.has(i) };
+        active: m.test(pfn, PG_active), content: m.contentOf(pfn), disk, delalloc: f.delalloc.has(i) };
     },
   }),
   query({

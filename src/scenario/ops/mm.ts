@@ -5,7 +5,7 @@ import * as api from '../../gup/api.js';
 import type { PageArray } from '../../gup/gup.js';
 import * as unpin from '../../gup/unpin.js';
 import { PAGE_SIZE } from '../../include/uapi.js';
-import { memory_failure } from '../../mm/memory-failure.js';
+import { memory_failure } from '../../vm/memory-failure.js';
 import { PG_huge_zero, PG_writeback } from '../../mm/page-flags.js';
 import { translate, userRead, userWrite } from '../../vm/access.js';
 import { do_exit } from '../../vm/exit.js';
@@ -18,6 +18,8 @@ import { do_madvise, do_mmap, do_mprotect, do_munmap } from '../../vm/mmap.js';
 import { bool, flags, handle, int, missing, name, str, type ArgsOf } from '../args.js';
 import { op, pfn, ret, task, taskNamed, type Ctx, type OpImpl } from './common.js';
 import { ScenarioError } from '../backend.js';
+import { tasks } from '../../vm/mm.js';
+import { files, registerFile } from '../../mm/filemap.js';
 
 // ---- operations -----------------------------------------------------------------------------------
 
@@ -95,7 +97,7 @@ export const MM_OPS: OpImpl[] = [
     args: { addr: int().default(0), length: int(), prot: flags().constants('PROT_'), flags: flags().constants('MAP_'),
       file: name('a file made by create_file').optional(), offset: int().default(0) },
     run(c, a) {
-      const file = a.file === null ? null : c.k.files.get(a.file);
+      const file = a.file === null ? null : files(c.k).get(a.file);
       if (a.file !== null && !file) throw new ScenarioError(`no file named '${a.file}' (create it with create_file)`, 'file');
       return ret(do_mmap(c.k, task(c).mm, {
         addr: a.addr, length: a.length, prot: a.prot, flags: a.flags, file: file ?? null, offset: a.offset,
@@ -137,12 +139,12 @@ export const MM_OPS: OpImpl[] = [
     name: 'fork', summary: 'fork(): creates the task named by child; returns its pid or -errno', source: 'kernel/fork.c dup_mmap()',
     needsTask: true, args: { child: name() }, yieldPoints: FORK_YIELD_POINTS,
     run(c, a) {
-      if (c.k.tasks.has(a.child)) throw new ScenarioError(`a task named '${a.child}' already exists`, 'child');
+      if (tasks(c.k).has(a.child)) throw new ScenarioError(`a task named '${a.child}' already exists`, 'child');
       const r = do_fork(c.k, task(c), a.child);
       return ret(typeof r === 'number' ? r : r.pid);
     },
     *steps(c, a) {
-      if (c.k.tasks.has(a.child)) throw new ScenarioError(`a task named '${a.child}' already exists`, 'child');
+      if (tasks(c.k).has(a.child)) throw new ScenarioError(`a task named '${a.child}' already exists`, 'child');
       const r = yield* do_fork_gen(c.k, task(c), a.child);
       return ret(typeof r === 'number' ? r : r.pid);
     },
@@ -162,7 +164,7 @@ export const MM_OPS: OpImpl[] = [
     run(c, a) {
       const fs = a.fs;
       if (!['ext4', 'tmpfs', 'ext4-dax', 'vfat'].includes(fs)) throw new ScenarioError(`fs must be ext4, tmpfs, ext4-dax or vfat, not '${fs}'`, 'fs');
-      if (c.k.files.has(a.name)) throw new ScenarioError(`a file named '${a.name}' already exists`, 'name');
+      if (files(c.k).has(a.name)) throw new ScenarioError(`a file named '${a.name}' already exists`, 'name');
       const f = new File(a.name, fs as FsKind, fileSize(a.size, fs as FsKind));
       if (a.content !== null) {
         const token = a.content;
@@ -171,8 +173,8 @@ export const MM_OPS: OpImpl[] = [
         if (pages > 1 << 20) throw new ScenarioError(`content: the model writes at most 2^20 pages (4 GiB) of contents at creation, not ${pages}`, 'content');
         for (let i = 0; i < pages; i++) f.disk.set(i, token);
       }
-      c.k.files.set(a.name, f);
-      c.k.registerFile(f);
+      files(c.k).set(a.name, f);
+      registerFile(c.k, f);
       return ret(0);
     },
   }),
@@ -293,7 +295,7 @@ export const MM_OPS: OpImpl[] = [
       if (idx !== null && (idx < 0 || idx >= h.length)) throw new ScenarioError(`index ${idx} outside the handle (0..${h.length - 1})`, 'index');
       for (const p of idx === null ? h : [h[idx]]) {
         if (c.k.mem.isFree(p)) c.k.note(`DMA into free pfn ${p}`);
-        c.k.mem.content[p] = a.value >>> 0;
+        c.k.mem.setContent(p, a.value >>> 0);
         c.k.fp.write('folio', c.k.mem.head(p));
       }
       return ret(0);

@@ -1,14 +1,16 @@
 // Scenario queries: what expectations can inspect.
 
-import { folio_maybe_dma_pinned } from '../../gup/grab.js';
 import { ZONE_NAMES } from '../../mm/memory.js';
 import { PG_anon, PG_anon_exclusive, PG_dirty, PG_hugetlb, PG_lru, PG_private, PG_uptodate, PG_writeback } from '../../mm/page-flags.js';
 import { VMSTAT_ITEMS, type VmstatItem } from '../../mm/vmstat.js';
 import { translate } from '../../vm/access.js';
-import { PTE_DIRTY, PTE_WRITE, type Task } from '../../vm/mm.js';
+import { type Task, tasks } from '../../vm/mm.js';
 import { handle, int, missing, str } from '../args.js';
 import { pfn, query, task, type Ctx, type QueryImpl } from './common.js';
 import { ScenarioError, type Value } from '../backend.js';
+import { files } from '../../mm/filemap.js';
+import { PTE_DIRTY, PTE_WRITE } from '../../include/linux/mm.js';
+import { folio_maybe_dma_pinned } from '../../mm/folio.js';
 
 // ---- queries ---------------------------------------------------------------------------------------
 
@@ -24,14 +26,14 @@ function pageState(c: Ctx, pfn: number, pte: { writable: boolean; dirty: boolean
   }
   const h = m.head(pfn);
   return {
-    pfn, present: true, free: m.isFree(pfn), refcount: m.ref(h), mapcount: m.mapcount[pfn],
+    pfn, present: true, free: m.isFree(pfn), refcount: m.ref(h), mapcount: m.mapcountOf(pfn),
     folio_mapcount: m.folioMapcount(h), pincount: m.pincount(h),
     maybe_dma_pinned: k.profile.pinTracking ? folio_maybe_dma_pinned(k, pfn) : null,
     dirty: m.test(h, PG_dirty), uptodate: m.test(h, PG_uptodate), private: m.test(h, PG_private),
     writeback: m.test(h, PG_writeback), lru: m.test(h, PG_lru), anon: m.test(h, PG_anon),
-    anon_exclusive: (m.flags[pfn] & PG_anon_exclusive) !== 0, zero_page: m.isZeroPfn(pfn), huge_zero: m.isHugeZero(h),
-    order: m.folioOrder(h), zone: ZONE_NAMES[m.zone[h]], pte_writable: pte ? pte.writable : null,
-    pte_dirty: pte ? pte.dirty : null, content: m.content[pfn], hugetlb: m.test(h, PG_hugetlb),
+    anon_exclusive: (m.flagsOf(pfn) & PG_anon_exclusive) !== 0, zero_page: m.isZeroPfn(pfn), huge_zero: m.isHugeZero(h),
+    order: m.folioOrder(h), zone: ZONE_NAMES[m.zoneOf(h)], pte_writable: pte ? pte.writable : null,
+    pte_dirty: pte ? pte.dirty : null, content: m.contentOf(pfn), hugetlb: m.test(h, PG_hugetlb),
   };
 }
 
@@ -52,8 +54,8 @@ function pteOf(t: Task, addr: number): { writable: boolean; dirty: boolean } | n
 function digest(c: Ctx): { tasks: string; files: string } {
   const k = c.k;
   const m = k.mem;
-  const tasks: string[] = [];
-  for (const t of k.tasks.values()) {
+  const taskOut: string[] = [];
+  for (const t of tasks(k).values()) {
     if (t.exited) continue;
     const vmas = t.mm.vmas.map((v) => {
       const pages: string[] = [];
@@ -61,21 +63,21 @@ function digest(c: Ctx): { tasks: string; files: string } {
         const p = translate(t.mm, a);
         if (p < 0) { pages.push('-'); continue; }
         const pte = pteOf(t, a);
-        pages.push(`${m.isZeroPfn(p) || m.isHugeZero(m.head(p)) ? 'z' : m.content[p]}${pte?.writable ? 'w' : ''}`
+        pages.push(`${m.isZeroPfn(p) || m.isHugeZero(m.head(p)) ? 'z' : m.contentOf(p)}${pte?.writable ? 'w' : ''}`
           + `${k.profile.pinTracking && folio_maybe_dma_pinned(k, p) ? 'p' : ''}`);
       }
       return `${v.start.toString(16)}[${pages.join(',')}]`;
     });
-    tasks.push(`${t.name}{${vmas.join(' ')}}`);
+    taskOut.push(`${t.name}{${vmas.join(' ')}}`);
   }
-  const files: string[] = [];
-  for (const [name, f] of k.files) {
+  const fileOut: string[] = [];
+  for (const [name, f] of files(k)) {
     const cache = [...f.cache].sort((a, b) => a[0] - b[0])
-      .map(([i, p]) => `${i}=${m.content[p]}${m.test(p, PG_dirty) ? 'D' : ''}${m.test(p, PG_writeback) ? 'W' : ''}`);
+      .map(([i, p]) => `${i}=${m.contentOf(p)}${m.test(p, PG_dirty) ? 'D' : ''}${m.test(p, PG_writeback) ? 'W' : ''}`);
     const disk = [...f.disk].sort((a, b) => a[0] - b[0]).map(([i, v]) => `${i}=${v}`);
-    files.push(`${name}{cache ${cache.join(',')}; disk ${disk.join(',')}}`);
+    fileOut.push(`${name}{cache ${cache.join(',')}; disk ${disk.join(',')}}`);
   }
-  return { tasks: tasks.join(' '), files: files.join(' ') };
+  return { tasks: taskOut.join(' '), files: fileOut.join(' ') };
 }
 
 export const MM_QUERIES: QueryImpl[] = [
@@ -117,7 +119,7 @@ export const MM_QUERIES: QueryImpl[] = [
     needsTask: true, args: { addr: int() }, fields: ['value', 'pfn'],
     eval(c, a) {
       const p = translate(task(c).mm, a.addr);
-      return { value: p < 0 ? null : c.k.mem.content[p], pfn: p < 0 ? null : p };
+      return { value: p < 0 ? null : c.k.mem.contentOf(p), pfn: p < 0 ? null : p };
     },
   }),
   query({
