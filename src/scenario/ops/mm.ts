@@ -15,6 +15,7 @@ import type { KernelGen } from '../../preempt.js';
 import { split_huge_page } from '../../vm/thp-split.js';
 import { folio_isolate_lru, folio_putback_lru, migrate_folio } from '../../vm/migrate.js';
 import { do_madvise, do_mmap, do_mprotect, do_munmap } from '../../vm/mmap.js';
+import { dmaWritePage } from '../../drivers/device.js';
 import { A, bool, handle, int, namedTask, pfnArg, ret, str, task, type Args, type Ctx, type OpImpl } from './common.js';
 import { ScenarioError, type ArgSpec } from '../backend.js';
 
@@ -268,9 +269,7 @@ export const MM_OPS: OpImpl[] = [
       const idx = a.index === undefined || a.index === null ? null : int(a, 'index');
       if (idx !== null && (idx < 0 || idx >= h.length)) throw new ScenarioError(`index ${idx} outside the handle (0..${h.length - 1})`, 'index');
       for (const p of idx === null ? h : [h[idx]]) {
-        if (c.k.mem.isFree(p)) c.k.note(`DMA into free pfn ${p}`);
-        c.k.mem.content[p] = int(a, 'value') >>> 0;
-        c.k.fp.write('folio', c.k.mem.head(p));
+        dmaWritePage(c.k, p, int(a, 'value'));
       }
       return ret(0);
     },
