@@ -36,7 +36,10 @@ export function findTarget(k: Kernel, driver: string, id: number): DeviceTarget 
 
 /** Write `value` into one page as a device would (no fault, no permission check: the IOMMU mapping is the check). */
 export function dmaWritePage(k: Kernel, pfn: number, value: number): void {
-  if (k.mem.isFree(pfn)) k.note(`DMA into free pfn ${pfn}`);
+  // A device writing memory the kernel has freed is the use-after-free pinning exists to prevent:
+  // a failure on every device path (the block device reports its bios the same way, blkdev.ts).
+  k.fp.read('folio', k.mem.head(pfn));
+  if (k.mem.isFree(pfn)) k.WARN_ON_ONCE(true, 'pinlab:dma-use-after-free', `device DMA into pfn ${pfn} after it was freed`);
   k.mem.setContent(pfn, value >>> 0);
   k.fp.write('folio', k.mem.head(pfn));
 }

@@ -52,7 +52,8 @@ const TEMPLATES: Array<[string, Template]> = [
     `    - get_user_pages: {start: ${region(w, rng)}, nr_pages: 1, gup_flags: ${pick(rng, ['0', 'FOLL_WRITE'])}}\n${T}\n      as: G${id}`,
     `    - release_pages: {pages: G${id}}`,
   ]],
-  ['fork', (_w, rng, id) => [`    - fork: {child: c${id}}\n${T}${rng.int(2) === 0 ? '\n      preempt: [before_wrprotect]' : ''}`]],
+  // (not stopped where a THP may be split: 512 stops, a search too large for this test)
+  ['fork', (w, rng, id) => [`    - fork: {child: c${id}}\n${T}${!w.thp && rng.int(2) === 0 ? '\n      preempt: [before_wrprotect]' : ''}`]],
   ['munmap', (w, rng) => [`    - munmap: {addr: ${region(w, rng)}, length: PAGE_SIZE}\n${T}`]],
   ['madvise', (w, rng) => [`    - madvise: {addr: ${region(w, rng)}, length: PAGE_SIZE, advice: MADV_DONTNEED}\n${T}`]],
   ['mprotect', (w, rng) => [`    - mprotect: {addr: ${region(w, rng)}, length: PAGE_SIZE, prot: ${pick(rng, ['PROT_READ', 'PROT_NONE', 'PROT_READ|PROT_WRITE'])}}\n${T}`]],

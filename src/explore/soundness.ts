@@ -27,32 +27,43 @@ export interface Comparison {
 export interface CompareOptions {
   /** cap on exhaustive schedules (default 20000): beyond it the comparison is skipped (incomplete) */
   maxSchedules?: number;
-  /** compare bounded searches: DPOR and exhaustive with this preemption bound */
-  preemptionBound?: number;
+  /** cap on the steps exhaustive search runs in all (default 300000): beyond it, incomplete */
+  maxSteps?: number;
 }
+
+class Budget extends Error {}
 
 /**
  * Run exhaustive search and DPOR with `all` and compare: the same end states, the same failure
- * messages, every trace of a complete execution exhaustive search ran also run by DPOR (for a bounded search: every trace
- * that has a representative within the bound), and no more schedules.
+ * messages, every trace of a complete execution exhaustive search ran also run by DPOR, and no
+ * more schedules.
  */
 export function compareDporExhaustive(p: Program, opts: CompareOptions = {}): Comparison {
-  const bound = opts.preemptionBound === undefined ? {} : { preemptionBound: opts.preemptionBound };
   const exTraces = new Map<string, readonly number[]>();
   const exFailures = new Map<string, readonly number[]>();
-  const exhaustive = exploreExhaustive(p, {
-    ...bound, all: true, maxSchedules: opts.maxSchedules ?? 20_000,
+  let steps = 0;
+  const maxSteps = opts.maxSteps ?? 300_000;
+  let exhaustive: ExploreResult;
+  try {
+    exhaustive = exploreExhaustive(p, {
+    all: true, maxSchedules: opts.maxSchedules ?? 20_000,
     onSchedule: (s, fps, fail) => {
+      if ((steps += s.length) > maxSteps) throw new Budget();
       if (fail === undefined) {
         const k = traceKey(s, fps);
         if (!exTraces.has(k)) exTraces.set(k, [...s]);
       } else if (!exFailures.has(fail)) exFailures.set(fail, [...s]);
     },
-  });
+    });
+  } catch (e) {
+    if (!(e instanceof Budget)) throw e;
+    const none = { verdict: 'incomplete', schedulesRun: 0, schedulesPruned: 0, distinctEndStates: 0, endStates: new Set<string>(), failures: 0, elapsedMs: 0 } as const;
+    return { incomplete: true, exhaustive: none, dpor: none, traces: 0, problems: [] };
+  }
   const dpTraces = new Set<string>();
   const dpFailures = new Set<string>();
   const dpor = exploreDpor(p, {
-    ...bound, all: true,
+    all: true,
     onSchedule: (s, fps, fail) => {
       if (fail === undefined) dpTraces.add(traceKey(s, fps));
       else dpFailures.add(fail);

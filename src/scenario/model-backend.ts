@@ -195,7 +195,22 @@ class ModelSession implements Session {
     return this.segment(key, p, `${p.op}:resume`, { after: p.point });
   }
 
+  /**
+   * The scheduler's question runs footprint-neutral: it is no step, so whatever it looks at (a
+   * paused operation's wait condition, the mm's lock) must not land in the next step's footprint.
+   */
   blockedOn(thread: string, taskName: string | null, op: string | null): string | null {
+    const fp = this.k.fp;
+    const was = fp.enabled;
+    fp.enabled = false;
+    try {
+      return this.blockedOnNow(thread, taskName, op);
+    } finally {
+      fp.enabled = was;
+    }
+  }
+
+  private blockedOnNow(thread: string, taskName: string | null, op: string | null): string | null {
     const p = this.paused.get(thread);
     if (p) return p.wait?.waitUntil && !p.wait.waitUntil() ? p.wait.waitsFor ?? p.wait.point : null;
     if (op === null) return null;

@@ -38,6 +38,7 @@ export function* do_fork_gen(k: Kernel, parent: Task, childName: string): Kernel
   const dst = mm_alloc(k);
   dst.mmapBase = src.mmapBase;
   src.mmapWriteLocked = true;
+  src.forkChild = dst;
   src.writeProtectSeq++; // odd: GUP-fast FOLL_PIN callers back off (R56)
   k.fp.write('mm', src.id);
   try {
@@ -62,6 +63,7 @@ export function* do_fork_gen(k: Kernel, parent: Task, childName: string): Kernel
   } finally {
     src.writeProtectSeq++;
     src.mmapWriteLocked = false;
+    src.forkChild = null;
     k.fp.write('mm', src.id);
   }
   const child = createTask(k, childName, dst);
@@ -109,6 +111,7 @@ function* copyPageRange(k: Kernel, srcMm: Mm, src: Vma, dst: Vma): KernelGen<num
     if (cow && mem.test(head, PG_anon)) {
       mem.clear(head, PG_anon_exclusive);
       e.bits &= ~PTE_WRITE;
+      k.fp.write('vma', src.id);
     }
     dst.pmd.set(b, { pfn: head, bits: e.bits });
   }
@@ -151,6 +154,7 @@ function* copyPageRange(k: Kernel, srcMm: Mm, src: Vma, dst: Vma): KernelGen<num
     let cbits = bits;
     if (cow && anon) {
       src.bits[i] &= ~PTE_WRITE; // ptep_set_wrprotect()
+      k.fp.write('vma', src.id); // in this segment: the fork may pause again before its end
       cbits &= ~PTE_WRITE;
     }
     mapPage(k, dst, addr, pfn, cbits);

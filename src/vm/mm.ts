@@ -103,6 +103,12 @@ export class Mm {
    * operations that take mmap_lock wait; GUP-fast, which takes none, does not.
    */
   mmapWriteLocked = false;
+  /**
+   * The new mm a fork of this one is building (dup_mmap()'s mm), while the fork runs: its page
+   * tables already map pages (and count in their mapcounts) before the child task exists, so the
+   * invariants must walk them too when the explorer pauses the fork half-way.
+   */
+  forkChild: Mm | null = null;
   /** Next address handed out by get_unmapped_area() (top-down). */
   mmapBase = 0x7f0000000000;
   users = 1;

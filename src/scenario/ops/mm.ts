@@ -20,6 +20,7 @@ import { op, pfn, ret, task, taskNamed, type Ctx, type OpImpl } from './common.j
 import { ScenarioError } from '../backend.js';
 import { tasks } from '../../vm/mm.js';
 import { files, registerFile } from '../../mm/filemap.js';
+import { dmaWritePage } from '../../drivers/device.js';
 
 // ---- operations -----------------------------------------------------------------------------------
 
@@ -294,9 +295,7 @@ export const MM_OPS: OpImpl[] = [
       const idx = a.index;
       if (idx !== null && (idx < 0 || idx >= h.length)) throw new ScenarioError(`index ${idx} outside the handle (0..${h.length - 1})`, 'index');
       for (const p of idx === null ? h : [h[idx]]) {
-        if (c.k.mem.isFree(p)) c.k.note(`DMA into free pfn ${p}`);
-        c.k.mem.setContent(p, a.value >>> 0);
-        c.k.fp.write('folio', c.k.mem.head(p));
+        dmaWritePage(c.k, p, a.value);
       }
       return ret(0);
     },
