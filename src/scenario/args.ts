@@ -23,6 +23,8 @@ export class Arg<T, C = unknown> {
     readonly doc: string | undefined,
     /** the prefix of the constants it is written with (FOLL_, PROT_), offered by `pinlab schema` */
     readonly constantPrefix?: string,
+    /** it names a task the operation creates (ArgSpec.createsTask) */
+    readonly createsTask = false,
   ) {}
 
   static of<T, C = unknown>(type: ArgType, read: Reader<T, C>, doc?: string): Arg<T, C> {
@@ -31,12 +33,17 @@ export class Arg<T, C = unknown> {
 
   /** Written with the constants named `prefix`...: `flags().constants('FOLL_')`. */
   constants(prefix: string): Arg<T, C> {
-    return new Arg(this.type, this.required, this.read, this.absent, this.doc, prefix);
+    return new Arg(this.type, this.required, this.read, this.absent, this.doc, prefix, this.createsTask);
+  }
+
+  /** The name of a task the operation creates (fork's child): the loader lets later steps name it. */
+  newTask(): Arg<T, C> {
+    return new Arg(this.type, this.required, this.read, this.absent, this.doc, this.constantPrefix, true);
   }
 
   /** Not required; absent, it reads as `d`. */
   default<D>(d: D): Arg<T | D, C> {
-    return new Arg<T | D, C>(this.type, false, this.read, () => d, this.doc, this.constantPrefix);
+    return new Arg<T | D, C>(this.type, false, this.read, () => d, this.doc, this.constantPrefix, this.createsTask);
   }
 
   /** Not required; absent, it reads as null. */
@@ -48,7 +55,8 @@ export class Arg<T, C = unknown> {
   map<U, C2 extends C = C>(f: (t: T, name: string, c: C2) => U): Arg<U, C2> {
     if (this.absent) throw new Error('Arg.map() goes before default() and optional()');
     const read = this.read;
-    return new Arg<U, C2>(this.type, this.required, (v, name, c) => f(read(v, name, c), name, c), null, this.doc, this.constantPrefix);
+    return new Arg<U, C2>(this.type, this.required, (v, name, c) => f(read(v, name, c), name, c), null, this.doc, this.constantPrefix,
+      this.createsTask);
   }
 
   decode(v: Value | undefined, name: string, c: C): T {
@@ -70,6 +78,7 @@ export type ArgsOf<S extends ArgShape<never>> = { readonly [K in keyof S]: S[K][
 export function specsOf(shape: ArgShape<never>): ArgSpec[] {
   return Object.entries(shape).map(([name, a]) => ({
     name, type: a.type, required: a.required, doc: a.doc, ...(a.constantPrefix !== undefined && { constants: a.constantPrefix }),
+    ...(a.createsTask && { createsTask: true }),
   }));
 }
 

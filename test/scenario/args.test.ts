@@ -9,6 +9,10 @@ import { ScenarioError } from '../../src/scenario/backend.js';
 import { op, pfn, query, ret, type Ctx } from '../../src/scenario/ops/common.js';
 import { ALL_OPS, ALL_QUERIES } from '../../src/scenario/ops/index.js';
 import { modelBackend } from '../../src/scenario/model-backend.js';
+import { loadScenario } from '../../src/scenario/load.js';
+import { ScenarioFileError } from '../../src/scenario/errors.js';
+import type { Backend, OpDef } from '../../src/scenario/backend.js';
+import { fakeBackend } from './fake-backend.js';
 
 const GUP = { start: int(), nr_pages: int(), gup_flags: flags('default 0').default(0), file: name().optional() };
 
@@ -131,5 +135,20 @@ describe('args: reading a step\'s values', () => {
     assert.equal(reads, 0);
     assert.deepEqual(gen.next(), { done: true, value: { ret: 7 } });
     assert.equal(reads, 1);
+  });
+});
+
+describe('args: what the loader takes from the declaration', () => {
+  test('a task an operation creates is the argument declared newTask(), whatever its name', () => {
+    const base = fakeBackend();
+    const spawn = (createsTask: boolean): Backend => {
+      const o = op({ name: 'spawn', summary: 's', needsTask: true, args: { who: createsTask ? name().newTask() : name() }, run: () => ret(0) });
+      return { ...base, ops: new Map<string, OpDef>([...base.ops, ['spawn', o]]) };
+    };
+    const text = 'name: t\ntasks: [main]\nsteps:\n  - spawn: {who: kid}\n  - write: {addr: 0, value: 1}\n    task: kid\n';
+    assert.deepEqual(loadScenario(text, 't.yaml', spawn(true)).steps.map((st) => (st.kind === 'op' ? st.task?.name ?? null : null)), [null, 'kid']);
+    assert.throws(() => loadScenario(text, 't.yaml', spawn(false)),
+      (e) => e instanceof ScenarioFileError && /unknown task 'kid'/.test(e.message));
+    assert.equal(modelBackend().ops.get('fork')!.args[0].createsTask, true);
   });
 });

@@ -135,7 +135,7 @@ export const MM_OPS: OpImpl[] = [
   }),
   op({
     name: 'fork', summary: 'fork(): creates the task named by child; returns its pid or -errno', source: 'kernel/fork.c dup_mmap()',
-    needsTask: true, args: { child: name() }, yieldPoints: FORK_YIELD_POINTS,
+    needsTask: true, args: { child: name().newTask() }, yieldPoints: FORK_YIELD_POINTS,
     run(c, a) {
       if (c.k.tasks.has(a.child)) throw new ScenarioError(`a task named '${a.child}' already exists`, 'child');
       const r = do_fork(c.k, task(c), a.child);
