@@ -21,6 +21,8 @@ interface ArgParts<T, C> {
   readonly constantPrefix: string | undefined;
   /** it names a task the operation creates (ArgSpec.createsTask) */
   readonly createsTask: boolean;
+  /** the words it may be (oneOf()), offered by `pinlab schema` */
+  readonly words: readonly string[] | undefined;
 }
 
 /** One declared argument: its scenario type, whether the loader requires it, and how run() receives it. */
@@ -31,7 +33,7 @@ export class Arg<T, C = unknown> {
   private constructor(private readonly p: ArgParts<T, C>) {}
 
   static of<T, C = unknown>(type: ArgType, read: Reader<T, C>, doc?: string): Arg<T, C> {
-    return new Arg({ type, required: true, read, absent: null, doc, constantPrefix: undefined, createsTask: false });
+    return new Arg({ type, required: true, read, absent: null, doc, constantPrefix: undefined, createsTask: false, words: undefined });
   }
 
   get type(): ArgType { return this.p.type; }
@@ -39,6 +41,17 @@ export class Arg<T, C = unknown> {
   get doc(): string | undefined { return this.p.doc; }
   get constantPrefix(): string | undefined { return this.p.constantPrefix; }
   get createsTask(): boolean { return this.p.createsTask; }
+  get words(): readonly string[] | undefined { return this.p.words; }
+
+  /** One of `words` (a filesystem, a DMA direction): another is refused, naming them. */
+  static oneOf<const W extends readonly string[]>(words: W, doc?: string): Arg<W[number]> {
+    const read = (v: Value, name: string): W[number] => {
+      const s = String(v);
+      if (!words.includes(s)) throw new ScenarioError(`${name} must be ${words.slice(0, -1).join(', ')} or ${words[words.length - 1]}, not '${s}'`, name);
+      return s;
+    };
+    return new Arg({ ...Arg.of('string', read, doc).p, words });
+  }
 
   /** Written with the constants named `prefix`...: `flags().constants('FOLL_')`. */
   constants(prefix: string): Arg<T, C> {
@@ -51,7 +64,7 @@ export class Arg<T, C = unknown> {
   }
 
   /** Not required; absent, it reads as `d`. */
-  default<D>(d: D): Arg<T | D, C> {
+  default<const D>(d: D): Arg<T | D, C> {
     return new Arg<T | D, C>({ ...this.p, required: false, absent: () => d });
   }
 
@@ -86,7 +99,7 @@ export type ArgsOf<S extends ArgShape<never>> = { readonly [K in keyof S]: S[K][
 export function specsOf(shape: ArgShape<never>): ArgSpec[] {
   return Object.entries(shape).map(([name, a]) => ({
     name, type: a.type, required: a.required, doc: a.doc, ...(a.constantPrefix !== undefined && { constants: a.constantPrefix }),
-    ...(a.createsTask && { createsTask: true }),
+    ...(a.createsTask && { createsTask: true }), ...(a.words && { oneOf: a.words }),
   }));
 }
 
@@ -128,6 +141,8 @@ export const bool = (doc?: string): Arg<boolean> => Arg.of('bool', readBool, doc
 export const str = (doc?: string): Arg<string> => Arg.of('string', (v) => String(v), doc);
 /** A bare identifier the operation defines or refers to (a task name, a file name). */
 export const name = (doc?: string): Arg<string> => Arg.of('name', (v) => String(v), doc);
+/** A string that is one of a few words: "ext4", "DMA_TO_DEVICE". */
+export const oneOf = Arg.oneOf;
 /** Any value, as evaluated. */
 export const value = (doc?: string): Arg<Value> => Arg.of('value', (v) => v, doc);
 

@@ -22,6 +22,8 @@ export interface ArgSpec {
   readonly constants?: string;
   /** The argument names a task the operation creates (fork's child): the step's checks and later steps may name it. */
   readonly createsTask?: boolean;
+  /** The words a string argument may be (a filesystem, a DMA direction): editors offer them. */
+  readonly oneOf?: readonly string[];
 }
 
 export interface OpDef {
