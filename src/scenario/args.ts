@@ -9,34 +9,63 @@ import { ScenarioError, type ArgSpec, type ArgType, type Value } from './backend
 /** Reads a value that was given (an absent argument never reaches it); `c` is the op's context. */
 type Reader<T, C> = (v: Value, name: string, c: C) => T;
 
+/** What an Arg is made of; each builder method returns a new Arg with one part changed. */
+interface ArgParts<T, C> {
+  readonly type: ArgType;
+  readonly required: boolean;
+  readonly read: Reader<T, C>;
+  /** what an absent (or null) argument reads as; null: the argument is required */
+  readonly absent: (() => T) | null;
+  readonly doc: string | undefined;
+  /** the prefix of the constants it is written with (FOLL_, PROT_), offered by `pinlab schema` */
+  readonly constantPrefix: string | undefined;
+  /** it names a task the operation creates (ArgSpec.createsTask) */
+  readonly createsTask: boolean;
+  /** the words it may be (oneOf()), offered by `pinlab schema` */
+  readonly words: readonly string[] | undefined;
+}
+
 /** One declared argument: its scenario type, whether the loader requires it, and how run() receives it. */
 export class Arg<T, C = unknown> {
   /** The type run() receives (for ArgsOf; no value at run time). */
   declare readonly _type: T;
 
-  private constructor(
-    readonly type: ArgType,
-    readonly required: boolean,
-    private readonly read: Reader<T, C>,
-    /** what an absent (or null) argument reads as; null: the argument is required */
-    private readonly absent: (() => T) | null,
-    readonly doc: string | undefined,
-    /** the prefix of the constants it is written with (FOLL_, PROT_), offered by `pinlab schema` */
-    readonly constantPrefix?: string,
-  ) {}
+  private constructor(private readonly p: ArgParts<T, C>) {}
 
   static of<T, C = unknown>(type: ArgType, read: Reader<T, C>, doc?: string): Arg<T, C> {
-    return new Arg(type, true, read, null, doc);
+    return new Arg({ type, required: true, read, absent: null, doc, constantPrefix: undefined, createsTask: false, words: undefined });
+  }
+
+  get type(): ArgType { return this.p.type; }
+  get required(): boolean { return this.p.required; }
+  get doc(): string | undefined { return this.p.doc; }
+  get constantPrefix(): string | undefined { return this.p.constantPrefix; }
+  get createsTask(): boolean { return this.p.createsTask; }
+  get words(): readonly string[] | undefined { return this.p.words; }
+
+  /** One of `words` (a filesystem, a DMA direction): another is refused, naming them. */
+  static oneOf<const W extends readonly string[]>(words: W, doc?: string): Arg<W[number]> {
+    const read = (v: Value, name: string): W[number] => {
+      const s = String(v);
+      if (!words.includes(s)) throw new ScenarioError(`${name} must be ${words.slice(0, -1).join(', ')} or ${words[words.length - 1]}, not '${s}'`, name);
+      return s;
+    };
+    return new Arg({ ...Arg.of('string', read, doc).p, words });
   }
 
   /** Written with the constants named `prefix`...: `flags().constants('FOLL_')`. */
   constants(prefix: string): Arg<T, C> {
-    return new Arg(this.type, this.required, this.read, this.absent, this.doc, prefix);
+    return new Arg({ ...this.p, constantPrefix: prefix });
+  }
+
+  /** The name of a task the operation creates (fork's child): the loader lets later steps name it. */
+  newTask(): Arg<T, C> {
+    return new Arg({ ...this.p, createsTask: true });
   }
 
   /** Not required; absent, it reads as `d`. */
-  default<D>(d: D): Arg<T | D, C> {
-    return new Arg<T | D, C>(this.type, false, this.read, () => d, this.doc, this.constantPrefix);
+  default<const D>(d: D): Arg<T | D, C> {
+    return new Arg<T | D, C>({ ...this.p, required: false, absent: () => d });
   }
 
   /** Not required; absent, it reads as null. */
@@ -46,17 +75,17 @@ export class Arg<T, C = unknown> {
 
   /** The same argument, read on into something else (a task by name, a page that must exist); before default()/optional(). */
   map<U, C2 extends C = C>(f: (t: T, name: string, c: C2) => U): Arg<U, C2> {
-    if (this.absent) throw new Error('Arg.map() goes before default() and optional()');
-    const read = this.read;
-    return new Arg<U, C2>(this.type, this.required, (v, name, c) => f(read(v, name, c), name, c), null, this.doc, this.constantPrefix);
+    if (this.p.absent) throw new Error('Arg.map() goes before default() and optional()');
+    const read = this.p.read;
+    return new Arg<U, C2>({ ...this.p, read: (v, name, c) => f(read(v, name, c), name, c), absent: null });
   }
 
   decode(v: Value | undefined, name: string, c: C): T {
     if (v === undefined || v === null) {
-      if (this.absent) return this.absent();
-      return missing(name);
+      const { absent } = this.p;
+      return absent ? absent() : missing(name);
     }
-    return this.read(v, name, c);
+    return this.p.read(v, name, c);
   }
 }
 
@@ -70,6 +99,7 @@ export type ArgsOf<S extends ArgShape<never>> = { readonly [K in keyof S]: S[K][
 export function specsOf(shape: ArgShape<never>): ArgSpec[] {
   return Object.entries(shape).map(([name, a]) => ({
     name, type: a.type, required: a.required, doc: a.doc, ...(a.constantPrefix !== undefined && { constants: a.constantPrefix }),
+    ...(a.createsTask && { createsTask: true }), ...(a.words && { oneOf: a.words }),
   }));
 }
 
@@ -111,6 +141,8 @@ export const bool = (doc?: string): Arg<boolean> => Arg.of('bool', readBool, doc
 export const str = (doc?: string): Arg<string> => Arg.of('string', (v) => String(v), doc);
 /** A bare identifier the operation defines or refers to (a task name, a file name). */
 export const name = (doc?: string): Arg<string> => Arg.of('name', (v) => String(v), doc);
+/** A string that is one of a few words: "ext4", "DMA_TO_DEVICE". */
+export const oneOf = Arg.oneOf;
 /** Any value, as evaluated. */
 export const value = (doc?: string): Arg<Value> => Arg.of('value', (v) => v, doc);
 

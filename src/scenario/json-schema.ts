@@ -46,6 +46,7 @@ function typeDefinitions(constants: readonly string[], prefixes: ReadonlyMap<str
 /** An argument: a reference to its type's definition, with its documentation. */
 function argSchema(a: ArgSpec): Schema {
   const t: ArgType = a.type;
+  if (a.oneOf) return { enum: [...a.oneOf], ...(a.doc && { description: a.doc }) };
   const def = (t === 'flags' || t === 'int') && a.constants !== undefined ? `flags_${a.name}` : t === 'flags' ? 'int' : t;
   return { $ref: `#/definitions/${def}`, ...(a.doc && { description: a.doc }) };
 }

@@ -4,11 +4,15 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Arg, argsReader, bool, flags, handle, int, missing, name, specsOf, str, value, type ArgsOf } from '../../src/scenario/args.js';
+import { Arg, argsReader, bool, flags, handle, int, missing, name, oneOf, specsOf, str, value, type ArgsOf } from '../../src/scenario/args.js';
 import { ScenarioError } from '../../src/scenario/backend.js';
 import { op, pfn, query, ret, type Ctx } from '../../src/scenario/ops/common.js';
 import { ALL_OPS, ALL_QUERIES } from '../../src/scenario/ops/index.js';
 import { modelBackend } from '../../src/scenario/model-backend.js';
+import { loadScenario } from '../../src/scenario/load.js';
+import { ScenarioFileError } from '../../src/scenario/errors.js';
+import type { Backend, OpDef } from '../../src/scenario/backend.js';
+import { fakeBackend } from './fake-backend.js';
 
 const GUP = { start: int(), nr_pages: int(), gup_flags: flags('default 0').default(0), file: name().optional() };
 
@@ -59,6 +63,9 @@ describe('args: what the language sees', () => {
       { name: 'gup_flags', type: 'flags', required: false, doc: 'default 0' },
       { name: 'file', type: 'name', required: false, doc: undefined },
     ]);
+    assert.deepEqual(specsOf({ d: oneOf(['read', 'write']) }), [{ name: 'd', type: 'string', required: true, doc: undefined, oneOf: ['read', 'write'] }]);
+    const dir: 'read' | 'write' = argsReader({ d: oneOf(['read', 'write']) })({ d: 'read' }, null).d;
+    assert.equal(dir, 'read', 'run() sees the words as a union type');
     assert.deepEqual(specsOf({ f: flags().constants('FOLL_').default(0) }),
       [{ name: 'f', type: 'flags', required: false, doc: undefined, constants: 'FOLL_' }], 'the constants it is written with');
     assert.deepEqual(specsOf({ b: bool(), s: str('why'), v: value(), h: handle() }).map((s) => [s.type, s.required, s.doc]),
@@ -96,6 +103,8 @@ describe('args: reading a step\'s values', () => {
       ["'p' must be a pages handle (bound with 'as:' from a GUP call)", 'p']);
     assert.deepEqual(err(() => argsReader({ b: bool() })({ b: 'yes' }, null)), ["'b' must be true or false", 'b']);
     assert.deepEqual(err(() => missing('addr')), ["missing argument 'addr'", 'addr']);
+    assert.deepEqual(err(() => argsReader({ fs: oneOf(['ext4', 'tmpfs', 'vfat']) })({ fs: 'xfs' }, null)),
+      ["fs must be ext4, tmpfs or vfat, not 'xfs'", 'fs']);
   });
 
   test('the kernel-side conversions: booleans as integers, integers as booleans', () => {
@@ -131,5 +140,20 @@ describe('args: reading a step\'s values', () => {
     assert.equal(reads, 0);
     assert.deepEqual(gen.next(), { done: true, value: { ret: 7 } });
     assert.equal(reads, 1);
+  });
+});
+
+describe('args: what the loader takes from the declaration', () => {
+  test('a task an operation creates is the argument declared newTask(), whatever its name', () => {
+    const base = fakeBackend();
+    const spawn = (createsTask: boolean): Backend => {
+      const o = op({ name: 'spawn', summary: 's', needsTask: true, args: { who: createsTask ? name().newTask() : name() }, run: () => ret(0) });
+      return { ...base, ops: new Map<string, OpDef>([...base.ops, ['spawn', o]]) };
+    };
+    const text = 'name: t\ntasks: [main]\nsteps:\n  - spawn: {who: kid}\n  - write: {addr: 0, value: 1}\n    task: kid\n';
+    assert.deepEqual(loadScenario(text, 't.yaml', spawn(true)).steps.map((st) => (st.kind === 'op' ? st.task?.name ?? null : null)), [null, 'kid']);
+    assert.throws(() => loadScenario(text, 't.yaml', spawn(false)),
+      (e) => e instanceof ScenarioFileError && /unknown task 'kid'/.test(e.message));
+    assert.equal(modelBackend().ops.get('fork')!.args[0].createsTask, true);
   });
 });

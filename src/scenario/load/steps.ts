@@ -73,10 +73,10 @@ function readOpStep(
     ld.err(opE.keyPos, `operation '${op.name}' runs in a task, but the scenario declares no tasks (tasks: [NAME])`);
   }
   const { args } = readArgs(ld, op.name, op.args, opE.value, opE.keyPos, 'operation', false);
-  // The step's own expectations may use what it creates: the tasks it forks (an argument
-  // named `child`) and the name it binds with `as:` (bound before its checks run).
+  // The step's own expectations may use what it creates: the tasks it forks (an argument declared
+  // createsTask: fork's child) and the name it binds with `as:` (bound before its checks run).
   for (const a of args) {
-    if (a.name === 'child' && a.spec.type === 'name' && a.value.kind === 'string') ld.tasks.add(a.value.value);
+    if (a.spec.createsTask === true && a.value.kind === 'string') ld.tasks.add(a.value.value);
   }
   let bind: OpStep['bind'];
   const asE = get('as');

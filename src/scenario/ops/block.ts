@@ -21,7 +21,7 @@ import { File } from '../../fs/file.js';
 import { access_ok } from '../../lib/iov-iter.js';
 import { EFAULT } from '../../include/uapi.js';
 import { blk_execute_rq, blk_rq_map_user_iov, blk_rq_unmap_user } from '../../block/blk-map.js';
-import { bool, int, missing, name, str, type ArgsOf } from '../args.js';
+import { bool, int, missing, name, oneOf, type ArgsOf } from '../args.js';
 import { op, query, ret, task, type Ctx, type OpImpl, type QueryImpl } from './common.js';
 import { files, registerFile } from '../../mm/filemap.js';
 import { stateKey } from '../../kernel.js';
@@ -73,7 +73,9 @@ function kernelPages(c: Ctx, n: number): BvecSeg[] {
  * Build an iterator of the given type over len bytes: the task's memory at addr for UBUF/IOVEC,
  * fresh kernel pages for KVEC/BVEC, a new pipe for PIPE, nothing for DISCARD.
  */
-function iterOfType(c: Ctx, type: string, addr: number | null, len: number): IovIter {
+const ITER_TYPES = ['ITER_UBUF', 'ITER_IOVEC', 'ITER_KVEC', 'ITER_BVEC', 'ITER_PIPE', 'ITER_DISCARD'] as const;
+
+function iterOfType(c: Ctx, type: (typeof ITER_TYPES)[number], addr: number | null, len: number): IovIter {
   const n = Math.ceil(len / PAGE_SIZE);
   switch (type) {
     case 'ITER_UBUF': return import_ubuf('ITER_DEST', task(c).mm, addr ?? missing('addr'), len, c.k);
@@ -87,7 +89,6 @@ function iterOfType(c: Ctx, type: string, addr: number | null, len: number): Iov
       return iov_iter_pipe('ITER_DEST', h.pipes[h.pipes.length - 1], len);
     }
     case 'ITER_DISCARD': return iov_iter_discard('ITER_DEST', len);
-    default: throw new ScenarioError(`type must be ITER_UBUF, ITER_IOVEC, ITER_KVEC, ITER_BVEC, ITER_PIPE or ITER_DISCARD, not '${type}'`, 'type');
   }
 }
 
@@ -129,12 +130,8 @@ const AIO_ARGS = { fd: int(), buf: int('user address'), count: int(), offset: in
  * block/blk-map.c blk_rq_map_user_iov(); blk_execute_rq(); blk_rq_unmap_user()): 0 or -errno.
  */
 function sgIo(c: Ctx, a: ArgsOf<typeof SG_IO_ARGS>): number {
-  const name = a.dev;
-  const dev = files(c.k).get(name);
-  if (!dev) throw new ScenarioError(`no device named '${name}' (create it with create_blkdev)`, 'dev');
-  if (!dev.fstype.blkdev) throw new ScenarioError(`'${name}' is not a block device node (create it with create_blkdev)`, 'dev');
+  const dev = a.dev;
   const dir = a.dir;
-  if (dir !== 'read' && dir !== 'write') throw new ScenarioError(`dir must be read or write, not '${dir}'`, 'dir');
   const buf = a.buf;
   const len = a.len;
   if (!access_ok(buf, len)) return -EFAULT; // import_ubuf() in blk_rq_map_user_io()
@@ -147,8 +144,14 @@ function sgIo(c: Ctx, a: ArgsOf<typeof SG_IO_ARGS>): number {
 }
 
 const SG_IO_ARGS = {
-  dev: name('a device made by create_blkdev'), buf: int('user address'), len: int(),
-  dir: str('read (SG_DXFER_FROM_DEV) | write (SG_DXFER_TO_DEV)'), offset: int('device byte offset (default 0)').default(0),
+  dev: name('a device made by create_blkdev').map((n, arg, c: Ctx) => {
+    const dev = files(c.k).get(n);
+    if (!dev) throw new ScenarioError(`no device named '${n}' (create it with create_blkdev)`, arg);
+    if (!dev.fstype.blkdev) throw new ScenarioError(`'${n}' is not a block device node (create it with create_blkdev)`, arg);
+    return dev;
+  }),
+  buf: int('user address'), len: int(),
+  dir: oneOf(['read', 'write'], 'read (SG_DXFER_FROM_DEV) | write (SG_DXFER_TO_DEV)'), offset: int('device byte offset (default 0)').default(0),
 };
 
 export const BLOCK_OPS: OpImpl[] = [
@@ -156,7 +159,7 @@ export const BLOCK_OPS: OpImpl[] = [
     name: 'bio_iov_iter_get_pages',
     summary: 'a read bio filled from an iterator of the given type: 0 or -errno; the bio query shows its cleanup mode',
     source: 'block/bio.c bio_iov_iter_get_pages()', needsTask: true,
-    args: { type: str('ITER_UBUF | ITER_IOVEC | ITER_KVEC | ITER_BVEC | ITER_PIPE | ITER_DISCARD'),
+    args: { type: oneOf(ITER_TYPES, 'ITER_UBUF | ITER_IOVEC | ITER_KVEC | ITER_BVEC | ITER_PIPE | ITER_DISCARD'),
       addr: int('user memory for UBUF/IOVEC').optional(), len: int() },
     run(c, a) {
       const bio = bio_alloc('REQ_OP_READ', 16, null);

@@ -24,7 +24,7 @@ import { do_vmsplice, pipePages } from '../../drivers/vmsplice.js';
 import { pipeBytes, type Pipe } from '../../lib/pipe-buf.js';
 import { xdp_umem_reg, xdp_umem_release, xdpState } from '../../drivers/xdp-umem.js';
 import { ScenarioError, type Value } from '../backend.js';
-import { bool, int, missing, str, value, type ArgsOf } from '../args.js';
+import { bool, int, missing, oneOf, str, value, type Arg, type ArgsOf } from '../args.js';
 import { op, query, ret, task, taskNamed, type Ctx, type OpImpl, type QueryImpl } from './common.js';
 
 // ---- argument helpers ---------------------------------------------------------------------------
@@ -41,10 +41,8 @@ function namedFlags(given: string, name: string, table: Readonly<Record<string, 
   return v;
 }
 
-function direction(d: string, name: string): DmaDirection {
-  if (d !== 'DMA_TO_DEVICE' && d !== 'DMA_FROM_DEVICE') throw new ScenarioError(`${name} must be DMA_TO_DEVICE or DMA_FROM_DEVICE, not '${d}'`, name);
-  return d;
-}
+/** A DMA direction: the words the kernel's enum dma_data_direction uses. */
+const direction = (doc: string): Arg<DmaDirection> => oneOf(['DMA_TO_DEVICE', 'DMA_FROM_DEVICE'], doc);
 
 /** iovecs as a flat list [base, len, base, len, ...], or one iovec from the addr/len arguments. */
 function iovecs(list: Value | null, listName: string, addr: number | null, addrName: string, len: number | null): Iovec[] {
@@ -266,8 +264,8 @@ export const DRIVER_OPS: OpImpl[] = [
   op({
     name: 'via_dma_blit', summary: 'DRM_IOCTL_VIA_DMA_BLIT run to completion: pin, blit (DMA_FROM_DEVICE writes the token), release',
     source: 'drivers/gpu/drm/via/via_dmablit.c via_lock_all_dma_pages(), via_free_sg_info()', needsTask: true,
-    args: { addr: int(), len: int(), direction: str('DMA_TO_DEVICE or DMA_FROM_DEVICE'), value: int().default(0) },
-    run: (c, a) => ret(via_dmablit(c.k, task(c), a.addr, a.len, direction(a.direction, 'direction'), a.value)),
+    args: { addr: int(), len: int(), direction: direction('DMA_TO_DEVICE or DMA_FROM_DEVICE'), value: int().default(0) },
+    run: (c, a) => ret(via_dmablit(c.k, task(c), a.addr, a.len, a.direction, a.value)),
   }),
   op({
     name: 'xdp_umem_reg', summary: 'setsockopt(XDP_UMEM_REG): charge locked_vm, pin FOLL_WRITE|FOLL_LONGTERM; returns the socket fd or -errno',
@@ -294,10 +292,10 @@ export const DRIVER_OPS: OpImpl[] = [
     name: 'videobuf_dma_init_user', summary: 'queue a V4L2 user-pointer buffer: videobuf pins it FOLL_LONGTERM (+FOLL_WRITE for capture) until freed',
     source: 'drivers/media/v4l2-core/videobuf-dma-sg.c videobuf_dma_init_user_locked()', needsTask: true,
     args: { index: int('the buffer index in the queue'), addr: int(), size: int(),
-      direction: str('DMA_FROM_DEVICE (capture) or DMA_TO_DEVICE (output)') },
+      direction: direction('DMA_FROM_DEVICE (capture) or DMA_TO_DEVICE (output)') },
     run(c, a) {
       const index = a.index;
-      const r = videobuf_dma_init_user(c.k, task(c), index, direction(a.direction, 'direction'), a.addr, a.size);
+      const r = videobuf_dma_init_user(c.k, task(c), index, a.direction, a.addr, a.size);
       const d = videobufState(c.k).get(index);
       if (d) hold(c, `videobuf_dma_init_user (buffer ${index})`, d.pages.slice(0, d.nrPages));
       return ret(r);

@@ -15,7 +15,7 @@ import type { KernelGen } from '../../preempt.js';
 import { split_huge_page } from '../../vm/thp-split.js';
 import { folio_isolate_lru, folio_putback_lru, migrate_folio } from '../../vm/migrate.js';
 import { do_madvise, do_mmap, do_mprotect, do_munmap } from '../../vm/mmap.js';
-import { bool, flags, handle, int, missing, name, str, type ArgsOf } from '../args.js';
+import { bool, flags, handle, int, missing, name, oneOf, type ArgsOf } from '../args.js';
 import { op, pfn, ret, task, taskNamed, type Ctx, type OpImpl } from './common.js';
 import { ScenarioError } from '../backend.js';
 import { tasks } from '../../vm/mm.js';
@@ -138,7 +138,7 @@ export const MM_OPS: OpImpl[] = [
   }),
   op({
     name: 'fork', summary: 'fork(): creates the task named by child; returns its pid or -errno', source: 'kernel/fork.c dup_mmap()',
-    needsTask: true, args: { child: name() }, yieldPoints: FORK_YIELD_POINTS,
+    needsTask: true, args: { child: name().newTask() }, yieldPoints: FORK_YIELD_POINTS,
     run(c, a) {
       if (tasks(c.k).has(a.child)) throw new ScenarioError(`a task named '${a.child}' already exists`, 'child');
       const r = do_fork(c.k, task(c), a.child);
@@ -159,14 +159,12 @@ export const MM_OPS: OpImpl[] = [
     summary: 'a file in the page cache (ext4: page_mkwrite and writeback; tmpfs: neither). Without content: it is all holes: '
       + 'no block on disk, reads see zeros, and an O_DIRECT read of it pins nothing (iomap reports a hole and zeroes the user buffer)',
     source: 'mm/filemap.c, mm/shmem.c', needsTask: false,
-    args: { name: name(), size: int(), fs: str('ext4 (default), tmpfs, ext4-dax, or vfat (legacy direct I/O)').default('ext4'),
+    args: { name: name(), size: int(), fs: oneOf(['ext4', 'tmpfs', 'ext4-dax', 'vfat'], 'ext4 (default), tmpfs, ext4-dax, or vfat (legacy direct I/O)').default('ext4'),
       content: int('a content token (1..2^32-1) every page of the file holds: its blocks are written on disk '
         + '(tmpfs: its pages read it when first touched); default: holes').optional() },
     run(c, a) {
-      const fs = a.fs;
-      if (!['ext4', 'tmpfs', 'ext4-dax', 'vfat'].includes(fs)) throw new ScenarioError(`fs must be ext4, tmpfs, ext4-dax or vfat, not '${fs}'`, 'fs');
       if (files(c.k).has(a.name)) throw new ScenarioError(`a file named '${a.name}' already exists`, 'name');
-      const f = new File(a.name, fs as FsKind, fileSize(a.size, fs as FsKind));
+      const f = new File(a.name, a.fs, fileSize(a.size, a.fs));
       if (a.content !== null) {
         const token = a.content;
         if (token < 1 || token > 0xffffffff) throw new ScenarioError(`content must be a token from 1 to 2^32-1, not ${token} (0 is what a hole reads as)`, 'content');
