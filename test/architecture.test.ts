@@ -36,6 +36,7 @@ export const LAYERS: ReadonlyArray<readonly [string, readonly string[]]> = [
   ['trace: renderers', ['trace/']],
   ['report', ['report/']],
   ['host', ['host/']],
+  ['fuzz', ['fuzz/']],
   ['view', ['view/']],
   ['docs', ['profile-doc.ts']],
   ['cli', ['cli/']],
