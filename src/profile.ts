@@ -479,6 +479,7 @@ const resolved = new Map<string, Profile>();
 export function resolveProfile(name: string): Profile | undefined {
   const named = PROFILES.get(name);
   if (named) return named;
+  if (name.includes('+')) return withSwitches(name);
   if (versionProblem(name) !== null) return undefined;
   let p = resolved.get(name);
   if (!p) {
@@ -501,4 +502,30 @@ export function backportsOf(version: string): SwitchChange[] {
     const b = c.backports?.[series];
     return b !== undefined && b.release <= v[2] && (c.mainline === null || cmpMainline(c.mainline, series) > 0);
   });
+}
+
+/**
+ * A profile with switches set otherwise: "6.3+reclaimKeepsPinnedPrivate=true" is 6.3 with that one
+ * switch on. `pinlab bisect` flips one change of the history at a time this way (docs/bisect.md).
+ * Undefined unless the base resolves and every SWITCH=VALUE names a switch with a value of its type.
+ */
+function withSwitches(name: string): Profile | undefined {
+  const cached = resolved.get(name);
+  if (cached) return cached;
+  const [baseName, ...sets] = name.split('+');
+  const baseProfile = baseName.includes('+') ? undefined : resolveProfile(baseName);
+  if (!baseProfile || sets.length === 0) return undefined;
+  const p: Record<string, unknown> = { ...baseProfile };
+  for (const s of sets) {
+    const m = /^([A-Za-z_]\w*)=(true|false|\d{1,3})$/.exec(s);
+    if (!m || m[1] === 'name' || m[1] === 'description' || !(m[1] in base)) return undefined;
+    const v = m[2] === 'true' ? true : m[2] === 'false' ? false : Number(m[2]);
+    if (typeof v !== typeof (base as unknown as Record<string, unknown>)[m[1]]) return undefined;
+    p[m[1]] = v;
+  }
+  p.name = name;
+  p.description = `${baseProfile.name} with ${sets.join(', ')}`;
+  const out = Object.freeze(p as unknown as Profile);
+  resolved.set(name, out);
+  return out;
 }
