@@ -56,6 +56,10 @@ Commands:
                       exit 0 when each profile passes, or fails where the file's explore: fails: says it must
                       (--mode dpor|exhaustive|pct, --preemption-bound N, --jobs N worker threads, --runs N,
                       --seed S and --depth D for pct, --trace OUT for the failing schedule; see docs/explorer.md)
+  bisect FILE         the first version of the switch timeline where a failing scenario passes, and the change of the
+                      switch history (commit, subject) that makes the last failing version pass, each change alone on
+                      it (--bad V, default: the oldest of the file's profiles that fails; --good V, default current;
+                      --json; exit 1 when there is no such answer; see docs/bisect.md)
   replay FILE         run one schedule of a multi-actor scenario (--schedule S, e.g. "driver,flusher,driver" or "0.1.0")
   view FILE -o OUT.html
                       one self-contained HTML page of a scenario's runs (a multi-actor file: its minimised failing
@@ -82,7 +86,7 @@ Environment: NO_COLOR (set and not empty: no colours), PINLAB_DEBUG=1 (stacks on
 See docs/scenarios.md for the scenario format.
 `;
 
-const COMMANDS = ['run', 'list', 'ops', 'schema', 'host-check', 'fuzz', 'kernels', 'explore', 'replay', 'view', 'help'];
+const COMMANDS = ['run', 'list', 'ops', 'schema', 'host-check', 'fuzz', 'kernels', 'explore', 'replay', 'bisect', 'view', 'help'];
 const EXPLORE_OPTIONS = ['mode', 'preemption-bound', 'seed', 'runs', 'schedule', 'depth', 'jobs'] as const;
 
 /** An error with an exit status and a message for stderr. */
@@ -522,7 +526,7 @@ export async function main(argv: readonly string[], rawIo: Io = processIo()): Pr
           mode: { type: 'string' }, 'preemption-bound': { type: 'string' }, seed: { type: 'string' }, runs: { type: 'string' },
           schedule: { type: 'string' }, depth: { type: 'string' }, jobs: { type: 'string' },
           'trace-format': { type: 'string' }, ktap: { type: 'boolean' }, output: { type: 'string', short: 'o' },
-          programs: { type: 'string' }, out: { type: 'string' },
+          programs: { type: 'string' }, out: { type: 'string' }, good: { type: 'string' }, bad: { type: 'string' },
         },
       });
     } catch (e) {
@@ -559,6 +563,9 @@ export async function main(argv: readonly string[], rawIo: Io = processIo()): Pr
         if (e instanceof FuzzUsageError) throw new CliError(e.message, 2);
         throw e;
       }
+    }
+    if ((v.good !== undefined || v.bad !== undefined) && cmd !== 'bisect') {
+      throw new CliError(`pinlab: --${v.good !== undefined ? 'good' : 'bad'} only applies to bisect\n\n${USAGE}`, 2);
     }
     if (v.programs !== undefined || v.out !== undefined) throw new CliError(`pinlab: --${v.programs !== undefined ? 'programs' : 'out'} only applies to fuzz\n\n${USAGE}`, 2);
     if (cmd !== 'host-check' && (v.case !== undefined || v.reps !== undefined || v.kernel !== undefined)) {
@@ -634,6 +641,20 @@ export async function main(argv: readonly string[], rawIo: Io = processIo()): Pr
           });
         } catch (e) {
           if (e instanceof ExploreUsageError) throw new CliError(/needs --schedule/.test(e.message) ? `${e.message}\n\n${USAGE}` : e.message, 2);
+          throw e;
+        }
+      }
+      case 'bisect': {
+        if (rest.length !== 1) throw new CliError(`pinlab: bisect needs exactly one FILE\n\n${USAGE}`, 2);
+        const bad = (['profile', 'trace', 'verbose', 'ktap'] as const).find((k) => v[k] !== undefined);
+        if (bad) throw new CliError(`pinlab: --${bad} does not apply to bisect${bad === 'profile' ? ' (give --bad V and --good V)' : ''}\n\n${USAGE}`, 2);
+        const { bisectCommand, BisectUsageError } = await import('./bisect.js');
+        try {
+          return bisectCommand(io, await loadBackend(io), cli.oneFile(rest[0], 'bisect'), {
+            json: opts.json, ...(v.bad !== undefined && { bad: v.bad }), ...(v.good !== undefined && { good: v.good }),
+          });
+        } catch (e) {
+          if (e instanceof BisectUsageError) throw new CliError(e.message, 2);
           throw e;
         }
       }

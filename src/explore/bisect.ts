@@ -13,6 +13,8 @@ import type { Backend } from '../scenario/backend.js';
 import type { Scenario } from '../scenario/ast.js';
 import { ScenarioFileError } from '../scenario/errors.js';
 import { runScenario } from '../scenario/run.js';
+import { quoted } from '../scenario/printable.js';
+import { didYouMean } from '../scenario/suggest.js';
 import { HISTORY, PROFILES, parseVersion, resolveProfile, versionProblem, type Profile, type SwitchChange } from '../profile.js';
 import { exploreDpor, exploreExhaustive, formatSchedule } from './index.js';
 import { scenarioProgram } from './scenario.js';
@@ -41,6 +43,8 @@ export interface TimelinePoint extends Run {
 export interface Candidate {
   /** The history records applied (empty: a switch of a derived profile that no record sets). */
   readonly changes: readonly SwitchChange[];
+  /** The records are undone, not applied: the passing version is the older one (a regression), or a derived profile's own setting. */
+  readonly revert: boolean;
   /** The switch values applied to the failing version. */
   readonly set: Readonly<Record<string, unknown>>;
   readonly run: Run;
@@ -181,7 +185,7 @@ function lastSetter(key: string, version: string): SwitchChange | undefined {
  * by the history record responsible (the last record setting the switch on the newer side); each
  * candidate sets its switches on F to P's values.
  */
-export function changesBetween(fail: string, pass: string): Array<{ changes: SwitchChange[]; set: Record<string, unknown> }> {
+export function changesBetween(fail: string, pass: string): Array<{ changes: SwitchChange[]; set: Record<string, unknown>; revert: boolean }> {
   const f = values(resolveProfile(fail)!);
   const p = values(resolveProfile(pass)!);
   const pf = positionOf(fail);
@@ -196,7 +200,10 @@ export function changesBetween(fail: string, pass: string): Array<{ changes: Swi
     g[k] = p[k];
     groups.set(key, g);
   }
-  return [...groups].map(([c, set]) => ({ changes: typeof c === 'string' ? [] : [c], set }));
+  return [...groups].map(([c, set]) => ({
+    changes: typeof c === 'string' ? [] : [c], set,
+    revert: typeof c !== 'string' && Object.entries(set).some(([k, v]) => (c.set as Record<string, unknown>)[k] !== v),
+  }));
 }
 
 function kernelName(base: string, set: Record<string, unknown>): string {
@@ -212,8 +219,9 @@ export interface BisectOptions {
 function checkProfile(backend: Backend, name: string, option: string): void {
   if (resolveProfile(name)) return;
   const why = /^\d+\.\d+/.test(name) ? versionProblem(name) : null;
-  throw new BisectUsageError(`pinlab: ${option}: no profile ${JSON.stringify(name)}${why ? `: ${why}` : ''} `
-    + `(profiles: ${backend.profiles.join(', ')}, or a kernel version such as 6.12)`);
+  if (why) throw new BisectUsageError(`pinlab: ${option}: no profile for ${quoted(name)}: ${why}`);
+  throw new BisectUsageError(`pinlab: ${option}: unknown profile ${quoted(name)}${didYouMean(name, backend.profiles)} `
+    + `(profiles: ${backend.profiles.join(', ')}, or a kernel version such as 6.12 or 6.1.176)`);
 }
 
 export function bisect(scn: Scenario, backend: Backend, opts: BisectOptions = {}): BisectResult {
@@ -286,7 +294,9 @@ export function bisect(scn: Scenario, backend: Backend, opts: BisectOptions = {}
   let culprits = singles.filter((c) => c.run.outcome === 'pass');
   let minimalSet: Candidate | undefined;
   if (culprits.length === 0) {
-    const merge = (gs: typeof groups) => ({ changes: gs.flatMap((g) => g.changes), set: Object.assign({}, ...gs.map((g) => g.set)) as Record<string, unknown> });
+    const merge = (gs: typeof groups) => ({
+      changes: gs.flatMap((g) => g.changes), set: Object.assign({}, ...gs.map((g) => g.set)) as Record<string, unknown>, revert: gs.some((g) => g.revert),
+    });
     for (let i = 0; i < groups.length && !minimalSet; i++) {
       for (let j = i + 1; j < groups.length && !minimalSet; j++) {
         const m = merge([groups[i], groups[j]]);
