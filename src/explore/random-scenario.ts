@@ -5,7 +5,8 @@
 //
 // The world: one task `app` with a private anonymous mapping (`anon`, 2 pages), a MAP_SHARED
 // mapping of an ext4 file (`fmap`, 2 pages of file `f`), an O_DIRECT descriptor of `f` (`dfd`),
-// and on a THP machine a 2 MiB anonymous mapping (`thp`); some of them populated in setup. Actors
+// sometimes a MAP_PRIVATE mapping of `f` (`pmap`) or a MAP_SHARED tmpfs file (`shm`), and on a
+// THP machine a 2 MiB anonymous mapping (`thp`); some of them populated in setup. Actors
 // draw steps from the operations below: CPU stores and loads, pins and unpins (FOLL_LONGTERM,
 // GUP-fast stopped at its yield point), DMA into pinned pages, fork stopped before its
 // write-protect, munmap, madvise, mprotect, migrate_pages, split_huge_page, writeback and its
@@ -81,12 +82,22 @@ export function randomScenario(seed: number, opts: RandomScenarioOptions = {}): 
   token = 100;
   const thp = rng.int(3) === 0;
   const w: World = { thp, thpPopulated: false, regions: ['anon', 'fmap'] };
+  // Sometimes also a MAP_PRIVATE mapping of f (COW of page-cache pages) and a MAP_SHARED tmpfs file.
+  const more = rng.int(3);
   const setup: string[] = [
     '  - create_file: {name: f, size: 2 * PAGE_SIZE, fs: ext4, content: 5}',
     '  - mmap: {length: 2 * PAGE_SIZE, prot: PROT_READ|PROT_WRITE, flags: MAP_PRIVATE|MAP_ANONYMOUS}\n    task: app\n    as: anon',
     '  - mmap: {length: 2 * PAGE_SIZE, prot: PROT_READ|PROT_WRITE, flags: MAP_SHARED, file: f}\n    task: app\n    as: fmap',
     "  - open: {path: f, flags: 'O_RDWR|O_DIRECT'}\n    task: app\n    as: dfd",
   ];
+  if (more === 1) {
+    setup.push('  - mmap: {length: 2 * PAGE_SIZE, prot: PROT_READ|PROT_WRITE, flags: MAP_PRIVATE, file: f}\n    task: app\n    as: pmap');
+    w.regions.push('pmap');
+  } else if (more === 2) {
+    setup.push('  - create_file: {name: s, size: 2 * PAGE_SIZE, fs: tmpfs}');
+    setup.push('  - mmap: {length: 2 * PAGE_SIZE, prot: PROT_READ|PROT_WRITE, flags: MAP_SHARED, file: s}\n    task: app\n    as: shm');
+    w.regions.push('shm');
+  }
   if (thp) {
     setup.push('  - mmap: {length: HPAGE_PMD_SIZE, prot: PROT_READ|PROT_WRITE, flags: MAP_PRIVATE|MAP_ANONYMOUS}\n    task: app\n    as: thp');
     w.regions.push('thp');
