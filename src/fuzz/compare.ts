@@ -119,7 +119,8 @@ function describe(f: string): string {
 export function slotKinds(p: Program, kernel: RunResult, kindNames: readonly string[]): Map<number, string> {
   const out = new Map<number, string>();
   p.calls.forEach((c, i) => {
-    if (c.op === 'M' && kernel.calls[i]?.ret === 0 && !out.has(c.a[0]!)) out.set(c.a[0]!, kindNames[c.a[1]!]!);
+    const r = kernel.calls[i]?.ret;
+    if (c.op === 'M' && r !== undefined && (r === 0 || r <= -1000) && !out.has(c.a[0]!)) out.set(c.a[0]!, kindNames[c.a[1]!]!);
   });
   return out;
 }
