@@ -11,6 +11,7 @@ import {
 } from './bio.js';
 import { DMA_ALIGNMENT, submit_bio } from './blkdev.js';
 import { iov_iter_zero, user_backed_iter, type IovIter } from './iov-iter.js';
+import { invalidate_inode_pages2_range } from '../fs/truncate.js';
 
 /** The device's logical block size: O_DIRECT offsets and lengths must be multiples of it. */
 export const LOGICAL_BLOCK_SIZE = 512;
@@ -91,6 +92,10 @@ export function iomap_dio_rw(k: Kernel, file: File, iter: IovIter, pos: number, 
   // ran past it to i_size - pos ("check for short read").
   const iSize = file.size;
   if (!write && pos >= iSize) return 0;
+  // A write first invalidates the cached pages of its range, unmapping them from every mapping
+  // (kiocb_invalidate_pages() → invalidate_inode_pages2_range(); open-coded in 5.10), before
+  // iomap_dio_bio_iter() can refuse a misalignment (fuzz: scenarios/fuzz/dio-write-invalidates.yaml).
+  if (write) invalidate_inode_pages2_range(k, file, Math.floor(pos / PAGE_SIZE), Math.floor((pos + count - 1) / PAGE_SIZE));
   // iomap_dio_bio_iter(): offset and length must be logical-block aligned; older kernels also
   // check the buffer here (bdev_iter_is_aligned()), before any page is pinned.
   if ((pos | count) % LOGICAL_BLOCK_SIZE) return -EINVAL;
