@@ -19,10 +19,14 @@ export const LOGICAL_BLOCK_SIZE = 512;
 export const FS_BLOCK_SIZE = PAGE_SIZE;
 import { EIOCBQUEUED } from '../include/uapi.js';
 
-/** bdev_iter_is_aligned(): every segment's address and length meet the DMA alignment. */
+/**
+ * bdev_iter_is_aligned(): every segment's address and length meet the DMA alignment; an empty
+ * segment is skipped (lib/iov_iter.c iov_iter_aligned_iovec(): `if (len)`; fuzz: uml-6.12,
+ * scenarios/fuzz/dio-empty-iovec.yaml).
+ */
 function iterAligned(iter: IovIter): boolean {
-  if (iter.type === 'ITER_BVEC') return iter.bvec.every((b) => ((b.offset | b.len) & DMA_ALIGNMENT) === 0);
-  return iter.iov.every((v) => ((v.base | v.len) & DMA_ALIGNMENT) === 0);
+  if (iter.type === 'ITER_BVEC') return iter.bvec.every((b) => b.len === 0 || ((b.offset | b.len) & DMA_ALIGNMENT) === 0);
+  return iter.iov.every((v) => v.len === 0 || ((v.base | v.len) & DMA_ALIGNMENT) === 0);
 }
 
 interface Dio {
