@@ -77,10 +77,11 @@ function dioZero(k: Kernel, dio: Dio, file: File, index: number): void {
  * iomap_dio_set_error(), so iomap_dio_complete() returns -EFAULT rather than a short count (ext4
  * does not set IOMAP_DIO_PARTIAL).
  */
-function failedIteration(_file: File, _write: boolean, _at: number, ret: number): number {
-  // Past i_size too: ext4_iomap_begin() maps the blocks there as a hole, iomap_dio_hole_iter()
-  // zeroes the user buffer, and a fault in it is -EFAULT (uml-6.12 and the 6.18 host agree).
-  return ret;
+function failedIteration(k: Kernel, iSize: number, write: boolean, at: number, ret: number): number {
+  // From v5.15 past i_size too: ext4_iomap_begin() maps the blocks there as a hole,
+  // iomap_dio_hole_iter() zeroes the user buffer, and a fault in it is -EFAULT (uml-6.1, uml-6.12,
+  // the 6.18 host). Before, iomap_apply() returned what it had done and the loop stopped at i_size.
+  return !write && !k.profile.iomapDioPastEof && at >= iSize ? 0 : ret;
 }
 
 /**
@@ -108,6 +109,8 @@ export function iomap_dio_rw(k: Kernel, file: File, iter: IovIter, pos: number, 
   const end = pos + count;
   let p = pos;
   while (p < end && !dio.error) {
+    // Before v5.15 the loop of iomap_apply() calls stopped once pos reached i_size.
+    if (!write && !k.profile.iomapDioPastEof && p >= iSize) break;
     const index = Math.floor(p / FS_BLOCK_SIZE);
     if (!write && !file.disk.has(index)) {
       // A hole or unwritten extent: iomap_dio_hole_iter() → iov_iter_zero(): CPU zeroes, no GUP, no pin.
@@ -115,7 +118,7 @@ export function iomap_dio_rw(k: Kernel, file: File, iter: IovIter, pos: number, 
       const copied = iov_iter_zero(k, n, iter);
       // iomap_dio_hole_iter() returns a short length, and the next iteration's iov_iter_zero() of
       // nothing is -EFAULT, which __iomap_dio_rw() records for the whole dio (below).
-      if (copied < n) { dio.size += copied; dio.error = failedIteration(file, write, p + copied, -14); break; }
+      if (copied < n) { dio.size += copied; dio.error = failedIteration(k, iSize, write, p + copied, -14); break; }
       dio.size += n;
       p += n;
       continue;
@@ -140,7 +143,7 @@ export function iomap_dio_rw(k: Kernel, file: File, iter: IovIter, pos: number, 
         { disk: file.disk, index: Math.floor((p + done) / FS_BLOCK_SIZE) });
       const ret = bio_iov_iter_get_pages(k, bio, iter);
       if (ret) {
-        dio.error = failedIteration(file, write, p + done, ret);
+        dio.error = failedIteration(k, iSize, write, p + done, ret);
         break;
       }
       if (dio.shouldDirty) bio_set_pages_dirty(k, bio);
@@ -161,9 +164,10 @@ export function iomap_dio_rw(k: Kernel, file: File, iter: IovIter, pos: number, 
   // Drop the submitter's reference; a sync dio waits for the rest.
   const submitted = dio.bios.slice();
   // An extending write grows i_size at completion (fs/ext4/file.c ext4_dio_write_end_io() →
-  // ext4_handle_inode_extension()): for an async one, when its last bio completes.
+  // ext4_handle_inode_extension()): for an async one, when its last bio completes; a write that
+  // failed does not (end_io returns the error first; fuzz: scenarios/fuzz/dio-write-failed-no-extend.yaml).
   const grow = () => {
-    if (write && dio.size) file.size = Math.max(file.size, pos + dio.size);
+    if (write && dio.size && !dio.error) file.size = Math.max(file.size, pos + dio.size);
   };
   if (opts.async && submitted.length) dio.onDone = grow;
   if (--dio.ref === 0) dio.done = true;
