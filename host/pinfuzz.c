@@ -140,16 +140,19 @@ static void settled(int64_t *a, int64_t *r)
 
 /*
  * After a close or an exit, the last reference to an io_uring ring is dropped and
- * io_ring_exit_work() (io_uring/io_uring.c) unpins its buffers later, from a workqueue: wait until
- * the counters stayed the same for QUIET_MS (at most SETTLE_MS).
+ * io_ring_exit_work() (io_uring/io_uring.c) unpins its buffers later, from a workqueue, after
+ * the ring's percpu reference has died (an RCU grace period; 5.10 then waits in steps of HZ/20):
+ * when a registration may be live, wait until the counters stayed the same for QUIET_MS (at most
+ * QUIET_MAX_MS).
  */
-#define QUIET_MS 20
+#define QUIET_MAX_MS 500
+#define QUIET_MS 100
 static void quiet(int64_t *a, int64_t *r)
 {
 	long long t0 = now_ms(), since = now_ms();
 	int64_t a2, r2;
 
-	while (now_ms() - t0 < SETTLE_MS) {
+	while (now_ms() - t0 < QUIET_MAX_MS) {
 		usleep(2000);
 		counters(&a2, &r2);
 		if (a2 != *a || r2 != *r) {
@@ -542,7 +545,7 @@ static void __attribute__((noreturn)) run_program(int id, int out)
 {
 	static char line[1 << 17], fbuf[1 << 16];
 	size_t len = 0;
-	int i, r;
+	int i, r, live_reg = 0;
 	int64_t a1, r1;
 	struct sigaction sa;
 
@@ -579,8 +582,15 @@ static void __attribute__((noreturn)) run_program(int id, int out)
 		 * released a write's pages; a ring's release runs from a workqueue. Other calls release
 		 * what they pinned before they return: one reading.
 		 */
-		if (c->op == 'C' || c->op == 'X')
+		/* which registration may be live: any task's calls come back through this loop */
+		if (c->op == 'I' && ret == 0)
+			live_reg = 1;
+		else if (c->op == 'J' && ret == 0)
+			live_reg = 0;
+		if ((c->op == 'C' || c->op == 'X') && live_reg)
 			quiet(&a1, &r1);
+		else if (c->op == 'C' || c->op == 'X')
+			counters(&a1, &r1);
 		else if (c->op == 'R' || c->op == 'V' || c->op == 'W')
 			settled(&a1, &r1);
 		else
@@ -738,7 +748,7 @@ int main(int argc, char **argv)
 		t0 = now_ms();
 		for (;;) {
 			settled(&a1, &r1);
-			if (a1 - a0 == r1 - r0 || now_ms() - t0 > SETTLE_MS)
+			if (a1 - a0 == r1 - r0 || now_ms() - t0 > QUIET_MAX_MS)
 				break;
 			usleep(1000);
 		}
