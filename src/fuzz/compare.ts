@@ -69,7 +69,8 @@ function sameCall(a: CallResult, b: CallResult): boolean {
 /**
  * Kernel behaviour the model does not have and that shows in the facts only, counted rather than
  * reported (docs/fuzz.md): fault-around (mm/memory.c do_fault_around(), filemap_map_pages()) maps
- * the page-cache pages around a read fault on a file or shmem mapping, which the model does not.
+ * the page-cache pages around a read fault on a file or shmem mapping (anonymous MAP_SHARED is
+ * shmem too), which the model does not.
  */
 export type Explained = 'fault-around';
 
@@ -99,7 +100,8 @@ export function firstDifference(
       const b = mf[i] ?? '?';
       if (a === b) continue;
       if ((fileSlot || tainted.has(`${slot}.${i}`)) && a !== '.' && b !== '.') continue;
-      if (b === '.' && a !== 'z' && !kind.startsWith('anon')) {
+      // MAP_SHARED|MAP_ANONYMOUS is shmem too (shmem_zero_setup()): only private anonymous memory has no fault-around.
+      if (b === '.' && a !== 'z' && kind !== 'anon-private') {
         if (!explained.includes('fault-around')) explained.push('fault-around');
         continue;
       }
