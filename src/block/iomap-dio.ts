@@ -101,10 +101,6 @@ export function iomap_dio_rw(k: Kernel, file: File, iter: IovIter, pos: number, 
   // (kiocb_invalidate_pages() → invalidate_inode_pages2_range(); open-coded in 5.10), before
   // iomap_dio_bio_iter() can refuse a misalignment (fuzz: scenarios/fuzz/dio-write-invalidates.yaml).
   if (write) invalidate_inode_pages2_range(k, file, Math.floor(pos / PAGE_SIZE), Math.floor((pos + count - 1) / PAGE_SIZE));
-  // iomap_dio_bio_iter(): offset and length must be logical-block aligned; older kernels also
-  // check the buffer here (bdev_iter_is_aligned()), before any page is pinned.
-  if ((pos | count) % LOGICAL_BLOCK_SIZE) return -EINVAL;
-  if (!k.profile.dioAlignCheckAtSubmit && !iterAligned(iter)) return -EINVAL;
   const dio: Dio = { ref: 1, error: 0, size: 0, shouldDirty: !write && user_backed_iter(iter), done: false, bios: [] };
   const end = pos + count;
   let p = pos;
@@ -131,6 +127,14 @@ export function iomap_dio_rw(k: Kernel, file: File, iter: IovIter, pos: number, 
     let extEnd = Math.min(end, (index + 1) * FS_BLOCK_SIZE);
     while (extEnd < end && file.disk.has(Math.floor(extEnd / FS_BLOCK_SIZE)) === mapped) {
       extEnd = Math.min(end, (Math.floor(extEnd / FS_BLOCK_SIZE) + 1) * FS_BLOCK_SIZE);
+    }
+    // iomap_dio_bio_iter(), per mapped extent (a hole is zeroed by iomap_dio_hole_iter(), which
+    // checks nothing): its offset and length must be logical-block aligned; older kernels also
+    // check the buffer here (bdev_iter_is_aligned()), before any page is pinned. The error is the
+    // dio's, whatever earlier iterations did (fuzz: scenarios/fuzz/dio-misaligned-hole-read.yaml).
+    if ((p | (extEnd - p)) % LOGICAL_BLOCK_SIZE || (!k.profile.dioAlignCheckAtSubmit && !iterAligned(iter))) {
+      dio.error = -EINVAL;
+      break;
     }
     if (write && p % FS_BLOCK_SIZE && !file.disk.has(index)) dioZero(k, dio, file, index);
     // iov_iter_truncate() to the extent, bios until it is consumed, iov_iter_reexpand().
