@@ -158,8 +158,35 @@ export function runOn(scn: Scenario, backend: Backend, variant: string, kernel: 
   }
 }
 
-/** The versions bisected, from bad to good: the endpoints, and the mainline releases between their positions. */
+/** "6.1.135" → ["6.1", 135]; "6.1" → ["6.1", 0]. */
+function seriesOf(version: string): [string, number] | null {
+  const v = parseVersion(version);
+  return v ? [`${v[0]}.${v[1]}`, v.length === 3 ? v[2] : 0] : null;
+}
+
+/** The point releases of a stable series at which the history's backports change a switch (X.Y.Z), oldest first. */
+export function stableTimeline(series: string): string[] {
+  const rs = new Set<number>();
+  for (const c of HISTORY) {
+    const b = c.backports?.[series];
+    if (b && (c.mainline === null || cmpMainline(c.mainline, series) > 0)) rs.add(b.release);
+  }
+  return [...rs].sort((a, b) => a - b).map((r) => `${series}.${r}`);
+}
+
+/**
+ * The versions bisected, from bad to good: the endpoints, and the releases between: the backport
+ * points of one stable series when both are its point releases, else the mainline releases.
+ */
 export function versionsBetween(bad: string, good: string): string[] {
+  const sb = seriesOf(bad);
+  const sg = seriesOf(good);
+  if (sb && sg && sb[0] === sg[0] && (parseVersion(bad)!.length === 3 || parseVersion(good)!.length === 3)) {
+    const [lo, hi] = sb[1] <= sg[1] ? [sb[1], sg[1]] : [sg[1], sb[1]];
+    const inner = stableTimeline(sb[0]).filter((v) => seriesOf(v)![1] > lo && seriesOf(v)![1] < hi);
+    if (sb[1] > sg[1]) inner.reverse();
+    return [bad, ...inner, good];
+  }
   const b = positionOf(bad);
   const g = positionOf(good);
   const dir = cmpMainline(g.version, b.version) >= 0 ? 1 : -1;
@@ -173,11 +200,27 @@ export function versionsBetween(bad: string, good: string): string[] {
   return out.filter((v, i) => out.indexOf(v) === i);
 }
 
-/** The change of the history that last set `key` to its value in the lineage of mainline `version`. */
+/** The change of the history that last set `key` in the lineage of `version` (mainline X.Y, or X.Y.Z with its backports, as resolveProfile() applies them). */
 function lastSetter(key: string, version: string): SwitchChange | undefined {
+  const [series, patch] = seriesOf(version)!;
   let found: SwitchChange | undefined;
-  for (const c of HISTORY) if (c.mainline !== null && cmpMainline(c.mainline, version) <= 0 && key in c.set) found = c;
+  for (const c of HISTORY) {
+    if (!(key in c.set)) continue;
+    const b = c.backports?.[series];
+    if ((c.mainline !== null && cmpMainline(c.mainline, series) <= 0) || (b !== undefined && b.release <= patch)) found = c;
+  }
   return found;
+}
+
+/** The version whose lineage names a profile's changes: itself if it is a version, else its nearest mainline release. */
+function lineageOf(name: string): string {
+  return parseVersion(name) ? name : positionOf(name).version;
+}
+
+function cmpFull(a: string, b: string): number {
+  const [sa, pa] = seriesOf(a)!;
+  const [sb, pb] = seriesOf(b)!;
+  return cmpMainline(sa, sb) || pa - pb;
 }
 
 /**
@@ -188,9 +231,9 @@ function lastSetter(key: string, version: string): SwitchChange | undefined {
 export function changesBetween(fail: string, pass: string): Array<{ changes: SwitchChange[]; set: Record<string, unknown>; revert: boolean }> {
   const f = values(resolveProfile(fail)!);
   const p = values(resolveProfile(pass)!);
-  const pf = positionOf(fail);
-  const pp = positionOf(pass);
-  const newer = cmpMainline(pp.version, pf.version) >= 0 ? pp.version : pf.version;
+  const lf = lineageOf(fail);
+  const lp = lineageOf(pass);
+  const newer = cmpFull(lp, lf) >= 0 ? lp : lf;
   const groups = new Map<SwitchChange | string, Record<string, unknown>>();
   for (const k of SWITCHES) {
     if (f[k] === p[k]) continue;
@@ -328,7 +371,10 @@ export function bisect(scn: Scenario, backend: Backend, opts: BisectOptions = {}
 
 /** "57efa1fe5957 \"mm/gup: ...\" (5.11)" — how a change is named in reports. */
 export function changeLabel(c: SwitchChange): string {
-  return `${c.commit ?? '(commit not recorded)'} "${c.subject}" (${c.mainline ?? 'stable only'}; ${c.where})`;
+  const stable = Object.entries(c.backports ?? {}).map(([series, b]) => `${series}.${b.release}${b.commit && b.commit !== c.commit ? ` ${b.commit}` : ''}`);
+  const when = c.mainline !== null ? [c.mainline, ...(stable.length ? [`stable ${stable.join(', ')}`] : [])].join(', ')
+    : `stable only: ${stable.join(', ')}`;
+  return `${c.commit ?? '(commit not recorded)'} "${c.subject}" (${when}; ${c.where})`;
 }
 
 export function setLabel(set: Readonly<Record<string, unknown>>): string {

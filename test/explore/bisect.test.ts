@@ -178,6 +178,37 @@ test('bisect: when no single change suffices, the smallest set found is reported
   assert.ok(r.minimalSet && r.minimalSet.changes.length >= 2 && r.minimalSet.run.outcome === 'pass');
 });
 
+const ZERO_PIN = `name: pin-zero-page-slow
+description: a R/O pin of the zero page on the slow path succeeds (not on 6.1.130-134, the broken backport)
+profiles: ['6.1.176']
+tasks: [t]
+steps:
+  - mmap: {length: PAGE_SIZE, prot: PROT_READ, flags: MAP_PRIVATE|MAP_ANONYMOUS}
+    as: buf
+  - read: {addr: buf}
+  - pin_user_pages: {start: buf, nr_pages: 1, gup_flags: 0}
+    as: P
+    expect: {ret: 1}
+  - unpin_user_pages: {pages: P}
+`;
+
+test('bisect: between two point releases of one series the timeline is its backports, and stable-only changes are named', () => {
+  const zeroFile = join(dir, 'zero-pin.yaml');
+  writeFileSync(zeroFile, ZERO_PIN);
+  assert.deepEqual(versionsBetween('6.1.100', '6.1.176'), ['6.1.100', '6.1.130', '6.1.135', '6.1.176']);
+  let r = bisect(load(zeroFile), backend, { bad: '6.1.130', good: '6.1.176' });
+  assert.equal(r.status, 'found');
+  assert.equal(r.firstPassing, '6.1.135');
+  assert.match(r.culprits[0].changes[0].subject, /Fix is_zero_page\(\) usage in try_grab_page\(\)/);
+  assert.ok(docRow(r.culprits[0].changes[0]));
+  // A regression: 6.1.129 passes, 6.1.130 fails; the backport to undo is 476c1dfefab8.
+  r = bisect(load(zeroFile), backend, { bad: '6.1.130', good: '6.1.129' });
+  assert.equal(r.status, 'found');
+  // Both records of that backport undo it alone: the backported change itself, and the stable-only slip in it.
+  assert.ok(r.culprits.length >= 1 && r.culprits.every((c) => c.revert));
+  assert.ok(r.culprits.every((c) => c.changes.every((ch) => ch.commit === '476c1dfefab8' || ch.backports?.['6.1']?.commit === '476c1dfefab8')));
+});
+
 async function cli(args: string[]): Promise<{ status: number; out: string; err: string }> {
   let out = '';
   let err = '';
@@ -189,7 +220,7 @@ test('pinlab bisect: text names the first passing version and the commit; exit 0
   const r = await cli(['bisect', 'scenarios/explore/gup-fast-vs-fork.yaml']);
   assert.equal(r.status, 0, r.out + r.err);
   assert.match(r.out, /^first passing version: 5\.11 \(last failing: 5\.10\)$/m);
-  assert.match(r.out, /^ {2}PASS {2}57efa1fe5957 "mm\/gup: prevent gup_fast from racing with COW during fork" \(5\.11; .*\): gupFastForkSeq = true$/m);
+  assert.match(r.out, /^ {2}PASS {2}57efa1fe5957 "mm\/gup: prevent gup_fast from racing with COW during fork" \(5\.11[;,] .*\): gupFastForkSeq = true$/m);
   assert.match(r.out, /^made the difference:\n {2}57efa1fe5957 /m);
 });
 
