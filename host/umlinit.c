@@ -5,7 +5,8 @@
  * a static pinhost, and /plan; the ext4 disk image is ubd0.
  *
  * It mounts /proc, /sys, /dev (devtmpfs) and the disk on /mnt, then runs the plan: one job a
- * line, "TIMEOUT OUTFILE ARG...", each as `/pinhost ARG...` in a child process with stdout and
+ * line, "TIMEOUT OUTFILE ARG...", each as `/pinhost ARG...` (or, when the first ARG is an absolute
+ * path, as that program: `pinlab fuzz` runs /pinfuzz) in a child process with stdout and
  * stderr in /out/OUTFILE (on hostfs, so the host reads it after the guest powered off), killed
  * after TIMEOUT seconds. After every job it appends one JSON line to /out/status.jsonl:
  * {"out": OUTFILE, "exit": N} or {"out": OUTFILE, "signal": N, "timeout": true|false}, with
@@ -77,6 +78,11 @@ static void run_job(char *line)
 	while ((tok = strtok_r(NULL, " ", &save)) && argc < MAX_ARGS)
 		argv[argc++] = tok;
 	argv[argc] = NULL;
+	if (argc > 1 && argv[1][0] == '/') {
+		argv[0] = argv[1];
+		memmove(&argv[1], &argv[2], (size_t)(argc - 1) * sizeof(argv[0]));
+		argc--;
+	}
 	snprintf(path, sizeof(path), "/out/%s", out);
 	t0 = now_ms();
 	pid = fork();
@@ -90,7 +96,7 @@ static void run_job(char *line)
 		if (chdir("/mnt"))
 			(void)chdir("/");
 		execv(argv[0], argv);
-		printf("{\"error\": \"umlinit: cannot run /pinhost\", \"stage\": \"exec\", \"errno\": %d}\n", errno);
+		printf("{\"error\": \"umlinit: cannot run %s\", \"stage\": \"exec\", \"errno\": %d}\n", argv[0], errno);
 		_exit(127);
 	}
 	if (pid < 0) {

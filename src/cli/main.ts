@@ -48,6 +48,9 @@ Commands:
   host-check          measure pinning workloads on this machine's kernel and compare with the model
                       (--case NAME, repeatable; --reps N; --json; --kernel host|uml-5.10|uml-6.1|uml-6.12|all
                       boots that User-Mode Linux kernel instead, see docs/host-check.md)
+  fuzz                differential fuzzing: generated programs on a real kernel and on the model, call by call
+                      (--kernel host|uml-5.10|uml-6.1|uml-6.12|all, --programs N, --seed S, --out DIR for the
+                      shrunk scenarios, --json; exit 1 on a divergence; see docs/fuzz.md)
   kernels fetch|list  download the UML kernels host-check --kernel boots into the cache ($PINLAB_CACHE); list them
   explore FILE        explore the interleavings of a multi-actor scenario (setup: + actors:) on each of its profiles;
                       exit 0 when each profile passes, or fails where the file's explore: fails: says it must
@@ -79,7 +82,7 @@ Environment: NO_COLOR (set and not empty: no colours), PINLAB_DEBUG=1 (stacks on
 See docs/scenarios.md for the scenario format.
 `;
 
-const COMMANDS = ['run', 'list', 'ops', 'schema', 'host-check', 'kernels', 'explore', 'replay', 'view', 'help'];
+const COMMANDS = ['run', 'list', 'ops', 'schema', 'host-check', 'fuzz', 'kernels', 'explore', 'replay', 'view', 'help'];
 const EXPLORE_OPTIONS = ['mode', 'preemption-bound', 'seed', 'runs', 'schedule', 'depth', 'jobs'] as const;
 
 /** An error with an exit status and a message for stderr. */
@@ -438,7 +441,7 @@ class Cli {
       }, null, 2)}\n`);
       return 0;
     }
-    const sig = (args: readonly ArgSpec[]) => args.map((a) => `${a.name}${a.required === true ? '' : '?'}: ${a.type}`).join(', ');
+    const sig = (args: readonly ArgSpec[]) => args.map((a) => `${a.name}${a.required === true ? '' : '?'}: ${a.type}${a.constants ? ` ${a.constants}*` : ''}`).join(', ');
     const docs = (args: readonly ArgSpec[]) => args.filter((a) => a.doc).map((a) => `      ${a.name}: ${a.doc}\n`).join('');
     const out: string[] = [];
     out.push(`Operations (${b.ops.size}); a step is {OP: {ARG: VALUE, ...}}, [task] = runs in a task (task: on the step):\n`);
@@ -519,6 +522,7 @@ export async function main(argv: readonly string[], rawIo: Io = processIo()): Pr
           mode: { type: 'string' }, 'preemption-bound': { type: 'string' }, seed: { type: 'string' }, runs: { type: 'string' },
           schedule: { type: 'string' }, depth: { type: 'string' }, jobs: { type: 'string' },
           'trace-format': { type: 'string' }, ktap: { type: 'boolean' }, output: { type: 'string', short: 'o' },
+          programs: { type: 'string' }, out: { type: 'string' },
         },
       });
     } catch (e) {
@@ -541,6 +545,22 @@ export async function main(argv: readonly string[], rawIo: Io = processIo()): Pr
       return 0;
     }
     const [cmd, ...rest] = positionals;
+    if (cmd === 'fuzz' && !v.help) {
+      const bad = (['profile', 'trace', 'verbose', 'case', 'reps', 'mode', 'preemption-bound', 'runs', 'schedule', 'depth', 'jobs', 'output'] as const).find((x) => v[x] !== undefined);
+      if (bad) throw new CliError(`pinlab: --${bad} does not apply to fuzz\n\n${USAGE}`, 2);
+      if (positionals.length > 1) throw new CliError(`pinlab: fuzz takes no arguments\n\n${USAGE}`, 2);
+      const { fuzzCommand, FuzzUsageError } = await import('./fuzz.js');
+      try {
+        return await fuzzCommand(io, await loadBackend(io), {
+          json: v.json ?? false, ...(v.kernel && { kernels: v.kernel }), ...(v.programs !== undefined && { programs: v.programs }),
+          ...(v.seed !== undefined && { seed: v.seed }), ...(v.out !== undefined && { out: v.out }),
+        });
+      } catch (e) {
+        if (e instanceof FuzzUsageError) throw new CliError(e.message, 2);
+        throw e;
+      }
+    }
+    if (v.programs !== undefined || v.out !== undefined) throw new CliError(`pinlab: --${v.programs !== undefined ? 'programs' : 'out'} only applies to fuzz\n\n${USAGE}`, 2);
     if (cmd !== 'host-check' && (v.case !== undefined || v.reps !== undefined || v.kernel !== undefined)) {
       throw new CliError(`pinlab: --${v.case !== undefined ? 'case' : v.reps !== undefined ? 'reps' : 'kernel'} only applies to host-check\n\n${USAGE}`, 2);
     }
@@ -590,7 +610,7 @@ export async function main(argv: readonly string[], rawIo: Io = processIo()): Pr
       }
       case 'host-check': {
         onlyJson('host-check');
-        const { hostCheckCommand } = await import('../host/check.js');
+        const { hostCheckCommand } = await import('../host/command.js');
         return await hostCheckCommand(io, await loadBackend(io), {
           json: opts.json, ...(v.case && { cases: v.case }), ...(v.reps !== undefined && { reps: v.reps }), ...(v.kernel && { kernels: v.kernel }),
         });

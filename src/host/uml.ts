@@ -179,7 +179,10 @@ class Tail {
  * Boot `kernel` once with the jobs; resolves when the guest powered off or was killed. The run
  * directory (root, disk image) is removed afterwards.
  */
-export async function bootGuest(kernel: CachedKernel, jobs: readonly GuestJob[], opts: { deadlineS?: number } = {}): Promise<BootOutcome> {
+export async function bootGuest(
+  kernel: CachedKernel, jobs: readonly GuestJob[],
+  opts: { deadlineS?: number; /** More files for the guest's root: name there → host path (pinlab fuzz: its interpreter and programs). */ files?: Readonly<Record<string, string>> } = {},
+): Promise<BootOutcome> {
   const t0 = Date.now();
   const seconds = () => (Date.now() - t0) / 1000;
   const fail = (error: string): BootOutcome => ({ output: null, error, console: '', seconds: seconds() });
@@ -200,6 +203,7 @@ export async function bootGuest(kernel: CachedKernel, jobs: readonly GuestJob[],
     copyFileSync(init, join(root, 'init'));
     copyFileSync(pinhost, join(root, 'pinhost'));
     writeFileSync(join(root, 'plan'), planText(jobs));
+    for (const [name, from] of Object.entries(opts.files ?? {})) copyFileSync(from, join(root, name));
     const disk = join(run, 'disk.img');
     writeFileSync(disk, '');
     truncateSync(disk, DISK_BYTES);

@@ -3,8 +3,9 @@
 
 import type { Kernel } from '../kernel.js';
 import { EFAULT, ENOMEM, PAGE_SIZE } from '../include/uapi.js';
-import { FAULT_FLAG_WRITE, handleMmFault, VM_FAULT_ERROR, VM_FAULT_OOM } from './fault.js';
-import { PTE_DIRTY, PTE_WRITE, PTE_YOUNG, VM_EXEC, VM_READ, VM_WRITE, type Mm } from './mm.js';
+import { handle_mm_fault } from './fault.js';
+import type { Mm } from './mm.js';
+import { PTE_DIRTY, PTE_WRITE, PTE_YOUNG, VM_EXEC, VM_READ, VM_WRITE, FAULT_FLAG_WRITE, VM_FAULT_ERROR, VM_FAULT_OOM } from '../include/linux/mm.js';
 
 /** The PFN a user access at addr reaches after any fault, or -EFAULT (SIGSEGV/SIGBUS) / -ENOMEM (OOM). */
 export function userAccess(k: Kernel, mm: Mm, addr: number, write: boolean): number {
@@ -29,7 +30,7 @@ export function userAccess(k: Kernel, mm: Mm, addr: number, write: boolean): num
       vma.bits[i] |= PTE_YOUNG | (write ? PTE_DIRTY : 0);
       return vma.pte[i];
     }
-    const r = handleMmFault(k, vma, addr, write ? FAULT_FLAG_WRITE : 0);
+    const r = handle_mm_fault(k, vma, addr, write ? FAULT_FLAG_WRITE : 0);
     if (r & VM_FAULT_OOM) return -ENOMEM;
     if (r & VM_FAULT_ERROR) return -EFAULT;
   }
@@ -42,7 +43,7 @@ export function userWrite(k: Kernel, mm: Mm, addr: number, length: number, value
   for (let a = Math.floor(addr / PAGE_SIZE) * PAGE_SIZE; a < end; a += PAGE_SIZE) {
     const pfn = userAccess(k, mm, a, true);
     if (pfn < 0) return pfn;
-    k.mem.content[pfn] = value >>> 0;
+    k.mem.setContent(pfn, value >>> 0);
     k.fp.write('folio', k.mem.head(pfn));
   }
   return 0;
@@ -53,7 +54,7 @@ export function userRead(k: Kernel, mm: Mm, addr: number): number {
   const pfn = userAccess(k, mm, addr, false);
   if (pfn < 0) return pfn;
   k.fp.read('folio', k.mem.head(pfn));
-  return k.mem.content[pfn];
+  return k.mem.contentOf(pfn);
 }
 
 /**

@@ -1,0 +1,125 @@
+// Call-by-call comparison of a kernel run with a model run, and the pages whose content token
+// cannot be compared (a partial-page copy: the model keeps one token per page, the kernel bytes).
+
+import type { CallResult, RunResult } from './encode.js';
+import { PAGE, describeCall, type Program } from './program.js';
+
+export interface Difference {
+  /** 'call' (ret or a counter delta of call `call`), 'facts', 'end' (the balance after teardown), 'failure'. */
+  readonly kind: 'call' | 'facts' | 'end' | 'failure';
+  /** 0-based call index (kind 'call'). */
+  readonly call?: number;
+  readonly what: string;
+  readonly kernel: unknown;
+  readonly model: unknown;
+}
+
+/** "slot.page" keys whose token is not comparable; file f0 (or the block device) read into memory with a partial-page shape. */
+export function taintedPages(p: Program): Set<string> {
+  const out = new Set<string>();
+  let fileTainted = false;
+  const mark = (slot: number, off: number, len: number) => {
+    if (slot < 0 || len <= 0) return;
+    for (let pg = Math.floor(off / PAGE); pg * PAGE < off + len; pg++) out.add(`${slot}.${pg}`);
+  };
+  const partial = (off: number, len: number) => off % PAGE !== 0 || len % PAGE !== 0;
+  for (const c of p.calls) {
+    const a = c.a;
+    if (c.op === 'R') {
+      if (a[0] === 1 || fileTainted || partial(a[2]!, a[3]!) || a[4]! % PAGE) mark(a[1]!, a[2]!, a[3]!);
+    } else if (c.op === 'V') {
+      const whole = a[0] === 1 || fileTainted || a[1]! % PAGE !== 0;
+      for (let i = 0; i < a[2]!; i++) {
+        const [s, off, len] = [a[3 + 3 * i]!, a[4 + 3 * i]!, a[5 + 3 * i]!];
+        if (whole || partial(off, len)) mark(s, off, len);
+      }
+      // Once one iovec is partial, every later one lands shifted.
+      if (!whole) {
+        let shifted = false;
+        for (let i = 0; i < a[2]!; i++) {
+          const [s, off, len] = [a[3 + 3 * i]!, a[4 + 3 * i]!, a[5 + 3 * i]!];
+          if (shifted) mark(s, off, len);
+          if (partial(off, len)) shifted = true;
+        }
+      }
+    } else if (c.op === 'W') {
+      if (a[0] === 0 && (partial(a[2]!, a[3]!) || a[4]! % PAGE || out.has(`${a[1]}.${Math.floor(a[2]! / PAGE)}`))) fileTainted = true;
+    } else if (c.op === 'Q') {
+      const [write, slot, off, len, rslot, roff] = a as [number, number, number, number, number, number];
+      if (partial(off, len) || partial(roff, len)) {
+        mark(slot, off, len);
+        mark(rslot, roff, len);
+      }
+      if (write ? [...out].some((k) => k.startsWith(`${slot}.`)) : [...out].some((k) => k.startsWith(`${rslot}.`))) {
+        mark(write ? rslot : slot, write ? roff : off, len);
+      }
+    } else if (c.op === 'Z' && a[0] === 0) {
+      // A shrink then a grow leaves the pages past the cut as holes on both sides: comparable.
+    }
+  }
+  if (fileTainted) out.add('f0');
+  return out;
+}
+
+function sameCall(a: CallResult, b: CallResult): boolean {
+  return a.ret === b.ret && a.dA === b.dA && a.dR === b.dR;
+}
+
+/** The first difference between the kernel's and the model's run, or null. */
+/**
+ * Kernel behaviour the model does not have and that shows in the facts only, counted rather than
+ * reported (docs/fuzz.md): fault-around (mm/memory.c do_fault_around(), filemap_map_pages()) maps
+ * the page-cache pages around a read fault on a file or shmem mapping, which the model does not.
+ */
+export type Explained = 'fault-around';
+
+export function firstDifference(
+  p: Program, kernel: RunResult, model: RunResult, kinds: ReadonlyMap<number, string> = new Map(), explained: Explained[] = [],
+): Difference | null {
+  if (kernel.failure) return { kind: 'failure', what: `the kernel run failed: ${kernel.failure}`, kernel: kernel.failure, model: model.failure ?? null };
+  for (let i = 0; i < p.calls.length; i++) {
+    const k = kernel.calls[i];
+    const m = model.calls[i];
+    if (!m && model.failure) return { kind: 'failure', call: i, what: `the model failed at call ${i + 1} ${describeCall(p.calls[i]!)}: ${model.failure}`, kernel: k ?? null, model: model.failure };
+    if (!k || !m) return { kind: 'failure', call: i, what: `call ${i + 1} has no result`, kernel: k ?? null, model: m ?? null };
+    if (!sameCall(k, m)) return { kind: 'call', call: i, what: `call ${i + 1} ${describeCall(p.calls[i]!)}`, kernel: k, model: m };
+  }
+  if (model.failure) return { kind: 'failure', what: `the model failed after the calls: ${model.failure}`, kernel: null, model: model.failure };
+  const tainted = taintedPages(p);
+  const keys = new Set([...Object.keys(kernel.facts), ...Object.keys(model.facts)]);
+  for (const key of [...keys].sort()) {
+    const kf = kernel.facts[key];
+    const mf = model.facts[key];
+    if (!kf || !mf) return { kind: 'facts', what: `${key}: mapped on one side only`, kernel: kf ?? null, model: mf ?? null };
+    const slot = key.split('.')[1]!;
+    const fileSlot = (kinds.get(Number(slot)) ?? '').startsWith('ext4') && tainted.has('f0');
+    for (let i = 0; i < Math.max(kf.length, mf.length); i++) {
+      const a = kf[i] ?? '?';
+      const b = mf[i] ?? '?';
+      if (a === b) continue;
+      if ((fileSlot || tainted.has(`${slot}.${i}`)) && a !== '.' && b !== '.') continue;
+      if (b === '.' && a !== 'z' && !(kinds.get(Number(slot)) ?? 'anon').startsWith('anon')) {
+        if (!explained.includes('fault-around')) explained.push('fault-around');
+        continue;
+      }
+      return { kind: 'facts', what: `${key} page ${i} (${describe(a)} on the kernel, ${describe(b)} in the model)`, kernel: kf.join(','), model: mf.join(',') };
+    }
+  }
+  if (kernel.end.dA !== model.end.dA || kernel.end.dR !== model.end.dR) {
+    return { kind: 'end', what: 'pin counters across the whole program and its teardown', kernel: kernel.end, model: model.end };
+  }
+  return null;
+}
+
+function describe(f: string): string {
+  return f === '.' ? 'not present' : f === 'z' ? 'the zero page' : f === '?' ? 'no page' : `token ${f}`;
+}
+
+/** Slot → memory kind of its first successful mmap (by the kernel's rets), for the facts comparison. */
+export function slotKinds(p: Program, kernel: RunResult, kindNames: readonly string[]): Map<number, string> {
+  const out = new Map<number, string>();
+  p.calls.forEach((c, i) => {
+    if (c.op === 'M' && kernel.calls[i]?.ret === 0 && !out.has(c.a[0]!)) out.set(c.a[0]!, kindNames[c.a[1]!]!);
+  });
+  return out;
+}
