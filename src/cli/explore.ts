@@ -169,7 +169,9 @@ export async function exploreCommand(cmd: 'explore' | 'replay', io: ExploreIo, b
         }));
         if (!quiet) io.out(`${failure === null ? 'PASS' : 'FAIL'} ${name} [${profile}] schedule ${ran}${failure === null ? '' : `\n  ${printable(failure, 600)}`}\n`);
         if (r.unrun !== undefined) {
-          io.err(`pinlab: the run ended at the failure of entry ${r.schedule.length} of --schedule; the ${r.unrun} entr${r.unrun === 1 ? 'y' : 'ies'} after it did not run\n`);
+          const next = r.schedule.length;
+          io.err(`pinlab: entry ${next + 1} of --schedule (${quoted(p.actors[schedule[next]] ?? String(schedule[next]))}) did not run: the run ended at the failure of entry ${next}`
+            + `${r.unrun > 1 ? ` (${r.unrun} entries from there on did not run)` : ''}\n`);
         }
         continue;
       }

@@ -40,6 +40,11 @@ test('replay: entries after a failing step are reported as not run; the run is a
   const r = await run('replay', GUP_FAST_FORK, { profile: '5.9', schedule: 'parent,driver,driver,driver,parent,parent' });
   assert.equal(r.status, 1);
   assert.match(r.out, /^FAIL/);
+  // A step that fails (the device writes a freed page), then an entry that cannot run after it.
+  const f = await run('replay', 'test/explore/races/dma-after-free.yaml', { profile: 'current', schedule: 'driver,driver,app,driver,app' });
+  assert.equal(f.status, 1, f.out + f.err);
+  assert.match(f.out, /^FAIL .*\n {2}driver: WARN pinlab:dma-use-after-free/);
+  assert.equal(f.err, "pinlab: entry 5 of --schedule ('app') did not run: the run ended at the failure of entry 4\n");
 });
 
 test('replay: a short schedule runs to the end (every actor and finally:), never stops half-way', async () => {
