@@ -80,7 +80,7 @@ class Progress {
 }
 
 export async function exploreCommand(cmd: 'explore' | 'replay', io: ExploreIo, backend: Backend, file: string, o: ExploreCliOptions): Promise<number> {
-  let mode = o.mode ?? 'dpor';
+  const mode = o.mode ?? 'dpor';
   if (!['dpor', 'exhaustive', 'pct'].includes(mode)) throw new ExploreUsageError(`pinlab: --mode must be dpor, exhaustive or pct, found ${quoted(mode)}`);
   if (cmd === 'replay' && o.schedule === undefined) throw new ExploreUsageError('pinlab: replay needs --schedule S');
   if (cmd === 'explore' && o.schedule !== undefined) throw new ExploreUsageError('pinlab: --schedule applies to replay only');
@@ -124,15 +124,7 @@ export async function exploreCommand(cmd: 'explore' | 'replay', io: ExploreIo, b
   if (tracePath !== undefined) wrapUsage(() => checkWritable(tracePath, o.trace!, '--trace'));
   const name = printable(scn.name, MAX_SCENARIO_NAME);
   const preemptionBound = cmd === 'explore' ? boundOpt ?? scn.explore?.preemptionBound : undefined;
-  if (preemptionBound !== undefined && mode === 'dpor') {
-    // DPOR with a preemption bound would not cover every bounded trace (src/explore/dpor.ts): a
-    // bound given with the default mode means bounded exhaustive search; asked for DPOR, refuse.
-    if (o.mode === 'dpor') {
-      throw new ExploreUsageError(`pinlab: --mode dpor cannot take a preemption bound (${boundOpt !== undefined ? '--preemption-bound' : 'explore: preemption_bound: in the file'}): `
-        + 'bounded partial-order reduction is not implemented, so it would miss traces; use --mode exhaustive for a bounded search');
-    }
-    mode = 'exhaustive';
-  }
+
   let failed = false;
   /** A replay schedule that cannot run on some profile: a usage error (exit 2). */
   let invalid = false;
@@ -177,7 +169,9 @@ export async function exploreCommand(cmd: 'explore' | 'replay', io: ExploreIo, b
         }));
         if (!quiet) io.out(`${failure === null ? 'PASS' : 'FAIL'} ${name} [${profile}] schedule ${ran}${failure === null ? '' : `\n  ${printable(failure, 600)}`}\n`);
         if (r.unrun !== undefined) {
-          io.err(`pinlab: the run ended at the failure of entry ${r.schedule.length} of --schedule; the ${r.unrun} entr${r.unrun === 1 ? 'y' : 'ies'} after it did not run\n`);
+          const next = r.schedule.length;
+          io.err(`pinlab: entry ${next + 1} of --schedule (${quoted(p.actors[schedule[next]] ?? String(schedule[next]))}) did not run: the run ended at the failure of entry ${next}`
+            + `${r.unrun > 1 ? ` (${r.unrun} entries from there on did not run)` : ''}\n`);
         }
         continue;
       }

@@ -21,12 +21,15 @@
 // where the reversal would go, all enabled actors are added there (the
 // Flanagan–Godefroid fallback).
 //
-// Preemption bound: refused (RangeError). Dropping the backtrack points beyond
-// the bound does not cover every trace that has a bounded-preemption
-// representative (Coons et al., "Bounded Partial-Order Reduction", OOPSLA 2013;
-// loom's Path::backtrack adds a conservative point for it); nothing here
-// proves such a scheme complete together with sleep sets, so a bounded search
-// is exploreExhaustive's (exact).
+// Preemption bound: backtrack points beyond the bound are dropped (counted in
+// schedulesPruned), and, as bounded POR needs (Coons, Musuvathi, McKinley,
+// "Bounded Partial-Order Reduction", OOPSLA 2013; loom src/rt/path.rs
+// Path::backtrack), every backtrack point also adds the racing actor at the
+// last context switch before it, where running it costs no extra preemption.
+// Sleep sets are off in a bounded search (an actor asleep at a node may be the
+// one the only bounded representative of a trace runs there). Tests check that
+// bounded DPOR runs every trace bounded exhaustive search runs
+// (test/explore/bounded-dpor.test.ts).
 
 import { dependent, isPreemption, Tally, type ExploreOptions, type ExploreResult, type Footprint, type Program } from './program.js';
 import { NondeterminismError } from './exhaustive.js';
@@ -56,11 +59,9 @@ interface Event {
 }
 
 export function exploreDpor(p: Program, opts: ExploreOptions = {}): ExploreResult {
-  if (opts.preemptionBound !== undefined) {
-    throw new RangeError('DPOR with a preemption bound is not complete (bounded partial-order reduction is not implemented): use exhaustive search for a bounded search');
-  }
   const nActors = p.actors.length;
-  const bound = Infinity;
+  const bound = opts.preemptionBound ?? Infinity;
+  const bounded = bound !== Infinity;
   const max = opts.maxSchedules ?? Infinity;
   const nodes: Node[] = [];
   const events: Event[] = [];
@@ -116,12 +117,26 @@ export function exploreDpor(p: Program, opts: ExploreOptions = {}): ExploreResul
         for (let y = 0; y < x && first; y++) if (hb(v[y], v[x])) first = false;
         if (first) initials.add(events[v[x]].actor);
       }
-      addInitials(j, initials);
+      addInitials(j, initials, ek.actor);
     }
   };
 
   /** Make sure backtrack(state j) contains one of `initials` (Algorithm 1, lines 8–9). */
-  const addInitials = (j: number, initials: Set<number>): void => {
+  const addInitials = (j: number, initials: Set<number>, racer: number): void => {
+    addAt(j, initials);
+    if (!bounded) return;
+    // Bounded POR (Coons et al. OOPSLA 2013; loom src/rt/path.rs Path::backtrack): the reversal at
+    // j may need more preemptions than the bound allows there, so also add it at the last context
+    // switch before j, where running the racing actor costs no extra preemption.
+    // As loom does, the point adds the racing actor itself (not v's initials, which are for j).
+    const only = new Set([racer]);
+    for (let i = j - 1; i > 0; i--) {
+      if (nodes[i - 1].chosen !== nodes[i].chosen) { addAt(i, only); return; }
+    }
+    if (j > 0) addAt(0, only);
+  };
+
+  const addAt = (j: number, initials: Set<number>): void => {
     const node = nodes[j];
     for (const q of initials) if (node.backtrack.has(q) || node.sleep.has(q)) return;
     const q = [...initials].find((a) => node.enabled.includes(a));
@@ -154,7 +169,7 @@ export function exploreDpor(p: Program, opts: ExploreOptions = {}): ExploreResul
         if (before(v[x])) qFirst = false;
       }
       if (qFirst) initials.add(q);
-      addInitials(j, initials);
+      addInitials(j, initials, q);
     }
   };
 
@@ -167,7 +182,7 @@ export function exploreDpor(p: Program, opts: ExploreOptions = {}): ExploreResul
     let blocked = false;
     let preemptions = opts.rootPreemptions ?? 0;
     // sleep set for the next new node
-    let childSleep = new Map<number, Footprint>(nodes.length === 0 ? opts.rootSleep ?? [] : []);
+    let childSleep = new Map<number, Footprint>(nodes.length === 0 && !bounded ? opts.rootSleep ?? [] : []);
     // per actor: the event that last enabled it (it was disabled before that event)
     const enablerOf = new Map<number, number>();
     let enBefore: readonly number[] = [];
@@ -181,7 +196,7 @@ export function exploreDpor(p: Program, opts: ExploreOptions = {}): ExploreResul
           for (const q of enBefore) {
             if (q === pn.chosen || en.includes(q)) continue;
             // the step disabled q: q's step is in conflict with it; try q first there too
-            if (!pn.sleep.has(q)) pn.backtrack.add(q);
+            if (!pn.sleep.has(q)) addInitials(depth - 1, new Set([q]), q);
           }
           for (const q of childSleep.keys()) if (!enBefore.includes(q) || !en.includes(q)) childSleep.delete(q);
         }
@@ -214,7 +229,8 @@ export function exploreDpor(p: Program, opts: ExploreOptions = {}): ExploreResul
         for (const src of [node.sleep, node.done]) {
           for (const [q, f] of src) if (q !== a && !dependent(q, f, a, r.footprint)) next.set(q, f);
         }
-        childSleep = next;
+        // (with a bound, no sleep sets: an actor asleep here may be the one a bounded schedule needs)
+        childSleep = bounded ? new Map() : next;
         addEvent(a, r.footprint, enabler);
         for (const q of exec.blocked?.() ?? []) blockedRaces(q);
       }
@@ -222,7 +238,7 @@ export function exploreDpor(p: Program, opts: ExploreOptions = {}): ExploreResul
         // A failing step ends the execution: it disables every other actor, so (as for any
         // disabling step) each of them is also tried first here. Without this, a race between
         // another actor's next step and an earlier step is never seen when that step fails.
-        for (const q of en) if (q !== a && !node.sleep.has(q)) node.backtrack.add(q);
+        for (const q of en) if (q !== a && !node.sleep.has(q)) addInitials(depth, new Set([q]), q);
         fail = r.failure;
         break;
       }

@@ -62,7 +62,8 @@ export async function exploreParallel(spec: ProgramSpec, p: Program, o: Parallel
     for (let first = 0; first < runs; first += chunk) tasks.push({ index: tasks.length, runs: { first, count: Math.min(chunk, runs - first) } });
   } else {
     const split = splitTree(p, {
-      maxDepth: 8, target: o.jobs * 8, sleepSets: o.mode === 'dpor',
+      // (no sleep sets under a bound: bounded DPOR runs without them, dpor.ts)
+      maxDepth: 8, target: o.jobs * 8, sleepSets: o.mode === 'dpor' && o.opts.preemptionBound === undefined,
       ...(o.opts.preemptionBound !== undefined && { preemptionBound: o.opts.preemptionBound }),
     });
     tasks = split.subtrees.map((t, index) => ({ index, subtree: toWire(t) }));

@@ -1,4 +1,4 @@
-// `npm run soundness -- [--runs N] [--seed S] [--commute] [--templates T]`: the long run of the DPOR
+// `npm run soundness -- [--runs N] [--seed S] [--commute] [--templates T] [--bound B]`: the long run of the DPOR
 // soundness property on the real model. Case i is the random scenario of seed (S + i)
 // (random-scenario.ts); each is explored by exhaustive search and by DPOR, which must agree
 // (soundness.ts), and with --commute its adjacent independent steps must commute. A failing case
@@ -43,7 +43,7 @@ function probeLength(p: Program): number {
 
 /** Run cases seed .. seed + runs - 1. */
 export function soundnessRun(seed: number, runs: number,
-  opts: { commute?: boolean; maxSchedules?: number; maxTemplates?: number; onCase?: (i: number) => void } = {}): SoundnessSummary {
+  opts: { commute?: boolean; maxSchedules?: number; maxTemplates?: number; preemptionBound?: number; onCase?: (i: number) => void } = {}): SoundnessSummary {
   const backend = modelBackend();
   const sum: SoundnessSummary = { cases: 0, skipped: 0, schedulesExhaustive: 0, schedulesDpor: 0, traces: 0, failures: [] };
   for (let i = 0; i < runs; i++) {
@@ -57,7 +57,7 @@ export function soundnessRun(seed: number, runs: number,
       // A fork stopped at every PTE of a THP split into 512 has hundreds of steps: its space is
       // too large to search exhaustively here. Skip programs longer than MAX_STEPS.
       if (probeLength(p) > MAX_STEPS) { sum.skipped++; continue; }
-      const c = compareDporExhaustive(p, { maxSchedules: opts.maxSchedules ?? 5000 });
+      const c = compareDporExhaustive(p, { maxSchedules: opts.maxSchedules ?? 5000, ...(opts.preemptionBound !== undefined && { preemptionBound: opts.preemptionBound }) });
       if (c.incomplete) { sum.skipped++; continue; }
       sum.schedulesExhaustive += c.exhaustive.schedulesRun;
       sum.schedulesDpor += c.dpor.schedulesRun;
@@ -80,24 +80,27 @@ function main(argv: string[]): number {
   let seed = Date.now() % 1_000_000;
   let commute = false;
   let templates = 2;
+  let bound: number | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--runs') runs = Number(argv[++i]);
     else if (a === '--seed') seed = Number(argv[++i]);
     else if (a === '--commute') commute = true;
     else if (a === '--templates') templates = Number(argv[++i]);
+    else if (a === '--bound') bound = Number(argv[++i]);
     else {
-      process.stderr.write('usage: npm run soundness -- [--runs N] [--seed S] [--commute] [--templates T (per actor, default 2)]\n');
+      process.stderr.write('usage: npm run soundness -- [--runs N] [--seed S] [--commute] [--templates T (per actor, default 2)] [--bound B (preemption bound)]\n');
       return 2;
     }
   }
-  if (!Number.isSafeInteger(runs) || runs < 1 || !Number.isSafeInteger(seed) || seed < 0 || !Number.isSafeInteger(templates) || templates < 1) {
+  if (!Number.isSafeInteger(runs) || runs < 1 || !Number.isSafeInteger(seed) || seed < 0 || !Number.isSafeInteger(templates) || templates < 1
+    || (bound !== undefined && (!Number.isSafeInteger(bound) || bound < 0))) {
     process.stderr.write('soundness: --runs and --templates must be positive integers and --seed a non-negative integer\n');
     return 2;
   }
   process.stdout.write(`soundness: ${runs} random scenarios from seed ${seed}${commute ? ', with the commutation check' : ''}\n`);
   const t0 = performance.now();
-  const sum = soundnessRun(seed, runs, { commute, maxTemplates: templates, onCase: (i) => { if (process.stderr.isTTY) process.stderr.write(`\r${i + 1}/${runs}`); } });
+  const sum = soundnessRun(seed, runs, { commute, maxTemplates: templates, ...(bound !== undefined && { preemptionBound: bound }), onCase: (i) => { if (process.stderr.isTTY) process.stderr.write(`\r${i + 1}/${runs}`); } });
   if (process.stderr.isTTY) process.stderr.write('\r\x1b[2K');
   for (const f of sum.failures) {
     const file = join(tmpdir(), `pinlab-soundness-${f.seed}.yaml`);

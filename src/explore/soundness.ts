@@ -29,6 +29,8 @@ export interface CompareOptions {
   maxSchedules?: number;
   /** cap on the steps exhaustive search runs in all (default 300000): beyond it, incomplete */
   maxSteps?: number;
+  /** compare bounded searches: every trace bounded exhaustive search runs, bounded DPOR must run */
+  preemptionBound?: number;
 }
 
 class Budget extends Error {}
@@ -41,12 +43,13 @@ class Budget extends Error {}
 export function compareDporExhaustive(p: Program, opts: CompareOptions = {}): Comparison {
   const exTraces = new Map<string, readonly number[]>();
   const exFailures = new Map<string, readonly number[]>();
+  const bound = opts.preemptionBound === undefined ? {} : { preemptionBound: opts.preemptionBound };
   let steps = 0;
   const maxSteps = opts.maxSteps ?? 300_000;
   let exhaustive: ExploreResult;
   try {
     exhaustive = exploreExhaustive(p, {
-    all: true, maxSchedules: opts.maxSchedules ?? 20_000,
+    ...bound, all: true, maxSchedules: opts.maxSchedules ?? 20_000,
     onSchedule: (s, fps, fail) => {
       if ((steps += s.length) > maxSteps) throw new Budget();
       if (fail === undefined) {
@@ -63,7 +66,7 @@ export function compareDporExhaustive(p: Program, opts: CompareOptions = {}): Co
   const dpTraces = new Set<string>();
   const dpFailures = new Set<string>();
   const dpor = exploreDpor(p, {
-    all: true,
+    ...bound, all: true,
     onSchedule: (s, fps, fail) => {
       if (fail === undefined) dpTraces.add(traceKey(s, fps));
       else dpFailures.add(fail);

@@ -27,6 +27,7 @@ export function try_to_unmap_file_folio(k: Kernel, file: File, head: number): vo
   for (const mm of liveMms(k)) {
     for (const v of mm.vmas) {
       if (v.file !== file) continue;
+      k.fp.read('vma', v.id); // the rmap walk reads the PTE also where the folio is not mapped
       const i = index - v.pgoff;
       if (i >= 0 && i < v.nrPages && v.pte[i] === head) zapPte(k, v, i);
     }

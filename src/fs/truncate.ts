@@ -20,6 +20,7 @@ function unmapMappingRange(k: Kernel, file: File, firstIndex: number): void {
   for (const mm of liveMms(k)) {
     for (const v of mm.vmas) {
       if (v.file !== file) continue;
+      k.fp.read('vma', v.id); // the walk reads the page table also where it finds nothing to zap
       for (let i = Math.max(0, firstIndex - v.pgoff); i < v.nrPages; i++) {
         if (v.pte[i] >= 0) zapPte(k, v, i);
       }

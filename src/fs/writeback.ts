@@ -60,6 +60,7 @@ export function folio_mkclean(k: Kernel, file: File, head: number): number {
   for (const mm of liveMms(k)) {
     for (const v of mm.vmas) {
       if (v.file !== file || !v.isShared()) continue;
+      k.fp.read('vma', v.id); // the rmap walk reads the PTE also where it finds nothing to clean
       const i = index - v.pgoff; // vma_address(): a file page sits at one address per VMA
       if (i < 0 || i >= v.nrPages || v.pte[i] !== head) continue;
       if (!(v.bits[i] & (PTE_WRITE | PTE_DIRTY))) continue;

@@ -74,6 +74,7 @@ export function splitVma(k: Kernel, vma: Vma, addr: number): Vma {
   vma.bits = vma.bits.slice(0, cut);
   vma.end = addr;
   mm.insertVma(hi);
+  if (hi.file) k.fp.write('file', hi.file.id); // linked into the file's i_mmap: rmap walks of the file see it
   k.fp.write('mm', mm.id); // the VMA tree changed: find_vma() readers conflict with this
   k.fp.write('vma', vma.id);
   k.fp.write('vma', hi.id);
@@ -213,6 +214,7 @@ export function do_mmap(k: Kernel, mm: Mm, a: MmapArgs): number {
   }
   const vma = new Vma(mm, start, start + mlen, vmflags, file, pgoff);
   mm.insertVma(vma);
+  if (file) k.fp.write('file', file.id); // linked into the file's i_mmap: rmap walks of the file see it
   k.fp.write('vma', vma.id);
   k.fp.write('mm', mm.id);
   if (a.flags & MAP_POPULATE) {
@@ -229,6 +231,7 @@ export function do_mmap(k: Kernel, mm: Mm, a: MmapArgs): number {
 /** remove_vma(): drop the VMA's file reference; an unnamed shmem file is evicted with its last user (fput()). */
 export function remove_vma(k: Kernel, mm: Mm, vma: Vma): void {
   mm.removeVma(vma);
+  if (vma.file) k.fp.write('file', vma.file.id); // unlinked from the file's i_mmap
   k.fp.write('mm', mm.id); // the VMA tree changed: find_vma() readers conflict with this
   k.fp.write('vma', vma.id);
   const f = vma.file;

@@ -50,9 +50,9 @@ test('split into subtrees (the --jobs search): DPOR and exhaustive per subtree r
     // the split exhaustive search runs exactly the same schedules
     assert.deepEqual([...ex2.endStates].sort(), [...ex.endStates].sort());
     assert.equal(ex2.schedulesRun, ex.schedulesRun);
-    if (bound !== undefined) return; // DPOR and a preemption bound do not compose (dpor.ts)
-    const split = splitTree(make(), { maxDepth: 4, target, sleepSets: true });
-    const dp = exploreSplit(make(), 'dpor', { all: true }, split);
+    // (with a bound too: bounded DPOR in each subtree, dpor.ts)
+    const split = splitTree(make(), { maxDepth: 4, target, sleepSets: bound === undefined, ...b });
+    const dp = exploreSplit(make(), 'dpor', { all: true, ...b }, split);
     assert.deepEqual([...dp.endStates].sort(), [...ex.endStates].sort());
     assert.ok(dp.schedulesRun <= ex.schedulesRun);
   }), { numRuns: Number(process.env.PINLAB_DPOR_RUNS ?? 200), seed: Number(process.env.PINLAB_DPOR_SEED ?? 5) });

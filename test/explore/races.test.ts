@@ -12,7 +12,7 @@ import { exploreDpor } from '../../src/explore/dpor.js';
 import { exploreExhaustive } from '../../src/explore/exhaustive.js';
 import { scenarioProgram } from '../../src/explore/scenario.js';
 import { commutationCheck, compareDporExhaustive } from '../../src/explore/soundness.js';
-import { loadScenario, loadScenarioFile } from '../../src/scenario/load.js';
+import { loadScenarioFile } from '../../src/scenario/load.js';
 import { modelBackend } from '../../src/scenario/model-backend.js';
 
 const DIR = fileURLToPath(new URL('../../../test/explore/races/', import.meta.url));
@@ -50,29 +50,7 @@ test('a fork paused half-way in a task with two populated anonymous VMAs breaks 
 });
 
 test('a device writing a freed page through dma_write is a failure (pinlab:dma-use-after-free), not a note', () => {
-  const text = `name: dma-after-release
-profiles: [current]
-machine: {normal: 4 << 20}
-tasks: [app]
-setup:
-  - mmap: {length: PAGE_SIZE, prot: PROT_READ|PROT_WRITE, flags: MAP_PRIVATE|MAP_ANONYMOUS}
-    task: app
-    as: buf
-  - write: {addr: buf, value: 1}
-    task: app
-actors:
-  driver:
-    - get_user_pages: {start: buf, nr_pages: 1, gup_flags: FOLL_WRITE}
-      task: app
-      as: G
-    - release_pages: {pages: G}
-    - note: a driver bug, the device writes after the reference is gone
-      dma_write: {pages: G, value: 9}
-  app:
-    - munmap: {addr: buf, length: PAGE_SIZE}
-      task: app
-`;
-  const p = scenarioProgram(loadScenario(text, 'dma-after-release.yaml', backend), backend, 'current');
+  const p = scenarioProgram(loadScenarioFile(`${DIR}dma-after-free.yaml`, backend), backend, 'current');
   const d = exploreDpor(p);
   assert.equal(d.verdict, 'fail');
   assert.match(d.failure!.message, /WARN pinlab:dma-use-after-free: device DMA into pfn \d+ after it was freed/);
