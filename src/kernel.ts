@@ -1,7 +1,7 @@
 // One modelled kernel: the subsystems wired for one profile and one machine.
 
 import { KernelBug, Warnings } from './check/bug.js';
-import { GFP_HIGHUSER_MOVABLE, PhysMem, type AllocFailure, type Gfp } from './mm/memory.js';
+import { GFP_HIGHUSER_MOVABLE, PhysMem, RecordingPhysMem, type AllocFailure, type Gfp } from './mm/memory.js';
 import { pageFlagNames } from './mm/page-flags.js';
 import { Vmstat, VMSTAT_ITEMS } from './mm/vmstat.js';
 import { getProfile, type Profile } from './profile.js';
@@ -145,7 +145,11 @@ export class Kernel {
     this.profile = p;
     this.machine = { ...DEFAULT_MACHINE, ...opts.machine };
     const pages = (b: number) => Math.ceil(b / 4096);
-    this.mem = new PhysMem({
+    const tracing = opts.trace ?? true;
+    const footprints = tracing || (opts.footprints ?? false);
+    // With footprints the folio table records reads too (RecordingPhysMem); without, its read
+    // accessors are plain array loads (the benchmarks' pin path).
+    this.mem = new (footprints ? RecordingPhysMem : PhysMem)({
       normal: pages(this.machine.normal),
       movable: pages(this.machine.movable),
       cma: pages(this.machine.cma),
@@ -153,9 +157,7 @@ export class Kernel {
     });
     this.mem.onAllocFail = (f) => this.allocFailed(f);
     if (this.machine.hugetlbPages > 0) this.mem.reserveHugetlbPool(this.machine.hugetlbPages);
-    const tracing = opts.trace ?? true;
     this.trace.enabled = tracing;
-    const footprints = tracing || (opts.footprints ?? false);
     this.fp.enabled = footprints;
     this.mem.fp = footprints ? this.fp : null;
     this.accumulateFootprints = !tracing && footprints;
