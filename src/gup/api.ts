@@ -40,8 +40,10 @@ function is_valid_gup_args(k: Kernel, fn: string, pages: PageArray | null, locke
       `${fn}(): FOLL_PIN is internal to the pin_user_pages*() calls`)) return null;
     return flags | toSet;
   }
-  if (k.WARN_ON_ONCE((flags & INTERNAL_GUP_FLAGS) !== 0, site('internal'),
-    `${fn}(): internal flags ${follFlagsString(flags & INTERNAL_GUP_FLAGS)} passed by the caller`)) return null;
+  // The message names the flags: built only when the WARN fires (this runs on every GUP call).
+  const internal = flags & INTERNAL_GUP_FLAGS;
+  if (internal !== 0 && k.WARN_ON_ONCE(true, site('internal'),
+    `${fn}(): internal flags ${follFlagsString(internal)} passed by the caller`)) return null;
   let f = flags | toSet;
   if (locked) {
     if (k.WARN_ON_ONCE(locked[0] !== 1, site('locked'), `${fn}(): *locked must be 1, is ${locked[0]}`)) return null;
