@@ -198,7 +198,8 @@ export class Kernel {
     this.allocFailures.push({ ...f, step: this.seq, op: this.currentOp, message });
   }
 
-  private readonly slots: unknown[] = [];
+  // Preallocated: the keys are made at module load, and a holey array grown from index 20 is slower.
+  private readonly slots: unknown[] = new Array<unknown>(Math.max(32, nextStateSlot)).fill(undefined);
   private readonly teardownHooks: Array<() => void> = [];
 
   /** The subsystem state behind `key`, created on first use: `k.state(BLKDEV)`. */
@@ -255,7 +256,16 @@ export class Kernel {
       result = fn();
       const check = this.invariantCheck;
       if (this.checkInvariantsEachStep && check) {
-        const broken = this.peek(() => check(this, this.checkInvariantsEachStep === 'incremental' ? this.fp.writtenFolioRuns() : undefined));
+        // As peek(), without a closure per step: the check records nothing.
+        const written = this.checkInvariantsEachStep === 'incremental' ? this.fp.writtenFolioRuns() : undefined;
+        const fp = this.mem.fp;
+        this.mem.fp = null;
+        let broken: string[];
+        try {
+          broken = check(this, written);
+        } finally {
+          this.mem.fp = fp;
+        }
         if (broken.length) bug = new KernelBug(`invariant violated after ${op}: ${broken[0]}`, broken);
       }
     } catch (e) {
