@@ -33,7 +33,7 @@ function requireApi(k: Kernel, fn: string, family: Family, flags: number): void 
 function is_valid_gup_args(k: Kernel, fn: string, pages: PageArray | null, locked: number[] | null, flags: number,
   toSet: number): number | null {
   const site = (what: string) => `mm/gup.c:is_valid_gup_args:${what}`;
-  if (!k.profile.is_valid_gup_args) {
+  if (!k.profile.validGupArgs) {
     if (toSet & FOLL_PIN && k.WARN_ON_ONCE((flags & FOLL_GET) !== 0, `mm/gup.c:${fn}:FOLL_GET`,
       `${fn}(): FOLL_GET passed to a pin_user_pages*() call`)) return null;
     if (toSet & FOLL_GET && k.WARN_ON_ONCE((flags & FOLL_PIN) !== 0, `mm/gup.c:${fn}:FOLL_PIN`,
@@ -62,7 +62,7 @@ function is_valid_gup_args(k: Kernel, fn: string, pages: PageArray | null, locke
 
 /** What an invalid call returns: -EINVAL, except pin_user_pages(), _remote() and _unlocked(), which return 0 (R16). */
 function invalid(k: Kernel, zeroOnInvalid: boolean): number {
-  return k.profile.is_valid_gup_args && zeroOnInvalid ? 0 : -EINVAL;
+  return k.profile.validGupArgs && zeroOnInvalid ? 0 : -EINVAL;
 }
 
 export function get_user_pages(k: Kernel, current: Task, start: number, nr_pages: number, gup_flags: number,

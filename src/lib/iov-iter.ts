@@ -16,8 +16,8 @@
 //
 // The code is split at its seams, as lib/iov_iter.c and include/linux/uio.h are: uio.ts (the
 // types and constructors), advance.ts (advance / revert), extract.ts (page extraction),
-// copy.ts (content copies) and iter-pipe.ts (ITER_PIPE bookkeeping). This module is what the rest
-// of the model imports.
+// copy.ts (content copies) and iter-pipe.ts (ITER_PIPE bookkeeping). This module re-exports the
+// public names; callers import from it or from the part they use.
 
 export { type IterType, type IterDir, type Iovec, type BvecSeg, type FolioqSlot, MAX_RW_COUNT, UIO_MAXIOV, ITER_ALLOW_P2PDMA, IovIter, access_ok, import_ubuf, import_iovec_checked, import_iovec, iov_iter_bvec, iov_iter_kvec, iov_iter_xarray, iov_iter_folio_queue, iov_iter_discard, iov_iter_pipe, user_backed_iter, iov_iter_count, iov_iter_truncate, iov_iter_reexpand } from './iov_iter/uio.js';
 export { iov_iter_advance, iov_iter_revert } from './iov_iter/advance.js';
