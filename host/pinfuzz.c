@@ -93,12 +93,30 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static int vmstat_fd = -1;
+
+/* nr_foll_pin_acquired/released from /proc/vmstat, read with one pread() of a descriptor kept open. */
 static void counters(int64_t *a, int64_t *r)
 {
+	static char buf[1 << 16];
+	ssize_t n;
+	char *p;
+
 	if (refresh_fd >= 0 && pwrite(refresh_fd, "1", 1, 0) < 0)
 		(void)0;
-	if (read_vmstat_pins(a, r))
-		*a = *r = 0;
+	*a = *r = 0;
+	if (vmstat_fd < 0 && (vmstat_fd = open("/proc/vmstat", O_RDONLY)) < 0)
+		return;
+	n = pread(vmstat_fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	p = strstr(buf, "nr_foll_pin_acquired ");
+	if (p)
+		*a = strtoll(p + 21, NULL, 10);
+	p = strstr(buf, "nr_foll_pin_released ");
+	if (p)
+		*r = strtoll(p + 21, NULL, 10);
 }
 
 /* Read until two consecutive readings agree (at most SETTLE_MS). */
@@ -122,16 +140,19 @@ static void settled(int64_t *a, int64_t *r)
 
 /*
  * After a close or an exit, the last reference to an io_uring ring is dropped and
- * io_ring_exit_work() (io_uring/io_uring.c) unpins its buffers later, from a workqueue: wait until
- * the counters stayed the same for QUIET_MS (at most SETTLE_MS).
+ * io_ring_exit_work() (io_uring/io_uring.c) unpins its buffers later, from a workqueue, after
+ * the ring's percpu reference has died (an RCU grace period; 5.10 then waits in steps of HZ/20):
+ * when a registration may be live, wait until the counters stayed the same for QUIET_MS (at most
+ * QUIET_MAX_MS).
  */
-#define QUIET_MS 20
+#define QUIET_MAX_MS 500
+#define QUIET_MS 100
 static void quiet(int64_t *a, int64_t *r)
 {
 	long long t0 = now_ms(), since = now_ms();
 	int64_t a2, r2;
 
-	while (now_ms() - t0 < SETTLE_MS) {
+	while (now_ms() - t0 < QUIET_MAX_MS) {
 		usleep(2000);
 		counters(&a2, &r2);
 		if (a2 != *a || r2 != *r) {
@@ -292,6 +313,7 @@ static long run_call(struct call *c)
 /* Per-page facts of every slot this task maps: '.', 'z', or the hex token. */
 static int facts(char *out, size_t cap)
 {
+	static uint64_t pmap[512];
 	size_t len = 0;
 	int s, pm = open("/proc/self/pagemap", O_RDONLY), mem = open("/proc/self/mem", O_RDONLY);
 	int kpf = kpageflags_ok > 0 ? open("/proc/kpageflags", O_RDONLY) : -1;
@@ -305,12 +327,17 @@ static int facts(char *out, size_t cap)
 		if (!n)
 			continue;
 		len += (size_t)snprintf(out + len, cap - len, "%s%c.%d=", len ? " " : "", is_child ? 'c' : 'p', s);
+		if (n > 512)
+			n = 512;
+		/* one read of the slot's pagemap entries */
+		if (pread(pm, pmap, (size_t)n * 8, (off_t)(base / PAGE_SZ * 8)) != (ssize_t)(n * 8))
+			memset(pmap, 0, sizeof(pmap));
 		for (i = 0; i < n && len + 16 < cap; i++) {
-			uint64_t e = 0, f = 0;
+			uint64_t e = pmap[i], f = 0;
 			uint32_t tok = 0;
 			unsigned long va = base + (unsigned long)i * PAGE_SZ;
 
-			if (pread(pm, &e, 8, (off_t)(va / PAGE_SZ * 8)) != 8 || !(e & (1ULL << 63))) {
+			if (!(e & (1ULL << 63))) {
 				len += (size_t)snprintf(out + len, cap - len, "%s.", i ? "," : "");
 				continue;
 			}
@@ -465,6 +492,7 @@ static int uses(char op)
 static int setup(int id)
 {
 	static uint32_t page[PAGE_SZ / 4] __attribute__((aligned(4096)));
+	static char filebuf[FILE_PAGES * PAGE_SZ];
 	char path[512];
 	int i, fd;
 
@@ -475,8 +503,9 @@ static int setup(int id)
 	if (fd < 0)
 		return -errno;
 	for (i = 0; i < FILE_PAGES; i++)
-		if (pwrite(fd, page, PAGE_SZ, (off_t)i * PAGE_SZ) != (ssize_t)PAGE_SZ)
-			return -errno;
+		memcpy(filebuf + (size_t)i * PAGE_SZ, page, PAGE_SZ);
+	if (pwrite(fd, filebuf, sizeof(filebuf), 0) != (ssize_t)sizeof(filebuf))
+		return -errno;
 	if (fsync(fd))
 		return -errno;
 	close(fd);
@@ -516,7 +545,8 @@ static void __attribute__((noreturn)) run_program(int id, int out)
 {
 	static char line[1 << 17], fbuf[1 << 16];
 	size_t len = 0;
-	int i, r;
+	int i, r, live_reg = 0;
+	int64_t a1, r1;
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
@@ -531,12 +561,13 @@ static void __attribute__((noreturn)) run_program(int id, int out)
 		write_all(out, line, len);
 		_exit(0);
 	}
+	/* the reading after call i is the one before call i + 1: nothing runs in between */
+	settled(&a1, &r1);
 	for (i = 0; i < ncalls; i++) {
 		struct call *c = &calls[i];
-		int64_t a0, r0, a1, r1;
+		int64_t a0 = a1, r0 = r1;
 		long ret;
 
-		settled(&a0, &r0);
 		if (c->op == 'F')
 			ret = c->task ? -EINVAL : fork_child();
 		else if (c->op == 'X')
@@ -545,9 +576,25 @@ static void __attribute__((noreturn)) run_program(int id, int out)
 			ret = child_call(i);
 		else
 			ret = run_call(c);
-		settled(&a1, &r1);
-		if (c->op == 'C' || c->op == 'X')
+		/*
+		 * O_DIRECT: a read's pages can be released after the syscall returned (bio_check_pages_dirty()
+		 * defers to bio_dirty_work), and on SMP a woken waiter can read before the completing CPU
+		 * released a write's pages; a ring's release runs from a workqueue. Other calls release
+		 * what they pinned before they return: one reading.
+		 */
+		/* which registration may be live: any task's calls come back through this loop */
+		if (c->op == 'I' && ret == 0)
+			live_reg = 1;
+		else if (c->op == 'J' && ret == 0)
+			live_reg = 0;
+		if ((c->op == 'C' || c->op == 'X') && live_reg)
 			quiet(&a1, &r1);
+		else if (c->op == 'C' || c->op == 'X')
+			counters(&a1, &r1);
+		else if (c->op == 'R' || c->op == 'V' || c->op == 'W')
+			settled(&a1, &r1);
+		else
+			counters(&a1, &r1);
 		len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%ld,%lld,%lld", i ? ";" : "", ret,
 					(long long)(a1 - a0), (long long)(r1 - r0));
 	}
@@ -701,7 +748,7 @@ int main(int argc, char **argv)
 		t0 = now_ms();
 		for (;;) {
 			settled(&a1, &r1);
-			if (a1 - a0 == r1 - r0 || now_ms() - t0 > SETTLE_MS)
+			if (a1 - a0 == r1 - r0 || now_ms() - t0 > QUIET_MAX_MS)
 				break;
 			usleep(1000);
 		}

@@ -34,6 +34,12 @@ export interface MachineConfig {
    * lockless_pages_from_mm() in 5.10 and 6.1, gup_fast() in 6.12 (`!IS_ENABLED(...)` → 0).
    */
   gupFast: boolean;
+  /**
+   * The kernel is built with CONFIG_TRANSPARENT_HUGEPAGE (default true). Without it (User-Mode
+   * Linux) madvise(MADV_HUGEPAGE / MADV_NOHUGEPAGE) is -EINVAL: mm/madvise.c
+   * madvise_behavior_valid() (is_valid_madvise() from v6.15) lists them only under that option.
+   */
+  thpConfigured: boolean;
 }
 
 export const DEFAULT_MACHINE: MachineConfig = {
@@ -47,6 +53,7 @@ export const DEFAULT_MACHINE: MachineConfig = {
   forbidsZeropage: false,
   hugetlbPages: 0,
   gupFast: true,
+  thpConfigured: true,
 };
 
 /** A failed allocation as the kernel's log would show it (warn_alloc()), with where and when. */

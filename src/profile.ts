@@ -78,6 +78,12 @@ export interface Profile {
   readonly iomapZeroNoRef: boolean;
   /** iomap zeroes with largest_zero_folio() (v6.18; the huge zero folio when persistent). */
   readonly iomapLargestZeroFolio: boolean;
+  /**
+   * An O_DIRECT read goes on past i_size (v5.15, a6d3d49587d1 "iomap: switch __iomap_dio_rw to use
+   * iomap_iter"): the blocks there are a hole its zeroing can fault in. Before, __iomap_dio_rw()'s
+   * iomap_apply() loop stopped once pos reached i_size (uml-5.10 vs uml-6.1, pinlab fuzz).
+   */
+  readonly iomapDioPastEof: boolean;
   /** splice-read from O_DIRECT files copies through kernel pages (ITER_BVEC) instead of ITER_PIPE (v6.5). */
   readonly spliceReadCopies: boolean;
   /** ext4 WARNs and skips a dirty page without buffers instead of BUG() (v5.18). */
@@ -175,6 +181,7 @@ const base: Profile = {
   legacyDioPins: false,
   iomapZeroNoRef: false,
   iomapLargestZeroFolio: false,
+  iomapDioPastEof: false,
   spliceReadCopies: false,
   ext4WarnNoBuffers: false,
   ioUringCoalesce: false,
@@ -273,6 +280,10 @@ export const HISTORY: readonly SwitchChange[] = [
     subject: 'io_uring: allow shmem/memfd memory as registered buffers', where: 'fs/io_uring.c io_sqe_buffer_register() (vma_is_shmem())',
     backports: { '5.10': { release: 162, commit: null, evidence: `${DEB('5.10')}: "io_uring: import 5.15-stable io_uring"` } },
     note: '5.10.162 took 5.15-stable\'s io_uring whole',
+    confirmed: ['6.1.176', '6.12.113', '6.18 (host)'], confirmedWithout: ['5.10.46'] },
+  { set: { iomapDioPastEof: true }, mainline: '5.15', commit: 'a6d3d49587d1', evidence: 'V',
+    subject: 'iomap: switch __iomap_dio_rw to use iomap_iter', where: 'fs/iomap/direct-io.c __iomap_dio_rw()',
+    note: 'an O_DIRECT read no longer stops at i_size: the hole past it is zeroed (pinlab fuzz, scenarios/fuzz/dio-read-past-eof*.yaml)',
     confirmed: ['6.1.176', '6.12.113', '6.18 (host)'], confirmedWithout: ['5.10.46'] },
   { set: { pincountMinOrder: 1 }, mainline: '5.18', commit: '5232c63f46fd', evidence: 'V',
     subject: 'mm: Make compound_pincount always available', where: 'include/linux/mm.h folio_maybe_dma_pinned()' },

@@ -51,10 +51,13 @@ export function bio_iov_vecs_to_alloc(iter: IovIter, max: number): number {
   return n;
 }
 
-/** bdev_iter_is_aligned(): every segment's address meets the DMA alignment and its length the logical block size. */
+/**
+ * bdev_iter_is_aligned(): every segment's address meets the DMA alignment and its length the
+ * logical block size; an empty segment is skipped (lib/iov_iter.c iov_iter_aligned_iovec()).
+ */
 function bdevIterIsAligned(iter: IovIter): boolean {
   const segs = iter.type === 'ITER_BVEC' ? iter.bvec.map((b) => ({ base: b.offset, len: b.len })) : iter.iov;
-  return segs.every((v) => (v.base & DMA_ALIGNMENT) === 0 && v.len % BDEV_LOGICAL_BLOCK_SIZE === 0);
+  return segs.every((v) => v.len === 0 || ((v.base & DMA_ALIGNMENT) === 0 && v.len % BDEV_LOGICAL_BLOCK_SIZE === 0));
 }
 
 function target(file: File, pos: number): BioTarget {

@@ -31,6 +31,8 @@ export function explorePct(p: Program, opts: PctOptions): ExploreResult {
   const n = p.actors.length;
   const endStates = new Set<string>();
   const traces = new Set<string>();
+  // PCT repeats schedules: the trace of each distinct schedule is computed once.
+  const seenSchedules = new Set<string>();
   let failures = 0;
   let failure: ExploreResult['failure'];
   let schedulesRun = 0;
@@ -72,7 +74,11 @@ export function explorePct(p: Program, opts: PctOptions): ExploreResult {
       if (fin !== null) fail = fin;
     }
     schedulesRun++;
-    traces.add(traceKey(sched, fps));
+    const sk = sched.join('.');
+    if (!seenSchedules.has(sk)) {
+      seenSchedules.add(sk);
+      traces.add(traceKey(sched, fps));
+    }
     opts.onSchedule?.(sched, fps, fail);
     if (fail !== undefined) {
       failures++;

@@ -5,7 +5,8 @@
 //
 // The world: one task `app` with a private anonymous mapping (`anon`, 2 pages), a MAP_SHARED
 // mapping of an ext4 file (`fmap`, 2 pages of file `f`), an O_DIRECT descriptor of `f` (`dfd`),
-// and on a THP machine a 2 MiB anonymous mapping (`thp`); some of them populated in setup. Actors
+// sometimes a MAP_PRIVATE mapping of `f` (`pmap`) or a MAP_SHARED tmpfs file (`shm`), and on a
+// THP machine a 2 MiB anonymous mapping (`thp`); some of them populated in setup. Actors
 // draw steps from the operations below: CPU stores and loads, pins and unpins (FOLL_LONGTERM,
 // GUP-fast stopped at its yield point), DMA into pinned pages, fork stopped before its
 // write-protect, munmap, madvise, mprotect, migrate_pages, split_huge_page, writeback and its
@@ -70,6 +71,26 @@ const TEMPLATES: Array<[string, Template]> = [
     ? [`    - pread: {fd: dfd, buf: ${region(w, rng)}, count: PAGE_SIZE, offset: 0}\n${T}`]
     : [`    - aio_pread: {fd: dfd, buf: ${region(w, rng)}, count: PAGE_SIZE, offset: 0}\n${T}`, '    - blk_complete: {}'])],
   ['complete', () => ['    - blk_complete: {}']],
+  ['dio-write', (w, rng) => (rng.int(2) === 0
+    ? [`    - pwrite: {fd: dfd, buf: ${region(w, rng)}, count: PAGE_SIZE, offset: PAGE_SIZE}\n${T}`]
+    : [`    - aio_pwrite: {fd: dfd, buf: ${region(w, rng)}, count: PAGE_SIZE, offset: 0}\n${T}`, '    - blk_complete: {}'])],
+  ['buffered', (w, rng) => [`    - ${pick(rng, ['pread', 'pwrite'])}: {fd: bfd, buf: ${region(w, rng)}, count: PAGE_SIZE, offset: ${pick(rng, ['0', 'PAGE_SIZE'])}}\n${T}`,
+    ...(rng.int(2) === 0 ? [`    - fsync: {fd: bfd}\n${T}`] : [])]],
+  ['drop_caches', () => ['    - drop_caches: {}']],
+  ['remote', (w, rng, id) => [
+    `    - pin_user_pages_remote: {mm: app, start: ${region(w, rng)}, nr_pages: 1, gup_flags: ${pick(rng, ['FOLL_WRITE', 'FOLL_WRITE|FOLL_LONGTERM'])}}\n      task: other\n      as: R${id}`,
+    `    - unpin_user_pages_dirty_lock: {pages: R${id}, make_dirty: true}`,
+  ]],
+  ['io_uring', (w, rng, id) => [
+    `    - io_uring_setup: {}\n      task: other\n      as: U${id}`,
+    `    - io_uring_register: {ring: U${id}, opcode: IORING_REGISTER_BUFFERS, addr: ${region(w, rng)}, len: PAGE_SIZE}\n      task: other`,
+    `    - io_uring_fixed_dma: {ring: U${id}, addr: ${region(w, rng)}, len: PAGE_SIZE, value: ${++token}}\n      task: other`,
+    `    - close: {fd: U${id}}\n      task: other`,
+  ]],
+  ['mmap', (_w, rng, id) => [
+    `    - mmap: {length: PAGE_SIZE, prot: PROT_READ|PROT_WRITE, flags: MAP_PRIVATE|MAP_ANONYMOUS}\n${T}\n      as: M${id}`,
+    rng.int(2) === 0 ? `    - write: {addr: M${id}, value: ${++token}}\n${T}` : `    - munmap: {addr: M${id}, length: PAGE_SIZE}\n${T}`,
+  ]],
 ];
 
 /** The names of the step templates (for docs and the soundness command's output). */
@@ -81,12 +102,23 @@ export function randomScenario(seed: number, opts: RandomScenarioOptions = {}): 
   token = 100;
   const thp = rng.int(3) === 0;
   const w: World = { thp, thpPopulated: false, regions: ['anon', 'fmap'] };
+  // Sometimes also a MAP_PRIVATE mapping of f (COW of page-cache pages) and a MAP_SHARED tmpfs file.
+  const more = rng.int(3);
   const setup: string[] = [
     '  - create_file: {name: f, size: 2 * PAGE_SIZE, fs: ext4, content: 5}',
     '  - mmap: {length: 2 * PAGE_SIZE, prot: PROT_READ|PROT_WRITE, flags: MAP_PRIVATE|MAP_ANONYMOUS}\n    task: app\n    as: anon',
     '  - mmap: {length: 2 * PAGE_SIZE, prot: PROT_READ|PROT_WRITE, flags: MAP_SHARED, file: f}\n    task: app\n    as: fmap',
     "  - open: {path: f, flags: 'O_RDWR|O_DIRECT'}\n    task: app\n    as: dfd",
+    "  - open: {path: f, flags: 'O_RDWR'}\n    task: app\n    as: bfd",
   ];
+  if (more === 1) {
+    setup.push('  - mmap: {length: 2 * PAGE_SIZE, prot: PROT_READ|PROT_WRITE, flags: MAP_PRIVATE, file: f}\n    task: app\n    as: pmap');
+    w.regions.push('pmap');
+  } else if (more === 2) {
+    setup.push('  - create_file: {name: s, size: 2 * PAGE_SIZE, fs: tmpfs}');
+    setup.push('  - mmap: {length: 2 * PAGE_SIZE, prot: PROT_READ|PROT_WRITE, flags: MAP_SHARED, file: s}\n    task: app\n    as: shm');
+    w.regions.push('shm');
+  }
   if (thp) {
     setup.push('  - mmap: {length: HPAGE_PMD_SIZE, prot: PROT_READ|PROT_WRITE, flags: MAP_PRIVATE|MAP_ANONYMOUS}\n    task: app\n    as: thp');
     w.regions.push('thp');
@@ -114,7 +146,7 @@ export function randomScenario(seed: number, opts: RandomScenarioOptions = {}): 
     `name: random-${seed >>> 0}`,
     'profiles: [current]',
     `machine: {normal: ${thp ? 8 : 4} << 20${thp ? ', thp: always' : ''}}`,
-    'tasks: [app]',
+    'tasks: [app, other]',
     'setup:',
     ...setup,
     'actors:',

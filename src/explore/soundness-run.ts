@@ -1,4 +1,4 @@
-// `npm run soundness -- [--runs N] [--seed S] [--commute] [--verbose]`: the long run of the DPOR
+// `npm run soundness -- [--runs N] [--seed S] [--commute] [--templates T]`: the long run of the DPOR
 // soundness property on the real model. Case i is the random scenario of seed (S + i)
 // (random-scenario.ts); each is explored by exhaustive search and by DPOR, which must agree
 // (soundness.ts), and with --commute its adjacent independent steps must commute. A failing case
@@ -42,12 +42,13 @@ function probeLength(p: Program): number {
 }
 
 /** Run cases seed .. seed + runs - 1. */
-export function soundnessRun(seed: number, runs: number, opts: { commute?: boolean; maxSchedules?: number; onCase?: (i: number) => void } = {}): SoundnessSummary {
+export function soundnessRun(seed: number, runs: number,
+  opts: { commute?: boolean; maxSchedules?: number; maxTemplates?: number; onCase?: (i: number) => void } = {}): SoundnessSummary {
   const backend = modelBackend();
   const sum: SoundnessSummary = { cases: 0, skipped: 0, schedulesExhaustive: 0, schedulesDpor: 0, traces: 0, failures: [] };
   for (let i = 0; i < runs; i++) {
     const s = (seed + i) >>> 0;
-    const text = randomScenario(s);
+    const text = randomScenario(s, opts.maxTemplates === undefined ? {} : { maxTemplates: opts.maxTemplates });
     opts.onCase?.(i);
     sum.cases++;
     try {
@@ -78,23 +79,25 @@ function main(argv: string[]): number {
   let runs = 200;
   let seed = Date.now() % 1_000_000;
   let commute = false;
+  let templates = 2;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--runs') runs = Number(argv[++i]);
     else if (a === '--seed') seed = Number(argv[++i]);
     else if (a === '--commute') commute = true;
+    else if (a === '--templates') templates = Number(argv[++i]);
     else {
-      process.stderr.write(`usage: npm run soundness -- [--runs N] [--seed S] [--commute]\n`);
+      process.stderr.write('usage: npm run soundness -- [--runs N] [--seed S] [--commute] [--templates T (per actor, default 2)]\n');
       return 2;
     }
   }
-  if (!Number.isSafeInteger(runs) || runs < 1 || !Number.isSafeInteger(seed) || seed < 0) {
-    process.stderr.write('soundness: --runs must be a positive integer and --seed a non-negative integer\n');
+  if (!Number.isSafeInteger(runs) || runs < 1 || !Number.isSafeInteger(seed) || seed < 0 || !Number.isSafeInteger(templates) || templates < 1) {
+    process.stderr.write('soundness: --runs and --templates must be positive integers and --seed a non-negative integer\n');
     return 2;
   }
   process.stdout.write(`soundness: ${runs} random scenarios from seed ${seed}${commute ? ', with the commutation check' : ''}\n`);
   const t0 = performance.now();
-  const sum = soundnessRun(seed, runs, { commute, onCase: (i) => { if (process.stderr.isTTY) process.stderr.write(`\r${i + 1}/${runs}`); } });
+  const sum = soundnessRun(seed, runs, { commute, maxTemplates: templates, onCase: (i) => { if (process.stderr.isTTY) process.stderr.write(`\r${i + 1}/${runs}`); } });
   if (process.stderr.isTTY) process.stderr.write('\r\x1b[2K');
   for (const f of sum.failures) {
     const file = join(tmpdir(), `pinlab-soundness-${f.seed}.yaml`);

@@ -10,6 +10,7 @@ import {
   type Bio,
 } from '../block/bio.js';
 import { DMA_ALIGNMENT, submit_bio } from '../block/blkdev.js';
+import { invalidate_inode_pages2_range } from './truncate.js';
 
 /** The device's logical block size: O_DIRECT offsets and lengths must be multiples of it. */
 export const LOGICAL_BLOCK_SIZE = 512;
@@ -19,10 +20,14 @@ import { EIOCBQUEUED } from '../include/uapi.js';
 import { user_backed_iter, type IovIter } from '../lib/iov_iter/uio.js';
 import { iov_iter_zero } from '../lib/iov_iter/copy.js';
 
-/** bdev_iter_is_aligned(): every segment's address and length meet the DMA alignment. */
+/**
+ * bdev_iter_is_aligned(): every segment's address and length meet the DMA alignment; an empty
+ * segment is skipped (lib/iov_iter.c iov_iter_aligned_iovec(): `if (len)`; fuzz: uml-6.12,
+ * scenarios/fuzz/dio-empty-iovec.yaml).
+ */
 function iterAligned(iter: IovIter): boolean {
-  if (iter.type === 'ITER_BVEC') return iter.bvec.every((b) => ((b.offset | b.len) & DMA_ALIGNMENT) === 0);
-  return iter.iov.every((v) => ((v.base | v.len) & DMA_ALIGNMENT) === 0);
+  if (iter.type === 'ITER_BVEC') return iter.bvec.every((b) => b.len === 0 || ((b.offset | b.len) & DMA_ALIGNMENT) === 0);
+  return iter.iov.every((v) => v.len === 0 || ((v.base | v.len) & DMA_ALIGNMENT) === 0);
 }
 
 interface Dio {
@@ -71,10 +76,13 @@ function dioZero(k: Kernel, dio: Dio, file: File, index: number): void {
  * submitted in this iteration, but iomap_iter() then maps the rest and the next iteration fails
  * at once with nothing submitted, and __iomap_dio_rw() records that error with
  * iomap_dio_set_error(), so iomap_dio_complete() returns -EFAULT rather than a short count (ext4
- * does not set IOMAP_DIO_PARTIAL). A read stops without another iteration at EOF.
+ * does not set IOMAP_DIO_PARTIAL).
  */
-function failedIteration(file: File, write: boolean, at: number, ret: number): number {
-  return !write && at >= file.size ? 0 : ret;
+function failedIteration(k: Kernel, iSize: number, write: boolean, at: number, ret: number): number {
+  // From v5.15 past i_size too: ext4_iomap_begin() maps the blocks there as a hole,
+  // iomap_dio_hole_iter() zeroes the user buffer, and a fault in it is -EFAULT (uml-6.1, uml-6.12,
+  // the 6.18 host). Before, iomap_apply() returned what it had done and the loop stopped at i_size.
+  return !write && !k.profile.iomapDioPastEof && at >= iSize ? 0 : ret;
 }
 
 /**
@@ -84,19 +92,22 @@ function failedIteration(file: File, write: boolean, at: number, ret: number): n
 export function iomap_dio_rw(k: Kernel, file: File, iter: IovIter, pos: number, opts: { async: boolean; complete: (k: Kernel, bios: Bio[]) => void }): number {
   const write = iter.dir === 'ITER_SOURCE';
   const count = iter.count;
-  // iomap_dio_bio_iter(): offset and length must be logical-block aligned; older kernels also
-  // check the buffer here (bdev_iter_is_aligned()), before any page is pinned.
-  if ((pos | count) % LOGICAL_BLOCK_SIZE) return -EINVAL;
-  if (!k.profile.dioAlignCheckAtSubmit && !iterAligned(iter)) return -EINVAL;
   if (count === 0) return 0;
-  // __iomap_dio_rw(): dio->i_size is read once; a read from at or past it returns 0 at once, and
-  // iomap_dio_complete() cuts a read that ran past it to i_size - pos ("check for short read").
+  // __iomap_dio_rw(): dio->i_size is read once; a read from at or past it returns 0 at once,
+  // before iomap_dio_bio_iter() checks any alignment, and iomap_dio_complete() cuts a read that
+  // ran past it to i_size - pos ("check for short read").
   const iSize = file.size;
   if (!write && pos >= iSize) return 0;
+  // A write first invalidates the cached pages of its range, unmapping them from every mapping
+  // (kiocb_invalidate_pages() → invalidate_inode_pages2_range(); open-coded in 5.10), before
+  // iomap_dio_bio_iter() can refuse a misalignment (fuzz: scenarios/fuzz/dio-write-invalidates.yaml).
+  if (write) invalidate_inode_pages2_range(k, file, Math.floor(pos / PAGE_SIZE), Math.floor((pos + count - 1) / PAGE_SIZE));
   const dio: Dio = { ref: 1, error: 0, size: 0, shouldDirty: !write && user_backed_iter(iter), done: false, bios: [] };
   const end = pos + count;
   let p = pos;
   while (p < end && !dio.error) {
+    // Before v5.15 the loop of iomap_apply() calls stopped once pos reached i_size.
+    if (!write && !k.profile.iomapDioPastEof && p >= iSize) break;
     const index = Math.floor(p / FS_BLOCK_SIZE);
     if (!write && !file.disk.has(index)) {
       // A hole or unwritten extent: iomap_dio_hole_iter() → iov_iter_zero(): CPU zeroes, no GUP, no pin.
@@ -104,7 +115,7 @@ export function iomap_dio_rw(k: Kernel, file: File, iter: IovIter, pos: number, 
       const copied = iov_iter_zero(k, n, iter);
       // iomap_dio_hole_iter() returns a short length, and the next iteration's iov_iter_zero() of
       // nothing is -EFAULT, which __iomap_dio_rw() records for the whole dio (below).
-      if (copied < n) { dio.size += copied; dio.error = failedIteration(file, write, p + copied, -14); break; }
+      if (copied < n) { dio.size += copied; dio.error = failedIteration(k, iSize, write, p + copied, -14); break; }
       dio.size += n;
       p += n;
       continue;
@@ -118,6 +129,14 @@ export function iomap_dio_rw(k: Kernel, file: File, iter: IovIter, pos: number, 
     while (extEnd < end && file.disk.has(Math.floor(extEnd / FS_BLOCK_SIZE)) === mapped) {
       extEnd = Math.min(end, (Math.floor(extEnd / FS_BLOCK_SIZE) + 1) * FS_BLOCK_SIZE);
     }
+    // iomap_dio_bio_iter(), per mapped extent (a hole is zeroed by iomap_dio_hole_iter(), which
+    // checks nothing): its offset and length must be logical-block aligned; older kernels also
+    // check the buffer here (bdev_iter_is_aligned()), before any page is pinned. The error is the
+    // dio's, whatever earlier iterations did (fuzz: scenarios/fuzz/dio-misaligned-hole-read.yaml).
+    if ((p | (extEnd - p)) % LOGICAL_BLOCK_SIZE || (!k.profile.dioAlignCheckAtSubmit && !iterAligned(iter))) {
+      dio.error = -EINVAL;
+      break;
+    }
     if (write && p % FS_BLOCK_SIZE && !file.disk.has(index)) dioZero(k, dio, file, index);
     // iov_iter_truncate() to the extent, bios until it is consumed, iov_iter_reexpand().
     const saved = iter.count;
@@ -129,7 +148,7 @@ export function iomap_dio_rw(k: Kernel, file: File, iter: IovIter, pos: number, 
         { file, index: Math.floor((p + done) / FS_BLOCK_SIZE) });
       const ret = bio_iov_iter_get_pages(k, bio, iter);
       if (ret) {
-        dio.error = failedIteration(file, write, p + done, ret);
+        dio.error = failedIteration(k, iSize, write, p + done, ret);
         break;
       }
       if (dio.shouldDirty) bio_set_pages_dirty(k, bio);
@@ -150,9 +169,10 @@ export function iomap_dio_rw(k: Kernel, file: File, iter: IovIter, pos: number, 
   // Drop the submitter's reference; a sync dio waits for the rest.
   const submitted = dio.bios.slice();
   // An extending write grows i_size at completion (fs/ext4/file.c ext4_dio_write_end_io() →
-  // ext4_handle_inode_extension()): for an async one, when its last bio completes.
+  // ext4_handle_inode_extension()): for an async one, when its last bio completes; a write that
+  // failed does not (end_io returns the error first; fuzz: scenarios/fuzz/dio-write-failed-no-extend.yaml).
   const grow = () => {
-    if (write && dio.size) file.size = Math.max(file.size, pos + dio.size);
+    if (write && dio.size && !dio.error) file.size = Math.max(file.size, pos + dio.size);
   };
   if (opts.async && submitted.length) dio.onDone = grow;
   if (--dio.ref === 0) dio.done = true;

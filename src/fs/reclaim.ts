@@ -125,6 +125,7 @@ function invalidateChecksRefcount(p: Profile): boolean {
  */
 export function mapping_evict_folio(k: Kernel, file: File, head: number): boolean {
   const mem = k.mem;
+  k.fp.read('folio', head); // the tests read the folio also when they keep it (an unmap must conflict)
   if (mem.test(head, PG_dirty) || mem.test(head, PG_writeback) || mem.test(head, PG_locked)) return false;
   if (invalidateChecksRefcount(k.profile)) {
     // "The refcount will be elevated if any page in the folio is mapped": page cache only, here.

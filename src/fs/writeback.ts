@@ -40,7 +40,12 @@ export type SyncMode = 'WB_SYNC_NONE' | 'WB_SYNC_ALL';
 /** The tasks' distinct address spaces (CLONE_VM sharers are walked once), as an rmap walk would see them. */
 export function liveMms(k: Kernel): Iterable<Mm> {
   const seen = new Map<number, Mm>();
-  for (const t of tasks(k).values()) if (!t.exited) seen.set(t.mm.id, t.mm);
+  for (const t of tasks(k).values()) {
+    if (t.exited) continue;
+    seen.set(t.mm.id, t.mm);
+    // a half-built fork child: dup_mmap() linked its VMAs into the rmap before copying PTEs
+    if (t.mm.forkChild) seen.set(t.mm.forkChild.id, t.mm.forkChild);
+  }
   return seen.values();
 }
 

@@ -69,12 +69,13 @@ function sameCall(a: CallResult, b: CallResult): boolean {
 /**
  * Kernel behaviour the model does not have and that shows in the facts only, counted rather than
  * reported (docs/fuzz.md): fault-around (mm/memory.c do_fault_around(), filemap_map_pages()) maps
- * the page-cache pages around a read fault on a file or shmem mapping, which the model does not.
+ * the page-cache pages around a read fault on a file or shmem mapping (anonymous MAP_SHARED is
+ * shmem too), which the model does not.
  */
 export type Explained = 'fault-around';
 
 export function firstDifference(
-  p: Program, kernel: RunResult, model: RunResult, kinds: ReadonlyMap<number, string> = new Map(), explained: Explained[] = [],
+  p: Program, kernel: RunResult, model: RunResult, kinds: ReadonlyMap<string, string> = new Map(), explained: Explained[] = [],
 ): Difference | null {
   if (kernel.failure) return { kind: 'failure', what: `the kernel run failed: ${kernel.failure}`, kernel: kernel.failure, model: model.failure ?? null };
   for (let i = 0; i < p.calls.length; i++) {
@@ -92,13 +93,15 @@ export function firstDifference(
     const mf = model.facts[key];
     if (!kf || !mf) return { kind: 'facts', what: `${key}: mapped on one side only`, kernel: kf ?? null, model: mf ?? null };
     const slot = key.split('.')[1]!;
-    const fileSlot = (kinds.get(Number(slot)) ?? '').startsWith('ext4') && tainted.has('f0');
+    const kind = kinds.get(key) ?? 'anon';
+    const fileSlot = kind.startsWith('ext4') && tainted.has('f0');
     for (let i = 0; i < Math.max(kf.length, mf.length); i++) {
       const a = kf[i] ?? '?';
       const b = mf[i] ?? '?';
       if (a === b) continue;
       if ((fileSlot || tainted.has(`${slot}.${i}`)) && a !== '.' && b !== '.') continue;
-      if (b === '.' && a !== 'z' && !(kinds.get(Number(slot)) ?? 'anon').startsWith('anon')) {
+      // MAP_SHARED|MAP_ANONYMOUS is shmem too (shmem_zero_setup()): only private anonymous memory has no fault-around.
+      if (b === '.' && a !== 'z' && kind !== 'anon-private') {
         if (!explained.includes('fault-around')) explained.push('fault-around');
         continue;
       }
@@ -115,11 +118,14 @@ function describe(f: string): string {
   return f === '.' ? 'not present' : f === 'z' ? 'the zero page' : f === '?' ? 'no page' : `token ${f}`;
 }
 
-/** Slot → memory kind of its first successful mmap (by the kernel's rets), for the facts comparison. */
-export function slotKinds(p: Program, kernel: RunResult, kindNames: readonly string[]): Map<number, string> {
-  const out = new Map<number, string>();
+/** "task.slot" → memory kind of the slot's mmap (by the kernel's rets; a child inherits its parent's), for the facts comparison. */
+export function slotKinds(p: Program, kernel: RunResult, kindNames: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
   p.calls.forEach((c, i) => {
-    if (c.op === 'M' && kernel.calls[i]?.ret === 0 && !out.has(c.a[0]!)) out.set(c.a[0]!, kindNames[c.a[1]!]!);
+    const r = kernel.calls[i]?.ret;
+    const task = c.task === 0 ? 'parent' : 'child';
+    if (c.op === 'M' && r !== undefined && (r === 0 || r <= -1000)) out.set(`${task}.${c.a[0]}`, kindNames[c.a[1]!]!);
+    if (c.op === 'F') for (const [k, v] of [...out]) if (k.startsWith('parent.')) out.set(`child.${k.slice(7)}`, v);
   });
   return out;
 }

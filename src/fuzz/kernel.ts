@@ -24,7 +24,7 @@ export type KernelName = (typeof KERNEL_NAMES)[number];
 export const UML_CAPS: Caps = { blkdev: true, ioUring: true };
 
 /** The model's memory: the programs map at most a few MiB; a PMD THP needs its 2 MiB blocks. */
-const MODEL_PAGES = 4096;
+const MODEL_PAGES = 1024;
 
 /** What the model needs to know about a kernel before running programs: its machine and profile. */
 export interface Target {

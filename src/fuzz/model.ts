@@ -24,19 +24,32 @@ export interface Fds {
 
 export const BLKDEV_BYTES = 16 << 20;
 
-/** The setup steps before the first call (not measured), in order; fds are bound from their rets. */
-export function setupSteps(p: Program, opts: { blkdev: boolean }): Step[] {
-  const usesRing = p.calls.some((c) => c.op === 'I' || c.op === 'J' || c.op === 'C');
+/** A setup step and the descriptor its ret is (for the calls that name a file). */
+export interface SetupStep extends Step {
+  readonly binds?: 'f0' | 'memfd' | 'blkdev' | 'ring' | 'pipe';
+}
+
+/**
+ * The setup steps before the first call (not measured), in order. Only what the program uses:
+ * the kernel side sets up everything, which no call it does not make can observe.
+ */
+export function setupSteps(p: Program, opts: { blkdev: boolean }): SetupStep[] {
+  const uses = (ops: string, file?: number) => p.calls.some((c) => ops.includes(c.op) && (file === undefined || c.a[0] === file));
+  const usesRing = uses('IJC');
+  const usesMemfd = p.calls.some((c) => (c.op === 'M' && c.a[1]! >= 4) || ('ZY'.includes(c.op) && c.a[0] === 2));
+  const usesBlk = opts.blkdev && uses('RWV', 1);
   return [
     { task: null, op: 'create_file', args: { name: 'f0', size: FILE_PAGES * PAGE, content: FILE_TOKEN } },
-    { task: null, op: 'create_file', args: { name: 'm0', size: FILE_PAGES * PAGE, fs: 'tmpfs' } },
-    ...(opts.blkdev ? [{ task: null, op: 'create_blkdev', args: { name: 'blk', size: BLKDEV_BYTES } }] : []),
-    { task: 'parent', op: 'open', args: { path: 'f0', flags: 'O_RDWR|O_DIRECT' } },
-    { task: 'parent', op: 'open', args: { path: 'm0', flags: 'O_RDWR' } },
-    ...(opts.blkdev ? [{ task: 'parent', op: 'open', args: { path: 'blk', flags: 'O_RDWR|O_DIRECT' } }] : []),
-    ...(usesRing ? [{ task: 'parent', op: 'io_uring_setup', args: {} }] : []),
-    { task: 'parent', op: 'pipe', args: {} },
-    { task: 'parent', op: 'mmap', args: { addr: SINK_ADDR, length: SINK_PAGES * PAGE, prot: 3, flags: 0x22 } },
+    ...(usesMemfd ? [{ task: null, op: 'create_file', args: { name: 'm0', size: FILE_PAGES * PAGE, fs: 'tmpfs' } }] : []),
+    ...(usesBlk ? [{ task: null, op: 'create_blkdev', args: { name: 'blk', size: BLKDEV_BYTES } }] : []),
+    { task: 'parent', op: 'open', args: { path: 'f0', flags: 'O_RDWR|O_DIRECT' }, binds: 'f0' as const },
+    ...(usesMemfd ? [{ task: 'parent', op: 'open', args: { path: 'm0', flags: 'O_RDWR' }, binds: 'memfd' as const }] : []),
+    ...(usesBlk ? [{ task: 'parent', op: 'open', args: { path: 'blk', flags: 'O_RDWR|O_DIRECT' }, binds: 'blkdev' as const }] : []),
+    ...(usesRing ? [{ task: 'parent', op: 'io_uring_setup', args: {}, binds: 'ring' as const }] : []),
+    ...(uses('S') ? [
+      { task: 'parent', op: 'pipe', args: {}, binds: 'pipe' as const },
+      { task: 'parent', op: 'mmap', args: { addr: SINK_ADDR, length: SINK_PAGES * PAGE, prot: 3, flags: 0x22 } },
+    ] : []),
   ];
 }
 
@@ -145,7 +158,7 @@ export interface ModelRun {
   readonly result: RunResult;
   /** Every step that ran, with its ret, after setup: for the scenario writer. */
   readonly steps: ReadonlyArray<{ readonly call: number; readonly step: Step; readonly ret: number }>;
-  readonly setup: readonly Step[];
+  readonly setup: readonly SetupStep[];
   readonly fds: Fds;
 }
 
@@ -162,10 +175,39 @@ function runStep(s: Session, st: Step): { ret: number; out?: Value } {
   return { ret: o.ret, ...(o.out !== undefined && { out: o.out }) };
 }
 
+/**
+ * Every mapped page of every task in one query: the `digest` query's "task{start[state,...] ...}"
+ * (state: the content token, or z for the zero page, then flags; - not present), as
+ * "task@addr" → '.' | 'z' | hex token. Null when the digest has another shape (then the facts
+ * are read page by page with the `page` query).
+ */
+function digestPages(s: Session): Map<string, string> | null {
+  let d: Readonly<Record<string, Value>>;
+  try {
+    d = s.query(null, 'digest', {});
+  } catch {
+    return null;
+  }
+  if (typeof d.tasks !== 'string') return null;
+  const out = new Map<string, string>();
+  for (const t of d.tasks.matchAll(/(\w+)\{([^}]*)\}/g)) {
+    for (const v of t[2]!.matchAll(/([0-9a-f]+)\[([^\]]*)\]/g)) {
+      const start = parseInt(v[1]!, 16);
+      v[2]!.split(',').forEach((st, i) => {
+        const m = /^(z|\d+)/.exec(st);
+        if (st === '-' || !m) return;
+        out.set(`${t[1]}@${start + i * PAGE}`, m[1] === 'z' ? 'z' : (Number(m[1]) >>> 0).toString(16));
+      });
+    }
+  }
+  return out;
+}
+
 /** Which slots each task maps (for the facts): the calls' own bookkeeping, as pinfuzz keeps it. */
 function trackSlots(slots: Map<string, Map<number, number>>, c: Call, ret: number): void {
   const t = TASK_NAMES[c.task];
-  if (c.op === 'M' && ret === 0 && c.a[0]! >= 0 && c.a[0]! < MAX_SLOTS) slots.get(t)!.set(c.a[0]!, c.a[2]!);
+  // ret <= -1000: mapped, the madvise after it failed (pinfuzz keeps the slot too).
+  if (c.op === 'M' && (ret === 0 || ret <= -1000) && c.a[0]! >= 0 && c.a[0]! < MAX_SLOTS) slots.get(t)!.set(c.a[0]!, c.a[2]!);
   if (c.op === 'F' && ret === 0) slots.set('child', new Map(slots.get('parent')!));
   if (c.op === 'X') slots.delete('child');
 }
@@ -174,7 +216,9 @@ function trackSlots(slots: Map<string, Map<number, number>>, c: Call, ret: numbe
 export function runOnModel(
   backend: Backend, p: Program, opts: { profile: string; machine: Readonly<Record<string, Value>>; blkdev: boolean },
 ): ModelRun {
-  const s = backend.start({ profile: opts.profile, machine: opts.machine, tasks: ['parent'] });
+  // The explorer's mode: no trace events (the same verdicts, several times faster); the scenario
+  // a divergence is written as replays it with a trace.
+  const s = backend.start({ profile: opts.profile, machine: opts.machine, tasks: ['parent'], explore: true });
   const setup = setupSteps(p, opts);
   const steps: Array<{ call: number; step: Step; ret: number }> = [];
   const calls: CallResult[] = [];
@@ -185,20 +229,18 @@ export function runOnModel(
   });
   let base = { a: 0, r: 0 };
   try {
-    const opened: number[] = [];
     for (const st of setup) {
       const r = runStep(s, st);
       if (r.ret < 0) return fail(`setup ${st.op} returned ${r.ret}`);
-      if (st.op === 'open' || st.op === 'io_uring_setup') opened.push(r.ret);
-      if (st.op === 'pipe') fds = { ...fds, pipe: r.out as unknown as [number, number] };
+      if (st.binds === 'pipe') fds = { ...fds, pipe: r.out as unknown as [number, number] };
+      else if (st.binds) fds = { ...fds, [st.binds]: r.ret };
     }
-    const blk = opts.blkdev ? 1 : 0;
-    fds = { ...fds, f0: opened[0]!, memfd: opened[1]!, blkdev: blk ? opened[2]! : -1, ring: opened[2 + blk] ?? -1 };
     base = counters(s);
+    let c1 = base;
     for (let i = 0; i < p.calls.length; i++) {
       const c = p.calls[i]!;
       const plan = planCall(c, fds);
-      const c0 = counters(s);
+      const c0 = c1;
       const rets: number[] = [];
       let ret: number | undefined;
       let k = 0;
@@ -211,16 +253,22 @@ export function runOnModel(
         steps.push({ call: i, step: st, ret: r.ret });
         ret = plan.combine(rets);
       }
-      const c1 = counters(s);
+      c1 = counters(s);
       calls.push({ ret, dA: c1.a - c0.a, dR: c1.r - c0.r });
       trackSlots(slots, c, ret);
     }
     const facts: Record<string, string[]> = {};
+    const seen = digestPages(s);
     for (const [task, m] of slots) {
       for (const [slot, pages] of [...m.entries()].sort((x, y) => x[0] - y[0])) {
         const row: string[] = [];
         for (let i = 0; i < pages; i++) {
           const addr = slotAddr(slot, i * PAGE);
+          const d = seen?.get(`${task}@${addr}`);
+          if (seen) {
+            row.push(d === undefined ? '.' : d);
+            continue;
+          }
           const pg = s.query(task, 'page', { addr });
           if (pg.present !== true) row.push('.');
           else if (pg.zero_page === true || pg.huge_zero === true) row.push('z');

@@ -19,6 +19,8 @@ export interface ScenarioMeta {
   readonly machine: Readonly<Record<string, Value>>;
   readonly difference: Difference | null;
   readonly original: number;
+  /** What the divergence was and how the model was fixed, first in the description. */
+  readonly description?: string;
 }
 
 /** A number written in hex (addresses, tokens): a plain YAML scalar, as a scenario would spell it. */
@@ -74,13 +76,13 @@ export function scenarioYaml(p: Program, kernel: RunResult, model: ModelRun, met
   for (const [key, pages] of Object.entries(kernel.facts)) {
     const [task, slot] = key.split('.') as [string, string];
     pages.forEach((f, i) => {
-      const addr = hex(slotAddr(Number(slot), i * PAGE));
-      const q = task === 'parent' ? { addr } : { task, addr };
-      if (f === '.') checks.push({ page: q, present: false });
-      else if (f === 'z') checks.push({ page: q, present: true, zero_page: true });
+      // A fresh mapping per check: the YAML writer would make shared objects anchors and aliases.
+      const q = () => (task === 'parent' ? { addr: hex(slotAddr(Number(slot), i * PAGE)) } : { task, addr: hex(slotAddr(Number(slot), i * PAGE)) });
+      if (f === '.') checks.push({ page: q(), present: false });
+      else if (f === 'z') checks.push({ page: q(), present: true, zero_page: true });
       else {
-        checks.push({ page: q, present: true });
-        if (!tainted.has(`${slot}.${i}`)) checks.push({ data: q, value: hex(parseInt(f, 16)) });
+        checks.push({ page: q(), present: true });
+        if (!tainted.has(`${slot}.${i}`)) checks.push({ data: q(), value: hex(parseInt(f, 16)) });
       }
     });
   }
@@ -89,10 +91,12 @@ export function scenarioYaml(p: Program, kernel: RunResult, model: ModelRun, met
   const doc = {
     name: meta.name,
     description: [
-      `Found by \`pinlab fuzz --kernel ${meta.kernel} --seed ${meta.seed}\` (program ${meta.original}) and shrunk; every expectation`,
+      ...(meta.description ? [meta.description, ''] : []),
+      meta.seed >= 0 ? `Found by \`pinlab fuzz --kernel ${meta.kernel} --seed ${meta.seed}\` (program ${meta.original}) and shrunk; every expectation`
+        : 'A pinlab fuzz program (src/fuzz/) run on the kernel and written as a scenario; every expectation',
       `is what Linux ${meta.release} (${meta.kernel}) returned or showed, run on its profile ${meta.profile}.`,
       d ? `First difference: ${d.what}: kernel ${JSON.stringify(d.kernel)}, model ${JSON.stringify(d.model)}.` : '',
-      `Slots: ${[...new Set(p.calls.filter((c) => c.op === 'M').map((c) => `s${c.a[0]} = ${hex(slotAddr(c.a[0]!, 0))} (${MEM_KINDS[c.a[1]!]})`))].join(', ')}.`,
+      `Slots: ${[...new Set(p.calls.filter((c) => c.op === 'M').map((c) => `s${c.a[0]} = 0x${slotAddr(c.a[0]!, 0).toString(16)} (${MEM_KINDS[c.a[1]!]})`))].join(', ')}.`,
     ].filter(Boolean).join('\n'),
     source: `pinlab fuzz: ${meta.kernel} (Linux ${meta.release})`,
     profiles: [meta.profile],

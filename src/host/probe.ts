@@ -188,11 +188,13 @@ export function planFromProbe(p: HostProbe, pages: number): HostModelPlan {
   let thp: boolean | null = null;
   if (p.thpEnabled === 'absent') {
     // No /sys/kernel/mm/transparent_hugepage: a kernel built without CONFIG_TRANSPARENT_HUGEPAGE
-    // (User-Mode Linux), for which the model's 'never' is exact.
+    // (User-Mode Linux): 'never', and thp_configured false (MADV_[NO]HUGEPAGE are -EINVAL there).
     machine.thp = 'never';
     machine.mthp_orders = [];
+    machine.thp_configured = false;
     thp = false;
     mapping.push({ fact: 'THP enabled', observed: 'absent (no CONFIG_TRANSPARENT_HUGEPAGE)', setting: 'thp', value: 'never' });
+    mapping.push({ fact: 'CONFIG_TRANSPARENT_HUGEPAGE', observed: 'absent', setting: 'thp_configured', value: 'false' });
   } else if (!(THP_MODES as readonly string[]).includes(pmdMode)) {
     limits.thp = `THP mode '${pmdMode}' for the ${pmdKb} kB size is not one the model knows`;
   } else {

@@ -70,7 +70,7 @@ export function migrate_folio(k: Kernel, head: number): number {
   }
   // remove_migration_ptes(): every mapping now points at the new folio.
   for (const t of tasks(k).values()) {
-    for (const v of t.mm.vmas) {
+    for (const v of t.mm.rmapVmas) {
       for (const e of v.pmd.values()) if (e.pfn === head) { e.pfn = np; k.fp.write('vma', v.id); }
       for (let i = 0; i < v.pte.length; i++) {
         const p = v.pte[i];

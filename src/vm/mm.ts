@@ -109,6 +109,15 @@ export class Mm {
    * invariants must walk them too when the explorer pauses the fork half-way.
    */
   forkChild: Mm | null = null;
+
+  /**
+   * The VMAs an rmap walk reaches through this mm's pages: its own and those of the child a fork is
+   * building (kernel/fork.c dup_mmap() links each new VMA into i_mmap / the anon_vma before
+   * copy_page_range() fills its page table).
+   */
+  get rmapVmas(): readonly Vma[] {
+    return this.forkChild ? [...this.vmas, ...this.forkChild.vmas] : this.vmas;
+  }
   /** Next address handed out by get_unmapped_area() (top-down). */
   mmapBase = 0x7f0000000000;
   users = 1;

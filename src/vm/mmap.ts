@@ -367,6 +367,9 @@ export function do_madvise(k: Kernel, mm: Mm, start: number, length: number, adv
     if (name) throw new RangeError(`madvise(${name}) is not modelled (the model has ${MADV_MODELLED.length} advice values; see pinlab ops)`);
     return -EINVAL;
   }
+  // madvise_behavior_valid() / is_valid_madvise(): these two exist only with CONFIG_TRANSPARENT_HUGEPAGE
+  // (fuzz: scenarios/fuzz/madv-hugepage-without-thp.yaml, uml-6.12).
+  if ((advice === MADV_HUGEPAGE || advice === MADV_NOHUGEPAGE) && !k.machine.thpConfigured) return -EINVAL;
   const s = u64(start);
   if (offsetInPage64(s)) return -EINVAL;
   const lenIn = u64(length);

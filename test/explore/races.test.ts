@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { exploreDpor } from '../../src/explore/dpor.js';
 import { exploreExhaustive } from '../../src/explore/exhaustive.js';
 import { scenarioProgram } from '../../src/explore/scenario.js';
-import { compareDporExhaustive } from '../../src/explore/soundness.js';
+import { commutationCheck, compareDporExhaustive } from '../../src/explore/soundness.js';
 import { loadScenario, loadScenarioFile } from '../../src/scenario/load.js';
 import { modelBackend } from '../../src/scenario/model-backend.js';
 
@@ -31,6 +31,7 @@ for (const f of files) {
       assert.deepEqual(c.problems, [], `${f} [${profile}]`);
       assert.equal(c.dpor.verdict, c.exhaustive.verdict);
       assert.ok(c.traces >= 2, `${f} [${profile}]: only ${c.traces} trace: the actors do not race`);
+      assert.deepEqual(commutationCheck(p), [], `${f} [${profile}]: independent adjacent steps must commute`);
     });
   }
 }

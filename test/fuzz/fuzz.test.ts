@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -191,4 +191,18 @@ describe('fuzz: the command line', () => {
     assert.equal(r.status, 2);
     assert.match(r.stderr, /--programs only applies to fuzz/);
   });
+});
+
+describe('fuzz: the open divergences', () => {
+  // test/fuzz/open/: divergences pinlab fuzz found and shrank, not fixed yet (docs/fuzz.md lists
+  // them). Each is a scenario of what the kernel did, so it fails on the model; when a fix makes
+  // one pass, it belongs in scenarios/fuzz/ (the catalogue) and this test says so.
+  const dir = join(ROOT, 'test/fuzz/open');
+  for (const f of readdirSync(dir).filter((x) => x.endsWith('.yaml'))) {
+    test(`${f} still fails on the model`, () => {
+      const r = spawnSync(process.execPath, [join(ROOT, 'bin/pinlab.js'), 'run', join(dir, f)], { encoding: 'utf8' });
+      assert.equal(r.status, 1, `${f} passes now (move it to scenarios/fuzz/ with the fix): ${r.stdout}${r.stderr}`);
+      assert.match(r.stdout, /^FAIL /m);
+    });
+  }
 });
