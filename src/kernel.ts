@@ -1,7 +1,7 @@
 // One modelled kernel: the subsystems wired for one profile and one machine.
 
 import { KernelBug, Warnings } from './check/bug.js';
-import { GFP_HIGHUSER_MOVABLE, PhysMem, type AllocFailure, type Gfp } from './mm/memory.js';
+import { GFP_HIGHUSER_MOVABLE, PhysMem, RecordingPhysMem, type AllocFailure, type Gfp } from './mm/memory.js';
 import { pageFlagNames } from './mm/page-flags.js';
 import { Vmstat, VMSTAT_ITEMS } from './mm/vmstat.js';
 import { getProfile, type Profile } from './profile.js';
@@ -152,7 +152,11 @@ export class Kernel {
     this.profile = p;
     this.machine = { ...DEFAULT_MACHINE, ...opts.machine };
     const pages = (b: number) => Math.ceil(b / 4096);
-    this.mem = new PhysMem({
+    const tracing = opts.trace ?? true;
+    const footprints = tracing || (opts.footprints ?? false);
+    // With footprints the folio table records reads too (RecordingPhysMem); without, its read
+    // accessors are plain array loads (the benchmarks' pin path).
+    this.mem = new (footprints ? RecordingPhysMem : PhysMem)({
       normal: pages(this.machine.normal),
       movable: pages(this.machine.movable),
       cma: pages(this.machine.cma),
@@ -160,9 +164,7 @@ export class Kernel {
     });
     this.mem.onAllocFail = (f) => this.allocFailed(f);
     if (this.machine.hugetlbPages > 0) this.mem.reserveHugetlbPool(this.machine.hugetlbPages);
-    const tracing = opts.trace ?? true;
     this.trace.enabled = tracing;
-    const footprints = tracing || (opts.footprints ?? false);
     this.fp.enabled = footprints;
     this.mem.fp = footprints ? this.fp : null;
     this.accumulateFootprints = !tracing && footprints;
@@ -203,7 +205,8 @@ export class Kernel {
     this.allocFailures.push({ ...f, step: this.seq, op: this.currentOp, message });
   }
 
-  private readonly slots: unknown[] = [];
+  // Preallocated: the keys are made at module load, and a holey array grown from index 20 is slower.
+  private readonly slots: unknown[] = new Array<unknown>(Math.max(32, nextStateSlot)).fill(undefined);
   private readonly teardownHooks: Array<() => void> = [];
 
   /** The subsystem state behind `key`, created on first use: `k.state(BLKDEV)`. */
@@ -260,7 +263,16 @@ export class Kernel {
       result = fn();
       const check = this.invariantCheck;
       if (this.checkInvariantsEachStep && check) {
-        const broken = this.peek(() => check(this, this.checkInvariantsEachStep === 'incremental' ? this.fp.writtenFolioRuns() : undefined));
+        // As peek(), without a closure per step: the check records nothing.
+        const written = this.checkInvariantsEachStep === 'incremental' ? this.fp.writtenFolioRuns() : undefined;
+        const fp = this.mem.fp;
+        this.mem.fp = null;
+        let broken: string[];
+        try {
+          broken = check(this, written);
+        } finally {
+          this.mem.fp = fp;
+        }
         if (broken.length) bug = new KernelBug(`invariant violated after ${op}: ${broken[0]}`, broken);
       }
     } catch (e) {

@@ -6,10 +6,9 @@ import { EFAULT, EINVAL, EIO, PAGE_SIZE } from '../include/uapi.js';
 import { folio_mark_dirty } from '../mm/page-writeback.js';
 import { put_page, put_user_page, unpin_user_folio } from '../gup/unpin.js';
 import { PG_dirty } from '../mm/page-flags.js';
-import {
-  iov_iter_extract_pages, iov_iter_extract_will_pin, iov_iter_get_pages2, iov_iter_revert, user_backed_iter, type BvecSeg,
-  type IovIter,
-} from '../lib/iov-iter.js';
+import { user_backed_iter, type BvecSeg, type IovIter } from '../lib/iov_iter/uio.js';
+import { iov_iter_revert } from '../lib/iov_iter/advance.js';
+import { iov_iter_extract_pages, iov_iter_extract_will_pin, iov_iter_get_pages2 } from '../lib/iov_iter/extract.js';
 
 /** BIO_MAX_VECS (include/linux/bio.h) */
 export const BIO_MAX_VECS = 256;

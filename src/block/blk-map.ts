@@ -21,7 +21,9 @@ import { GFP_KERNEL } from '../mm/memory.js';
 import { bio_alloc, bio_iov_iter_get_pages, bio_release_pages, BIO_MAX_VECS, type Bio } from './bio.js';
 import { blk_wait_bios, DMA_ALIGNMENT, submit_bio } from './blkdev.js';
 import { bio_iov_vecs_to_alloc } from './fops.js';
-import { copy_page_from_iter, copy_page_to_iter, iov_iter_advance, IovIter, user_backed_iter } from '../lib/iov-iter.js';
+import { IovIter, user_backed_iter } from '../lib/iov_iter/uio.js';
+import { iov_iter_advance } from '../lib/iov_iter/advance.js';
+import { copy_page_from_iter, copy_page_to_iter } from '../lib/iov_iter/copy.js';
 
 /** One bio of a request and, for a bounce bio, what bio_uncopy_user() needs (struct bio_map_data). */
 interface RqBio {

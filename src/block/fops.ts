@@ -23,7 +23,7 @@ import {
   type BioTarget,
 } from './bio.js';
 import { blk_wait_bios, DMA_ALIGNMENT, submit_bio } from './blkdev.js';
-import { user_backed_iter, type IovIter } from '../lib/iov-iter.js';
+import { user_backed_iter, type IovIter } from '../lib/iov_iter/uio.js';
 
 /** bdev_logical_block_size() of the modelled device. */
 export const BDEV_LOGICAL_BLOCK_SIZE = 512;

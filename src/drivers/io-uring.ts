@@ -11,7 +11,6 @@
 // goes — close() of the last descriptor, in whichever task holds it after fork, or exit — and
 // io_uring_release() tears the ring down.
 
-import type { BvecSeg } from '../lib/iov-iter.js';
 import * as api from '../gup/api.js';
 import { put_page, unpin_user_page, unpin_user_pages } from '../gup/unpin.js';
 import { EBUSY, EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, PAGE_SHIFT, PAGE_SIZE, O_CLOEXEC, O_RDWR } from '../include/uapi.js';
@@ -24,6 +23,7 @@ import { driverSwitches, type DriverSwitches } from './features.js';
 import { capable_ipc_lock, memlock, memlockLimitPages } from './memlock.js';
 import { VM_HUGETLB, FOLL_LONGTERM, FOLL_WRITE } from '../include/linux/mm.js';
 import { shmem_mapping } from '../mm/filemap.js';
+import type { BvecSeg } from '../lib/iov_iter/uio.js';
 
 /** io_buffer_validate(): "arbitrary limit, but we need something" — one buffer is at most 1 GiB (SZ_1G). */
 export const IO_MAX_BUFFER_LEN = 2 ** 30;

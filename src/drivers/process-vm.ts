@@ -8,7 +8,6 @@
 // The local side is an ITER_IOVEC (or ITER_UBUF) over the caller's memory, copied with
 // copy_page_to_iter() / copy_page_from_iter() (src/lib/iov-iter.ts): content tokens, per page.
 
-import { copy_page_from_iter, copy_page_to_iter, import_iovec_checked, iov_iter_count, UIO_MAXIOV, type IovIter } from '../lib/iov-iter.js';
 import * as api from '../gup/api.js';
 import { put_page, set_page_dirty_lock, unpin_user_pages_dirty_lock } from '../gup/unpin.js';
 import { EFAULT, EINVAL, PAGE_SIZE } from '../include/uapi.js';
@@ -17,6 +16,8 @@ import type { Mm, Task } from '../vm/mm.js';
 import { ESRCH, pageAlignDown, pageArray } from './common.js';
 import { driverSwitches } from './features.js';
 import { FOLL_WRITE } from '../include/linux/mm.js';
+import { import_iovec_checked, iov_iter_count, UIO_MAXIOV, type IovIter } from '../lib/iov_iter/uio.js';
+import { copy_page_from_iter, copy_page_to_iter } from '../lib/iov_iter/copy.js';
 
 export interface Iovec {
   readonly base: number;

@@ -5,9 +5,6 @@
 // (put_page()) when the data is read or the pipe is freed. No pins: the FOLL_PIN counters do not
 // move (R75, R127). The pipe is src/lib/pipe-buf.ts, its files src/fs/pipe.ts.
 
-import {
-  import_iovec_checked, iov_iter_count, iov_iter_get_pages2, iov_iter_revert, type IovIter,
-} from '../lib/iov-iter.js';
 import { pipe_empty, pipe_full, pipeAppendPage, pipeBuffers, type Pipe } from '../lib/pipe-buf.js';
 import { EBADF, fdget, FMODE_READ, FMODE_WRITE } from '../fs/fdtable.js';
 import { get_pipe_info, pipeRead } from '../fs/pipe.js';
@@ -16,6 +13,9 @@ import { EAGAIN, EPIPE, PAGE_SIZE } from '../include/uapi.js';
 import type { Kernel } from '../kernel.js';
 import type { Task } from '../vm/mm.js';
 import type { Iovec } from './process-vm.js';
+import { import_iovec_checked, iov_iter_count, type IovIter } from '../lib/iov_iter/uio.js';
+import { iov_iter_revert } from '../lib/iov_iter/advance.js';
+import { iov_iter_get_pages2 } from '../lib/iov_iter/extract.js';
 
 export { PIPE_DEF_BUFFERS } from '../include/linux/pipe_fs_i.js';
 

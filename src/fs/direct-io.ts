@@ -12,8 +12,8 @@ import { blk_wait_bios } from '../block/blkdev.js';
 import { iomap_dio_rw } from './iomap-dio.js';
 import { legacy_dio_rw } from './legacy-dio.js';
 import { blkdev_dio_rw } from '../block/fops.js';
-import type { IovIter } from '../lib/iov-iter.js';
 import { PAGE_SIZE } from '../include/uapi.js';
+import type { IovIter } from '../lib/iov_iter/uio.js';
 
 /** What a filesystem's ->read_iter / ->write_iter do for O_DIRECT: bytes, -EIOCBQUEUED (async, bios in flight) or -errno. */
 export type DirectIOFn = (k: Kernel, file: File, iter: IovIter, pos: number, opts: { async: boolean }) => number;

@@ -13,7 +13,6 @@
 // A regular file's table carries its filesystem's direct I/O (src/fs/direct-io.ts).
 
 import { stateKey, type Kernel } from '../kernel.js';
-import type { IovIter } from '../lib/iov-iter.js';
 import { EBADF, EINVAL, ENOENT, O_RDWR, O_CREAT, O_TRUNC, O_DIRECT } from '../include/uapi.js';
 import type { Task } from '../vm/mm.js';
 import { File, type FsKind } from './file.js';
@@ -21,6 +20,7 @@ import { truncate_setsize } from './truncate.js';
 import { blkdev_dio, ext4_dio_rw, fat_dio_rw, type DirectIOFn } from './direct-io.js';
 import { onFork, onExit } from '../vm/mm.js';
 import { files, registerFile, shmem_mapping } from '../mm/filemap.js';
+import type { IovIter } from '../lib/iov_iter/uio.js';
 
 /** include/uapi/asm-generic/errno-base.h */
 export { EBADF };

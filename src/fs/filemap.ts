@@ -3,13 +3,14 @@
 // fs/dax.c dax_iomap_rw()). Data moves as content tokens, one per page.
 
 import type { Kernel } from '../kernel.js';
-import { copy_page_from_iter, copy_page_to_iter, type IovIter } from '../lib/iov-iter.js';
 import { EFAULT, ENOMEM, PAGE_SIZE } from '../include/uapi.js';
 import { PG_private, PG_referenced } from '../mm/page-flags.js';
 import { attachBuffers } from './file.js';
 import type { File } from '../include/linux/fs.js';
 import { folio_mark_dirty } from '../mm/page-writeback.js';
 import { filemap_fault } from '../mm/filemap.js';
+import type { IovIter } from '../lib/iov_iter/uio.js';
+import { copy_page_from_iter, copy_page_to_iter } from '../lib/iov_iter/copy.js';
 
 /** How data crosses between a page and an iterator; the iov_iter functions by default. */
 export interface Copier {

@@ -10,7 +10,6 @@ import {
   type Bio,
 } from '../block/bio.js';
 import { DMA_ALIGNMENT, submit_bio } from '../block/blkdev.js';
-import { iov_iter_zero, user_backed_iter, type IovIter } from '../lib/iov-iter.js';
 import { invalidate_inode_pages2_range } from './truncate.js';
 
 /** The device's logical block size: O_DIRECT offsets and lengths must be multiples of it. */
@@ -18,6 +17,8 @@ export const LOGICAL_BLOCK_SIZE = 512;
 /** The filesystem block size (ext4 with 4 KiB blocks). */
 export const FS_BLOCK_SIZE = PAGE_SIZE;
 import { EIOCBQUEUED } from '../include/uapi.js';
+import { user_backed_iter, type IovIter } from '../lib/iov_iter/uio.js';
+import { iov_iter_zero } from '../lib/iov_iter/copy.js';
 
 /**
  * bdev_iter_is_aligned(): every segment's address and length meet the DMA alignment; an empty

@@ -17,8 +17,9 @@ import {
 } from '../block/bio.js';
 import { submit_bio } from '../block/blkdev.js';
 import { EIOCBQUEUED } from '../include/uapi.js';
-import { iov_iter_extract_pages, iov_iter_extract_will_pin, iov_iter_get_pages2, user_backed_iter, type IovIter } from '../lib/iov-iter.js';
 import { get_page_ref } from '../block/zero.js';
+import { user_backed_iter, type IovIter } from '../lib/iov_iter/uio.js';
+import { iov_iter_extract_pages, iov_iter_extract_will_pin, iov_iter_get_pages2 } from '../lib/iov_iter/extract.js';
 
 /** DIO_PAGES: pages extracted per batch. */
 const DIO_PAGES = 64;

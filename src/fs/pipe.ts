@@ -5,11 +5,12 @@
 // to it any more. The ring of buffers itself is src/lib/pipe-buf.ts.
 
 import type { Kernel } from '../kernel.js';
-import { copy_page_to_iter, iov_iter_count, type IovIter } from '../lib/iov-iter.js';
 import { newPipe, pipe_empty, free_pipe_info, pipe_buf, pipe_buf_release, type Pipe } from '../lib/pipe-buf.js';
 import { EAGAIN, EINVAL, O_CLOEXEC, O_DIRECT, O_NONBLOCK, O_RDONLY, O_WRONLY } from '../include/uapi.js';
 import type { Task } from '../vm/mm.js';
 import { alloc_file_pseudo, fd_install, FMODE_READ, FMODE_WRITE, fput, get_unused_fd_flags, put_unused_fd, type FileOperations, type OpenFile } from './fdtable.js';
+import { iov_iter_count, type IovIter } from '../lib/iov_iter/uio.js';
+import { copy_page_to_iter } from '../lib/iov_iter/copy.js';
 
 /**
  * pipe_read() (fs/pipe.c) minus sleeping: copy from the oldest buffers, releasing each one read to

@@ -4,7 +4,6 @@
 // a file that is not in the page cache (a pipe) has its own ->read_iter/->write_iter.
 
 import type { Kernel } from '../kernel.js';
-import { access_ok, import_iovec_checked, import_ubuf, iov_iter_truncate, type IovIter, type Iovec } from '../lib/iov-iter.js';
 import { EFAULT, EFBIG, EINVAL, ENOENT, ESPIPE, O_DIRECT } from '../include/uapi.js';
 import type { Task } from '../vm/mm.js';
 import { canWrite, EBADF, fdget, FMODE_CAN_READ, FMODE_CAN_WRITE, FMODE_PREAD, FMODE_PWRITE, FMODE_READ, FMODE_WRITE, isRegular, type OpenFile, type RegularFile } from './fdtable.js';
@@ -13,6 +12,7 @@ import type { File } from '../include/linux/fs.js';
 import { truncate_setsize } from './truncate.js';
 import { filemap_write_and_wait_range } from './writeback.js';
 import { files, shmem_mapping } from '../mm/filemap.js';
+import { access_ok, import_iovec_checked, import_ubuf, iov_iter_truncate, type IovIter, type Iovec } from '../lib/iov_iter/uio.js';
 
 /**
  * vfs_read() / vfs_write() (fs/read_write.c) after the descriptor lookup: the file must be open for

@@ -9,8 +9,8 @@ import { get_pipe_info } from './pipe.js';
 import { EAGAIN, EBADF, EINVAL, EPIPE } from '../include/uapi.js';
 import { GFP_KERNEL } from '../mm/memory.js';
 import type { Task } from '../vm/mm.js';
-import { iov_iter_bvec, iov_iter_pipe, type BvecSeg, type IovIter } from '../lib/iov-iter.js';
 import { pipe_full, pipeAppendPage, type Pipe } from '../lib/pipe-buf.js';
+import { iov_iter_bvec, iov_iter_pipe, type BvecSeg, type IovIter } from '../lib/iov_iter/uio.js';
 
 /**
  * splice(fd_in, &off_in, fd_out, NULL, len, 0) from a file into a pipe (fs/splice.c do_splice()):

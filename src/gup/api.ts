@@ -33,15 +33,17 @@ function requireApi(k: Kernel, fn: string, family: Family, flags: number): void 
 function is_valid_gup_args(k: Kernel, fn: string, pages: PageArray | null, locked: number[] | null, flags: number,
   toSet: number): number | null {
   const site = (what: string) => `mm/gup.c:is_valid_gup_args:${what}`;
-  if (!k.profile.is_valid_gup_args) {
+  if (!k.profile.validGupArgs) {
     if (toSet & FOLL_PIN && k.WARN_ON_ONCE((flags & FOLL_GET) !== 0, `mm/gup.c:${fn}:FOLL_GET`,
       `${fn}(): FOLL_GET passed to a pin_user_pages*() call`)) return null;
     if (toSet & FOLL_GET && k.WARN_ON_ONCE((flags & FOLL_PIN) !== 0, `mm/gup.c:${fn}:FOLL_PIN`,
       `${fn}(): FOLL_PIN is internal to the pin_user_pages*() calls`)) return null;
     return flags | toSet;
   }
-  if (k.WARN_ON_ONCE((flags & INTERNAL_GUP_FLAGS) !== 0, site('internal'),
-    `${fn}(): internal flags ${follFlagsString(flags & INTERNAL_GUP_FLAGS)} passed by the caller`)) return null;
+  // The message names the flags: built only when the WARN fires (this runs on every GUP call).
+  const internal = flags & INTERNAL_GUP_FLAGS;
+  if (internal !== 0 && k.WARN_ON_ONCE(true, site('internal'),
+    `${fn}(): internal flags ${follFlagsString(internal)} passed by the caller`)) return null;
   let f = flags | toSet;
   if (locked) {
     if (k.WARN_ON_ONCE(locked[0] !== 1, site('locked'), `${fn}(): *locked must be 1, is ${locked[0]}`)) return null;
@@ -60,7 +62,7 @@ function is_valid_gup_args(k: Kernel, fn: string, pages: PageArray | null, locke
 
 /** What an invalid call returns: -EINVAL, except pin_user_pages(), _remote() and _unlocked(), which return 0 (R16). */
 function invalid(k: Kernel, zeroOnInvalid: boolean): number {
-  return k.profile.is_valid_gup_args && zeroOnInvalid ? 0 : -EINVAL;
+  return k.profile.validGupArgs && zeroOnInvalid ? 0 : -EINVAL;
 }
 
 export function get_user_pages(k: Kernel, current: Task, start: number, nr_pages: number, gup_flags: number,

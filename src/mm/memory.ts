@@ -73,17 +73,17 @@ const BUFFER_POOL = new Map<number, ArrayBuffer[]>();
 
 export class PhysMem {
   readonly nrPages: number;
-  private readonly refcount: Int32Array;
-  private readonly mapcount: Int32Array;
-  private readonly flags: Uint32Array;
-  private readonly order: Uint8Array;
-  private readonly zone: Uint8Array;
+  protected readonly refcount: Int32Array;
+  protected readonly mapcount: Int32Array;
+  protected readonly flags: Uint32Array;
+  protected readonly order: Uint8Array;
+  protected readonly zone: Uint8Array;
   /** Owner: 0 none, >0 a file (address_space) id, -1 anonymous. Buddy free lists reuse it as "prev". */
-  private readonly mapping: Int32Array;
+  protected readonly mapping: Int32Array;
   /** Page index within the owning file. Buddy free lists reuse it as "next". */
-  private readonly index: Int32Array;
+  protected readonly index: Int32Array;
   /** Content token: a version number written by CPU stores and device DMA. */
-  private readonly content: Uint32Array;
+  protected readonly content: Uint32Array;
 
   readonly zones: ZoneRange[] = [];
   private readonly freeHead: Int32Array[] = [];
@@ -182,12 +182,12 @@ export class PhysMem {
   static readonly BYTES_PER_PAGE = 4 + 4 + 4 + 1 + 1 + 4 + 4 + 4;
 
   // ---- the per-page fields: the only way in and out (include/linux/page-flags.h, page_ref.h) ----
-  // Every access records the page in the step's footprint (reads too: an operation that fails
-  // after looking at a page still depends on it). Observers that are not kernel code (invariant
-  // checks, traces, scenario queries) read through Kernel.peek(), which records nothing.
+  // Every write records the page in the step's footprint; in a RecordingPhysMem (footprints on)
+  // every read does too (an operation that fails after looking at a page still depends on it).
+  // Observers that are not kernel code (invariant checks, traces, scenario queries) read through
+  // Kernel.peek(), which records nothing.
 
   refcountOf(pfn: number): number {
-    this.fp?.readFolio(pfn);
     return this.refcount[pfn];
   }
 
@@ -197,7 +197,6 @@ export class PhysMem {
   }
 
   mapcountOf(pfn: number): number {
-    this.fp?.readFolio(pfn);
     return this.mapcount[pfn];
   }
 
@@ -213,7 +212,6 @@ export class PhysMem {
   }
 
   flagsOf(pfn: number): number {
-    this.fp?.readFolio(pfn);
     return this.flags[pfn];
   }
 
@@ -223,7 +221,6 @@ export class PhysMem {
   }
 
   orderOf(pfn: number): number {
-    this.fp?.readFolio(pfn);
     return this.order[pfn];
   }
 
@@ -233,7 +230,6 @@ export class PhysMem {
   }
 
   mappingOf(pfn: number): number {
-    this.fp?.readFolio(pfn);
     return this.mapping[pfn];
   }
 
@@ -243,7 +239,6 @@ export class PhysMem {
   }
 
   indexOf(pfn: number): number {
-    this.fp?.readFolio(pfn);
     return this.index[pfn];
   }
 
@@ -253,7 +248,6 @@ export class PhysMem {
   }
 
   contentOf(pfn: number): number {
-    this.fp?.readFolio(pfn);
     return this.content[pfn];
   }
 
@@ -267,28 +261,23 @@ export class PhysMem {
 
   /** page_folio(): the head PFN of the folio containing pfn. */
   head(pfn: number): number {
-    this.fp?.readFolio(pfn);
     if ((this.flags[pfn] & PG_tail) === 0) return pfn;
     return pfn & ~((1 << this.order[pfn]) - 1);
   }
 
   folioOrder(head: number): number {
-    this.fp?.readFolio(head);
     return this.order[head];
   }
 
   folioNrPages(head: number): number {
-    this.fp?.readFolio(head);
     return 1 << this.order[head];
   }
 
   isLarge(head: number): boolean {
-    this.fp?.readFolio(head);
     return this.order[head] > 0;
   }
 
   test(head: number, flag: number): boolean {
-    this.fp?.readFolio(head);
     return (this.flags[head] & flag) !== 0;
   }
 
@@ -303,12 +292,10 @@ export class PhysMem {
   }
 
   isZeroPfn(pfn: number): boolean {
-    this.fp?.readFolio(pfn);
     return (this.flags[pfn] & PG_zero) !== 0;
   }
 
   isHugeZero(head: number): boolean {
-    this.fp?.readFolio(head);
     return (this.flags[head] & PG_huge_zero) !== 0;
   }
 
@@ -321,7 +308,6 @@ export class PhysMem {
   // ---- reference counts ---------------------------------------------------------------
 
   ref(head: number): number {
-    this.fp?.readFolio(head);
     return this.refcount[head];
   }
 
@@ -344,7 +330,6 @@ export class PhysMem {
 
   /** _pincount of a large folio (page[1] of the folio). */
   pincount(head: number): number {
-    this.fp?.readFolio(head);
     return this.order[head] > 0 ? this.refcount[head + 1] : 0;
   }
 
@@ -354,7 +339,6 @@ export class PhysMem {
   }
 
   entireMapcount(head: number): number {
-    this.fp?.readFolio(head);
     return this.order[head] >= 2 ? this.refcount[head + 2] : 0;
   }
 
@@ -521,7 +505,6 @@ export class PhysMem {
   }
 
   isFree(pfn: number): boolean {
-    this.fp?.readFolio(pfn);
     const h = this.head(pfn);
     return this.refcount[h] === 0 && (this.flags[h] & (PG_reserved | PG_zero)) === 0;
   }
@@ -617,3 +600,100 @@ export class PhysMem {
   }
 }
 
+
+/**
+ * The folio table of a kernel that keeps footprints (the explorer, traces): every read accessor
+ * also records the page read. A subclass rather than a test in each accessor, so that a kernel
+ * without footprints (benchmarks) pays nothing on the pin path: each call site sees one class.
+ */
+export class RecordingPhysMem extends PhysMem {
+  override refcountOf(pfn: number): number {
+    this.fp?.readFolio(pfn);
+    return super.refcountOf(pfn);
+  }
+
+  override mapcountOf(pfn: number): number {
+    this.fp?.readFolio(pfn);
+    return super.mapcountOf(pfn);
+  }
+
+  override flagsOf(pfn: number): number {
+    this.fp?.readFolio(pfn);
+    return super.flagsOf(pfn);
+  }
+
+  override orderOf(pfn: number): number {
+    this.fp?.readFolio(pfn);
+    return super.orderOf(pfn);
+  }
+
+  override mappingOf(pfn: number): number {
+    this.fp?.readFolio(pfn);
+    return super.mappingOf(pfn);
+  }
+
+  override indexOf(pfn: number): number {
+    this.fp?.readFolio(pfn);
+    return super.indexOf(pfn);
+  }
+
+  override contentOf(pfn: number): number {
+    this.fp?.readFolio(pfn);
+    return super.contentOf(pfn);
+  }
+
+  override head(pfn: number): number {
+    this.fp?.readFolio(pfn);
+    return super.head(pfn);
+  }
+
+  override folioOrder(head: number): number {
+    this.fp?.readFolio(head);
+    return super.folioOrder(head);
+  }
+
+  override folioNrPages(head: number): number {
+    this.fp?.readFolio(head);
+    return super.folioNrPages(head);
+  }
+
+  override isLarge(head: number): boolean {
+    this.fp?.readFolio(head);
+    return super.isLarge(head);
+  }
+
+  override test(head: number, flag: number): boolean {
+    this.fp?.readFolio(head);
+    return super.test(head, flag);
+  }
+
+  override isZeroPfn(pfn: number): boolean {
+    this.fp?.readFolio(pfn);
+    return super.isZeroPfn(pfn);
+  }
+
+  override isHugeZero(head: number): boolean {
+    this.fp?.readFolio(head);
+    return super.isHugeZero(head);
+  }
+
+  override ref(head: number): number {
+    this.fp?.readFolio(head);
+    return super.ref(head);
+  }
+
+  override pincount(head: number): number {
+    this.fp?.readFolio(head);
+    return super.pincount(head);
+  }
+
+  override entireMapcount(head: number): number {
+    this.fp?.readFolio(head);
+    return super.entireMapcount(head);
+  }
+
+  override isFree(pfn: number): boolean {
+    this.fp?.readFolio(pfn);
+    return super.isFree(pfn);
+  }
+}

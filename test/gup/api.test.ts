@@ -146,7 +146,7 @@ for (const [name, call] of CALLS) {
 // Before is_valid_gup_args() (v5.7 mm/gup.c pin_user_pages(): "FOLL_GET and FOLL_PIN are mutually
 // exclusive", WARN_ON_ONCE(gup_flags & FOLL_GET) → -EINVAL; docs/profiles.md "Invalid-flag returns").
 for (const name of ['pin_user_pages', 'pin_user_pages_fast']) {
-  test(`[5.7] ${name}(FOLL_GET) → -EINVAL with a WARN (no is_valid_gup_args yet)`, () => {
+  test(`[5.7] ${name}(FOLL_GET) → -EINVAL with a WARN (no validGupArgs yet)`, () => {
     const { k, t, addr } = setup({ profile: '5.7', pages: 1 });
     const call = CALLS.find(([n]) => n === name)![1];
     const w = warnsDuring(k, () => step(k, t, name, () => call(k, t, addr, 1, FOLL_GET, pagesArray(1))));

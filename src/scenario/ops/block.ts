@@ -2,10 +2,6 @@
 
 import { bio_dirty_fn, bioState } from '../../block/bio.js';
 import { blk_complete_one, devState, inFlight } from '../../block/blkdev.js';
-import {
-  import_iovec, import_ubuf, iov_iter_bvec, iov_iter_discard, iov_iter_kvec, iov_iter_pipe, iov_iter_revert, type BvecSeg,
-  type IovIter,
-} from '../../lib/iov-iter.js';
 import { bio_alloc, bio_iov_iter_get_pages, bio_release_pages, type Bio } from '../../block/bio.js';
 import { GFP_KERNEL } from '../../mm/memory.js';
 import { PAGE_SIZE, O_DIRECT } from '../../include/uapi.js';
@@ -18,13 +14,14 @@ import { generic_write_check_limits } from '../../fs/read_write.js';
 import { EINVAL } from '../../include/uapi.js';
 import { ScenarioError } from '../backend.js';
 import { File } from '../../fs/file.js';
-import { access_ok } from '../../lib/iov-iter.js';
 import { EFAULT } from '../../include/uapi.js';
 import { blk_execute_rq, blk_rq_map_user_iov, blk_rq_unmap_user } from '../../block/blk-map.js';
 import { bool, int, missing, name, oneOf, type ArgsOf } from '../args.js';
 import { op, query, ret, task, type Ctx, type OpImpl, type QueryImpl } from './common.js';
 import { files, registerFile } from '../../mm/filemap.js';
 import { stateKey } from '../../kernel.js';
+import { import_iovec, import_ubuf, iov_iter_bvec, iov_iter_discard, iov_iter_kvec, iov_iter_pipe, type BvecSeg, type IovIter, access_ok } from '../../lib/iov_iter/uio.js';
+import { iov_iter_revert } from '../../lib/iov_iter/advance.js';
 
 /**
  * io_submit() of one IOCB_CMD_PREAD / PWRITE on an O_DIRECT file (fs/aio.c aio_read()/aio_write()
