@@ -5,12 +5,14 @@
 import { performance } from 'node:perf_hooks';
 import { pin_user_pages_fast } from '../src/gup/api.js';
 import { unpin_user_pages } from '../src/gup/unpin.js';
-import { FOLL_LONGTERM, FOLL_WRITE, MAP_ANONYMOUS, MAP_POPULATE, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE } from '../src/include/uapi.js';
+import { MAP_ANONYMOUS, MAP_POPULATE, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE } from '../src/include/uapi.js';
 import { Kernel } from '../src/kernel.js';
 import { PhysMem } from '../src/mm/memory.js';
 import { do_mmap } from '../src/vm/mmap.js';
 import { exploreBench, parallelBench, printExploreRows, printParallelRow } from './explore.js';
 import { kernelColumn, type KernelRow } from './kernel.js';
+import { FOLL_LONGTERM, FOLL_WRITE } from '../src/include/linux/mm.js';
+import { createTask } from '../src/vm/mm.js';
 
 interface Case { label: string; sizeBytes: number; thp: boolean }
 
@@ -38,7 +40,7 @@ function measureModel(c: Case): ModelRow {
     trace: false,
     invariants: false,
   });
-  const t = k.createTask('bench');
+  const t = createTask(k, 'bench');
   const before = process.memoryUsage().arrayBuffers;
   const addr = do_mmap(k, t.mm, {
     addr: 0, length: c.sizeBytes, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,

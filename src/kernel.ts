@@ -1,8 +1,6 @@
 // One modelled kernel: the subsystems wired for one profile and one machine.
 
 import { KernelBug, Warnings } from './check/bug.js';
-import { checkInvariants } from './check/invariants.js';
-import type { File } from './fs/file.js';
 import { GFP_HIGHUSER_MOVABLE, PhysMem, type AllocFailure, type Gfp } from './mm/memory.js';
 import { pageFlagNames } from './mm/page-flags.js';
 import { Vmstat, VMSTAT_ITEMS } from './mm/vmstat.js';
@@ -10,7 +8,6 @@ import { getProfile, type Profile } from './profile.js';
 import { Footprint, type FootprintJSON } from './trace/footprint.js';
 import { IdSpace } from './trace/ids.js';
 import { Trace, type FolioChange } from './trace/trace.js';
-import { Mm, Task } from './vm/mm.js';
 
 export type ThpMode = 'always' | 'madvise' | 'never';
 
@@ -74,6 +71,30 @@ export interface AllocFailureRecord extends AllocFailure {
  */
 export const ALLOC_FAILURE_REPORTS = 10;
 
+/**
+ * A typed slot of per-kernel state that a subsystem owns (tasks, files, block queues, rings...):
+ * the key carries the slot's type, so `k.state(KEY)` needs no cast at the call site (cf. zod's
+ * typed registries). Slots are numbered, so a lookup is an array index.
+ */
+export interface StateKey<T> {
+  readonly name: string;
+  readonly slot: number;
+  readonly init: (k: Kernel) => T;
+}
+
+let nextStateSlot = 0;
+
+export function stateKey<T>(name: string, init: (k: Kernel) => T): StateKey<T> {
+  return { name, slot: nextStateSlot++, init };
+}
+
+/**
+ * The invariant check run after every step, installed by whoever builds the Kernel (the scenario
+ * backend, the tests): the Kernel knows no subsystem. `written` limits it to the folios a step
+ * wrote (the explorer's 'incremental' mode). Returns what is broken.
+ */
+export type InvariantCheck = (k: Kernel, written?: ReadonlyArray<readonly [number, number]>) => string[];
+
 /** GFP_HIGHUSER_MOVABLE inside memalloc_pin_save(): __GFP_MOVABLE cleared, which is GFP_HIGHUSER. */
 const GFP_HIGHUSER: Gfp = { movable: false, name: 'GFP_HIGHUSER' };
 
@@ -89,6 +110,8 @@ export interface KernelOptions {
   invariants?: boolean | 'incremental';
   /** Record footprints even when trace is false (the explorer's mode). */
   footprints?: boolean;
+  /** What "check invariants" runs (check/invariants.ts checkInvariants, as the composition roots pass it); none: no check. */
+  check?: InvariantCheck;
 }
 
 export class Kernel {
@@ -101,10 +124,9 @@ export class Kernel {
   readonly trace = new Trace();
   /** Ids of VMAs, files, bios and pipes, per kernel (deterministic re-runs). */
   readonly ids = new IdSpace();
-  readonly tasks = new Map<string, Task>();
-  readonly files = new Map<string, File>();
-  private readonly filesById = new Map<number, File>();
   checkInvariantsEachStep: boolean | 'incremental';
+  /** The invariant check (KernelOptions.check). */
+  invariantCheck: InvariantCheck | null;
   /**
    * When set (trace off, footprints on), footprints accumulate across steps until the caller
    * takes them with takeFootprint(): the explorer reads one per scenario step.
@@ -112,8 +134,6 @@ export class Kernel {
   private readonly accumulateFootprints: boolean;
   /** memalloc_pin_save() depth: allocations avoid ZONE_MOVABLE and CMA while > 0. */
   memallocPin = 0;
-  private nextPid = 1;
-  private nextMmId = 1;
   private notes: string[] = [];
   /** Allocation failures reported (warn_alloc(): those without __GFP_NOWARN), the first ALLOC_FAILURE_REPORTS of them. */
   readonly allocFailures: AllocFailureRecord[] = [];
@@ -147,6 +167,7 @@ export class Kernel {
     this.mem.fp = footprints ? this.fp : null;
     this.accumulateFootprints = !tracing && footprints;
     this.checkInvariantsEachStep = opts.invariants ?? true;
+    this.invariantCheck = opts.check ?? null;
     if (this.checkInvariantsEachStep === 'incremental' && !footprints) throw new RangeError("invariants: 'incremental' needs footprints");
   }
 
@@ -182,20 +203,18 @@ export class Kernel {
     this.allocFailures.push({ ...f, step: this.seq, op: this.currentOp, message });
   }
 
-  private readonly subsys = new Map<string, unknown>();
+  private readonly slots: unknown[] = [];
   private readonly teardownHooks: Array<() => void> = [];
 
-  /**
-   * Per-subsystem state, created on first use (block devices, fd tables, io_uring rings...), so a
-   * subsystem adds its state without touching this class: `k.state('blockdev', () => new Devs())`.
-   */
-  state<T>(key: string, init: () => T): T {
-    let v = this.subsys.get(key) as T | undefined;
+  /** The subsystem state behind `key`, created on first use: `k.state(BLKDEV)`. */
+  state<T>(key: StateKey<T>): T {
+    let v = this.slots[key.slot];
     if (v === undefined) {
-      v = init();
-      this.subsys.set(key, v);
+      v = key.init(this);
+      this.slots[key.slot] = v;
     }
-    return v;
+    // The slot was filled by key.init, whose type is T.
+    return v as T;
   }
 
   /** Run at teardown after every task has exited and before page caches are dropped (close files, unregister buffers). */
@@ -203,56 +222,8 @@ export class Kernel {
     this.teardownHooks.push(fn);
   }
 
-  private readonly forkHooks: Array<(parent: Task, child: Task) => void> = [];
-
-  /** Run when fork() has created a child (copy_files(), ...). */
-  onFork(fn: (parent: Task, child: Task) => void): void {
-    this.forkHooks.push(fn);
-  }
-
-  runForkHooks(parent: Task, child: Task): void {
-    for (const fn of this.forkHooks) fn(parent, child);
-  }
-
-  private readonly exitHooks: Array<(task: Task) => void> = [];
-
-  /** Run when a task exits, after its mm went (do_exit(): exit_mm(), then exit_files(), ...). */
-  onExit(fn: (task: Task) => void): void {
-    this.exitHooks.push(fn);
-  }
-
-  runExitHooks(task: Task): void {
-    for (const fn of this.exitHooks) fn(task);
-  }
-
   runTeardownHooks(): void {
     for (const fn of this.teardownHooks.splice(0)) fn();
-  }
-
-  registerFile(f: File): void {
-    f.id = this.ids.take('file');
-    this.filesById.set(f.id, f);
-  }
-
-  fileById(id: number): File | undefined {
-    return this.filesById.get(id);
-  }
-
-  newMm(): Mm {
-    return new Mm(this.nextMmId++, this.ids);
-  }
-
-  createTask(name: string, mm?: Mm): Task {
-    if (this.tasks.has(name)) throw new RangeError(`task '${name}' already exists`);
-    const t = new Task(this.nextPid++, name, mm ?? this.newMm());
-    this.tasks.set(name, t);
-    return t;
-  }
-
-  task(name: string): Task {
-    const t = this.tasks.get(name);
-    if (!t) throw new RangeError(`no task named '${name}'`);
-    return t;
   }
 
   /** WARN_ON_ONCE(cond) at a named site: returns cond so callers can write `if (k.WARN_ON_ONCE(...)) return`. */
@@ -287,8 +258,9 @@ export class Kernel {
     let bug: KernelBug | null = null;
     try {
       result = fn();
-      if (this.checkInvariantsEachStep) {
-        const broken = checkInvariants(this, this.checkInvariantsEachStep === 'incremental' ? this.fp.writtenFolioRuns() : undefined);
+      const check = this.invariantCheck;
+      if (this.checkInvariantsEachStep && check) {
+        const broken = this.peek(() => check(this, this.checkInvariantsEachStep === 'incremental' ? this.fp.writtenFolioRuns() : undefined));
         if (broken.length) bug = new KernelBug(`invariant violated after ${op}: ${broken[0]}`, broken);
       }
     } catch (e) {
@@ -304,7 +276,7 @@ export class Kernel {
       let written = 0;
       for (const [lo, hi] of runs) {
         written += hi - lo + 1;
-        for (let p = lo; p <= hi && changes.length < 16; p++) changes.push(this.folioState(p));
+        for (let p = lo; p <= hi && changes.length < 16; p++) changes.push(this.peek(() => this.folioState(p)));
       }
       this.trace.push({
         seq: this.seq,
@@ -331,6 +303,21 @@ export class Kernel {
     return result as T;
   }
 
+  /**
+   * Look at the model without it counting as the step's doing: the folio table's accessors record
+   * nothing inside fn. For observers that are not kernel code: invariant checks, trace events,
+   * scenario queries.
+   */
+  peek<T>(fn: () => T): T {
+    const fp = this.mem.fp;
+    this.mem.fp = null;
+    try {
+      return fn();
+    } finally {
+      this.mem.fp = fp;
+    }
+  }
+
   /** The footprint accumulated since the last call (footprints without trace; runs unsorted), and start a new one. */
   takeFootprint(): FootprintJSON {
     const f = this.fp.toRawJSON();
@@ -352,12 +339,12 @@ export class Kernel {
     const h = m.head(pfn);
     return {
       pfn,
-      refcount: m.refcount[h],
-      mapcount: m.mapcount[pfn],
+      refcount: m.refcountOf(h),
+      mapcount: m.mapcountOf(pfn),
       pincount: m.pincount(h),
-      flags: pageFlagNames(m.flags[pfn]),
+      flags: pageFlagNames(m.flagsOf(pfn)),
       free: m.isFree(pfn),
-      content: m.content[pfn],
+      content: m.contentOf(pfn),
     };
   }
 }

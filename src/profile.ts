@@ -38,7 +38,7 @@ export interface Profile {
   /** FOLL_LONGTERM R/O pins in COW mappings unshare page-cache and zero pages too (v6.2). */
   readonly reliableRoLongterm: boolean;
   /** is_valid_gup_args() with its asymmetric invalid return (v6.3). */
-  readonly validGupArgs: boolean;
+  readonly is_valid_gup_args: boolean;
   /** try_grab_folio() returns -ENOMEM / -EREMOTEIO (int) rather than a bool turned into -ENOMEM (v6.2). */
   readonly grabReturnsErrno: boolean;
   /** Reclaim keeps the private data of maybe-pinned folios (v6.4). */
@@ -160,7 +160,7 @@ const base: Profile = {
   gupFastForkSeq: false,
   anonExclusive: false,
   reliableRoLongterm: false,
-  validGupArgs: false,
+  is_valid_gup_args: false,
   grabReturnsErrno: false,
   reclaimKeepsPinnedPrivate: false,
   zeroPageNotPinned: false,
@@ -314,7 +314,7 @@ export const HISTORY: readonly SwitchChange[] = [
       '5.10': { release: 173, commit: null, evidence: DEB('5.10') },
     },
     confirmed: ['6.1.176'], confirmedWithout: ['5.10.46'], note: 'gone again with the v6.5 GUP check (6.12.113 accepts the buffer)' },
-  { set: { validGupArgs: true }, mainline: '6.3', commit: 'd64e2dbc33a1', evidence: 'I',
+  { set: { is_valid_gup_args: true }, mainline: '6.3', commit: 'd64e2dbc33a1', evidence: 'I',
     subject: 'mm/gup: simplify the external interface functions and consolidate invariants', where: 'mm/gup.c is_valid_gup_args()' },
   { set: { iterExtractPages: true }, mainline: '6.3', commit: null, evidence: 'I',
     subject: 'iov_iter: Add a function to extract a page list from an iterator', where: 'lib/iov_iter.c iov_iter_extract_pages()' },

@@ -4,7 +4,8 @@
 
 import assert from 'node:assert/strict';
 import { KernelBug } from '../src/check/bug.js';
-import { dropFileCache, type File } from '../src/fs/file.js';
+import { dropFileCache, File } from '../src/fs/file.js';
+import type { File as FileShape } from '../src/include/linux/fs.js';
 import type { PageArray } from '../src/gup/gup.js';
 import {
   MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, PAGE_SIZE, PROT_READ, PROT_WRITE,
@@ -12,8 +13,12 @@ import {
 import { Kernel, type MachineConfig } from '../src/kernel.js';
 import { translate, userRead, userWrite } from '../src/vm/access.js';
 import { do_exit } from '../src/vm/exit.js';
-import { PTE_WRITE, type Task } from '../src/vm/mm.js';
+import type { Task } from '../src/vm/mm.js';
 import { do_mmap } from '../src/vm/mmap.js';
+import { PTE_WRITE } from '../src/include/linux/mm.js';
+import { createTask, tasks } from '../src/vm/mm.js';
+import { files, fileById } from '../src/mm/filemap.js';
+import { checkInvariants } from '../src/check/invariants.js';
 
 export const MiB = 1 << 20;
 export const THP_SIZE = 2 * MiB;
@@ -25,7 +30,7 @@ export const SHARED_ANON = MAP_SHARED | MAP_ANONYMOUS;
 export const PIN_PROFILES = ['5.7', '5.9', '5.19', '6.2', '6.5', 'current'] as const;
 
 export function kernel(profile = 'current', machine: Partial<MachineConfig> = {}): Kernel {
-  return new Kernel({ profile, machine, trace: false });
+  return new Kernel({ profile, machine, trace: false, check: checkInvariants });
 }
 
 /** Run fn as one atomic model step in the name of task t (invariants checked afterwards). */
@@ -92,7 +97,7 @@ export interface SetupOpts extends MapOpts {
 /** A kernel, a task 'app', one mapping, optionally written. */
 export function setup(o: SetupOpts = {}): Env {
   const k = kernel(o.profile ?? 'current', o.machine ?? {});
-  const t = k.createTask('app');
+  const t = createTask(k, 'app');
   const length = o.length ?? (o.pages ?? 4) * PAGE_SIZE;
   const addr = mmap(k, t, length, o);
   const value = o.value === undefined ? 1 : o.value;
@@ -154,16 +159,23 @@ export function expectBug(k: Kernel, t: Task | null, op: string, fn: () => unkno
  */
 export function teardown(k: Kernel): void {
   step(k, null, 'teardown', () => {
-    for (const t of k.tasks.values()) do_exit(k, t);
+    for (const t of tasks(k).values()) do_exit(k, t);
     k.runTeardownHooks();
-    const files = new Set<File>(k.files.values());
+    const all = new Set<FileShape>(files(k).values());
     for (const h of k.mem.allocatedHeads()) {
-      const id = k.mem.mapping[h];
-      const f = id > 0 ? k.fileById(id) : undefined;
-      if (f) files.add(f);
+      const id = k.mem.mappingOf(h);
+      const f = id > 0 ? fileById(k, id) : undefined;
+      if (f) all.add(f);
     }
-    for (const f of files) dropFileCache(k, f);
+    for (const f of all) dropFileCache(k, f);
   });
 }
 
 export type { PageArray };
+
+/** A block device node holding `blocks` (page index → content token): the target of a test's bios. */
+export function blockDev(blocks: Iterable<[number, number]> = []): File {
+  const f = new File('sdX', 'blkdev', 1 << 30);
+  for (const [i, v] of blocks) f.disk.set(i, v);
+  return f;
+}

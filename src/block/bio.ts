@@ -1,14 +1,15 @@
 // struct bio and its page bookkeeping (block/bio.c, block/blk.h, include/linux/blk_types.h).
 
-import type { Kernel } from '../kernel.js';
+import { stateKey, type Kernel } from '../kernel.js';
+import type { File } from '../include/linux/fs.js';
 import { EFAULT, EINVAL, EIO, PAGE_SIZE } from '../include/uapi.js';
-import { folioMarkDirty } from '../fs/file.js';
+import { folio_mark_dirty } from '../mm/page-writeback.js';
 import { put_page, put_user_page, unpin_user_folio } from '../gup/unpin.js';
 import { PG_dirty } from '../mm/page-flags.js';
 import {
   iov_iter_extract_pages, iov_iter_extract_will_pin, iov_iter_get_pages2, iov_iter_revert, user_backed_iter, type BvecSeg,
   type IovIter,
-} from './iov-iter.js';
+} from '../lib/iov-iter.js';
 
 /** BIO_MAX_VECS (include/linux/bio.h) */
 export const BIO_MAX_VECS = 256;
@@ -16,7 +17,8 @@ export type BioOp = 'REQ_OP_READ' | 'REQ_OP_WRITE';
 
 /** Where a bio's data lives on the "disk": a file's blocks, one content token per page index. */
 export interface BioTarget {
-  readonly disk: Map<number, number>;
+  /** The file (a block device node, or the file whose blocks these are) the transfer reads or writes: its `disk`. */
+  readonly file: File;
   /** Page index of the first byte. */
   readonly index: number;
 }
@@ -55,7 +57,7 @@ export function bio_alloc(op: BioOp, nrVecs: number, target: BioTarget | null): 
  * bvec_try_merge_page(): merge into the last bvec if the new data starts exactly where it ends
  * physically — the same page, or the next physical page (multi-page bvecs).
  */
-function tryMerge(bio: Bio, pfn: number, len: number, off: number, gup: boolean): { merged: boolean; samePage: boolean } {
+function bvec_try_merge_page(bio: Bio, pfn: number, len: number, off: number, gup: boolean): { merged: boolean; samePage: boolean } {
   const last = bio.vecs[bio.vecs.length - 1];
   if (!last || (last.gup ?? false) !== gup) return { merged: false, samePage: false };
   const endAddr = last.pfn * PAGE_SIZE + last.offset + last.len; // one past the last byte
@@ -76,7 +78,7 @@ export function bio_add_page(k: Kernel, bio: Bio, pfn: number, len: number, off:
   if (bio.size + len > 0xffffffff) return 0;
   k.fp.write('bio', bioId(k, bio));
   const origin = gup && k.profile.bvecOriginFlags;
-  if (tryMerge(bio, pfn, len, off, origin).merged) return len;
+  if (bvec_try_merge_page(bio, pfn, len, off, origin).merged) return len;
   if (bio.vecs.length >= bio.maxVecs) return 0;
   bio.vecs.push(origin ? { pfn, offset: off, len, gup: true } : { pfn, offset: off, len });
   bio.size += len;
@@ -118,7 +120,7 @@ export function bio_release_pages(k: Kernel, bio: Bio, markDirty: boolean): void
     for (let p = first; p < first + n; ) {
       const head = mem.head(p);
       const inFolio = Math.min(first + n - p, mem.folioNrPages(head) - (p - head));
-      if (markDirty && !mem.isZeroPfn(head)) folioMarkDirty(k, head);
+      if (markDirty && !mem.isZeroPfn(head)) folio_mark_dirty(k, head);
       if (bio.pinned) unpin_user_folio(k, head, inFolio);
       else if (v.gup) for (let j = 0; j < inFolio; j++) put_user_page(k, p + j); // bvec_put_page() (seed 000)
       else for (let j = 0; j < inFolio; j++) put_page(k, p + j);
@@ -133,7 +135,7 @@ export function bio_set_pages_dirty(k: Kernel, bio: Bio): void {
     const { first, count } = segPages(v);
     for (let p = first; p < first + count; p++) {
       const head = k.mem.head(p);
-      if (!k.mem.isZeroPfn(head)) folioMarkDirty(k, head);
+      if (!k.mem.isZeroPfn(head)) folio_mark_dirty(k, head);
     }
   }
 }
@@ -173,8 +175,10 @@ export function bio_dirty_fn(k: Kernel): number {
   return list.length;
 }
 
+const BIO_KEY = stateKey('bio', () => ({ dirtyList: [] as Bio[] }));
+
 export function bioState(k: Kernel): { dirtyList: Bio[] } {
-  return k.state('bio', () => ({ dirtyList: [] as Bio[] }));
+  return k.state(BIO_KEY);
 }
 
 /**

@@ -15,12 +15,13 @@
 //   released with bio_release_pages(bio, bio_data_dir(bio) == READ) — reads dirty the pages.
 
 import type { Kernel } from '../kernel.js';
+import type { File } from '../include/linux/fs.js';
 import { EFAULT, EINVAL, PAGE_SIZE } from '../include/uapi.js';
 import { GFP_KERNEL } from '../mm/memory.js';
-import { bio_alloc, bio_iov_iter_get_pages, bio_release_pages, BIO_MAX_VECS, type Bio, type BioTarget } from './bio.js';
+import { bio_alloc, bio_iov_iter_get_pages, bio_release_pages, BIO_MAX_VECS, type Bio } from './bio.js';
 import { blk_wait_bios, DMA_ALIGNMENT, submit_bio } from './blkdev.js';
 import { bio_iov_vecs_to_alloc } from './fops.js';
-import { copy_page_from_iter, copy_page_to_iter, iov_iter_advance, IovIter, user_backed_iter } from './iov-iter.js';
+import { copy_page_from_iter, copy_page_to_iter, iov_iter_advance, IovIter, user_backed_iter } from '../lib/iov-iter.js';
 
 /** One bio of a request and, for a bounce bio, what bio_uncopy_user() needs (struct bio_map_data). */
 interface RqBio {
@@ -139,11 +140,11 @@ export function blk_rq_map_user_iov(k: Kernel, iter: IovIter): Request | number 
  * device disk starting at page index `index` (the DMA happens at completion, as for any bio).
  * Returns 0 or the first bio's error.
  */
-export function blk_execute_rq(k: Kernel, rq: Request, disk: BioTarget['disk'], index: number): number {
+export function blk_execute_rq(k: Kernel, rq: Request, dev: File, index: number): number {
   let status = 0;
   let i = index;
   for (const rb of rq.bios) {
-    rb.bio.target = { disk, index: i };
+    rb.bio.target = { file: dev, index: i };
     submit_bio(k, rb.bio); // submit_bio_wait(), via blk_wait_bios() (see fops.ts)
     blk_wait_bios(k, [rb.bio]);
     const s = rb.bio.status;

@@ -3,7 +3,7 @@
 // block/bio.c bio_endio()). The device moves content tokens between pages and the disk, and
 // records a DMA into a page that was freed while the I/O was in flight (R116: use-after-free).
 
-import type { Kernel } from '../kernel.js';
+import { stateKey, type Kernel } from '../kernel.js';
 import { PAGE_SIZE } from '../include/uapi.js';
 import { bioId, type Bio } from './bio.js';
 
@@ -20,20 +20,22 @@ interface DevState {
   dmaIntoFreed: string[];
 }
 
-export function devState(k: Kernel): DevState {
-  return k.state('blkdev', () => {
-    const st: DevState = { queue: [], completed: 0, dmaIntoFreed: [] };
-    k.mem.freeWatch = (head, nr) => {
-      for (const f of st.queue) {
-        for (const v of f.bio.vecs) {
-          const first = v.pfn + Math.floor(v.offset / PAGE_SIZE);
-          const last = v.pfn + Math.floor((v.offset + v.len - 1) / PAGE_SIZE);
-          for (let p = Math.max(first, head); p <= Math.min(last, head + nr - 1); p++) f.freed.add(p);
-        }
+const BLKDEV_KEY = stateKey('blkdev', (k: Kernel) => {
+  const st: DevState = { queue: [], completed: 0, dmaIntoFreed: [] };
+  k.mem.watchFrees((head, nr) => {
+    for (const f of st.queue) {
+      for (const v of f.bio.vecs) {
+        const first = v.pfn + Math.floor(v.offset / PAGE_SIZE);
+        const last = v.pfn + Math.floor((v.offset + v.len - 1) / PAGE_SIZE);
+        for (let p = Math.max(first, head); p <= Math.min(last, head + nr - 1); p++) f.freed.add(p);
       }
-    };
-    return st;
+    }
   });
+  return st;
+});
+
+export function devState(k: Kernel): DevState {
+  return k.state(BLKDEV_KEY);
 }
 
 /** The device's DMA alignment (queue_dma_alignment(): 511 for most block devices). */
@@ -63,12 +65,8 @@ function complete(k: Kernel, f: InFlight): void {
   if (t) {
     // The transfer reads or writes the file's blocks (block/blk-mq.c: the request reaches the
     // disk): record it, so the explorer orders it against truncate and writeback of that file.
-    for (const file of k.files.values()) {
-      if (file.disk !== t.disk) continue;
-      if (bio.op === 'REQ_OP_READ') k.fp.read('file', file.id);
-      else k.fp.write('file', file.id);
-      break;
-    }
+    if (bio.op === 'REQ_OP_READ') k.fp.read('file', t.file.id);
+    else k.fp.write('file', t.file.id);
   }
   let pageNo = 0;
   for (const v of bio.vecs) {
@@ -82,9 +80,9 @@ function complete(k: Kernel, f: InFlight): void {
       }
       if (!t) continue;
       if (bio.op === 'REQ_OP_READ') {
-        if (!mem.isZeroPfn(p)) mem.content[p] = t.disk.get(t.index + pageNo) ?? 0;
+        if (!mem.isZeroPfn(p)) mem.setContent(p, t.file.disk.get(t.index + pageNo) ?? 0);
       } else {
-        t.disk.set(t.index + pageNo, mem.content[p]);
+        t.file.disk.set(t.index + pageNo, mem.contentOf(p));
       }
       k.fp.write('folio', mem.head(p));
     }
@@ -113,6 +111,7 @@ export function submit_bio_wait(k: Kernel, bio: Bio): number {
   const i = st.queue.findIndex((f) => f.bio === bio);
   if (i < 0) return bio.status; // failed at submission: already ended with its error
   const [f] = st.queue.splice(i, 1);
+  k.fp.write('dev', 0); // taken off the queue: an interrupt that looks next finds it gone
   complete(k, f);
   return bio.status;
 }
@@ -126,6 +125,7 @@ export function blk_wait_bios(k: Kernel, bios: readonly Bio[]): void {
     const i = st.queue.findIndex((f) => f.bio === bio);
     if (i < 0) continue; // already completed (or failed at submission)
     const [f] = st.queue.splice(i, 1);
+    k.fp.write('dev', 0); // taken off the queue: an interrupt that looks next finds it gone
     complete(k, f);
   }
 }

@@ -16,13 +16,14 @@
 
 import type { Kernel } from '../kernel.js';
 import { EINVAL, EIO, EIOCBQUEUED, ENOSPC, PAGE_SIZE } from '../include/uapi.js';
-import type { File } from '../fs/file.js';
+import type { File } from '../include/linux/fs.js';
 import {
   bio_alloc, bio_check_pages_dirty, bio_iov_iter_get_pages, bio_release_pages, bio_set_pages_dirty, BIO_MAX_VECS,
   type Bio,
+  type BioTarget,
 } from './bio.js';
 import { blk_wait_bios, DMA_ALIGNMENT, submit_bio } from './blkdev.js';
-import { user_backed_iter, type IovIter } from './iov-iter.js';
+import { user_backed_iter, type IovIter } from '../lib/iov-iter.js';
 
 /** bdev_logical_block_size() of the modelled device. */
 export const BDEV_LOGICAL_BLOCK_SIZE = 512;
@@ -59,8 +60,8 @@ function bdevIterIsAligned(iter: IovIter): boolean {
   return segs.every((v) => v.len === 0 || ((v.base & DMA_ALIGNMENT) === 0 && v.len % BDEV_LOGICAL_BLOCK_SIZE === 0));
 }
 
-function target(file: File, pos: number): { disk: Map<number, number>; index: number } {
-  return { disk: file.disk, index: Math.floor(pos / PAGE_SIZE) };
+function target(file: File, pos: number): BioTarget {
+  return { file, index: Math.floor(pos / PAGE_SIZE) };
 }
 
 /** __blkdev_direct_IO_simple(): one on-stack bio, waited for and released by the caller (R97). */

@@ -31,3 +31,11 @@ export class Warnings {
     return this.seen.get(id) ?? 0;
   }
 }
+
+/** Calling a function, or passing a flag, that the selected kernel profile does not have. */
+export class ApiUnavailable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ApiUnavailable';
+  }
+}

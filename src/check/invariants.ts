@@ -3,7 +3,8 @@
 
 import type { Kernel } from '../kernel.js';
 import { PG_anon, PG_anon_exclusive, PG_buddy } from '../mm/page-flags.js';
-import { PTE_SPECIAL } from '../vm/mm.js';
+import { PTE_SPECIAL } from '../include/linux/mm.js';
+import { tasks } from '../vm/mm.js';
 
 /**
  * Check every invariant. With `written` (the folio runs the step wrote), only folios that were
@@ -16,9 +17,10 @@ export function checkInvariants(k: Kernel, written?: ReadonlyArray<readonly [num
   // 1. Recount mappings from the page tables: mapcount and entire_mapcount must match (rmap).
   const ptes = new Map<number, number>();
   const pmds = new Map<number, number>();
-  for (const t of k.tasks.values()) {
+  for (const t of tasks(k).values()) {
     if (t.exited) continue;
-    for (const v of t.mm.vmas) {
+    // A fork the explorer paused half-way: the child's page tables already map pages.
+    for (const v of t.mm.rmapVmas) {
       for (const e of v.pmd.values()) {
         if (mem.isHugeZero(e.pfn)) continue;
         if (mem.isFree(e.pfn)) out.push(`PMD in ${t.name} maps free pfn ${e.pfn} (use after free)`);
@@ -41,27 +43,27 @@ export function checkInvariants(k: Kernel, written?: ReadonlyArray<readonly [num
     for (let i = 0; i < nr; i++) {
       const p = head + i;
       const mapped = ptes.get(p) ?? 0;
-      if (mem.mapcount[p] !== mapped) out.push(`pfn ${p}: mapcount ${mem.mapcount[p]} but ${mapped} PTE(s) map it`);
+      if (mem.mapcountOf(p) !== mapped) out.push(`pfn ${p}: mapcount ${mem.mapcountOf(p)} but ${mapped} PTE(s) map it`);
       mapRefs += mapped;
     }
     const ref = mem.ref(head);
     const pin = mem.pincount(head);
     // 2. Every mapping holds a reference (R1); a wrapped (negative) refcount is the overflow case of R119.
-    if (ref >= 0 && ref < mapRefs + (mem.mapping[head] > 0 ? 1 : 0))
-      out.push(`folio ${head}: refcount ${ref} below its ${mapRefs} mapping(s)${mem.mapping[head] > 0 ? ' + page cache' : ''}`);
+    if (ref >= 0 && ref < mapRefs + (mem.mappingOf(head) > 0 ? 1 : 0))
+      out.push(`folio ${head}: refcount ${ref} below its ${mapRefs} mapping(s)${mem.mappingOf(head) > 0 ? ' + page cache' : ''}`);
     // 3. A large folio's pins are also references (R3).
     if (pin < 0) out.push(`folio ${head}: negative pincount ${pin}`);
     if (ref >= 0 && pin > ref) out.push(`folio ${head}: pincount ${pin} above refcount ${ref}`);
     // 4. Pinned anonymous pages stay exclusive (R44, sanity_check_pinned_pages()).
     if (k.profile.anonExclusive && pin > 0 && mem.test(head, PG_anon)) {
       let anyExclusive = false;
-      for (let i = 0; i < nr && !anyExclusive; i++) anyExclusive = (mem.flags[head + i] & PG_anon_exclusive) !== 0;
+      for (let i = 0; i < nr && !anyExclusive; i++) anyExclusive = (mem.flagsOf(head + i) & PG_anon_exclusive) !== 0;
       if (!anyExclusive && mapRefs > 0) out.push(`folio ${head}: pinned anonymous folio with no PageAnonExclusive page`);
     }
   }
   // 5. The zero page is never pinned from v6.5 (R4): its refcount only moves with GETs.
   for (const z of mem.zeroPfns) {
-    if (mem.flags[z] & PG_buddy) out.push(`zero page ${z} on a free list`);
+    if (mem.flagsOf(z) & PG_buddy) out.push(`zero page ${z} on a free list`);
     if (mem.ref(z) <= 0 && mem.ref(z) > -(2 ** 30)) out.push(`zero page ${z}: refcount ${mem.ref(z)}`);
   }
   return out;

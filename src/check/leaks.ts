@@ -2,9 +2,9 @@
 // dropped, any folio still allocated is held by someone the model can name.
 
 import type { Kernel } from '../kernel.js';
-import { folio_has_pincount } from '../gup/grab.js';
-import { GUP_PIN_COUNTING_BIAS } from '../include/uapi.js';
 import { PG_hwpoison } from '../mm/page-flags.js';
+import { GUP_PIN_COUNTING_BIAS } from '../include/linux/mm.js';
+import { folio_has_pincount } from '../mm/folio.js';
 
 export interface Holder {
   /** "task parent, pin_user_pages_fast at step 3 (handle P)" */
@@ -39,7 +39,7 @@ export function findLeaks(k: Kernel, holders: readonly Holder[] = []): Leak[] {
   for (const head of mem.allocatedHeads()) {
     if (mem.isHugeZero(head)) continue;
     if (mem.ref(head) === 0 && mem.hugetlbFree.includes(head)) continue; // free in the hugetlb pool
-    if (mem.flags[head] & PG_hwpoison && mem.ref(head) === 1) continue; // taken offline by memory_failure()
+    if (mem.flagsOf(head) & PG_hwpoison && mem.ref(head) === 1) continue; // taken offline by memory_failure()
     report(head);
   }
   // The zero page: references beyond its boot reference are leaked GETs (or pre-6.5 pins).

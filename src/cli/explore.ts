@@ -80,7 +80,7 @@ class Progress {
 }
 
 export async function exploreCommand(cmd: 'explore' | 'replay', io: ExploreIo, backend: Backend, file: string, o: ExploreCliOptions): Promise<number> {
-  const mode = o.mode ?? 'dpor';
+  let mode = o.mode ?? 'dpor';
   if (!['dpor', 'exhaustive', 'pct'].includes(mode)) throw new ExploreUsageError(`pinlab: --mode must be dpor, exhaustive or pct, found ${quoted(mode)}`);
   if (cmd === 'replay' && o.schedule === undefined) throw new ExploreUsageError('pinlab: replay needs --schedule S');
   if (cmd === 'explore' && o.schedule !== undefined) throw new ExploreUsageError('pinlab: --schedule applies to replay only');
@@ -123,7 +123,16 @@ export async function exploreCommand(cmd: 'explore' | 'replay', io: ExploreIo, b
   const tracePath = o.trace !== undefined ? resolve(io.cwd, o.trace) : undefined;
   if (tracePath !== undefined) wrapUsage(() => checkWritable(tracePath, o.trace!, '--trace'));
   const name = printable(scn.name, MAX_SCENARIO_NAME);
-  const preemptionBound = boundOpt ?? scn.explore?.preemptionBound;
+  const preemptionBound = cmd === 'explore' ? boundOpt ?? scn.explore?.preemptionBound : undefined;
+  if (preemptionBound !== undefined && mode === 'dpor') {
+    // DPOR with a preemption bound would not cover every bounded trace (src/explore/dpor.ts): a
+    // bound given with the default mode means bounded exhaustive search; asked for DPOR, refuse.
+    if (o.mode === 'dpor') {
+      throw new ExploreUsageError(`pinlab: --mode dpor cannot take a preemption bound (${boundOpt !== undefined ? '--preemption-bound' : 'explore: preemption_bound: in the file'}): `
+        + 'bounded partial-order reduction is not implemented, so it would miss traces; use --mode exhaustive for a bounded search');
+    }
+    mode = 'exhaustive';
+  }
   let failed = false;
   /** A replay schedule that cannot run on some profile: a usage error (exit 2). */
   let invalid = false;
@@ -147,8 +156,11 @@ export async function exploreCommand(cmd: 'explore' | 'replay', io: ExploreIo, b
           // no finally: and no leak check, so it is neither a pass nor a failure of the scenario.
           invalid = true;
           const actor = p.actors[schedule[r.invalidAt]] ?? String(schedule[r.invalidAt]);
-          const why = `step ${r.invalidAt + 1} of --schedule runs ${quoted(actor)}, which cannot run then `
-            + `(it has no step left, or waits for another actor); the schedule ran as far as: ${formatSchedule(r.schedule, p.actors) || '(nothing)'}`;
+          const because = r.invalidWhy === 'blocked'
+            ? 'it is blocked then (it waits for another actor, or for a lock a paused operation holds)'
+            : 'it has finished: it has no step left';
+          const why = `entry ${r.invalidAt + 1} of --schedule (${quoted(actor)}) cannot run: ${because}; `
+            + `the schedule ran as far as: ${formatSchedule(r.schedule, p.actors) || '(nothing)'}`;
           records.push(scheduleRecord('replay', scn, backend, profile, {
             schedule: r.schedule.map((a) => p.actors[a]), verdict: 'invalid', failure: why, ...(wantTrace && { trace: p.lastTrace() }),
           }));
@@ -164,6 +176,9 @@ export async function exploreCommand(cmd: 'explore' | 'replay', io: ExploreIo, b
           verdicts: p.lastVerdicts(), ...(wantTrace && { trace: p.lastTrace() }),
         }));
         if (!quiet) io.out(`${failure === null ? 'PASS' : 'FAIL'} ${name} [${profile}] schedule ${ran}${failure === null ? '' : `\n  ${printable(failure, 600)}`}\n`);
+        if (r.unrun !== undefined) {
+          io.err(`pinlab: the run ended at the failure of entry ${r.schedule.length} of --schedule; the ${r.unrun} entr${r.unrun === 1 ? 'y' : 'ies'} after it did not run\n`);
+        }
         continue;
       }
       const p = scenarioProgram(scn, backend, profile);
@@ -193,6 +208,8 @@ export async function exploreCommand(cmd: 'explore' | 'replay', io: ExploreIo, b
         minimal = { schedule: formatSchedule(m.schedule, p.actors), message: rep.failure ?? r.failure.message };
         shown = { schedule: m.schedule.map((a) => p.actors[a]), verdicts: tp.lastVerdicts(), ...(wantTrace && { trace: tp.lastTrace() }) };
       }
+      // How much of the space the verdict speaks for: every schedule, those within the bound, or a sample.
+      const coverage = mode === 'pct' ? 'sampled' : preemptionBound !== undefined ? 'bounded' : 'complete';
       // What the file expects: a failure containing the text on the profiles explore: fails: lists, a pass elsewhere.
       const want = scn.explore?.fails.get(profile);
       const asExpected = want !== undefined
@@ -203,17 +220,21 @@ export async function exploreCommand(cmd: 'explore' | 'replay', io: ExploreIo, b
         schedule: shown?.schedule ?? null, verdict: r.verdict === 'fail' ? 'fail' : r.verdict === 'pass' ? 'pass' : 'incomplete',
         failure: minimal?.message ?? null, verdicts: shown?.verdicts ?? [], ...(shown?.trace !== undefined && { trace: shown.trace }),
         extra: {
-          mode, expected: want !== undefined ? 'fail' : 'pass', asExpected,
+          mode, coverage, ...(coverage === 'bounded' && { preemptionBound }), expected: want !== undefined ? 'fail' : 'pass', asExpected,
+          ...(r.traces !== undefined && { interleavings: r.traces.size }),
           schedulesRun: r.schedulesRun, schedulesPruned: r.schedulesPruned, distinctEndStates: r.distinctEndStates,
           elapsedMs: Math.round(r.elapsedMs), ...(jobs > 1 && { jobs }),
         },
       }));
       if (!quiet) {
         const verdict = r.verdict === 'pass' ? 'PASS' : r.verdict === 'fail' ? 'FAIL' : 'INCOMPLETE';
+        const how = coverage === 'bounded' ? ` (bounded: schedules with at most ${preemptionBound} preemptions)`
+          : coverage === 'sampled' ? ' (sampled)' : '';
+        const traced = r.traces !== undefined ? `, ${r.traces.size} distinct interleavings` : '';
         const note = want !== undefined
           ? (asExpected ? ' (expected: the file says it fails here)' : ` (UNEXPECTED: the file expects a failure containing ${quoted(want.text)})`)
           : (asExpected ? '' : ' (UNEXPECTED: the file expects every schedule to pass here)');
-        io.out(`${verdict} ${name} [${profile}] ${mode}: ${r.schedulesRun} schedules run, ${r.schedulesPruned} pruned, `
+        io.out(`${verdict} ${name} [${profile}] ${mode}${how}: ${r.schedulesRun} schedules run${traced}, ${r.schedulesPruned} pruned, `
           + `${r.distinctEndStates} distinct end states, ${Math.round(r.elapsedMs)} ms${jobs > 1 ? ` (${jobs} workers)` : ''}${note}\n`);
         if (minimal) io.out(`  schedule: ${minimal.schedule}\n  ${printable(minimal.message, 600)}\n`);
       }

@@ -441,7 +441,7 @@ class Cli {
       }, null, 2)}\n`);
       return 0;
     }
-    const sig = (args: readonly ArgSpec[]) => args.map((a) => `${a.name}${a.required === true ? '' : '?'}: ${a.type}`).join(', ');
+    const sig = (args: readonly ArgSpec[]) => args.map((a) => `${a.name}${a.required === true ? '' : '?'}: ${a.type}${a.constants ? ` ${a.constants}*` : ''}`).join(', ');
     const docs = (args: readonly ArgSpec[]) => args.filter((a) => a.doc).map((a) => `      ${a.name}: ${a.doc}\n`).join('');
     const out: string[] = [];
     out.push(`Operations (${b.ops.size}); a step is {OP: {ARG: VALUE, ...}}, [task] = runs in a task (task: on the step):\n`);
@@ -610,7 +610,7 @@ export async function main(argv: readonly string[], rawIo: Io = processIo()): Pr
       }
       case 'host-check': {
         onlyJson('host-check');
-        const { hostCheckCommand } = await import('../host/check.js');
+        const { hostCheckCommand } = await import('../host/command.js');
         return await hostCheckCommand(io, await loadBackend(io), {
           json: opts.json, ...(v.case && { cases: v.case }), ...(v.reps !== undefined && { reps: v.reps }), ...(v.kernel && { kernels: v.kernel }),
         });

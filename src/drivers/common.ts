@@ -4,9 +4,10 @@
 import * as api from '../gup/api.js';
 import type { PageArray } from '../gup/gup.js';
 import { __gup_longterm_locked } from '../gup/longterm.js';
-import { FOLL_LONGTERM, FOLL_TOUCH, PAGE_SIZE } from '../include/uapi.js';
-import type { Kernel } from '../kernel.js';
+import { PAGE_SIZE } from '../include/uapi.js';
+import { stateKey, type Kernel } from '../kernel.js';
 import type { Task } from '../vm/mm.js';
+import { FOLL_LONGTERM, FOLL_TOUCH } from '../include/linux/mm.js';
 
 // include/uapi/asm-generic/errno-base.h, errno.h: values src/include/uapi.ts does not name yet.
 export const ESRCH = 3;
@@ -29,13 +30,15 @@ export function pageArray(n: number): number[] {
   return new Array<number>(Math.max(n, 0)).fill(-1);
 }
 
+const IDS_KEY = stateKey('drivers:ids', () => ({ next: 3 }));
+
 /**
  * Small integers for driver object handles (RDMA MRs) and the AF_XDP socket's number, which is not
  * (yet) a descriptor of the task's table; io_uring rings and pipes get theirs from
  * get_unused_fd_flags() (src/fs/fdtable.ts).
  */
 export function newId(k: Kernel): number {
-  const s = k.state('drivers:ids', () => ({ next: 3 }));
+  const s = k.state(IDS_KEY);
   return s.next++;
 }
 

@@ -3,7 +3,7 @@
 // so one scenario operation (device_dma_write) serves every driver.
 
 import { EFAULT, ENOENT } from '../include/uapi.js';
-import type { Kernel } from '../kernel.js';
+import { stateKey, type Kernel } from '../kernel.js';
 
 export interface DeviceTarget {
   /** The pages the device reaches, in order (one entry per page, possibly inside a large folio). */
@@ -16,8 +16,10 @@ export interface DeviceTarget {
 
 type Registry = Map<string, DeviceTarget>;
 
+const DEVICE_KEY = stateKey('drivers:device', () => new Map<string, DeviceTarget>());
+
 function registry(k: Kernel): Registry {
-  return k.state('drivers:device', () => new Map<string, DeviceTarget>());
+  return k.state(DEVICE_KEY);
 }
 
 export function registerTarget(k: Kernel, driver: string, id: number, t: DeviceTarget): void {
@@ -34,8 +36,11 @@ export function findTarget(k: Kernel, driver: string, id: number): DeviceTarget 
 
 /** Write `value` into one page as a device would (no fault, no permission check: the IOMMU mapping is the check). */
 export function dmaWritePage(k: Kernel, pfn: number, value: number): void {
-  if (k.mem.isFree(pfn)) k.note(`DMA into free pfn ${pfn}`);
-  k.mem.content[pfn] = value >>> 0;
+  // A device writing memory the kernel has freed is the use-after-free pinning exists to prevent:
+  // a failure on every device path (the block device reports its bios the same way, blkdev.ts).
+  k.fp.read('folio', k.mem.head(pfn));
+  if (k.mem.isFree(pfn)) k.WARN_ON_ONCE(true, 'pinlab:dma-use-after-free', `device DMA into pfn ${pfn} after it was freed`);
+  k.mem.setContent(pfn, value >>> 0);
   k.fp.write('folio', k.mem.head(pfn));
 }
 

@@ -6,13 +6,14 @@
 
 import * as api from '../gup/api.js';
 import { put_page, unpin_user_pages_dirty_lock } from '../gup/unpin.js';
-import { EINVAL, FOLL_WRITE, PAGE_SIZE } from '../include/uapi.js';
+import { EINVAL, PAGE_SIZE } from '../include/uapi.js';
 import type { Kernel } from '../kernel.js';
 import { PG_dirty, PG_reserved } from '../mm/page-flags.js';
 import type { Task } from '../vm/mm.js';
 import { pageArray } from './common.js';
 import { dmaWritePage } from './device.js';
 import { driverSwitches } from './features.js';
+import { FOLL_WRITE } from '../include/linux/mm.js';
 
 export type DmaDirection = 'DMA_TO_DEVICE' | 'DMA_FROM_DEVICE';
 

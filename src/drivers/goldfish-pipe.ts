@@ -9,13 +9,14 @@
 
 import * as api from '../gup/api.js';
 import { put_page, unpin_user_pages_dirty_lock } from '../gup/unpin.js';
-import { EFAULT, FOLL_WRITE, PAGE_SIZE } from '../include/uapi.js';
+import { EFAULT, PAGE_SIZE } from '../include/uapi.js';
 import type { Kernel } from '../kernel.js';
 import { PG_dirty } from '../mm/page-flags.js';
 import type { Task } from '../vm/mm.js';
 import { pageAlignDown, pageArray } from './common.js';
 import { dmaWritePage } from './device.js';
 import { driverSwitches } from './features.js';
+import { FOLL_WRITE } from '../include/linux/mm.js';
 
 /** MAX_BUFFERS_PER_COMMAND: pages per host command. */
 export const MAX_BUFFERS_PER_COMMAND = 336;

@@ -11,18 +11,19 @@
 // goes — close() of the last descriptor, in whichever task holds it after fork, or exit — and
 // io_uring_release() tears the ring down.
 
-import type { BvecSeg } from '../block/iov-iter.js';
+import type { BvecSeg } from '../lib/iov-iter.js';
 import * as api from '../gup/api.js';
 import { put_page, unpin_user_page, unpin_user_pages } from '../gup/unpin.js';
-import { EBUSY, EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, FOLL_LONGTERM, FOLL_WRITE, PAGE_SHIFT, PAGE_SIZE } from '../include/uapi.js';
-import type { Kernel } from '../kernel.js';
-import { alloc_file_pseudo, EBADF, fd_install, fdget, get_unused_fd_flags, O_CLOEXEC, O_RDWR, type FileOperations,
-  type OpenFile } from '../fs/fdtable.js';
-import { VM_HUGETLB, type Mm, type Task } from '../vm/mm.js';
+import { EBUSY, EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, PAGE_SHIFT, PAGE_SIZE, O_CLOEXEC, O_RDWR } from '../include/uapi.js';
+import { stateKey, type Kernel } from '../kernel.js';
+import { alloc_file_pseudo, EBADF, fd_install, fdget, get_unused_fd_flags, type FileOperations, type OpenFile } from '../fs/fdtable.js';
+import type { Mm, Task } from '../vm/mm.js';
 import { ENXIO, get_user_pages_longterm, pageAlignDown, pageArray, pagesSpanned } from './common.js';
 import { dmaWritePage } from './device.js';
 import { driverSwitches, type DriverSwitches } from './features.js';
 import { capable_ipc_lock, memlock, memlockLimitPages } from './memlock.js';
+import { VM_HUGETLB, FOLL_LONGTERM, FOLL_WRITE } from '../include/linux/mm.js';
+import { shmem_mapping } from '../mm/filemap.js';
 
 /** io_buffer_validate(): "arbitrary limit, but we need something" — one buffer is at most 1 GiB (SZ_1G). */
 export const IO_MAX_BUFFER_LEN = 2 ** 30;
@@ -68,8 +69,10 @@ export class IoUringState {
   readonly lastFd = new Map<Task, number>();
 }
 
+const IO_URING_KEY = stateKey('drivers:io_uring', () => new IoUringState());
+
 export function ioUringState(k: Kernel): IoUringState {
-  return k.state('drivers:io_uring', () => new IoUringState());
+  return k.state(IO_URING_KEY);
 }
 
 /**
@@ -199,7 +202,7 @@ function fileBackedRefused(sw: DriverSwitches, mm: Mm, start: number, nr: number
     if (sw.ioUringMultiSourceRefused && (vma.file ?? null) !== first) return -EINVAL;
     if (!vma.file) continue;
     if (vma.flags & VM_HUGETLB) continue; // is_file_hugepages()
-    if (sw.ioUringShmemBuffers && vma.file.isShmem) continue; // vma_is_shmem()
+    if (sw.ioUringShmemBuffers && shmem_mapping(vma.file)) continue; // vma_is_shmem()
     return -EOPNOTSUPP;
   }
   return 0;

@@ -4,7 +4,7 @@
 // user->locked_vm is one number per kernel.
 
 import { ENOMEM, PAGE_SHIFT } from '../include/uapi.js';
-import type { Kernel } from '../kernel.js';
+import { stateKey, type Kernel } from '../kernel.js';
 import type { Mm, Task } from '../vm/mm.js';
 
 export interface TaskLimits {
@@ -55,8 +55,10 @@ export class MemlockState {
   }
 }
 
+const MEMLOCK_KEY = stateKey('drivers:memlock', () => new MemlockState());
+
 export function memlock(k: Kernel): MemlockState {
-  return k.state('drivers:memlock', () => new MemlockState());
+  return k.state(MEMLOCK_KEY);
 }
 
 /** rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT for a task (Infinity when unlimited). */

@@ -9,14 +9,15 @@
 
 import * as api from '../gup/api.js';
 import { put_page, unpin_user_page, unpin_user_pages } from '../gup/unpin.js';
-import { EFAULT, EINVAL, ENOENT, FOLL_LONGTERM, FOLL_WRITE, PAGE_SIZE } from '../include/uapi.js';
-import type { Kernel } from '../kernel.js';
+import { EFAULT, EINVAL, ENOENT, PAGE_SIZE } from '../include/uapi.js';
+import { stateKey, type Kernel } from '../kernel.js';
 import { PG_dirty } from '../mm/page-flags.js';
 import type { Mm, Task } from '../vm/mm.js';
 import { get_user_pages_longterm, pageArray } from './common.js';
 import { registerTarget, unregisterTarget } from './device.js';
 import { driverSwitches } from './features.js';
 import { account_locked_vm } from './memlock.js';
+import { FOLL_LONGTERM, FOLL_WRITE } from '../include/linux/mm.js';
 
 /** The pages pinned per pin_user_pages() call: (1 << (PAGE_SHIFT + MAX_PAGE_ORDER)) / sizeof(struct vm_area_struct *). */
 export const MM_IOMMU_CHUNK = 2 ** (12 + 10) / 8;
@@ -30,15 +31,17 @@ export class MmIommuMem {
   }
 }
 
-export function mmIommuState(k: Kernel): MmIommuMem[] {
-  return k.state('drivers:mm_iommu', () => {
-    const list: MmIommuMem[] = [];
-    // mm_iommu_cleanup() when the container's mm goes.
-    k.onTeardown(() => {
-      for (const m of [...list]) mm_iommu_release(k, m);
-    });
-    return list;
+const MM_IOMMU_KEY = stateKey('drivers:mm_iommu', (k: Kernel) => {
+  const list: MmIommuMem[] = [];
+  // mm_iommu_cleanup() when the container's mm goes.
+  k.onTeardown(() => {
+    for (const m of [...list]) mm_iommu_release(k, m);
   });
+  return list;
+});
+
+export function mmIommuState(k: Kernel): MmIommuMem[] {
+  return k.state(MM_IOMMU_KEY);
 }
 
 /** mm_iommu_new() → mm_iommu_do_alloc(): 0 or -errno (-EINVAL overlap, -ENOMEM over the limit, -EFAULT short pin). */

@@ -6,16 +6,17 @@
 // vm_write); before: set_page_dirty_lock() while copying for writev, then put_page()).
 //
 // The local side is an ITER_IOVEC (or ITER_UBUF) over the caller's memory, copied with
-// copy_page_to_iter() / copy_page_from_iter() (src/block/iov-iter.ts): content tokens, per page.
+// copy_page_to_iter() / copy_page_from_iter() (src/lib/iov-iter.ts): content tokens, per page.
 
-import { copy_page_from_iter, copy_page_to_iter, import_iovec_checked, iov_iter_count, UIO_MAXIOV, type IovIter } from '../block/iov-iter.js';
+import { copy_page_from_iter, copy_page_to_iter, import_iovec_checked, iov_iter_count, UIO_MAXIOV, type IovIter } from '../lib/iov-iter.js';
 import * as api from '../gup/api.js';
 import { put_page, set_page_dirty_lock, unpin_user_pages_dirty_lock } from '../gup/unpin.js';
-import { EFAULT, EINVAL, FOLL_WRITE, PAGE_SIZE } from '../include/uapi.js';
+import { EFAULT, EINVAL, PAGE_SIZE } from '../include/uapi.js';
 import type { Kernel } from '../kernel.js';
 import type { Mm, Task } from '../vm/mm.js';
 import { ESRCH, pageAlignDown, pageArray } from './common.js';
 import { driverSwitches } from './features.js';
+import { FOLL_WRITE } from '../include/linux/mm.js';
 
 export interface Iovec {
   readonly base: number;

@@ -8,14 +8,15 @@
 
 import * as api from '../gup/api.js';
 import { put_page, set_page_dirty_lock, unpin_user_page_range_dirty_lock } from '../gup/unpin.js';
-import { EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, EPERM, FOLL_FORCE, FOLL_LONGTERM, FOLL_WRITE, PAGE_SIZE } from '../include/uapi.js';
-import type { Kernel } from '../kernel.js';
+import { EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, EPERM, PAGE_SIZE } from '../include/uapi.js';
+import { stateKey, type Kernel } from '../kernel.js';
 import { PG_dirty } from '../mm/page-flags.js';
 import type { Mm, Task } from '../vm/mm.js';
 import { get_user_pages_longterm, newId, pageAlignDown, pageArray, pagesSpanned } from './common.js';
 import { registerTarget, unregisterTarget } from './device.js';
 import { driverSwitches } from './features.js';
 import { can_do_mlock, capable_ipc_lock, memlock, memlockLimitPages } from './memlock.js';
+import { FOLL_FORCE, FOLL_LONGTERM, FOLL_WRITE } from '../include/linux/mm.js';
 
 // include/rdma/ib_verbs.h enum ib_access_flags
 export const IB_ACCESS_LOCAL_WRITE = 1 << 0;
@@ -70,15 +71,17 @@ export class IbUmem {
   }
 }
 
-export function rdmaState(k: Kernel): Map<number, IbUmem> {
-  return k.state('drivers:rdma', () => {
-    const m = new Map<number, IbUmem>();
-    // Closing the uverbs file at exit deregisters every MR.
-    k.onTeardown(() => {
-      for (const u of [...m.values()]) ib_umem_release(k, u);
-    });
-    return m;
+const RDMA_KEY = stateKey('drivers:rdma', (k: Kernel) => {
+  const m = new Map<number, IbUmem>();
+  // Closing the uverbs file at exit deregisters every MR.
+  k.onTeardown(() => {
+    for (const u of [...m.values()]) ib_umem_release(k, u);
   });
+  return m;
+});
+
+export function rdmaState(k: Kernel): Map<number, IbUmem> {
+  return k.state(RDMA_KEY);
 }
 
 /** sg_alloc_append_table_from_pages(): merge pages that follow their predecessor physically. */

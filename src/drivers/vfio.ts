@@ -9,14 +9,15 @@
 
 import * as api from '../gup/api.js';
 import { put_page, unpin_user_page, unpin_user_pages_dirty_lock } from '../gup/unpin.js';
-import { EEXIST, EFAULT, EINVAL, ENOMEM, FOLL_LONGTERM, FOLL_WRITE, PAGE_SIZE } from '../include/uapi.js';
-import type { Kernel } from '../kernel.js';
+import { EEXIST, EFAULT, EINVAL, ENOMEM, PAGE_SIZE } from '../include/uapi.js';
+import { stateKey, type Kernel } from '../kernel.js';
 import { PG_dirty, PG_reserved } from '../mm/page-flags.js';
 import type { Mm, Task } from '../vm/mm.js';
 import { get_user_pages_longterm, pageArray } from './common.js';
 import { dmaWritePage } from './device.js';
 import { driverSwitches } from './features.js';
 import { capable_ipc_lock, memlock, memlockLimitPages } from './memlock.js';
+import { FOLL_LONGTERM, FOLL_WRITE } from '../include/linux/mm.js';
 
 // include/uapi/linux/vfio.h
 export const VFIO_DMA_MAP_FLAG_READ = 1 << 0;
@@ -47,15 +48,17 @@ export class VfioIommu {
   readonly dmas: VfioDma[] = [];
 }
 
-export function vfioState(k: Kernel): VfioIommu {
-  return k.state('drivers:vfio', () => {
-    const s = new VfioIommu();
-    // Closing the container: vfio_iommu_type1_release() → vfio_iommu_unmap_unpin_all().
-    k.onTeardown(() => {
-      for (const d of s.dmas.splice(0)) vfio_unmap_unpin(k, d);
-    });
-    return s;
+const VFIO_KEY = stateKey('drivers:vfio', (k: Kernel) => {
+  const s = new VfioIommu();
+  // Closing the container: vfio_iommu_type1_release() → vfio_iommu_unmap_unpin_all().
+  k.onTeardown(() => {
+    for (const d of s.dmas.splice(0)) vfio_unmap_unpin(k, d);
   });
+  return s;
+});
+
+export function vfioState(k: Kernel): VfioIommu {
+  return k.state(VFIO_KEY);
 }
 
 /** is_invalid_reserved_pfn(): PageReserved (the zero page is a reserved page). */

@@ -9,27 +9,30 @@
 
 import * as api from '../gup/api.js';
 import { put_page, set_page_dirty_lock, unpin_user_pages_dirty_lock } from '../gup/unpin.js';
-import { EINVAL, EBUSY, FOLL_LONGTERM, FOLL_WRITE, PAGE_SIZE } from '../include/uapi.js';
-import type { Kernel } from '../kernel.js';
+import { EINVAL, EBUSY, PAGE_SIZE } from '../include/uapi.js';
+import { stateKey, type Kernel } from '../kernel.js';
 import type { Task } from '../vm/mm.js';
 import { get_user_pages_longterm, pageAlignDown, pageArray } from './common.js';
 import type { DmaDirection } from './drm-via.js';
 import { registerTarget, unregisterTarget } from './device.js';
 import { driverSwitches } from './features.js';
+import { FOLL_LONGTERM, FOLL_WRITE } from '../include/linux/mm.js';
 
 export class VideobufDma {
   constructor(readonly index: number, readonly direction: DmaDirection, public nrPages: number, readonly pages: number[],
     readonly pinned: boolean) {}
 }
 
-export function videobufState(k: Kernel): Map<number, VideobufDma> {
-  return k.state('drivers:videobuf', () => {
-    const m = new Map<number, VideobufDma>();
-    k.onTeardown(() => {
-      for (const d of [...m.values()]) videobuf_dma_free(k, d);
-    });
-    return m;
+const VIDEOBUF_KEY = stateKey('drivers:videobuf', (k: Kernel) => {
+  const m = new Map<number, VideobufDma>();
+  k.onTeardown(() => {
+    for (const d of [...m.values()]) videobuf_dma_free(k, d);
   });
+  return m;
+});
+
+export function videobufState(k: Kernel): Map<number, VideobufDma> {
+  return k.state(VIDEOBUF_KEY);
 }
 
 /**

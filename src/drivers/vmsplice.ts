@@ -3,21 +3,21 @@
 // iov_iter_get_pages2() — get_user_pages_fast() without FOLL_WRITE for this ITER_SOURCE iterator
 // (lib/iov_iter.c __iov_iter_get_pages_alloc()) — and dropped by the buffer's ->release
 // (put_page()) when the data is read or the pipe is freed. No pins: the FOLL_PIN counters do not
-// move (R75, R127). The pipe is src/block/pipe.ts, its files src/fs/pipe.ts.
+// move (R75, R127). The pipe is src/lib/pipe-buf.ts, its files src/fs/pipe.ts.
 
 import {
   import_iovec_checked, iov_iter_count, iov_iter_get_pages2, iov_iter_revert, type IovIter,
-} from '../block/iov-iter.js';
-import { pipe_empty, pipe_full, pipeAppendPage, pipeBuffers, pipeRead, type Pipe } from '../block/pipe.js';
+} from '../lib/iov-iter.js';
+import { pipe_empty, pipe_full, pipeAppendPage, pipeBuffers, type Pipe } from '../lib/pipe-buf.js';
 import { EBADF, fdget, FMODE_READ, FMODE_WRITE } from '../fs/fdtable.js';
-import { get_pipe_info } from '../fs/pipe.js';
+import { get_pipe_info, pipeRead } from '../fs/pipe.js';
 import { put_page } from '../gup/unpin.js';
 import { EAGAIN, EPIPE, PAGE_SIZE } from '../include/uapi.js';
 import type { Kernel } from '../kernel.js';
 import type { Task } from '../vm/mm.js';
 import type { Iovec } from './process-vm.js';
 
-export { PIPE_DEF_BUFFERS } from '../block/pipe.js';
+export { PIPE_DEF_BUFFERS } from '../include/linux/pipe_fs_i.js';
 
 /** iter_to_pipe(): iov_iter_get_pages2(from, pages, ~0UL, 16, &start). */
 const PAGES_PER_CALL = 16;
@@ -78,7 +78,7 @@ export function vmsplice_to_pipe(k: Kernel, pipe: Pipe, from: IovIter): number {
 
 /**
  * vmsplice_to_user() → __splice_from_pipe(pipe_to_user): copy the oldest buffers out with
- * copy_page_to_iter() and release each one copied to its end (src/block/pipe.ts pipeRead()). An
+ * copy_page_to_iter() and release each one copied to its end (src/fs/pipe.ts pipeRead()). An
  * empty pipe with no writer is 0; one with a writer would sleep — -EAGAIN (the model never sleeps).
  */
 export function vmsplice_to_user(pipe: Pipe, to: IovIter): number {

@@ -7,13 +7,14 @@
 
 import * as api from '../gup/api.js';
 import { put_page, set_page_dirty_lock, unpin_user_pages_dirty_lock } from '../gup/unpin.js';
-import { EINVAL, ENOMEM, FOLL_LONGTERM, FOLL_WRITE, PAGE_SIZE } from '../include/uapi.js';
-import type { Kernel } from '../kernel.js';
+import { EINVAL, ENOMEM, PAGE_SIZE } from '../include/uapi.js';
+import { stateKey, type Kernel } from '../kernel.js';
 import type { Task } from '../vm/mm.js';
 import { ENOBUFS, get_user_pages_longterm, newId, pageArray } from './common.js';
 import { registerTarget, unregisterTarget } from './device.js';
 import { driverSwitches } from './features.js';
 import { capable_ipc_lock, memlock, memlockLimitPages } from './memlock.js';
+import { FOLL_LONGTERM, FOLL_WRITE } from '../include/linux/mm.js';
 
 /** XDP_UMEM_MIN_CHUNK_SIZE */
 export const XDP_UMEM_MIN_CHUNK_SIZE = 2048;
@@ -24,14 +25,16 @@ export class XdpUmem {
     readonly pinned: boolean) {}
 }
 
-export function xdpState(k: Kernel): Map<number, XdpUmem> {
-  return k.state('drivers:xdp', () => {
-    const m = new Map<number, XdpUmem>();
-    k.onTeardown(() => {
-      for (const u of [...m.values()]) xdp_umem_release(k, u);
-    });
-    return m;
+const XDP_KEY = stateKey('drivers:xdp', (k: Kernel) => {
+  const m = new Map<number, XdpUmem>();
+  k.onTeardown(() => {
+    for (const u of [...m.values()]) xdp_umem_release(k, u);
   });
+  return m;
+});
+
+export function xdpState(k: Kernel): Map<number, XdpUmem> {
+  return k.state(XDP_KEY);
 }
 
 /** xdp_umem_unpin_pages(): always dirty (the NIC may have written any frame). */

@@ -21,11 +21,12 @@
 // where the reversal would go, all enabled actors are added there (the
 // Flanagan–Godefroid fallback).
 //
-// Preemption bound: with `preemptionBound`, backtrack points that exceed the
-// bound are dropped (counted in schedulesPruned). DPOR's reduction and the
-// bound do not compose: the result is NOT guaranteed to cover every trace that
-// has a bounded-preemption representative (Coons et al., "Bounded Partial-Order
-// Reduction", OOPSLA 2013). Use exploreExhaustive for an exact bounded search.
+// Preemption bound: refused (RangeError). Dropping the backtrack points beyond
+// the bound does not cover every trace that has a bounded-preemption
+// representative (Coons et al., "Bounded Partial-Order Reduction", OOPSLA 2013;
+// loom's Path::backtrack adds a conservative point for it); nothing here
+// proves such a scheme complete together with sleep sets, so a bounded search
+// is exploreExhaustive's (exact).
 
 import { dependent, isPreemption, Tally, type ExploreOptions, type ExploreResult, type Footprint, type Program } from './program.js';
 import { NondeterminismError } from './exhaustive.js';
@@ -55,8 +56,11 @@ interface Event {
 }
 
 export function exploreDpor(p: Program, opts: ExploreOptions = {}): ExploreResult {
+  if (opts.preemptionBound !== undefined) {
+    throw new RangeError('DPOR with a preemption bound is not complete (bounded partial-order reduction is not implemented): use exhaustive search for a bounded search');
+  }
   const nActors = p.actors.length;
-  const bound = opts.preemptionBound ?? Infinity;
+  const bound = Infinity;
   const max = opts.maxSchedules ?? Infinity;
   const nodes: Node[] = [];
   const events: Event[] = [];
@@ -214,7 +218,14 @@ export function exploreDpor(p: Program, opts: ExploreOptions = {}): ExploreResul
         addEvent(a, r.footprint, enabler);
         for (const q of exec.blocked?.() ?? []) blockedRaces(q);
       }
-      if (r.failure !== undefined) { fail = r.failure; break; }
+      if (r.failure !== undefined) {
+        // A failing step ends the execution: it disables every other actor, so (as for any
+        // disabling step) each of them is also tried first here. Without this, a race between
+        // another actor's next step and an earlier step is never seen when that step fails.
+        for (const q of en) if (q !== a && !node.sleep.has(q)) node.backtrack.add(q);
+        fail = r.failure;
+        break;
+      }
     }
     if (blocked) {
       tally.schedulesPruned++;

@@ -24,6 +24,8 @@ export interface WireSubtree { prefix: number[]; sleep: Array<[number, string[],
 export interface WireResult {
   verdict: ExploreResult['verdict']; schedulesRun: number; schedulesPruned: number; endStates: string[];
   failure?: { schedule: number[]; message: string }; failures: number;
+  /** PCT: the trace keys of the runs */
+  traces?: string[];
 }
 
 export type FromWorker = { kind: 'result'; index: number; result: WireResult } | { kind: 'progress'; schedules: number } | { kind: 'error'; message: string };
@@ -112,6 +114,7 @@ export async function exploreParallel(spec: ProgramSpec, p: Program, o: Parallel
         results[m.index] = {
           verdict: r.verdict, schedulesRun: r.schedulesRun, schedulesPruned: r.schedulesPruned, distinctEndStates: r.endStates.length,
           endStates: new Set(r.endStates), failures: r.failures, elapsedMs: 0, ...(r.failure && { failure: r.failure }),
+          ...(r.traces && { traces: new Set(r.traces) }),
         };
         finished++;
         if (r.failure && !all && m.index < firstFail) firstFail = m.index;

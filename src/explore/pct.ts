@@ -8,6 +8,7 @@
 
 import type { ExploreResult, Footprint, Program, ScheduleObserver } from './program.js';
 import { Rng } from './rng.js';
+import { traceKey } from './trace.js';
 
 export interface PctOptions {
   seed: number;
@@ -29,6 +30,9 @@ export function explorePct(p: Program, opts: PctOptions): ExploreResult {
   const runs = opts.runs ?? 100;
   const n = p.actors.length;
   const endStates = new Set<string>();
+  const traces = new Set<string>();
+  // PCT repeats schedules: the trace of each distinct schedule is computed once.
+  const seenSchedules = new Set<string>();
   let failures = 0;
   let failure: ExploreResult['failure'];
   let schedulesRun = 0;
@@ -70,6 +74,11 @@ export function explorePct(p: Program, opts: PctOptions): ExploreResult {
       if (fin !== null) fail = fin;
     }
     schedulesRun++;
+    const sk = sched.join('.');
+    if (!seenSchedules.has(sk)) {
+      seenSchedules.add(sk);
+      traces.add(traceKey(sched, fps));
+    }
     opts.onSchedule?.(sched, fps, fail);
     if (fail !== undefined) {
       failures++;
@@ -79,7 +88,7 @@ export function explorePct(p: Program, opts: PctOptions): ExploreResult {
   }
   return {
     verdict: failures > 0 ? 'fail' : 'pass', schedulesRun, schedulesPruned: 0, distinctEndStates: endStates.size, endStates,
-    failure, failures, elapsedMs: performance.now() - t0,
+    failure, failures, elapsedMs: performance.now() - t0, traces,
   };
 }
 

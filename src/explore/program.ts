@@ -69,6 +69,11 @@ export interface ExploreResult {
   /** number of failing executions (more than one only with `all`) */
   failures: number;
   elapsedMs: number;
+  /**
+   * PCT (a sample): the Mazurkiewicz traces (traceKey) of the schedules it ran, so a report can say
+   * how many distinct interleavings the runs covered.
+   */
+  traces?: ReadonlySet<string>;
 }
 
 /** Called once per explored execution, with the actors chosen and the footprint of every step. */

@@ -30,6 +30,7 @@ try {
       post({ kind: 'result', index: m.index, result: {
         verdict: r.verdict, schedulesRun: r.schedulesRun, schedulesPruned: r.schedulesPruned, endStates: [...r.endStates],
         failures: r.failures, ...(r.failure && { failure: { schedule: [...r.failure.schedule], message: r.failure.message } }),
+        ...(r.traces && { traces: [...r.traces] }),
       } });
     } catch (e) {
       post({ kind: 'error', message: e instanceof Error ? `${e.name}: ${e.message}` : String(e) });

@@ -68,6 +68,10 @@ export interface ReplayResult {
   finalState?: string;
   /** index of the first step whose actor was not enabled (the schedule is infeasible) */
   invalidAt?: number;
+  /** why that actor could not run: it had no step left, or it was blocked (Execution.blocked) */
+  invalidWhy?: 'finished' | 'blocked';
+  /** entries of the schedule after a failing step, which did not run (the run ended there) */
+  unrun?: number;
 }
 
 /**
@@ -88,9 +92,12 @@ export function replay(p: Program, schedule: Schedule, opts: { complete?: boolea
   };
   for (let i = 0; i < schedule.length; i++) {
     const a = schedule[i];
-    if (!exec.enabled().includes(a)) return { schedule: out, footprints, invalidAt: i };
+    if (!exec.enabled().includes(a)) {
+      const why = exec.blocked?.().includes(a) ? 'blocked' : 'finished';
+      return { schedule: out, footprints, invalidAt: i, invalidWhy: why };
+    }
     const f = stepOnce(a);
-    if (f !== undefined) return { schedule: out, footprints, failure: f };
+    if (f !== undefined) return { schedule: out, footprints, failure: f, ...(i + 1 < schedule.length && { unrun: schedule.length - i - 1 }) };
   }
   if (opts.complete) {
     for (;;) {

@@ -117,6 +117,7 @@ export function exploreSubtree(p: Program, t: Subtree, mode: SplitMode, opts: Ex
  */
 export function mergeResults(results: readonly ExploreResult[], splitPruned: number, all: boolean, elapsedMs: number): ExploreResult {
   const endStates = new Set<string>();
+  let traces: Set<string> | undefined;
   let schedulesRun = 0;
   let schedulesPruned = splitPruned;
   let failures = 0;
@@ -124,6 +125,7 @@ export function mergeResults(results: readonly ExploreResult[], splitPruned: num
   let incomplete = false;
   for (const r of results) {
     for (const e of r.endStates) endStates.add(e);
+    if (r.traces) { traces ??= new Set(); for (const t of r.traces) traces.add(t); }
     schedulesRun += r.schedulesRun;
     schedulesPruned += r.schedulesPruned;
     failures += r.failures;
@@ -133,7 +135,7 @@ export function mergeResults(results: readonly ExploreResult[], splitPruned: num
   }
   return {
     verdict: failures > 0 ? 'fail' : incomplete ? 'incomplete' : 'pass', schedulesRun, schedulesPruned,
-    distinctEndStates: endStates.size, endStates, ...(failure && { failure }), failures, elapsedMs,
+    distinctEndStates: endStates.size, endStates, ...(failure && { failure }), failures, elapsedMs, ...(traces && { traces }),
   };
 }
 

@@ -10,26 +10,17 @@
 //
 // Footprints: a task's table is 'fdtable' (by pid); a struct file is 'filp' (f_count, f_pos).
 //
-// The direct I/O entry that the block layer registers lives here too: read/write on an O_DIRECT
-// file go to getDirectIO() (src/fs/read_write.ts).
+// A regular file's table carries its filesystem's direct I/O (src/fs/direct-io.ts).
 
-import type { Kernel } from '../kernel.js';
-import type { IovIter } from '../block/iov-iter.js';
-import { EBADF, EINVAL, ENOENT } from '../include/uapi.js';
+import { stateKey, type Kernel } from '../kernel.js';
+import type { IovIter } from '../lib/iov-iter.js';
+import { EBADF, EINVAL, ENOENT, O_RDWR, O_CREAT, O_TRUNC, O_DIRECT } from '../include/uapi.js';
 import type { Task } from '../vm/mm.js';
 import { File, type FsKind } from './file.js';
 import { truncate_setsize } from './truncate.js';
-
-// include/uapi/asm-generic/fcntl.h (x86-64 values)
-export const O_RDONLY = 0o0;
-export const O_WRONLY = 0o1;
-export const O_RDWR = 0o2;
-export const O_CREAT = 0o100;
-export const O_TRUNC = 0o1000;
-export const O_NONBLOCK = 0o4000;
-export const O_DIRECT = 0o40000;
-export const O_CLOEXEC = 0o2000000;
-export const O_ACCMODE = 0o3;
+import { blkdev_dio, ext4_dio_rw, fat_dio_rw, type DirectIOFn } from './direct-io.js';
+import { onFork, onExit } from '../vm/mm.js';
+import { files, registerFile, shmem_mapping } from '../mm/filemap.js';
 
 /** include/uapi/asm-generic/errno-base.h */
 export { EBADF };
@@ -58,6 +49,12 @@ export interface FileOperations {
    */
   readonly read_iter?: RwIterFn;
   readonly write_iter?: RwIterFn;
+  /**
+   * What ->read_iter / ->write_iter of a regular file do with IOCB_DIRECT (src/fs/direct-io.ts).
+   * Absent: O_DIRECT goes through the page cache (a DAX inode, ext4_dax_read_iter(); tmpfs's
+   * "trivial" O_DIRECT support of v6.6).
+   */
+  readonly direct_IO?: DirectIOFn;
   /** ->fsync exists (vfs_fsync_range() is -EINVAL without it). */
   readonly fsync: boolean;
   /** ->release: __fput() calls it when the last reference to the file goes. */
@@ -66,12 +63,19 @@ export interface FileOperations {
 
 /** The tables of regular files, by filesystem: read and written through read_write.ts. */
 const REGULAR_FOPS: Readonly<Record<FsKind, FileOperations>> = {
-  'ext4': { name: 'ext4_file_operations', fsync: true },
+  'ext4': { name: 'ext4_file_operations', direct_IO: ext4_dio_rw, fsync: true },
   'ext4-dax': { name: 'ext4_file_operations', fsync: true },
   'tmpfs': { name: 'shmem_file_operations', fsync: true },
-  'vfat': { name: 'fat_file_operations', fsync: true },
-  'blkdev': { name: 'def_blk_fops', fsync: true },
+  'vfat': { name: 'fat_file_operations', direct_IO: fat_dio_rw, fsync: true },
+  'blkdev': { name: 'def_blk_fops', direct_IO: blkdev_dio, fsync: true },
 };
+
+/** The file_operations of a regular file: its filesystem's (inode->i_fop). */
+function regular_fops(file: File): FileOperations {
+  const fops = (REGULAR_FOPS as Readonly<Record<string, FileOperations>>)[file.fstype.name];
+  if (!fops) throw new RangeError(`no file_operations for filesystem ${file.fstype.name}`);
+  return fops;
+}
 
 /**
  * The standard streams a task starts with (descriptors 0-2, one terminal file). The model has no
@@ -131,16 +135,15 @@ export function isRegular(of: OpenFile): of is RegularFile {
 }
 
 /** ->direct_IO for O_DIRECT files: bytes transferred (or queued, for async) or -errno. */
-export type DirectIOFn = (k: Kernel, task: Task, of: RegularFile, iter: IovIter, pos: number, opts: { async: boolean }) => number;
-
-let directIO: DirectIOFn | null = null;
-
-export function registerDirectIO(fn: DirectIOFn): void {
-  directIO = fn;
-}
-
-export function getDirectIO(): DirectIOFn | null {
-  return directIO;
+/**
+ * The direct I/O of an O_DIRECT regular file (its f_op's), for the asynchronous entries (aio,
+ * io_uring, splice). A file whose O_DIRECT goes through the page cache (DAX, tmpfs) is not
+ * modelled on those paths.
+ */
+export function directIOOf(of: RegularFile): DirectIOFn {
+  const dio = of.f_op.direct_IO;
+  if (!dio) throw new RangeError(`asynchronous direct I/O on ${of.file.fstype.name} (O_DIRECT through the page cache) is not modelled`);
+  return dio;
 }
 
 /** FMODE_WRITE: the descriptor was opened for writing. */
@@ -163,15 +166,17 @@ interface FdState {
   readonly tables: Map<Task, FilesStruct>;
 }
 
+const FDTABLE_KEY = stateKey('fdtable', (k: Kernel) => {
+  const s: FdState = { tables: new Map() };
+  // kernel/fork.c copy_files() → dup_fd() (no CLONE_FILES: fork() copies the table).
+  onFork(k, (parent, child) => dup_fd(k, parent, child));
+  // kernel/exit.c do_exit() → exit_files() → put_files_struct() → close_files().
+  onExit(k, (task) => exit_files(k, task));
+  return s;
+});
+
 function fdState(k: Kernel): FdState {
-  return k.state('fdtable', () => {
-    const s: FdState = { tables: new Map() };
-    // kernel/fork.c copy_files() → dup_fd() (no CLONE_FILES: fork() copies the table).
-    k.onFork((parent, child) => dup_fd(k, parent, child));
-    // kernel/exit.c do_exit() → exit_files() → put_files_struct() → close_files().
-    k.onExit((task) => exit_files(k, task));
-    return s;
-  });
+  return k.state(FDTABLE_KEY);
 }
 
 /**
@@ -312,7 +317,7 @@ function exit_files(k: Kernel, task: Task): void {
 export function do_sys_open(k: Kernel, task: Task, path: string, flags: number): number {
   const fd = get_unused_fd_flags(k, task);
   if (fd < 0) return fd;
-  let file = k.files.get(path);
+  let file = files(k).get(path);
   let created = false;
   if (!file) {
     if (!(flags & O_CREAT)) {
@@ -320,11 +325,11 @@ export function do_sys_open(k: Kernel, task: Task, path: string, flags: number):
       return -ENOENT;
     }
     file = new File(path, 'ext4', 0);
-    k.files.set(path, file);
-    k.registerFile(file);
+    files(k).set(path, file);
+    registerFile(k, file);
     created = true;
   }
-  if (flags & O_DIRECT && file.isShmem && !k.profile.tmpfsDirectIO) {
+  if (flags & O_DIRECT && shmem_mapping(file) && !k.profile.tmpfsDirectIO) {
     put_unused_fd(k, task, fd);
     return -EINVAL;
   }
@@ -332,8 +337,8 @@ export function do_sys_open(k: Kernel, task: Task, path: string, flags: number):
   let mode = open_fmode(flags) | FMODE_PREAD | FMODE_PWRITE;
   if (mode & FMODE_READ) mode |= FMODE_CAN_READ;
   if (mode & FMODE_WRITE) mode |= FMODE_CAN_WRITE;
-  const of = new OpenFile(k.ids.take('filp'), REGULAR_FOPS[file.fs], flags, mode, file);
-  if (flags & O_TRUNC && !created && !file.isBlkdev) truncate_setsize(k, file, 0);
+  const of = new OpenFile(k.ids.take('filp'), regular_fops(file), flags, mode, file);
+  if (flags & O_TRUNC && !created && !file.fstype.blkdev) truncate_setsize(k, file, 0);
   fd_install(k, task, fd, of);
   k.fp.write('file', file.id);
   return fd;

@@ -3,10 +3,13 @@
 // fs/dax.c dax_iomap_rw()). Data moves as content tokens, one per page.
 
 import type { Kernel } from '../kernel.js';
-import { copy_page_from_iter, copy_page_to_iter, type IovIter } from '../block/iov-iter.js';
+import { copy_page_from_iter, copy_page_to_iter, type IovIter } from '../lib/iov-iter.js';
 import { EFAULT, ENOMEM, PAGE_SIZE } from '../include/uapi.js';
 import { PG_private, PG_referenced } from '../mm/page-flags.js';
-import { attachBuffers, filemapGetFolio, folioMarkDirty, type File } from './file.js';
+import { attachBuffers } from './file.js';
+import type { File } from '../include/linux/fs.js';
+import { folio_mark_dirty } from '../mm/page-writeback.js';
+import { filemap_fault } from '../mm/filemap.js';
 
 /** How data crosses between a page and an iterator; the iov_iter functions by default. */
 export interface Copier {
@@ -30,7 +33,7 @@ export function filemap_read(k: Kernel, file: File, iter: IovIter, pos: number, 
     const index = Math.floor(p / PAGE_SIZE);
     const offset = p % PAGE_SIZE;
     const n = Math.min(PAGE_SIZE - offset, end - p);
-    const { pfn } = filemapGetFolio(k, file, index);
+    const { pfn } = filemap_fault(k, file, index);
     if (pfn < 0) return done || -ENOMEM;
     k.mem.set(pfn, PG_referenced); // folio_mark_accessed()
     const copied = copier.toIter(k, pfn, offset, n, iter);
@@ -57,13 +60,13 @@ export function generic_perform_write(k: Kernel, file: File, iter: IovIter, pos:
     const index = Math.floor(p / PAGE_SIZE);
     const offset = p % PAGE_SIZE;
     const n = Math.min(PAGE_SIZE - offset, iter.count);
-    const { pfn } = filemapGetFolio(k, file, index);
+    const { pfn } = filemap_fault(k, file, index);
     if (pfn < 0) return done || -ENOMEM;
-    if (file.usesBuffers && !mem.test(pfn, PG_private)) attachBuffers(k, file, pfn);
+    if (file.fstype.buffers && !mem.test(pfn, PG_private)) attachBuffers(k, file, pfn);
     const copied = copier.fromIter(k, pfn, offset, n, iter);
     if (copied > 0) {
-      if (file.isFsdax) file.disk.set(index, mem.content[pfn]);
-      else folioMarkDirty(k, pfn);
+      if (file.fstype.dax) file.disk.set(index, mem.contentOf(pfn));
+      else folio_mark_dirty(k, pfn);
       done += copied;
       if (p + copied > file.size) file.size = p + copied;
     }

@@ -2,21 +2,18 @@
 // create_pipe_files() gives two struct files on one pipe inode — the read end (O_RDONLY) and the
 // write end (O_WRONLY) — and get_unused_fd_flags() a descriptor for each; pipe_release() runs at
 // the last fput() of either end, and the pipe's buffers go (free_pipe_info()) when no file refers
-// to it any more. The ring of buffers itself is src/block/pipe.ts.
+// to it any more. The ring of buffers itself is src/lib/pipe-buf.ts.
 
 import type { Kernel } from '../kernel.js';
-import { iov_iter_count, type IovIter } from '../block/iov-iter.js';
-import { newPipe, pipe_empty, pipeRead, pipeRelease, type Pipe } from '../block/pipe.js';
-import { EAGAIN, EINVAL } from '../include/uapi.js';
+import { copy_page_to_iter, iov_iter_count, type IovIter } from '../lib/iov-iter.js';
+import { newPipe, pipe_empty, free_pipe_info, pipe_buf, pipe_buf_release, type Pipe } from '../lib/pipe-buf.js';
+import { EAGAIN, EINVAL, O_CLOEXEC, O_DIRECT, O_NONBLOCK, O_RDONLY, O_WRONLY } from '../include/uapi.js';
 import type { Task } from '../vm/mm.js';
-import {
-  alloc_file_pseudo, fd_install, FMODE_READ, FMODE_WRITE, fput, get_unused_fd_flags, O_CLOEXEC, O_DIRECT, O_NONBLOCK, O_RDONLY, O_WRONLY,
-  put_unused_fd, type FileOperations, type OpenFile,
-} from './fdtable.js';
+import { alloc_file_pseudo, fd_install, FMODE_READ, FMODE_WRITE, fput, get_unused_fd_flags, put_unused_fd, type FileOperations, type OpenFile } from './fdtable.js';
 
 /**
  * pipe_read() (fs/pipe.c) minus sleeping: copy from the oldest buffers, releasing each one read to
- * its end (src/block/pipe.ts pipeRead()). An empty pipe with no writer left is end of file (0); an
+ * its end (src/fs/pipe.ts pipeRead()). An empty pipe with no writer left is end of file (0); an
  * empty pipe that still has a writer would make the reader sleep — -EAGAIN, as with O_NONBLOCK:
  * the model never sleeps.
  */
@@ -44,7 +41,7 @@ function pipe_release(k: Kernel, filp: OpenFile): void {
   k.fp.write('pipe', pipe.id);
   if (filp.mode & FMODE_READ) pipe.readers--;
   if (filp.mode & FMODE_WRITE) pipe.writers--;
-  if (--pipe.files === 0) pipeRelease(pipe);
+  if (--pipe.files === 0) free_pipe_info(pipe);
 }
 
 /** pipefifo_fops (fs/pipe.c). */
@@ -90,4 +87,35 @@ export function do_pipe2(k: Kernel, task: Task, flags = 0): [number, [number, nu
   fd_install(k, task, fdw, w);
   k.fp.write('pipe', pipe.id);
   return [0, [fdr, fdw]];
+}
+
+/**
+ * pipe_read() (fs/pipe.c), minus waiting: copy from the oldest buffers into `to` with
+ * copy_page_to_iter(); a buffer read to its end is released (put_page) and the tail moves on.
+ * Returns the bytes read, 0 when the pipe is empty, or -EFAULT if nothing could be copied.
+ */
+export function pipeRead(pipe: Pipe, to: IovIter): number {
+  const k = pipe.k;
+  k.fp.write('pipe', pipe.id);
+  let total = to.count;
+  let ret = 0;
+  while (total > 0 && pipe.tail !== pipe.head) {
+    const buf = pipe_buf(pipe, pipe.tail);
+    const chars = Math.min(total, buf.len);
+    const written = copy_page_to_iter(k, buf.pfn, buf.offset, chars, to);
+    if (written < chars) {
+      if (!ret) ret = -14; // -EFAULT
+      break;
+    }
+    ret += chars;
+    buf.offset += chars;
+    buf.len -= chars;
+    if (!buf.len) {
+      pipe.ring[pipe.tail & (pipe.ringSize - 1)] = null;
+      pipe.tail++;
+      pipe_buf_release(pipe, buf);
+    }
+    total -= chars;
+  }
+  return ret;
 }

@@ -4,17 +4,15 @@
 // a file that is not in the page cache (a pipe) has its own ->read_iter/->write_iter.
 
 import type { Kernel } from '../kernel.js';
-import { access_ok, import_iovec_checked, import_ubuf, iov_iter_truncate, type IovIter, type Iovec } from '../block/iov-iter.js';
-import { EFAULT, EFBIG, EINVAL, ENOENT, ESPIPE } from '../include/uapi.js';
+import { access_ok, import_iovec_checked, import_ubuf, iov_iter_truncate, type IovIter, type Iovec } from '../lib/iov-iter.js';
+import { EFAULT, EFBIG, EINVAL, ENOENT, ESPIPE, O_DIRECT } from '../include/uapi.js';
 import type { Task } from '../vm/mm.js';
-import {
-  canWrite, EBADF, fdget, FMODE_CAN_READ, FMODE_CAN_WRITE, FMODE_PREAD, FMODE_PWRITE, FMODE_READ, FMODE_WRITE, getDirectIO,
-  isRegular, O_DIRECT, type OpenFile, type RegularFile,
-} from './fdtable.js';
+import { canWrite, EBADF, fdget, FMODE_CAN_READ, FMODE_CAN_WRITE, FMODE_PREAD, FMODE_PWRITE, FMODE_READ, FMODE_WRITE, isRegular, type OpenFile, type RegularFile } from './fdtable.js';
 import { filemap_read, generic_perform_write, IOV_ITER_COPIER, type Copier } from './filemap.js';
-import type { File } from './file.js';
+import type { File } from '../include/linux/fs.js';
 import { truncate_setsize } from './truncate.js';
 import { filemap_write_and_wait_range } from './writeback.js';
+import { files, shmem_mapping } from '../mm/filemap.js';
 
 /**
  * vfs_read() / vfs_write() (fs/read_write.c) after the descriptor lookup: the file must be open for
@@ -42,9 +40,9 @@ function rw(k: Kernel, task: Task, of: OpenFile, write: boolean, buf: number, co
  * cut short there (the host's ext4: pwrite of 1 byte at 2^44 - 4096 -EFBIG, of 2 bytes one byte
  * earlier 1). Block devices are limited by their size instead (not modelled here).
  */
-export function writeCheckLimits(of: RegularFile, iter: IovIter, pos: number): number {
-  if (of.file.isBlkdev) return 0;
-  const max = of.file.sMaxbytes;
+export function generic_write_check_limits(of: RegularFile, iter: IovIter, pos: number): number {
+  if (of.file.fstype.blkdev) return 0;
+  const max = of.file.fstype.s_maxbytes;
   if (pos >= max) return -EFBIG;
   iov_iter_truncate(iter, max - pos);
   return 0;
@@ -63,15 +61,15 @@ function rwIter(k: Kernel, task: Task, of: OpenFile, iter: IovIter, pos: number,
   if (!isRegular(of)) return -EINVAL;
   k.fp.read('file', of.file.id);
   // tmpfs's O_DIRECT (v6.6) is "trivial support": it goes through the page cache like DAX ignores it.
-  const direct = (of.flags & O_DIRECT) !== 0 && !of.file.isFsdax && !of.file.isShmem;
-  const dio = direct ? getDirectIO() : null;
+  const direct = (of.flags & O_DIRECT) !== 0 && !of.file.fstype.dax && !shmem_mapping(of.file);
+  const dio = direct ? of.f_op.direct_IO : undefined;
   if (direct && !dio) return -EINVAL;
   if (iter.count === 0) return 0;
   if (write) {
-    const lim = writeCheckLimits(of, iter, pos);
+    const lim = generic_write_check_limits(of, iter, pos);
     if (lim) return lim;
   }
-  if (dio) return dio(k, task, of, iter, pos, { async: false });
+  if (dio) return dio(k, of.file, iter, pos, { async: false });
   return write ? generic_perform_write(k, of.file, iter, pos, copier) : filemap_read(k, of.file, iter, pos, copier);
 }
 
@@ -170,8 +168,8 @@ export function do_fsync(k: Kernel, task: Task, fd: number): number {
  * inode_newsize_ok() (fs/attr.c), from ->setattr: a size past s_maxbytes is -EFBIG (the host:
  * ftruncate(2^44 - 4096) on ext4 is 0, one byte more -EFBIG; on tmpfs 2^63 - 1 is 0).
  */
-function newsizeOk(file: File, length: number): number {
-  return length > file.sMaxbytes ? -EFBIG : 0;
+function inode_newsize_ok(file: File, length: number): number {
+  return length > file.fstype.s_maxbytes ? -EFBIG : 0;
 }
 
 /**
@@ -186,8 +184,8 @@ export function do_sys_ftruncate(k: Kernel, task: Task, fd: number, length: numb
   if (!of) return -EBADF;
   if (!isRegular(of)) return -EINVAL;
   k.fp.read('file', of.file.id);
-  if (of.file.isBlkdev || !canWrite(of)) return -EINVAL;
-  const r = newsizeOk(of.file, length);
+  if (of.file.fstype.blkdev || !canWrite(of)) return -EINVAL;
+  const r = inode_newsize_ok(of.file, length);
   if (r) return r;
   truncate_setsize(k, of.file, length);
   return 0;
@@ -200,11 +198,11 @@ export function do_sys_ftruncate(k: Kernel, task: Task, fd: number, length: numb
  */
 export function do_sys_truncate(k: Kernel, path: string, length: number): number {
   if (length < 0) return -EINVAL;
-  const file = k.files.get(path);
+  const file = files(k).get(path);
   if (!file) return -ENOENT;
   k.fp.read('file', file.id);
-  if (file.isBlkdev) return -EINVAL;
-  const r = newsizeOk(file, length);
+  if (file.fstype.blkdev) return -EINVAL;
+  const r = inode_newsize_ok(file, length);
   if (r) return r;
   truncate_setsize(k, file, length);
   return 0;

@@ -8,13 +8,14 @@
 // and shmem folios need swap, which the model does not have; DAX pages are not on the LRU.
 
 import type { Kernel } from '../kernel.js';
-import { folio_maybe_dma_pinned } from '../gup/grab.js';
 import { PG_active, PG_dirty, PG_locked, PG_lru, PG_private, PG_writeback } from '../mm/page-flags.js';
 import type { Profile } from '../profile.js';
 import { folio_isolate_lru, folio_putback_lru } from '../vm/migrate.js';
 import { zapPte } from '../vm/pgtable.js';
-import { filemap_remove_folio, type File } from './file.js';
+import type { File } from '../include/linux/fs.js';
 import { liveMms } from './writeback.js';
+import { folio_maybe_dma_pinned } from '../mm/folio.js';
+import { filemap_remove_folio, shmem_mapping } from '../mm/filemap.js';
 
 /**
  * try_to_unmap() for a page-cache folio (mm/rmap.c try_to_unmap_one()): every PTE that maps it
@@ -22,7 +23,7 @@ import { liveMms } from './writeback.js';
  * (spec R103: only anonymous exclusive pages refuse to be unmapped while maybe pinned).
  */
 export function try_to_unmap_file_folio(k: Kernel, file: File, head: number): void {
-  const index = k.mem.index[head];
+  const index = k.mem.indexOf(head);
   for (const mm of liveMms(k)) {
     for (const v of mm.vmas) {
       if (v.file !== file) continue;
@@ -42,9 +43,9 @@ export function try_to_free_buffers(k: Kernel, file: File, head: number): boolea
   if (!mem.test(head, PG_private)) return true;
   if (mem.test(head, PG_writeback) || mem.test(head, PG_dirty)) return false;
   mem.clear(head, PG_private);
-  file.delalloc.delete(mem.index[head]);
+  file.delalloc.delete(mem.indexOf(head));
   k.fp.write('file', file.id);
-  k.note(`buffers of ${file.name} index ${mem.index[head]} (pfn ${head}) freed`);
+  k.note(`buffers of ${file.name} index ${mem.indexOf(head)} (pfn ${head}) freed`);
   return true;
 }
 
@@ -54,7 +55,7 @@ export function try_to_free_buffers(k: Kernel, file: File, head: number): boolea
  * the folio stays (spec R102 step 3). A dirty folio stays too. On success the folio leaves the
  * page cache and the page cache's reference is dropped.
  */
-function removeMapping(k: Kernel, file: File, head: number, callerRefs: number): boolean {
+function __remove_mapping(k: Kernel, file: File, head: number, callerRefs: number): boolean {
   const mem = k.mem;
   if (mem.ref(head) !== callerRefs + 1 || mem.test(head, PG_dirty)) return false;
   filemap_remove_folio(k, file, head);
@@ -77,7 +78,7 @@ export function shrink_file_folio(k: Kernel, file: File, head: number): ReclaimO
   const keep = (why: ReclaimOutcome, activate: boolean): ReclaimOutcome => {
     if (activate) mem.set(head, PG_active);
     folio_putback_lru(k, head);
-    k.note(`reclaim ${file.name} index ${mem.index[head]} (pfn ${head}): kept (${why})`);
+    k.note(`reclaim ${file.name} index ${mem.indexOf(head)} (pfn ${head}): kept (${why})`);
     return why;
   };
   if (mem.test(head, PG_writeback)) return keep('writeback', false);
@@ -87,10 +88,10 @@ export function shrink_file_folio(k: Kernel, file: File, head: number): ReclaimO
   if (k.profile.reclaimKeepsPinnedPrivate && folio_maybe_dma_pinned(k, head)) return keep('pinned', true);
   if (mem.test(head, PG_dirty)) return keep('dirty', true);
   if (!try_to_free_buffers(k, file, head)) return keep('busy-buffers', true);
-  if (!removeMapping(k, file, head, 1)) return keep('held', false);
+  if (!__remove_mapping(k, file, head, 1)) return keep('held', false);
   // Freed: drop the isolation reference (NR_ISOLATED_FILE is given back by the caller's batch).
   k.vmstat.mod('nr_isolated_file', -1);
-  k.note(`reclaim ${file.name} index ${mem.index[head]} (pfn ${head}): freed`);
+  k.note(`reclaim ${file.name} index ${mem.indexOf(head)} (pfn ${head}): freed`);
   mem.clear(head, PG_lru | PG_active);
   mem.putRefs(head, 1);
   return 'freed';
@@ -98,7 +99,7 @@ export function shrink_file_folio(k: Kernel, file: File, head: number): ReclaimO
 
 /** One reclaim pass over a file's page cache, in index order. Returns the number of folios freed. */
 export function shrink_file(k: Kernel, file: File): number {
-  if (file.isShmem || file.isFsdax) return 0;
+  if (shmem_mapping(file) || file.fstype.dax) return 0;
   k.fp.read('file', file.id);
   let freed = 0;
   for (const index of [...file.cache.keys()].sort((a, b) => a - b)) {
@@ -124,6 +125,7 @@ function invalidateChecksRefcount(p: Profile): boolean {
  */
 export function mapping_evict_folio(k: Kernel, file: File, head: number): boolean {
   const mem = k.mem;
+  k.fp.read('folio', head); // the tests read the folio also when they keep it (an unmap must conflict)
   if (mem.test(head, PG_dirty) || mem.test(head, PG_writeback) || mem.test(head, PG_locked)) return false;
   if (invalidateChecksRefcount(k.profile)) {
     // "The refcount will be elevated if any page in the folio is mapped": page cache only, here.
@@ -132,7 +134,7 @@ export function mapping_evict_folio(k: Kernel, file: File, head: number): boolea
     return false;
   }
   if (!try_to_free_buffers(k, file, head)) return false;
-  return removeMapping(k, file, head, 0);
+  return __remove_mapping(k, file, head, 0);
 }
 
 /**
@@ -143,7 +145,7 @@ export function mapping_evict_folio(k: Kernel, file: File, head: number): boolea
 export function drop_pagecache(k: Kernel, files: Iterable<File>): number {
   let dropped = 0;
   for (const file of files) {
-    if (file.isShmem || file.isFsdax) continue;
+    if (shmem_mapping(file) || file.fstype.dax) continue;
     k.fp.read('file', file.id);
     for (const index of [...file.cache.keys()].sort((a, b) => a - b)) {
       const head = file.cache.get(index)!;

@@ -6,9 +6,11 @@ import type { Kernel } from '../kernel.js';
 import { EBUSY, PAGE_SIZE } from '../include/uapi.js';
 import { PG_dirty, PG_private } from '../mm/page-flags.js';
 import { zapPte } from '../vm/pgtable.js';
-import { filemap_remove_folio, folioWaitWriteback, type File } from './file.js';
+import type { File } from '../include/linux/fs.js';
+import { folio_wait_writeback } from './writeback.js';
 import { try_to_free_buffers, try_to_unmap_file_folio } from './reclaim.js';
 import { liveMms } from './writeback.js';
+import { filemap_remove_folio } from '../mm/filemap.js';
 
 /**
  * unmap_mapping_range(mapping, holebegin, 0, even_cows = 1) (mm/memory.c): every PTE that maps a
@@ -33,9 +35,9 @@ function unmapMappingRange(k: Kernel, file: File, firstIndex: number): void {
  * mapping: a later folio_mark_dirty() only sets the flag and its data never reaches the file
  * (spec R109).
  */
-function truncateFolio(k: Kernel, file: File, index: number, head: number): void {
+function truncate_inode_folio(k: Kernel, file: File, index: number, head: number): void {
   const mem = k.mem;
-  folioWaitWriteback(k, file, index); // truncate_inode_pages_range(): folio_wait_writeback()
+  folio_wait_writeback(k, file, index); // truncate_inode_pages_range(): folio_wait_writeback()
   mem.clear(head, PG_private | PG_dirty); // ext4_invalidate_folio() also gives the delalloc reservation back
   if (mem.ref(head) > 1) k.note(`truncate ${file.name} index ${index}: pfn ${head} is still held; it stays allocated without a mapping`);
   filemap_remove_folio(k, file, head);
@@ -55,7 +57,7 @@ export function truncate_setsize(k: Kernel, file: File, newsize: number): void {
   const first = Math.ceil(newsize / PAGE_SIZE);
   unmapMappingRange(k, file, first);
   for (const index of [...file.cache.keys()].filter((i) => i >= first).sort((a, b) => a - b)) {
-    truncateFolio(k, file, index, file.cache.get(index)!);
+    truncate_inode_folio(k, file, index, file.cache.get(index)!);
   }
   for (const index of [...file.disk.keys()]) if (index >= first) file.disk.delete(index);
 }
@@ -75,7 +77,7 @@ export function invalidate_inode_pages2_range(k: Kernel, file: File, first: numb
   for (const index of [...file.cache.keys()].filter((i) => i >= first && i <= last).sort((a, b) => a - b)) {
     const head = file.cache.get(index)!;
     if (mem.folioMapcount(head) > 0) try_to_unmap_file_folio(k, file, head);
-    folioWaitWriteback(k, file, index);
+    folio_wait_writeback(k, file, index);
     if (!try_to_free_buffers(k, file, head) || mem.test(head, PG_dirty)) {
       ret = -EBUSY;
       continue;

@@ -7,13 +7,32 @@
 // Pins play no part here (spec R101): writeback write-protects, cleans and writes a folio whether
 // or not it may be DMA-pinned, and waits for writeback only, never for pins.
 
-import type { Kernel } from '../kernel.js';
+import { stateKey, type Kernel } from '../kernel.js';
+import type { File } from '../include/linux/fs.js';
 import { bio_add_page, bio_alloc, bioId, type Bio } from '../block/bio.js';
 import { blk_wait_bios, submit_bio } from '../block/blkdev.js';
 import { PAGE_SIZE } from '../include/uapi.js';
 import { PG_dirty, PG_private, PG_writeback } from '../mm/page-flags.js';
-import { PTE_DIRTY, PTE_WRITE, type Mm } from '../vm/mm.js';
-import { folioMarkDirty, folioWaitWriteback, type File } from './file.js';
+import type { Mm } from '../vm/mm.js';
+import { folio_mark_dirty } from '../mm/page-writeback.js';
+import { PTE_DIRTY, PTE_WRITE } from '../include/linux/mm.js';
+import { tasks } from '../vm/mm.js';
+
+/** Folios under writeback, per file id: index → the write bio in flight (PG_writeback until it completes). */
+const WB_BIOS = stateKey('writeback-bios', () => new Map<number, Map<number, Bio>>());
+
+function wbInFlight(k: Kernel, file: File): Map<number, Bio> {
+  const all = k.state(WB_BIOS);
+  let m = all.get(file.id);
+  if (!m) all.set(file.id, (m = new Map()));
+  return m;
+}
+
+/** folio_wait_writeback() (mm/page-writeback.c): wait for the folio's write I/O — the device completes it now. */
+export function folio_wait_writeback(k: Kernel, file: File, index: number): void {
+  const bio = wbInFlight(k, file).get(index);
+  if (bio) blk_wait_bios(k, [bio]);
+}
 
 /** enum writeback_sync_modes (include/linux/writeback.h): the flusher does not wait; fsync does. */
 export type SyncMode = 'WB_SYNC_NONE' | 'WB_SYNC_ALL';
@@ -21,7 +40,12 @@ export type SyncMode = 'WB_SYNC_NONE' | 'WB_SYNC_ALL';
 /** The tasks' distinct address spaces (CLONE_VM sharers are walked once), as an rmap walk would see them. */
 export function liveMms(k: Kernel): Iterable<Mm> {
   const seen = new Map<number, Mm>();
-  for (const t of k.tasks.values()) if (!t.exited) seen.set(t.mm.id, t.mm);
+  for (const t of tasks(k).values()) {
+    if (t.exited) continue;
+    seen.set(t.mm.id, t.mm);
+    // a half-built fork child: dup_mmap() linked its VMAs into the rmap before copying PTEs
+    if (t.mm.forkChild) seen.set(t.mm.forkChild.id, t.mm.forkChild);
+  }
   return seen.values();
 }
 
@@ -31,7 +55,7 @@ export function liveMms(k: Kernel): Iterable<Mm> {
  * the number of PTEs cleaned; the next CPU write to any of them faults and calls ->page_mkwrite.
  */
 export function folio_mkclean(k: Kernel, file: File, head: number): number {
-  const index = k.mem.index[head];
+  const index = k.mem.indexOf(head);
   let cleaned = 0;
   for (const mm of liveMms(k)) {
     for (const v of mm.vmas) {
@@ -53,7 +77,7 @@ export function folio_mkclean(k: Kernel, file: File, head: number): number {
  * whether the folio was dirty, i.e. must be written.
  */
 export function folio_clear_dirty_for_io(k: Kernel, file: File, head: number): boolean {
-  if (file.canWriteback && folio_mkclean(k, file, head) > 0) folioMarkDirty(k, head);
+  if (file.fstype.writeback && folio_mkclean(k, file, head) > 0) folio_mark_dirty(k, head);
   const was = k.mem.test(head, PG_dirty);
   if (was) k.mem.clear(head, PG_dirty);
   return was;
@@ -68,15 +92,15 @@ function submitFolio(k: Kernel, file: File, index: number, head: number): Bio {
   const mem = k.mem;
   mem.set(head, PG_writeback);
   file.delalloc.delete(index);
-  const bio = bio_alloc('REQ_OP_WRITE', 1, { disk: file.disk, index });
+  const bio = bio_alloc('REQ_OP_WRITE', 1, { file, index });
   bio_add_page(k, bio, head, PAGE_SIZE, 0);
   bio.endIo = (kk) => {
     kk.mem.clear(head, PG_writeback);
-    file.wbInFlight.delete(index);
+    wbInFlight(kk, file).delete(index);
     kk.fp.write('file', file.id);
     kk.note(`writeback of ${file.name} index ${index} done`);
   };
-  file.wbInFlight.set(index, bio);
+  wbInFlight(k, file).set(index, bio);
   k.fp.write('file', file.id);
   k.note(`writeback ${file.name} index ${index} (pfn ${head}): bio ${bioId(k, bio)}`);
   submit_bio(k, bio);
@@ -93,7 +117,7 @@ function submitFolio(k: Kernel, file: File, index: number, head: number): Bio {
  * Returns false when the folio must be skipped.
  */
 function ext4CheckBuffers(k: Kernel, file: File, index: number, head: number): boolean {
-  if (!file.usesBuffers || k.mem.test(head, PG_private)) return true;
+  if (!file.fstype.buffers || k.mem.test(head, PG_private)) return true;
   if (!k.profile.ext4WarnNoBuffers) {
     k.BUG(`kernel BUG at fs/ext4/inode.c: mpage_prepare_extent_to_map(): page_buffers() of a dirty page without ` +
       `buffers (BUG_ON(!PagePrivate(page))): ${file.name} index ${index}, pfn ${head}`, [
@@ -121,7 +145,7 @@ export interface WritebackRange {
  * medium directly (dax_writeback_mapping_range() only flushes caches); shmem has no writeback.
  */
 export function writeback_file(k: Kernel, file: File, mode: SyncMode, range: WritebackRange = {}): number {
-  if (!file.canWriteback) return 0;
+  if (!file.fstype.writeback) return 0;
   const mem = k.mem;
   const first = range.first ?? 0;
   const last = range.last ?? Infinity;
@@ -133,10 +157,10 @@ export function writeback_file(k: Kernel, file: File, mode: SyncMode, range: Wri
     if (!mem.test(head, PG_dirty)) continue;
     if (mem.test(head, PG_writeback)) {
       if (mode === 'WB_SYNC_NONE') continue;
-      folioWaitWriteback(k, file, index);
+      folio_wait_writeback(k, file, index);
     }
-    if (file.isFsdax) {
-      if (folio_clear_dirty_for_io(k, file, head)) file.disk.set(index, mem.content[head]);
+    if (file.fstype.dax) {
+      if (folio_clear_dirty_for_io(k, file, head)) file.disk.set(index, mem.contentOf(head));
       continue;
     }
     if (!ext4CheckBuffers(k, file, index, head)) continue;
@@ -153,7 +177,7 @@ export function filemap_fdatawait_range(k: Kernel, file: File, range: WritebackR
   const last = range.last ?? Infinity;
   // Reads the file's writeback state even when nothing is in flight (the explorer's dependence).
   k.fp.read('file', file.id);
-  const bios = [...file.wbInFlight].filter(([i]) => i >= first && i <= last).map(([, b]) => b);
+  const bios = [...wbInFlight(k, file)].filter(([i]) => i >= first && i <= last).map(([, b]) => b);
   blk_wait_bios(k, bios);
   return bios.length;
 }

@@ -2,25 +2,16 @@
 // and the calling task ("current"); the _remote variants take the target mm.
 
 import type { Kernel } from '../kernel.js';
-import {
-  EINVAL, FOLL_FAST_ONLY, FOLL_GET, FOLL_LONGTERM, FOLL_PCI_P2PDMA, FOLL_PIN, FOLL_REMOTE, FOLL_TOUCH,
-  FOLL_UNLOCKABLE, INTERNAL_GUP_FLAGS, follFlagsString,
-} from '../include/uapi.js';
+import { EINVAL } from '../include/uapi.js';
 import type { Mm, Task } from '../vm/mm.js';
-import { try_grab_folio, is_zero_folio, folio_has_pincount } from './grab.js';
+import { try_grab_folio } from './grab.js';
 import { gup_fast_fallback, gup_fast_fallback_gen } from './fast.js';
 import { runToEnd, type KernelGen } from '../preempt.js';
-import { __get_user_pages_locked, type PageArray } from './gup.js';
+import type { PageArray } from './gup.js';
 import { __gup_longterm_locked } from './longterm.js';
-import { GUP_PIN_COUNTING_BIAS } from '../include/uapi.js';
-
-/** Calling a function, or passing a flag, that the selected kernel profile does not have. */
-export class ApiUnavailable extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ApiUnavailable';
-  }
-}
+import { FOLL_FAST_ONLY, FOLL_GET, FOLL_LONGTERM, FOLL_PCI_P2PDMA, FOLL_PIN, FOLL_REMOTE, FOLL_TOUCH, FOLL_UNLOCKABLE, INTERNAL_GUP_FLAGS, follFlagsString, GUP_PIN_COUNTING_BIAS } from '../include/linux/mm.js';
+import { is_zero_folio, folio_has_pincount } from '../mm/folio.js';
+import { ApiUnavailable } from '../check/bug.js';
 
 type Family = 'get' | 'pin';
 
@@ -39,10 +30,10 @@ function requireApi(k: Kernel, fn: string, family: Family, flags: number): void 
  * LONGTERM without PIN, GET/PIN without a pages array, LONGTERM with PCI_P2PDMA. Older profiles:
  * the per-function checks of their time (pin_* refuse FOLL_GET, get_* refuse FOLL_PIN).
  */
-function validGupArgs(k: Kernel, fn: string, pages: PageArray | null, locked: number[] | null, flags: number,
+function is_valid_gup_args(k: Kernel, fn: string, pages: PageArray | null, locked: number[] | null, flags: number,
   toSet: number): number | null {
   const site = (what: string) => `mm/gup.c:is_valid_gup_args:${what}`;
-  if (!k.profile.validGupArgs) {
+  if (!k.profile.is_valid_gup_args) {
     if (toSet & FOLL_PIN && k.WARN_ON_ONCE((flags & FOLL_GET) !== 0, `mm/gup.c:${fn}:FOLL_GET`,
       `${fn}(): FOLL_GET passed to a pin_user_pages*() call`)) return null;
     if (toSet & FOLL_GET && k.WARN_ON_ONCE((flags & FOLL_PIN) !== 0, `mm/gup.c:${fn}:FOLL_PIN`,
@@ -69,13 +60,13 @@ function validGupArgs(k: Kernel, fn: string, pages: PageArray | null, locked: nu
 
 /** What an invalid call returns: -EINVAL, except pin_user_pages(), _remote() and _unlocked(), which return 0 (R16). */
 function invalid(k: Kernel, zeroOnInvalid: boolean): number {
-  return k.profile.validGupArgs && zeroOnInvalid ? 0 : -EINVAL;
+  return k.profile.is_valid_gup_args && zeroOnInvalid ? 0 : -EINVAL;
 }
 
 export function get_user_pages(k: Kernel, current: Task, start: number, nr_pages: number, gup_flags: number,
   pages: PageArray | null): number {
   requireApi(k, 'get_user_pages', 'get', gup_flags);
-  const f = validGupArgs(k, 'get_user_pages', pages, null, gup_flags, FOLL_TOUCH);
+  const f = is_valid_gup_args(k, 'get_user_pages', pages, null, gup_flags, FOLL_TOUCH);
   if (f === null) return -EINVAL;
   return __gup_longterm_locked(k, current.mm, start, nr_pages, pages, f);
 }
@@ -83,7 +74,7 @@ export function get_user_pages(k: Kernel, current: Task, start: number, nr_pages
 export function get_user_pages_remote(k: Kernel, mm: Mm, start: number, nr_pages: number, gup_flags: number,
   pages: PageArray | null, locked: number[] | null = null): number {
   requireApi(k, 'get_user_pages_remote', 'get', gup_flags);
-  const f = validGupArgs(k, 'get_user_pages_remote', pages, locked, gup_flags, FOLL_TOUCH | FOLL_REMOTE);
+  const f = is_valid_gup_args(k, 'get_user_pages_remote', pages, locked, gup_flags, FOLL_TOUCH | FOLL_REMOTE);
   if (f === null) return -EINVAL;
   return __gup_longterm_locked(k, mm, start, nr_pages, pages, f);
 }
@@ -91,7 +82,7 @@ export function get_user_pages_remote(k: Kernel, mm: Mm, start: number, nr_pages
 export function get_user_pages_unlocked(k: Kernel, current: Task, start: number, nr_pages: number,
   pages: PageArray | null, gup_flags: number): number {
   requireApi(k, 'get_user_pages_unlocked', 'get', gup_flags);
-  const f = validGupArgs(k, 'get_user_pages_unlocked', pages, null, gup_flags, FOLL_TOUCH | FOLL_UNLOCKABLE);
+  const f = is_valid_gup_args(k, 'get_user_pages_unlocked', pages, null, gup_flags, FOLL_TOUCH | FOLL_UNLOCKABLE);
   if (f === null) return -EINVAL;
   return __gup_longterm_locked(k, current.mm, start, nr_pages, pages, f);
 }
@@ -105,7 +96,7 @@ export function get_user_pages_fast(k: Kernel, current: Task, start: number, nr_
 export function* get_user_pages_fast_gen(k: Kernel, current: Task, start: number, nr_pages: number, gup_flags: number,
   pages: PageArray): KernelGen<number> {
   requireApi(k, 'get_user_pages_fast', 'get', gup_flags);
-  const f = validGupArgs(k, 'get_user_pages_fast', pages, null, gup_flags, FOLL_GET);
+  const f = is_valid_gup_args(k, 'get_user_pages_fast', pages, null, gup_flags, FOLL_GET);
   if (f === null) return -EINVAL;
   return yield* gup_fast_fallback_gen(k, current.mm, start, nr_pages, f, pages);
 }
@@ -114,7 +105,7 @@ export function* get_user_pages_fast_gen(k: Kernel, current: Task, start: number
 export function get_user_pages_fast_only(k: Kernel, current: Task, start: number, nr_pages: number, gup_flags: number,
   pages: PageArray): number {
   requireApi(k, 'get_user_pages_fast_only', 'get', gup_flags);
-  const f = validGupArgs(k, 'get_user_pages_fast_only', pages, null, gup_flags, FOLL_GET | FOLL_FAST_ONLY);
+  const f = is_valid_gup_args(k, 'get_user_pages_fast_only', pages, null, gup_flags, FOLL_GET | FOLL_FAST_ONLY);
   if (f === null) return -EINVAL;
   return gup_fast_fallback(k, current.mm, start, nr_pages, f, pages);
 }
@@ -122,7 +113,7 @@ export function get_user_pages_fast_only(k: Kernel, current: Task, start: number
 export function pin_user_pages(k: Kernel, current: Task, start: number, nr_pages: number, gup_flags: number,
   pages: PageArray | null): number {
   requireApi(k, 'pin_user_pages', 'pin', gup_flags);
-  const f = validGupArgs(k, 'pin_user_pages', pages, null, gup_flags, FOLL_PIN);
+  const f = is_valid_gup_args(k, 'pin_user_pages', pages, null, gup_flags, FOLL_PIN);
   if (f === null) return invalid(k, true);
   return __gup_longterm_locked(k, current.mm, start, nr_pages, pages, f);
 }
@@ -130,7 +121,7 @@ export function pin_user_pages(k: Kernel, current: Task, start: number, nr_pages
 export function pin_user_pages_remote(k: Kernel, mm: Mm, start: number, nr_pages: number, gup_flags: number,
   pages: PageArray | null, locked: number[] | null = null): number {
   requireApi(k, 'pin_user_pages_remote', 'pin', gup_flags);
-  const f = validGupArgs(k, 'pin_user_pages_remote', pages, locked, gup_flags, FOLL_PIN | FOLL_TOUCH | FOLL_REMOTE);
+  const f = is_valid_gup_args(k, 'pin_user_pages_remote', pages, locked, gup_flags, FOLL_PIN | FOLL_TOUCH | FOLL_REMOTE);
   if (f === null) return invalid(k, true);
   return __gup_longterm_locked(k, mm, start, nr_pages, pages, f);
 }
@@ -138,7 +129,7 @@ export function pin_user_pages_remote(k: Kernel, mm: Mm, start: number, nr_pages
 export function pin_user_pages_unlocked(k: Kernel, current: Task, start: number, nr_pages: number,
   pages: PageArray | null, gup_flags: number): number {
   requireApi(k, 'pin_user_pages_unlocked', 'pin', gup_flags);
-  const f = validGupArgs(k, 'pin_user_pages_unlocked', pages, null, gup_flags, FOLL_PIN | FOLL_TOUCH | FOLL_UNLOCKABLE);
+  const f = is_valid_gup_args(k, 'pin_user_pages_unlocked', pages, null, gup_flags, FOLL_PIN | FOLL_TOUCH | FOLL_UNLOCKABLE);
   if (f === null) return invalid(k, true);
   return __gup_longterm_locked(k, current.mm, start, nr_pages, pages, f);
 }
@@ -152,7 +143,7 @@ export function pin_user_pages_fast(k: Kernel, current: Task, start: number, nr_
 export function* pin_user_pages_fast_gen(k: Kernel, current: Task, start: number, nr_pages: number, gup_flags: number,
   pages: PageArray | null): KernelGen<number> {
   requireApi(k, 'pin_user_pages_fast', 'pin', gup_flags);
-  const f = validGupArgs(k, 'pin_user_pages_fast', pages, null, gup_flags, FOLL_PIN);
+  const f = is_valid_gup_args(k, 'pin_user_pages_fast', pages, null, gup_flags, FOLL_PIN);
   if (f === null) return -EINVAL;
   return yield* gup_fast_fallback_gen(k, current.mm, start, nr_pages, f, pages!);
 }

@@ -1,17 +1,15 @@
 // GUP-fast: the lockless page-table walk and its fallback (mm/gup.c gup_fast_fallback()).
 
 import type { Kernel } from '../kernel.js';
-import {
-  EFAULT, EINVAL, EOVERFLOW, FOLL_FAST_ONLY, FOLL_FORCE, FOLL_GET, FOLL_HONOR_NUMA_FAULT, FOLL_LONGTERM,
-  FOLL_NOFAULT, FOLL_PCI_P2PDMA, FOLL_PIN, FOLL_TOUCH, FOLL_UNLOCKABLE, FOLL_WRITE, HPAGE_PMD_SIZE, PAGE_SIZE,
-  TASK_SIZE_MAX,
-} from '../include/uapi.js';
+import { EFAULT, EINVAL, EOVERFLOW, HPAGE_PMD_SIZE, PAGE_SIZE, TASK_SIZE_MAX } from '../include/uapi.js';
 import { PG_anon, PG_hugetlb, PG_referenced, PG_secretmem } from '../mm/page-flags.js';
-import { PTE_SPECIAL, PTE_WRITE, type Mm } from '../vm/mm.js';
+import type { Mm } from '../vm/mm.js';
 import { gup_put_folio, try_grab_folio_fast } from './grab.js';
 import { gup_must_unshare, type PageArray } from './gup.js';
 import { __gup_longterm_locked } from './longterm.js';
 import { runToEnd, type KernelGen } from '../preempt.js';
+import { PTE_SPECIAL, PTE_WRITE, FOLL_FAST_ONLY, FOLL_FORCE, FOLL_GET, FOLL_HONOR_NUMA_FAULT, FOLL_LONGTERM, FOLL_NOFAULT, FOLL_PCI_P2PDMA, FOLL_PIN, FOLL_TOUCH, FOLL_UNLOCKABLE, FOLL_WRITE } from '../include/linux/mm.js';
+import { fileById, shmem_mapping } from '../mm/filemap.js';
 
 /**
  * gup_fast_folio_allowed(): after the grab, a long-term write pin must be of anonymous,
@@ -24,9 +22,10 @@ function gup_fast_folio_allowed(k: Kernel, head: number, flags: number): boolean
   if (mem.test(head, PG_secretmem)) return false;
   if (!rejectFileBacked) return true;
   if (mem.test(head, PG_hugetlb) || mem.test(head, PG_anon)) return true;
-  const id = mem.mapping[head];
+  const id = mem.mappingOf(head);
   if (id <= 0) return false; // truncated: no mapping
-  return k.fileById(id)?.isShmem ?? false;
+  const f = fileById(k, id);
+  return f !== undefined && shmem_mapping(f);
 }
 
 /** Yield points of GUP-fast: after the lockless walk has grabbed its pages, before the fork check. */
@@ -95,7 +94,7 @@ function* gup_fast(k: Kernel, mm: Mm, start: number, end: number, flags: number,
         gup_put_folio(k, head, 1, flags);
         break walk;
       }
-      mem.flags[head] |= PG_referenced;
+      mem.set(head, PG_referenced);
       pages[off + nr++] = pfn;
     }
   }
@@ -139,7 +138,10 @@ export function* gup_fast_fallback_gen(k: Kernel, mm: Mm, start: number, nr_page
   if (nr) k.note(`gup-fast: ${nr} of ${nr_pages} pages, slow path for the rest`);
   else k.note('gup-fast: fell back to the slow path');
   // The slow path takes mmap_lock for reading: it waits for a fork that holds it for writing.
-  yield { point: 'mmap_lock', waitUntil: () => !mm.mmapWriteLocked, waitsFor: `mmap_lock of mm ${mm.id} (held for writing by fork)` };
+  // The test reads the lock (mm): inside a step that is in the footprint (a step that finds the
+  // lock held and waits conflicts with the fork that releases it); the scheduler's own asking
+  // (blockedOn) runs footprint-neutral.
+  yield { point: 'mmap_lock', waitUntil: () => { k.fp.read('mm', mm.id); return !mm.mmapWriteLocked; }, waitsFor: `mmap_lock of mm ${mm.id} (held for writing by fork)` };
   k.fp.read('mm', mm.id);
   const ret = __gup_longterm_locked(k, mm, start + nr * PAGE_SIZE, nr_pages - nr, pages,
     flags | FOLL_TOUCH | FOLL_UNLOCKABLE, nr);

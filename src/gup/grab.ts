@@ -1,53 +1,13 @@
-// The pin arithmetic: try_grab_folio(), try_grab_folio_fast(), gup_put_folio() (mm/gup.c) and
-// folio_maybe_dma_pinned() (include/linux/mm.h).
+// The pin arithmetic: try_grab_folio(), try_grab_folio_fast(), gup_put_folio() (mm/gup.c).
 
 import type { Kernel } from '../kernel.js';
-import { EMLINK, ENOMEM, EREMOTEIO, FOLL_GET, FOLL_LONGTERM, FOLL_PCI_P2PDMA, FOLL_PIN, GUP_PIN_COUNTING_BIAS } from '../include/uapi.js';
-import { ZONE_CMA, ZONE_MOVABLE } from '../mm/memory.js';
+import { EMLINK, ENOMEM, EREMOTEIO } from '../include/uapi.js';
 import { Vmstat } from '../mm/vmstat.js';
-import { PG_device_coherent, PG_fsdax, PG_isolated_block, PG_p2pdma } from '../mm/page-flags.js';
+import { PG_p2pdma } from '../mm/page-flags.js';
+import { FOLL_GET, FOLL_LONGTERM, FOLL_PCI_P2PDMA, FOLL_PIN, GUP_PIN_COUNTING_BIAS } from '../include/linux/mm.js';
+import { folio_has_pincount, is_zero_folio, folio_is_longterm_pinnable } from '../mm/folio.js';
 
 export { EMLINK };
-
-/** folio_has_pincount(): large folios keep an exact _pincount (64-bit: order ≥ 1; v5.7: order ≥ 2). */
-export function folio_has_pincount(k: Kernel, head: number): boolean {
-  const order = k.mem.order[head];
-  return order > 0 && order >= k.profile.pincountMinOrder && k.profile.pinTracking;
-}
-
-/**
- * folio_maybe_dma_pinned() (include/linux/mm.h): exact for folios with a pincount; otherwise
- * "refcount ≥ GUP_PIN_COUNTING_BIAS", compared unsigned — so 1024 plain references are a false
- * positive and a wrapped (negative) refcount reads as pinned.
- */
-export function folio_maybe_dma_pinned(k: Kernel, pfn: number): boolean {
-  const mem = k.mem;
-  const head = mem.head(pfn);
-  if (folio_has_pincount(k, head)) return mem.pincount(head) > 0;
-  return mem.ref(head) >>> 0 >= GUP_PIN_COUNTING_BIAS;
-}
-
-export const page_maybe_dma_pinned = folio_maybe_dma_pinned;
-
-/** is_zero_folio(): the small zero page(s) only; the huge zero folio is not included (R66). */
-export function is_zero_folio(k: Kernel, head: number): boolean {
-  return k.mem.isZeroPfn(head);
-}
-
-/** folio_is_longterm_pinnable() (include/linux/mm.h). */
-export function folio_is_longterm_pinnable(k: Kernel, head: number): boolean {
-  const mem = k.mem;
-  const z = mem.zone[head];
-  const p = k.profile;
-  // MIGRATE_CMA / MIGRATE_ISOLATE pageblocks come first.
-  if (mem.test(head, PG_isolated_block)) return false;
-  if (z === ZONE_CMA && p.longtermMigratesCma) return false;
-  // The zero page can be "pinned" but gets special handling.
-  if (mem.isZeroPfn(head)) return true;
-  if (mem.test(head, PG_device_coherent)) return false;
-  if (p.fsdaxNotLongtermPinnable && mem.test(head, PG_fsdax)) return false;
-  return !(z === ZONE_MOVABLE && p.longtermMigratesMovable);
-}
 
 /** Add `refs` pins or references: the common tail of both grab paths. */
 function addGrab(k: Kernel, head: number, refs: number, flags: number, fastAlreadyGot: boolean): void {

@@ -1,29 +1,20 @@
 // The GUP slow path: __get_user_pages() and what it calls (mm/gup.c).
 
 import type { Kernel } from '../kernel.js';
-import {
-  EBUSY, EEXIST, EFAULT, EHWPOISON, EMLINK, ENOMEM, EOPNOTSUPP, FOLL_ANON, FOLL_DUMP, FOLL_FORCE, FOLL_GET,
-  FOLL_HWPOISON, FOLL_LONGTERM, FOLL_NOFAULT, FOLL_NOWAIT, FOLL_PIN, FOLL_REMOTE, FOLL_SPLIT_PMD, FOLL_TOUCH,
-  FOLL_WRITE, HPAGE_PMD_NR, HPAGE_PMD_SIZE, PAGE_SIZE,
-} from '../include/uapi.js';
-import { folioMarkDirty } from '../fs/file.js';
+import { EBUSY, EEXIST, EFAULT, EHWPOISON, EMLINK, ENOMEM, EOPNOTSUPP, HPAGE_PMD_NR, HPAGE_PMD_SIZE, PAGE_SIZE } from '../include/uapi.js';
+import { folio_mark_dirty } from '../mm/page-writeback.js';
 import { PG_anon, PG_anon_exclusive, PG_dirty, PG_hwpoison, PG_referenced } from '../mm/page-flags.js';
-import {
-  FAULT_FLAG_REMOTE, FAULT_FLAG_RETRY_NOWAIT, FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, handleMmFault, VM_FAULT_ERROR,
-  VM_FAULT_HWPOISON, VM_FAULT_OOM, VM_FAULT_RETRY,
-} from '../vm/fault.js';
-import {
-  PTE_DIRTY, PTE_SPECIAL, PTE_WRITE, PTE_YOUNG, VM_HUGETLB, VM_IO, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_PFNMAP, VM_READ,
-  VM_SHARED, VM_WRITE, type Mm, type Vma,
-} from '../vm/mm.js';
-import { splitHugePmd } from '../vm/pgtable.js';
+import { handle_mm_fault } from '../vm/fault.js';
+import type { Mm, Vma } from '../vm/mm.js';
+import { split_huge_pmd } from '../vm/pgtable.js';
 import { gup_put_folio, try_grab_folio } from './grab.js';
+import { PTE_DIRTY, PTE_SPECIAL, PTE_WRITE, PTE_YOUNG, VM_HUGETLB, VM_IO, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE, FAULT_FLAG_REMOTE, FAULT_FLAG_RETRY_NOWAIT, FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, VM_FAULT_ERROR, VM_FAULT_HWPOISON, VM_FAULT_OOM, VM_FAULT_RETRY, FOLL_ANON, FOLL_DUMP, FOLL_FORCE, FOLL_GET, FOLL_HWPOISON, FOLL_LONGTERM, FOLL_NOFAULT, FOLL_NOWAIT, FOLL_PIN, FOLL_REMOTE, FOLL_SPLIT_PMD, FOLL_TOUCH, FOLL_WRITE } from '../include/linux/mm.js';
 
 export type PageArray = number[] | Int32Array;
 
 /** vma_is_fsdax() (include/linux/fs.h): a DAX file on a filesystem. */
 function vmaIsFsdax(vma: Vma): boolean {
-  return vma.file?.isFsdax ?? false;
+  return vma.file?.fstype.dax ?? false;
 }
 
 function vmaIsSecretmem(k: Kernel, vma: Vma): boolean {
@@ -35,8 +26,8 @@ export function vma_needs_dirty_tracking(vma: Vma): boolean {
   if ((vma.flags & (VM_WRITE | VM_SHARED)) !== (VM_WRITE | VM_SHARED)) return false;
   const f = vma.file;
   if (!f) return false;
-  if (f.hasPageMkwrite) return true;
-  return f.canWriteback && !(vma.flags & VM_PFNMAP);
+  if ((f.vm_ops.page_mkwrite !== undefined)) return true;
+  return f.fstype.writeback && !(vma.flags & VM_PFNMAP);
 }
 
 /** writable_file_mapping_allowed() (mm/gup.c, v6.5): refuse long-term write pins of dirty-tracked file memory. */
@@ -48,6 +39,7 @@ function writable_file_mapping_allowed(k: Kernel, vma: Vma, flags: number): bool
 
 /** check_vma_flags() (mm/gup.c). */
 export function check_vma_flags(k: Kernel, vma: Vma, flags: number): number {
+  k.fp.read('vma', vma.id); // the flags, read also when they refuse (mprotect must conflict)
   const vf = vma.flags;
   const write = (flags & FOLL_WRITE) !== 0;
   if (vf & (VM_IO | VM_PFNMAP)) return -EFAULT;
@@ -80,7 +72,7 @@ export function gup_must_unshare(k: Kernel, vma: Vma | null, flags: number, pfn:
     if (!vma) return true; // GUP-fast cannot tell: let the slow path decide
     return vma.isCowMapping();
   }
-  return (mem.flags[pfn] & PG_anon_exclusive) === 0;
+  return (mem.flagsOf(pfn) & PG_anon_exclusive) === 0;
 }
 
 /** can_follow_write_pte() / can_follow_write_pmd(): a read-only entry may be written through only in narrow FOLL_FORCE cases. */
@@ -93,7 +85,7 @@ function canFollowWrite(k: Kernel, vma: Vma, bits: number, pfn: number, flags: n
   if (vma.flags & VM_WRITE) return false;
   if (pfn < 0 || bits & PTE_SPECIAL) return false;
   const head = k.mem.head(pfn);
-  return k.mem.test(head, PG_anon) && (k.mem.flags[pfn] & PG_anon_exclusive) !== 0;
+  return k.mem.test(head, PG_anon) && (k.mem.flagsOf(pfn) & PG_anon_exclusive) !== 0;
 }
 
 /** What follow_page_mask() found: a page, nothing (fault needed), or an error (-EMLINK: unshare). */
@@ -112,7 +104,7 @@ function follow_page_mask(k: Kernel, vma: Vma, addr: number, flags: number, foll
   const pmd = vma.pmdLookup(addr);
   if (pmd) {
     if (flags & FOLL_SPLIT_PMD && !(vma.flags & VM_HUGETLB)) {
-      splitHugePmd(k, vma, addr);
+      split_huge_pmd(k, vma, addr);
     } else {
       const head = pmd.pfn;
       if (flags & FOLL_WRITE && !canFollowWrite(k, vma, pmd.bits, head, flags, follCow)) return NO_PAGE;
@@ -144,13 +136,13 @@ function follow_page_mask(k: Kernel, vma: Vma, addr: number, flags: number, foll
   }
   if (!(bits & PTE_WRITE) && gup_must_unshare(k, vma, flags, pfn)) return { pfn: -1, err: -EMLINK, pageMask: 0 };
   const head = mem.head(pfn);
-  if (mem.flags[pfn] & PG_hwpoison && flags & FOLL_HWPOISON) return { pfn: -1, err: -EHWPOISON, pageMask: 0 };
+  if (mem.flagsOf(pfn) & PG_hwpoison && flags & FOLL_HWPOISON) return { pfn: -1, err: -EHWPOISON, pageMask: 0 };
   const ret = try_grab_folio(k, head, 1, flags);
   if (ret) return { pfn: -1, err: ret, pageMask: 0 };
   if (flags & FOLL_TOUCH) {
     // Mark the folio dirty for a write lookup if neither PTE nor folio is dirty, and accessed.
     if (flags & FOLL_WRITE && !(bits & PTE_DIRTY) && !mem.test(head, PG_dirty) && !(bits & PTE_SPECIAL))
-      folioMarkDirty(k, head);
+      folio_mark_dirty(k, head);
     if (!mem.isZeroPfn(head)) mem.set(head, PG_referenced);
   }
   return { pfn, err: 0, pageMask: 0 };
@@ -164,7 +156,7 @@ function faultin_page(k: Kernel, vma: Vma, addr: number, flags: number, unshare:
   if (flags & FOLL_REMOTE) ff |= FAULT_FLAG_REMOTE;
   if (flags & FOLL_NOWAIT) ff |= FAULT_FLAG_RETRY_NOWAIT;
   if (unshare) ff |= FAULT_FLAG_UNSHARE;
-  const r = handleMmFault(k, vma, addr, ff);
+  const r = handle_mm_fault(k, vma, addr, ff);
   if (r & VM_FAULT_ERROR) {
     // vm_fault_to_errno()
     if (r & VM_FAULT_OOM) return { ret: -ENOMEM, follCow: false };

@@ -1,11 +1,13 @@
 // FOLL_LONGTERM: __gup_longterm_locked() and check_and_migrate_movable_pages() (mm/gup.c).
 
 import type { Kernel } from '../kernel.js';
-import { EAGAIN, ENOMEM, FOLL_LONGTERM, FOLL_PIN, FOLL_GET } from '../include/uapi.js';
+import { EAGAIN, ENOMEM } from '../include/uapi.js';
 import { folio_isolate_lru, folio_putback_lru, migrate_folio } from '../vm/migrate.js';
 import type { Mm } from '../vm/mm.js';
-import { folio_is_longterm_pinnable, gup_put_folio } from './grab.js';
+import { gup_put_folio } from './grab.js';
 import { __get_user_pages_locked, type PageArray } from './gup.js';
+import { FOLL_LONGTERM, FOLL_PIN, FOLL_GET } from '../include/linux/mm.js';
+import { folio_is_longterm_pinnable } from '../mm/folio.js';
 
 /**
  * check_and_migrate_movable_pages(): 0 if every pinned folio may stay; otherwise drop all pins,

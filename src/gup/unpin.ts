@@ -1,11 +1,12 @@
 // Releasing what GUP grabbed (mm/gup.c unpin_*; mm/swap.c put_page/folio_put; the v5.2 put_user_page*()).
 
 import type { Kernel } from '../kernel.js';
-import { FOLL_GET, FOLL_PIN, GUP_PIN_COUNTING_BIAS } from '../include/uapi.js';
-import { folioMarkDirty } from '../fs/file.js';
+import { folio_mark_dirty } from '../mm/page-writeback.js';
 import { PG_dirty } from '../mm/page-flags.js';
-import { folio_has_pincount, gup_put_folio, is_zero_folio } from './grab.js';
+import { gup_put_folio } from './grab.js';
 import type { PageArray } from './gup.js';
+import { FOLL_GET, FOLL_PIN, GUP_PIN_COUNTING_BIAS } from '../include/linux/mm.js';
+import { folio_has_pincount, is_zero_folio } from '../mm/folio.js';
 
 /**
  * The model's own check (not a kernel WARN): releasing a pin the folio cannot hold. The kernel
@@ -33,7 +34,7 @@ function putPinRun(k: Kernel, head: number, nr: number): void {
 function runLength(k: Kernel, pages: PageArray, i: number, n: number): number {
   const mem = k.mem;
   const p = pages[i];
-  if (mem.order[p] === 0) return 1; // a small folio: a run of one (hot path)
+  if (mem.orderOf(p) === 0) return 1; // a small folio: a run of one (hot path)
   const head = mem.head(p);
   let j = i + 1;
   while (j < n && pages[j] >= 0 && mem.head(pages[j]) === head) j++;
@@ -64,7 +65,7 @@ export function unpin_user_pages_dirty_lock(k: Kernel, pages: PageArray, npages:
     const head = k.mem.head(pages[i]);
     const nr = runLength(k, pages, i, npages);
     // The "already dirty: skip" shortcut may race with folio_clear_dirty_for_io(); both outcomes are fine.
-    if (!k.mem.test(head, PG_dirty) && !is_zero_folio(k, head)) folioMarkDirty(k, head);
+    if (!k.mem.test(head, PG_dirty) && !is_zero_folio(k, head)) folio_mark_dirty(k, head);
     putPinRun(k, head, nr);
     i += nr;
   }
@@ -77,7 +78,7 @@ export function unpin_user_page_range_dirty_lock(k: Kernel, pfn: number, npages:
     const p = pfn + i;
     const head = mem.head(p);
     const nr = Math.min(npages - i, mem.folioNrPages(head) - (p - head));
-    if (make_dirty && !mem.test(head, PG_dirty) && !is_zero_folio(k, head)) folioMarkDirty(k, head);
+    if (make_dirty && !mem.test(head, PG_dirty) && !is_zero_folio(k, head)) folio_mark_dirty(k, head);
     putPinRun(k, head, nr);
     i += nr;
   }
@@ -116,7 +117,7 @@ export function folio_put(k: Kernel, head: number): void {
 /** set_page_dirty_lock(): lock the folio and mark it dirty through its mapping. */
 export function set_page_dirty_lock(k: Kernel, pfn: number): void {
   const head = k.mem.head(pfn);
-  if (!is_zero_folio(k, head)) folioMarkDirty(k, head);
+  if (!is_zero_folio(k, head)) folio_mark_dirty(k, head);
 }
 
 // v5.2 .. v5.5 placeholders (mm/gup.c, include/linux/mm.h): aliases of put_page() that tracked nothing.

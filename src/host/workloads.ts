@@ -956,7 +956,7 @@ const VERSIONS: readonly Workload[] = [
       'could fill (the first half is read), but the next iteration fails with nothing submitted and ' +
       '__iomap_dio_rw() records -EFAULT for the whole dio (ext4 does not ask for IOMAP_DIO_PARTIAL): -EFAULT, ' +
       'with +N/2/+N/2 where direct I/O pins (v6.5+) and 0/0 where it takes references. Every kernel showed -EFAULT ' +
-      'where the model returned the short count (fixed in src/block/iomap-dio.ts).',
+      'where the model returned the short count (fixed in src/fs/iomap-dio.ts).',
     expected: (n) => [{ name: 'pread', ret: -14, dA: Math.floor(n / 2), dR: Math.floor(n / 2) }], deterministic: true, facts: [],
     model(m, n) {
       const fd = dataFile(m, n);

@@ -73,17 +73,17 @@ const BUFFER_POOL = new Map<number, ArrayBuffer[]>();
 
 export class PhysMem {
   readonly nrPages: number;
-  readonly refcount: Int32Array;
-  readonly mapcount: Int32Array;
-  readonly flags: Uint32Array;
-  readonly order: Uint8Array;
-  readonly zone: Uint8Array;
+  private readonly refcount: Int32Array;
+  private readonly mapcount: Int32Array;
+  private readonly flags: Uint32Array;
+  private readonly order: Uint8Array;
+  private readonly zone: Uint8Array;
   /** Owner: 0 none, >0 a file (address_space) id, -1 anonymous. Buddy free lists reuse it as "prev". */
-  readonly mapping: Int32Array;
+  private readonly mapping: Int32Array;
   /** Page index within the owning file. Buddy free lists reuse it as "next". */
-  readonly index: Int32Array;
+  private readonly index: Int32Array;
   /** Content token: a version number written by CPU stores and device DMA. */
-  readonly content: Uint32Array;
+  private readonly content: Uint32Array;
 
   readonly zones: ZoneRange[] = [];
   private readonly freeHead: Int32Array[] = [];
@@ -91,8 +91,13 @@ export class PhysMem {
   readonly zeroPfns: number[] = [];
   private hugeZero = -1;
   fp: Footprint | null = null;
-  /** Observers of folio frees (the block layer watches pages under DMA). */
-  freeWatch: ((head: number, nr: number) => void) | null = null;
+  /** Observers of folio frees (the block layer watches pages under DMA): any number of them. */
+  private readonly freeWatchers: Array<(head: number, nr: number) => void> = [];
+
+  /** Be told of every folio freed from now on (head, number of pages). */
+  watchFrees(fn: (head: number, nr: number) => void): void {
+    this.freeWatchers.push(fn);
+  }
   /** Free hugetlb folios (mm/hugetlb.c hstate free lists): refcount 0, not in the buddy allocator. */
   readonly hugetlbFree: number[] = [];
 
@@ -167,48 +172,143 @@ export class PhysMem {
     if (list.length < 4) list.push(b);
   }
 
+  /** The per-page arrays' element sizes and lengths (a test holds BYTES_PER_PAGE to them). */
+  arrayLayout(): Array<{ bytes: number; length: number }> {
+    return [this.refcount, this.mapcount, this.flags, this.order, this.zone, this.mapping, this.index, this.content]
+      .map((a) => ({ bytes: a.BYTES_PER_ELEMENT, length: a.length }));
+  }
+
   /** Bytes of typed arrays per simulated page. */
   static readonly BYTES_PER_PAGE = 4 + 4 + 4 + 1 + 1 + 4 + 4 + 4;
+
+  // ---- the per-page fields: the only way in and out (include/linux/page-flags.h, page_ref.h) ----
+  // Every access records the page in the step's footprint (reads too: an operation that fails
+  // after looking at a page still depends on it). Observers that are not kernel code (invariant
+  // checks, traces, scenario queries) read through Kernel.peek(), which records nothing.
+
+  refcountOf(pfn: number): number {
+    this.fp?.readFolio(pfn);
+    return this.refcount[pfn];
+  }
+
+  setRefcount(pfn: number, v: number): void {
+    this.refcount[pfn] = v;
+    this.fp?.writeFolio(pfn);
+  }
+
+  mapcountOf(pfn: number): number {
+    this.fp?.readFolio(pfn);
+    return this.mapcount[pfn];
+  }
+
+  /** The page's _mapcount moves by n (page_add_*_rmap() / page_remove_rmap()). */
+  mapcountAdd(pfn: number, n: number): void {
+    this.mapcount[pfn] += n;
+    this.fp?.writeFolio(pfn);
+  }
+
+  setMapcount(pfn: number, v: number): void {
+    this.mapcount[pfn] = v;
+    this.fp?.writeFolio(pfn);
+  }
+
+  flagsOf(pfn: number): number {
+    this.fp?.readFolio(pfn);
+    return this.flags[pfn];
+  }
+
+  setFlags(pfn: number, v: number): void {
+    this.flags[pfn] = v;
+    this.fp?.writeFolio(pfn);
+  }
+
+  orderOf(pfn: number): number {
+    this.fp?.readFolio(pfn);
+    return this.order[pfn];
+  }
+
+  /** The page's zone never changes after boot: nothing to record. */
+  zoneOf(pfn: number): number {
+    return this.zone[pfn];
+  }
+
+  mappingOf(pfn: number): number {
+    this.fp?.readFolio(pfn);
+    return this.mapping[pfn];
+  }
+
+  setMapping(pfn: number, v: number): void {
+    this.mapping[pfn] = v;
+    this.fp?.writeFolio(pfn);
+  }
+
+  indexOf(pfn: number): number {
+    this.fp?.readFolio(pfn);
+    return this.index[pfn];
+  }
+
+  setIndex(pfn: number, v: number): void {
+    this.index[pfn] = v;
+    this.fp?.writeFolio(pfn);
+  }
+
+  contentOf(pfn: number): number {
+    this.fp?.readFolio(pfn);
+    return this.content[pfn];
+  }
+
+  /** A CPU store or a device's DMA wrote the page: its content token (unsigned 32 bits). */
+  setContent(pfn: number, v: number): void {
+    this.content[pfn] = v;
+    this.fp?.writeFolio(pfn);
+  }
 
   // ---- folio geometry ----------------------------------------------------------------
 
   /** page_folio(): the head PFN of the folio containing pfn. */
   head(pfn: number): number {
+    this.fp?.readFolio(pfn);
     if ((this.flags[pfn] & PG_tail) === 0) return pfn;
     return pfn & ~((1 << this.order[pfn]) - 1);
   }
 
   folioOrder(head: number): number {
+    this.fp?.readFolio(head);
     return this.order[head];
   }
 
   folioNrPages(head: number): number {
+    this.fp?.readFolio(head);
     return 1 << this.order[head];
   }
 
   isLarge(head: number): boolean {
+    this.fp?.readFolio(head);
     return this.order[head] > 0;
   }
 
   test(head: number, flag: number): boolean {
+    this.fp?.readFolio(head);
     return (this.flags[head] & flag) !== 0;
   }
 
   set(head: number, flag: number): void {
     this.flags[head] |= flag;
-    this.fp?.write('folio', head);
+    this.fp?.writeFolio(head);
   }
 
   clear(head: number, flag: number): void {
     this.flags[head] &= ~flag;
-    this.fp?.write('folio', head);
+    this.fp?.writeFolio(head);
   }
 
   isZeroPfn(pfn: number): boolean {
+    this.fp?.readFolio(pfn);
     return (this.flags[pfn] & PG_zero) !== 0;
   }
 
   isHugeZero(head: number): boolean {
+    this.fp?.readFolio(head);
     return (this.flags[head] & PG_huge_zero) !== 0;
   }
 
@@ -221,12 +321,13 @@ export class PhysMem {
   // ---- reference counts ---------------------------------------------------------------
 
   ref(head: number): number {
+    this.fp?.readFolio(head);
     return this.refcount[head];
   }
 
   refAdd(head: number, n: number): void {
     this.refcount[head] += n; // Int32Array: wraps like the kernel's atomic_t
-    this.fp?.write('folio', head);
+    this.fp?.writeFolio(head);
   }
 
   /** folio_put_refs(): drop n references; the last one frees the folio. */
@@ -237,34 +338,36 @@ export class PhysMem {
     if (before === 0)
       throw new KernelBug(`put on a free page: pfn ${head} has refcount 0 (use after free)`, this.describe(head));
     this.refcount[head] = before - n;
-    this.fp?.write('folio', head);
+    this.fp?.writeFolio(head);
     if (this.refcount[head] === 0) this.freeFolio(head);
   }
 
   /** _pincount of a large folio (page[1] of the folio). */
   pincount(head: number): number {
+    this.fp?.readFolio(head);
     return this.order[head] > 0 ? this.refcount[head + 1] : 0;
   }
 
   pincountAdd(head: number, n: number): void {
     this.refcount[head + 1] += n;
-    this.fp?.write('folio', head);
+    this.fp?.writeFolio(head);
   }
 
   entireMapcount(head: number): number {
+    this.fp?.readFolio(head);
     return this.order[head] >= 2 ? this.refcount[head + 2] : 0;
   }
 
   entireMapcountAdd(head: number, n: number): void {
     this.refcount[head + 2] += n;
-    this.fp?.write('folio', head);
+    this.fp?.writeFolio(head);
   }
 
   /** folio_mapcount(): PTE mappings of every page plus PMD mappings counted once per page. */
   folioMapcount(head: number): number {
     const nr = this.folioNrPages(head);
     let m = this.entireMapcount(head) * nr;
-    for (let i = 0; i < nr; i++) m += this.mapcount[head + i];
+    for (let i = 0; i < nr; i++) m += this.mapcountOf(head + i);
     return m;
   }
 
@@ -272,7 +375,7 @@ export class PhysMem {
   folioMapRefs(head: number): number {
     let m = this.entireMapcount(head);
     const nr = this.folioNrPages(head);
-    for (let i = 0; i < nr; i++) m += this.mapcount[head + i];
+    for (let i = 0; i < nr; i++) m += this.mapcountOf(head + i);
     return m;
   }
 
@@ -359,7 +462,7 @@ export class PhysMem {
       this.content[p] = 0;
     }
     this.refcount[head] = 1;
-    this.fp?.write('folio', head);
+    this.fp?.writeFolio(head);
   }
 
   /** free_pages_prepare() checks, then back to the buddy lists. Bad state is a modelled BUG (bad_page()). */
@@ -381,12 +484,12 @@ export class PhysMem {
       throw new KernelBug(`BUG: Bad page state in process: pfn ${head}: ${bad.join('; ')}`, this.describe(head));
     }
     this.onFree?.(head);
-    this.freeWatch?.(head, nr);
+    for (const fn of this.freeWatchers) fn(head, nr);
     if (f & PG_hugetlb) {
       // free_huge_folio(): back to the pool, still a huge page.
       for (let i = 0; i < nr; i++) this.mapping[head + i] = 0;
       this.flags[head] = PG_head | PG_hugetlb;
-      this.fp?.write('folio', head);
+      this.fp?.writeFolio(head);
       this.hugetlbFree.push(head);
       return;
     }
@@ -398,7 +501,7 @@ export class PhysMem {
       this.index[head + i] = 0;
       this.order[head + i] = 0;
     }
-    this.fp?.write('folio', head);
+    this.fp?.writeFolio(head);
     this.fp?.write('zone', z);
     this.freePages[z] += nr;
     // __free_one_page(): merge with free buddies of the same order.
@@ -418,6 +521,7 @@ export class PhysMem {
   }
 
   isFree(pfn: number): boolean {
+    this.fp?.readFolio(pfn);
     const h = this.head(pfn);
     return this.refcount[h] === 0 && (this.flags[h] & (PG_reserved | PG_zero)) === 0;
   }
@@ -460,7 +564,7 @@ export class PhysMem {
     this.refcount[pfn] = 1;
     this.refcount[pfn + 1] = 0;
     this.refcount[pfn + 2] = 0;
-    this.fp?.write('folio', pfn);
+    this.fp?.writeFolio(pfn);
     return pfn;
   }
 
@@ -480,7 +584,7 @@ export class PhysMem {
       }
     }
     this.flags[head] &= ~PG_head;
-    this.fp?.write('folio', head);
+    this.fp?.writeFolio(head);
   }
 
   describe(pfn: number): string[] {

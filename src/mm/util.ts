@@ -2,6 +2,7 @@
 // OVERCOMMIT_GUESS, the default; the model has no other mode and no swap).
 
 import type { Kernel } from '../kernel.js';
+import { files, shmem_mapping } from './filemap.js';
 
 /**
  * __vm_enough_memory() (mm/util.c), as security_vm_enough_memory_mm() calls it for root
@@ -25,9 +26,9 @@ export function __vm_enough_memory(k: Kernel, pages: number): boolean {
     k.fp.read('zone', z);
     free += n;
   });
-  for (const f of k.files.values()) {
+  for (const f of files(k).values()) {
     k.fp.read('file', f.id);
-    if (!f.isShmem) free += f.cache.size;
+    if (!shmem_mapping(f)) free += f.cache.size;
   }
   return free > pages;
 }

@@ -18,6 +18,12 @@ export interface ArgSpec {
   readonly type: ArgType;
   readonly required?: boolean;
   readonly doc?: string;
+  /** The prefix of the constants the argument is written with (FOLL_, PROT_): editors offer them. */
+  readonly constants?: string;
+  /** The argument names a task the operation creates (fork's child): the step's checks and later steps may name it. */
+  readonly createsTask?: boolean;
+  /** The words a string argument may be (a filesystem, a DMA direction): editors offer them. */
+  readonly oneOf?: readonly string[];
 }
 
 export interface OpDef {

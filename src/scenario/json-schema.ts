@@ -10,11 +10,25 @@ import type { ArgSpec, ArgType, Backend } from './backend.js';
 
 type Schema = Record<string, unknown>;
 
-/** Constants offered as completions for an argument, by its name (as the kernel names its flags). */
-const FLAG_PREFIX: Readonly<Record<string, string>> = { gup_flags: 'FOLL_', prot: 'PROT_', flags: 'MAP_', advice: 'MADV_' };
+/**
+ * The constants offered as completions for an argument, by its name: the prefix its declaration
+ * gives (`flags().constants('FOLL_')`). One name has one prefix wherever it is declared.
+ */
+function constantPrefixes(backend: Backend): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const d of [...backend.ops.values(), ...backend.queries.values()]) {
+    for (const a of d.args) {
+      if (a.constants === undefined || (a.type !== 'int' && a.type !== 'flags')) continue;
+      const had = out.get(a.name);
+      if (had !== undefined && had !== a.constants) throw new Error(`argument '${a.name}' takes ${had} constants in one operation and ${a.constants} in ${d.name}`);
+      out.set(a.name, a.constants);
+    }
+  }
+  return out;
+}
 
 /** What a scalar of each argument type may be in YAML (definitions shared by every argument). */
-function typeDefinitions(constants: readonly string[]): Record<string, Schema> {
+function typeDefinitions(constants: readonly string[], prefixes: ReadonlyMap<string, string>): Record<string, Schema> {
   const expr = { type: 'string', description: 'an expression: constants, names bound by as:/let:, + - * / % | & ^ ~ << >>, len(), [i]' };
   const defs: Record<string, Schema> = {
     int: { anyOf: [{ type: 'integer' }, expr] },
@@ -23,7 +37,7 @@ function typeDefinitions(constants: readonly string[]): Record<string, Schema> {
     string: { type: ['string', 'number', 'boolean'] },
     value: {},
   };
-  for (const [arg, prefix] of Object.entries(FLAG_PREFIX)) {
+  for (const [arg, prefix] of prefixes) {
     defs[`flags_${arg}`] = { anyOf: [{ type: 'integer' }, expr], examples: constants.filter((c) => c.startsWith(prefix)) };
   }
   return defs;
@@ -32,7 +46,8 @@ function typeDefinitions(constants: readonly string[]): Record<string, Schema> {
 /** An argument: a reference to its type's definition, with its documentation. */
 function argSchema(a: ArgSpec): Schema {
   const t: ArgType = a.type;
-  const def = (t === 'flags' || t === 'int') && FLAG_PREFIX[a.name] ? `flags_${a.name}` : t === 'flags' ? 'int' : t;
+  if (a.oneOf) return { enum: [...a.oneOf], ...(a.doc && { description: a.doc }) };
+  const def = (t === 'flags' || t === 'int') && a.constants !== undefined ? `flags_${a.name}` : t === 'flags' ? 'int' : t;
   return { $ref: `#/definitions/${def}`, ...(a.doc && { description: a.doc }) };
 }
 
@@ -148,6 +163,6 @@ export function scenarioSchema(backend: Backend): Schema {
       },
     },
     required: ['name'],
-    definitions: { step, check, expected: byProfile(comparison), profile: profileDef, ...typeDefinitions(constants) },
+    definitions: { step, check, expected: byProfile(comparison), profile: profileDef, ...typeDefinitions(constants, constantPrefixes(backend)) },
   };
 }

@@ -1,10 +1,9 @@
 // The model behind the scenario language: every operation and query a scenario can name.
 
-import { KernelBug } from '../check/bug.js';
+import { ApiUnavailable, KernelBug } from '../check/bug.js';
 import { findLeaks } from '../check/leaks.js';
 import { dropFileCache } from '../fs/file.js';
-import * as api from '../gup/api.js';
-import { CONSTANTS, HPAGE_PMD_SIZE, PAGE_SIZE } from '../include/uapi.js';
+import { HPAGE_PMD_SIZE, PAGE_SIZE } from '../include/uapi.js';
 import { Kernel, type MachineConfig, type ThpMode } from '../kernel.js';
 import type { FootprintJSON } from '../trace/footprint.js';
 import { runSegment, type KernelGen, type YieldPoint } from '../preempt.js';
@@ -14,6 +13,10 @@ import { do_exit } from '../vm/exit.js';
 import { A, type Args, type Ctx, type OpImpl } from './ops/common.js';
 import { ALL_OPS, ALL_QUERIES } from './ops/index.js';
 import { ScenarioError, type AllocFailureReport, type ArgSpec, type Backend, type BugReport, type LeakReport, type Session, type StepOutcome, type Value, type Warning } from './backend.js';
+import { CONSTANTS } from '../include/constants.js';
+import { createTask, tasks } from '../vm/mm.js';
+import { files } from '../mm/filemap.js';
+import { checkInvariants } from '../check/invariants.js';
 
 // ---- the backend --------------------------------------------------------------------------------------
 
@@ -115,15 +118,15 @@ class ModelSession implements Session {
 
   constructor(readonly k: Kernel, tasks: readonly string[]) {
     this.c = { k, task: null, stepNo: 0, holders: [] };
-    for (const t of tasks) k.createTask(t);
+    for (const t of tasks) createTask(k, t);
   }
 
   private bind(taskName: string | null, needsTask: boolean): void {
     if (taskName === null) {
-      this.c.task = needsTask ? ([...this.k.tasks.values()][0] ?? null) : null;
+      this.c.task = needsTask ? ([...tasks(this.k).values()][0] ?? null) : null;
       return;
     }
-    const t = this.k.tasks.get(taskName);
+    const t = tasks(this.k).get(taskName);
     if (!t) throw new ScenarioError(`no task named '${taskName}'`, 'task');
     this.c.task = t;
   }
@@ -166,7 +169,7 @@ class ModelSession implements Session {
         this.bugRep = { message: e.message, step: at, details: e.details };
         return { ret: null };
       }
-      if (e instanceof api.ApiUnavailable || e instanceof RangeError) throw new ScenarioError(e.message);
+      if (e instanceof ApiUnavailable || e instanceof RangeError) throw new ScenarioError(e.message);
       throw e;
     }
   }
@@ -194,13 +197,28 @@ class ModelSession implements Session {
     return this.segment(key, p, `${p.op}:resume`, { after: p.point });
   }
 
+  /**
+   * The scheduler's question runs footprint-neutral: it is no step, so whatever it looks at (a
+   * paused operation's wait condition, the mm's lock) must not land in the next step's footprint.
+   */
   blockedOn(thread: string, taskName: string | null, op: string | null): string | null {
+    const fp = this.k.fp;
+    const was = fp.enabled;
+    fp.enabled = false;
+    try {
+      return this.blockedOnNow(thread, taskName, op);
+    } finally {
+      fp.enabled = was;
+    }
+  }
+
+  private blockedOnNow(thread: string, taskName: string | null, op: string | null): string | null {
     const p = this.paused.get(thread);
     if (p) return p.wait?.waitUntil && !p.wait.waitUntil() ? p.wait.waitsFor ?? p.wait.point : null;
     if (op === null) return null;
     const impl = OP_MAP.get(op);
     if (!impl?.needsTask || impl.lockless) return null;
-    const t = taskName === null ? [...this.k.tasks.values()][0] : this.k.tasks.get(taskName);
+    const t = taskName === null ? [...tasks(this.k).values()][0] : tasks(this.k).get(taskName);
     // Everything else takes mmap_lock (at least for reading) on its task's mm.
     return t?.mm.mmapWriteLocked ? `mmap_lock of ${t.name}'s mm (held for writing by a paused fork)` : null;
   }
@@ -225,7 +243,8 @@ class ModelSession implements Session {
     const impl = QUERY_MAP.get(q);
     if (!impl) throw new ScenarioError(`unknown query '${q}'`);
     this.bind(taskName, impl.needsTask);
-    return impl.eval(this.c, args);
+    // A query looks; it is no part of the next step's footprint.
+    return this.k.peek(() => impl.eval(this.c, args));
   }
 
   warnings(): readonly Warning[] {
@@ -248,9 +267,9 @@ class ModelSession implements Session {
     this.k.scenarioStep = null;
     try {
       this.k.step('kernel', 'teardown', {}, () => {
-        for (const t of this.k.tasks.values()) do_exit(this.k, t);
+        for (const t of tasks(this.k).values()) do_exit(this.k, t);
         this.k.runTeardownHooks();
-        for (const f of this.k.files.values()) dropFileCache(this.k, f);
+        for (const f of files(this.k).values()) dropFileCache(this.k, f);
       });
     } catch (e) {
       if (e instanceof KernelBug) {
@@ -291,8 +310,8 @@ export function modelBackend(): Backend {
     start({ profile, machine, tasks, explore }) {
       if (!resolveProfile(profile)) throw new ScenarioError(`unknown profile '${profile}'`);
       const k = new Kernel(explore
-        ? { profile, machine: machineFrom(machine), trace: false, footprints: true, invariants: 'incremental' }
-        : { profile, machine: machineFrom(machine) });
+        ? { profile, machine: machineFrom(machine), trace: false, footprints: true, invariants: 'incremental', check: checkInvariants }
+        : { profile, machine: machineFrom(machine), check: checkInvariants });
       return new ModelSession(k, tasks);
     },
   };

@@ -6,7 +6,7 @@ import type { FootprintJSON } from './schema.js';
 
 export type { FootprintJSON } from './schema.js';
 
-// 'file' is an inode and its page cache (src/fs/file.ts); 'filp' an open file (struct file:
+// 'file' is an inode and its page cache (src/include/linux/fs.ts, src/mm/filemap.ts); 'filp' an open file (struct file:
 // f_count, f_pos); 'fdtable' a task's descriptor table (struct files_struct, by pid); 'ring' an
 // io_uring context and its registered buffers; 'zone' a zone's free-page count (struct zone
 // vm_stat NR_FREE_PAGES), which every allocation and free changes.
@@ -60,6 +60,33 @@ export class Footprint {
   enabled = true;
   private readonly r = new Map<ObjKind, RunSet>();
   private readonly w = new Map<ObjKind, RunSet>();
+  // The folio sets, cached out of the maps: the folio table's accessors record on every access.
+  private rFolio: RunSet | null = null;
+  private wFolio: RunSet | null = null;
+
+  /** read('folio', pfn) without the map lookup (PhysMem's accessors). */
+  readFolio(pfn: number): void {
+    if (!this.enabled) return;
+    let s = this.rFolio;
+    if (s === null) {
+      s = this.r.get('folio') ?? new RunSet();
+      this.r.set('folio', s);
+      this.rFolio = s;
+    }
+    s.add(pfn);
+  }
+
+  /** write('folio', pfn) without the map lookup. */
+  writeFolio(pfn: number): void {
+    if (!this.enabled) return;
+    let s = this.wFolio;
+    if (s === null) {
+      s = this.w.get('folio') ?? new RunSet();
+      this.w.set('folio', s);
+      this.wFolio = s;
+    }
+    s.add(pfn);
+  }
 
   read(kind: ObjKind, id: number): void {
     if (!this.enabled) return;
@@ -87,6 +114,8 @@ export class Footprint {
   clear(): void {
     this.r.clear();
     this.w.clear();
+    this.rFolio = null;
+    this.wFolio = null;
   }
 
   /** Like toJSON() but with runs unsorted and unmerged (cheaper; the explorer only collects ids). */

@@ -3,27 +3,34 @@
 
 import type { Kernel } from '../kernel.js';
 import { EFAULT, ENOMEM, PAGE_SIZE } from '../include/uapi.js';
-import { FAULT_FLAG_WRITE, handleMmFault, VM_FAULT_ERROR, VM_FAULT_OOM } from './fault.js';
-import { PTE_DIRTY, PTE_WRITE, PTE_YOUNG, VM_EXEC, VM_READ, VM_WRITE, type Mm } from './mm.js';
+import { handle_mm_fault } from './fault.js';
+import type { Mm } from './mm.js';
+import { PTE_DIRTY, PTE_WRITE, PTE_YOUNG, VM_EXEC, VM_READ, VM_WRITE, FAULT_FLAG_WRITE, VM_FAULT_ERROR, VM_FAULT_OOM } from '../include/linux/mm.js';
 
 /** The PFN a user access at addr reaches after any fault, or -EFAULT (SIGSEGV/SIGBUS) / -ENOMEM (OOM). */
 export function userAccess(k: Kernel, mm: Mm, addr: number, write: boolean): number {
+  // Footprint: find_vma() reads the VMA tree and the walk reads the page table; setting a clean
+  // PTE's dirty bit writes it (writeback and zap read PTE_DIRTY). PTE_YOUNG is read by nothing.
+  k.fp.read('mm', mm.id);
   const vma = mm.findVma(addr);
   if (!vma) return -EFAULT;
+  k.fp.read('vma', vma.id);
   const need = write ? VM_WRITE : VM_READ | VM_WRITE | VM_EXEC;
   if (!(vma.flags & need)) return -EFAULT;
   for (let tries = 0; tries < 4; tries++) {
     const pmd = vma.pmdLookup(addr);
     if (pmd && (!write || pmd.bits & PTE_WRITE)) {
+      if (write && !(pmd.bits & PTE_DIRTY)) k.fp.write('vma', vma.id);
       pmd.bits |= PTE_YOUNG | (write ? PTE_DIRTY : 0);
       return pmd.pfn + Math.floor((addr % (512 * PAGE_SIZE)) / PAGE_SIZE);
     }
     const i = vma.idx(addr);
     if (!pmd && vma.pte[i] >= 0 && (!write || vma.bits[i] & PTE_WRITE)) {
+      if (write && !(vma.bits[i] & PTE_DIRTY)) k.fp.write('vma', vma.id);
       vma.bits[i] |= PTE_YOUNG | (write ? PTE_DIRTY : 0);
       return vma.pte[i];
     }
-    const r = handleMmFault(k, vma, addr, write ? FAULT_FLAG_WRITE : 0);
+    const r = handle_mm_fault(k, vma, addr, write ? FAULT_FLAG_WRITE : 0);
     if (r & VM_FAULT_OOM) return -ENOMEM;
     if (r & VM_FAULT_ERROR) return -EFAULT;
   }
@@ -36,7 +43,7 @@ export function userWrite(k: Kernel, mm: Mm, addr: number, length: number, value
   for (let a = Math.floor(addr / PAGE_SIZE) * PAGE_SIZE; a < end; a += PAGE_SIZE) {
     const pfn = userAccess(k, mm, a, true);
     if (pfn < 0) return pfn;
-    k.mem.content[pfn] = value >>> 0;
+    k.mem.setContent(pfn, value >>> 0);
     k.fp.write('folio', k.mem.head(pfn));
   }
   return 0;
@@ -47,13 +54,18 @@ export function userRead(k: Kernel, mm: Mm, addr: number): number {
   const pfn = userAccess(k, mm, addr, false);
   if (pfn < 0) return pfn;
   k.fp.read('folio', k.mem.head(pfn));
-  return k.mem.content[pfn];
+  return k.mem.contentOf(pfn);
 }
 
-/** What addr maps right now without faulting: the PFN, or -1. */
-export function translate(mm: Mm, addr: number): number {
+/**
+ * What addr maps right now without faulting: the PFN, or -1. An operation passes its kernel `k`:
+ * the walk reads the VMA tree and the page table, also when it finds nothing (footprint).
+ */
+export function translate(mm: Mm, addr: number, k?: Kernel): number {
+  k?.fp.read('mm', mm.id);
   const vma = mm.findVma(addr);
   if (!vma) return -1;
+  k?.fp.read('vma', vma.id);
   const pmd = vma.pmdLookup(addr);
   if (pmd) return pmd.pfn + Math.floor((addr % (512 * PAGE_SIZE)) / PAGE_SIZE);
   return vma.pte[vma.idx(addr)];

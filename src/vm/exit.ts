@@ -4,6 +4,7 @@
 import type { Kernel } from '../kernel.js';
 import type { Task } from './mm.js';
 import { exit_mmap } from './mmap.js';
+import { runExitHooks } from './mm.js';
 
 export function do_exit(k: Kernel, task: Task, code = 0): void {
   if (task.exited) return;
@@ -11,5 +12,5 @@ export function do_exit(k: Kernel, task: Task, code = 0): void {
   task.exitCode = code;
   if (--task.mm.users === 0) exit_mmap(k, task.mm);
   // kernel/exit.c do_exit(): exit_mm() comes before exit_sem(), exit_shm() and exit_files().
-  k.runExitHooks(task);
+  runExitHooks(k, task);
 }

@@ -2,32 +2,16 @@
 
 import type { Kernel } from '../kernel.js';
 import { HPAGE_PMD_NR, HPAGE_PMD_ORDER, HPAGE_PMD_SIZE, PAGE_SIZE } from '../include/uapi.js';
-import { filemapGetFolio, folioMarkDirty, pageMkwrite } from '../fs/file.js';
+import { folio_mark_dirty } from '../mm/page-writeback.js';
 import {
   PG_anon, PG_anon_exclusive, PG_lru, PG_swapbacked,
 } from '../mm/page-flags.js';
-import {
-  PTE_DIRTY, PTE_HWPOISON_ENTRY, PTE_PRESENT, PTE_SPECIAL, PTE_WRITE, PTE_YOUNG, VM_HUGETLB, VM_HUGEPAGE, VM_NOHUGEPAGE, VM_WRITE,
-  type Vma,
-} from './mm.js';
-import { mapPage, setPte, splitHugePmd } from './pgtable.js';
+import type { Vma } from './mm.js';
+import { mapPage, setPte, split_huge_pmd } from './pgtable.js';
 import { gfpNowarn } from '../mm/memory.js';
-import { hugetlbFault } from './hugetlb.js';
-
-// include/linux/mm_types.h enum fault_flag
-export const FAULT_FLAG_WRITE = 1 << 0;
-export const FAULT_FLAG_RETRY_NOWAIT = 1 << 3;
-export const FAULT_FLAG_REMOTE = 1 << 7;
-export const FAULT_FLAG_UNSHARE = 1 << 10;
-// include/linux/mm_types.h enum vm_fault_reason
-export const VM_FAULT_OOM = 0x000001;
-export const VM_FAULT_SIGBUS = 0x000002;
-export const VM_FAULT_MAJOR = 0x000004;
-export const VM_FAULT_HWPOISON = 0x000010;
-export const VM_FAULT_SIGSEGV = 0x000040;
-export const VM_FAULT_RETRY = 0x000400;
-export const VM_FAULT_FALLBACK = 0x000800;
-export const VM_FAULT_ERROR = VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV | VM_FAULT_HWPOISON;
+import { hugetlb_fault } from './hugetlb.js';
+import { PTE_DIRTY, PTE_HWPOISON_ENTRY, PTE_PRESENT, PTE_SPECIAL, PTE_WRITE, PTE_YOUNG, VM_HUGETLB, VM_HUGEPAGE, VM_NOHUGEPAGE, VM_WRITE, FAULT_FLAG_WRITE, FAULT_FLAG_RETRY_NOWAIT, FAULT_FLAG_UNSHARE, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_MAJOR, VM_FAULT_HWPOISON, VM_FAULT_RETRY, VM_FAULT_FALLBACK } from '../include/linux/mm.js';
+import { tasks } from './mm.js';
 
 /**
  * Anonymous folio setup shared by every anon allocation path (folio_add_new_anon_rmap()). Large
@@ -38,8 +22,8 @@ function newAnonFolio(k: Kernel, vma: Vma, order: number, site: string): number 
   const mem = k.mem;
   const pfn = mem.allocFolio(order > 0 ? gfpNowarn(k.gfpUser()) : k.gfpUser(), order, site);
   if (pfn < 0) return -1;
-  mem.flags[pfn] |= PG_anon | PG_swapbacked | PG_lru;
-  mem.mapping[pfn] = -1;
+  mem.set(pfn, PG_anon | PG_swapbacked | PG_lru);
+  mem.setMapping(pfn, -1);
   vma.anonVma = true;
   return pfn;
 }
@@ -60,37 +44,39 @@ export function thpAllowed(k: Kernel, vma: Vma): boolean {
   return mode === 'always' || (mode === 'madvise' && (vma.flags & VM_HUGEPAGE) !== 0);
 }
 
-export function handleMmFault(k: Kernel, vma: Vma, addr: number, fflags: number): number {
+export function handle_mm_fault(k: Kernel, vma: Vma, addr: number, fflags: number): number {
   // sanitize_fault_flags(): unshare only applies to COW mappings.
   if (fflags & FAULT_FLAG_UNSHARE && !vma.isCowMapping()) fflags &= ~FAULT_FLAG_UNSHARE;
   k.note(`fault ${fflags & FAULT_FLAG_WRITE ? 'write' : fflags & FAULT_FLAG_UNSHARE ? 'unshare' : 'read'} 0x${addr.toString(16)}`);
   k.fp.read('vma', vma.id);
-  if (vma.flags & VM_HUGETLB) return hugetlbFault(k, vma, addr, fflags);
+  if (vma.flags & VM_HUGETLB) return hugetlb_fault(k, vma, addr, fflags);
   const pmd = vma.pmdLookup(addr);
   if (pmd) {
     if (!(fflags & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE))) return 0;
     if (pmd.bits & PTE_WRITE) {
+      if (fflags & FAULT_FLAG_WRITE && !(pmd.bits & PTE_DIRTY)) k.fp.write('vma', vma.id);
       if (fflags & FAULT_FLAG_WRITE) pmd.bits |= PTE_DIRTY | PTE_YOUNG;
       return 0;
     }
-    const r = doHugePmdWpPage(k, vma, addr, fflags);
+    const r = do_huge_pmd_wp_page(k, vma, addr, fflags);
     if (r !== VM_FAULT_FALLBACK) return r;
   } else if (thpAllowed(k, vma) && vma.pmdFits(addr) &&
     vma.ptesNone(Math.floor(addr / HPAGE_PMD_SIZE) * HPAGE_PMD_SIZE, HPAGE_PMD_NR)) {
-    const r = doHugePmdAnonymousPage(k, vma, addr, fflags);
+    const r = do_huge_pmd_anonymous_page(k, vma, addr, fflags);
     if (r !== VM_FAULT_FALLBACK) return r;
   }
-  return handlePteFault(k, vma, addr, fflags);
+  return handle_pte_fault(k, vma, addr, fflags);
 }
 
-function handlePteFault(k: Kernel, vma: Vma, addr: number, fflags: number): number {
+function handle_pte_fault(k: Kernel, vma: Vma, addr: number, fflags: number): number {
   const i = vma.idx(addr);
   const pfn = vma.pte[i];
   const write = (fflags & FAULT_FLAG_WRITE) !== 0;
   if (pfn === PTE_HWPOISON_ENTRY) return VM_FAULT_HWPOISON; // do_swap_page() on a hwpoison entry
-  if (pfn < 0) return vma.file ? doFault(k, vma, addr, fflags) : doAnonymousPage(k, vma, addr, write);
+  if (pfn < 0) return vma.file ? do_fault(k, vma, addr, fflags) : do_anonymous_page(k, vma, addr, write);
   if (fflags & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE)) {
-    if (!(vma.bits[i] & PTE_WRITE)) return doWpPage(k, vma, addr, fflags);
+    if (!(vma.bits[i] & PTE_WRITE)) return do_wp_page(k, vma, addr, fflags);
+    if (write && !(vma.bits[i] & PTE_DIRTY)) k.fp.write('vma', vma.id); // writeback and zap read PTE_DIRTY
     if (write) vma.bits[i] |= PTE_DIRTY;
   }
   vma.bits[i] |= PTE_YOUNG;
@@ -112,7 +98,7 @@ function anonOrders(k: Kernel, vma: Vma, addr: number): number[] {
 }
 
 /** do_anonymous_page(): read → the zero page; write → a new zeroed, exclusive folio. */
-function doAnonymousPage(k: Kernel, vma: Vma, addr: number, write: boolean): number {
+function do_anonymous_page(k: Kernel, vma: Vma, addr: number, write: boolean): number {
   const mem = k.mem;
   if (!write && !k.machine.forbidsZeropage) {
     // A special PTE: no folio, no mapcount, no reference (R39, R67).
@@ -135,7 +121,7 @@ function doAnonymousPage(k: Kernel, vma: Vma, addr: number, write: boolean): num
   const bits = PTE_YOUNG | PTE_DIRTY | (write ? mkwrite(vma) : 0);
   for (let j = 0; j < nr; j++) {
     mapPage(k, vma, base + j * PAGE_SIZE, pfn + j, bits);
-    mem.flags[pfn + j] |= exclusiveBit(k);
+    mem.set(pfn + j, exclusiveBit(k));
   }
   if (order > 0) k.note(`mTHP order ${order} at pfn ${pfn}`);
   return 0;
@@ -144,16 +130,17 @@ function doAnonymousPage(k: Kernel, vma: Vma, addr: number, write: boolean): num
 /** vma_wants_writenotify(): shared writable mappings whose file needs dirty tracking start read-only. */
 function wantsWritenotify(vma: Vma): boolean {
   const f = vma.file;
-  return !!f && vma.isShared() && (vma.flags & VM_WRITE) !== 0 && (f.hasPageMkwrite || f.canWriteback);
+  return !!f && vma.isShared() && (vma.flags & VM_WRITE) !== 0 && (vma.vm_ops?.page_mkwrite !== undefined || f.fstype.writeback);
 }
 
 /** do_read_fault() / do_cow_fault() / do_shared_fault(). */
-function doFault(k: Kernel, vma: Vma, addr: number, fflags: number): number {
+function do_fault(k: Kernel, vma: Vma, addr: number, fflags: number): number {
   const file = vma.file!;
   const mem = k.mem;
   const index = vma.fileIndex(addr);
+  k.fp.read('file', file.id); // i_size, read also when the fault fails (a truncate must conflict)
   if (index * PAGE_SIZE >= Math.ceil(file.size / PAGE_SIZE) * PAGE_SIZE) return VM_FAULT_SIGBUS; // beyond EOF
-  const { pfn, major } = filemapGetFolio(k, file, index);
+  const { pfn, major } = vma.vm_ops!.fault(k, file, index);
   if (pfn < 0) return VM_FAULT_OOM;
   if (major && fflags & FAULT_FLAG_RETRY_NOWAIT) return VM_FAULT_RETRY; // I/O started, not waited for
   const done = major ? VM_FAULT_MAJOR : 0;
@@ -162,17 +149,17 @@ function doFault(k: Kernel, vma: Vma, addr: number, fflags: number): number {
     // do_cow_fault(): a private copy of the page-cache page.
     const np = newAnonFolio(k, vma, 0, 'do_cow_fault');
     if (np < 0) return VM_FAULT_OOM;
-    mem.content[np] = mem.content[pfn];
+    mem.setContent(np, mem.contentOf(pfn));
     mapPage(k, vma, addr, np, PTE_YOUNG | PTE_DIRTY | mkwrite(vma));
-    mem.flags[np] |= exclusiveBit(k);
+    mem.set(np, exclusiveBit(k));
     return done;
   }
   mem.refAdd(pfn, 1);
   if (write) {
     // do_shared_fault(): ->page_mkwrite, then a writable dirty PTE and a dirty folio.
-    pageMkwrite(k, file, pfn);
+    vma.vm_ops!.page_mkwrite?.(k, file, pfn);
     mapPage(k, vma, addr, pfn, PTE_YOUNG | PTE_DIRTY | PTE_WRITE);
-    folioMarkDirty(k, pfn);
+    folio_mark_dirty(k, pfn);
     return done;
   }
   const writable = vma.isShared() && (vma.flags & VM_WRITE) !== 0 && !wantsWritenotify(vma);
@@ -184,9 +171,9 @@ function doFault(k: Kernel, vma: Vma, addr: number, fflags: number): number {
  * Can the faulting mm reuse this anonymous page in place? (mm/memory.c wp_can_reuse_anon_folio();
  * before v5.8 reuse_swap_page() decided by mapcount.)
  */
-function canReuseAnon(k: Kernel, vma: Vma, head: number, pfn: number): boolean {
+function wp_can_reuse_anon_folio(k: Kernel, vma: Vma, head: number, pfn: number): boolean {
   const mem = k.mem;
-  if (!k.profile.cowReuseByRefcount) return mem.mapcount[pfn] + mem.entireMapcount(head) === 1;
+  if (!k.profile.cowReuseByRefcount) return mem.mapcountOf(pfn) + mem.entireMapcount(head) === 1;
   if (!mem.isLarge(head)) return mem.ref(head) === 1;
   // Large folio: every reference is a mapping, and all mappings belong to this mm.
   if (mem.ref(head) !== mem.folioMapRefs(head)) return false;
@@ -195,7 +182,7 @@ function canReuseAnon(k: Kernel, vma: Vma, head: number, pfn: number): boolean {
 
 function mappedOnlyBy(k: Kernel, head: number, mmId: number): boolean {
   const nr = k.mem.folioNrPages(head);
-  for (const t of k.tasks.values()) {
+  for (const t of tasks(k).values()) {
     if (t.mm.id === mmId || t.exited) continue;
     for (const v of t.mm.vmas) {
       for (const e of v.pmd.values()) if (e.pfn === head) return false;
@@ -209,24 +196,25 @@ function mappedOnlyBy(k: Kernel, head: number, mmId: number): boolean {
 }
 
 /** do_wp_page(): write or unshare fault on a present, read-only PTE. */
-function doWpPage(k: Kernel, vma: Vma, addr: number, fflags: number): number {
+function do_wp_page(k: Kernel, vma: Vma, addr: number, fflags: number): number {
   const mem = k.mem;
   const i = vma.idx(addr);
   const pfn = vma.pte[i];
   const unshare = (fflags & FAULT_FLAG_UNSHARE) !== 0;
-  if (vma.bits[i] & PTE_SPECIAL) return wpPageCopy(k, vma, addr, unshare);
+  if (vma.bits[i] & PTE_SPECIAL) return wp_page_copy(k, vma, addr, unshare);
   const head = mem.head(pfn);
   if (vma.isShared()) {
     // wp_page_shared(): no COW in shared mappings; the filesystem is told first.
-    if (vma.file) pageMkwrite(k, vma.file, head);
+    if (vma.file) vma.vm_ops?.page_mkwrite?.(k, vma.file, head);
     vma.bits[i] |= PTE_WRITE | PTE_DIRTY | PTE_YOUNG;
-    folioMarkDirty(k, head);
+    k.fp.write('vma', vma.id); // the PTE became writable: GUP-fast reads that
+    folio_mark_dirty(k, head);
     return 0;
   }
   if (mem.test(head, PG_anon)) {
-    const exclusive = k.profile.anonExclusive && (mem.flags[pfn] & PG_anon_exclusive) !== 0;
-    if (exclusive || canReuseAnon(k, vma, head, pfn)) {
-      mem.flags[pfn] |= exclusiveBit(k);
+    const exclusive = k.profile.anonExclusive && (mem.flagsOf(pfn) & PG_anon_exclusive) !== 0;
+    if (exclusive || wp_can_reuse_anon_folio(k, vma, head, pfn)) {
+      mem.set(pfn, exclusiveBit(k));
       k.fp.write('folio', head);
       if (unshare) return 0; // unshare never grants write access
       vma.bits[i] |= PTE_DIRTY | PTE_YOUNG | mkwrite(vma);
@@ -234,32 +222,32 @@ function doWpPage(k: Kernel, vma: Vma, addr: number, fflags: number): number {
       return 0;
     }
   }
-  return wpPageCopy(k, vma, addr, unshare);
+  return wp_page_copy(k, vma, addr, unshare);
 }
 
 /** wp_page_copy(): a new exclusive anonymous page, zero-filled or copied; read-only for unshare. */
-function wpPageCopy(k: Kernel, vma: Vma, addr: number, unshare: boolean): number {
+function wp_page_copy(k: Kernel, vma: Vma, addr: number, unshare: boolean): number {
   const mem = k.mem;
   const i = vma.idx(addr);
   const old = vma.pte[i];
   const oldSpecial = (vma.bits[i] & PTE_SPECIAL) !== 0;
   const np = newAnonFolio(k, vma, 0, 'wp_page_copy');
   if (np < 0) return VM_FAULT_OOM;
-  mem.content[np] = oldSpecial ? 0 : mem.content[old];
+  mem.setContent(np, oldSpecial ? 0 : mem.contentOf(old));
   k.note(`${unshare ? 'unshare' : 'COW'} 0x${addr.toString(16)}: pfn ${old} -> ${np}`);
   if (!oldSpecial) {
     const oh = mem.head(old);
-    mem.mapcount[old]--;
+    mem.mapcountAdd(old, -1);
     mem.putRefs(oh, 1);
   }
   vma.pte[i] = -1;
   mapPage(k, vma, addr, np, PTE_YOUNG | (unshare ? 0 : PTE_DIRTY | mkwrite(vma)));
-  mem.flags[np] |= exclusiveBit(k);
+  mem.set(np, exclusiveBit(k));
   return 0;
 }
 
 /** do_huge_pmd_anonymous_page(): the huge zero folio for reads, a new THP for writes. */
-function doHugePmdAnonymousPage(k: Kernel, vma: Vma, addr: number, fflags: number): number {
+function do_huge_pmd_anonymous_page(k: Kernel, vma: Vma, addr: number, fflags: number): number {
   const mem = k.mem;
   const block = Math.floor(addr / HPAGE_PMD_SIZE);
   vma.anonVma = true; // vmf_anon_prepare() comes before the huge-zero branch, so fork copies this PMD
@@ -274,14 +262,14 @@ function doHugePmdAnonymousPage(k: Kernel, vma: Vma, addr: number, fflags: numbe
   if (pfn < 0) return VM_FAULT_FALLBACK;
   k.vmstat.mod('thp_fault_alloc', 1);
   mem.entireMapcountAdd(pfn, 1);
-  mem.flags[pfn] |= exclusiveBit(k);
+  mem.set(pfn, exclusiveBit(k));
   vma.pmd.set(block, { pfn, bits: PTE_PRESENT | PTE_YOUNG | PTE_DIRTY | mkwrite(vma) });
   k.fp.write('vma', vma.id);
   return 0;
 }
 
 /** do_huge_pmd_wp_page(): reuse an exclusive THP; replace the huge zero folio; otherwise split and fall back. */
-function doHugePmdWpPage(k: Kernel, vma: Vma, addr: number, fflags: number): number {
+function do_huge_pmd_wp_page(k: Kernel, vma: Vma, addr: number, fflags: number): number {
   const mem = k.mem;
   const block = Math.floor(addr / HPAGE_PMD_SIZE);
   const e = vma.pmd.get(block)!;
@@ -290,24 +278,24 @@ function doHugePmdWpPage(k: Kernel, vma: Vma, addr: number, fflags: number): num
     // do_huge_zero_wp_pmd(): a fresh THP, else split into zero-page PTEs.
     const pfn = newAnonFolio(k, vma, HPAGE_PMD_ORDER, 'do_huge_zero_wp_pmd');
     if (pfn < 0) {
-      splitHugePmd(k, vma, addr);
+      split_huge_pmd(k, vma, addr);
       return VM_FAULT_FALLBACK;
     }
     mem.entireMapcountAdd(pfn, 1);
-    mem.flags[pfn] |= exclusiveBit(k);
+    mem.set(pfn, exclusiveBit(k));
     vma.pmd.set(block, { pfn, bits: PTE_PRESENT | PTE_YOUNG | (unshare ? 0 : PTE_DIRTY | mkwrite(vma)) });
     k.fp.write('vma', vma.id);
     return 0;
   }
   const head = e.pfn;
-  const exclusive = k.profile.anonExclusive && (mem.flags[head] & PG_anon_exclusive) !== 0;
+  const exclusive = k.profile.anonExclusive && (mem.flagsOf(head) & PG_anon_exclusive) !== 0;
   const reusable = k.profile.cowReuseByRefcount ? mem.ref(head) === 1 : mem.folioMapRefs(head) === 1;
   if (exclusive || reusable) {
-    mem.flags[head] |= exclusiveBit(k);
+    mem.set(head, exclusiveBit(k));
     k.fp.write('folio', head);
     if (!unshare) e.bits |= PTE_DIRTY | PTE_YOUNG | mkwrite(vma);
     return 0;
   }
-  splitHugePmd(k, vma, addr);
+  split_huge_pmd(k, vma, addr);
   return VM_FAULT_FALLBACK;
 }

@@ -2,16 +2,14 @@
 
 import type { Kernel } from '../kernel.js';
 import { ENOMEM, HPAGE_PMD_SIZE, PAGE_SIZE } from '../include/uapi.js';
-import { folio_maybe_dma_pinned } from '../gup/grab.js';
 import { PG_anon, PG_anon_exclusive, PG_lru, PG_swapbacked } from '../mm/page-flags.js';
-import {
-  PTE_DIRTY, PTE_HWPOISON_ENTRY, PTE_PRESENT, PTE_SPECIAL, PTE_WRITE, PTE_YOUNG, VM_DONTCOPY, VM_HUGETLB, VM_PFNMAP, VM_MIXEDMAP, VM_WIPEONFORK,
-  VM_WRITE, Vma, type Mm, type Task,
-} from './mm.js';
-import { mapPage, setPte, splitHugePmd } from './pgtable.js';
-import { copyHugetlbRange } from './hugetlb.js';
+import { Vma, type Mm, type Task, createTask, mm_alloc, runForkHooks } from './mm.js';
+import { mapPage, setPte, split_huge_pmd } from './pgtable.js';
+import { copy_hugetlb_page_range } from './hugetlb.js';
 import { remove_vma } from './mmap.js';
 import { runToEnd, type KernelGen } from '../preempt.js';
+import { PTE_DIRTY, PTE_HWPOISON_ENTRY, PTE_PRESENT, PTE_SPECIAL, PTE_WRITE, PTE_YOUNG, VM_DONTCOPY, VM_HUGETLB, VM_PFNMAP, VM_MIXEDMAP, VM_WIPEONFORK, VM_WRITE } from '../include/linux/mm.js';
+import { folio_maybe_dma_pinned } from '../mm/folio.js';
 
 /** folio_needs_cow_for_dma() (include/linux/mm.h): the mm has pinned and the folio may be pinned. */
 function needsCowForDma(k: Kernel, src: Mm, head: number): boolean {
@@ -37,9 +35,10 @@ export const FORK_YIELD_POINTS = ['before_wrprotect'] as const;
  */
 export function* do_fork_gen(k: Kernel, parent: Task, childName: string): KernelGen<Task | number> {
   const src = parent.mm;
-  const dst = k.newMm();
+  const dst = mm_alloc(k);
   dst.mmapBase = src.mmapBase;
   src.mmapWriteLocked = true;
+  src.forkChild = dst;
   src.writeProtectSeq++; // odd: GUP-fast FOLL_PIN callers back off (R56)
   k.fp.write('mm', src.id);
   try {
@@ -50,7 +49,7 @@ export function* do_fork_gen(k: Kernel, parent: Task, childName: string): Kernel
       if (v.flags & VM_WIPEONFORK) continue; // MADV_WIPEONFORK: an empty anonymous VMA
       if (!vmaNeedsCopy(v)) continue;
       c.anonVma = true;
-      const r = v.flags & VM_HUGETLB ? copyHugetlbRange(k, src, v, c) : yield* copyPageRange(k, src, v, c);
+      const r = v.flags & VM_HUGETLB ? copy_hugetlb_page_range(k, src, v, c) : yield* copyPageRange(k, src, v, c);
       if (r < 0) {
         // dup_mmap() failure: undo the child.
         for (const cv of [...dst.vmas]) {
@@ -64,10 +63,11 @@ export function* do_fork_gen(k: Kernel, parent: Task, childName: string): Kernel
   } finally {
     src.writeProtectSeq++;
     src.mmapWriteLocked = false;
+    src.forkChild = null;
     k.fp.write('mm', src.id);
   }
-  const child = k.createTask(childName, dst);
-  k.runForkHooks(parent, child);
+  const child = createTask(k, childName, dst);
+  runForkHooks(k, parent, child);
   return child;
 }
 
@@ -76,7 +76,7 @@ function undoChildPte(k: Kernel, v: Vma, i: number): void {
   const special = (v.bits[i] & PTE_SPECIAL) !== 0;
   v.pte[i] = -1;
   if (special) return;
-  k.mem.mapcount[pfn]--;
+  k.mem.mapcountAdd(pfn, -1);
   k.mem.putRefs(k.mem.head(pfn), 1);
 }
 
@@ -103,14 +103,15 @@ function* copyPageRange(k: Kernel, srcMm: Mm, src: Vma, dst: Vma): KernelGen<num
     k.fp.read('folio', head);
     if (mem.test(head, PG_anon) && needsCowForDma(k, srcMm, head)) {
       // A maybe-pinned THP is split in the parent and copied page by page (copy_huge_pmd() -EAGAIN).
-      splitHugePmd(k, src, addr);
+      split_huge_pmd(k, src, addr);
       continue;
     }
     mem.refAdd(head, 1);
     mem.entireMapcountAdd(head, 1);
     if (cow && mem.test(head, PG_anon)) {
-      mem.flags[head] &= ~PG_anon_exclusive;
+      mem.clear(head, PG_anon_exclusive);
       e.bits &= ~PTE_WRITE;
+      k.fp.write('vma', src.id);
     }
     dst.pmd.set(b, { pfn: head, bits: e.bits });
   }
@@ -129,14 +130,14 @@ function* copyPageRange(k: Kernel, srcMm: Mm, src: Vma, dst: Vma): KernelGen<num
     k.fp.read('folio', head); // the maybe-pinned test and the copy read the folio
     const anon = mem.test(head, PG_anon);
     if (anon) {
-      const exclusive = (mem.flags[pfn] & PG_anon_exclusive) !== 0 || !k.profile.anonExclusive;
+      const exclusive = (mem.flagsOf(pfn) & PG_anon_exclusive) !== 0 || !k.profile.anonExclusive;
       if (exclusive && needsCowForDma(k, srcMm, head)) {
         // __folio_try_dup_anon_rmap() fails: copy_present_page() gives the child its own copy now.
         const np = mem.allocFolio(k.gfpUser(), 0, 'copy_present_page');
         if (np < 0) return -ENOMEM;
-        mem.flags[np] |= PG_anon | PG_swapbacked | PG_lru | (k.profile.anonExclusive ? PG_anon_exclusive : 0);
-        mem.mapping[np] = -1;
-        mem.content[np] = mem.content[pfn];
+        mem.set(np, PG_anon | PG_swapbacked | PG_lru | (k.profile.anonExclusive ? PG_anon_exclusive : 0));
+        mem.setMapping(np, -1);
+        mem.setContent(np, mem.contentOf(pfn));
         mapPage(k, dst, addr, np, PTE_PRESENT | PTE_DIRTY | PTE_YOUNG | (src.flags & VM_WRITE ? PTE_WRITE : 0));
         k.note(`fork: copy maybe-pinned pfn ${pfn} -> child pfn ${np}`);
         continue;
@@ -147,12 +148,13 @@ function* copyPageRange(k: Kernel, srcMm: Mm, src: Vma, dst: Vma): KernelGen<num
         yield { point: 'before_wrprotect' };
         k.fp.read('folio', head);
       }
-      mem.flags[pfn] &= ~PG_anon_exclusive;
+      mem.clear(pfn, PG_anon_exclusive);
     }
     mem.refAdd(head, 1);
     let cbits = bits;
     if (cow && anon) {
       src.bits[i] &= ~PTE_WRITE; // ptep_set_wrprotect()
+      k.fp.write('vma', src.id); // in this segment: the fork may pause again before its end
       cbits &= ~PTE_WRITE;
     }
     mapPage(k, dst, addr, pfn, cbits);

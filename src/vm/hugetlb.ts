@@ -2,9 +2,10 @@
 
 import type { Kernel } from '../kernel.js';
 import { HPAGE_PMD_NR, HPAGE_PMD_SIZE } from '../include/uapi.js';
-import { folio_maybe_dma_pinned } from '../gup/grab.js';
 import { PG_anon, PG_anon_exclusive, PG_lru } from '../mm/page-flags.js';
-import { PTE_DIRTY, PTE_PRESENT, PTE_WRITE, PTE_YOUNG, VM_WRITE, type Mm, type Vma } from './mm.js';
+import type { Mm, Vma } from './mm.js';
+import { PTE_DIRTY, PTE_PRESENT, PTE_WRITE, PTE_YOUNG, VM_WRITE } from '../include/linux/mm.js';
+import { folio_maybe_dma_pinned } from '../mm/folio.js';
 
 const FAULT_FLAG_WRITE = 1 << 0;
 const FAULT_FLAG_UNSHARE = 1 << 10;
@@ -17,15 +18,15 @@ function newHugetlbAnon(k: Kernel, vma: Vma): number {
   const pfn = mem.allocHugetlbFolio();
   if (pfn < 0) return -1;
   // PG_lru stands in for "on the hstate active list": what isolate_hugetlb() checks.
-  mem.flags[pfn] |= PG_anon | PG_lru | (k.profile.anonExclusive ? PG_anon_exclusive : 0);
-  mem.mapping[pfn] = -1;
+  mem.set(pfn, PG_anon | PG_lru | (k.profile.anonExclusive ? PG_anon_exclusive : 0));
+  mem.setMapping(pfn, -1);
   mem.entireMapcountAdd(pfn, 1);
   vma.anonVma = true;
   return pfn;
 }
 
 /** hugetlb_fault(): hugetlb_no_page() for an empty entry, hugetlb_wp() for a write/unshare of a read-only one. */
-export function hugetlbFault(k: Kernel, vma: Vma, addr: number, fflags: number): number {
+export function hugetlb_fault(k: Kernel, vma: Vma, addr: number, fflags: number): number {
   const mem = k.mem;
   const block = Math.floor(addr / HPAGE_PMD_SIZE);
   const e = vma.pmd.get(block);
@@ -46,16 +47,16 @@ export function hugetlbFault(k: Kernel, vma: Vma, addr: number, fflags: number):
   const unshare = (fflags & FAULT_FLAG_UNSHARE) !== 0;
   const old = e.pfn;
   // hugetlb_wp(): an exclusive page, or one only this mapping maps, is reused in place.
-  const exclusive = k.profile.anonExclusive && (mem.flags[old] & PG_anon_exclusive) !== 0;
+  const exclusive = k.profile.anonExclusive && (mem.flagsOf(old) & PG_anon_exclusive) !== 0;
   if (exclusive || (mem.test(old, PG_anon) && mem.folioMapcount(old) === HPAGE_PMD_NR)) {
-    mem.flags[old] |= k.profile.anonExclusive ? PG_anon_exclusive : 0;
+    mem.set(old, k.profile.anonExclusive ? PG_anon_exclusive : 0);
     if (!unshare) e.bits |= PTE_DIRTY | PTE_YOUNG | writeBit;
     k.fp.write('folio', old);
     return 0;
   }
   const np = newHugetlbAnon(k, vma);
   if (np < 0) return VM_FAULT_OOM;
-  for (let i = 0; i < HPAGE_PMD_NR; i++) mem.content[np + i] = mem.content[old + i];
+  for (let i = 0; i < HPAGE_PMD_NR; i++) mem.setContent(np + i, mem.contentOf(old + i));
   k.note(`hugetlb ${unshare ? 'unshare' : 'COW'}: pfn ${old} -> ${np}`);
   vma.pmd.set(block, { pfn: np, bits: PTE_PRESENT | PTE_YOUNG | (unshare ? 0 : PTE_DIRTY | writeBit) });
   mem.entireMapcountAdd(old, -1);
@@ -68,22 +69,22 @@ export function hugetlbFault(k: Kernel, vma: Vma, addr: number, fflags: number):
  * be pinned (hugetlb_try_dup_anon_rmap() fails), in which case the child gets its own copy now.
  * Returns 0 or -ENOMEM (no huge page left for the copy).
  */
-export function copyHugetlbRange(k: Kernel, srcMm: Mm, src: Vma, dst: Vma): number {
+export function copy_hugetlb_page_range(k: Kernel, srcMm: Mm, src: Vma, dst: Vma): number {
   const mem = k.mem;
   for (const [b, e] of src.pmd) {
     const head = e.pfn;
-    const exclusive = !k.profile.anonExclusive || (mem.flags[head] & PG_anon_exclusive) !== 0;
+    const exclusive = !k.profile.anonExclusive || (mem.flagsOf(head) & PG_anon_exclusive) !== 0;
     if (k.profile.forkCopiesMaybePinned && srcMm.hasPinned && exclusive && folio_maybe_dma_pinned(k, head)) {
       const np = newHugetlbAnon(k, dst);
       if (np < 0) return -12;
-      for (let i = 0; i < HPAGE_PMD_NR; i++) mem.content[np + i] = mem.content[head + i];
+      for (let i = 0; i < HPAGE_PMD_NR; i++) mem.setContent(np + i, mem.contentOf(head + i));
       dst.pmd.set(b, { pfn: np, bits: PTE_PRESENT | PTE_YOUNG | PTE_DIRTY | (src.flags & VM_WRITE ? PTE_WRITE : 0) });
       k.note(`fork: copy maybe-pinned hugetlb pfn ${head} -> child pfn ${np}`);
       continue;
     }
     mem.refAdd(head, 1);
     mem.entireMapcountAdd(head, 1);
-    mem.flags[head] &= ~PG_anon_exclusive;
+    mem.clear(head, PG_anon_exclusive);
     e.bits &= ~PTE_WRITE;
     dst.pmd.set(b, { pfn: head, bits: e.bits });
   }

@@ -5,6 +5,8 @@ import type { Kernel } from '../kernel.js';
 import { EAGAIN, ENOMEM } from '../include/uapi.js';
 import { gfpNowarn } from '../mm/memory.js';
 import { FOLIO_FLAGS, PG_anon, PG_anon_exclusive, PG_head, PG_lru, PG_tail } from '../mm/page-flags.js';
+import { tasks } from './mm.js';
+import { fileById } from '../mm/filemap.js';
 
 /** folio_isolate_lru(): takes a reference and clears PG_lru; fails if already isolated. */
 export function folio_isolate_lru(k: Kernel, head: number): boolean {
@@ -27,7 +29,7 @@ export function folio_putback_lru(k: Kernel, head: number): void {
 /** References a folio may have and still migrate: its mappings, the page cache, the isolation (folio_expected_ref_count() + 1). */
 function expectedRefs(k: Kernel, head: number): number {
   const mem = k.mem;
-  return mem.folioMapRefs(head) + (mem.mapping[head] > 0 ? 1 : 0) + 1;
+  return mem.folioMapRefs(head) + (mem.mappingOf(head) > 0 ? 1 : 0) + 1;
 }
 
 /**
@@ -54,21 +56,21 @@ export function migrate_folio(k: Kernel, head: number): number {
   }
   // Move contents, flags and identity.
   for (let i = 0; i < nr; i++) {
-    mem.content[np + i] = mem.content[head + i];
-    mem.flags[np + i] = (mem.flags[np + i] & (PG_head | PG_tail)) | (mem.flags[head + i] & PG_anon_exclusive);
-    mem.mapcount[np + i] = mem.mapcount[head + i];
-    mem.mapcount[head + i] = 0;
+    mem.setContent(np + i, mem.contentOf(head + i));
+    mem.setFlags(np + i, (mem.flagsOf(np + i) & (PG_head | PG_tail)) | (mem.flagsOf(head + i) & PG_anon_exclusive));
+    mem.setMapcount(np + i, mem.mapcountOf(head + i));
+    mem.setMapcount(head + i, 0);
   }
-  mem.flags[np] |= mem.flags[head] & FOLIO_FLAGS & ~PG_lru;
-  mem.mapping[np] = mem.mapping[head];
-  mem.index[np] = mem.index[head];
+  mem.set(np, mem.flagsOf(head) & FOLIO_FLAGS & ~PG_lru);
+  mem.setMapping(np, mem.mappingOf(head));
+  mem.setIndex(np, mem.indexOf(head));
   if (order >= 2) {
     mem.entireMapcountAdd(np, mem.entireMapcount(head));
     mem.entireMapcountAdd(head, -mem.entireMapcount(head));
   }
   // remove_migration_ptes(): every mapping now points at the new folio.
-  for (const t of k.tasks.values()) {
-    for (const v of t.mm.vmas) {
+  for (const t of tasks(k).values()) {
+    for (const v of t.mm.rmapVmas) {
       for (const e of v.pmd.values()) if (e.pfn === head) { e.pfn = np; k.fp.write('vma', v.id); }
       for (let i = 0; i < v.pte.length; i++) {
         const p = v.pte[i];
@@ -76,15 +78,15 @@ export function migrate_folio(k: Kernel, head: number): number {
       }
     }
   }
-  const fid = mem.mapping[head];
+  const fid = mem.mappingOf(head);
   if (fid > 0) {
-    const f = k.fileById(fid);
-    if (f) f.cache.set(mem.index[head], np);
-    mem.mapping[head] = 0;
+    const f = fileById(k, fid);
+    if (f) f.cache.set(mem.indexOf(head), np);
+    mem.setMapping(head, 0);
   }
-  mem.refcount[np] = expected;
-  mem.flags[head] &= ~(FOLIO_FLAGS & ~PG_lru);
-  mem.refcount[head] = 1;
+  mem.setRefcount(np, expected);
+  mem.clear(head, (FOLIO_FLAGS & ~PG_lru));
+  mem.setRefcount(head, 1);
   k.vmstat.mod('pgmigrate_success', nr);
   k.note(`migrate pfn ${head} -> ${np}`);
   mem.putRefs(head, 1);

@@ -3,41 +3,10 @@
 // PMD (2 MiB) leaf entries keyed by the absolute PMD index (address >> 21).
 
 import { HPAGE_PMD_NR, HPAGE_PMD_SIZE, PAGE_SIZE } from '../include/uapi.js';
-import type { File } from '../fs/file.js';
+import type { File, VmOperations } from '../include/linux/fs.js';
 import { IdSpace } from '../trace/ids.js';
-
-// include/linux/mm.h vm_flags values
-export const VM_READ = 0x1;
-export const VM_WRITE = 0x2;
-export const VM_EXEC = 0x4;
-export const VM_SHARED = 0x8;
-export const VM_MAYREAD = 0x10;
-export const VM_MAYWRITE = 0x20;
-export const VM_MAYEXEC = 0x40;
-export const VM_MAYSHARE = 0x80;
-export const VM_PFNMAP = 0x400;
-export const VM_LOCKED = 0x2000;
-export const VM_IO = 0x4000;
-export const VM_DONTCOPY = 0x20000;
-export const VM_DONTEXPAND = 0x40000;
-export const VM_ACCOUNT = 0x100000;
-export const VM_NORESERVE = 0x200000;
-export const VM_HUGETLB = 0x400000;
-export const VM_WIPEONFORK = 0x2000000;
-export const VM_MIXEDMAP = 0x10000000;
-export const VM_HUGEPAGE = 0x20000000;
-export const VM_NOHUGEPAGE = 0x40000000;
-
-// PTE bits of the model (x86 names)
-export const PTE_PRESENT = 1 << 0;
-export const PTE_WRITE = 1 << 1;
-export const PTE_DIRTY = 1 << 2;
-export const PTE_YOUNG = 1 << 3;
-/** pte_special(): no struct page behind it as far as vm_normal_page() is concerned (zero page). */
-export const PTE_SPECIAL = 1 << 4;
-
-/** A non-present entry left by memory_failure() (a hwpoison swap entry): not none, not a page. */
-export const PTE_HWPOISON_ENTRY = -2;
+import { stateKey, type Kernel } from '../kernel.js';
+import { VM_SHARED, VM_MAYWRITE } from '../include/linux/mm.js';
 
 export interface PmdEntry {
   pfn: number;
@@ -51,6 +20,8 @@ export class Vma {
   end: number;
   flags: number;
   file: File | null;
+  /** vma->vm_ops: what the file's ->mmap installed (the file's table); null for anonymous memory. */
+  vm_ops: VmOperations | null;
   /** File page offset of `start`. */
   pgoff: number;
   /** Per page: the PFN mapped, or -1. */
@@ -66,6 +37,7 @@ export class Vma {
     this.end = end;
     this.flags = flags;
     this.file = file;
+    this.vm_ops = file ? file.vm_ops : null;
     if (file) file.users++;
     this.pgoff = pgoff;
     const n = (end - start) / PAGE_SIZE;
@@ -131,6 +103,21 @@ export class Mm {
    * operations that take mmap_lock wait; GUP-fast, which takes none, does not.
    */
   mmapWriteLocked = false;
+  /**
+   * The new mm a fork of this one is building (dup_mmap()'s mm), while the fork runs: its page
+   * tables already map pages (and count in their mapcounts) before the child task exists, so the
+   * invariants must walk them too when the explorer pauses the fork half-way.
+   */
+  forkChild: Mm | null = null;
+
+  /**
+   * The VMAs an rmap walk reaches through this mm's pages: its own and those of the child a fork is
+   * building (kernel/fork.c dup_mmap() links each new VMA into i_mmap / the anon_vma before
+   * copy_page_range() fills its page table).
+   */
+  get rmapVmas(): readonly Vma[] {
+    return this.forkChild ? [...this.vmas, ...this.forkChild.vmas] : this.vmas;
+  }
   /** Next address handed out by get_unmapped_area() (top-down). */
   mmapBase = 0x7f0000000000;
   users = 1;
@@ -171,3 +158,59 @@ export class Task {
 }
 
 export const PMD_PAGES = HPAGE_PMD_NR;
+
+/**
+ * The task list (kernel/fork.c, kernel/pid.c) and its notifier chains: fork hooks (copy_files(),
+ * ...) and exit hooks (exit_files(), ...). Per kernel, in a state slot: the Kernel knows no task.
+ */
+class TaskList {
+  readonly byName = new Map<string, Task>();
+  nextPid = 1;
+  nextMmId = 1;
+  readonly forkHooks: Array<(parent: Task, child: Task) => void> = [];
+  readonly exitHooks: Array<(task: Task) => void> = [];
+}
+
+const TASKS = stateKey('tasks', () => new TaskList());
+
+/** Every task by name, in creation order (exited ones too, marked exited). */
+export function tasks(k: Kernel): Map<string, Task> {
+  return k.state(TASKS).byName;
+}
+
+/** mm_alloc(): a new, empty mm_struct. */
+export function mm_alloc(k: Kernel): Mm {
+  return new Mm(k.state(TASKS).nextMmId++, k.ids);
+}
+
+export function createTask(k: Kernel, name: string, mm?: Mm): Task {
+  const tl = k.state(TASKS);
+  if (tl.byName.has(name)) throw new RangeError(`task '${name}' already exists`);
+  const t = new Task(tl.nextPid++, name, mm ?? mm_alloc(k));
+  tl.byName.set(name, t);
+  return t;
+}
+
+export function findTask(k: Kernel, name: string): Task {
+  const t = k.state(TASKS).byName.get(name);
+  if (!t) throw new RangeError(`no task named '${name}'`);
+  return t;
+}
+
+/** Run when fork() has created a child (copy_files(), ...). */
+export function onFork(k: Kernel, fn: (parent: Task, child: Task) => void): void {
+  k.state(TASKS).forkHooks.push(fn);
+}
+
+export function runForkHooks(k: Kernel, parent: Task, child: Task): void {
+  for (const fn of k.state(TASKS).forkHooks) fn(parent, child);
+}
+
+/** Run when a task exits, after its mm went (do_exit(): exit_mm(), then exit_files(), ...). */
+export function onExit(k: Kernel, fn: (task: Task) => void): void {
+  k.state(TASKS).exitHooks.push(fn);
+}
+
+export function runExitHooks(k: Kernel, task: Task): void {
+  for (const fn of k.state(TASKS).exitHooks) fn(task);
+}

@@ -8,14 +8,13 @@ import {
   PROT_GROWSDOWN, PROT_GROWSUP, PROT_READ, PROT_SEM, PROT_WRITE, EACCES, TASK_SIZE,
 } from '../include/uapi.js';
 import { align64, num, offsetInPage64, pageAlign64, u64, wrap64 } from '../include/u64.js';
-import { File, dropFileCache } from '../fs/file.js';
-import { handleMmFault, FAULT_FLAG_WRITE, VM_FAULT_ERROR } from './fault.js';
-import {
-  Mm, Vma, VM_DONTCOPY, VM_EXEC, VM_HUGEPAGE, VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_NOHUGEPAGE,
-  VM_READ, VM_SHARED, VM_WIPEONFORK, VM_WRITE, PTE_WRITE, VM_HUGETLB, VM_ACCOUNT, VM_NORESERVE,
-} from './mm.js';
+import type { File } from '../include/linux/fs.js';
+import { shmem_evict_inode, shmem_zero_setup } from '../mm/shmem.js';
+import { handle_mm_fault } from './fault.js';
+import { Mm, Vma } from './mm.js';
 import { __vm_enough_memory } from '../mm/util.js';
-import { splitHugePmd, zapRange } from './pgtable.js';
+import { split_huge_pmd, zapRange } from './pgtable.js';
+import { VM_DONTCOPY, VM_EXEC, VM_HUGEPAGE, VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_NOHUGEPAGE, VM_READ, VM_SHARED, VM_WIPEONFORK, VM_WRITE, PTE_WRITE, VM_HUGETLB, VM_ACCOUNT, VM_NORESERVE, FAULT_FLAG_WRITE, VM_FAULT_ERROR } from '../include/linux/mm.js';
 
 function protToVmFlags(prot: number): number {
   return (prot & PROT_READ ? VM_READ : 0) | (prot & PROT_WRITE ? VM_WRITE : 0) | (prot & PROT_EXEC ? VM_EXEC : 0);
@@ -58,7 +57,7 @@ function hintFree(mm: Mm, hint: number, len: number): boolean {
 
 /** Split vma at addr (page aligned, strictly inside); PMD leaves across addr are split first. Returns the upper part. */
 export function splitVma(k: Kernel, vma: Vma, addr: number): Vma {
-  if (addr % HPAGE_PMD_SIZE !== 0) splitHugePmd(k, vma, addr);
+  if (addr % HPAGE_PMD_SIZE !== 0) split_huge_pmd(k, vma, addr);
   const mm = vma.mm;
   const hi = new Vma(mm, addr, vma.end, vma.flags, vma.file, vma.pgoff + (addr - vma.start) / PAGE_SIZE);
   const cut = vma.idx(addr);
@@ -75,6 +74,7 @@ export function splitVma(k: Kernel, vma: Vma, addr: number): Vma {
   vma.bits = vma.bits.slice(0, cut);
   vma.end = addr;
   mm.insertVma(hi);
+  k.fp.write('mm', mm.id); // the VMA tree changed: find_vma() readers conflict with this
   k.fp.write('vma', vma.id);
   k.fp.write('vma', hi.id);
   return hi;
@@ -207,8 +207,7 @@ export function do_mmap(k: Kernel, mm: Mm, a: MmapArgs): number {
   if (shared) {
     // shmem_zero_setup(): shared anonymous memory is a tmpfs file.
     if (anon) {
-      file = new File(`dev/zero (deleted) #${mm.id}`, 'tmpfs', mlen, true);
-      k.registerFile(file);
+      file = shmem_zero_setup(k, `dev/zero (deleted) #${mm.id}`, mlen);
       pgoff = 0;
     }
   }
@@ -220,7 +219,7 @@ export function do_mmap(k: Kernel, mm: Mm, a: MmapArgs): number {
     // populate_vma_page_range(): write-fault writable private mappings, read-fault the rest.
     const write = (vmflags & VM_WRITE) !== 0 && type === MAP_PRIVATE;
     for (let addr = start; addr < start + mlen; addr += PAGE_SIZE) {
-      const r = handleMmFault(k, vma, addr, write ? FAULT_FLAG_WRITE : 0);
+      const r = handle_mm_fault(k, vma, addr, write ? FAULT_FLAG_WRITE : 0);
       if (r & VM_FAULT_ERROR) break;
     }
   }
@@ -230,9 +229,10 @@ export function do_mmap(k: Kernel, mm: Mm, a: MmapArgs): number {
 /** remove_vma(): drop the VMA's file reference; an unnamed shmem file is evicted with its last user (fput()). */
 export function remove_vma(k: Kernel, mm: Mm, vma: Vma): void {
   mm.removeVma(vma);
+  k.fp.write('mm', mm.id); // the VMA tree changed: find_vma() readers conflict with this
   k.fp.write('vma', vma.id);
   const f = vma.file;
-  if (f && --f.users === 0 && f.anonymous) dropFileCache(k, f);
+  if (f && --f.users === 0 && f.anonymous) shmem_evict_inode(k, f);
 }
 
 /**

@@ -3,7 +3,8 @@
 import type { Kernel } from '../kernel.js';
 import { HPAGE_PMD_NR, HPAGE_PMD_SIZE, PAGE_SIZE } from '../include/uapi.js';
 import { PG_anon, PG_anon_exclusive, PG_dirty } from '../mm/page-flags.js';
-import { PTE_DIRTY, PTE_PRESENT, PTE_SPECIAL, type Vma } from './mm.js';
+import type { Vma } from './mm.js';
+import { PTE_DIRTY, PTE_PRESENT, PTE_SPECIAL } from '../include/linux/mm.js';
 
 export function setPte(k: Kernel, vma: Vma, addr: number, pfn: number, bits: number): void {
   const i = vma.idx(addr);
@@ -15,7 +16,7 @@ export function setPte(k: Kernel, vma: Vma, addr: number, pfn: number, bits: num
 /** Map one page of a folio: rmap (mapcount) only; the caller accounts the reference. */
 export function mapPage(k: Kernel, vma: Vma, addr: number, pfn: number, bits: number): void {
   setPte(k, vma, addr, pfn, bits | PTE_PRESENT);
-  k.mem.mapcount[pfn]++;
+  k.mem.mapcountAdd(pfn, 1);
   k.fp.write('folio', k.mem.head(pfn));
 }
 
@@ -34,7 +35,7 @@ export function zapPte(k: Kernel, vma: Vma, i: number): void {
   const mem = k.mem;
   const head = mem.head(pfn);
   if ((bits & PTE_DIRTY) && !mem.test(head, PG_anon)) mem.set(head, PG_dirty);
-  mem.mapcount[pfn]--;
+  mem.mapcountAdd(pfn, -1);
   mem.putRefs(head, 1);
 }
 
@@ -54,7 +55,7 @@ export function zapRange(k: Kernel, vma: Vma, start: number, end: number): void 
     const bs = block * HPAGE_PMD_SIZE;
     if (bs >= start && bs + HPAGE_PMD_SIZE <= end) zapPmd(k, vma, block);
     else if (bs < end && bs + HPAGE_PMD_SIZE > start) {
-      splitHugePmd(k, vma, bs);
+      split_huge_pmd(k, vma, bs);
     }
   }
   const i0 = vma.idx(start);
@@ -70,7 +71,7 @@ export function zapRange(k: Kernel, vma: Vma, start: number, end: number): void 
  * THP each PTE takes a reference (folio_ref_add(HPAGE_PMD_NR - 1)) and the head's
  * PageAnonExclusive is copied to every subpage; the huge zero PMD becomes zero-page PTEs.
  */
-export function splitHugePmd(k: Kernel, vma: Vma, addr: number): void {
+export function split_huge_pmd(k: Kernel, vma: Vma, addr: number): void {
   const block = Math.floor(addr / HPAGE_PMD_SIZE);
   const e = vma.pmd.get(block);
   if (!e) return;
@@ -87,11 +88,11 @@ export function splitHugePmd(k: Kernel, vma: Vma, addr: number): void {
     return;
   }
   const head = e.pfn;
-  const exclusive = (mem.flags[head] & PG_anon_exclusive) !== 0;
+  const exclusive = (mem.flagsOf(head) & PG_anon_exclusive) !== 0;
   mem.refAdd(head, HPAGE_PMD_NR - 1);
   for (let i = 0; i < HPAGE_PMD_NR; i++) {
     mapPage(k, vma, base + i * PAGE_SIZE, head + i, e.bits);
-    if (exclusive) mem.flags[head + i] |= PG_anon_exclusive;
+    if (exclusive) mem.set(head + i, PG_anon_exclusive);
   }
   mem.entireMapcountAdd(head, -1);
 }

@@ -5,18 +5,20 @@ import { test } from 'node:test';
 import {
   bio_add_folio, bio_add_page, bio_alloc, bio_check_pages_dirty, bio_dirty_fn, bio_iov_iter_get_pages, bio_release_pages, bioState,
 } from '../../src/block/bio.js';
-import { import_ubuf, iov_iter_kvec } from '../../src/block/iov-iter.js';
+import { import_ubuf, iov_iter_kvec } from '../../src/lib/iov-iter.js';
 import { GFP_KERNEL } from '../../src/mm/memory.js';
 import { blk_complete_one, devState, submit_bio, submit_bio_wait } from '../../src/block/blkdev.js';
 import { pin_user_pages } from '../../src/gup/api.js';
-import { FOLL_WRITE, PAGE_SIZE } from '../../src/include/uapi.js';
+import { PAGE_SIZE } from '../../src/include/uapi.js';
 import { PG_dirty } from '../../src/mm/page-flags.js';
 import { do_munmap } from '../../src/vm/mmap.js';
-import { kernel, mmap, step, write } from '../helpers.js';
+import { kernel, mmap, step, write, blockDev } from '../helpers.js';
+import { FOLL_WRITE } from '../../src/include/linux/mm.js';
+import { createTask } from '../../src/vm/mm.js';
 
 function pinned(profile = 'current', n = 2) {
   const k = kernel(profile);
-  const t = k.createTask('t');
+  const t = createTask(k, 't');
   const addr = mmap(k, t, n * PAGE_SIZE);
   write(k, t, addr, n * PAGE_SIZE, 1);
   const pages = new Array<number>(n).fill(-1);
@@ -79,7 +81,7 @@ test('bio_check_pages_dirty defers to bio_dirty_fn when writeback cleaned a page
 // while the I/O is in flight and the device then writes into a free page.
 test('the device reports DMA into a page freed while its bio was in flight', () => {
   const { k, t, addr, pages } = pinned('current', 1);
-  const bio = bio_alloc('REQ_OP_READ', 1, { disk: new Map([[0, 77]]), index: 0 });
+  const bio = bio_alloc('REQ_OP_READ', 1, { file: blockDev([[0, 77]]), index: 0 });
   bio_add_page(k, bio, pages[0], PAGE_SIZE, 0); // no cleanup flag: the bio owns no reference
   step(k, t, 'submit', () => submit_bio(k, bio));
   step(k, t, 'unpin', () => {
@@ -96,7 +98,7 @@ test('the device reports DMA into a page freed while its bio was in flight', () 
 // submit_bio_wait() then returns that error instead of waiting for a completion that never comes.
 test('[current] submit_bio_wait() returns -EINVAL for a bio failed at submission', () => {
   const { k, pages } = pinned('current', 1);
-  const bio = bio_alloc('REQ_OP_READ', 1, { disk: new Map(), index: 0 });
+  const bio = bio_alloc('REQ_OP_READ', 1, { file: blockDev(), index: 0 });
   bio.pinned = true;
   bio_add_page(k, bio, pages[0], 100, 1);
   let ended = 0;

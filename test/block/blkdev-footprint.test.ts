@@ -10,9 +10,10 @@ import { Kernel } from '../../src/kernel.js';
 import { GFP_KERNEL } from '../../src/mm/memory.js';
 import { PAGE_SIZE } from '../../src/include/uapi.js';
 import { newFile } from '../fs/fs-helpers.js';
+import { checkInvariants } from '../../src/check/invariants.js';
 
 function explorerKernel(): Kernel {
-  return new Kernel({ profile: 'current', trace: false, footprints: true });
+  return new Kernel({ profile: 'current', trace: false, footprints: true, check: checkInvariants });
 }
 
 test('an interrupt or a bio_dirty_fn run that finds nothing still reads the device', () => {
@@ -32,7 +33,7 @@ test('a completed read bio reads its file, a completed write bio writes it', () 
   const f = newFile(k, 'data', 1);
   f.disk.set(0, 5);
   const pfn = k.mem.allocFolio(GFP_KERNEL, 0);
-  const read = bio_alloc('REQ_OP_READ', 1, { disk: f.disk, index: 0 });
+  const read = bio_alloc('REQ_OP_READ', 1, { file: f, index: 0 });
   assert.equal(bio_add_page(k, read, pfn, PAGE_SIZE, 0), PAGE_SIZE);
   submit_bio(k, read);
   k.takeFootprint();
@@ -40,10 +41,10 @@ test('a completed read bio reads its file, a completed write bio writes it', () 
   let fp = k.takeFootprint();
   assert.deepEqual(fp.reads.file, [[f.id, f.id]]);
   assert.equal(fp.writes.file, undefined);
-  assert.equal(k.mem.content[pfn], 5);
+  assert.equal(k.mem.contentOf(pfn), 5);
 
-  const wr = bio_alloc('REQ_OP_WRITE', 1, { disk: f.disk, index: 0 });
-  k.mem.content[pfn] = 6;
+  const wr = bio_alloc('REQ_OP_WRITE', 1, { file: f, index: 0 });
+  k.mem.setContent(pfn, 6);
   assert.equal(bio_add_page(k, wr, pfn, PAGE_SIZE, 0), PAGE_SIZE);
   submit_bio(k, wr);
   k.takeFootprint();

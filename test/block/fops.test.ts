@@ -5,18 +5,20 @@ import { test } from 'node:test';
 import { devState, inFlight, blk_complete_one } from '../../src/block/blkdev.js';
 import { BIO_MAX_VECS } from '../../src/block/bio.js';
 import { bio_iov_vecs_to_alloc, blkdev_direct_IO, blkdevDioPath } from '../../src/block/fops.js';
-import { import_iovec, import_ubuf, iov_iter_bvec } from '../../src/block/iov-iter.js';
+import { import_iovec, import_ubuf, iov_iter_bvec } from '../../src/lib/iov-iter.js';
 import { File } from '../../src/fs/file.js';
 import { EINVAL, EIOCBQUEUED, PAGE_SIZE } from '../../src/include/uapi.js';
 import { PG_dirty } from '../../src/mm/page-flags.js';
 import { delta, kernel, mmap, pfnAt, read, ref, step, write } from '../helpers.js';
+import { createTask } from '../../src/vm/mm.js';
+import { files, registerFile } from '../../src/mm/filemap.js';
 
 function dev(profile = 'current', pages = 8) {
   const k = kernel(profile);
-  const t = k.createTask('t');
+  const t = createTask(k, 't');
   const f = new File('sda', 'blkdev', 1024 * PAGE_SIZE);
-  k.files.set('sda', f);
-  k.registerFile(f);
+  files(k).set('sda', f);
+  registerFile(k, f);
   const buf = mmap(k, t, pages * PAGE_SIZE);
   write(k, t, buf, pages * PAGE_SIZE, 1);
   return { k, t, f, buf };

@@ -1,6 +1,7 @@
 // docs/scenarios.md lists every operation and query the model offers.
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
@@ -14,6 +15,14 @@ test('docs/scenarios.md names every operation and query', () => {
   const b = modelBackend();
   const missing = [...b.ops.keys(), ...b.queries.keys()].filter((n) => !doc.includes(`${n}(`));
   assert.deepEqual(missing, [], 'docs/scenarios.md is missing operations: run `npm run docs:ops` to regenerate its reference');
+});
+
+test('docs/scenarios.md: the operation reference is what `pinlab ops` prints from the ops\' declarations', () => {
+  const doc = readFileSync(join(root, 'docs', 'scenarios.md'), 'utf8');
+  const block = /<!-- ops:begin[^\n]*-->\n```\n([\s\S]*?)\n```\n<!-- ops:end -->/.exec(doc);
+  assert.ok(block, 'docs/scenarios.md has the ops:begin/ops:end block');
+  const ops = execFileSync(process.execPath, [join(root, 'bin', 'pinlab.js'), 'ops'], { encoding: 'utf8' }).trimEnd();
+  assert.equal(block[1], ops, 'docs/scenarios.md is out of date: run `npm run docs:ops` to regenerate its reference');
 });
 
 test('docs/host-check.md: the probe and case tables are what the code generates', async () => {

@@ -8,11 +8,14 @@ import { checkInvariants } from '../../src/check/invariants.js';
 import { findLeaks } from '../../src/check/leaks.js';
 import { get_user_pages, pin_user_pages_fast } from '../../src/gup/api.js';
 import { put_page, unpin_user_page, unpin_user_pages } from '../../src/gup/unpin.js';
-import { FOLL_WRITE, MAP_SHARED, PAGE_SIZE } from '../../src/include/uapi.js';
+import { MAP_SHARED, PAGE_SIZE } from '../../src/include/uapi.js';
 import { File } from '../../src/fs/file.js';
 import {
   SHARED_ANON, THP_SIZE, counters, expectBug, kernel, mmap, pagesArray, pfnAt, read, setup, step, teardown, write,
 } from '../helpers.js';
+import { FOLL_WRITE } from '../../src/include/linux/mm.js';
+import { createTask } from '../../src/vm/mm.js';
+import { files, registerFile } from '../../src/mm/filemap.js';
 
 for (const profile of ['5.7', 'current']) {
   test(`leaks [${profile}]: a page still pinned after every task exited is named, with its holder`, () => {
@@ -78,12 +81,12 @@ test('leaks [current]: a GET on the zero page that was never put is named', () =
 // (the file's last reference → inode eviction → truncate). The helpers' teardown drops those caches.
 test('leaks [current]: shared anonymous and file memory leave nothing after teardown', () => {
   const k = kernel('current');
-  const t = k.createTask('app');
+  const t = createTask(k, 'app');
   const a = mmap(k, t, 2 * PAGE_SIZE, { flags: SHARED_ANON });
   write(k, t, a, 2 * PAGE_SIZE, 1);
   const f = new File('f', 'ext4', 2 * PAGE_SIZE);
-  k.registerFile(f);
-  k.files.set('f', f);
+  registerFile(k, f);
+  files(k).set('f', f);
   const b = mmap(k, t, 2 * PAGE_SIZE, { flags: MAP_SHARED, file: f });
   write(k, t, b, 2 * PAGE_SIZE, 2);
   const P = pagesArray(2);
@@ -97,11 +100,11 @@ test('invariants [current]: a consistent kernel has none broken; a wrong mapcoun
   const { k, t, addr } = setup({ pages: 2 });
   assert.deepEqual(checkInvariants(k), []);
   const p = pfnAt(t, addr);
-  k.mem.mapcount[p]++;
+  k.mem.mapcountAdd(p, 1);
   const broken = checkInvariants(k);
   assert.ok(broken.some((s) => s.includes(`pfn ${p}`) && /mapcount/.test(s)), JSON.stringify(broken));
-  k.mem.mapcount[p]--;
+  k.mem.mapcountAdd(p, -1);
   // Inside a step the broken invariant is a KernelBug that stops the run.
-  expectBug(k, t, 'corrupt', () => { k.mem.mapcount[p] += 2; });
+  expectBug(k, t, 'corrupt', () => { k.mem.mapcountAdd(p, 2); });
   assert.throws(() => step(k, t, 'anything', () => 0), /invariant/, 'no step runs after a BUG');
 });

@@ -325,7 +325,7 @@ actors:
     const r = await pinlab(['replay', f, '--schedule', '0.0.0.0'], { PINLAB_BACKEND: undefined });
     assert.equal(r.status, 2);
     assert.equal(r.out, 'ERROR race [current] schedule not feasible\n');
-    assert.equal(r.err, "pinlab: step 3 of --schedule runs 'flusher', which cannot run then (it has no step left, or waits for another actor); "
+    assert.equal(r.err, "pinlab: entry 3 of --schedule ('flusher') cannot run: it has finished: it has no step left; "
       + 'the schedule ran as far as: flusher,flusher\n');
     const j = await pinlab(['replay', f, '--schedule', '0.0.0', '--json'], { PINLAB_BACKEND: undefined });
     assert.equal(j.status, 2);

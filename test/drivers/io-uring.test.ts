@@ -7,9 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { File } from '../../src/fs/file.js';
-import {
-  EBUSY, EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, GUP_PIN_COUNTING_BIAS, HPAGE_PMD_SIZE, MAP_PRIVATE, MAP_SHARED, PAGE_SIZE,
-} from '../../src/include/uapi.js';
+import { EBUSY, EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, HPAGE_PMD_SIZE, MAP_PRIVATE, MAP_SHARED, PAGE_SIZE } from '../../src/include/uapi.js';
 import { ENXIO } from '../../src/drivers/common.js';
 import { close_fd, EBADF } from '../../src/fs/fdtable.js';
 import {
@@ -27,6 +25,10 @@ import {
   MiB, SHARED_ANON, delta, kernel, mmap, pfnAt, read, ref, setup, step, write, type Env,
 } from '../helpers.js';
 import { exitAll, TRACKED } from './util.js';
+import { GUP_PIN_COUNTING_BIAS } from '../../src/include/linux/mm.js';
+import { createTask, findTask } from '../../src/vm/mm.js';
+import { files, registerFile } from '../../src/mm/filemap.js';
+import { checkInvariants } from '../../src/check/invariants.js';
 
 function ring(e: Env): IoRing {
   const r = io_uring_get_ring(e.k, e.t, step(e.k, e.t, 'io_uring_setup', () => io_uring_setup(e.k, e.t)));
@@ -235,8 +237,8 @@ const CASES: Array<[string, (k: Kernel) => { file: File | null; flags: number },
 
 function newFile(k: Kernel, fs: 'ext4' | 'tmpfs'): File {
   const f = new File(`f-${fs}`, fs, 16 * PAGE_SIZE);
-  k.files.set(f.name, f);
-  k.registerFile(f);
+  files(k).set(f.name, f);
+  registerFile(k, f);
   return f;
 }
 
@@ -244,7 +246,7 @@ for (const [what, make, expected] of CASES) {
   for (const [profile, want] of Object.entries(expected)) {
     test(`R123/R136 [${profile}] registering ${what} memory: ${want === 0 ? 'accepted' : want === -EFAULT ? '-EFAULT' : '-EOPNOTSUPP'}`, () => {
       const k = kernel(profile);
-      const t = k.createTask('app');
+      const t = createTask(k, 'app');
       const m = make(k);
       const addr = mmap(k, t, 4 * PAGE_SIZE, { flags: m.flags, file: m.file });
       write(k, t, addr, 4 * PAGE_SIZE, 7);
@@ -264,7 +266,7 @@ test('R123 [current] a buffer in ZONE_MOVABLE: +2N acquired, +N released at regi
   const r = ring(e);
   const reg = register(e, r, [{ base: e.addr, len: N * PAGE_SIZE }]);
   assert.deepEqual([reg.r, reg.acq, reg.rel], [0, 2 * N, N]);
-  for (const v of r.bufs![0]!.bvecs) assert.equal(e.k.mem.zone[v.pfn], ZONE_NORMAL);
+  for (const v of r.bufs![0]!.bvecs) assert.equal(e.k.mem.zoneOf(v.pfn), ZONE_NORMAL);
   assert.equal(read(e.k, e.t, e.addr), 1, 'contents moved with the pages');
 });
 
@@ -308,13 +310,13 @@ for (const [profile, parentSees, childSees] of [['current', 99, 1], ['5.7', 2, 9
     register(e, r, [{ base: e.addr, len: 4 * PAGE_SIZE }]);
     const d = delta(e.k, () => step(e.k, e.t, 'fork', () => do_fork(e.k, e.t, 'child')));
     assert.deepEqual([d.acq, d.rel], [0, 0], 'fork does not touch the counters');
-    const child = e.k.task('child');
+    const child = findTask(e.k, 'child');
     write(e.k, e.t, e.addr, 4 * PAGE_SIZE, 2);
     const segs = ioUringFixedBvec(e.k, r, 0, e.addr, 4 * PAGE_SIZE);
     assert.ok(Array.isArray(segs));
     step(e.k, null, 'READ_FIXED completes', () => ioUringFixedDma(e.k, segs, 99));
-    assert.equal(e.k.mem.content[translate(e.t.mm, e.addr)], parentSees);
-    assert.equal(e.k.mem.content[translate(child.mm, e.addr)], childSees);
+    assert.equal(e.k.mem.contentOf(translate(e.t.mm, e.addr)), parentSees);
+    assert.equal(e.k.mem.contentOf(translate(child.mm, e.addr)), childSees);
     assert.deepEqual(exitAll(e.k), []);
   });
 }
@@ -357,8 +359,8 @@ test('R123 [current] a profile object can switch multi-folio coalescing off (the
   const p: Profile & { ioUringMultiFolioCoalesce: boolean; ioUringFolioCoalesce: boolean } = {
     ...base, name: 'current-nocoalesce', ioUringMultiFolioCoalesce: false, ioUringFolioCoalesce: false,
   };
-  const k = new Kernel({ profile: p, machine: THP, trace: false });
-  const t = k.createTask('app');
+  const k = new Kernel({ profile: p, machine: THP, trace: false, check: checkInvariants });
+  const t = createTask(k, 'app');
   const addr = mmap(k, t, HPAGE_PMD_SIZE);
   write(k, t, addr, HPAGE_PMD_SIZE, 1);
   const e = { k, t, addr };

@@ -12,13 +12,14 @@ import { do_exit } from '../../src/vm/exit.js';
 import { do_fork } from '../../src/vm/fork.js';
 import { kernel, delta, mmap, pfnAt, read, ref, step, write } from '../helpers.js';
 import { exitAll, TRACKED } from './util.js';
+import { createTask, findTask } from '../../src/vm/mm.js';
 
 const N = 8;
 
 function two(profile: string, opts: { remoteValue?: number | null; localProt?: number } = {}) {
   const k = kernel(profile);
-  const me = k.createTask('me');
-  const peer = k.createTask('peer');
+  const me = createTask(k, 'me');
+  const peer = createTask(k, 'peer');
   const local = mmap(k, me, N * PAGE_SIZE, opts.localProt === undefined ? {} : { prot: opts.localProt });
   const remote = mmap(k, peer, N * PAGE_SIZE);
   if (opts.remoteValue !== null) for (let i = 0; i < N; i++) write(k, peer, remote + i * PAGE_SIZE, PAGE_SIZE, (opts.remoteValue ?? 100) + i);
@@ -97,7 +98,7 @@ for (const [profile, unshared] of [['current', true], ['5.19', true], ['5.9', fa
       process_vm_readv(s.k, s.me, s.peer, [{ base: s.local, len: N * PAGE_SIZE }], [{ base: s.remote, len: N * PAGE_SIZE }])));
     assert.deepEqual([d.acq, d.rel], [N, N]);
     assert.equal(pfnAt(s.peer, s.remote) !== before, unshared);
-    assert.equal(pfnAt(s.k.task('peerchild'), s.remote), before, 'the child keeps the original page');
+    assert.equal(pfnAt(findTask(s.k, 'peerchild'), s.remote), before, 'the child keeps the original page');
     assert.equal(read(s.k, s.me, s.local), 100);
   });
 }
@@ -145,8 +146,8 @@ test('R137 [current] a task that exited has no mm: -ESRCH; a zero-length request
 test('R137 [current] a 2000-page read: chunks of at most 1024 pages, every page pinned once and unpinned', () => {
   assert.equal(PVM_MAX_PAGES_PER_LOOP, 1024);
   const k = kernel('current');
-  const me = k.createTask('me');
-  const peer = k.createTask('peer');
+  const me = createTask(k, 'me');
+  const peer = createTask(k, 'peer');
   const n = 2000;
   const local = mmap(k, me, n * PAGE_SIZE);
   const remote = mmap(k, peer, n * PAGE_SIZE);

@@ -8,11 +8,13 @@ import {
 } from '../../src/drivers/rdma-umem.js';
 import { memlock, set_cap_ipc_lock, setrlimit_memlock } from '../../src/drivers/memlock.js';
 import { deviceDmaWrite } from '../../src/drivers/device.js';
-import { EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, EPERM, GUP_PIN_COUNTING_BIAS, PAGE_SIZE, PROT_READ } from '../../src/include/uapi.js';
+import { EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, EPERM, PAGE_SIZE, PROT_READ } from '../../src/include/uapi.js';
 import { PG_dirty } from '../../src/mm/page-flags.js';
 import { do_fork } from '../../src/vm/fork.js';
 import { delta, mmap, pfnAt, read, ref, setup, step, write, type Env } from '../helpers.js';
 import { exitAll, TRACKED } from './util.js';
+import { GUP_PIN_COUNTING_BIAS } from '../../src/include/linux/mm.js';
+import { findTask } from '../../src/vm/mm.js';
 
 const N = 8;
 
@@ -78,8 +80,8 @@ for (const profile of ['5.19', 'current']) {
     step(e.k, e.t, 'fork', () => do_fork(e.k, e.t, 'child'));
     const u = reg(e, e.addr, PAGE_SIZE, IB_ACCESS_REMOTE_READ).r as IbUmem;
     write(e.k, e.t, e.addr, PAGE_SIZE, 2);
-    assert.equal(e.k.mem.content[u.pages()[0]], 2);
-    assert.equal(read(e.k, e.k.task('child'), e.addr), 1);
+    assert.equal(e.k.mem.contentOf(u.pages()[0]), 2);
+    assert.equal(read(e.k, findTask(e.k, 'child'), e.addr), 1);
   });
 }
 

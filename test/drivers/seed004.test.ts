@@ -14,10 +14,11 @@ import { memlock, set_cap_ipc_lock, setrlimit_memlock } from '../../src/drivers/
 import { mm_iommu_new, mm_iommu_put } from '../../src/drivers/mm-iommu.js';
 import { videobuf_dma_free, videobuf_dma_init_user, videobufState } from '../../src/drivers/videobuf.js';
 import { xdp_umem_reg, xdp_umem_release, type XdpUmem } from '../../src/drivers/xdp-umem.js';
-import { EFAULT, EINVAL, ENOENT, ENOMEM, GUP_PIN_COUNTING_BIAS, PAGE_SIZE, PROT_READ } from '../../src/include/uapi.js';
+import { EFAULT, EINVAL, ENOENT, ENOMEM, PAGE_SIZE, PROT_READ } from '../../src/include/uapi.js';
 import { PG_dirty } from '../../src/mm/page-flags.js';
 import { delta, pfnAt, read, ref, setup, step, warnsDuring, type Env } from '../helpers.js';
 import { exitAll, TRACKED } from './util.js';
+import { GUP_PIN_COUNTING_BIAS } from '../../src/include/linux/mm.js';
 
 const N = 4;
 

@@ -7,12 +7,15 @@ import {
   VFIO_DMA_MAP_FLAG_READ, VFIO_DMA_MAP_FLAG_WRITE, vfio_dma_do_map, vfio_dma_do_unmap, vfioDeviceDmaWrite, vfioState,
 } from '../../src/drivers/vfio.js';
 import { memlock, set_cap_ipc_lock, setrlimit_memlock } from '../../src/drivers/memlock.js';
-import { EEXIST, EFAULT, EINVAL, ENOMEM, GUP_PIN_COUNTING_BIAS, PAGE_SIZE } from '../../src/include/uapi.js';
+import { EEXIST, EFAULT, EINVAL, ENOMEM, PAGE_SIZE } from '../../src/include/uapi.js';
 import { Kernel } from '../../src/kernel.js';
 import { PG_anon, PG_dirty } from '../../src/mm/page-flags.js';
 import { getProfile, type Profile } from '../../src/profile.js';
 import { delta, mmap, pfnAt, read, ref, setup, step, write, type Env } from '../helpers.js';
 import { exitAll, TRACKED } from './util.js';
+import { GUP_PIN_COUNTING_BIAS } from '../../src/include/linux/mm.js';
+import { createTask } from '../../src/vm/mm.js';
+import { checkInvariants } from '../../src/check/invariants.js';
 
 const RW = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
 const IOVA = 0x100000;
@@ -66,8 +69,8 @@ for (const profile of ['5.7', '5.9', '5.19']) {
 // both the zero-page pin and the workaround, so the test builds a v6.0/6.1-like one.
 test('R120 [6.0-like] with the workaround, zero pages are unpinned right after GUP: +N/+N at map, nothing leaks', () => {
   const p: Profile & { vfioUnpinZeroPages: boolean } = { ...getProfile('5.19')!, name: '6.0-like', vfioUnpinZeroPages: true };
-  const k = new Kernel({ profile: p, trace: false });
-  const t = k.createTask('vm');
+  const k = new Kernel({ profile: p, trace: false, check: checkInvariants });
+  const t = createTask(k, 'vm');
   const addr = mmap(k, t, N * PAGE_SIZE);
   const e = { k, t, addr };
   const m = map(e, addr, N * PAGE_SIZE, IOVA, VFIO_DMA_MAP_FLAG_READ);

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { do_vmsplice, pipePages, PIPE_DEF_BUFFERS } from '../../src/drivers/vmsplice.js';
-import type { Pipe } from '../../src/block/pipe.js';
+import type { Pipe } from '../../src/lib/pipe-buf.js';
 import { close_fd, fdget } from '../../src/fs/fdtable.js';
 import { do_pipe2, get_pipe_info } from '../../src/fs/pipe.js';
 import { ksys_read } from '../../src/fs/read_write.js';
@@ -16,6 +16,7 @@ import { do_fork } from '../../src/vm/fork.js';
 import { do_munmap } from '../../src/vm/mmap.js';
 import { delta, kernel, mmap, pfnAt, read, ref, setup, step, write } from '../helpers.js';
 import { exitAll } from './util.js';
+import { createTask, findTask } from '../../src/vm/mm.js';
 
 /** pipe(2) in task t: the pipe and its [read, write] descriptors. */
 function newPipe(k: Kernel, t: Task): { p: Pipe; r: number; w: number } {
@@ -80,16 +81,16 @@ test('R127 [current] vmsplice of untouched memory references the zero page', () 
 for (const [profile, pipeSees] of [['5.1', 42], ['5.7', 42], ['5.9', 1], ['current', 1]] as const) {
   test(`R115 [${profile}] child vmsplices a COW-shared page, unmaps it, parent writes 42: the pipe reads ${pipeSees}`, () => {
     const k = kernel(profile);
-    const parent = k.createTask('parent');
+    const parent = createTask(k, 'parent');
     const addr = mmap(k, parent, PAGE_SIZE);
     write(k, parent, addr, PAGE_SIZE, 1);
     step(k, parent, 'fork', () => do_fork(k, parent, 'child'));
-    const child = k.task('child');
+    const child = findTask(k, 'child');
     const { p, w } = newPipe(k, child);
     assert.equal(step(k, child, 'vmsplice', () => do_vmsplice(k, child, w, [{ base: addr, len: PAGE_SIZE }])), PAGE_SIZE);
     step(k, child, 'munmap', () => do_munmap(k, child.mm, addr, PAGE_SIZE));
     write(k, parent, addr, PAGE_SIZE, 42);
-    assert.equal(k.mem.content[pipePages(p)[0]], pipeSees);
+    assert.equal(k.mem.contentOf(pipePages(p)[0]), pipeSees);
     assert.deepEqual(exitAll(k), []);
   });
 }

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KernelBug } from '../../src/check/bug.js';
 import { pin_user_pages_fast_gen } from '../../src/gup/api.js';
-import { FOLL_WRITE, PAGE_SIZE } from '../../src/include/uapi.js';
+import { PAGE_SIZE } from '../../src/include/uapi.js';
 import { runSegment, runToEnd } from '../../src/preempt.js';
 import { do_fork_gen } from '../../src/vm/fork.js';
 import { translate } from '../../src/vm/access.js';
@@ -16,13 +16,15 @@ import { loadScenario } from '../../src/scenario/load.js';
 import { ScenarioFileError } from '../../src/scenario/errors.js';
 import { modelBackend } from '../../src/scenario/model-backend.js';
 import { kernel, mmap, write } from '../helpers.js';
+import { FOLL_WRITE } from '../../src/include/linux/mm.js';
+import { createTask, findTask } from '../../src/vm/mm.js';
 
 const STOP = new Set(['before_wrprotect']);
 
 /** GUP-fast pins a page of a parent whose fork is stopped between its test and its write-protect. */
 function pinDuringFork(profile: string) {
   const k = kernel(profile, { normal: 2 << 20 });
-  const t = k.createTask('parent');
+  const t = createTask(k, 'parent');
   const addr = mmap(k, t, PAGE_SIZE);
   write(k, t, addr, PAGE_SIZE, 1);
   const fork = do_fork_gen(k, t, 'child');
@@ -40,7 +42,7 @@ test('5.9: GUP-fast pins inside fork\'s window and fork then shares the pinned p
   assert.deepEqual(g, { done: true, value: 1 }); // no write_protect_seq check before v5.11
   const pinned = pages[0];
   k.step('parent', 'fork:resume', {}, () => runSegment(fork, STOP));
-  const child = k.task('child');
+  const child = findTask(k, 'child');
   assert.equal(translate(child.mm, addr), pinned, 'the child shares the pinned page');
   write(k, t, addr, PAGE_SIZE, 2);
   assert.notEqual(translate(t.mm, addr), pinned, 'the parent\'s write moved it off the pinned page');

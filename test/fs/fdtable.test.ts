@@ -7,19 +7,21 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Pipe } from '../../src/block/pipe.js';
+import type { Pipe } from '../../src/lib/pipe-buf.js';
 import { io_sqe_buffers_register, io_uring_get_ring, io_uring_setup, type IoRing } from '../../src/drivers/io-uring.js';
 import { do_vmsplice, pipePages } from '../../src/drivers/vmsplice.js';
-import { close_fd, do_sys_open, EBADF, fdget, O_CREAT, O_RDWR } from '../../src/fs/fdtable.js';
+import { close_fd, do_sys_open, EBADF, fdget } from '../../src/fs/fdtable.js';
 import { do_pipe2, get_pipe_info } from '../../src/fs/pipe.js';
 import { do_fsync, do_sys_ftruncate, ksys_pread64, ksys_read, ksys_write } from '../../src/fs/read_write.js';
-import { EAGAIN, EINVAL, EOPNOTSUPP, EPIPE, ESPIPE, PAGE_SIZE } from '../../src/include/uapi.js';
+import { EAGAIN, EINVAL, EOPNOTSUPP, EPIPE, ESPIPE, PAGE_SIZE, O_CREAT, O_RDWR } from '../../src/include/uapi.js';
 import { Kernel } from '../../src/kernel.js';
 import { do_exit } from '../../src/vm/exit.js';
 import { do_fork } from '../../src/vm/fork.js';
 import type { Task } from '../../src/vm/mm.js';
 import { delta, mmap, pfnAt, ref, setup, step, write, type Env } from '../helpers.js';
 import { exitAll } from '../drivers/util.js';
+import { createTask } from '../../src/vm/mm.js';
+import { checkInvariants } from '../../src/check/invariants.js';
 
 const N = 8;
 
@@ -228,8 +230,8 @@ test('fd table: -EBADF for closed descriptors; -EOPNOTSUPP for a ring op on a no
 
 // The explorer's dependence relation needs every table and open-file change in the footprint.
 test('fd table: open, close and fork record the task tables and the open files they touch', () => {
-  const k = new Kernel({ trace: false, footprints: true });
-  const t = k.createTask('app');
+  const k = new Kernel({ trace: false, footprints: true, check: checkInvariants });
+  const t = createTask(k, 'app');
   const fd = step(k, t, 'open', () => do_sys_open(k, t, 'f', O_RDWR | O_CREAT));
   const filp = fdget(k, t, fd)!;
   k.takeFootprint();

@@ -2,7 +2,7 @@
 // stand-in for the iov_iter copies so buffered I/O can be tested on its own.
 
 import assert from 'node:assert/strict';
-import { IovIter, type IterDir } from '../../src/block/iov-iter.js';
+import { IovIter, type IterDir } from '../../src/lib/iov-iter.js';
 import { File, type FsKind } from '../../src/fs/file.js';
 import type { Copier } from '../../src/fs/filemap.js';
 import { MAP_SHARED, PAGE_SIZE } from '../../src/include/uapi.js';
@@ -10,11 +10,13 @@ import type { Kernel } from '../../src/kernel.js';
 import { userAccess } from '../../src/vm/access.js';
 import type { Mm, Task } from '../../src/vm/mm.js';
 import { kernel, mmap, write } from '../helpers.js';
+import { createTask } from '../../src/vm/mm.js';
+import { files, registerFile } from '../../src/mm/filemap.js';
 
 export function newFile(k: Kernel, name: string, pages: number, fs: FsKind = 'ext4'): File {
   const f = new File(name, fs, pages * PAGE_SIZE);
-  k.files.set(name, f);
-  k.registerFile(f);
+  files(k).set(name, f);
+  registerFile(k, f);
   return f;
 }
 
@@ -29,7 +31,7 @@ export interface FileEnv {
 /** A kernel, task 'app', a file of `pages` pages mapped MAP_SHARED; each page written with value (null: untouched). */
 export function fileSetup(o: { profile?: string; pages?: number; fs?: FsKind; value?: number | null } = {}): FileEnv {
   const k = kernel(o.profile ?? 'current');
-  const t = k.createTask('app');
+  const t = createTask(k, 'app');
   const pages = o.pages ?? 2;
   const f = newFile(k, 'data', pages, o.fs ?? 'ext4');
   const addr = mmap(k, t, pages * PAGE_SIZE, { flags: MAP_SHARED, file: f });
@@ -57,10 +59,10 @@ export function userIter(dir: IterDir, mm: Mm, addr: number, len: number): IovIt
  */
 export const localCopier: Copier = {
   toIter(k, pfn, offset, bytes, i) {
-    return step(k, i, bytes, true, (up) => { k.mem.content[up] = k.mem.content[pfn + Math.floor(offset / PAGE_SIZE)]; });
+    return step(k, i, bytes, true, (up) => { k.mem.setContent(up, k.mem.contentOf(pfn + Math.floor(offset / PAGE_SIZE))); });
   },
   fromIter(k, pfn, offset, bytes, i) {
-    return step(k, i, bytes, false, (up) => { k.mem.content[pfn + Math.floor(offset / PAGE_SIZE)] = k.mem.content[up]; });
+    return step(k, i, bytes, false, (up) => { k.mem.setContent(pfn + Math.floor(offset / PAGE_SIZE), k.mem.contentOf(up)); });
   },
 };
 

@@ -4,32 +4,32 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  EBADF, O_CREAT, O_DIRECT, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, close_fd, do_sys_open, fdget,
-} from '../../src/fs/fdtable.js';
+import { EBADF, close_fd, do_sys_open, fdget } from '../../src/fs/fdtable.js';
 import { filemap_read, generic_perform_write } from '../../src/fs/filemap.js';
 import { do_fsync, ksys_pread64, ksys_pwrite64, ksys_read, ksys_write } from '../../src/fs/read_write.js';
-import { EFAULT, EINVAL, ENOENT, PAGE_SIZE } from '../../src/include/uapi.js';
+import { EFAULT, EINVAL, ENOENT, PAGE_SIZE, O_CREAT, O_DIRECT, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY } from '../../src/include/uapi.js';
 import { PG_dirty, PG_private } from '../../src/mm/page-flags.js';
 import { do_munmap } from '../../src/vm/mmap.js';
 import { kernel, mmap, read, step, write } from '../helpers.js';
 import { cached, fileSetup, localCopier, newFile, userIter } from './fs-helpers.js';
+import { createTask } from '../../src/vm/mm.js';
+import { files } from '../../src/mm/filemap.js';
 
 // do_sys_open(): -ENOENT without O_CREAT; O_CREAT makes an empty file; the lowest free
 // descriptor (0-2 are the standard streams); close_fd(): -EBADF for a descriptor not open.
 test('open(): -ENOENT, O_CREAT, lowest free descriptor; close(): -EBADF the second time', () => {
   const k = kernel();
-  const t = k.createTask('app');
+  const t = createTask(k, 'app');
   assert.equal(do_sys_open(k, t, 'nope', O_RDONLY), -ENOENT);
   assert.equal(do_sys_open(k, t, 'new', O_RDWR | O_CREAT), 3);
-  const f = k.files.get('new');
-  assert.ok(f && f.fs === 'ext4' && f.size === 0);
+  const f = files(k).get('new');
+  assert.ok(f && f.fstype.name === 'ext4' && f.size === 0);
   assert.equal(do_sys_open(k, t, 'new', O_RDONLY), 4);
   assert.equal(close_fd(k, t, 3), 0);
   assert.equal(fdget(k, t, 3), null);
   assert.equal(close_fd(k, t, 3), -EBADF);
   assert.equal(do_sys_open(k, t, 'new', O_RDONLY), 3, 'the freed descriptor is reused');
-  const other = k.createTask('other');
+  const other = createTask(k, 'other');
   assert.equal(do_sys_open(k, other, 'new', O_RDONLY), 3, 'descriptor tables are per task');
 });
 
@@ -50,19 +50,22 @@ test('read/write need the right access mode; pread needs a non-negative offset; 
   assert.equal(do_fsync(k, t, 42), -EBADF);
 });
 
-// ->read_iter/->write_iter: O_DIRECT goes to the registered direct I/O; with none, -EINVAL (as a
-// filesystem without ->direct_IO). shmem had no O_DIRECT before v6.6: do_dentry_open() -EINVAL.
+// ->read_iter/->write_iter: O_DIRECT goes to the file's direct I/O (its f_op's); with none, -EINVAL
+// (as a filesystem without ->direct_IO). shmem had no O_DIRECT before v6.6: do_dentry_open() -EINVAL.
 test('O_DIRECT without a direct I/O implementation is -EINVAL; tmpfs opens O_DIRECT only from v6.6', () => {
   const { k, t, addr } = fileSetup({ pages: 1, value: 1 });
   const fd = do_sys_open(k, t, 'data', O_RDWR | O_DIRECT);
   assert.ok(fd >= 3);
+  // A filesystem whose table has no direct I/O: the open file's f_op without it.
+  const of = fdget(k, t, fd)!;
+  Object.assign(of, { f_op: { ...of.f_op, direct_IO: undefined } });
   assert.equal(ksys_pread64(k, t, fd, addr, PAGE_SIZE, 0), -EINVAL);
   assert.equal(ksys_write(k, t, fd, addr, PAGE_SIZE), -EINVAL);
   newFile(k, 'shm', 1, 'tmpfs');
   // v6.6 "tmpfs: trivial support for direct IO": current opens it (and does page-cache I/O).
   assert.ok(do_sys_open(k, t, 'shm', O_RDWR | O_DIRECT) >= 3);
   const old = kernel('6.5');
-  const ot = old.createTask('t');
+  const ot = createTask(old, 't');
   newFile(old, 'shm', 1, 'tmpfs');
   assert.equal(do_sys_open(old, ot, 'shm', O_RDWR | O_DIRECT), -EINVAL);
 });
@@ -84,7 +87,7 @@ test('O_TRUNC truncates an existing file, even one opened read-only (as the host
 // filemap_read(): cut at i_size, reads the page cache.
 test('buffered write then read through the page cache (local copy helper)', () => {
   const k = kernel();
-  const t = k.createTask('app');
+  const t = createTask(k, 'app');
   const f = newFile(k, 'log', 0);
   const src = mmap(k, t, 2 * PAGE_SIZE);
   write(k, t, src, PAGE_SIZE, 11);
@@ -95,7 +98,7 @@ test('buffered write then read through the page cache (local copy helper)', () =
   for (const i of [0, 1]) {
     const p = cached(f, i);
     assert.ok(k.mem.test(p, PG_dirty) && k.mem.test(p, PG_private));
-    assert.equal(k.mem.content[p], 11 + i);
+    assert.equal(k.mem.contentOf(p), 11 + i);
   }
   assert.deepEqual([...f.delalloc].sort(), [0, 1]);
   assert.equal(f.disk.size, 0);
@@ -115,7 +118,7 @@ test('buffered write then read through the page cache (local copy helper)', () =
 // filemap_read() likewise.
 test('buffered I/O from or into unmapped memory: short, or -EFAULT when nothing was copied', () => {
   const k = kernel();
-  const t = k.createTask('app');
+  const t = createTask(k, 'app');
   const f = newFile(k, 'log', 0);
   const src = mmap(k, t, 2 * PAGE_SIZE);
   write(k, t, src, PAGE_SIZE, 5);
@@ -134,14 +137,14 @@ test('buffered I/O from or into unmapped memory: short, or -EFAULT when nothing 
 for (const profile of ['5.1', 'current']) {
   test(`[${profile}] pwrite/pread and write/read through descriptors`, () => {
     const k = kernel(profile);
-    const t = k.createTask('app');
+    const t = createTask(k, 'app');
     const src = mmap(k, t, 2 * PAGE_SIZE);
     const dst = mmap(k, t, 2 * PAGE_SIZE);
     write(k, t, src, PAGE_SIZE, 21);
     write(k, t, src + PAGE_SIZE, PAGE_SIZE, 22);
     const fd = step(k, t, 'open', () => do_sys_open(k, t, 'f', O_RDWR | O_CREAT));
     assert.equal(step(k, t, 'pwrite', () => ksys_pwrite64(k, t, fd, src, 2 * PAGE_SIZE, PAGE_SIZE)), 2 * PAGE_SIZE);
-    assert.equal(k.files.get('f')!.size, 3 * PAGE_SIZE);
+    assert.equal(files(k).get('f')!.size, 3 * PAGE_SIZE);
     assert.equal(fdget(k, t, fd)!.pos, 0);
     assert.equal(step(k, t, 'pread', () => ksys_pread64(k, t, fd, dst, PAGE_SIZE, 2 * PAGE_SIZE)), PAGE_SIZE);
     assert.equal(read(k, t, dst), 22);
@@ -152,7 +155,7 @@ for (const profile of ['5.1', 'current']) {
     assert.equal(step(k, t, 'read', () => ksys_read(k, t, fd, dst, 2 * PAGE_SIZE)), PAGE_SIZE, 'cut at EOF');
     assert.equal(step(k, t, 'read', () => ksys_read(k, t, fd, dst, PAGE_SIZE)), 0, 'at EOF');
     assert.equal(step(k, t, 'write', () => ksys_write(k, t, fd, src, PAGE_SIZE)), PAGE_SIZE, 'appends at the position');
-    assert.equal(k.files.get('f')!.size, 4 * PAGE_SIZE);
+    assert.equal(files(k).get('f')!.size, 4 * PAGE_SIZE);
   });
 }
 

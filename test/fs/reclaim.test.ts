@@ -8,11 +8,12 @@ import { drop_pagecache, shrink_file, shrink_file_folio } from '../../src/fs/rec
 import { filemap_fdatawait_range, writeback_file } from '../../src/fs/writeback.js';
 import { get_user_pages, pin_user_pages } from '../../src/gup/api.js';
 import { put_page, unpin_user_pages } from '../../src/gup/unpin.js';
-import { FOLL_WRITE, PAGE_SIZE } from '../../src/include/uapi.js';
+import { PAGE_SIZE } from '../../src/include/uapi.js';
 import { PG_active, PG_dirty, PG_lru, PG_private } from '../../src/mm/page-flags.js';
 import { do_munmap } from '../../src/vm/mmap.js';
 import { pagesArray, pfnAt, read, ref, step } from '../helpers.js';
 import { cached, fileSetup } from './fs-helpers.js';
+import { FOLL_WRITE } from '../../src/include/linux/mm.js';
 
 /** A written, written-back (clean, buffers attached) file mapped MAP_SHARED. */
 function cleanMapped(profile = 'current', pages = 1) {

@@ -6,13 +6,13 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import '../../src/block/direct-io.js';
+import '../../src/fs/direct-io.js';
 import { EXT4_MAX_SIZE, type FsKind } from '../../src/fs/file.js';
-import { O_CREAT, O_DIRECT, O_RDONLY, O_RDWR, O_WRONLY, do_sys_open } from '../../src/fs/fdtable.js';
+import { do_sys_open } from '../../src/fs/fdtable.js';
 import {
   do_iov_rw, do_sys_ftruncate, do_sys_truncate, ksys_pread64, ksys_pwrite64, ksys_read, ksys_write,
 } from '../../src/fs/read_write.js';
-import { EBADF, EFAULT, EFBIG, EINVAL, ENOENT, PAGE_SIZE, TASK_SIZE } from '../../src/include/uapi.js';
+import { EBADF, EFAULT, EFBIG, EINVAL, ENOENT, PAGE_SIZE, TASK_SIZE, O_CREAT, O_DIRECT, O_RDONLY, O_RDWR, O_WRONLY } from '../../src/include/uapi.js';
 import { mmap, step } from '../helpers.js';
 import { fileSetup } from './fs-helpers.js';
 

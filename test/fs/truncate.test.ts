@@ -5,17 +5,18 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { inFlight } from '../../src/block/blkdev.js';
-import { EBADF, O_RDONLY, O_RDWR, do_sys_open } from '../../src/fs/fdtable.js';
+import { EBADF, do_sys_open } from '../../src/fs/fdtable.js';
 import { do_sys_ftruncate } from '../../src/fs/read_write.js';
 import { invalidate_inode_pages2_range, truncate_setsize } from '../../src/fs/truncate.js';
 import { filemap_fdatawait_range, writeback_file } from '../../src/fs/writeback.js';
 import { get_user_pages, pin_user_pages } from '../../src/gup/api.js';
 import { put_page, set_page_dirty_lock, unpin_user_pages_dirty_lock } from '../../src/gup/unpin.js';
-import { EBUSY, EFAULT, EINVAL, FOLL_WRITE, MAP_PRIVATE, PAGE_SIZE } from '../../src/include/uapi.js';
+import { EBUSY, EFAULT, EINVAL, MAP_PRIVATE, PAGE_SIZE, O_RDONLY, O_RDWR } from '../../src/include/uapi.js';
 import { PG_anon, PG_dirty, PG_private } from '../../src/mm/page-flags.js';
 import { userRead } from '../../src/vm/access.js';
 import { mmap, pagesArray, pfnAt, read, ref, step, warnsDuring, write } from '../helpers.js';
 import { cached, fileSetup } from './fs-helpers.js';
+import { FOLL_WRITE } from '../../src/include/linux/mm.js';
 
 // truncate_pagecache(): unmap_mapping_range(even_cows = 1), then truncate_inode_pages(); ext4 frees the blocks.
 test('truncate to 0 unmaps shared PTEs and private COW copies, frees the pages and the blocks; access past EOF faults', () => {
@@ -49,13 +50,13 @@ for (const profile of ['5.1', 'current']) {
     assert.ok(k.mem.test(P[0], PG_dirty) && k.mem.test(P[0], PG_private));
     step(k, null, 'truncate', () => truncate_setsize(k, f, PAGE_SIZE));
     assert.equal(f.cache.has(1), false);
-    assert.equal(k.mem.mapping[P[0]], 0);
+    assert.equal(k.mem.mappingOf(P[0]), 0);
     assert.ok(!k.mem.test(P[0], PG_private) && !k.mem.test(P[0], PG_dirty));
     assert.ok(!k.mem.isFree(P[0]));
     assert.equal(ref(k, P[0]), profile === '5.1' ? 1 : 1024);
     assert.equal(pfnAt(t, addr + PAGE_SIZE), -1);
     assert.ok(f.cache.has(0), 'the page below the new size stays');
-    k.mem.content[P[0]] = 5; // the device writes
+    k.mem.setContent(P[0], 5); // the device writes
     const w = warnsDuring(k, () => step(k, null, 'release', () => {
       if (profile === '5.1') {
         set_page_dirty_lock(k, P[0]);
@@ -129,7 +130,7 @@ test('invalidate_inode_pages2_range() drops clean pages, pinned or mapped; a dir
   assert.ok(k.mem.isFree(p0), 'clean and mapped: unmapped and freed');
   assert.equal(pfnAt(t, addr), -1);
   assert.equal(f.cache.has(1), false);
-  assert.equal(k.mem.mapping[P[0]], 0, 'the pinned page is an orphan now');
+  assert.equal(k.mem.mappingOf(P[0]), 0, 'the pinned page is an orphan now');
   assert.ok(!k.mem.isFree(P[0]) && !k.mem.test(P[0], PG_private));
   assert.equal(cached(f, 2), p2, 'the dirty page stays');
   assert.ok(k.mem.test(p2, PG_dirty) && k.mem.test(p2, PG_private));

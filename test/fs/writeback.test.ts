@@ -5,20 +5,20 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { inFlight } from '../../src/block/blkdev.js';
-import { O_RDWR, do_sys_open } from '../../src/fs/fdtable.js';
+import { do_sys_open } from '../../src/fs/fdtable.js';
 import { do_fsync } from '../../src/fs/read_write.js';
 import {
   filemap_fdatawait_range, filemap_write_and_wait_range, folio_clear_dirty_for_io, folio_mkclean, writeback_file,
 } from '../../src/fs/writeback.js';
 import { truncate_setsize } from '../../src/fs/truncate.js';
-import { folio_maybe_dma_pinned } from '../../src/gup/grab.js';
 import { pin_user_pages } from '../../src/gup/api.js';
 import { set_page_dirty_lock, unpin_user_pages_dirty_lock } from '../../src/gup/unpin.js';
-import { FOLL_WRITE, MAP_PRIVATE, PAGE_SIZE, PROT_READ } from '../../src/include/uapi.js';
+import { MAP_PRIVATE, PAGE_SIZE, PROT_READ, O_RDWR } from '../../src/include/uapi.js';
 import { PG_dirty, PG_private, PG_writeback } from '../../src/mm/page-flags.js';
-import { PTE_DIRTY, PTE_WRITE } from '../../src/vm/mm.js';
 import { expectBug, mmap, pagesArray, pfnAt, pteWritable, read, ref, step, warnsDuring, write } from '../helpers.js';
 import { cached, fileSetup } from './fs-helpers.js';
+import { PTE_DIRTY, PTE_WRITE, FOLL_WRITE } from '../../src/include/linux/mm.js';
+import { folio_maybe_dma_pinned } from '../../src/mm/folio.js';
 
 function pteBits(env: ReturnType<typeof fileSetup>, addr: number): number {
   const v = env.t.mm.findVma(addr)!;
@@ -111,7 +111,7 @@ for (const profile of ['5.7', 'current']) {
     assert.ok(folio_maybe_dma_pinned(k, P[0]));
     assert.equal(ref(k, P[0]), before);
     assert.equal(pteBits(env, addr) & PTE_WRITE, 0);
-    k.mem.content[P[0]] = 2; // the device writes: no fault, no page_mkwrite
+    k.mem.setContent(P[0], 2); // the device writes: no fault, no page_mkwrite
     assert.equal(step(k, null, 'writeback', () => writeback_file(k, f, 'WB_SYNC_NONE')), 0, 'the page is clean');
     step(k, null, 'unpin', () => unpin_user_pages_dirty_lock(k, P, 1, true));
     step(k, null, 'writeback', () => { writeback_file(k, f, 'WB_SYNC_NONE'); filemap_fdatawait_range(k, f); });
@@ -151,7 +151,7 @@ test('no ext4 warning for a truncated (orphan) folio or a tmpfs folio', () => {
   const p = cached(f, 0);
   k.mem.refAdd(p, 1); // someone holds it
   step(k, null, 'truncate', () => truncate_setsize(k, f, 0));
-  assert.equal(k.mem.mapping[p], 0);
+  assert.equal(k.mem.mappingOf(p), 0);
   const w = warnsDuring(k, () => step(k, null, 'set_page_dirty_lock', () => set_page_dirty_lock(k, p)));
   assert.deepEqual(w.warns, []);
   assert.ok(k.mem.test(p, PG_dirty));
@@ -173,7 +173,7 @@ test('R112 step 8 [5.1] writeback of a dirty ext4 page without buffers: kernel B
 for (const profile of ['5.19', 'current']) {
   test(`R110 [${profile}] writeback of a dirty ext4 page without buffers warns, cleans it and writes nothing`, () => {
     const { k, f, p } = bufferlessDirty(profile);
-    k.mem.content[p] = 9;
+    k.mem.setContent(p, 9);
     const w = warnsDuring(k, () => step(k, null, 'writeback', () => writeback_file(k, f, 'WB_SYNC_ALL')));
     assert.equal(w.r, 0);
     assert.equal(w.warns.length, 1);

@@ -3,20 +3,14 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  ApiUnavailable, get_user_pages, get_user_pages_fast, get_user_pages_fast_only, get_user_pages_remote, get_user_pages_unlocked,
-  pin_user_pages, pin_user_pages_fast, pin_user_pages_remote, pin_user_pages_unlocked,
-} from '../../src/gup/api.js';
+import { get_user_pages, get_user_pages_fast, get_user_pages_fast_only, get_user_pages_remote, get_user_pages_unlocked, pin_user_pages, pin_user_pages_fast, pin_user_pages_remote, pin_user_pages_unlocked } from '../../src/gup/api.js';
 import type { PageArray } from '../../src/gup/gup.js';
-import {
-  EFAULT, EINVAL, EOVERFLOW, FOLL_ANON, FOLL_DUMP, FOLL_FAST_ONLY, FOLL_FORCE, FOLL_GET, FOLL_HONOR_NUMA_FAULT,
-  FOLL_HWPOISON, FOLL_INTERRUPTIBLE, FOLL_LONGTERM, FOLL_MADV_POPULATE, FOLL_NOFAULT, FOLL_NOWAIT, FOLL_PCI_P2PDMA,
-  FOLL_PIN, FOLL_REMOTE, FOLL_SPLIT_PMD, FOLL_TOUCH, FOLL_TRIED, FOLL_UNLOCKABLE, FOLL_WRITE, GUP_PIN_COUNTING_BIAS,
-  INTERNAL_GUP_FLAGS, PAGE_SIZE, TASK_SIZE_MAX,
-} from '../../src/include/uapi.js';
+import { EFAULT, EINVAL, EOVERFLOW, PAGE_SIZE, TASK_SIZE_MAX } from '../../src/include/uapi.js';
 import type { Kernel } from '../../src/kernel.js';
 import type { Task } from '../../src/vm/mm.js';
 import { counters, delta, pagesArray, pfnAt, ref, setup, step, warnsDuring } from '../helpers.js';
+import { FOLL_ANON, FOLL_DUMP, FOLL_FAST_ONLY, FOLL_FORCE, FOLL_GET, FOLL_HONOR_NUMA_FAULT, FOLL_HWPOISON, FOLL_INTERRUPTIBLE, FOLL_LONGTERM, FOLL_MADV_POPULATE, FOLL_NOFAULT, FOLL_NOWAIT, FOLL_PCI_P2PDMA, FOLL_PIN, FOLL_REMOTE, FOLL_SPLIT_PMD, FOLL_TOUCH, FOLL_TRIED, FOLL_UNLOCKABLE, FOLL_WRITE, GUP_PIN_COUNTING_BIAS, INTERNAL_GUP_FLAGS } from '../../src/include/linux/mm.js';
+import { ApiUnavailable } from '../../src/check/bug.js';
 
 type Call = (k: Kernel, t: Task, addr: number, n: number, flags: number, pages: PageArray | null) => number;
 

@@ -6,14 +6,13 @@ import assert from 'node:assert/strict';
 import {
   folio_add_pin, folio_add_pins, get_user_pages, get_user_pages_fast, pin_user_pages, pin_user_pages_fast,
 } from '../../src/gup/api.js';
-import { folio_maybe_dma_pinned } from '../../src/gup/grab.js';
 import { put_page, unpin_user_page, unpin_user_pages } from '../../src/gup/unpin.js';
-import {
-  ENOMEM, FOLL_WRITE, GUP_PIN_COUNTING_BIAS, HPAGE_PMD_ORDER, PAGE_SIZE,
-} from '../../src/include/uapi.js';
+import { ENOMEM, HPAGE_PMD_ORDER, PAGE_SIZE } from '../../src/include/uapi.js';
 import {
   PIN_PROFILES, THP_SIZE, delta, pagesArray, pfnAt, pincount, read, ref, setup, step, warnsDuring, write,
 } from '../helpers.js';
+import { FOLL_WRITE, GUP_PIN_COUNTING_BIAS } from '../../src/include/linux/mm.js';
+import { folio_maybe_dma_pinned } from '../../src/mm/folio.js';
 
 type PinFn = typeof pin_user_pages_fast;
 const PIN_FNS: Array<[string, PinFn]> = [['pin_user_pages_fast', pin_user_pages_fast], ['pin_user_pages', pin_user_pages]];

@@ -7,18 +7,18 @@ import { File } from '../../src/fs/file.js';
 import {
   get_user_pages, get_user_pages_fast, get_user_pages_fast_only, pin_user_pages, pin_user_pages_fast,
 } from '../../src/gup/api.js';
-import { folio_maybe_dma_pinned } from '../../src/gup/grab.js';
-import {
-  EFAULT, EREMOTEIO, FOLL_ANON, FOLL_DUMP, FOLL_FORCE, FOLL_LONGTERM, FOLL_NOFAULT, FOLL_NOWAIT, FOLL_PCI_P2PDMA, FOLL_WRITE, MAP_PRIVATE, PAGE_SIZE, PROT_READ,
-} from '../../src/include/uapi.js';
+import { EFAULT, EREMOTEIO, MAP_PRIVATE, PAGE_SIZE, PROT_READ } from '../../src/include/uapi.js';
 import { PG_anon, PG_anon_exclusive, PG_p2pdma } from '../../src/mm/page-flags.js';
 import { userWrite } from '../../src/vm/access.js';
 import { do_exit } from '../../src/vm/exit.js';
 import { do_fork } from '../../src/vm/fork.js';
-import { VM_IO, VM_PFNMAP } from '../../src/vm/mm.js';
 import {
   PRIVATE_ANON, SHARED_ANON, delta, kernel, mmap, pagesArray, pfnAt, pteWritable, read, ref, setup, step, write,
 } from '../helpers.js';
+import { VM_IO, VM_PFNMAP, FOLL_ANON, FOLL_DUMP, FOLL_FORCE, FOLL_LONGTERM, FOLL_NOFAULT, FOLL_NOWAIT, FOLL_PCI_P2PDMA, FOLL_WRITE } from '../../src/include/linux/mm.js';
+import { folio_maybe_dma_pinned } from '../../src/mm/folio.js';
+import { createTask } from '../../src/vm/mm.js';
+import { files, registerFile } from '../../src/mm/filemap.js';
 
 type PinFn = typeof pin_user_pages_fast;
 const FNS: Array<[string, PinFn]> = [
@@ -77,7 +77,7 @@ for (const name of ['pin_user_pages', 'get_user_pages']) {
     assert.ok(!k.mem.isZeroPfn(p), 'not the zero page');
     assert.equal(pfnAt(t, addr), p, 'the COW copy is what the task maps now');
     assert.ok(k.mem.test(k.mem.head(p), PG_anon));
-    assert.ok((k.mem.flags[p] & PG_anon_exclusive) !== 0, 'AnonExclusive');
+    assert.ok((k.mem.flagsOf(p) & PG_anon_exclusive) !== 0, 'AnonExclusive');
     assert.ok(!pteWritable(t, addr), 'FOLL_FORCE does not make the PTE writable (maybe_mkwrite: !VM_WRITE)');
     assert.equal(step(k, t, 'user write', () => userWrite(k, t.mm, addr, 1, 7)), -EFAULT, 'the user still cannot write');
   });
@@ -141,7 +141,7 @@ for (const name of ['pin_user_pages', 'pin_user_pages_fast']) {
       const p = P[i];
       assert.equal(pfnAt(t, addr + i * PAGE_SIZE), p);
       assert.ok(!k.mem.isZeroPfn(p));
-      assert.ok(k.mem.test(p, PG_anon) && (k.mem.flags[p] & PG_anon_exclusive) !== 0);
+      assert.ok(k.mem.test(p, PG_anon) && (k.mem.flagsOf(p) & PG_anon_exclusive) !== 0);
       assert.ok(pteWritable(t, addr + i * PAGE_SIZE));
       assert.ok(folio_maybe_dma_pinned(k, p));
     }
@@ -169,7 +169,7 @@ for (const [flags, what] of [[0, 'R/O'], [FOLL_WRITE, 'R/W'], [FOLL_LONGTERM, 'R
     const { k, t, addr } = setup({ pages: 2 });
     const P = pagesArray(2);
     assert.equal(step(k, t, 'pin', () => pin_user_pages_fast(k, t, addr, 2, flags, P)), 2);
-    for (const p of P) assert.ok((k.mem.flags[p] & PG_anon_exclusive) !== 0);
+    for (const p of P) assert.ok((k.mem.flagsOf(p) & PG_anon_exclusive) !== 0);
   });
 }
 
@@ -242,7 +242,7 @@ test('R60 [current] a write pin after fork COWs: the parent gets a new exclusive
   assert.notEqual(P[0], shared);
   assert.equal(pfnAt(t, addr), P[0]);
   assert.ok(pteWritable(t, addr));
-  assert.ok((k.mem.flags[P[0]] & PG_anon_exclusive) !== 0);
+  assert.ok((k.mem.flagsOf(P[0]) & PG_anon_exclusive) !== 0);
   assert.equal(pfnAt(c, addr), shared);
   assert.equal(read(k, t, addr), 3);
 });
@@ -255,11 +255,11 @@ test('R42 [current] a R/O pin after the child exited reuses the page: no copy, P
   const c = step(k, t, 'fork', () => do_fork(k, t, 'child'));
   assert.ok(typeof c !== 'number');
   step(k, c, 'exit', () => do_exit(k, c));
-  assert.equal(k.mem.flags[p] & PG_anon_exclusive, 0, 'precondition: fork cleared AnonExclusive');
+  assert.equal(k.mem.flagsOf(p) & PG_anon_exclusive, 0, 'precondition: fork cleared AnonExclusive');
   const P = pagesArray(1);
   assert.equal(step(k, t, 'pin', () => pin_user_pages(k, t, addr, 1, 0, P)), 1);
   assert.equal(P[0], p, 'reused, not copied');
-  assert.ok((k.mem.flags[p] & PG_anon_exclusive) !== 0);
+  assert.ok((k.mem.flagsOf(p) & PG_anon_exclusive) !== 0);
   assert.ok(!pteWritable(t, addr));
 });
 
@@ -279,7 +279,7 @@ for (const [profile, unshares] of [['current', true], ['6.2', true], ['5.19', fa
       if (unshares) {
         assert.ok(!k.mem.isZeroPfn(P[0]));
         assert.equal(pfnAt(t, addr), P[0]);
-        assert.ok(k.mem.test(P[0], PG_anon) && (k.mem.flags[P[0]] & PG_anon_exclusive) !== 0);
+        assert.ok(k.mem.test(P[0], PG_anon) && (k.mem.flagsOf(P[0]) & PG_anon_exclusive) !== 0);
         assert.ok(!pteWritable(t, addr), 'R42: the unshared copy is mapped read-only');
         assert.equal(read(k, t, addr), 0, 'zero-filled');
         assert.deepEqual([d.acq, d.rel], [1, 0]);
@@ -295,11 +295,11 @@ for (const [profile, unshares] of [['current', true], ['6.2', true], ['5.19', fa
 for (const longterm of [true, false]) {
   test(`R41/R50 [current] a R/O ${longterm ? 'long-term' : 'short-term'} pin of a MAP_PRIVATE ext4 page ${longterm ? 'pins an anonymous copy' : 'pins the page-cache page'}`, () => {
     const k = kernel('current');
-    const t = k.createTask('app');
+    const t = createTask(k, 'app');
     const f = new File('lib', 'ext4', PAGE_SIZE);
     f.disk.set(0, 55);
-    k.registerFile(f);
-    k.files.set('lib', f);
+    registerFile(k, f);
+    files(k).set('lib', f);
     const addr = mmap(k, t, PAGE_SIZE, { flags: MAP_PRIVATE, file: f });
     assert.equal(read(k, t, addr), 55);
     const cached = f.cache.get(0)!;
@@ -366,10 +366,10 @@ test('R38 [5.7] FOLL_WRITE|FOLL_FORCE on a read-only private mapping gets a COW\
 // legitimately return 0 when a fault would have to wait for I/O (VM_FAULT_RETRY → -EBUSY → 0).
 test('R35 [current] get_user_pages(FOLL_NOWAIT) on an uncached ext4 page returns 0', () => {
   const k = kernel('current');
-  const t = k.createTask('app');
+  const t = createTask(k, 'app');
   const f = new File('data', 'ext4', PAGE_SIZE);
-  k.registerFile(f);
-  k.files.set('data', f);
+  registerFile(k, f);
+  files(k).set('data', f);
   const addr = mmap(k, t, PAGE_SIZE, { flags: MAP_PRIVATE, file: f });
   const d = delta(k, () => step(k, t, 'gup', () => get_user_pages(k, t, addr, 1, FOLL_NOWAIT, pagesArray(1))));
   assert.equal(d.r, 0);

@@ -7,15 +7,16 @@ import assert from 'node:assert/strict';
 import { File } from '../../src/fs/file.js';
 import { pin_user_pages, pin_user_pages_fast } from '../../src/gup/api.js';
 import { unpin_user_pages } from '../../src/gup/unpin.js';
-import {
-  EFAULT, ENOMEM, FOLL_LONGTERM, FOLL_WRITE, MAP_PRIVATE, MAP_SHARED, PAGE_SIZE,
-} from '../../src/include/uapi.js';
+import { EFAULT, ENOMEM, MAP_PRIVATE, MAP_SHARED, PAGE_SIZE } from '../../src/include/uapi.js';
 import type { Kernel } from '../../src/kernel.js';
 import { ZONE_CMA, ZONE_MOVABLE, ZONE_NORMAL } from '../../src/mm/memory.js';
 import { PG_anon, PG_anon_exclusive, PG_isolated_block, PG_lru } from '../../src/mm/page-flags.js';
 import {
   MiB, SHARED_ANON, delta, kernel, mmap, pagesArray, pfnAt, read, ref, setup, step, write,
 } from '../helpers.js';
+import { FOLL_LONGTERM, FOLL_WRITE } from '../../src/include/linux/mm.js';
+import { createTask } from '../../src/vm/mm.js';
+import { files, registerFile, fileById, shmem_mapping } from '../../src/mm/filemap.js';
 
 type PinFn = typeof pin_user_pages_fast;
 const PINS: Array<[string, PinFn]> = [['pin_user_pages_fast', pin_user_pages_fast], ['pin_user_pages', pin_user_pages]];
@@ -32,7 +33,7 @@ for (const [zoneName, zone, machine] of [
       const { k, t, addr } = setup({ machine, pages: N, value: null });
       for (let i = 0; i < N; i++) write(k, t, addr + i * PAGE_SIZE, PAGE_SIZE, 100 + i);
       const old = Array.from({ length: N }, (_, i) => pfnAt(t, addr + i * PAGE_SIZE));
-      for (const p of old) assert.equal(k.mem.zone[p], zone, `precondition: user pages start in ${zoneName}`);
+      for (const p of old) assert.equal(k.mem.zoneOf(p), zone, `precondition: user pages start in ${zoneName}`);
       const mig0 = k.vmstat.get('pgmigrate_success');
       const P = pagesArray(N);
       const d = delta(k, () => step(k, t, name, () => pin(k, t, addr, N, FOLL_WRITE | FOLL_LONGTERM, P)));
@@ -40,7 +41,7 @@ for (const [zoneName, zone, machine] of [
       assert.deepEqual([d.acq, d.rel], [2 * N, N]);
       assert.equal(k.vmstat.get('pgmigrate_success') - mig0, N);
       for (let i = 0; i < N; i++) {
-        assert.equal(k.mem.zone[P[i]], ZONE_NORMAL, `page ${i} migrated to NORMAL`);
+        assert.equal(k.mem.zoneOf(P[i]), ZONE_NORMAL, `page ${i} migrated to NORMAL`);
         assert.equal(pfnAt(t, addr + i * PAGE_SIZE), P[i], 'the task maps the pinned copy');
         assert.notEqual(P[i], old[i]);
         assert.ok(k.mem.isFree(old[i]), 'the old page was freed');
@@ -58,11 +59,11 @@ for (const [zoneName, zone, machine] of [
       const d = delta(k, () => step(k, t, name, () => pin(k, t, addr, N, FOLL_WRITE | FOLL_LONGTERM, P)));
       assert.equal(d.r, N);
       assert.deepEqual([d.acq, d.rel], [N, 0]);
-      for (const p of P) assert.equal(k.mem.zone[p], ZONE_NORMAL);
+      for (const p of P) assert.equal(k.mem.zoneOf(p), ZONE_NORMAL);
       // The scope ends with the call: later user faults are movable again.
       const a2 = mmap(k, t, PAGE_SIZE);
       write(k, t, a2, PAGE_SIZE, 1);
-      assert.equal(k.mem.zone[pfnAt(t, a2)], zone);
+      assert.equal(k.mem.zoneOf(pfnAt(t, a2)), zone);
     });
 
     // R47: a migration failure (here: an extra pin the migration cannot account for) → all pins of
@@ -81,7 +82,7 @@ for (const [zoneName, zone, machine] of [
       assert.equal(d.acq, 2, 'the slow path pinned both pages once before migrating');
       assert.deepEqual(old.map((p) => ref(k, p)), refs, 'refcounts back to where they were');
       assert.deepEqual([pfnAt(t, addr), pfnAt(t, addr + PAGE_SIZE)], old, 'nothing moved');
-      for (const p of old) assert.equal(k.mem.zone[p], zone);
+      for (const p of old) assert.equal(k.mem.zoneOf(p), zone);
       step(k, t, 'unpin', () => unpin_user_pages(k, S, 2));
     });
   }
@@ -108,16 +109,16 @@ test('R46 [5.7] pin_user_pages(FOLL_LONGTERM) leaves ZONE_MOVABLE pages where th
   assert.equal(d.r, 2);
   assert.deepEqual([d.acq, d.rel], [2, 0]);
   assert.deepEqual(P, old);
-  for (const p of P) assert.equal(k.mem.zone[p], ZONE_MOVABLE);
+  for (const p of P) assert.equal(k.mem.zoneOf(p), ZONE_MOVABLE);
 });
 
 // ---- R49: long-term write pins of dirty-tracked shared file mappings -------------------------
 
 function fileMapping(k: Kernel, fs: 'ext4' | 'tmpfs', pages: number) {
-  const t = k.createTask('app');
+  const t = createTask(k, 'app');
   const f = new File(`data.${fs}`, fs, pages * PAGE_SIZE);
-  k.registerFile(f);
-  k.files.set(f.name, f);
+  registerFile(k, f);
+  files(k).set(f.name, f);
   const addr = mmap(k, t, pages * PAGE_SIZE, { flags: MAP_SHARED, file: f });
   return { t, addr, f };
 }
@@ -189,15 +190,15 @@ for (const [name, pin] of PINS) {
 test('R47 [current] pin_user_pages_fast(FOLL_LONGTERM) on shmem pages in ZONE_MOVABLE migrates them and the page cache', () => {
   const { k, t, addr } = setup({ machine: { normal: 8 * MiB, movable: 8 * MiB }, flags: SHARED_ANON, pages: 2, value: 6 });
   const old = [pfnAt(t, addr), pfnAt(t, addr + PAGE_SIZE)];
-  for (const p of old) assert.equal(k.mem.zone[p], ZONE_MOVABLE);
-  const f = k.fileById(k.mem.mapping[old[0]])!;
-  assert.ok(f.isShmem);
+  for (const p of old) assert.equal(k.mem.zoneOf(p), ZONE_MOVABLE);
+  const f = fileById(k, k.mem.mappingOf(old[0]))!;
+  assert.ok(shmem_mapping(f));
   const P = pagesArray(2);
   const d = delta(k, () => step(k, t, 'pin', () => pin_user_pages_fast(k, t, addr, 2, FOLL_WRITE | FOLL_LONGTERM, P)));
   assert.equal(d.r, 2);
   assert.deepEqual([d.acq, d.rel], [4, 2]);
   for (let i = 0; i < 2; i++) {
-    assert.equal(k.mem.zone[P[i]], ZONE_NORMAL);
+    assert.equal(k.mem.zoneOf(P[i]), ZONE_NORMAL);
     assert.equal(f.cache.get(i), P[i], 'the page cache points at the new folio');
     assert.equal(pfnAt(t, addr + i * PAGE_SIZE), P[i]);
     assert.equal(read(k, t, addr + i * PAGE_SIZE), 6);
@@ -215,7 +216,7 @@ test('R47 [current] a ZONE_MOVABLE page that cannot be isolated stays pinned whe
   assert.equal(d.r, 1);
   assert.deepEqual([d.acq, d.rel], [1, 0]);
   assert.equal(P[0], p);
-  assert.equal(k.mem.zone[p], ZONE_MOVABLE);
+  assert.equal(k.mem.zoneOf(p), ZONE_MOVABLE);
   k.mem.set(p, PG_lru);
 });
 
@@ -248,7 +249,7 @@ for (const [name, pin] of PINS) {
       assert.ok(k.mem.test(k.mem.head(P[i]), PG_anon));
       // A PMD mapping keeps AnonExclusive on the head page only (folio_add_new_anon_rmap()).
       const pmdMapped = t.mm.findVma(addr)!.pmdLookup(addr) !== undefined;
-      assert.ok((k.mem.flags[pmdMapped ? k.mem.head(P[i]) : P[i]] & PG_anon_exclusive) !== 0, 'AnonExclusive');
+      assert.ok((k.mem.flagsOf(pmdMapped ? k.mem.head(P[i]) : P[i]) & PG_anon_exclusive) !== 0, 'AnonExclusive');
       assert.equal(pfnAt(t, addr + i * PAGE_SIZE), P[i]);
     }
     assert.equal(k.mem.pincount(hz), 0, 'the huge zero folio holds no pin');
@@ -260,13 +261,13 @@ for (const [name, pin] of PINS) {
 // fails: the caller gets the fast part's count (never an error once pages were grabbed).
 test('R35/R47 [current] pin_user_pages_fast(FOLL_LONGTERM): fast part pinned, slow part migration fails → returns the fast count', () => {
   const k = kernel('current', { normal: 8 * MiB, movable: 8 * MiB });
-  const t = k.createTask('app');
+  const t = createTask(k, 'app');
   const addr = mmap(k, t, 4 * PAGE_SIZE);
   k.memallocPin++;
   write(k, t, addr, 2 * PAGE_SIZE, 1); // first two pages in NORMAL
   k.memallocPin--;
   write(k, t, addr + 2 * PAGE_SIZE, 2 * PAGE_SIZE, 2); // last two in MOVABLE
-  assert.deepEqual([0, 1, 2, 3].map((i) => k.mem.zone[pfnAt(t, addr + i * PAGE_SIZE)]),
+  assert.deepEqual([0, 1, 2, 3].map((i) => k.mem.zoneOf(pfnAt(t, addr + i * PAGE_SIZE))),
     [ZONE_NORMAL, ZONE_NORMAL, ZONE_MOVABLE, ZONE_MOVABLE]);
   const S = pagesArray(1);
   assert.equal(step(k, t, 'other pin', () => pin_user_pages_fast(k, t, addr + 3 * PAGE_SIZE, 1, FOLL_WRITE, S)), 1);
@@ -280,10 +281,10 @@ test('R35/R47 [current] pin_user_pages_fast(FOLL_LONGTERM): fast part pinned, sl
 // R49: private file mappings are not shared → a long-term write pin COWs to anonymous pages: allowed.
 test('R49 [current] pin_user_pages_fast(FOLL_WRITE|FOLL_LONGTERM) of a MAP_PRIVATE ext4 mapping pins anon copies', () => {
   const k = kernel('current');
-  const t = k.createTask('app');
+  const t = createTask(k, 'app');
   const f = new File('priv', 'ext4', 2 * PAGE_SIZE);
-  k.registerFile(f);
-  k.files.set('priv', f);
+  registerFile(k, f);
+  files(k).set('priv', f);
   const addr = mmap(k, t, 2 * PAGE_SIZE, { flags: MAP_PRIVATE, file: f });
   read(k, t, addr);
   const P = pagesArray(2);
@@ -296,10 +297,10 @@ test('R49 [current] pin_user_pages_fast(FOLL_WRITE|FOLL_LONGTERM) of a MAP_PRIVA
 // undoing a counted pin, R74.3); the slow path sees a shared (non-COW) mapping and pins the page itself.
 test('R41/R74 [current] pin_user_pages_fast(FOLL_LONGTERM) R/O of a MAP_SHARED ext4 page: +1/+1 noise, then the page-cache page', () => {
   const k = kernel('current');
-  const t = k.createTask('app');
+  const t = createTask(k, 'app');
   const f = new File('shared', 'ext4', PAGE_SIZE);
-  k.registerFile(f);
-  k.files.set('shared', f);
+  registerFile(k, f);
+  files(k).set('shared', f);
   const addr = mmap(k, t, PAGE_SIZE, { flags: MAP_SHARED, file: f });
   read(k, t, addr);
   const P = pagesArray(1);

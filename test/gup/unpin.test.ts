@@ -5,17 +5,20 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { File } from '../../src/fs/file.js';
 import { get_user_pages_fast, pin_user_pages, pin_user_pages_fast } from '../../src/gup/api.js';
-import { folio_maybe_dma_pinned } from '../../src/gup/grab.js';
 import {
   put_page, put_user_pages, put_user_pages_dirty_lock, unpin_folio, unpin_folios, unpin_user_page, unpin_user_page_range_dirty_lock, unpin_user_pages,
   unpin_user_pages_dirty_lock,
 } from '../../src/gup/unpin.js';
-import { EFAULT, FOLL_WRITE, GUP_PIN_COUNTING_BIAS, MAP_SHARED, PAGE_SIZE } from '../../src/include/uapi.js';
+import { EFAULT, MAP_SHARED, PAGE_SIZE } from '../../src/include/uapi.js';
 import type { Kernel } from '../../src/kernel.js';
 import { PG_dirty } from '../../src/mm/page-flags.js';
 import {
   THP_SIZE, counters, delta, expectBug, kernel, mmap, pagesArray, pfnAt, read, ref, setup, step, warnsDuring, write,
 } from '../helpers.js';
+import { FOLL_WRITE, GUP_PIN_COUNTING_BIAS } from '../../src/include/linux/mm.js';
+import { folio_maybe_dma_pinned } from '../../src/mm/folio.js';
+import { createTask } from '../../src/vm/mm.js';
+import { files, registerFile } from '../../src/mm/filemap.js';
 
 const NOT_PINNED = 'pinlab:unpin-not-pinned';
 
@@ -75,10 +78,10 @@ test('R32 [current] unpin_folio and unpin_folios release one pin per entry', () 
 // ---- dirtying on release (R30, R31) -----------------------------------------------------------
 
 function ext4Shared(k: Kernel, pages: number) {
-  const t = k.createTask('app');
+  const t = createTask(k, 'app');
   const f = new File('data', 'ext4', pages * PAGE_SIZE);
-  k.registerFile(f);
-  k.files.set(f.name, f);
+  registerFile(k, f);
+  files(k).set(f.name, f);
   const addr = mmap(k, t, pages * PAGE_SIZE, { flags: MAP_SHARED, file: f });
   for (let i = 0; i < pages; i++) read(k, t, addr + i * PAGE_SIZE); // read faults: clean page-cache pages
   return { t, addr };

@@ -3,7 +3,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KernelBug } from '../../src/check/bug.js';
-import { is_zero_folio } from '../../src/gup/grab.js';
 import { pin_user_pages } from '../../src/gup/api.js';
 import { unpin_user_pages } from '../../src/gup/unpin.js';
 import { PAGE_SIZE } from '../../src/include/uapi.js';
@@ -11,6 +10,8 @@ import {
   GFP_HIGHUSER_MOVABLE, GFP_KERNEL, MAX_PAGE_ORDER, PhysMem, ZONE_CMA, ZONE_MOVABLE, ZONE_NORMAL,
 } from '../../src/mm/memory.js';
 import { counters, kernel, mmap, pagesArray, pfnAt, read, setup, step, write } from '../helpers.js';
+import { is_zero_folio } from '../../src/mm/folio.js';
+import { createTask } from '../../src/vm/mm.js';
 
 const BLOCK = 1 << MAX_PAGE_ORDER;
 
@@ -87,7 +88,7 @@ test('buddy: an order larger than any free block fails even with enough free pag
 // get_page_from_freelist): MOVABLE, then CMA, then NORMAL. GFP_KERNEL: NORMAL only.
 test('zones: movable allocations prefer MOVABLE, then CMA, then NORMAL', () => {
   const m = mem(BLOCK, BLOCK, BLOCK);
-  const zoneOf = (p: number) => m.zone[p];
+  const zoneOf = (p: number) => m.zoneOf(p);
   const first = m.allocFolio(GFP_HIGHUSER_MOVABLE, 0);
   assert.equal(zoneOf(first), ZONE_MOVABLE);
   for (let i = 1; i < BLOCK; i++) assert.equal(zoneOf(m.allocFolio(GFP_HIGHUSER_MOVABLE, 0)), ZONE_MOVABLE);
@@ -99,30 +100,30 @@ test('zones: movable allocations prefer MOVABLE, then CMA, then NORMAL', () => {
 
 test('zones: GFP_KERNEL never takes MOVABLE or CMA pages', () => {
   const m = mem(BLOCK, BLOCK, BLOCK);
-  for (let p = m.allocFolio(GFP_KERNEL, 0); p >= 0; p = m.allocFolio(GFP_KERNEL, 0)) assert.equal(m.zone[p], ZONE_NORMAL);
+  for (let p = m.allocFolio(GFP_KERNEL, 0); p >= 0; p = m.allocFolio(GFP_KERNEL, 0)) assert.equal(m.zoneOf(p), ZONE_NORMAL);
   assert.equal(m.freePages[ZONE_MOVABLE] + m.freePages[ZONE_CMA], 2 * BLOCK);
 });
 
 // R45 step 1: memalloc_pin_save() (include/linux/sched/mm.h current_gfp_context()) drops __GFP_MOVABLE.
 test('R45: inside a memalloc_pin scope user allocations come from NORMAL only', () => {
   const k = kernel('current', { normal: 4 << 20, movable: 4 << 20, cma: 4 << 20 });
-  const t = k.createTask('app');
+  const t = createTask(k, 'app');
   const outside = k.mem.allocFolio(k.gfpUser(), 0);
-  assert.equal(k.mem.zone[outside], ZONE_MOVABLE);
+  assert.equal(k.mem.zoneOf(outside), ZONE_MOVABLE);
   k.memallocPin++;
   try {
-    for (let i = 0; i < 8; i++) assert.equal(k.mem.zone[k.mem.allocFolio(k.gfpUser(), 0)], ZONE_NORMAL);
+    for (let i = 0; i < 8; i++) assert.equal(k.mem.zoneOf(k.mem.allocFolio(k.gfpUser(), 0)), ZONE_NORMAL);
     // A user fault inside the scope (what a FOLL_LONGTERM GUP faults in) lands in NORMAL too.
     const addr = mmap(k, t, 2 * PAGE_SIZE);
     write(k, t, addr, 2 * PAGE_SIZE, 5);
-    assert.equal(k.mem.zone[pfnAt(t, addr)], ZONE_NORMAL);
-    assert.equal(k.mem.zone[pfnAt(t, addr + PAGE_SIZE)], ZONE_NORMAL);
+    assert.equal(k.mem.zoneOf(pfnAt(t, addr)), ZONE_NORMAL);
+    assert.equal(k.mem.zoneOf(pfnAt(t, addr + PAGE_SIZE)), ZONE_NORMAL);
   } finally {
     k.memallocPin--;
   }
   const addr2 = mmap(k, t, PAGE_SIZE);
   write(k, t, addr2, PAGE_SIZE, 6);
-  assert.equal(k.mem.zone[pfnAt(t, addr2)], ZONE_MOVABLE, 'outside the scope user pages are movable again');
+  assert.equal(k.mem.zoneOf(pfnAt(t, addr2)), ZONE_MOVABLE, 'outside the scope user pages are movable again');
 });
 
 // R8, mm/page_alloc.c free_tail_page_prepare(): bad_page("nonzero pincount").
@@ -138,7 +139,7 @@ test('R8: freeing a large folio with a nonzero pincount is "Bad page state"', ()
 test('freeing a folio that is still mapped (mapcount) is "Bad page state"', () => {
   const m = mem(BLOCK);
   const f = m.allocFolio(GFP_KERNEL, 0);
-  m.mapcount[f] = 1;
+  m.setMapcount(f, 1);
   assert.throws(() => m.putRefs(f, 1), (e: unknown) =>
     e instanceof KernelBug && /Bad page state/.test(e.message) && /mapcount/.test(e.message));
 });
@@ -202,8 +203,8 @@ test('PhysMem.BYTES_PER_PAGE is at most 32 bytes', () => {
   assert.ok(PhysMem.BYTES_PER_PAGE <= 32, `${PhysMem.BYTES_PER_PAGE} bytes per page`);
   // The arrays it counts really are that size per page.
   const m = mem(BLOCK);
-  const arrays = [m.refcount, m.mapcount, m.flags, m.order, m.zone, m.mapping, m.index, m.content];
-  const bytes = arrays.reduce((s, a) => s + a.BYTES_PER_ELEMENT, 0);
+  const arrays = m.arrayLayout();
+  const bytes = arrays.reduce((s, a) => s + a.bytes, 0);
   assert.equal(bytes, PhysMem.BYTES_PER_PAGE);
   for (const a of arrays) assert.equal(a.length, m.nrPages);
 });

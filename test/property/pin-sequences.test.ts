@@ -8,26 +8,25 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { findLeaks } from '../../src/check/leaks.js';
-import { folio_has_pincount, is_zero_folio } from '../../src/gup/grab.js';
 import {
   get_user_pages, get_user_pages_fast, pin_user_pages, pin_user_pages_fast, pin_user_pages_remote,
 } from '../../src/gup/api.js';
 import {
   put_page, unpin_user_page, unpin_user_pages, unpin_user_pages_dirty_lock,
 } from '../../src/gup/unpin.js';
-import {
-  EFAULT, ENOMEM, FOLL_FORCE, FOLL_LONGTERM, FOLL_WRITE, GUP_PIN_COUNTING_BIAS, MADV_DOFORK, MADV_DONTFORK, MADV_DONTNEED,
-  MADV_WIPEONFORK, PAGE_SIZE, PROT_READ,
-} from '../../src/include/uapi.js';
+import { EFAULT, ENOMEM, MADV_DOFORK, MADV_DONTFORK, MADV_DONTNEED, MADV_WIPEONFORK, PAGE_SIZE, PROT_READ } from '../../src/include/uapi.js';
 import type { Kernel, MachineConfig } from '../../src/kernel.js';
 import { translate, userRead, userWrite } from '../../src/vm/access.js';
 import { do_exit } from '../../src/vm/exit.js';
 import { do_fork } from '../../src/vm/fork.js';
-import { VM_WRITE, type Task } from '../../src/vm/mm.js';
+import type { Task } from '../../src/vm/mm.js';
 import { do_madvise, do_mmap, do_mprotect, do_munmap } from '../../src/vm/mmap.js';
 import {
   MiB, PRIVATE_ANON, RW, SHARED_ANON, THP_SIZE, counters, kernel, pagesArray, step, teardown,
 } from '../helpers.js';
+import { VM_WRITE, FOLL_FORCE, FOLL_LONGTERM, FOLL_WRITE, GUP_PIN_COUNTING_BIAS } from '../../src/include/linux/mm.js';
+import { folio_has_pincount, is_zero_folio } from '../../src/mm/folio.js';
+import { createTask } from '../../src/vm/mm.js';
 
 type GupFn = 'pin_user_pages_fast' | 'pin_user_pages' | 'get_user_pages_fast' | 'get_user_pages' | 'pin_user_pages_remote';
 
@@ -281,7 +280,7 @@ const PROLOGUE: Op[] = [
 
 function runSequence(profile: string, machine: Partial<MachineConfig>, ops: Op[]): void {
   const k = kernel(profile, machine);
-  const w: World = { k, tasks: [k.createTask('t0')], handles: [], forks: 0 };
+  const w: World = { k, tasks: [createTask(k, 't0')], handles: [], forks: 0 };
   for (const o of [...PROLOGUE, ...ops]) {
     apply(w, o);
     checkAccounting(w);

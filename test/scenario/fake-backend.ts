@@ -204,7 +204,7 @@ export function fakeBackend(log?: { starts: unknown[] }): Backend {
     op('write', [A('addr', 'int'), A('length', 'int', false), A('value', 'int')], true),
     op('pin_user_pages_fast', [A('start', 'int'), A('nr_pages', 'int'), A('gup_flags', 'flags', false)], true),
     op('unpin_user_pages', [A('pages', 'value')], false),
-    op('fork', [A('child', 'name')], true),
+    op('fork', [{ ...A('child', 'name'), createsTask: true }], true),
     op('warn_once', [A('id', 'string')], false),
     op('crash', [A('message', 'string', false), A('warn_first', 'bool', false)], false),
     op('reject', [A('n', 'int')], false),

@@ -43,6 +43,9 @@ test('the schema flags a misspelt operation, an unknown argument, a missing argu
   assert.notDeepEqual(problems(`${base}  - pin_user_pages_fast: { start: buf }\n`), []);
   assert.notDeepEqual(problems(`${base}  - expect:\n      - page: { addr: buf }\n        refcont: 1\n`), []);
   assert.notDeepEqual(problems(`${base}stpes: []\n`), []);
+  // a word argument takes only its words (create_file's fs)
+  assert.deepEqual(problems(`${base}  - create_file: { name: f, size: PAGE_SIZE, fs: tmpfs }\n`), []);
+  assert.notDeepEqual(problems(`${base}  - create_file: { name: f, size: PAGE_SIZE, fs: xfs }\n`), []);
   // let:, mark: and since: are part of the language
   assert.deepEqual(problems(`${base}  - let: { n: 4 }\n  - mark: m\n  - expect:\n      - vmstat: {}\n        nr_foll_pin_acquired: { delta: 0, since: m }\n`), []);
 });

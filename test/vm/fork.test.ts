@@ -5,11 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pin_user_pages, pin_user_pages_fast } from '../../src/gup/api.js';
-import { folio_maybe_dma_pinned } from '../../src/gup/grab.js';
 import { unpin_user_pages } from '../../src/gup/unpin.js';
-import {
-  EFAULT, ENOMEM, FOLL_LONGTERM, FOLL_WRITE, HPAGE_PMD_NR, MADV_DONTFORK, MADV_WIPEONFORK, PAGE_SIZE,
-} from '../../src/include/uapi.js';
+import { EFAULT, ENOMEM, HPAGE_PMD_NR, MADV_DONTFORK, MADV_WIPEONFORK, PAGE_SIZE } from '../../src/include/uapi.js';
 import { findLeaks } from '../../src/check/leaks.js';
 import type { Kernel } from '../../src/kernel.js';
 import { GFP_KERNEL } from '../../src/mm/memory.js';
@@ -21,6 +18,9 @@ import { do_madvise } from '../../src/vm/mmap.js';
 import {
   MiB, THP_SIZE, counters, delta, pagesArray, pfnAt, pteWritable, read, ref, setup, step, teardown, write,
 } from '../helpers.js';
+import { FOLL_LONGTERM, FOLL_WRITE } from '../../src/include/linux/mm.js';
+import { folio_maybe_dma_pinned } from '../../src/mm/folio.js';
+import { tasks } from '../../src/vm/mm.js';
 
 function fork(k: Kernel, parent: Task, name = 'child'): Task {
   const c = step(k, parent, 'fork', () => do_fork(k, parent, name));
@@ -35,8 +35,8 @@ test('R52/R53 [current] fork without pins shares the pages read-only', () => {
   const c = fork(k, t);
   assert.equal(pfnAt(c, addr), p);
   assert.ok(!pteWritable(t, addr) && !pteWritable(c, addr));
-  assert.equal(k.mem.flags[p] & PG_anon_exclusive, 0);
-  assert.equal(k.mem.mapcount[p], 2);
+  assert.equal(k.mem.flagsOf(p) & PG_anon_exclusive, 0);
+  assert.equal(k.mem.mapcountOf(p), 2);
 });
 
 // ---- R/O pin after fork: the unshare (cow.c "R/O GUP pin on R/O-mapped shared page") ----------
@@ -53,7 +53,7 @@ for (const [name, pin] of [['pin_user_pages', pin_user_pages], ['pin_user_pages_
     assert.notEqual(P[0], shared, 'the pinned page is not the page the child maps');
     assert.equal(pfnAt(t, addr), P[0], 'the parent maps the pinned page');
     assert.equal(pfnAt(c, addr), shared, 'the child keeps the original');
-    assert.ok((k.mem.flags[P[0]] & PG_anon_exclusive) !== 0, 'the pinned page is AnonExclusive (R44)');
+    assert.ok((k.mem.flagsOf(P[0]) & PG_anon_exclusive) !== 0, 'the pinned page is AnonExclusive (R44)');
     assert.ok(!pteWritable(t, addr), 'R42: unshare maps the copy read-only');
     assert.equal(read(k, t, addr), 7, 'the copy has the data');
     assert.equal(read(k, c, addr), 7, 'the child keeps its data');
@@ -62,7 +62,7 @@ for (const [name, pin] of [['pin_user_pages', pin_user_pages], ['pin_user_pages_
     assert.deepEqual([d.acq, d.rel], name === 'pin_user_pages_fast' ? [2, 1] : [1, 0]);
     // The child writes: its page is the only mapping now, so it reuses it; the pin stays with the parent.
     write(k, c, addr, PAGE_SIZE, 8);
-    k.mem.content[P[0]] = 99; // device writes through the pin
+    k.mem.setContent(P[0], 99); // device writes through the pin
     assert.equal(read(k, t, addr), 99);
     assert.equal(read(k, c, addr), 8);
   });
@@ -103,7 +103,7 @@ for (const profile of COPY_PROFILES) {
     }
     write(k, t, addr, 2 * PAGE_SIZE, 2);
     assert.deepEqual([pfnAt(t, addr), pfnAt(t, addr + PAGE_SIZE)], P, 'R58: the parent write does not COW the pinned page');
-    for (const p of P) k.mem.content[p] = 99; // DMA
+    for (const p of P) k.mem.setContent(p, 99); // DMA
     assert.equal(read(k, t, addr), 99);
     assert.equal(read(k, t, addr + PAGE_SIZE), 99);
     assert.equal(read(k, c, addr), 1);
@@ -121,7 +121,7 @@ test('R55 history [5.7] fork after pin: the parent write COWs away from the pinn
   assert.equal(pfnAt(c, addr), P[0], 'no copy at fork: the child shares the pinned page');
   write(k, t, addr, PAGE_SIZE, 2);
   assert.notEqual(pfnAt(t, addr), P[0], 'the parent was COWed onto a new page');
-  k.mem.content[P[0]] = 99;
+  k.mem.setContent(P[0], 99);
   assert.equal(read(k, t, addr), 2, 'the parent does not see the DMA');
   assert.equal(read(k, c, addr), 99, 'the child, which still maps the pinned page, does');
 });
@@ -163,7 +163,7 @@ test('R54 [current] fork with a pinned THP: the PMD is split (thp_split_pmd +1) 
     assert.equal(k.mem.folioOrder(k.mem.head(cp)), 0, 'R54: each copy is a small folio');
     assert.equal(read(k, c, a), 4);
   }
-  k.mem.content[P[0]] = 77;
+  k.mem.setContent(P[0], 77);
   assert.equal(read(k, t, addr + 10 * PAGE_SIZE), 77);
   assert.equal(read(k, c, addr + 10 * PAGE_SIZE), 4);
   assert.ok(folio_maybe_dma_pinned(k, head));
@@ -259,7 +259,7 @@ test('R54 [current] fork that cannot allocate the copy of a pinned page fails wi
   const refs = P.map((p) => ref(k, p));
   const r = step(k, t, 'fork', () => do_fork(k, t, 'child'));
   assert.equal(r, -ENOMEM);
-  assert.equal(k.tasks.has('child'), false);
+  assert.equal(tasks(k).has('child'), false);
   assert.deepEqual(P.map((p) => ref(k, p)), refs, 'no reference left behind');
   assert.deepEqual([pfnAt(t, addr), pfnAt(t, addr + PAGE_SIZE)], P);
   assert.ok(pteWritable(t, addr));

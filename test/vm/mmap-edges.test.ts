@@ -13,15 +13,19 @@ import {
 } from '../../src/include/uapi.js';
 import { File } from '../../src/fs/file.js';
 import { do_madvise, do_mmap, do_mprotect, do_munmap } from '../../src/vm/mmap.js';
-import { VM_DONTCOPY, VM_WRITE, type Task } from '../../src/vm/mm.js';
+import type { Task } from '../../src/vm/mm.js';
 import { Kernel } from '../../src/kernel.js';
 import { PRIVATE_ANON, RW, kernel, mmap, step } from '../helpers.js';
+import { VM_DONTCOPY, VM_WRITE } from '../../src/include/linux/mm.js';
+import { createTask } from '../../src/vm/mm.js';
+import { registerFile } from '../../src/mm/filemap.js';
+import { checkInvariants } from '../../src/check/invariants.js';
 
 const P = PAGE_SIZE;
 
 function env(): { k: Kernel; t: Task } {
   const k = kernel();
-  return { k, t: k.createTask('app') };
+  return { k, t: createTask(k, 'app') };
 }
 
 const mm = (k: Kernel, t: Task, addr: number, length: number, flags = PRIVATE_ANON, extra: { offset?: number; file?: File } = {}) =>
@@ -77,7 +81,7 @@ test('mmap: offsets, types and the file (host answers in order)', () => {
   assert.equal(mm(k, t, 0, P, MAP_PRIVATE), -EBADF); // host: EBADF (fd -1); the model said EINVAL
   assert.equal(mm(k, t, 0, -1, MAP_ANONYMOUS), -ENOMEM, 'the length is checked before the type'); // host: ENOMEM
   const f = new File('f', 'ext4', 4 * P);
-  k.registerFile(f);
+  registerFile(k, f);
   // host (ext4 and tmpfs): offset 2^64-4096 EOVERFLOW; offset 2^53 past EOF maps; a file may be MAP_SHARED_VALIDATE
   assert.equal(mm(k, t, 0, P, MAP_SHARED, { file: f, offset: -P }), -EOVERFLOW);
   assert.ok(mm(k, t, 0, P, MAP_SHARED, { file: f, offset: 2 ** 53 - P }) > 0);
@@ -183,8 +187,8 @@ test('madvise over [vma][hole][vma] advises both VMAs and then says ENOMEM (as t
 });
 
 test('mmap/munmap/mprotect/madvise that fail after looking at the address space record that they read it', () => {
-  const k = new Kernel({ trace: true });
-  const t = k.createTask('app');
+  const k = new Kernel({ trace: true, check: checkInvariants });
+  const t = createTask(k, 'app');
   const fpOf = (fn: () => number) => {
     k.fp.clear();
     fn();

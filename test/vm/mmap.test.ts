@@ -5,13 +5,14 @@ import assert from 'node:assert/strict';
 import { findLeaks } from '../../src/check/leaks.js';
 import { pin_user_pages_fast } from '../../src/gup/api.js';
 import { unpin_user_pages } from '../../src/gup/unpin.js';
-import { FOLL_WRITE, HPAGE_PMD_SIZE, MADV_DONTNEED, PAGE_SIZE } from '../../src/include/uapi.js';
+import { HPAGE_PMD_SIZE, MADV_DONTNEED, PAGE_SIZE } from '../../src/include/uapi.js';
 import { do_exit } from '../../src/vm/exit.js';
 import { do_fork } from '../../src/vm/fork.js';
 import { do_madvise, do_munmap } from '../../src/vm/mmap.js';
 import {
   MiB, SHARED_ANON, mmap, pagesArray, pfnAt, read, ref, setup, step, write,
 } from '../helpers.js';
+import { FOLL_WRITE } from '../../src/include/linux/mm.js';
 
 // thp_get_unmapped_area(): anonymous mappings of at least PMD size are PMD aligned.
 test('mmap: mappings of 2 MiB or more are 2 MiB aligned; smaller ones page aligned and do not overlap', () => {
@@ -40,7 +41,7 @@ for (const how of ['munmap', 'MADV_DONTNEED'] as const) {
     for (const p of P) {
       assert.ok(!k.mem.isFree(p));
       assert.equal(ref(k, p), 1024, 'only the pin holds it');
-      assert.equal(k.mem.mapcount[p], 0);
+      assert.equal(k.mem.mapcountOf(p), 0);
     }
     if (how === 'MADV_DONTNEED') assert.equal(read(k, t, addr), 0, 'the next read sees a fresh zero page');
     step(k, t, 'unpin', () => unpin_user_pages(k, P, 2));

@@ -1,13 +1,16 @@
 // Scenario queries: what expectations can inspect.
 
-import { folio_maybe_dma_pinned } from '../../gup/grab.js';
 import { ZONE_NAMES } from '../../mm/memory.js';
 import { PG_anon, PG_anon_exclusive, PG_dirty, PG_hugetlb, PG_lru, PG_private, PG_uptodate, PG_writeback } from '../../mm/page-flags.js';
 import { VMSTAT_ITEMS, type VmstatItem } from '../../mm/vmstat.js';
 import { translate } from '../../vm/access.js';
-import { PTE_DIRTY, PTE_WRITE, type Task } from '../../vm/mm.js';
-import { A, handle, int, pfnArg, str, task, type Ctx, type QueryImpl } from './common.js';
+import { type Task, tasks } from '../../vm/mm.js';
+import { handle, int, missing, str } from '../args.js';
+import { pfn, query, task, type Ctx, type QueryImpl } from './common.js';
 import { ScenarioError, type Value } from '../backend.js';
+import { files } from '../../mm/filemap.js';
+import { PTE_DIRTY, PTE_WRITE } from '../../include/linux/mm.js';
+import { folio_maybe_dma_pinned } from '../../mm/folio.js';
 
 // ---- queries ---------------------------------------------------------------------------------------
 
@@ -23,14 +26,14 @@ function pageState(c: Ctx, pfn: number, pte: { writable: boolean; dirty: boolean
   }
   const h = m.head(pfn);
   return {
-    pfn, present: true, free: m.isFree(pfn), refcount: m.ref(h), mapcount: m.mapcount[pfn],
+    pfn, present: true, free: m.isFree(pfn), refcount: m.ref(h), mapcount: m.mapcountOf(pfn),
     folio_mapcount: m.folioMapcount(h), pincount: m.pincount(h),
     maybe_dma_pinned: k.profile.pinTracking ? folio_maybe_dma_pinned(k, pfn) : null,
     dirty: m.test(h, PG_dirty), uptodate: m.test(h, PG_uptodate), private: m.test(h, PG_private),
     writeback: m.test(h, PG_writeback), lru: m.test(h, PG_lru), anon: m.test(h, PG_anon),
-    anon_exclusive: (m.flags[pfn] & PG_anon_exclusive) !== 0, zero_page: m.isZeroPfn(pfn), huge_zero: m.isHugeZero(h),
-    order: m.folioOrder(h), zone: ZONE_NAMES[m.zone[h]], pte_writable: pte ? pte.writable : null,
-    pte_dirty: pte ? pte.dirty : null, content: m.content[pfn], hugetlb: m.test(h, PG_hugetlb),
+    anon_exclusive: (m.flagsOf(pfn) & PG_anon_exclusive) !== 0, zero_page: m.isZeroPfn(pfn), huge_zero: m.isHugeZero(h),
+    order: m.folioOrder(h), zone: ZONE_NAMES[m.zoneOf(h)], pte_writable: pte ? pte.writable : null,
+    pte_dirty: pte ? pte.dirty : null, content: m.contentOf(pfn), hugetlb: m.test(h, PG_hugetlb),
   };
 }
 
@@ -51,8 +54,8 @@ function pteOf(t: Task, addr: number): { writable: boolean; dirty: boolean } | n
 function digest(c: Ctx): { tasks: string; files: string } {
   const k = c.k;
   const m = k.mem;
-  const tasks: string[] = [];
-  for (const t of k.tasks.values()) {
+  const taskOut: string[] = [];
+  for (const t of tasks(k).values()) {
     if (t.exited) continue;
     const vmas = t.mm.vmas.map((v) => {
       const pages: string[] = [];
@@ -60,67 +63,67 @@ function digest(c: Ctx): { tasks: string; files: string } {
         const p = translate(t.mm, a);
         if (p < 0) { pages.push('-'); continue; }
         const pte = pteOf(t, a);
-        pages.push(`${m.isZeroPfn(p) || m.isHugeZero(m.head(p)) ? 'z' : m.content[p]}${pte?.writable ? 'w' : ''}`
+        pages.push(`${m.isZeroPfn(p) || m.isHugeZero(m.head(p)) ? 'z' : m.contentOf(p)}${pte?.writable ? 'w' : ''}`
           + `${k.profile.pinTracking && folio_maybe_dma_pinned(k, p) ? 'p' : ''}`);
       }
       return `${v.start.toString(16)}[${pages.join(',')}]`;
     });
-    tasks.push(`${t.name}{${vmas.join(' ')}}`);
+    taskOut.push(`${t.name}{${vmas.join(' ')}}`);
   }
-  const files: string[] = [];
-  for (const [name, f] of k.files) {
+  const fileOut: string[] = [];
+  for (const [name, f] of files(k)) {
     const cache = [...f.cache].sort((a, b) => a[0] - b[0])
-      .map(([i, p]) => `${i}=${m.content[p]}${m.test(p, PG_dirty) ? 'D' : ''}${m.test(p, PG_writeback) ? 'W' : ''}`);
+      .map(([i, p]) => `${i}=${m.contentOf(p)}${m.test(p, PG_dirty) ? 'D' : ''}${m.test(p, PG_writeback) ? 'W' : ''}`);
     const disk = [...f.disk].sort((a, b) => a[0] - b[0]).map(([i, v]) => `${i}=${v}`);
-    files.push(`${name}{cache ${cache.join(',')}; disk ${disk.join(',')}}`);
+    fileOut.push(`${name}{cache ${cache.join(',')}; disk ${disk.join(',')}}`);
   }
-  return { tasks: tasks.join(' '), files: files.join(' ') };
+  return { tasks: taskOut.join(' '), files: fileOut.join(' ') };
 }
 
 export const MM_QUERIES: QueryImpl[] = [
-  {
+  query({
     name: 'digest', summary: 'a PFN-free digest of what tasks see and what files hold (the explorer\'s end state)',
-    needsTask: false, args: [], fields: ['tasks', 'files'],
+    needsTask: false, args: {}, fields: ['tasks', 'files'],
     eval: (c) => digest(c),
-  },
-  {
+  }),
+  query({
     name: 'page', summary: 'the page a task maps at addr (no fault), or a page by pfn', needsTask: true,
-    args: [A('addr', 'int', false), A('pfn', 'int', false)], fields: PAGE_FIELDS,
+    args: { addr: int().optional(), pfn: pfn().optional() }, fields: PAGE_FIELDS,
     eval(c, a) {
-      if (a.pfn !== undefined && a.pfn !== null) return pageState(c, pfnArg(c, a, 'pfn'), null);
+      if (a.pfn !== null) return pageState(c, a.pfn, null);
       const t = task(c);
-      const addr = int(a, 'addr');
+      const addr = a.addr ?? missing('addr');
       return pageState(c, translate(t.mm, addr), pteOf(t, addr));
     },
-  },
-  {
+  }),
+  query({
     name: 'pinned', summary: 'the page at index of a pages handle', needsTask: false,
-    args: [A('pages', 'value'), A('index', 'int', false, 'default 0')], fields: PAGE_FIELDS,
+    args: { pages: handle(), index: int('default 0').default(0) }, fields: PAGE_FIELDS,
     eval(c, a) {
-      const h = handle(a, 'pages');
-      const i = int(a, 'index', 0);
+      const h = a.pages;
+      const i = a.index;
       if (i < 0 || i >= h.length) throw new ScenarioError(`index ${i} outside the handle (0..${h.length - 1})`, 'index');
       return pageState(c, h[i], null);
     },
-  },
-  {
-    name: 'vmstat', summary: '/proc/vmstat items of the model', needsTask: false, args: [], fields: [...VMSTAT_ITEMS],
+  }),
+  query({
+    name: 'vmstat', summary: '/proc/vmstat items of the model', needsTask: false, args: {}, fields: [...VMSTAT_ITEMS],
     eval: (c) => {
       const out: Record<string, Value> = {};
       for (const k of VMSTAT_ITEMS) out[k] = c.k.profile.pinTracking || !k.startsWith('nr_foll_pin') ? c.k.vmstat.get(k as VmstatItem) : null;
       return out;
     },
-  },
-  {
+  }),
+  query({
     name: 'data', summary: 'the content token a task sees at addr without faulting (0 for the zero page, null if unmapped)',
-    needsTask: true, args: [A('addr', 'int')], fields: ['value', 'pfn'],
+    needsTask: true, args: { addr: int() }, fields: ['value', 'pfn'],
     eval(c, a) {
-      const p = translate(task(c).mm, int(a, 'addr'));
-      return { value: p < 0 ? null : c.k.mem.content[p], pfn: p < 0 ? null : p };
+      const p = translate(task(c).mm, a.addr);
+      return { value: p < 0 ? null : c.k.mem.contentOf(p), pfn: p < 0 ? null : p };
     },
-  },
-  {
-    name: 'mm', summary: "a task's address space", needsTask: true, args: [],
+  }),
+  query({
+    name: 'mm', summary: "a task's address space", needsTask: true, args: {},
     fields: ['has_pinned', 'vmas', 'rss', 'exited'],
     eval(c) {
       const t = c.task!;
@@ -131,23 +134,21 @@ export const MM_QUERIES: QueryImpl[] = [
       }
       return { has_pinned: t.mm.hasPinned, vmas: t.mm.vmas.length, rss, exited: t.exited };
     },
-  },
-  {
-    name: 'zone', summary: 'free pages in a zone', needsTask: false, args: [A('zone', 'string')], fields: ['free', 'pages'],
+  }),
+  query({
+    name: 'zone', summary: 'free pages in a zone', needsTask: false, args: { zone: str() }, fields: ['free', 'pages'],
     eval(c, a) {
-      const z = ZONE_NAMES.indexOf(str(a, 'zone').toUpperCase() as (typeof ZONE_NAMES)[number]);
+      const z = ZONE_NAMES.indexOf(a.zone.toUpperCase() as (typeof ZONE_NAMES)[number]);
       if (z < 0 || z > 2) throw new ScenarioError(`zone must be NORMAL, MOVABLE or CMA`, 'zone');
       const r = c.k.mem.zones[z];
       return { free: c.k.mem.freePages[z], pages: r.end - r.start };
     },
-  },
-  {
+  }),
+  query({
     name: 'handle', summary: 'facts about a pages handle: its length and how many distinct folios it spans', needsTask: false,
-    args: [A('pages', 'value')], fields: ['length', 'folios'],
+    args: { pages: handle() }, fields: ['length', 'folios'],
     eval(c, a) {
-      const h = handle(a, 'pages');
-      return { length: h.length, folios: new Set(h.map((p) => c.k.mem.head(p))).size };
+      return { length: a.pages.length, folios: new Set(a.pages.map((p) => c.k.mem.head(p))).size };
     },
-  },
+  }),
 ];
-

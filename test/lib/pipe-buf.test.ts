@@ -6,15 +6,16 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { bio_alloc, bio_iov_iter_get_pages, bio_release_pages } from '../../src/block/bio.js';
 import { blk_complete_one, devState, submit_bio } from '../../src/block/blkdev.js';
-import { import_ubuf, iov_iter_get_pages2, iov_iter_pipe, iov_iter_revert } from '../../src/block/iov-iter.js';
-import {
-  PIPE_DEF_BUFFERS, newPipe, pipeAppendPage, pipeBuffers, pipeBytes, pipeRead, pipeRelease, pipeTruncate,
-} from '../../src/block/pipe.js';
+import { import_ubuf, iov_iter_get_pages2, iov_iter_pipe, iov_iter_revert } from '../../src/lib/iov-iter.js';
+import { newPipe, pipeAppendPage, pipeBuffers, pipeBytes, free_pipe_info, pipe_truncate } from '../../src/lib/pipe-buf.js';
 import { put_page } from '../../src/gup/unpin.js';
 import { PAGE_SIZE } from '../../src/include/uapi.js';
 import { GFP_KERNEL } from '../../src/mm/memory.js';
 import { userRead } from '../../src/vm/access.js';
-import { kernel, mmap, pfnAt, ref, setup, step, warnsDuring, write } from '../helpers.js';
+import { kernel, mmap, pfnAt, ref, setup, step, warnsDuring, write, blockDev } from '../helpers.js';
+import { createTask } from '../../src/vm/mm.js';
+import { pipeRead } from '../../src/fs/pipe.js';
+import { PIPE_DEF_BUFFERS } from '../../src/include/linux/pipe_fs_i.js';
 
 const P = PAGE_SIZE;
 
@@ -33,7 +34,7 @@ test('a pipe takes 16 buffers; the 17th append is refused and the caller keeps i
   assert.equal(ref(k, extra), 1);
   assert.equal(pipeBuffers(pipe).length, 16);
   assert.equal(pipeBytes(pipe), 1600);
-  pipeRelease(pipe);
+  free_pipe_info(pipe);
   for (const p of pages) assert.ok(k.mem.isFree(p), 'free_pipe_info(): every buffer is put');
 });
 
@@ -50,7 +51,7 @@ test('vmsplice-style buffers hold a GET on the user page until a read consumes t
   for (const p of g.pages) assert.equal(pipeAppendPage(pipe, p, 0, P, 'user'), true);
   for (const p of g.pages) assert.equal(ref(k, p), 2, 'mapped + the pipe buffer\'s GET');
 
-  const reader = k.createTask('reader');
+  const reader = createTask(k, 'reader');
   const dst = mmap(k, reader, 2 * P);
   const to = import_ubuf('ITER_DEST', reader.mm, dst, P + 100, k);
   assert.equal(step(k, reader, 'read', () => pipeRead(pipe, to)), P + 100);
@@ -69,7 +70,7 @@ test('vmsplice-style buffers hold a GET on the user page until a read consumes t
 // fs/pipe.c pipe_read(): nothing copied because the destination faults → -EFAULT, the buffer stays.
 test('a read into unmapped memory fails with -EFAULT and consumes nothing', () => {
   const k = kernel();
-  const t = k.createTask('t');
+  const t = createTask(k, 't');
   const pipe = newPipe(k);
   const p = k.mem.allocFolio(GFP_KERNEL, 0);
   pipeAppendPage(pipe, p, 0, 100, 'anon');
@@ -80,13 +81,13 @@ test('a read into unmapped memory fails with -EFAULT and consumes nothing', () =
 
 // include/linux/pipe_fs_i.h pipe_discard_from() (≤ v6.0: lib/iov_iter.c pipe_truncate()): the
 // buffers from a slot to the head are released newest first; pages only the pipe held are freed.
-test('pipeTruncate releases the buffers past a slot and frees pages only the pipe held', () => {
+test('pipe_truncate releases the buffers past a slot and frees pages only the pipe held', () => {
   const k = kernel('6.2');
   const pipe = newPipe(k);
   const i = iov_iter_pipe('ITER_DEST', pipe, 4 * P);
   const g = step(k, null, 'get_pages', () => iov_iter_get_pages2(k, i, 4 * P, 16));
   step(k, null, 'put', () => { for (const p of g.pages.slice(0, 3)) put_page(k, p); }); // the caller is done with 3 of them
-  assert.equal(step(k, null, 'truncate', () => pipeTruncate(pipe, 1)), 3);
+  assert.equal(step(k, null, 'truncate', () => pipe_truncate(pipe, 1)), 3);
   assert.deepEqual(pipeBuffers(pipe).map((b) => b.pfn), [g.pages[0]]);
   assert.equal(k.mem.isFree(g.pages[1]), true);
   assert.equal(k.mem.isFree(g.pages[2]), true);
@@ -117,7 +118,7 @@ for (const [profile, uaf] of [['6.2', false], ['rfc-2020-bio-pin', false], ['blo
     const k = kernel(profile);
     const pipe = newPipe(k);
     const iter = iov_iter_pipe('ITER_DEST', pipe, 2 * P);
-    const bio = bio_alloc('REQ_OP_READ', 4, { disk: new Map([[0, 70], [1, 71]]), index: 0 });
+    const bio = bio_alloc('REQ_OP_READ', 4, { file: blockDev([[0, 70], [1, 71]]), index: 0 });
     assert.equal(step(k, null, 'bio_iov_iter_get_pages', () => bio_iov_iter_get_pages(k, bio, iter)), 0);
     assert.equal(bio.size, 2 * P);
     const pages = pipeBuffers(pipe).map((b) => b.pfn);
@@ -132,7 +133,7 @@ for (const [profile, uaf] of [['6.2', false], ['rfc-2020-bio-pin', false], ['blo
     assert.equal(warns.some((w) => w.startsWith('pinlab:dma-use-after-free')), uaf);
     if (!uaf) {
       assert.ok(k.mem.isFree(pages[1]), 'the bio\'s release dropped the last reference after the DMA');
-      assert.equal(k.mem.content[pages[0]], 70, 'the data reached the page still in the pipe');
+      assert.equal(k.mem.contentOf(pages[0]), 70, 'the data reached the page still in the pipe');
       assert.equal(ref(k, pages[0]), 1, 'only the pipe holds it now');
     }
   });

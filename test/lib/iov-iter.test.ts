@@ -3,9 +3,8 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { KernelBug } from '../../src/check/bug.js';
-import { File, filemapGetFolio } from '../../src/fs/file.js';
-import { ApiUnavailable } from '../../src/gup/api.js';
+import { KernelBug, ApiUnavailable } from '../../src/check/bug.js';
+import { File } from '../../src/fs/file.js';
 import { unpin_user_pages } from '../../src/gup/unpin.js';
 import { EFAULT, EINVAL, EREMOTEIO, PAGE_SIZE, PROT_READ, TASK_SIZE_MAX } from '../../src/include/uapi.js';
 import { GFP_KERNEL } from '../../src/mm/memory.js';
@@ -16,11 +15,12 @@ import {
   iov_iter_extract_will_pin, iov_iter_folio_queue, iov_iter_get_pages2, iov_iter_kvec, iov_iter_pin_pages,
   iov_iter_pipe, iov_iter_reexpand, iov_iter_revert, iov_iter_truncate, iov_iter_xarray, iov_iter_zero,
   user_backed_iter, type IovIter,
-} from '../../src/block/iov-iter.js';
-import { newPipe, pipeBuffers } from '../../src/block/pipe.js';
+} from '../../src/lib/iov-iter.js';
+import { newPipe, pipeBuffers } from '../../src/lib/pipe-buf.js';
 import { userRead } from '../../src/vm/access.js';
 import { counters, delta, kernel, pfnAt, ref, setup, step, warnsDuring } from '../helpers.js';
 import type { Kernel } from '../../src/kernel.js';
+import { filemap_fault } from '../../src/mm/filemap.js';
 
 const P = PAGE_SIZE;
 
@@ -324,7 +324,7 @@ test('[current] BVEC extraction continues over page-aligned bvecs and stops wher
 test('XARRAY extraction lists page-cache pages without taking references; get_pages2 takes one each', () => {
   const k = kernel();
   const f = new File('data', 'ext4', 4 * P);
-  const pages = [0, 1, 2].map((x) => filemapGetFolio(k, f, x).pfn);
+  const pages = [0, 1, 2].map((x) => filemap_fault(k, f, x).pfn);
   const i = iov_iter_xarray('ITER_SOURCE', f, 100, 3 * P - 100);
   const r = iov_iter_extract_pages(k, i, 1 << 20, 16, 0);
   assert.deepEqual(r, { bytes: 3 * P - 100, pages, offset0: 100 });
@@ -527,7 +527,7 @@ test('[6.2] copy_page_to_iter into a pipe splices the page by reference', () => 
 test('copy_page_to_iter writes into the task\'s pages and stops short at a fault', () => {
   const { k, t, addr } = setup({ pages: 2, value: null });
   const [a] = kpages(k, 1);
-  k.mem.content[a] = 42;
+  k.mem.setContent(a, 42);
   const i = import_iovec('ITER_DEST', t.mm, [{ base: addr + P, len: 100 }, { base: addr + 2 * P, len: 100 }], k);
   assert.equal(step(k, t, 'copy', () => copy_page_to_iter(k, a, 0, 200, i)), 100, 'the second segment is unmapped');
   assert.equal(userRead(k, t.mm, addr + P), 42);
@@ -545,7 +545,7 @@ test('copy_page_from_iter reads the task\'s memory into the page', () => {
   const [a] = kpages(k, 1);
   const i = import_ubuf('ITER_SOURCE', t.mm, addr, P, k);
   assert.equal(step(k, t, 'copy', () => copy_page_from_iter(k, a, 0, P, i)), P);
-  assert.equal(k.mem.content[a], 7);
+  assert.equal(k.mem.contentOf(a), 7);
   assert.equal(i.count, 0);
   const dst = import_ubuf('ITER_DEST', t.mm, addr, 10, k);
   assert.equal(warnsDuring(k, () => copy_page_from_iter(k, a, 0, 10, dst)).r, 0);
@@ -557,7 +557,7 @@ test('copies into BVEC and DISCARD iterators', () => {
   const [a, b] = kpages(k, 2);
   const i = iov_iter_bvec('ITER_DEST', [{ pfn: b, offset: 0, len: 100 }], 100);
   assert.equal(copy_token_to_iter(k, 9, 500, i), 100);
-  assert.equal(k.mem.content[b], 9);
+  assert.equal(k.mem.contentOf(b), 9);
   const d = iov_iter_discard('ITER_DEST', 50);
   assert.equal(copy_page_to_iter(k, a, 0, 100, d), 50);
   assert.equal(d.count, 0);

@@ -16,18 +16,18 @@
 // the data and truncated on advance, with the same references and frees for what the model does.
 
 import type { Kernel } from '../kernel.js';
-import type { File } from '../fs/file.js';
+import type { File } from '../include/linux/fs.js';
 import type { Profile } from '../profile.js';
 import type { Mm } from '../vm/mm.js';
-import { ApiUnavailable } from '../gup/api.js';
 import { gup_fast_fallback } from '../gup/fast.js';
 import { try_grab_folio } from '../gup/grab.js';
-import {
-  EFAULT, EINVAL, ENOMEM, FOLL_GET, FOLL_NOFAULT, FOLL_PCI_P2PDMA, FOLL_PIN, FOLL_WRITE, PAGE_SIZE, TASK_SIZE_MAX,
-} from '../include/uapi.js';
+import { EFAULT, EINVAL, ENOMEM, PAGE_SIZE, TASK_SIZE_MAX } from '../include/uapi.js';
 import { GFP_KERNEL } from '../mm/memory.js';
 import { userAccess } from '../vm/access.js';
-import { pipe_buf, pipe_buf_release, pipe_full, pipeTruncate, type Pipe, type PipeBuffer } from './pipe.js';
+import { pipe_buf, pipe_buf_release, pipe_full, pipe_truncate, type Pipe } from './pipe-buf.js';
+import { FOLL_GET, FOLL_NOFAULT, FOLL_PCI_P2PDMA, FOLL_PIN, FOLL_WRITE } from '../include/linux/mm.js';
+import { ApiUnavailable } from '../check/bug.js';
+import type { PipeBuffer } from '../include/linux/pipe_fs_i.js';
 
 /** enum iter_type */
 export type IterType = 'ITER_UBUF' | 'ITER_IOVEC' | 'ITER_KVEC' | 'ITER_BVEC' | 'ITER_FOLIOQ' | 'ITER_XARRAY' | 'ITER_DISCARD' | 'ITER_PIPE';
@@ -312,10 +312,10 @@ function lastOffsetOf(buf: PipeBuffer): number {
  * pipe's head (its pages are appended as they are filled, so there is nothing to advance over);
  * the model WARNs and only lowers count.
  */
-function pipeAdvance(i: IovIter, size: number): void {
+function pipe_advance(i: IovIter, size: number): void {
   const pipe = i.pipe!;
   if (!i.lastOffset && !size) {
-    pipeTruncate(pipe, i.startHead);
+    pipe_truncate(pipe, i.startHead);
     return;
   }
   if (size) {
@@ -323,7 +323,7 @@ function pipeAdvance(i: IovIter, size: number): void {
       `iov_iter_advance(${size}) on an ITER_PIPE iterator: there is no data past its last buffer to advance over`);
     i.count -= size;
   }
-  pipeTruncate(pipe, i.head + 1);
+  pipe_truncate(pipe, i.head + 1);
 }
 
 export function iov_iter_advance(i: IovIter, bytes: number): void {
@@ -346,7 +346,7 @@ export function iov_iter_advance(i: IovIter, bytes: number): void {
       i.count -= size;
       return;
     case 'ITER_PIPE':
-      pipeAdvance(i, size);
+      pipe_advance(i, size);
       return;
   }
 }
@@ -448,7 +448,7 @@ function fail(bytes: number, offset0 = 0): Extracted {
  * want_pages_array() (lib/iov_iter.c): pages needed for size bytes from offset start, at most
  * maxpages; 0 (with a WARN) when there is nothing to want, which the callers turn into -ENOMEM.
  */
-function wantPagesArray(k: Kernel, size: number, start: number, maxpages: number): number {
+function want_pages_array(k: Kernel, size: number, start: number, maxpages: number): number {
   const count = Math.min(Math.ceil((size + start) / PAGE_SIZE), maxpages);
   k.WARN_ON_ONCE(count <= 0, 'lib/iov_iter.c:want_pages_array:!count', 'want_pages_array(): no pages wanted (the caller should have prevented that)');
   return Math.max(count, 0);
@@ -471,7 +471,7 @@ function firstIovecSegment(k: Kernel, i: IovIter, size: number): { addr: number;
  * FOLL_NOFAULT for nofault, never FOLL_LONGTERM (R78). A result ≤ 0 is returned as is; a partial
  * pin shortens the byte count; the iterator advances by what is returned.
  */
-function extractUserPages(k: Kernel, i: IovIter, maxsize: number, maxpages: number, extractionFlags: number): Extracted {
+function iov_iter_extract_user_pages(k: Kernel, i: IovIter, maxsize: number, maxpages: number, extractionFlags: number): Extracted {
   let gup = 0;
   if (i.dir === 'ITER_DEST') gup |= FOLL_WRITE;
   // The model also takes FOLL_PCI_P2PDMA itself, as the v4–v8 drafts passed gup_flags through.
@@ -480,7 +480,7 @@ function extractUserPages(k: Kernel, i: IovIter, maxsize: number, maxpages: numb
   if (!i.mm) return fail(-EFAULT);
   const { addr, size } = firstIovecSegment(k, i, maxsize);
   const offset = addr % PAGE_SIZE;
-  const n = wantPagesArray(k, size, offset, maxpages);
+  const n = want_pages_array(k, size, offset, maxpages);
   if (!n) return fail(-ENOMEM);
   const pages = new Array<number>(n).fill(-1);
   // pin_user_pages_fast(): gup_fast_fallback() with FOLL_PIN added.
@@ -506,7 +506,7 @@ function extractKvecPages(k: Kernel, i: IovIter, maxsize: number, maxpages: numb
   const kv = i.kvec[i.seg];
   const kaddr = kv.pfn * PAGE_SIZE + kv.offset + skip;
   const offset = kaddr % PAGE_SIZE;
-  const n = wantPagesArray(k, size, offset, maxpages);
+  const n = want_pages_array(k, size, offset, maxpages);
   if (!n) return fail(-ENOMEM);
   const first = Math.floor(kaddr / PAGE_SIZE);
   const pages = Array.from({ length: n }, (_, j) => first + j);
@@ -521,7 +521,7 @@ function extractKvecPages(k: Kernel, i: IovIter, maxsize: number, maxpages: numb
  * at offset 0 (after the first) or does not end at a page end (only the first page may have an
  * offset, and no hole may be left).
  */
-function extractBvecPages(k: Kernel, i: IovIter, maxsize: number, maxpages: number): Extracted {
+function iov_iter_extract_bvec_pages(k: Kernel, i: IovIter, maxsize: number, maxpages: number): Extracted {
   if (!bvecExtractSpansSegments(k.profile)) {
     let skip = i.iovOffset;
     let size: number;
@@ -537,7 +537,7 @@ function extractBvecPages(k: Kernel, i: IovIter, maxsize: number, maxpages: numb
     skip += bv.offset;
     const page = bv.pfn + Math.floor(skip / PAGE_SIZE);
     const offset = skip % PAGE_SIZE;
-    const n = wantPagesArray(k, size, offset, maxpages);
+    const n = want_pages_array(k, size, offset, maxpages);
     if (!n) return fail(-ENOMEM);
     const pages = Array.from({ length: n }, (_, j) => page + j);
     size = Math.min(size, n * PAGE_SIZE - offset);
@@ -556,7 +556,7 @@ function extractBvecPages(k: Kernel, i: IovIter, maxsize: number, maxpages: numb
   let biSize = maxsize;
   let done = skip;
   // The kernel sizes the array from skip, not from the offset into the first page.
-  const max = wantPagesArray(k, maxsize, skip, maxpages);
+  const max = want_pages_array(k, maxsize, skip, maxpages);
   if (!max) return fail(-ENOMEM);
   const pages: number[] = [];
   let size = 0;
@@ -595,7 +595,7 @@ function xarrayPage(k: Kernel, file: File, index: number): number {
   const h = file.cache.get(index);
   if (h === undefined) return -1;
   k.fp.read('folio', h);
-  return k.mem.folioNrPages(h) > 1 ? h + (index - k.mem.index[h]) : h;
+  return k.mem.folioNrPages(h) > 1 ? h + (index - k.mem.indexOf(h)) : h;
 }
 
 /**
@@ -604,11 +604,11 @@ function xarrayPage(k: Kernel, file: File, index: number): number {
  * "nothing found" check: with no page at all and an offset into the first page, the size_t
  * subtraction wraps and it returns maxsize with an empty list (callers ensure the pages exist).
  */
-function extractXarrayPages(k: Kernel, i: IovIter, maxsize: number, maxpages: number): Extracted {
+function iov_iter_extract_xarray_pages(k: Kernel, i: IovIter, maxsize: number, maxpages: number): Extracted {
   const pos = i.xarrayStart + i.iovOffset;
   const index = Math.floor(pos / PAGE_SIZE);
   const offset = pos % PAGE_SIZE;
-  const n = wantPagesArray(k, maxsize, offset, maxpages);
+  const n = want_pages_array(k, maxsize, offset, maxpages);
   if (!n) return fail(-ENOMEM);
   const pages: number[] = [];
   for (let x = index; pages.length < n; x++) {
@@ -627,10 +627,10 @@ function extractXarrayPages(k: Kernel, i: IovIter, maxsize: number, maxpages: nu
  * no references. Count and position move as pages are taken; an extraction that ends exactly at
  * a folio's end leaves the slot on that folio (iovOffset = its size).
  */
-function extractFolioqPages(k: Kernel, i: IovIter, maxsize: number, maxpages: number): Extracted {
+function iov_iter_extract_folioq_pages(k: Kernel, i: IovIter, maxsize: number, maxpages: number): Extracted {
   let slot = i.seg;
   const offset0 = i.iovOffset % PAGE_SIZE;
-  const n = wantPagesArray(k, maxsize, offset0, maxpages);
+  const n = want_pages_array(k, maxsize, offset0, maxpages);
   if (!n) return fail(-ENOMEM);
   const pages: number[] = [];
   let extracted = 0;
@@ -684,7 +684,7 @@ function pipeSane(i: IovIter): boolean {
  * the allocation's reference). The iterator's count drops by what was appended. null when the
  * pipe is full or memory ran out.
  */
-function appendPipe(i: IovIter, size: number): { pfn: number; off: number; size: number } | null {
+function append_pipe(i: IovIter, size: number): { pfn: number; off: number; size: number } | null {
   const pipe = i.pipe!;
   const k = pipe.k;
   const offset = i.lastOffset;
@@ -727,16 +727,16 @@ type PipeGrab = 'get' | 'none' | 'pin';
  * reference of its own on each (get_page()); iov_iter_extract_pipe_pages() gives none ("the pipe
  * will hold the refs"); the seed 001 RFC's pipe_get_pages(use_pup) pins them (pin_page()).
  */
-function pipeGetPages(k: Kernel, i: IovIter, maxsize: number, maxpages: number, grab: PipeGrab): Extracted {
+function pipe_get_pages(k: Kernel, i: IovIter, maxsize: number, maxpages: number, grab: PipeGrab): Extracted {
   if (!pipeSane(i)) return fail(-EFAULT);
   const { npages, off } = pipeNpages(i);
   if (!npages) return fail(-EFAULT);
-  const count = wantPagesArray(k, maxsize, off, Math.min(npages, maxpages));
+  const count = want_pages_array(k, maxsize, off, Math.min(npages, maxpages));
   if (!count) return fail(-ENOMEM);
   const pages: number[] = [];
   let left = maxsize;
   while (pages.length < count && left > 0) {
-    const a = appendPipe(i, left);
+    const a = append_pipe(i, left);
     if (!a) break;
     if (grab === 'get') k.mem.refAdd(k.mem.head(a.pfn), 1);
     else if (grab === 'pin') pin_page(k, a.pfn);
@@ -796,18 +796,18 @@ export function iov_iter_extract_pages(k: Kernel, i: IovIter, maxsize: number, m
   switch (i.type) {
     case 'ITER_UBUF':
     case 'ITER_IOVEC':
-      return extractUserPages(k, i, maxsize, maxpages, extractionFlags);
+      return iov_iter_extract_user_pages(k, i, maxsize, maxpages, extractionFlags);
     case 'ITER_KVEC':
       return extractKvecPages(k, i, maxsize, maxpages);
     case 'ITER_BVEC':
-      return extractBvecPages(k, i, maxsize, maxpages);
+      return iov_iter_extract_bvec_pages(k, i, maxsize, maxpages);
     case 'ITER_FOLIOQ':
-      return extractFolioqPages(k, i, maxsize, maxpages);
+      return iov_iter_extract_folioq_pages(k, i, maxsize, maxpages);
     case 'ITER_XARRAY':
-      return extractXarrayPages(k, i, maxsize, maxpages);
+      return iov_iter_extract_xarray_pages(k, i, maxsize, maxpages);
     case 'ITER_PIPE':
       if (i.dir !== 'ITER_DEST') return fail(-EFAULT);
-      return pipeGetPages(k, i, maxsize, maxpages, 'none');
+      return pipe_get_pages(k, i, maxsize, maxpages, 'none');
     case 'ITER_DISCARD':
       return fail(-EFAULT);
   }
@@ -823,7 +823,7 @@ export function iov_iter_extract_pages(k: Kernel, i: IovIter, maxsize: number, m
  */
 export function iov_iter_pin_pages(k: Kernel, i: IovIter, maxsize: number, maxpages: number): Extracted {
   if (!k.profile.iterPinPagesRfc) throw new ApiUnavailable(`iov_iter_pin_pages() exists only in the seed 001 RFC (profile rfc-2020-bio-pin), not in ${k.profile.name}`);
-  if (i.type === 'ITER_PIPE') return pipeGetPages(k, i, Math.min(maxsize, i.count), maxpages, 'pin');
+  if (i.type === 'ITER_PIPE') return pipe_get_pages(k, i, Math.min(maxsize, i.count), maxpages, 'pin');
   if (i.type === 'ITER_DISCARD') return fail(-EFAULT);
   if (k.WARN_ON_ONCE(i.type !== 'ITER_IOVEC', 'lib/iov_iter.c:iov_iter_pin_pages:!iovec',
     `iov_iter_pin_pages() on an ${i.type} iterator`)) return fail(-EFAULT);
@@ -876,7 +876,7 @@ export function iov_iter_get_pages2(k: Kernel, i: IovIter, maxsize: number, maxp
       if (i.nofault) gup |= FOLL_NOFAULT;
       const { addr, size } = firstIovecSegment(k, i, maxsize);
       const start = addr % PAGE_SIZE;
-      const n = wantPagesArray(k, size, start, maxpages);
+      const n = want_pages_array(k, size, start, maxpages);
       if (!n) return fail(-ENOMEM);
       const pages = new Array<number>(n).fill(-1);
       const res = gup_fast_fallback(k, i.mm, addr - start, n, gup, pages);
@@ -893,7 +893,7 @@ export function iov_iter_get_pages2(k: Kernel, i: IovIter, maxsize: number, maxp
       const skip = i.iovOffset + bv.offset;
       const page = bv.pfn + Math.floor(skip / PAGE_SIZE);
       const start = skip % PAGE_SIZE;
-      const n = wantPagesArray(k, size, start, maxpages);
+      const n = want_pages_array(k, size, start, maxpages);
       if (!n) return fail(-ENOMEM);
       const pages: number[] = [];
       for (let j = 0; j < n; j++) {
@@ -911,7 +911,7 @@ export function iov_iter_get_pages2(k: Kernel, i: IovIter, maxsize: number, maxp
     }
     case 'ITER_FOLIOQ': {
       // iter_folioq_get_pages(): as the extraction, plus get_page() per page.
-      const r = extractFolioqPages(k, i, maxsize, maxpages);
+      const r = iov_iter_extract_folioq_pages(k, i, maxsize, maxpages);
       for (const p of r.pages) mem.refAdd(mem.head(p), 1);
       return r;
     }
@@ -920,7 +920,7 @@ export function iov_iter_get_pages2(k: Kernel, i: IovIter, maxsize: number, maxp
       const pos = i.xarrayStart + i.iovOffset;
       const index = Math.floor(pos / PAGE_SIZE);
       const start = pos % PAGE_SIZE;
-      const n = wantPagesArray(k, maxsize, start, maxpages);
+      const n = want_pages_array(k, maxsize, start, maxpages);
       if (!n) return fail(-ENOMEM);
       const pages: number[] = [];
       for (let x = index; pages.length < n; x++) {
@@ -937,7 +937,7 @@ export function iov_iter_get_pages2(k: Kernel, i: IovIter, maxsize: number, maxp
     }
     case 'ITER_PIPE': {
       const noRef = k.profile.nonUserIterNoRef && !k.profile.iterPinPagesRfc;
-      return pipeGetPages(k, i, maxsize, maxpages, noRef ? 'none' : 'get');
+      return pipe_get_pages(k, i, maxsize, maxpages, noRef ? 'none' : 'get');
     }
     case 'ITER_KVEC':
     case 'ITER_DISCARD':
@@ -1023,7 +1023,7 @@ function copyTokenToUser(k: Kernel, mm: Mm, addr: number, len: number, token: nu
     const n = Math.min((Math.floor(a / PAGE_SIZE) + 1) * PAGE_SIZE, addr + len) - a;
     const pfn = userAccess(k, mm, a, true);
     if (pfn < 0) return len - done;
-    k.mem.content[pfn] = token >>> 0;
+    k.mem.setContent(pfn, token >>> 0);
     k.fp.write('folio', k.mem.head(pfn));
     done += n;
     a += n;
@@ -1041,7 +1041,7 @@ function copyTokenFromUser(k: Kernel, mm: Mm, addr: number, len: number): { left
     const pfn = userAccess(k, mm, a, false);
     if (pfn < 0) return { left: len - done, token };
     k.fp.read('folio', k.mem.head(pfn));
-    token = k.mem.content[pfn];
+    token = k.mem.contentOf(pfn);
     done += n;
     a += n;
   }
@@ -1067,7 +1067,7 @@ function copyTokenToIter(k: Kernel, token: number, bytes: number, i: IovIter): n
       if (left) break;
     } else {
       for (const p of piecePages(pc.pfn, pc.off, pc.len)) {
-        k.mem.content[p] = token >>> 0;
+        k.mem.setContent(p, token >>> 0);
         k.fp.write('folio', k.mem.head(p));
       }
       progress += pc.len;
@@ -1092,7 +1092,7 @@ function copyTokenFromIter(k: Kernel, bytes: number, i: IovIter): { copied: numb
     } else {
       for (const p of piecePages(pc.pfn, pc.off, pc.len)) {
         k.fp.read('folio', k.mem.head(p));
-        token = k.mem.content[p];
+        token = k.mem.contentOf(p);
       }
       progress += pc.len;
     }
@@ -1116,7 +1116,7 @@ function pageCopySane(k: Kernel, pfn: number, offset: number, n: number): boolea
  * (push_page(): get_page(), page_cache_pipe_buf_ops), or grow the last buffer when it is the
  * same page and the data continues it; 0 when the pipe is full.
  */
-function copyPageToIterPipe(k: Kernel, pfn: number, offset: number, bytes: number, i: IovIter): number {
+function copy_page_to_iter_pipe(k: Kernel, pfn: number, offset: number, bytes: number, i: IovIter): number {
   const pipe = i.pipe!;
   bytes = Math.min(bytes, i.count);
   if (!bytes) return 0;
@@ -1147,9 +1147,9 @@ function fillPipe(k: Kernel, token: number, bytes: number, i: IovIter): number {
   if (!bytes || !pipeSane(i)) return 0;
   let n = bytes;
   while (n > 0) {
-    const a = appendPipe(i, n);
+    const a = append_pipe(i, n);
     if (!a) return bytes - n;
-    k.mem.content[a.pfn] = token >>> 0;
+    k.mem.setContent(a.pfn, token >>> 0);
     k.fp.write('folio', a.pfn);
     n -= a.size;
   }
@@ -1164,13 +1164,13 @@ export function copy_page_to_iter(k: Kernel, pfn: number, offset: number, bytes:
   if (!pageCopySane(k, pfn, offset, bytes)) return 0;
   if (k.WARN_ON_ONCE(i.dir === 'ITER_SOURCE', 'lib/iov_iter.c:_copy_to_iter:data_source',
     `copy to an ITER_SOURCE ${i.type} iterator`)) return 0;
-  if (i.type === 'ITER_PIPE') return copyPageToIterPipe(k, pfn, offset, bytes, i);
+  if (i.type === 'ITER_PIPE') return copy_page_to_iter_pipe(k, pfn, offset, bytes, i);
   let page = pfn + Math.floor(offset / PAGE_SIZE);
   offset %= PAGE_SIZE;
   let res = 0;
   for (;;) {
     k.fp.read('folio', k.mem.head(page));
-    const n = copyTokenToIter(k, k.mem.content[page], Math.min(bytes, PAGE_SIZE - offset), i);
+    const n = copyTokenToIter(k, k.mem.contentOf(page), Math.min(bytes, PAGE_SIZE - offset), i);
     res += n;
     bytes -= n;
     if (!bytes || !n) break;
@@ -1195,7 +1195,7 @@ export function copy_page_from_iter(k: Kernel, pfn: number, offset: number, byte
       `copy from an ITER_DEST ${i.type} iterator`)) break;
     const r = copyTokenFromIter(k, Math.min(bytes, PAGE_SIZE - offset), i);
     if (r.token !== null) {
-      k.mem.content[page] = r.token >>> 0;
+      k.mem.setContent(page, r.token >>> 0);
       k.fp.write('folio', k.mem.head(page));
     }
     res += r.copied;

@@ -9,16 +9,16 @@
 
 import type { Kernel } from '../kernel.js';
 import { EINVAL, PAGE_SIZE } from '../include/uapi.js';
-import type { File } from '../fs/file.js';
+import type { File } from '../include/linux/fs.js';
 import { folio_add_pin } from '../gup/api.js';
 import { put_page, unpin_user_page } from '../gup/unpin.js';
 import {
   bio_add_page, bio_alloc, bio_check_pages_dirty, bio_release_pages, bio_set_pages_dirty, BIO_MAX_VECS, type Bio,
-} from './bio.js';
-import { submit_bio } from './blkdev.js';
+} from '../block/bio.js';
+import { submit_bio } from '../block/blkdev.js';
 import { EIOCBQUEUED } from '../include/uapi.js';
-import { iov_iter_extract_pages, iov_iter_extract_will_pin, iov_iter_get_pages2, user_backed_iter, type IovIter } from './iov-iter.js';
-import { get_page_ref } from './zero.js';
+import { iov_iter_extract_pages, iov_iter_extract_will_pin, iov_iter_get_pages2, user_backed_iter, type IovIter } from '../lib/iov-iter.js';
+import { get_page_ref } from '../block/zero.js';
 
 /** DIO_PAGES: pages extracted per batch. */
 const DIO_PAGES = 64;
@@ -56,13 +56,13 @@ export function legacy_dio_rw(k: Kernel, file: File, iter: IovIter, pos: number,
       const index = Math.floor(p / PAGE_SIZE);
       if (!write && !file.disk.has(index)) {
         // A hole: zero_user() — the CPU zeroes this part of the page; no bio.
-        k.mem.content[pfn] = 0;
+        k.mem.setContent(pfn, 0);
       } else {
         // One section per page (block size = page size): dio_pin_page() for sdio->cur_page, then
         // dio_bio_add_page() gives the bio its own reference, then the section ends (dio_unpin_page()).
         hold(pfn);
         if (!bio || bio.vecs.length >= BIO_MAX_VECS) {
-          bio = bio_alloc(write ? 'REQ_OP_WRITE' : 'REQ_OP_READ', BIO_MAX_VECS, { disk: file.disk, index });
+          bio = bio_alloc(write ? 'REQ_OP_WRITE' : 'REQ_OP_READ', BIO_MAX_VECS, { file, index });
           bio.pinned = pinned;
           bio.reffed = !pinned;
           bios.push(bio);

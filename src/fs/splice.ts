@@ -4,13 +4,13 @@
 
 import type { Kernel } from '../kernel.js';
 import { PAGE_SIZE } from '../include/uapi.js';
-import { FMODE_PREAD, FMODE_READ, FMODE_WRITE, getDirectIO, type OpenFile, type RegularFile } from '../fs/fdtable.js';
-import { get_pipe_info } from '../fs/pipe.js';
+import { directIOOf, FMODE_PREAD, FMODE_READ, FMODE_WRITE, type OpenFile, type RegularFile } from './fdtable.js';
+import { get_pipe_info } from './pipe.js';
 import { EAGAIN, EBADF, EINVAL, EPIPE } from '../include/uapi.js';
 import { GFP_KERNEL } from '../mm/memory.js';
 import type { Task } from '../vm/mm.js';
-import { iov_iter_bvec, iov_iter_pipe, type BvecSeg, type IovIter } from './iov-iter.js';
-import { pipe_full, pipeAppendPage, type Pipe } from './pipe.js';
+import { iov_iter_bvec, iov_iter_pipe, type BvecSeg, type IovIter } from '../lib/iov-iter.js';
+import { pipe_full, pipeAppendPage, type Pipe } from '../lib/pipe-buf.js';
 
 /**
  * splice(fd_in, &off_in, fd_out, NULL, len, 0) from a file into a pipe (fs/splice.c do_splice()):
@@ -34,12 +34,12 @@ export function splice_check_file_to_pipe(k: Kernel, fileIn: OpenFile, out: Open
 /** Returns the read's result (bytes, -EIOCBQUEUED while its bios are in flight, or -errno) and the iterator. */
 export function splice_read_direct(k: Kernel, task: Task, of: RegularFile, pipe: Pipe, len: number, pos: number):
   { ret: number; iter: IovIter } {
-  const dio = getDirectIO()!;
+  const dio = directIOOf(of);
   if (!k.profile.spliceReadCopies) {
     // generic_file_splice_read(): the file reads straight into pages appended to the pipe; the
     // bios complete later, and a short read reverts the iterator (pipe_truncate()).
     const iter = iov_iter_pipe('ITER_DEST', pipe, len);
-    return { ret: dio(k, task, of, iter, pos, { async: true }), iter };
+    return { ret: dio(k, of.file, iter, pos, { async: true }), iter };
   }
   // copy_splice_read(): private pages, a synchronous read, then the pages move into the pipe.
   const mem = k.mem;
@@ -51,7 +51,7 @@ export function splice_read_direct(k: Kernel, task: Task, of: RegularFile, pipe:
     bvec.push({ pfn, offset: 0, len: Math.min(PAGE_SIZE, len - i * PAGE_SIZE) });
   }
   const iter = iov_iter_bvec('ITER_DEST', bvec, bvec.reduce((s, b) => s + b.len, 0));
-  const ret = dio(k, task, of, iter, pos, { async: false });
+  const ret = dio(k, of.file, iter, pos, { async: false });
   let left = Math.max(ret, 0);
   for (const b of bvec) {
     const n = Math.min(left, b.len);

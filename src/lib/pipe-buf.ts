@@ -6,30 +6,7 @@
 
 import type { Kernel } from '../kernel.js';
 import { put_page } from '../gup/unpin.js';
-import { copy_page_to_iter, type IovIter } from './iov-iter.js';
-
-/**
- * Which pipe_buf_operations a buffer has. All three release with put_page()
- * (generic_pipe_buf_release()); the name says where the reference came from:
- * - 'anon': a page the pipe allocated (lib/iov_iter.c push_anon(): default_pipe_buf_ops);
- *   the allocation's reference is the buffer's.
- * - 'user': a user page from vmsplice() (fs/splice.c iter_to_pipe(): user_page_pipe_buf_ops),
- *   a GET taken by iov_iter_get_pages2().
- * - 'page-cache': a page-cache page spliced by reference (lib/iov_iter.c push_page() /
- *   mm/filemap.c splice_folio_into_pipe(): page_cache_pipe_buf_ops), a get_page() of its own.
- */
-export type PipeBufOps = 'anon' | 'user' | 'page-cache';
-
-/** struct pipe_buffer: page, offset and length of the data, and the ops that release it. */
-export interface PipeBuffer {
-  pfn: number;
-  offset: number;
-  len: number;
-  ops: PipeBufOps;
-}
-
-/** PIPE_DEF_BUFFERS (include/linux/pipe_fs_i.h): a new pipe has 16 slots. */
-export const PIPE_DEF_BUFFERS = 16;
+import { PipeBufOps, PipeBuffer, PIPE_DEF_BUFFERS } from '../include/linux/pipe_fs_i.js';
 
 /**
  * struct pipe_inode_info: head and tail are free-running counters; slot n is ring[n & (size-1)]
@@ -61,7 +38,7 @@ export class Pipe {
 /** pipe(2) / alloc_pipe_info(): an empty pipe. Whatever it still holds is released at teardown (free_pipe_info()). */
 export function newPipe(k: Kernel, ringSize = PIPE_DEF_BUFFERS): Pipe {
   const pipe = new Pipe(k, ringSize);
-  k.onTeardown(() => pipeRelease(pipe));
+  k.onTeardown(() => free_pipe_info(pipe));
   return pipe;
 }
 
@@ -113,7 +90,7 @@ export function pipe_buf_release(pipe: Pipe, buf: PipeBuffer): void {
  * pipe_truncate()): release every buffer from slot `head` to the pipe's head, newest first.
  * Returns how many buffers were released.
  */
-export function pipeTruncate(pipe: Pipe, head: number): number {
+export function pipe_truncate(pipe: Pipe, head: number): number {
   pipe.k.fp.write('pipe', pipe.id);
   let n = 0;
   while (pipe.head > head && pipe.head > pipe.tail) {
@@ -127,7 +104,7 @@ export function pipeTruncate(pipe: Pipe, head: number): number {
 }
 
 /** free_pipe_info() (fs/pipe.c): the last close releases every buffer still in the pipe. */
-export function pipeRelease(pipe: Pipe): void {
+export function free_pipe_info(pipe: Pipe): void {
   if (pipe.freed) return;
   pipe.k.fp.write('pipe', pipe.id);
   while (pipe.tail !== pipe.head) {
@@ -151,35 +128,4 @@ export function pipeBytes(pipe: Pipe): number {
   let n = 0;
   for (let s = pipe.tail; s !== pipe.head; s++) n += pipe_buf(pipe, s).len;
   return n;
-}
-
-/**
- * pipe_read() (fs/pipe.c), minus waiting: copy from the oldest buffers into `to` with
- * copy_page_to_iter(); a buffer read to its end is released (put_page) and the tail moves on.
- * Returns the bytes read, 0 when the pipe is empty, or -EFAULT if nothing could be copied.
- */
-export function pipeRead(pipe: Pipe, to: IovIter): number {
-  const k = pipe.k;
-  k.fp.write('pipe', pipe.id);
-  let total = to.count;
-  let ret = 0;
-  while (total > 0 && pipe.tail !== pipe.head) {
-    const buf = pipe_buf(pipe, pipe.tail);
-    const chars = Math.min(total, buf.len);
-    const written = copy_page_to_iter(k, buf.pfn, buf.offset, chars, to);
-    if (written < chars) {
-      if (!ret) ret = -14; // -EFAULT
-      break;
-    }
-    ret += chars;
-    buf.offset += chars;
-    buf.len -= chars;
-    if (!buf.len) {
-      pipe.ring[pipe.tail & (pipe.ringSize - 1)] = null;
-      pipe.tail++;
-      pipe_buf_release(pipe, buf);
-    }
-    total -= chars;
-  }
-  return ret;
 }

@@ -5,29 +5,30 @@
 
 import type { Kernel } from '../kernel.js';
 import { HPAGE_PMD_SIZE, PAGE_SIZE } from '../include/uapi.js';
-import { PTE_HWPOISON_ENTRY } from '../vm/mm.js';
-import { splitHugePmd } from '../vm/pgtable.js';
-import { PG_hwpoison } from './page-flags.js';
+import { split_huge_pmd } from './pgtable.js';
+import { PG_hwpoison } from '../mm/page-flags.js';
+import { PTE_HWPOISON_ENTRY } from '../include/linux/mm.js';
+import { tasks } from './mm.js';
 
 export function memory_failure(k: Kernel, pfn: number): number {
   const mem = k.mem;
   const head = mem.head(pfn);
-  if (mem.flags[pfn] & PG_hwpoison) return 0;
+  if (mem.flagsOf(pfn) & PG_hwpoison) return 0;
   if (mem.isFree(pfn) || mem.isZeroPfn(pfn)) return -16; // -EBUSY: nothing the model can take offline
-  mem.flags[pfn] |= PG_hwpoison;
+  mem.set(pfn, PG_hwpoison);
   mem.refAdd(head, 1); // the poisoned page is held forever (it never returns to the allocator)
   k.note(`memory_failure: pfn ${pfn} poisoned`);
-  for (const t of k.tasks.values()) {
-    for (const v of t.mm.vmas) {
+  for (const t of tasks(k).values()) {
+    for (const v of t.mm.rmapVmas) {
       for (const [b, e] of [...v.pmd]) {
-        if (pfn >= e.pfn && pfn < e.pfn + mem.folioNrPages(e.pfn)) splitHugePmd(k, v, b * HPAGE_PMD_SIZE);
+        if (pfn >= e.pfn && pfn < e.pfn + mem.folioNrPages(e.pfn)) split_huge_pmd(k, v, b * HPAGE_PMD_SIZE);
       }
       for (let i = 0; i < v.pte.length; i++) {
         if (v.pte[i] !== pfn) continue;
         // try_to_unmap(TTU_HWPOISON): the PTE becomes a hwpoison entry.
         v.pte[i] = PTE_HWPOISON_ENTRY;
         v.bits[i] = 0;
-        mem.mapcount[pfn]--;
+        mem.mapcountAdd(pfn, -1);
         mem.putRefs(head, 1);
         k.fp.write('vma', v.id);
         k.note(`memory_failure: unmapped ${t.name}:0x${(v.start + i * PAGE_SIZE).toString(16)}`);

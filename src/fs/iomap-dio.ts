@@ -3,15 +3,15 @@
 
 import type { Kernel } from '../kernel.js';
 import { EINVAL, PAGE_SIZE } from '../include/uapi.js';
-import type { File } from '../fs/file.js';
-import { get_page_ref } from './zero.js';
+import type { File } from '../include/linux/fs.js';
+import { get_page_ref } from '../block/zero.js';
 import {
   bio_alloc, bio_check_pages_dirty, bio_iov_iter_get_pages, bio_release_pages, bio_set_pages_dirty, BIO_MAX_VECS,
   type Bio,
-} from './bio.js';
-import { DMA_ALIGNMENT, submit_bio } from './blkdev.js';
-import { iov_iter_zero, user_backed_iter, type IovIter } from './iov-iter.js';
-import { invalidate_inode_pages2_range } from '../fs/truncate.js';
+} from '../block/bio.js';
+import { DMA_ALIGNMENT, submit_bio } from '../block/blkdev.js';
+import { iov_iter_zero, user_backed_iter, type IovIter } from '../lib/iov-iter.js';
+import { invalidate_inode_pages2_range } from './truncate.js';
 
 /** The device's logical block size: O_DIRECT offsets and lengths must be multiples of it. */
 export const LOGICAL_BLOCK_SIZE = 512;
@@ -56,7 +56,7 @@ function endIo(dio: Dio) {
 
 /** iomap_dio_zero(): a separate, never-PINNED bio of zeroes for the unwritten part of a new block (R95). */
 function dioZero(k: Kernel, dio: Dio, file: File, index: number): void {
-  const bio = bio_alloc('REQ_OP_WRITE', 1, { disk: file.disk, index });
+  const bio = bio_alloc('REQ_OP_WRITE', 1, { file, index });
   const zero = k.mem.zeroPfns[0];
   if (!k.profile.iomapZeroNoRef) {
     get_page_ref(k, zero); // ≤ v6.4: ZERO_PAGE(0) plus a GET, put by the bio's release
@@ -144,7 +144,7 @@ export function iomap_dio_rw(k: Kernel, file: File, iter: IovIter, pos: number, 
     let done = 0;
     while (done < extLen) {
       const bio = bio_alloc(write ? 'REQ_OP_WRITE' : 'REQ_OP_READ', BIO_MAX_VECS,
-        { disk: file.disk, index: Math.floor((p + done) / FS_BLOCK_SIZE) });
+        { file, index: Math.floor((p + done) / FS_BLOCK_SIZE) });
       const ret = bio_iov_iter_get_pages(k, bio, iter);
       if (ret) {
         dio.error = failedIteration(k, iSize, write, p + done, ret);

@@ -1,0 +1,179 @@
+// The shape of src/ (docs/architecture.md, "Layers"): every import — value or type-only — points to
+// the same layer or one below, and no group of files imports itself in a circle. Upward calls go
+// through operation tables (include/linux/fs.ts), as the kernel's do through vm_ops and a_ops.
+
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const src = join(root, 'src');
+
+/**
+ * Bottom to top. An entry ending in '/' is a directory; a file named outright belongs to its
+ * entry even inside a directory listed elsewhere (the most specific entry wins).
+ */
+export const LAYERS: ReadonlyArray<readonly [string, readonly string[]]> = [
+  ['include: constants', ['include/uapi.ts', 'include/u64.ts', 'include/constants.ts', 'include/linux/mm.ts', 'include/linux/pipe_fs_i.ts']],
+  ['base', ['profile.ts', 'check/bug.ts', 'trace/ids.ts', 'trace/schema.ts', 'trace/footprint.ts', 'trace/trace.ts']],
+  ['mm: the folio table', ['mm/memory.ts', 'mm/page-flags.ts', 'mm/vmstat.ts']],
+  ['kernel', ['kernel.ts']],
+  ['include: shapes and ops tables', ['include/linux/fs.ts']],
+  ['mm', ['mm/']],
+  ['preempt', ['preempt.ts']],
+  ['vm', ['vm/']],
+  ['gup', ['gup/']],
+  ['lib', ['lib/']],
+  ['block', ['block/']],
+  ['fs', ['fs/']],
+  ['drivers', ['drivers/']],
+  ['check', ['check/']],
+  ['scenario', ['scenario/']],
+  ['explore', ['explore/']],
+  ['trace: renderers', ['trace/']],
+  ['report', ['report/']],
+  ['host', ['host/']],
+  ['fuzz', ['fuzz/']],
+  ['view', ['view/']],
+  ['docs', ['profile-doc.ts']],
+  ['cli', ['cli/']],
+];
+
+/** src/view/browser is its own tsc project (the viewer's); it is not part of the model. */
+const SKIP = 'view/browser/';
+
+function sources(dir: string, out: string[] = []): string[] {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) {
+      if (!`${relative(src, p)}/`.startsWith(SKIP)) sources(p, out);
+    } else if (e.name.endsWith('.ts')) out.push(relative(src, p));
+  }
+  return out;
+}
+
+function layerOf(file: string): number {
+  const exact = LAYERS.findIndex(([, pats]) => pats.includes(file));
+  if (exact >= 0) return exact;
+  let best = -1;
+  let bestLen = -1;
+  LAYERS.forEach(([, pats], i) => {
+    for (const p of pats) if (p.endsWith('/') && file.startsWith(p) && p.length > bestLen) [best, bestLen] = [i, p.length];
+  });
+  return best;
+}
+
+/** Every relative import of a file, type-only and dynamic ones included, as src-relative paths. */
+function importsOf(file: string): string[] {
+  const info = ts.preProcessFile(readFileSync(join(src, file), 'utf8'), true, true);
+  return info.importedFiles
+    .map((f) => f.fileName)
+    .filter((n) => n.startsWith('.'))
+    .map((n) => relative(src, resolve(dirname(join(src, file)), n.replace(/\.js$/, '.ts'))));
+}
+
+const files = sources(src).sort();
+const graph = new Map(files.map((f) => [f, importsOf(f)]));
+
+/** Strongly connected components of more than one file (Tarjan). */
+function cycles(g: Map<string, string[]>): string[][] {
+  let index = 0;
+  const idx = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const on = new Set<string>();
+  const out: string[][] = [];
+  const visit = (v: string): void => {
+    idx.set(v, index);
+    low.set(v, index++);
+    stack.push(v);
+    on.add(v);
+    for (const w of g.get(v) ?? []) {
+      if (!g.has(w)) continue;
+      if (!idx.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (on.has(w)) low.set(v, Math.min(low.get(v)!, idx.get(w)!));
+    }
+    if (low.get(v) === idx.get(v)) {
+      const c: string[] = [];
+      let w: string;
+      do {
+        w = stack.pop()!;
+        on.delete(w);
+        c.push(w);
+      } while (w !== v);
+      if (c.length > 1 || (g.get(v) ?? []).includes(v)) out.push(c.sort());
+    }
+  };
+  for (const v of g.keys()) if (!idx.has(v)) visit(v);
+  return out;
+}
+
+test('every source file belongs to a layer', () => {
+  assert.ok(files.length > 50, `found ${files.length} files under ${src}`);
+  assert.deepEqual(files.filter((f) => layerOf(f) < 0), []);
+});
+
+test('every import resolves to a source file', () => {
+  const missing: string[] = [];
+  for (const [f, deps] of graph) for (const d of deps) if (!graph.has(d) && !d.startsWith(SKIP)) missing.push(`${f} → ${d}`);
+  assert.deepEqual(missing, []);
+});
+
+test('no import cycle among src/ files (type-only imports included)', () => {
+  assert.deepEqual(cycles(graph), []);
+});
+
+test('imports go to the same layer or below (docs/architecture.md "Layers")', () => {
+  const up: string[] = [];
+  for (const [f, deps] of graph) {
+    const lf = layerOf(f);
+    for (const d of deps) {
+      const ld = layerOf(d);
+      if (ld > lf) up.push(`${f} (${LAYERS[lf][0]}) → ${d} (${LAYERS[ld][0]})`);
+    }
+  }
+  assert.deepEqual(up, []);
+});
+
+/** The folio table's typed arrays (src/mm/memory.ts PhysMem): private to their module. */
+const FOLIO_ARRAYS = ['refcount', 'mapcount', 'flags', 'order', 'zone', 'mapping', 'index', 'content'];
+const FOLIO_ARRAY_OWNER = 'src/mm/memory.ts';
+const arrayAccess = new RegExp(`\\.(${FOLIO_ARRAYS.join('|')})\\s*\\[`);
+
+function allSources(dir: string, out: string[] = []): string[] {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) allSources(p, out);
+    else if (e.name.endsWith('.ts')) out.push(p);
+  }
+  return out;
+}
+
+test('no code outside src/mm/memory.ts indexes the folio table\'s arrays (every access goes through an accessor that records it)', () => {
+  const hits: string[] = [];
+  for (const dir of ['src', 'test', 'bench']) {
+    for (const f of dir === 'src' ? files.map((x) => join(src, x)) : allSources(join(root, dir))) {
+      const rel = relative(root, f);
+      if (rel === FOLIO_ARRAY_OWNER || rel === 'test/architecture.test.ts') continue;
+      readFileSync(f, 'utf8').split('\n').forEach((line, i) => {
+        if (arrayAccess.test(line)) hits.push(`${rel}:${i + 1}: ${line.trim()}`);
+      });
+    }
+  }
+  assert.deepEqual(hits, []);
+  assert.ok(arrayAccess.test('k.mem.refcount[head] += 1') && arrayAccess.test('mem.content [p]'), 'the scan sees an access');
+  assert.ok(!arrayAccess.test('k.mem.refcountOf(head)'));
+});
+
+test('the checker finds a cycle and an upward import when there is one', () => {
+  const g = new Map([['a.ts', ['b.ts']], ['b.ts', ['c.ts']], ['c.ts', ['a.ts']], ['d.ts', ['a.ts']]]);
+  assert.deepEqual(cycles(g), [['a.ts', 'b.ts', 'c.ts']]);
+  assert.ok(layerOf('kernel.ts') < layerOf('vm/mm.ts'));
+  assert.ok(layerOf('mm/memory.ts') < layerOf('kernel.ts'), 'a named file wins over its directory');
+  assert.ok(layerOf('mm/filemap.ts') > layerOf('kernel.ts'));
+});
