@@ -170,6 +170,29 @@ test('no code outside src/mm/memory.ts indexes the folio table\'s arrays (every 
   assert.ok(!arrayAccess.test('k.mem.refcountOf(head)'));
 });
 
+/**
+ * The page tables (src/vm/mm.ts Vma): private fields, reached only through accessors that record
+ * the footprint (ptep_get(), set_pte_at(), ...) or through the observers' peek readers.
+ */
+const PGTABLE_OWNER = 'src/vm/mm.ts';
+const pgtableAccess = /\.(ptes|pteBits)\b|\.(pte|bits)\s*\[/;
+
+test('no code outside src/vm/mm.ts touches a VMA\'s page-table arrays', () => {
+  const hits: string[] = [];
+  for (const dir of ['src', 'test', 'bench']) {
+    for (const f of dir === 'src' ? files.map((x) => join(src, x)) : allSources(join(root, dir))) {
+      const rel = relative(root, f);
+      if (rel === PGTABLE_OWNER || rel === 'test/architecture.test.ts') continue;
+      readFileSync(f, 'utf8').split('\n').forEach((line, i) => {
+        if (pgtableAccess.test(line)) hits.push(`${rel}:${i + 1}: ${line.trim()}`);
+      });
+    }
+  }
+  assert.deepEqual(hits, []);
+  assert.ok(pgtableAccess.test('v.ptes[i] = -1') && pgtableAccess.test('vma.bits [i] |= 1') && pgtableAccess.test('const p = v.pteBits;'), 'the scan sees an access');
+  assert.ok(!pgtableAccess.test('v.ptep_get(k, i)') && !pgtableAccess.test('v.peekPteBits(i)'));
+});
+
 test('the checker finds a cycle and an upward import when there is one', () => {
   const g = new Map([['a.ts', ['b.ts']], ['b.ts', ['c.ts']], ['c.ts', ['a.ts']], ['d.ts', ['a.ts']]]);
   assert.deepEqual(cycles(g), [['a.ts', 'b.ts', 'c.ts']]);

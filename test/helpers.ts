@@ -73,8 +73,8 @@ export function pteWritable(t: Task, addr: number): boolean {
   const pmd = v.pmdLookup(addr);
   if (pmd) return (pmd.bits & PTE_WRITE) !== 0;
   const i = v.idx(addr);
-  assert.ok(v.pte[i] >= 0, `nothing mapped at 0x${addr.toString(16)}`);
-  return (v.bits[i] & PTE_WRITE) !== 0;
+  assert.ok(v.peekPte(i) >= 0, `nothing mapped at 0x${addr.toString(16)}`);
+  return (v.peekPteBits(i) & PTE_WRITE) !== 0;
 }
 
 export interface Env {

@@ -26,10 +26,9 @@ export function checkInvariants(k: Kernel, written?: ReadonlyArray<readonly [num
         if (mem.isFree(e.pfn)) out.push(`PMD in ${t.name} maps free pfn ${e.pfn} (use after free)`);
         pmds.set(e.pfn, (pmds.get(e.pfn) ?? 0) + 1);
       }
-      const pte = v.pte;
-      for (let i = 0; i < pte.length; i++) {
-        const p = pte[i];
-        if (p < 0 || v.bits[i] & PTE_SPECIAL) continue;
+      for (let i = 0, n = v.nrPages; i < n; i++) {
+        const p = v.peekPte(i);
+        if (p < 0 || v.peekPteBits(i) & PTE_SPECIAL) continue;
         if (mem.isFree(p)) out.push(`PTE ${t.name}:0x${(v.start + i * 4096).toString(16)} maps free pfn ${p} (use after free)`);
         ptes.set(p, (ptes.get(p) ?? 0) + 1);
       }

@@ -29,7 +29,7 @@ export function try_to_unmap_file_folio(k: Kernel, file: File, head: number): vo
       if (v.file !== file) continue;
       k.fp.read('vma', v.id); // the rmap walk reads the PTE also where the folio is not mapped
       const i = index - v.pgoff;
-      if (i >= 0 && i < v.nrPages && v.pte[i] === head) zapPte(k, v, i);
+      if (i >= 0 && i < v.nrPages && v.ptep_get(k, i) === head) zapPte(k, v, i);
     }
   }
 }

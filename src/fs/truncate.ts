@@ -22,7 +22,7 @@ function unmapMappingRange(k: Kernel, file: File, firstIndex: number): void {
       if (v.file !== file) continue;
       k.fp.read('vma', v.id); // the walk reads the page table also where it finds nothing to zap
       for (let i = Math.max(0, firstIndex - v.pgoff); i < v.nrPages; i++) {
-        if (v.pte[i] >= 0) zapPte(k, v, i);
+        if (v.ptep_get(k, i) >= 0) zapPte(k, v, i);
       }
     }
   }

@@ -62,10 +62,9 @@ export function folio_mkclean(k: Kernel, file: File, head: number): number {
       if (v.file !== file || !v.isShared()) continue;
       k.fp.read('vma', v.id); // the rmap walk reads the PTE also where it finds nothing to clean
       const i = index - v.pgoff; // vma_address(): a file page sits at one address per VMA
-      if (i < 0 || i >= v.nrPages || v.pte[i] !== head) continue;
-      if (!(v.bits[i] & (PTE_WRITE | PTE_DIRTY))) continue;
-      v.bits[i] &= ~(PTE_WRITE | PTE_DIRTY);
-      k.fp.write('vma', v.id);
+      if (i < 0 || i >= v.nrPages || v.ptep_get(k, i) !== head) continue;
+      if (!(v.ptep_get_bits(k, i) & (PTE_WRITE | PTE_DIRTY))) continue;
+      v.ptep_clear_bits(k, i, PTE_WRITE | PTE_DIRTY); // page_mkclean_one(): pte_wrprotect(pte_mkclean())
       cleaned++;
     }
   }

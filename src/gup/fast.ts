@@ -80,12 +80,10 @@ function* gup_fast(k: Kernel, mm: Mm, start: number, end: number, flags: number,
     }
     // gup_fast_pte_range()
     const vend = Math.min(vma.end, end);
-    const pte = vma.pte;
-    const bits = vma.bits;
     for (let i = vma.idx(addr); addr < vend; i++, addr += PAGE_SIZE) {
-      const pfn = pte[i];
+      const pfn = vma.ptep_get(k, i);
       if (pfn < 0) break walk;
-      const b = bits[i];
+      const b = vma.ptep_get_bits(k, i);
       if (b & PTE_SPECIAL) break walk; // the zero page is left to the slow path
       if (flags & FOLL_WRITE && !(b & PTE_WRITE)) break walk; // pte_access_permitted()
       if (!try_grab_folio_fast(k, pfn, 1, flags)) break walk;

@@ -120,14 +120,14 @@ function follow_page_mask(k: Kernel, vma: Vma, addr: number, flags: number, foll
     }
   }
   const i = vma.idx(addr);
-  const pfn = vma.pte[i];
+  const pfn = vma.ptep_get(k, i);
   if (pfn < 0) {
     // no_page_table(): FOLL_DUMP of a never-touched anonymous hole is an error, not a fault;
     // a non-present entry (hwpoison) goes to the fault path.
     if (pfn === -1 && flags & FOLL_DUMP && vma.isAnonymous()) return { pfn: -1, err: -EFAULT, pageMask: 0 };
     return NO_PAGE;
   }
-  const bits = vma.bits[i];
+  const bits = vma.ptep_get_bits(k, i);
   if (flags & FOLL_WRITE && !canFollowWrite(k, vma, bits, pfn, flags, follCow)) return NO_PAGE;
   if (bits & PTE_SPECIAL) {
     // vm_normal_page() is NULL; is_zero_pfn() gives the zero page back (FOLL_DUMP: a hole).

@@ -25,10 +25,9 @@ export function userAccess(k: Kernel, mm: Mm, addr: number, write: boolean): num
       return pmd.pfn + Math.floor((addr % (512 * PAGE_SIZE)) / PAGE_SIZE);
     }
     const i = vma.idx(addr);
-    if (!pmd && vma.pte[i] >= 0 && (!write || vma.bits[i] & PTE_WRITE)) {
-      if (write && !(vma.bits[i] & PTE_DIRTY)) k.fp.write('vma', vma.id);
-      vma.bits[i] |= PTE_YOUNG | (write ? PTE_DIRTY : 0);
-      return vma.pte[i];
+    if (!pmd && vma.ptep_get(k, i) >= 0 && (!write || vma.ptep_get_bits(k, i) & PTE_WRITE)) {
+      vma.ptep_set_bits(k, i, PTE_YOUNG | (write ? PTE_DIRTY : 0));
+      return vma.ptep_get(k, i);
     }
     const r = handle_mm_fault(k, vma, addr, write ? FAULT_FLAG_WRITE : 0);
     if (r & VM_FAULT_OOM) return -ENOMEM;
@@ -68,5 +67,5 @@ export function translate(mm: Mm, addr: number, k?: Kernel): number {
   k?.fp.read('vma', vma.id);
   const pmd = vma.pmdLookup(addr);
   if (pmd) return pmd.pfn + Math.floor((addr % (512 * PAGE_SIZE)) / PAGE_SIZE);
-  return vma.pte[vma.idx(addr)];
+  return k ? vma.ptep_get(k, vma.idx(addr)) : vma.peekPte(vma.idx(addr));
 }

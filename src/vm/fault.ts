@@ -61,7 +61,7 @@ export function handle_mm_fault(k: Kernel, vma: Vma, addr: number, fflags: numbe
     const r = do_huge_pmd_wp_page(k, vma, addr, fflags);
     if (r !== VM_FAULT_FALLBACK) return r;
   } else if (thpAllowed(k, vma) && vma.pmdFits(addr) &&
-    vma.ptesNone(Math.floor(addr / HPAGE_PMD_SIZE) * HPAGE_PMD_SIZE, HPAGE_PMD_NR)) {
+    vma.ptesNone(k, Math.floor(addr / HPAGE_PMD_SIZE) * HPAGE_PMD_SIZE, HPAGE_PMD_NR)) {
     const r = do_huge_pmd_anonymous_page(k, vma, addr, fflags);
     if (r !== VM_FAULT_FALLBACK) return r;
   }
@@ -70,16 +70,15 @@ export function handle_mm_fault(k: Kernel, vma: Vma, addr: number, fflags: numbe
 
 function handle_pte_fault(k: Kernel, vma: Vma, addr: number, fflags: number): number {
   const i = vma.idx(addr);
-  const pfn = vma.pte[i];
+  const pfn = vma.ptep_get(k, i);
   const write = (fflags & FAULT_FLAG_WRITE) !== 0;
   if (pfn === PTE_HWPOISON_ENTRY) return VM_FAULT_HWPOISON; // do_swap_page() on a hwpoison entry
   if (pfn < 0) return vma.file ? do_fault(k, vma, addr, fflags) : do_anonymous_page(k, vma, addr, write);
   if (fflags & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE)) {
-    if (!(vma.bits[i] & PTE_WRITE)) return do_wp_page(k, vma, addr, fflags);
-    if (write && !(vma.bits[i] & PTE_DIRTY)) k.fp.write('vma', vma.id); // writeback and zap read PTE_DIRTY
-    if (write) vma.bits[i] |= PTE_DIRTY;
+    if (!(vma.ptep_get_bits(k, i) & PTE_WRITE)) return do_wp_page(k, vma, addr, fflags);
+    if (write) vma.ptep_set_bits(k, i, PTE_DIRTY); // writeback and zap read PTE_DIRTY
   }
-  vma.bits[i] |= PTE_YOUNG;
+  vma.ptep_set_bits(k, i, PTE_YOUNG);
   return 0;
 }
 
@@ -91,7 +90,7 @@ function anonOrders(k: Kernel, vma: Vma, addr: number): number[] {
   for (const o of orders) {
     const size = PAGE_SIZE << o;
     const base = Math.floor(addr / size) * size;
-    if (base >= vma.start && base + size <= vma.end && vma.ptesNone(base, 1 << o)) out.push(o);
+    if (base >= vma.start && base + size <= vma.end && vma.ptesNone(k, base, 1 << o)) out.push(o);
   }
   out.push(0);
   return out;
@@ -186,10 +185,7 @@ function mappedOnlyBy(k: Kernel, head: number, mmId: number): boolean {
     if (t.mm.id === mmId || t.exited) continue;
     for (const v of t.mm.vmas) {
       for (const e of v.pmd.values()) if (e.pfn === head) return false;
-      for (let i = 0; i < v.pte.length; i++) {
-        const p = v.pte[i];
-        if (p >= head && p < head + nr) return false;
-      }
+      if (v.ptesFind(k, 0, head, head + nr) >= 0) return false;
     }
   }
   return true;
@@ -199,15 +195,14 @@ function mappedOnlyBy(k: Kernel, head: number, mmId: number): boolean {
 function do_wp_page(k: Kernel, vma: Vma, addr: number, fflags: number): number {
   const mem = k.mem;
   const i = vma.idx(addr);
-  const pfn = vma.pte[i];
+  const pfn = vma.ptep_get(k, i);
   const unshare = (fflags & FAULT_FLAG_UNSHARE) !== 0;
-  if (vma.bits[i] & PTE_SPECIAL) return wp_page_copy(k, vma, addr, unshare);
+  if (vma.ptep_get_bits(k, i) & PTE_SPECIAL) return wp_page_copy(k, vma, addr, unshare);
   const head = mem.head(pfn);
   if (vma.isShared()) {
     // wp_page_shared(): no COW in shared mappings; the filesystem is told first.
     if (vma.file) vma.vm_ops?.page_mkwrite?.(k, vma.file, head);
-    vma.bits[i] |= PTE_WRITE | PTE_DIRTY | PTE_YOUNG;
-    k.fp.write('vma', vma.id); // the PTE became writable: GUP-fast reads that
+    vma.ptep_set_bits(k, i, PTE_WRITE | PTE_DIRTY | PTE_YOUNG); // the PTE became writable: GUP-fast reads that
     folio_mark_dirty(k, head);
     return 0;
   }
@@ -217,8 +212,7 @@ function do_wp_page(k: Kernel, vma: Vma, addr: number, fflags: number): number {
       mem.set(pfn, exclusiveBit(k));
       k.fp.write('folio', head);
       if (unshare) return 0; // unshare never grants write access
-      vma.bits[i] |= PTE_DIRTY | PTE_YOUNG | mkwrite(vma);
-      k.fp.write('vma', vma.id);
+      vma.ptep_set_bits(k, i, PTE_DIRTY | PTE_YOUNG | mkwrite(vma));
       return 0;
     }
   }
@@ -229,8 +223,8 @@ function do_wp_page(k: Kernel, vma: Vma, addr: number, fflags: number): number {
 function wp_page_copy(k: Kernel, vma: Vma, addr: number, unshare: boolean): number {
   const mem = k.mem;
   const i = vma.idx(addr);
-  const old = vma.pte[i];
-  const oldSpecial = (vma.bits[i] & PTE_SPECIAL) !== 0;
+  const old = vma.ptep_get(k, i);
+  const oldSpecial = (vma.ptep_get_bits(k, i) & PTE_SPECIAL) !== 0;
   const np = newAnonFolio(k, vma, 0, 'wp_page_copy');
   if (np < 0) return VM_FAULT_OOM;
   mem.setContent(np, oldSpecial ? 0 : mem.contentOf(old));
@@ -240,7 +234,7 @@ function wp_page_copy(k: Kernel, vma: Vma, addr: number, unshare: boolean): numb
     mem.mapcountAdd(old, -1);
     mem.putRefs(oh, 1);
   }
-  vma.pte[i] = -1;
+  vma.pte_clear(k, i);
   mapPage(k, vma, addr, np, PTE_YOUNG | (unshare ? 0 : PTE_DIRTY | mkwrite(vma)));
   mem.set(np, exclusiveBit(k));
   return 0;

@@ -54,7 +54,7 @@ export function* do_fork_gen(k: Kernel, parent: Task, childName: string): Kernel
       if (r < 0) {
         // dup_mmap() failure: undo the child.
         for (const cv of [...dst.vmas]) {
-          for (let i = 0; i < cv.pte.length; i++) if (cv.pte[i] >= 0) undoChildPte(k, cv, i);
+          for (let i = 0; i < cv.nrPages; i++) if (cv.ptep_get(k, i) >= 0) undoChildPte(k, cv, i);
           for (const [b] of [...cv.pmd]) undoChildPmd(k, cv, b);
           remove_vma(k, dst, cv);
         }
@@ -73,9 +73,9 @@ export function* do_fork_gen(k: Kernel, parent: Task, childName: string): Kernel
 }
 
 function undoChildPte(k: Kernel, v: Vma, i: number): void {
-  const pfn = v.pte[i];
-  const special = (v.bits[i] & PTE_SPECIAL) !== 0;
-  v.pte[i] = -1;
+  const pfn = v.ptep_get(k, i);
+  const special = (v.ptep_get_bits(k, i) & PTE_SPECIAL) !== 0;
+  v.pte_clear(k, i);
   if (special) return;
   k.mem.mapcountAdd(pfn, -1);
   k.mem.putRefs(k.mem.head(pfn), 1);
@@ -117,12 +117,12 @@ function* copyPageRange(k: Kernel, srcMm: Mm, src: Vma, dst: Vma): KernelGen<num
     dst.pmd.set(b, { pfn: head, bits: e.bits });
   }
   // copy_pte_range() / copy_present_ptes()
-  for (let i = 0; i < src.pte.length; i++) {
-    const pfn = src.pte[i];
-    if (pfn === PTE_HWPOISON_ENTRY) dst.pte[i] = pfn; // copy_nonpresent_pte() copies hwpoison entries
+  for (let i = 0; i < src.nrPages; i++) {
+    const pfn = src.ptep_get(k, i);
+    if (pfn === PTE_HWPOISON_ENTRY) dst.set_pte_at(k, i, pfn, 0); // copy_nonpresent_pte() copies hwpoison entries
     if (pfn < 0) continue;
     const addr = src.start + i * PAGE_SIZE;
-    const bits = src.bits[i];
+    const bits = src.ptep_get_bits(k, i);
     if (bits & PTE_SPECIAL) {
       setPte(k, dst, addr, pfn, bits);
       continue;
@@ -154,8 +154,7 @@ function* copyPageRange(k: Kernel, srcMm: Mm, src: Vma, dst: Vma): KernelGen<num
     mem.refAdd(head, 1);
     let cbits = bits;
     if (cow && anon) {
-      src.bits[i] &= ~PTE_WRITE; // ptep_set_wrprotect()
-      k.fp.write('vma', src.id); // in this segment: the fork may pause again before its end
+      src.ptep_clear_bits(k, i, PTE_WRITE); // ptep_set_wrprotect(), in this segment: the fork may pause again
       cbits &= ~PTE_WRITE;
     }
     mapPage(k, dst, addr, pfn, cbits);

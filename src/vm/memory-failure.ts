@@ -23,14 +23,12 @@ export function memory_failure(k: Kernel, pfn: number): number {
       for (const [b, e] of [...v.pmd]) {
         if (pfn >= e.pfn && pfn < e.pfn + mem.folioNrPages(e.pfn)) split_huge_pmd(k, v, b * HPAGE_PMD_SIZE);
       }
-      for (let i = 0; i < v.pte.length; i++) {
-        if (v.pte[i] !== pfn) continue;
+      // The rmap walk reads each page table, also where the page is not mapped.
+      for (let i = v.ptesFind(k, 0, pfn, pfn + 1); i >= 0; i = v.ptesFind(k, i + 1, pfn, pfn + 1)) {
         // try_to_unmap(TTU_HWPOISON): the PTE becomes a hwpoison entry.
-        v.pte[i] = PTE_HWPOISON_ENTRY;
-        v.bits[i] = 0;
+        v.set_pte_at(k, i, PTE_HWPOISON_ENTRY, 0);
         mem.mapcountAdd(pfn, -1);
         mem.putRefs(head, 1);
-        k.fp.write('vma', v.id);
         k.note(`memory_failure: unmapped ${t.name}:0x${(v.start + i * PAGE_SIZE).toString(16)}`);
       }
     }

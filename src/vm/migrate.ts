@@ -72,9 +72,8 @@ export function migrate_folio(k: Kernel, head: number): number {
   for (const t of tasks(k).values()) {
     for (const v of t.mm.rmapVmas) {
       for (const e of v.pmd.values()) if (e.pfn === head) { e.pfn = np; k.fp.write('vma', v.id); }
-      for (let i = 0; i < v.pte.length; i++) {
-        const p = v.pte[i];
-        if (p >= head && p < head + nr) { v.pte[i] = np + (p - head); k.fp.write('vma', v.id); }
+      for (let i = v.ptesFind(k, 0, head, head + nr); i >= 0; i = v.ptesFind(k, i + 1, head, head + nr)) {
+        v.set_pte_at(k, i, np + (v.ptep_get(k, i) - head), v.ptep_get_bits(k, i));
       }
     }
   }

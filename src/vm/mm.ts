@@ -6,7 +6,7 @@ import { HPAGE_PMD_NR, HPAGE_PMD_SIZE, PAGE_SIZE } from '../include/uapi.js';
 import type { File, VmOperations } from '../include/linux/fs.js';
 import { IdSpace } from '../trace/ids.js';
 import { stateKey, type Kernel } from '../kernel.js';
-import { VM_SHARED, VM_MAYWRITE } from '../include/linux/mm.js';
+import { PTE_YOUNG, VM_SHARED, VM_MAYWRITE } from '../include/linux/mm.js';
 
 export interface PmdEntry {
   pfn: number;
@@ -24,9 +24,12 @@ export class Vma {
   vm_ops: VmOperations | null;
   /** File page offset of `start`. */
   pgoff: number;
-  /** Per page: the PFN mapped, or -1. */
-  pte: Int32Array;
-  bits: Uint8Array;
+  // The page table, private to this class: every access goes through the accessors below, which
+  // record a read (get) or write (set) of the VMA in the step's footprint (k.mem.fp: null while
+  // k.peek() runs and when footprints are off), so no operation can forget it. Observers that are
+  // not kernel code use the peek* readers. Per page: the PFN mapped (-1: pte_none), and PTE bits.
+  private ptes: Int32Array;
+  private pteBits: Uint8Array;
   readonly pmd = new Map<number, PmdEntry>();
   /** An anon_vma exists: the VMA has (had) anonymous pages, so fork copies its page tables. */
   anonVma = false;
@@ -41,8 +44,107 @@ export class Vma {
     if (file) file.users++;
     this.pgoff = pgoff;
     const n = (end - start) / PAGE_SIZE;
-    this.pte = new Int32Array(n).fill(-1);
-    this.bits = new Uint8Array(n);
+    this.ptes = new Int32Array(n).fill(-1);
+    this.pteBits = new Uint8Array(n);
+  }
+
+  /** ptep_get(): the PFN the PTE at page index i maps, -1 for pte_none (records a read). */
+  ptep_get(k: Kernel, i: number): number {
+    const fp = k.mem.fp;
+    if (fp !== null) fp.read('vma', this.id);
+    return this.ptes[i];
+  }
+
+  /** The PTE's bits (pte_write(), pte_dirty(), ... of ptep_get()); records a read. */
+  ptep_get_bits(k: Kernel, i: number): number {
+    const fp = k.mem.fp;
+    if (fp !== null) fp.read('vma', this.id);
+    return this.pteBits[i];
+  }
+
+  /** set_pte_at(): install pfn with bits at page index i (records a write). */
+  set_pte_at(k: Kernel, i: number, pfn: number, bits: number): void {
+    const fp = k.mem.fp;
+    if (fp !== null) fp.write('vma', this.id);
+    this.ptes[i] = pfn;
+    this.pteBits[i] = bits;
+  }
+
+  /** pte_clear(): the PTE at page index i becomes pte_none (records a write). */
+  pte_clear(k: Kernel, i: number): void {
+    const fp = k.mem.fp;
+    if (fp !== null) fp.write('vma', this.id);
+    this.ptes[i] = -1;
+    this.pteBits[i] = 0;
+  }
+
+  /**
+   * Set bits in a present PTE (pte_mkdirty(), pte_mkyoung(), ptep_set_access_flags()): records a
+   * read, and a write when a bit other than PTE_YOUNG changes (PTE_YOUNG is read by nothing, so
+   * setting it conflicts with nothing).
+   */
+  ptep_set_bits(k: Kernel, i: number, bits: number): void {
+    const old = this.pteBits[i];
+    const fp = k.mem.fp;
+    if (fp !== null) {
+      fp.read('vma', this.id);
+      if (((old | bits) ^ old) & ~PTE_YOUNG) fp.write('vma', this.id);
+    }
+    this.pteBits[i] = old | bits;
+  }
+
+  /** Clear bits of a PTE (ptep_set_wrprotect(), pte_mkclean()): records a read, and a write when a bit changes. */
+  ptep_clear_bits(k: Kernel, i: number, bits: number): void {
+    const old = this.pteBits[i];
+    const fp = k.mem.fp;
+    if (fp !== null) {
+      fp.read('vma', this.id);
+      if (old & bits & ~PTE_YOUNG) fp.write('vma', this.id);
+    }
+    this.pteBits[i] = old & ~bits;
+  }
+
+  /** Clear bits in every PTE of the VMA (change_protection() over the whole VMA); records a write. */
+  ptesClearBits(k: Kernel, bits: number): void {
+    const fp = k.mem.fp;
+    if (fp !== null) fp.write('vma', this.id);
+    const b = this.pteBits;
+    for (let i = 0; i < b.length; i++) b[i] &= ~bits;
+  }
+
+  /**
+   * The first page index >= from whose PTE maps a PFN in [lo, hi), or -1: an rmap walk's page
+   * table scan (page_vma_mapped_walk()); records one read of the VMA.
+   */
+  ptesFind(k: Kernel, from: number, lo: number, hi: number): number {
+    const fp = k.mem.fp;
+    if (fp !== null) fp.read('vma', this.id);
+    const p = this.ptes;
+    for (let i = from; i < p.length; i++) if (p[i] >= lo && p[i] < hi) return i;
+    return -1;
+  }
+
+  /** Move the page table of pages [cut, nrPages) into hi and shrink this one (split_vma()); records writes of both. */
+  splitPageTables(k: Kernel, hi: Vma, cut: number): void {
+    const fp = k.mem.fp;
+    if (fp !== null) {
+      fp.write('vma', this.id);
+      fp.write('vma', hi.id);
+    }
+    hi.ptes.set(this.ptes.subarray(cut));
+    hi.pteBits.set(this.pteBits.subarray(cut));
+    this.ptes = this.ptes.slice(0, cut);
+    this.pteBits = this.pteBits.slice(0, cut);
+  }
+
+  /** An observer's read of the PTE's PFN (invariants, queries, trace rendering): records nothing. */
+  peekPte(i: number): number {
+    return this.ptes[i];
+  }
+
+  /** An observer's read of the PTE's bits: records nothing. */
+  peekPteBits(i: number): number {
+    return this.pteBits[i];
   }
 
   get nrPages(): number {
@@ -85,9 +187,12 @@ export class Vma {
     return hs >= this.start && hs + HPAGE_PMD_SIZE <= this.end;
   }
 
-  ptesNone(from: number, nr: number): boolean {
+  /** pte_range_none(): no PTE in [from, from + nr pages) is populated; records a read. */
+  ptesNone(k: Kernel, from: number, nr: number): boolean {
+    const fp = k.mem.fp;
+    if (fp !== null) fp.read('vma', this.id);
     const i0 = this.idx(from);
-    for (let i = i0; i < i0 + nr; i++) if (this.pte[i] !== -1) return false;
+    for (let i = i0; i < i0 + nr; i++) if (this.ptes[i] !== -1) return false;
     return true;
   }
 }

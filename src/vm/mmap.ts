@@ -61,8 +61,7 @@ export function splitVma(k: Kernel, vma: Vma, addr: number): Vma {
   const mm = vma.mm;
   const hi = new Vma(mm, addr, vma.end, vma.flags, vma.file, vma.pgoff + (addr - vma.start) / PAGE_SIZE);
   const cut = vma.idx(addr);
-  hi.pte.set(vma.pte.subarray(cut));
-  hi.bits.set(vma.bits.subarray(cut));
+  vma.splitPageTables(k, hi, cut);
   hi.anonVma = vma.anonVma;
   for (const [b, e] of [...vma.pmd]) {
     if (b * HPAGE_PMD_SIZE >= addr) {
@@ -70,8 +69,6 @@ export function splitVma(k: Kernel, vma: Vma, addr: number): Vma {
       vma.pmd.delete(b);
     }
   }
-  vma.pte = vma.pte.slice(0, cut);
-  vma.bits = vma.bits.slice(0, cut);
   vma.end = addr;
   mm.insertVma(hi);
   if (hi.file) k.fp.write('file', hi.file.id); // linked into the file's i_mmap: rmap walks of the file see it
@@ -333,7 +330,7 @@ export function do_mprotect(k: Kernel, mm: Mm, start: number, length: number, pr
     const v = splitFor(k, v0, from, to);
     v.flags = (v.flags & ~(VM_READ | VM_WRITE | VM_EXEC)) | protToVmFlags(prot) | account;
     if (!(prot & PROT_WRITE)) {
-      for (let i = 0; i < v.bits.length; i++) v.bits[i] &= ~PTE_WRITE;
+      v.ptesClearBits(k, PTE_WRITE);
       for (const pe of v.pmd.values()) pe.bits &= ~PTE_WRITE;
     }
     k.fp.write('vma', v.id);

@@ -7,10 +7,7 @@ import type { Vma } from './mm.js';
 import { PTE_DIRTY, PTE_PRESENT, PTE_SPECIAL } from '../include/linux/mm.js';
 
 export function setPte(k: Kernel, vma: Vma, addr: number, pfn: number, bits: number): void {
-  const i = vma.idx(addr);
-  vma.pte[i] = pfn;
-  vma.bits[i] = bits;
-  k.fp.write('vma', vma.id);
+  vma.set_pte_at(k, vma.idx(addr), pfn, bits);
 }
 
 /** Map one page of a folio: rmap (mapcount) only; the caller accounts the reference. */
@@ -25,12 +22,10 @@ export function mapPage(k: Kernel, vma: Vma, addr: number, pfn: number, bits: nu
  * mapping's reference is dropped (may free the folio).
  */
 export function zapPte(k: Kernel, vma: Vma, i: number): void {
-  const pfn = vma.pte[i];
+  const pfn = vma.ptep_get(k, i);
   if (pfn < 0) return;
-  const bits = vma.bits[i];
-  vma.pte[i] = -1;
-  vma.bits[i] = 0;
-  k.fp.write('vma', vma.id);
+  const bits = vma.ptep_get_bits(k, i);
+  vma.pte_clear(k, i);
   if (bits & PTE_SPECIAL) return; // zero page: no rmap, no reference
   const mem = k.mem;
   const head = mem.head(pfn);
@@ -61,8 +56,8 @@ export function zapRange(k: Kernel, vma: Vma, start: number, end: number): void 
   const i0 = vma.idx(start);
   const i1 = vma.idx(end);
   for (let i = i0; i < i1; i++) {
-    if (vma.pte[i] >= 0) zapPte(k, vma, i);
-    else vma.pte[i] = -1; // non-present entries (hwpoison) are simply cleared
+    if (vma.ptep_get(k, i) >= 0) zapPte(k, vma, i);
+    else vma.pte_clear(k, i); // non-present entries (hwpoison) are simply cleared
   }
 }
 

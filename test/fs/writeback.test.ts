@@ -22,7 +22,7 @@ import { folio_maybe_dma_pinned } from '../../src/mm/folio.js';
 
 function pteBits(env: ReturnType<typeof fileSetup>, addr: number): number {
   const v = env.t.mm.findVma(addr)!;
-  return v.bits[v.idx(addr)];
+  return v.peekPteBits(v.idx(addr));
 }
 
 // mm/page-writeback.c folio_clear_dirty_for_io() + fs/ext4/page-io.c: clean PTE and folio, then

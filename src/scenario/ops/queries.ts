@@ -41,7 +41,7 @@ function pteOf(t: Task, addr: number): { writable: boolean; dirty: boolean } | n
   const v = t.mm.findVma(addr);
   if (!v) return null;
   const pmd = v.pmdLookup(addr);
-  const bits = pmd ? pmd.bits : v.pte[v.idx(addr)] >= 0 ? v.bits[v.idx(addr)] : -1;
+  const bits = pmd ? pmd.bits : v.peekPte(v.idx(addr)) >= 0 ? v.peekPteBits(v.idx(addr)) : -1;
   return bits < 0 ? null : { writable: (bits & PTE_WRITE) !== 0, dirty: (bits & PTE_DIRTY) !== 0 };
 }
 
@@ -129,7 +129,7 @@ export const MM_QUERIES: QueryImpl[] = [
       const t = c.task!;
       let rss = 0;
       for (const v of t.mm.vmas) {
-        for (let i = 0; i < v.pte.length; i++) if (v.pte[i] >= 0 && !c.k.mem.isZeroPfn(v.pte[i])) rss++;
+        for (let i = 0; i < v.nrPages; i++) if (v.peekPte(i) >= 0 && !c.k.mem.isZeroPfn(v.peekPte(i))) rss++;
         for (const e of v.pmd.values()) if (!c.k.mem.isHugeZero(e.pfn)) rss += 512;
       }
       return { has_pinned: t.mm.hasPinned, vmas: t.mm.vmas.length, rss, exited: t.exited };
