@@ -175,9 +175,9 @@ test('no code outside src/mm/memory.ts indexes the folio table\'s arrays (every 
  * the footprint (ptep_get(), set_pte_at(), ...) or through the observers' peek readers.
  */
 const PGTABLE_OWNER = 'src/vm/mm.ts';
-const pgtableAccess = /\.(ptes|pteBits)\b|\.(pte|bits)\s*\[/;
+const pgtableAccess = /\.(ptes|pteBits|pmds|pmd)\b|\.(pte|bits)\s*\[/;
 
-test('no code outside src/vm/mm.ts touches a VMA\'s page-table arrays', () => {
+test('no code outside src/vm/mm.ts touches a VMA\'s page-table arrays or PMD leaves', () => {
   const hits: string[] = [];
   for (const dir of ['src', 'test', 'bench']) {
     for (const f of dir === 'src' ? files.map((x) => join(src, x)) : allSources(join(root, dir))) {
@@ -189,8 +189,8 @@ test('no code outside src/vm/mm.ts touches a VMA\'s page-table arrays', () => {
     }
   }
   assert.deepEqual(hits, []);
-  assert.ok(pgtableAccess.test('v.ptes[i] = -1') && pgtableAccess.test('vma.bits [i] |= 1') && pgtableAccess.test('const p = v.pteBits;'), 'the scan sees an access');
-  assert.ok(!pgtableAccess.test('v.ptep_get(k, i)') && !pgtableAccess.test('v.peekPteBits(i)'));
+  assert.ok(pgtableAccess.test('v.ptes[i] = -1') && pgtableAccess.test('vma.bits [i] |= 1') && pgtableAccess.test('const p = v.pteBits;') && pgtableAccess.test('vma.pmds.delete(b)'), 'the scan sees an access');
+  assert.ok(!pgtableAccess.test('v.ptep_get(k, i)') && !pgtableAccess.test('v.peekPteBits(i)') && !pgtableAccess.test('v.pmd_get(k, a)'));
 });
 
 test('the checker finds a cycle and an upward import when there is one', () => {

@@ -70,7 +70,7 @@ export function pfnAt(t: Task, addr: number): number {
 export function pteWritable(t: Task, addr: number): boolean {
   const v = t.mm.findVma(addr);
   assert.ok(v, `no VMA at 0x${addr.toString(16)}`);
-  const pmd = v.pmdLookup(addr);
+  const pmd = v.peekPmd(addr);
   if (pmd) return (pmd.bits & PTE_WRITE) !== 0;
   const i = v.idx(addr);
   assert.ok(v.peekPte(i) >= 0, `nothing mapped at 0x${addr.toString(16)}`);

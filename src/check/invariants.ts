@@ -21,7 +21,7 @@ export function checkInvariants(k: Kernel, written?: ReadonlyArray<readonly [num
     if (t.exited) continue;
     // A fork the explorer paused half-way: the child's page tables already map pages.
     for (const v of t.mm.rmapVmas) {
-      for (const e of v.pmd.values()) {
+      for (const e of v.peekPmdLeaves().values()) {
         if (mem.isHugeZero(e.pfn)) continue;
         if (mem.isFree(e.pfn)) out.push(`PMD in ${t.name} maps free pfn ${e.pfn} (use after free)`);
         pmds.set(e.pfn, (pmds.get(e.pfn) ?? 0) + 1);

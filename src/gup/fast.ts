@@ -57,7 +57,7 @@ function* gup_fast(k: Kernel, mm: Mm, start: number, end: number, flags: number,
     const vma = mm.findVma(addr); // stands in for the page-table walk: no VMA, no page table
     if (!vma) break;
     k.fp.read('vma', vma.id);
-    const pmd = vma.pmdLookup(addr);
+    const pmd = vma.pmd_get(k, addr);
     if (pmd) {
       // gup_fast_pmd_leaf()
       if (flags & FOLL_WRITE && !(pmd.bits & PTE_WRITE)) break;

@@ -101,7 +101,7 @@ const NO_PAGE: Follow = { pfn: -1, err: 0, pageMask: 0 };
 function follow_page_mask(k: Kernel, vma: Vma, addr: number, flags: number, follCow: boolean): Follow {
   const mem = k.mem;
   k.fp.read('vma', vma.id);
-  const pmd = vma.pmdLookup(addr);
+  const pmd = vma.pmd_get(k, addr);
   if (pmd) {
     if (flags & FOLL_SPLIT_PMD && !(vma.flags & VM_HUGETLB)) {
       split_huge_pmd(k, vma, addr);
@@ -113,7 +113,7 @@ function follow_page_mask(k: Kernel, vma: Vma, addr: number, flags: number, foll
       const ret = try_grab_folio(k, head, 1, flags);
       if (ret) return { pfn: -1, err: ret, pageMask: 0 };
       if (flags & FOLL_TOUCH) {
-        pmd.bits |= PTE_YOUNG | (flags & FOLL_WRITE ? PTE_DIRTY : 0);
+        vma.pmd_set_bits(k, Math.floor(addr / HPAGE_PMD_SIZE), PTE_YOUNG | (flags & FOLL_WRITE ? PTE_DIRTY : 0));
       }
       const pfn = head + Math.floor((addr % HPAGE_PMD_SIZE) / PAGE_SIZE);
       return { pfn, err: 0, pageMask: HPAGE_PMD_NR - 1 };

@@ -2,7 +2,7 @@
 // page-fault handler (arch/x86/mm/fault.c access_error(), then handle_mm_fault()).
 
 import type { Kernel } from '../kernel.js';
-import { EFAULT, ENOMEM, PAGE_SIZE } from '../include/uapi.js';
+import { EFAULT, ENOMEM, HPAGE_PMD_SIZE, PAGE_SIZE } from '../include/uapi.js';
 import { handle_mm_fault } from './fault.js';
 import type { Mm } from './mm.js';
 import { PTE_DIRTY, PTE_WRITE, PTE_YOUNG, VM_EXEC, VM_READ, VM_WRITE, FAULT_FLAG_WRITE, VM_FAULT_ERROR, VM_FAULT_OOM } from '../include/linux/mm.js';
@@ -18,10 +18,9 @@ export function userAccess(k: Kernel, mm: Mm, addr: number, write: boolean): num
   const need = write ? VM_WRITE : VM_READ | VM_WRITE | VM_EXEC;
   if (!(vma.flags & need)) return -EFAULT;
   for (let tries = 0; tries < 4; tries++) {
-    const pmd = vma.pmdLookup(addr);
+    const pmd = vma.pmd_get(k, addr);
     if (pmd && (!write || pmd.bits & PTE_WRITE)) {
-      if (write && !(pmd.bits & PTE_DIRTY)) k.fp.write('vma', vma.id);
-      pmd.bits |= PTE_YOUNG | (write ? PTE_DIRTY : 0);
+      vma.pmd_set_bits(k, Math.floor(addr / HPAGE_PMD_SIZE), PTE_YOUNG | (write ? PTE_DIRTY : 0));
       return pmd.pfn + Math.floor((addr % (512 * PAGE_SIZE)) / PAGE_SIZE);
     }
     const i = vma.idx(addr);
@@ -65,7 +64,7 @@ export function translate(mm: Mm, addr: number, k?: Kernel): number {
   const vma = mm.findVma(addr);
   if (!vma) return -1;
   k?.fp.read('vma', vma.id);
-  const pmd = vma.pmdLookup(addr);
+  const pmd = k ? vma.pmd_get(k, addr) : vma.peekPmd(addr);
   if (pmd) return pmd.pfn + Math.floor((addr % (512 * PAGE_SIZE)) / PAGE_SIZE);
   return k ? vma.ptep_get(k, vma.idx(addr)) : vma.peekPte(vma.idx(addr));
 }

@@ -50,12 +50,11 @@ export function handle_mm_fault(k: Kernel, vma: Vma, addr: number, fflags: numbe
   k.note(`fault ${fflags & FAULT_FLAG_WRITE ? 'write' : fflags & FAULT_FLAG_UNSHARE ? 'unshare' : 'read'} 0x${addr.toString(16)}`);
   k.fp.read('vma', vma.id);
   if (vma.flags & VM_HUGETLB) return hugetlb_fault(k, vma, addr, fflags);
-  const pmd = vma.pmdLookup(addr);
+  const pmd = vma.pmd_get(k, addr);
   if (pmd) {
     if (!(fflags & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE))) return 0;
     if (pmd.bits & PTE_WRITE) {
-      if (fflags & FAULT_FLAG_WRITE && !(pmd.bits & PTE_DIRTY)) k.fp.write('vma', vma.id);
-      if (fflags & FAULT_FLAG_WRITE) pmd.bits |= PTE_DIRTY | PTE_YOUNG;
+      if (fflags & FAULT_FLAG_WRITE) vma.pmd_set_bits(k, Math.floor(addr / HPAGE_PMD_SIZE), PTE_DIRTY | PTE_YOUNG);
       return 0;
     }
     const r = do_huge_pmd_wp_page(k, vma, addr, fflags);
@@ -184,7 +183,7 @@ function mappedOnlyBy(k: Kernel, head: number, mmId: number): boolean {
   for (const t of tasks(k).values()) {
     if (t.mm.id === mmId || t.exited) continue;
     for (const v of t.mm.vmas) {
-      for (const e of v.pmd.values()) if (e.pfn === head) return false;
+      for (const e of v.pmdLeaves(k).values()) if (e.pfn === head) return false;
       if (v.ptesFind(k, 0, head, head + nr) >= 0) return false;
     }
   }
@@ -248,8 +247,7 @@ function do_huge_pmd_anonymous_page(k: Kernel, vma: Vma, addr: number, fflags: n
   if (!(fflags & FAULT_FLAG_WRITE) && k.machine.useHugeZeroPage && !k.machine.forbidsZeropage) {
     const hz = mem.hugeZeroFolio();
     if (hz < 0) return VM_FAULT_FALLBACK;
-    vma.pmd.set(block, { pfn: hz, bits: PTE_PRESENT | PTE_YOUNG | (k.profile.hugeZeroPmdSpecial ? PTE_SPECIAL : 0) });
-    k.fp.write('vma', vma.id);
+    vma.set_pmd_at(k, block, hz, PTE_PRESENT | PTE_YOUNG | (k.profile.hugeZeroPmdSpecial ? PTE_SPECIAL : 0));
     return 0;
   }
   const pfn = newAnonFolio(k, vma, HPAGE_PMD_ORDER, 'do_huge_pmd_anonymous_page');
@@ -257,8 +255,7 @@ function do_huge_pmd_anonymous_page(k: Kernel, vma: Vma, addr: number, fflags: n
   k.vmstat.mod('thp_fault_alloc', 1);
   mem.entireMapcountAdd(pfn, 1);
   mem.set(pfn, exclusiveBit(k));
-  vma.pmd.set(block, { pfn, bits: PTE_PRESENT | PTE_YOUNG | PTE_DIRTY | mkwrite(vma) });
-  k.fp.write('vma', vma.id);
+  vma.set_pmd_at(k, block, pfn, PTE_PRESENT | PTE_YOUNG | PTE_DIRTY | mkwrite(vma));
   return 0;
 }
 
@@ -266,7 +263,7 @@ function do_huge_pmd_anonymous_page(k: Kernel, vma: Vma, addr: number, fflags: n
 function do_huge_pmd_wp_page(k: Kernel, vma: Vma, addr: number, fflags: number): number {
   const mem = k.mem;
   const block = Math.floor(addr / HPAGE_PMD_SIZE);
-  const e = vma.pmd.get(block)!;
+  const e = vma.pmdLeaves(k).get(block)!;
   const unshare = (fflags & FAULT_FLAG_UNSHARE) !== 0;
   if (mem.isHugeZero(e.pfn)) {
     // do_huge_zero_wp_pmd(): a fresh THP, else split into zero-page PTEs.
@@ -277,8 +274,7 @@ function do_huge_pmd_wp_page(k: Kernel, vma: Vma, addr: number, fflags: number):
     }
     mem.entireMapcountAdd(pfn, 1);
     mem.set(pfn, exclusiveBit(k));
-    vma.pmd.set(block, { pfn, bits: PTE_PRESENT | PTE_YOUNG | (unshare ? 0 : PTE_DIRTY | mkwrite(vma)) });
-    k.fp.write('vma', vma.id);
+    vma.set_pmd_at(k, block, pfn, PTE_PRESENT | PTE_YOUNG | (unshare ? 0 : PTE_DIRTY | mkwrite(vma)));
     return 0;
   }
   const head = e.pfn;
@@ -287,7 +283,7 @@ function do_huge_pmd_wp_page(k: Kernel, vma: Vma, addr: number, fflags: number):
   if (exclusive || reusable) {
     mem.set(head, exclusiveBit(k));
     k.fp.write('folio', head);
-    if (!unshare) e.bits |= PTE_DIRTY | PTE_YOUNG | mkwrite(vma);
+    if (!unshare) vma.pmd_set_bits(k, block, PTE_DIRTY | PTE_YOUNG | mkwrite(vma));
     return 0;
   }
   split_huge_pmd(k, vma, addr);

@@ -55,7 +55,7 @@ export function* do_fork_gen(k: Kernel, parent: Task, childName: string): Kernel
         // dup_mmap() failure: undo the child.
         for (const cv of [...dst.vmas]) {
           for (let i = 0; i < cv.nrPages; i++) if (cv.ptep_get(k, i) >= 0) undoChildPte(k, cv, i);
-          for (const [b] of [...cv.pmd]) undoChildPmd(k, cv, b);
+          for (const b of [...cv.pmdLeaves(k).keys()]) undoChildPmd(k, cv, b);
           remove_vma(k, dst, cv);
         }
         return r;
@@ -82,8 +82,8 @@ function undoChildPte(k: Kernel, v: Vma, i: number): void {
 }
 
 function undoChildPmd(k: Kernel, v: Vma, b: number): void {
-  const e = v.pmd.get(b)!;
-  v.pmd.delete(b);
+  const e = v.pmdLeaves(k).get(b)!;
+  v.pmd_clear(k, b);
   if (k.mem.isHugeZero(e.pfn)) return;
   k.mem.entireMapcountAdd(e.pfn, -1);
   k.mem.putRefs(e.pfn, 1);
@@ -94,10 +94,10 @@ function* copyPageRange(k: Kernel, srcMm: Mm, src: Vma, dst: Vma): KernelGen<num
   k.fp.read('vma', src.id);
   const cow = src.isCowMapping();
   // copy_huge_pmd()
-  for (const [b, e] of [...src.pmd]) {
+  for (const [b, e] of [...src.pmdLeaves(k)]) {
     const addr = b * HPAGE_PMD_SIZE;
     if (mem.isHugeZero(e.pfn)) {
-      dst.pmd.set(b, { ...e });
+      dst.set_pmd_at(k, b, e.pfn, e.bits);
       continue;
     }
     const head = e.pfn;
@@ -111,10 +111,9 @@ function* copyPageRange(k: Kernel, srcMm: Mm, src: Vma, dst: Vma): KernelGen<num
     mem.entireMapcountAdd(head, 1);
     if (cow && mem.test(head, PG_anon)) {
       mem.clear(head, PG_anon_exclusive);
-      e.bits &= ~PTE_WRITE;
-      k.fp.write('vma', src.id);
+      src.pmd_clear_bits(k, b, PTE_WRITE); // pmdp_set_wrprotect()
     }
-    dst.pmd.set(b, { pfn: head, bits: e.bits });
+    dst.set_pmd_at(k, b, head, e.bits);
   }
   // copy_pte_range() / copy_present_ptes()
   for (let i = 0; i < src.nrPages; i++) {

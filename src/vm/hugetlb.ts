@@ -29,19 +29,18 @@ function newHugetlbAnon(k: Kernel, vma: Vma): number {
 export function hugetlb_fault(k: Kernel, vma: Vma, addr: number, fflags: number): number {
   const mem = k.mem;
   const block = Math.floor(addr / HPAGE_PMD_SIZE);
-  const e = vma.pmd.get(block);
+  const e = vma.pmdLeaves(k).get(block);
   const write = (fflags & FAULT_FLAG_WRITE) !== 0;
   const writeBit = vma.flags & VM_WRITE ? PTE_WRITE : 0;
   if (!e) {
     // No zero page for hugetlb: even a read fault allocates (SIGBUS when the pool is empty).
     const pfn = newHugetlbAnon(k, vma);
     if (pfn < 0) return VM_FAULT_SIGBUS;
-    vma.pmd.set(block, { pfn, bits: PTE_PRESENT | PTE_YOUNG | (write ? PTE_DIRTY | writeBit : 0) });
-    k.fp.write('vma', vma.id);
+    vma.set_pmd_at(k, block, pfn, PTE_PRESENT | PTE_YOUNG | (write ? PTE_DIRTY | writeBit : 0));
     return 0;
   }
   if (!(fflags & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE)) || e.bits & PTE_WRITE) {
-    if (write) e.bits |= PTE_DIRTY;
+    if (write) vma.pmd_set_bits(k, block, PTE_DIRTY);
     return 0;
   }
   const unshare = (fflags & FAULT_FLAG_UNSHARE) !== 0;
@@ -50,7 +49,7 @@ export function hugetlb_fault(k: Kernel, vma: Vma, addr: number, fflags: number)
   const exclusive = k.profile.anonExclusive && (mem.flagsOf(old) & PG_anon_exclusive) !== 0;
   if (exclusive || (mem.test(old, PG_anon) && mem.folioMapcount(old) === HPAGE_PMD_NR)) {
     mem.set(old, k.profile.anonExclusive ? PG_anon_exclusive : 0);
-    if (!unshare) e.bits |= PTE_DIRTY | PTE_YOUNG | writeBit;
+    if (!unshare) vma.pmd_set_bits(k, block, PTE_DIRTY | PTE_YOUNG | writeBit);
     k.fp.write('folio', old);
     return 0;
   }
@@ -58,7 +57,7 @@ export function hugetlb_fault(k: Kernel, vma: Vma, addr: number, fflags: number)
   if (np < 0) return VM_FAULT_OOM;
   for (let i = 0; i < HPAGE_PMD_NR; i++) mem.setContent(np + i, mem.contentOf(old + i));
   k.note(`hugetlb ${unshare ? 'unshare' : 'COW'}: pfn ${old} -> ${np}`);
-  vma.pmd.set(block, { pfn: np, bits: PTE_PRESENT | PTE_YOUNG | (unshare ? 0 : PTE_DIRTY | writeBit) });
+  vma.set_pmd_at(k, block, np, PTE_PRESENT | PTE_YOUNG | (unshare ? 0 : PTE_DIRTY | writeBit));
   mem.entireMapcountAdd(old, -1);
   mem.putRefs(old, 1);
   return 0;
@@ -71,22 +70,22 @@ export function hugetlb_fault(k: Kernel, vma: Vma, addr: number, fflags: number)
  */
 export function copy_hugetlb_page_range(k: Kernel, srcMm: Mm, src: Vma, dst: Vma): number {
   const mem = k.mem;
-  for (const [b, e] of src.pmd) {
+  for (const [b, e] of src.pmdLeaves(k)) {
     const head = e.pfn;
     const exclusive = !k.profile.anonExclusive || (mem.flagsOf(head) & PG_anon_exclusive) !== 0;
     if (k.profile.forkCopiesMaybePinned && srcMm.hasPinned && exclusive && folio_maybe_dma_pinned(k, head)) {
       const np = newHugetlbAnon(k, dst);
       if (np < 0) return -12;
       for (let i = 0; i < HPAGE_PMD_NR; i++) mem.setContent(np + i, mem.contentOf(head + i));
-      dst.pmd.set(b, { pfn: np, bits: PTE_PRESENT | PTE_YOUNG | PTE_DIRTY | (src.flags & VM_WRITE ? PTE_WRITE : 0) });
+      dst.set_pmd_at(k, b, np, PTE_PRESENT | PTE_YOUNG | PTE_DIRTY | (src.flags & VM_WRITE ? PTE_WRITE : 0));
       k.note(`fork: copy maybe-pinned hugetlb pfn ${head} -> child pfn ${np}`);
       continue;
     }
     mem.refAdd(head, 1);
     mem.entireMapcountAdd(head, 1);
     mem.clear(head, PG_anon_exclusive);
-    e.bits &= ~PTE_WRITE;
-    dst.pmd.set(b, { pfn: head, bits: e.bits });
+    src.pmd_clear_bits(k, b, PTE_WRITE);
+    dst.set_pmd_at(k, b, head, e.bits);
   }
   k.fp.write('vma', src.id);
   return 0;

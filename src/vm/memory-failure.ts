@@ -20,7 +20,7 @@ export function memory_failure(k: Kernel, pfn: number): number {
   k.note(`memory_failure: pfn ${pfn} poisoned`);
   for (const t of tasks(k).values()) {
     for (const v of t.mm.rmapVmas) {
-      for (const [b, e] of [...v.pmd]) {
+      for (const [b, e] of [...v.pmdLeaves(k)]) {
         if (pfn >= e.pfn && pfn < e.pfn + mem.folioNrPages(e.pfn)) split_huge_pmd(k, v, b * HPAGE_PMD_SIZE);
       }
       // The rmap walk reads each page table, also where the page is not mapped.

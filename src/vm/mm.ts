@@ -8,7 +8,13 @@ import { IdSpace } from '../trace/ids.js';
 import { stateKey, type Kernel } from '../kernel.js';
 import { PTE_YOUNG, VM_SHARED, VM_MAYWRITE } from '../include/linux/mm.js';
 
+/** A PMD leaf: changed only through the Vma's pmd accessors. */
 export interface PmdEntry {
+  readonly pfn: number;
+  readonly bits: number;
+}
+
+interface PmdSlot {
   pfn: number;
   bits: number;
 }
@@ -30,7 +36,8 @@ export class Vma {
   // not kernel code use the peek* readers. Per page: the PFN mapped (-1: pte_none), and PTE bits.
   private ptes: Int32Array;
   private pteBits: Uint8Array;
-  readonly pmd = new Map<number, PmdEntry>();
+  // PMD leaves keyed by absolute PMD index (address >> 21): private like the PTE arrays.
+  private readonly pmds = new Map<number, PmdSlot>();
   /** An anon_vma exists: the VMA has (had) anonymous pages, so fork copies its page tables. */
   anonVma = false;
 
@@ -135,6 +142,13 @@ export class Vma {
     hi.pteBits.set(this.pteBits.subarray(cut));
     this.ptes = this.ptes.slice(0, cut);
     this.pteBits = this.pteBits.slice(0, cut);
+    const at = this.start + cut * PAGE_SIZE;
+    for (const [b, e] of this.pmds) {
+      if (b * HPAGE_PMD_SIZE >= at) {
+        hi.pmds.set(b, e);
+        this.pmds.delete(b);
+      }
+    }
   }
 
   /** An observer's read of the PTE's PFN (invariants, queries, trace rendering): records nothing. */
@@ -177,8 +191,68 @@ export class Vma {
     return this.pgoff + this.idx(addr);
   }
 
-  pmdLookup(addr: number): PmdEntry | undefined {
-    return this.pmd.size ? this.pmd.get(Math.floor(addr / HPAGE_PMD_SIZE)) : undefined;
+  /** pmdp_get() of a PMD leaf: the leaf mapping addr, if any; records a read of the VMA. */
+  pmd_get(k: Kernel, addr: number): PmdEntry | undefined {
+    const fp = k.mem.fp;
+    if (fp !== null) fp.read('vma', this.id);
+    return this.pmds.size ? this.pmds.get(Math.floor(addr / HPAGE_PMD_SIZE)) : undefined;
+  }
+
+  /** The PMD leaves by block (absolute PMD index), read-only; records a read of the VMA. */
+  pmdLeaves(k: Kernel): ReadonlyMap<number, PmdEntry> {
+    const fp = k.mem.fp;
+    if (fp !== null) fp.read('vma', this.id);
+    return this.pmds;
+  }
+
+  /** set_pmd_at(): install a PMD leaf at block; records a write. */
+  set_pmd_at(k: Kernel, block: number, pfn: number, bits: number): void {
+    const fp = k.mem.fp;
+    if (fp !== null) fp.write('vma', this.id);
+    this.pmds.set(block, { pfn, bits });
+  }
+
+  /** pmd_clear(): remove the PMD leaf at block; records a write. */
+  pmd_clear(k: Kernel, block: number): void {
+    const fp = k.mem.fp;
+    if (fp !== null) fp.write('vma', this.id);
+    this.pmds.delete(block);
+  }
+
+  /** Set bits of the PMD leaf at block (pmd_mkdirty(), touch_pmd()): as ptep_set_bits(). */
+  pmd_set_bits(k: Kernel, block: number, bits: number): void {
+    const e = this.pmds.get(block);
+    if (!e) return;
+    const old = e.bits;
+    const fp = k.mem.fp;
+    if (fp !== null) {
+      fp.read('vma', this.id);
+      if (((old | bits) ^ old) & ~PTE_YOUNG) fp.write('vma', this.id);
+    }
+    e.bits = old | bits;
+  }
+
+  /** Clear bits of the PMD leaf at block (pmdp_set_wrprotect()): as ptep_clear_bits(). */
+  pmd_clear_bits(k: Kernel, block: number, bits: number): void {
+    const e = this.pmds.get(block);
+    if (!e) return;
+    const old = e.bits;
+    const fp = k.mem.fp;
+    if (fp !== null) {
+      fp.read('vma', this.id);
+      if (old & bits & ~PTE_YOUNG) fp.write('vma', this.id);
+    }
+    e.bits = old & ~bits;
+  }
+
+  /** An observer's look at the PMD leaf mapping addr: records nothing. */
+  peekPmd(addr: number): PmdEntry | undefined {
+    return this.pmds.size ? this.pmds.get(Math.floor(addr / HPAGE_PMD_SIZE)) : undefined;
+  }
+
+  /** An observer's look at the PMD leaves: records nothing. */
+  peekPmdLeaves(): ReadonlyMap<number, PmdEntry> {
+    return this.pmds;
   }
 
   /** The 2 MiB block of addr lies wholly inside the VMA. */

@@ -63,12 +63,6 @@ export function splitVma(k: Kernel, vma: Vma, addr: number): Vma {
   const cut = vma.idx(addr);
   vma.splitPageTables(k, hi, cut);
   hi.anonVma = vma.anonVma;
-  for (const [b, e] of [...vma.pmd]) {
-    if (b * HPAGE_PMD_SIZE >= addr) {
-      hi.pmd.set(b, e);
-      vma.pmd.delete(b);
-    }
-  }
   vma.end = addr;
   mm.insertVma(hi);
   if (hi.file) k.fp.write('file', hi.file.id); // linked into the file's i_mmap: rmap walks of the file see it
@@ -331,7 +325,7 @@ export function do_mprotect(k: Kernel, mm: Mm, start: number, length: number, pr
     v.flags = (v.flags & ~(VM_READ | VM_WRITE | VM_EXEC)) | protToVmFlags(prot) | account;
     if (!(prot & PROT_WRITE)) {
       v.ptesClearBits(k, PTE_WRITE);
-      for (const pe of v.pmd.values()) pe.bits &= ~PTE_WRITE;
+      for (const b of v.pmdLeaves(k).keys()) v.pmd_clear_bits(k, b, PTE_WRITE);
     }
     k.fp.write('vma', v.id);
   }

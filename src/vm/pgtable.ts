@@ -35,10 +35,9 @@ export function zapPte(k: Kernel, vma: Vma, i: number): void {
 }
 
 export function zapPmd(k: Kernel, vma: Vma, block: number): void {
-  const e = vma.pmd.get(block);
+  const e = vma.pmdLeaves(k).get(block);
   if (!e) return;
-  vma.pmd.delete(block);
-  k.fp.write('vma', vma.id);
+  vma.pmd_clear(k, block);
   const mem = k.mem;
   if (mem.isHugeZero(e.pfn)) return;
   mem.entireMapcountAdd(e.pfn, -1);
@@ -46,7 +45,7 @@ export function zapPmd(k: Kernel, vma: Vma, block: number): void {
 }
 
 export function zapRange(k: Kernel, vma: Vma, start: number, end: number): void {
-  for (const block of [...vma.pmd.keys()]) {
+  for (const block of [...vma.pmdLeaves(k).keys()]) {
     const bs = block * HPAGE_PMD_SIZE;
     if (bs >= start && bs + HPAGE_PMD_SIZE <= end) zapPmd(k, vma, block);
     else if (bs < end && bs + HPAGE_PMD_SIZE > start) {
@@ -68,11 +67,11 @@ export function zapRange(k: Kernel, vma: Vma, start: number, end: number): void 
  */
 export function split_huge_pmd(k: Kernel, vma: Vma, addr: number): void {
   const block = Math.floor(addr / HPAGE_PMD_SIZE);
-  const e = vma.pmd.get(block);
+  const e = vma.pmdLeaves(k).get(block);
   if (!e) return;
   const mem = k.mem;
   const base = block * HPAGE_PMD_SIZE;
-  vma.pmd.delete(block);
+  vma.pmd_clear(k, block);
   k.vmstat.mod('thp_split_pmd', 1);
   k.note(`split PMD at 0x${base.toString(16)}`);
   if (mem.isHugeZero(e.pfn)) {

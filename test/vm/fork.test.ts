@@ -154,7 +154,7 @@ test('R54 [current] fork with a pinned THP: the PMD is split (thp_split_pmd +1) 
   const split0 = k.vmstat.get('thp_split_pmd');
   const c = fork(k, t);
   assert.equal(k.vmstat.get('thp_split_pmd') - split0, 1);
-  assert.equal(t.mm.findVma(addr)!.pmdLookup(addr), undefined, 'the parent now maps the THP with PTEs');
+  assert.equal(t.mm.findVma(addr)!.peekPmd(addr), undefined, 'the parent now maps the THP with PTEs');
   for (const i of [0, 10, 511]) {
     const a = addr + i * PAGE_SIZE;
     assert.equal(pfnAt(t, a), head + i, 'the parent keeps every page of its THP');
@@ -176,7 +176,7 @@ test('R53 [current] fork with an unpinned THP keeps the PMD mapping shared (no s
   const c = fork(k, t);
   assert.equal(k.vmstat.get('thp_split_pmd'), split0);
   assert.equal(pfnAt(c, addr), head);
-  assert.ok(c.mm.findVma(addr)!.pmdLookup(addr), 'the child maps it with a PMD too');
+  assert.ok(c.mm.findVma(addr)!.peekPmd(addr), 'the child maps it with a PMD too');
   assert.ok(!pteWritable(t, addr) && !pteWritable(c, addr));
 });
 
@@ -222,7 +222,7 @@ test('R66 [current] fork with a pinned huge zero folio: the child maps the huge 
   assert.equal(k.vmstat.get('thp_split_pmd'), split0, 'no split');
   assert.equal(pfnAt(t, addr), hz);
   assert.equal(pfnAt(c, addr), hz, 'the child maps the huge zero folio by PMD');
-  assert.ok(c.mm.findVma(addr)!.pmdLookup(addr));
+  assert.ok(c.mm.findVma(addr)!.peekPmd(addr));
   step(k, t, 'unpin', () => unpin_user_pages(k, P, 4));
 });
 

@@ -40,7 +40,7 @@ function pageState(c: Ctx, pfn: number, pte: { writable: boolean; dirty: boolean
 function pteOf(t: Task, addr: number): { writable: boolean; dirty: boolean } | null {
   const v = t.mm.findVma(addr);
   if (!v) return null;
-  const pmd = v.pmdLookup(addr);
+  const pmd = v.peekPmd(addr);
   const bits = pmd ? pmd.bits : v.peekPte(v.idx(addr)) >= 0 ? v.peekPteBits(v.idx(addr)) : -1;
   return bits < 0 ? null : { writable: (bits & PTE_WRITE) !== 0, dirty: (bits & PTE_DIRTY) !== 0 };
 }
@@ -130,7 +130,7 @@ export const MM_QUERIES: QueryImpl[] = [
       let rss = 0;
       for (const v of t.mm.vmas) {
         for (let i = 0; i < v.nrPages; i++) if (v.peekPte(i) >= 0 && !c.k.mem.isZeroPfn(v.peekPte(i))) rss++;
-        for (const e of v.pmd.values()) if (!c.k.mem.isHugeZero(e.pfn)) rss += 512;
+        for (const e of v.peekPmdLeaves().values()) if (!c.k.mem.isHugeZero(e.pfn)) rss += 512;
       }
       return { has_pinned: t.mm.hasPinned, vmas: t.mm.vmas.length, rss, exited: t.exited };
     },
