@@ -193,6 +193,25 @@ test('no code outside src/vm/mm.ts touches a VMA\'s page-table arrays or PMD lea
   assert.ok(!pgtableAccess.test('v.ptep_get(k, i)') && !pgtableAccess.test('v.peekPteBits(i)') && !pgtableAccess.test('v.pmd_get(k, a)'));
 });
 
+/** An mm's VMA list (src/vm/mm.ts Mm): private, reached through find_vma()/vmaList()/insertVma()/... or peek*. */
+const vmaListAccess = /\.(vmaTree|vmas|rmapVmas)\b(?!\s*\()|\.findVma\(/;
+
+test('no code outside src/vm/mm.ts touches an mm\'s VMA list', () => {
+  const hits: string[] = [];
+  for (const dir of ['src', 'test', 'bench']) {
+    for (const f of dir === 'src' ? files.map((x) => join(src, x)) : allSources(join(root, dir))) {
+      const rel = relative(root, f);
+      if (rel === PGTABLE_OWNER || rel === 'test/architecture.test.ts') continue;
+      readFileSync(f, 'utf8').split('\n').forEach((line, i) => {
+        if (vmaListAccess.test(line)) hits.push(`${rel}:${i + 1}: ${line.trim()}`);
+      });
+    }
+  }
+  assert.deepEqual(hits, []);
+  assert.ok(vmaListAccess.test('mm.vmaTree.push(v)') && vmaListAccess.test('for (const v of mm.vmas)') && vmaListAccess.test('t.mm.rmapVmas;'), 'the scan sees an access');
+  assert.ok(!vmaListAccess.test('mm.vmaList(k)') && !vmaListAccess.test('mm.rmapVmas(k)') && !vmaListAccess.test('mm.find_vma(k, a)'));
+});
+
 test('the checker finds a cycle and an upward import when there is one', () => {
   const g = new Map([['a.ts', ['b.ts']], ['b.ts', ['c.ts']], ['c.ts', ['a.ts']], ['d.ts', ['a.ts']]]);
   assert.deepEqual(cycles(g), [['a.ts', 'b.ts', 'c.ts']]);

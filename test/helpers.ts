@@ -68,7 +68,7 @@ export function pfnAt(t: Task, addr: number): number {
 
 /** Is the PTE (or PMD) that maps addr writable? */
 export function pteWritable(t: Task, addr: number): boolean {
-  const v = t.mm.findVma(addr);
+  const v = t.mm.peekVma(addr);
   assert.ok(v, `no VMA at 0x${addr.toString(16)}`);
   const pmd = v.peekPmd(addr);
   if (pmd) return (pmd.bits & PTE_WRITE) !== 0;

@@ -20,7 +20,7 @@ export function checkInvariants(k: Kernel, written?: ReadonlyArray<readonly [num
   for (const t of tasks(k).values()) {
     if (t.exited) continue;
     // A fork the explorer paused half-way: the child's page tables already map pages.
-    for (const v of t.mm.rmapVmas) {
+    for (const v of t.mm.peekRmapVmas()) {
       for (const e of v.peekPmdLeaves().values()) {
         if (mem.isHugeZero(e.pfn)) continue;
         if (mem.isFree(e.pfn)) out.push(`PMD in ${t.name} maps free pfn ${e.pfn} (use after free)`);

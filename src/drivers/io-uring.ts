@@ -194,10 +194,10 @@ function releasePages(k: Kernel, pinned: boolean, pages: number[], n: number): v
  * file, not the open file description (vm_file), so two mappings of one file count as one source.
  * 0 when the buffer is accepted.
  */
-function fileBackedRefused(sw: DriverSwitches, mm: Mm, start: number, nr: number): number {
-  const first = mm.findVma(start)?.file ?? null;
+function fileBackedRefused(k: Kernel, sw: DriverSwitches, mm: Mm, start: number, nr: number): number {
+  const first = mm.find_vma(k, start)?.file ?? null;
   for (let j = 0; j < nr; j++) {
-    const vma = mm.findVma(start + j * PAGE_SIZE);
+    const vma = mm.find_vma(k, start + j * PAGE_SIZE);
     if (!vma) continue;
     if (sw.ioUringMultiSourceRefused && (vma.file ?? null) !== first) return -EINVAL;
     if (!vma.file) continue;
@@ -232,7 +232,7 @@ function io_sqe_buffer_register(k: Kernel, sw: DriverSwitches, current: Task, ri
   else pret = api.pin_user_pages(k, current, start, nr, FOLL_WRITE | FOLL_LONGTERM, pages);
   let ret = 0;
   if (pret === nr) {
-    if (!sw.ioUringGupFileCheck) ret = fileBackedRefused(sw, current.mm, start, nr);
+    if (!sw.ioUringGupFileCheck) ret = fileBackedRefused(k, sw, current.mm, start, nr);
   } else {
     // A partial pin is undone and reported as -EFAULT.
     ret = pret < 0 ? pret : -EFAULT;

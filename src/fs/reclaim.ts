@@ -25,7 +25,7 @@ import { filemap_remove_folio, shmem_mapping } from '../mm/filemap.js';
 export function try_to_unmap_file_folio(k: Kernel, file: File, head: number): void {
   const index = k.mem.indexOf(head);
   for (const mm of liveMms(k)) {
-    for (const v of mm.vmas) {
+    for (const v of mm.vmaList(k)) {
       if (v.file !== file) continue;
       k.fp.read('vma', v.id); // the rmap walk reads the PTE also where the folio is not mapped
       const i = index - v.pgoff;

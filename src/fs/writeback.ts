@@ -58,7 +58,7 @@ export function folio_mkclean(k: Kernel, file: File, head: number): number {
   const index = k.mem.indexOf(head);
   let cleaned = 0;
   for (const mm of liveMms(k)) {
-    for (const v of mm.vmas) {
+    for (const v of mm.vmaList(k)) {
       if (v.file !== file || !v.isShared()) continue;
       k.fp.read('vma', v.id); // the rmap walk reads the PTE also where it finds nothing to clean
       const i = index - v.pgoff; // vma_address(): a file page sits at one address per VMA

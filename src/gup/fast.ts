@@ -54,7 +54,7 @@ function* gup_fast(k: Kernel, mm: Mm, start: number, end: number, flags: number,
   // The walk reads the page tables even where it grabs nothing (the explorer's dependence).
   k.fp.read('mm', mm.id);
   walk: while (addr < end) {
-    const vma = mm.findVma(addr); // stands in for the page-table walk: no VMA, no page table
+    const vma = mm.find_vma(k, addr); // stands in for the page-table walk: no VMA, no page table
     if (!vma) break;
     k.fp.read('vma', vma.id);
     const pmd = vma.pmd_get(k, addr);

@@ -184,7 +184,7 @@ export function __get_user_pages(k: Kernel, mm: Mm, start: number, nr_pages: num
   k.fp.read('mm', mm.id);
   out: do {
     if (!vma || start >= vma.end) {
-      vma = mm.findVma(start); // gup_vma_lookup(): no stack expansion
+      vma = mm.find_vma(k, start); // gup_vma_lookup(): no stack expansion
       if (!vma) { ret = -EFAULT; break; }
       ret = check_vma_flags(k, vma, flags);
       if (ret) break;

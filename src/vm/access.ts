@@ -11,8 +11,7 @@ import { PTE_DIRTY, PTE_WRITE, PTE_YOUNG, VM_EXEC, VM_READ, VM_WRITE, FAULT_FLAG
 export function userAccess(k: Kernel, mm: Mm, addr: number, write: boolean): number {
   // Footprint: find_vma() reads the VMA tree and the walk reads the page table; setting a clean
   // PTE's dirty bit writes it (writeback and zap read PTE_DIRTY). PTE_YOUNG is read by nothing.
-  k.fp.read('mm', mm.id);
-  const vma = mm.findVma(addr);
+  const vma = mm.find_vma(k, addr);
   if (!vma) return -EFAULT;
   k.fp.read('vma', vma.id);
   const need = write ? VM_WRITE : VM_READ | VM_WRITE | VM_EXEC;
@@ -60,8 +59,7 @@ export function userRead(k: Kernel, mm: Mm, addr: number): number {
  * the walk reads the VMA tree and the page table, also when it finds nothing (footprint).
  */
 export function translate(mm: Mm, addr: number, k?: Kernel): number {
-  k?.fp.read('mm', mm.id);
-  const vma = mm.findVma(addr);
+  const vma = k ? mm.find_vma(k, addr) : mm.peekVma(addr);
   if (!vma) return -1;
   k?.fp.read('vma', vma.id);
   const pmd = k ? vma.pmd_get(k, addr) : vma.peekPmd(addr);

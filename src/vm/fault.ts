@@ -182,7 +182,7 @@ function mappedOnlyBy(k: Kernel, head: number, mmId: number): boolean {
   const nr = k.mem.folioNrPages(head);
   for (const t of tasks(k).values()) {
     if (t.mm.id === mmId || t.exited) continue;
-    for (const v of t.mm.vmas) {
+    for (const v of t.mm.vmaList(k)) {
       for (const e of v.pmdLeaves(k).values()) if (e.pfn === head) return false;
       if (v.ptesFind(k, 0, head, head + nr) >= 0) return false;
     }

@@ -42,10 +42,10 @@ export function* do_fork_gen(k: Kernel, parent: Task, childName: string): Kernel
   src.writeProtectSeq++; // odd: GUP-fast FOLL_PIN callers back off (R56)
   k.fp.write('mm', src.id);
   try {
-    for (const v of src.vmas) {
+    for (const v of src.vmaList(k)) {
       if (v.flags & VM_DONTCOPY) continue; // MADV_DONTFORK: the child has no mapping here
       const c = new Vma(dst, v.start, v.end, v.flags, v.file, v.pgoff);
-      dst.insertVma(c);
+      dst.insertVma(k, c);
       if (v.file) k.fp.write('file', v.file.id); // linked into the file's i_mmap: rmap walks of the file see it
       if (v.flags & VM_WIPEONFORK) continue; // MADV_WIPEONFORK: an empty anonymous VMA
       if (!vmaNeedsCopy(v)) continue;
@@ -53,7 +53,7 @@ export function* do_fork_gen(k: Kernel, parent: Task, childName: string): Kernel
       const r = v.flags & VM_HUGETLB ? copy_hugetlb_page_range(k, src, v, c) : yield* copyPageRange(k, src, v, c);
       if (r < 0) {
         // dup_mmap() failure: undo the child.
-        for (const cv of [...dst.vmas]) {
+        for (const cv of [...dst.vmaList(k)]) {
           for (let i = 0; i < cv.nrPages; i++) if (cv.ptep_get(k, i) >= 0) undoChildPte(k, cv, i);
           for (const b of [...cv.pmdLeaves(k).keys()]) undoChildPmd(k, cv, b);
           remove_vma(k, dst, cv);

@@ -19,7 +19,7 @@ export function memory_failure(k: Kernel, pfn: number): number {
   mem.refAdd(head, 1); // the poisoned page is held forever (it never returns to the allocator)
   k.note(`memory_failure: pfn ${pfn} poisoned`);
   for (const t of tasks(k).values()) {
-    for (const v of t.mm.rmapVmas) {
+    for (const v of t.mm.rmapVmas(k)) {
       for (const [b, e] of [...v.pmdLeaves(k)]) {
         if (pfn >= e.pfn && pfn < e.pfn + mem.folioNrPages(e.pfn)) split_huge_pmd(k, v, b * HPAGE_PMD_SIZE);
       }

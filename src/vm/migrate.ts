@@ -70,7 +70,7 @@ export function migrate_folio(k: Kernel, head: number): number {
   }
   // remove_migration_ptes(): every mapping now points at the new folio.
   for (const t of tasks(k).values()) {
-    for (const v of t.mm.rmapVmas) {
+    for (const v of t.mm.rmapVmas(k)) {
       for (const [b, e] of v.pmdLeaves(k)) if (e.pfn === head) v.set_pmd_at(k, b, np, e.bits);
       for (let i = v.ptesFind(k, 0, head, head + nr); i >= 0; i = v.ptesFind(k, i + 1, head, head + nr)) {
         v.set_pte_at(k, i, np + (v.ptep_get(k, i) - head), v.ptep_get_bits(k, i));

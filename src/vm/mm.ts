@@ -272,7 +272,10 @@ export class Vma {
 }
 
 export class Mm {
-  vmas: Vma[] = [];
+  // The VMA list (the kernel's maple tree mm->mm_mt), in address order, private: find_vma(),
+  // vmaList() and rmapVmas() record a read of the mm, insertVma()/removeVma() a write (k.mem.fp:
+  // nothing under k.peek()); observers use the peek* readers.
+  private vmaTree: Vma[] = [];
   /** MMF_HAS_PINNED (mm->has_pinned before ~v5.15): set on the first FOLL_PIN, never cleared. */
   hasPinned = false;
   /** Odd while fork copies page tables (mm->write_protect_seq). */
@@ -294,8 +297,30 @@ export class Mm {
    * building (kernel/fork.c dup_mmap() links each new VMA into i_mmap / the anon_vma before
    * copy_page_range() fills its page table).
    */
-  get rmapVmas(): readonly Vma[] {
-    return this.forkChild ? [...this.vmas, ...this.forkChild.vmas] : this.vmas;
+  rmapVmas(k: Kernel): readonly Vma[] {
+    const fp = k.mem.fp;
+    if (fp !== null) {
+      fp.read('mm', this.id);
+      if (this.forkChild) fp.read('mm', this.forkChild.id);
+    }
+    return this.forkChild ? [...this.vmaTree, ...this.forkChild.vmaTree] : this.vmaTree;
+  }
+
+  /** rmapVmas() for observers (invariant checks): records nothing. */
+  peekRmapVmas(): readonly Vma[] {
+    return this.forkChild ? [...this.vmaTree, ...this.forkChild.vmaTree] : this.vmaTree;
+  }
+
+  /** The VMAs in address order (for_each_vma()); records a read of the mm. */
+  vmaList(k: Kernel): readonly Vma[] {
+    const fp = k.mem.fp;
+    if (fp !== null) fp.read('mm', this.id);
+    return this.vmaTree;
+  }
+
+  /** The VMAs for observers (queries, trace rendering, tests): records nothing. */
+  peekVmas(): readonly Vma[] {
+    return this.vmaTree;
   }
   /** Next address handed out by get_unmapped_area() (top-down). */
   mmapBase = 0x7f0000000000;
@@ -303,9 +328,16 @@ export class Mm {
 
   constructor(readonly id: number, readonly ids: IdSpace = new IdSpace()) {}
 
-  /** find_vma() restricted to a VMA that contains addr (gup_vma_lookup() does not grow stacks). */
-  findVma(addr: number): Vma | undefined {
-    const v = this.vmas;
+  /** find_vma() restricted to a VMA that contains addr (gup_vma_lookup() does not grow stacks); records a read of the mm. */
+  find_vma(k: Kernel, addr: number): Vma | undefined {
+    const fp = k.mem.fp;
+    if (fp !== null) fp.read('mm', this.id);
+    return this.peekVma(addr);
+  }
+
+  /** find_vma() for observers: records nothing. */
+  peekVma(addr: number): Vma | undefined {
+    const v = this.vmaTree;
     let lo = 0;
     let hi = v.length - 1;
     while (lo <= hi) {
@@ -318,15 +350,21 @@ export class Mm {
     return undefined;
   }
 
-  insertVma(vma: Vma): void {
-    const i = this.vmas.findIndex((v) => v.start > vma.start);
-    if (i < 0) this.vmas.push(vma);
-    else this.vmas.splice(i, 0, vma);
+  /** vma_link(): insert into the VMA list; records a write of the mm (find_vma() readers conflict). */
+  insertVma(k: Kernel, vma: Vma): void {
+    const fp = k.mem.fp;
+    if (fp !== null) fp.write('mm', this.id);
+    const i = this.vmaTree.findIndex((v) => v.start > vma.start);
+    if (i < 0) this.vmaTree.push(vma);
+    else this.vmaTree.splice(i, 0, vma);
   }
 
-  removeVma(vma: Vma): void {
-    const i = this.vmas.indexOf(vma);
-    if (i >= 0) this.vmas.splice(i, 1);
+  /** Unlink from the VMA list (vms_complete_munmap_vmas()); records a write of the mm. */
+  removeVma(k: Kernel, vma: Vma): void {
+    const fp = k.mem.fp;
+    if (fp !== null) fp.write('mm', this.id);
+    const i = this.vmaTree.indexOf(vma);
+    if (i >= 0) this.vmaTree.splice(i, 1);
   }
 }
 

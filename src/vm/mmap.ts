@@ -31,12 +31,12 @@ export const MMAP_MIN_ADDR = 4096;
  * free range below mmap_base. `align` is 2 MiB where thp_get_unmapped_area() applies (anonymous
  * mappings of at least PMD size, no hint), else a page. Returns the address or -ENOMEM.
  */
-function unmappedArea(mm: Mm, len: number, align: number): number {
+function unmappedArea(k: Kernel, mm: Mm, len: number, align: number): number {
   let top = mm.mmapBase;
   for (;;) {
     const start = Math.floor((top - len) / align) * align;
     if (start < MMAP_MIN_ADDR) return -ENOMEM;
-    const clash = mm.vmas.find((v) => v.start < start + len && v.end > start);
+    const clash = mm.vmaList(k).find((v) => v.start < start + len && v.end > start);
     if (!clash) {
       mm.mmapBase = start;
       return start;
@@ -50,9 +50,9 @@ function unmappedArea(mm: Mm, len: number, align: number): number {
  * arch_get_unmapped_area_topdown(), arch/x86/mm/mmap.c mmap_address_hint_valid()): taken, page
  * aligned down, when [hint, hint + len) lies below TASK_SIZE and overlaps no VMA.
  */
-function hintFree(mm: Mm, hint: number, len: number): boolean {
+function hintFree(k: Kernel, mm: Mm, hint: number, len: number): boolean {
   if (hint === 0 || TASK_SIZE - len < hint) return false;
-  return !mm.vmas.some((v) => v.start < hint + len && v.end > hint);
+  return !mm.vmaList(k).some((v) => v.start < hint + len && v.end > hint);
 }
 
 /** Split vma at addr (page aligned, strictly inside); PMD leaves across addr are split first. Returns the upper part. */
@@ -64,7 +64,7 @@ export function splitVma(k: Kernel, vma: Vma, addr: number): Vma {
   vma.splitPageTables(k, hi, cut);
   hi.anonVma = vma.anonVma;
   vma.end = addr;
-  mm.insertVma(hi);
+  mm.insertVma(k, hi);
   if (hi.file) k.fp.write('file', hi.file.id); // linked into the file's i_mmap: rmap walks of the file see it
   k.fp.write('mm', mm.id); // the VMA tree changed: find_vma() readers conflict with this
   k.fp.write('vma', vma.id);
@@ -73,8 +73,8 @@ export function splitVma(k: Kernel, vma: Vma, addr: number): Vma {
 }
 
 /** hugetlb VMAs split only at huge page boundaries (hugetlb_vm_op_split() refuses others). */
-function hugetlbMisaligned(mm: Mm, start: number, end: number): boolean {
-  for (const v of mm.vmas) {
+function hugetlbMisaligned(k: Kernel, mm: Mm, start: number, end: number): boolean {
+  for (const v of mm.vmaList(k)) {
     if (!(v.flags & VM_HUGETLB) || v.end <= start || v.start >= end) continue;
     if ((start > v.start && start % HPAGE_PMD_SIZE) || (end < v.end && end % HPAGE_PMD_SIZE)) return true;
   }
@@ -83,19 +83,19 @@ function hugetlbMisaligned(mm: Mm, start: number, end: number): boolean {
 
 /** The VMAs covering [start, end), split so that each lies wholly inside the range. */
 function vmasInRange(k: Kernel, mm: Mm, start: number, end: number): Vma[] {
-  for (const v of [...mm.vmas]) {
+  for (const v of [...mm.vmaList(k)]) {
     if (v.start < start && v.end > start) splitVma(k, v, start);
   }
-  for (const v of [...mm.vmas]) {
+  for (const v of [...mm.vmaList(k)]) {
     if (v.start < end && v.end > end) splitVma(k, v, end);
   }
-  return mm.vmas.filter((v) => v.start >= start && v.end <= end);
+  return mm.vmaList(k).filter((v) => v.start >= start && v.end <= end);
 }
 
 /** Pages of [start, end) in VMAs that were charged (VM_ACCOUNT): vms_gather_munmap_vmas()'s nr_accounted. */
-function accountedPages(mm: Mm, start: number, end: number): number {
+function accountedPages(k: Kernel, mm: Mm, start: number, end: number): number {
   let n = 0;
-  for (const v of mm.vmas) {
+  for (const v of mm.vmaList(k)) {
     if (v.flags & VM_ACCOUNT && v.start < end && v.end > start) n += (Math.min(end, v.end) - Math.max(start, v.start)) / PAGE_SIZE;
   }
   return n;
@@ -158,7 +158,7 @@ export function do_mmap(k: Kernel, mm: Mm, a: MmapArgs): number {
     k.fp.read('mm', mm.id); // the search reads the VMA tree, whether it finds room or not
     const hint = addr <= BigInt(TASK_SIZE) ? num(addr) : 0;
     const align = huge || (hint === 0 && mlen >= HPAGE_PMD_SIZE) ? HPAGE_PMD_SIZE : PAGE_SIZE;
-    start = hint !== 0 && hint % align === 0 && hintFree(mm, hint, mlen) ? hint : unmappedArea(mm, mlen, align);
+    start = hint !== 0 && hint % align === 0 && hintFree(k, mm, hint, mlen) ? hint : unmappedArea(k, mm, mlen, align);
     if (start < 0) return start;
   }
   const type = a.flags & MAP_TYPE;
@@ -187,7 +187,7 @@ export function do_mmap(k: Kernel, mm: Mm, a: MmapArgs): number {
   // MAP_FIXED range first; the model keeps the current order on every profile.)
   const pages = mlen / PAGE_SIZE;
   if (!huge && (vmflags & (VM_NORESERVE | VM_SHARED | VM_WRITE)) === VM_WRITE) {
-    const charged = pages - (fixed ? accountedPages(mm, start, start + mlen) : 0);
+    const charged = pages - (fixed ? accountedPages(k, mm, start, start + mlen) : 0);
     if (charged > 0 && !__vm_enough_memory(k, charged)) return -ENOMEM;
     vmflags |= VM_ACCOUNT;
   } else if (anon && shared && !(vmflags & VM_NORESERVE) && !__vm_enough_memory(k, pages)) {
@@ -204,7 +204,7 @@ export function do_mmap(k: Kernel, mm: Mm, a: MmapArgs): number {
     }
   }
   const vma = new Vma(mm, start, start + mlen, vmflags, file, pgoff);
-  mm.insertVma(vma);
+  mm.insertVma(k, vma);
   if (file) k.fp.write('file', file.id); // linked into the file's i_mmap: rmap walks of the file see it
   k.fp.write('vma', vma.id);
   k.fp.write('mm', mm.id);
@@ -221,7 +221,7 @@ export function do_mmap(k: Kernel, mm: Mm, a: MmapArgs): number {
 
 /** remove_vma(): drop the VMA's file reference; an unnamed shmem file is evicted with its last user (fput()). */
 export function remove_vma(k: Kernel, mm: Mm, vma: Vma): void {
-  mm.removeVma(vma);
+  mm.removeVma(k, vma);
   if (vma.file) k.fp.write('file', vma.file.id); // unlinked from the file's i_mmap
   k.fp.write('mm', mm.id); // the VMA tree changed: find_vma() readers conflict with this
   k.fp.write('vma', vma.id);
@@ -244,7 +244,7 @@ export function do_munmap(k: Kernel, mm: Mm, start: number, length: number): num
   k.fp.read('mm', mm.id);
   const end = num(e);
   // hugetlb_vm_op_split(): a hugetlb VMA splits only at huge page boundaries.
-  if (hugetlbMisaligned(mm, start, end)) return -EINVAL;
+  if (hugetlbMisaligned(k, mm, start, end)) return -EINVAL;
   for (const v of vmasInRange(k, mm, start, end)) {
     zapRange(k, v, v.start, v.end);
     remove_vma(k, mm, v);
@@ -257,8 +257,8 @@ export function do_munmap(k: Kernel, mm: Mm, start: number, length: number): num
  * do_mprotect_pkey() and madvise_walk_vmas(), which act on every VMA they meet and report a hole
  * as -ENOMEM.
  */
-function walkRange(mm: Mm, start: number, end: number): { vmas: Vma[]; holeAt: number | null } {
-  const vmas = mm.vmas.filter((v) => v.end > start && v.start < end);
+function walkRange(k: Kernel, mm: Mm, start: number, end: number): { vmas: Vma[]; holeAt: number | null } {
+  const vmas = mm.vmaList(k).filter((v) => v.end > start && v.start < end);
   let at = start;
   let holeAt: number | null = null;
   for (const v of vmas) {
@@ -301,7 +301,7 @@ export function do_mprotect(k: Kernel, mm: Mm, start: number, length: number, pr
   k.fp.read('mm', mm.id);
   // Past TASK_SIZE nothing is mapped: the walk meets a hole there.
   const end = e > BigInt(TASK_SIZE) ? TASK_SIZE + PAGE_SIZE : num(e);
-  const { vmas, holeAt } = walkRange(mm, start, end);
+  const { vmas, holeAt } = walkRange(k, mm, start, end);
   const first = vmas[0];
   if (!first) return -ENOMEM;
   if (grows & PROT_GROWSDOWN) return first.start >= end ? -ENOMEM : -EINVAL;
@@ -314,7 +314,7 @@ export function do_mprotect(k: Kernel, mm: Mm, start: number, length: number, pr
     const from = Math.max(start, v0.start);
     const to = Math.min(end, v0.end);
     // mprotect_fixup() → split_vma(): a hugetlb VMA splits only at huge page boundaries.
-    if (hugetlbMisaligned(mm, from, to)) return -EINVAL;
+    if (hugetlbMisaligned(k, mm, from, to)) return -EINVAL;
     // mprotect_fixup(): making a private mapping writable charges it, once (VM_ACCOUNT).
     let account = 0;
     if (prot & PROT_WRITE && !(v0.flags & (VM_ACCOUNT | VM_WRITE | VM_HUGETLB | VM_SHARED | VM_NORESERVE))) {
@@ -374,7 +374,7 @@ export function do_madvise(k: Kernel, mm: Mm, start: number, length: number, adv
   if (e === s) return 0;
   k.fp.read('mm', mm.id);
   const end = e > BigInt(TASK_SIZE) ? TASK_SIZE + PAGE_SIZE : num(e);
-  const { vmas, holeAt } = walkRange(mm, start, end);
+  const { vmas, holeAt } = walkRange(k, mm, start, end);
   if (!vmas.length) return -ENOMEM;
   for (const v0 of vmas) {
     const from = Math.max(start, v0.start);
@@ -382,7 +382,7 @@ export function do_madvise(k: Kernel, mm: Mm, start: number, length: number, adv
     k.fp.read('vma', v0.id);
     if (advice === MADV_WIPEONFORK && (v0.file || v0.isShared())) return -EINVAL;
     // split_vma() for a flag change; DONTNEED zaps without splitting.
-    if (advice !== MADV_DONTNEED && hugetlbMisaligned(mm, from, to)) return -EINVAL;
+    if (advice !== MADV_DONTNEED && hugetlbMisaligned(k, mm, from, to)) return -EINVAL;
     const v = advice === MADV_DONTNEED ? v0 : splitFor(k, v0, from, to);
     k.fp.write('vma', v.id);
     switch (advice) {
@@ -401,7 +401,7 @@ export function do_madvise(k: Kernel, mm: Mm, start: number, length: number, adv
 
 /** exit_mmap(): tear down every mapping. */
 export function exit_mmap(k: Kernel, mm: Mm): void {
-  for (const v of [...mm.vmas]) {
+  for (const v of [...mm.vmaList(k)]) {
     zapRange(k, v, v.start, v.end);
     remove_vma(k, mm, v);
   }

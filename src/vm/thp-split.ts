@@ -23,7 +23,7 @@ export function split_huge_page(k: Kernel, pfn: number): number {
   }
   // unmap_folio() / remap_page(): PMD mappings become PTE mappings of the same pages.
   for (const t of tasks(k).values()) {
-    for (const v of t.mm.rmapVmas) {
+    for (const v of t.mm.rmapVmas(k)) {
       for (const [b, e] of [...v.pmdLeaves(k)]) if (e.pfn === head) split_huge_pmd(k, v, b * HPAGE_PMD_SIZE);
     }
   }

@@ -21,7 +21,7 @@ import { PTE_DIRTY, PTE_WRITE, FOLL_WRITE } from '../../src/include/linux/mm.js'
 import { folio_maybe_dma_pinned } from '../../src/mm/folio.js';
 
 function pteBits(env: ReturnType<typeof fileSetup>, addr: number): number {
-  const v = env.t.mm.findVma(addr)!;
+  const v = env.t.mm.peekVma(addr)!;
   return v.peekPteBits(v.idx(addr));
 }
 

@@ -32,7 +32,7 @@ for (const [name, fn] of FNS) {
   test(`R35/R36 [current] ${name}: no VMA at start → -EFAULT`, () => {
     const { k, t, addr } = setup({ pages: 1 });
     const hole = addr - 16 * PAGE_SIZE;
-    assert.equal(t.mm.findVma(hole), undefined);
+    assert.equal(t.mm.peekVma(hole), undefined);
     const d = delta(k, () => step(k, t, name, () => fn(k, t, hole, 2, FOLL_WRITE, pagesArray(2))));
     assert.equal(d.r, -EFAULT);
     assert.deepEqual([d.acq, d.rel], [0, 0]);
@@ -41,7 +41,7 @@ for (const [name, fn] of FNS) {
   // R35: partial success: the count grabbed from the start of the range, the caller owns exactly those.
   test(`R35 [current] ${name}: a range running off the end of the VMA returns the pages grabbed`, () => {
     const { k, t, addr } = setup({ pages: 4 });
-    assert.equal(t.mm.findVma(addr + 4 * PAGE_SIZE), undefined, 'nothing mapped after the VMA');
+    assert.equal(t.mm.peekVma(addr + 4 * PAGE_SIZE), undefined, 'nothing mapped after the VMA');
     const P = pagesArray(6);
     const d = delta(k, () => step(k, t, name, () => fn(k, t, addr, 6, FOLL_WRITE, P)));
     assert.equal(d.r, 4);
@@ -200,7 +200,7 @@ test('R40 [current] get_user_pages(FOLL_ANON) on a MAP_SHARED|MAP_ANONYMOUS (shm
 for (const [fname, flag] of [['VM_IO', VM_IO], ['VM_PFNMAP', VM_PFNMAP]] as const) {
   test(`R40 [current] pin_user_pages on a ${fname} VMA → -EFAULT`, () => {
     const { k, t, addr } = setup({ pages: 1 });
-    t.mm.findVma(addr)!.flags |= flag;
+    t.mm.peekVma(addr)!.flags |= flag;
     assert.equal(step(k, t, 'pin', () => pin_user_pages(k, t, addr, 1, 0, pagesArray(1))), -EFAULT);
   });
 }

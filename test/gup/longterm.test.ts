@@ -248,7 +248,7 @@ for (const [name, pin] of PINS) {
       assert.ok(!k.mem.isHugeZero(k.mem.head(P[i])), 'not the huge zero folio');
       assert.ok(k.mem.test(k.mem.head(P[i]), PG_anon));
       // A PMD mapping keeps AnonExclusive on the head page only (folio_add_new_anon_rmap()).
-      const pmdMapped = t.mm.findVma(addr)!.peekPmd(addr) !== undefined;
+      const pmdMapped = t.mm.peekVma(addr)!.peekPmd(addr) !== undefined;
       assert.ok((k.mem.flagsOf(pmdMapped ? k.mem.head(P[i]) : P[i]) & PG_anon_exclusive) !== 0, 'AnonExclusive');
       assert.equal(pfnAt(t, addr + i * PAGE_SIZE), P[i]);
     }

@@ -95,7 +95,7 @@ function pick<T>(xs: readonly T[], i: number): T | undefined {
 function range(w: World, task: number, vma: number, off: number, n: number) {
   const t = pick(live(w), task);
   if (!t) return undefined;
-  const v = pick(t.mm.vmas, vma);
+  const v = pick(t.mm.peekVmas(), vma);
   if (!v) return undefined;
   const first = off % v.nrPages;
   return { t, v, addr: v.start + first * PAGE_SIZE, n: Math.min(n, v.nrPages - first), rest: v.nrPages - first };

@@ -134,7 +134,7 @@ for (const profile of ['5.7', 'current']) {
     assert.equal(step(k, t, 'pin', () => pin_user_pages_fast(k, t, addr, 2, FOLL_WRITE, P)), 2);
     assert.equal(step(k, t, 'madvise', () => do_madvise(k, t.mm, addr, 2 * PAGE_SIZE, MADV_DONTFORK)), 0);
     const c = fork(k, t);
-    assert.equal(c.mm.findVma(addr), undefined);
+    assert.equal(c.mm.peekVma(addr), undefined);
     assert.equal(translate(c.mm, addr), -1);
     assert.equal(step(k, c, 'read', () => userRead(k, c.mm, addr)), -EFAULT, 'SIGSEGV in the child');
     assert.deepEqual([pfnAt(t, addr), pfnAt(t, addr + PAGE_SIZE)], P, 'the parent is unaffected');
@@ -154,7 +154,7 @@ test('R54 [current] fork with a pinned THP: the PMD is split (thp_split_pmd +1) 
   const split0 = k.vmstat.get('thp_split_pmd');
   const c = fork(k, t);
   assert.equal(k.vmstat.get('thp_split_pmd') - split0, 1);
-  assert.equal(t.mm.findVma(addr)!.peekPmd(addr), undefined, 'the parent now maps the THP with PTEs');
+  assert.equal(t.mm.peekVma(addr)!.peekPmd(addr), undefined, 'the parent now maps the THP with PTEs');
   for (const i of [0, 10, 511]) {
     const a = addr + i * PAGE_SIZE;
     assert.equal(pfnAt(t, a), head + i, 'the parent keeps every page of its THP');
@@ -176,7 +176,7 @@ test('R53 [current] fork with an unpinned THP keeps the PMD mapping shared (no s
   const c = fork(k, t);
   assert.equal(k.vmstat.get('thp_split_pmd'), split0);
   assert.equal(pfnAt(c, addr), head);
-  assert.ok(c.mm.findVma(addr)!.peekPmd(addr), 'the child maps it with a PMD too');
+  assert.ok(c.mm.peekVma(addr)!.peekPmd(addr), 'the child maps it with a PMD too');
   assert.ok(!pteWritable(t, addr) && !pteWritable(c, addr));
 });
 
@@ -222,7 +222,7 @@ test('R66 [current] fork with a pinned huge zero folio: the child maps the huge 
   assert.equal(k.vmstat.get('thp_split_pmd'), split0, 'no split');
   assert.equal(pfnAt(t, addr), hz);
   assert.equal(pfnAt(c, addr), hz, 'the child maps the huge zero folio by PMD');
-  assert.ok(c.mm.findVma(addr)!.peekPmd(addr));
+  assert.ok(c.mm.peekVma(addr)!.peekPmd(addr));
   step(k, t, 'unpin', () => unpin_user_pages(k, P, 4));
 });
 
@@ -231,7 +231,7 @@ test('R57 [current] MADV_WIPEONFORK: the child has the VMA but none of the pages
   const { k, t, addr } = setup({ pages: 2, value: 3 });
   assert.equal(step(k, t, 'madvise', () => do_madvise(k, t.mm, addr, 2 * PAGE_SIZE, MADV_WIPEONFORK)), 0);
   const c = fork(k, t);
-  assert.ok(c.mm.findVma(addr));
+  assert.ok(c.mm.peekVma(addr));
   assert.equal(pfnAt(c, addr), -1);
   assert.equal(read(k, c, addr), 0);
   assert.equal(read(k, t, addr), 3);

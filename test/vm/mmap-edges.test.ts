@@ -107,7 +107,7 @@ test('munmap: the edges (host: 0, -1, -4096, 2^53, unaligned, above TASK_SIZE EI
   assert.equal(un(a, -1), -EINVAL);
   assert.equal(un(a, -P), -EINVAL);
   assert.equal(un(a, 2 ** 53 - P), -EINVAL); // the model unmapped everything above a before
-  assert.equal(t.mm.findVma(a)?.start, a, 'nothing was unmapped');
+  assert.equal(t.mm.peekVma(a)?.start, a, 'nothing was unmapped');
   assert.equal(un(a + 1, P), -EINVAL);
   assert.equal(un(0x800000000000, P), -EINVAL);
   assert.equal(un(TASK_SIZE, P), -EINVAL, 'len > TASK_SIZE - start');
@@ -142,13 +142,13 @@ test('mprotect over [vma][hole][vma] changes the first VMA, stops at the hole an
   assert.equal(step(k, t, 'munmap', () => do_munmap(k, t.mm, a + P, P)), 0);
   assert.equal(step(k, t, 'mprotect', () => do_mprotect(k, t.mm, a, 3 * P, PROT_READ)), -ENOMEM);
   // host /proc/self/maps after: the first page r--p, the third still rw-p
-  assert.equal(t.mm.findVma(a)!.flags & VM_WRITE, 0);
-  assert.notEqual(t.mm.findVma(a + 2 * P)!.flags & VM_WRITE, 0);
+  assert.equal(t.mm.peekVma(a)!.flags & VM_WRITE, 0);
+  assert.notEqual(t.mm.peekVma(a + 2 * P)!.flags & VM_WRITE, 0);
   // host: a range that starts in a hole changes nothing
   const b = mmap(k, t, 3 * P);
   assert.equal(step(k, t, 'munmap', () => do_munmap(k, t.mm, b, P)), 0);
   assert.equal(step(k, t, 'mprotect', () => do_mprotect(k, t.mm, b, 3 * P, PROT_READ)), -ENOMEM);
-  assert.notEqual(t.mm.findVma(b + P)!.flags & VM_WRITE, 0);
+  assert.notEqual(t.mm.peekVma(b + P)!.flags & VM_WRITE, 0);
 });
 
 test('madvise: the edges (host answers in order)', () => {
@@ -182,8 +182,8 @@ test('madvise over [vma][hole][vma] advises both VMAs and then says ENOMEM (as t
   assert.equal(step(k, t, 'munmap', () => do_munmap(k, t.mm, a + P, P)), 0);
   assert.equal(step(k, t, 'madvise', () => do_madvise(k, t.mm, a, 3 * P, MADV_DONTFORK)), -ENOMEM);
   // host /proc/self/smaps after: both VMAs have "dc" (VM_DONTCOPY); the model changed neither before
-  assert.ok(t.mm.findVma(a)!.flags & VM_DONTCOPY);
-  assert.ok(t.mm.findVma(a + 2 * P)!.flags & VM_DONTCOPY);
+  assert.ok(t.mm.peekVma(a)!.flags & VM_DONTCOPY);
+  assert.ok(t.mm.peekVma(a + 2 * P)!.flags & VM_DONTCOPY);
 });
 
 test('mmap/munmap/mprotect/madvise that fail after looking at the address space record that they read it', () => {

@@ -23,7 +23,7 @@ test('mmap: mappings of 2 MiB or more are 2 MiB aligned; smaller ones page align
   assert.equal(a % PAGE_SIZE, 0);
   assert.equal(b % HPAGE_PMD_SIZE, 0);
   assert.equal(c % HPAGE_PMD_SIZE, 0);
-  const vmas = t.mm.vmas;
+  const vmas = t.mm.peekVmas();
   for (let i = 1; i < vmas.length; i++) assert.ok(vmas[i - 1].end <= vmas[i].start, 'VMAs are sorted and disjoint');
 });
 

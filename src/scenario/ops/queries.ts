@@ -38,7 +38,7 @@ function pageState(c: Ctx, pfn: number, pte: { writable: boolean; dirty: boolean
 }
 
 function pteOf(t: Task, addr: number): { writable: boolean; dirty: boolean } | null {
-  const v = t.mm.findVma(addr);
+  const v = t.mm.peekVma(addr);
   if (!v) return null;
   const pmd = v.peekPmd(addr);
   const bits = pmd ? pmd.bits : v.peekPte(v.idx(addr)) >= 0 ? v.peekPteBits(v.idx(addr)) : -1;
@@ -57,7 +57,7 @@ function digest(c: Ctx): { tasks: string; files: string } {
   const taskOut: string[] = [];
   for (const t of tasks(k).values()) {
     if (t.exited) continue;
-    const vmas = t.mm.vmas.map((v) => {
+    const vmas = t.mm.peekVmas().map((v) => {
       const pages: string[] = [];
       for (let a = v.start; a < v.end && pages.length < 4096; a += 4096) {
         const p = translate(t.mm, a);
@@ -128,11 +128,11 @@ export const MM_QUERIES: QueryImpl[] = [
     eval(c) {
       const t = c.task!;
       let rss = 0;
-      for (const v of t.mm.vmas) {
+      for (const v of t.mm.peekVmas()) {
         for (let i = 0; i < v.nrPages; i++) if (v.peekPte(i) >= 0 && !c.k.mem.isZeroPfn(v.peekPte(i))) rss++;
         for (const e of v.peekPmdLeaves().values()) if (!c.k.mem.isHugeZero(e.pfn)) rss += 512;
       }
-      return { has_pinned: t.mm.hasPinned, vmas: t.mm.vmas.length, rss, exited: t.exited };
+      return { has_pinned: t.mm.hasPinned, vmas: t.mm.peekVmas().length, rss, exited: t.exited };
     },
   }),
   query({
