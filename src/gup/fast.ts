@@ -56,7 +56,6 @@ function* gup_fast(k: Kernel, mm: Mm, start: number, end: number, flags: number,
   walk: while (addr < end) {
     const vma = mm.find_vma(k, addr); // stands in for the page-table walk: no VMA, no page table
     if (!vma) break;
-    k.fp.read('vma', vma.id);
     const pmd = vma.pmd_get(k, addr);
     if (pmd) {
       // gup_fast_pmd_leaf()

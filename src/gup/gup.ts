@@ -100,7 +100,6 @@ const NO_PAGE: Follow = { pfn: -1, err: 0, pageMask: 0 };
 /** follow_page_mask(): look up and grab the page mapped at addr (mm/gup.c follow_huge_pmd(), follow_page_pte()). */
 function follow_page_mask(k: Kernel, vma: Vma, addr: number, flags: number, follCow: boolean): Follow {
   const mem = k.mem;
-  k.fp.read('vma', vma.id);
   const pmd = vma.pmd_get(k, addr);
   if (pmd) {
     if (flags & FOLL_SPLIT_PMD && !(vma.flags & VM_HUGETLB)) {

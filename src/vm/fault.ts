@@ -48,7 +48,6 @@ export function handle_mm_fault(k: Kernel, vma: Vma, addr: number, fflags: numbe
   // sanitize_fault_flags(): unshare only applies to COW mappings.
   if (fflags & FAULT_FLAG_UNSHARE && !vma.isCowMapping()) fflags &= ~FAULT_FLAG_UNSHARE;
   k.note(`fault ${fflags & FAULT_FLAG_WRITE ? 'write' : fflags & FAULT_FLAG_UNSHARE ? 'unshare' : 'read'} 0x${addr.toString(16)}`);
-  k.fp.read('vma', vma.id);
   if (vma.flags & VM_HUGETLB) return hugetlb_fault(k, vma, addr, fflags);
   const pmd = vma.pmd_get(k, addr);
   if (pmd) {
