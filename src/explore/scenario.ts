@@ -81,7 +81,9 @@ export function footprintIds(events: readonly TraceEventLike[]): Footprint {
       for (const kind in m) {
         if (kind === 'vmstat') continue;
         const isFolio = kind === 'folio';
-        for (const [lo, hi] of m[kind]) {
+        const runs = m[kind];
+        for (let j = 0; j < runs.length; j++) {
+          const lo = runs[j][0], hi = runs[j][1];
           if (isFolio) {
             touches = true;
             if (coarse) break;

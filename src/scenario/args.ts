@@ -105,10 +105,18 @@ export function specsOf(shape: ArgShape<never>): ArgSpec[] {
 
 /** A reader of a shape: the values a step passes (by name) → the typed object run() takes. */
 export function argsReader<S extends ArgShape<C>, C>(shape: S): (raw: Readonly<Record<string, Value>>, c: C) => ArgsOf<S> {
-  const list = Object.entries(shape);
+  // Runs once per operation step (the explorer's hot path): flat arrays, an indexed loop, and the
+  // result object cloned from a template with every key, so each store hits an existing property.
+  const names = Object.keys(shape);
+  const args = names.map((n) => shape[n]);
+  const template: Record<string, unknown> = {};
+  for (const n of names) template[n] = undefined;
   return (raw, c) => {
-    const out: Record<string, unknown> = {};
-    for (const [name, a] of list) out[name] = a.decode(raw[name], name, c);
+    const out: Record<string, unknown> = { ...template };
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i];
+      out[name] = args[i].decode(raw[name], name, c);
+    }
     return out as ArgsOf<S>;
   };
 }

@@ -25,10 +25,14 @@ class RunSet {
         this.hi[n - 1] = id;
         return;
       }
+      // Accessors alternate between two folios (a head and its mapping's folio): the run before
+      // the last catches the repeats, so the set does not grow by one run per access.
+      if (n > 1 && id >= this.lo[n - 2] && id <= this.hi[n - 2]) return;
     }
     this.lo.push(id);
     this.hi.push(id);
   }
+
 
   addRange(lo: number, hi: number): void {
     for (let i = lo; i <= hi; i++) this.add(i);
@@ -48,12 +52,21 @@ class RunSet {
 
   /** The runs as added (unsorted, possibly overlapping): enough for building id sets. */
   rawRuns(): Array<[number, number]> {
-    return this.lo.map((l, i): [number, number] => [l, this.hi[i]]);
+    const lo = this.lo, hi = this.hi;
+    const out = new Array<[number, number]>(lo.length);
+    for (let i = 0; i < lo.length; i++) out[i] = [lo[i], hi[i]];
+    return out;
   }
 
   get empty(): boolean {
     return this.lo.length === 0;
   }
+}
+
+function rawSide(m: Map<ObjKind, RunSet>): Record<string, Array<[number, number]>> {
+  const out: Record<string, Array<[number, number]>> = {};
+  for (const [k, s] of m) if (!s.empty) out[k] = s.rawRuns();
+  return out;
 }
 
 export class Footprint {
@@ -120,12 +133,7 @@ export class Footprint {
 
   /** Like toJSON() but with runs unsorted and unmerged (cheaper; the explorer only collects ids). */
   toRawJSON(): FootprintJSON {
-    const conv = (m: Map<ObjKind, RunSet>): Record<string, Array<[number, number]>> => {
-      const out: Record<string, Array<[number, number]>> = {};
-      for (const [k, s] of m) if (!s.empty) out[k] = s.rawRuns();
-      return out;
-    };
-    return { reads: conv(this.r), writes: conv(this.w) };
+    return { reads: rawSide(this.r), writes: rawSide(this.w) };
   }
 
   toJSON(): FootprintJSON {
