@@ -12,6 +12,11 @@ export type { FootprintJSON } from './schema.js';
 // vm_stat NR_FREE_PAGES), which every allocation and free changes.
 export type ObjKind = 'folio' | 'vma' | 'mm' | 'file' | 'vmstat' | 'bio' | 'dev' | 'handle' | 'pipe' | 'filp' | 'fdtable' | 'ring' | 'zone';
 
+/** Receives a footprint's runs one by one (Footprint.takeRuns()): no JSON built in between. */
+export interface FootprintSink {
+  run(write: boolean, kind: string, lo: number, hi: number): void;
+}
+
 class RunSet {
   private lo: number[] = [];
   private hi: number[] = [];
@@ -56,6 +61,12 @@ class RunSet {
     const out = new Array<[number, number]>(lo.length);
     for (let i = 0; i < lo.length; i++) out[i] = [lo[i], hi[i]];
     return out;
+  }
+
+  /** Each run as added to `sink` (unsorted, possibly overlapping). */
+  visit(sink: FootprintSink, write: boolean, kind: string): void {
+    const lo = this.lo, hi = this.hi;
+    for (let i = 0; i < lo.length; i++) sink.run(write, kind, lo[i], hi[i]);
   }
 
   get empty(): boolean {
@@ -129,6 +140,12 @@ export class Footprint {
     this.w.clear();
     this.rFolio = null;
     this.wFolio = null;
+  }
+
+  /** Every run (unsorted, unmerged) into `sink`, reads then writes: toRawJSON() without the object. */
+  visitRaw(sink: FootprintSink): void {
+    for (const [k, s] of this.r) s.visit(sink, false, k);
+    for (const [k, s] of this.w) s.visit(sink, true, k);
   }
 
   /** Like toJSON() but with runs unsorted and unmerged (cheaper; the explorer only collects ids). */
