@@ -175,7 +175,10 @@ export function scenarioProgram(scn: Scenario, backend: Backend, profile: string
       const setupFailure = runner.verdictsSoFar.find((v) => !v.ok);
       const next = actors.map(() => 0);
       let seen = direct ? 0 : (session.trace() as { events: unknown[] }).events.length;
-      if (direct) session.takeFootprint!();
+      if (direct) {
+        if (session.takeFootprintRuns) session.takeFootprintRuns(new IdCollector());
+        else session.takeFootprint!();
+      }
       let verdictsSeen = runner.verdictsSoFar.length;
       let final: string | null = null;
       const written = new Set<string>();

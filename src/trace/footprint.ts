@@ -144,8 +144,9 @@ export class Footprint {
 
   /** Every run (unsorted, unmerged) into `sink`, reads then writes: toRawJSON() without the object. */
   visitRaw(sink: FootprintSink): void {
-    for (const [k, s] of this.r) s.visit(sink, false, k);
-    for (const [k, s] of this.w) s.visit(sink, true, k);
+    // forEach: no [key, value] entry array per set, as for..of over the map makes
+    this.r.forEach((s, k) => s.visit(sink, false, k));
+    this.w.forEach((s, k) => s.visit(sink, true, k));
   }
 
   /** Like toJSON() but with runs unsorted and unmerged (cheaper; the explorer only collects ids). */
