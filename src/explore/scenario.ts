@@ -58,9 +58,12 @@ function boundNamesUsed(step: Step, bindable: ReadonlySet<string>): string[] {
 
 /** Object id strings, interned per kind: the same id is the same string, built once. */
 const ID_CACHE = new Map<string, string[]>();
-function objectId(kind: string, i: number): string {
+function idCache(kind: string): string[] {
   let c = ID_CACHE.get(kind);
   if (!c) ID_CACHE.set(kind, (c = []));
+  return c;
+}
+function objectId(c: string[], kind: string, i: number): string {
   if (i >= 0 && i < 1 << 20) return (c[i] ??= `${kind}:${i}`);
   return `${kind}:${i}`;
 }
@@ -103,7 +106,8 @@ class IdCollector implements FootprintSink {
       if (this.folios[side] > FOLIO_ID_CAP) { this.coarse[side] = true; return; }
     }
     const out = write ? this.writes : this.reads;
-    for (let i = lo; i <= hi; i++) out.add(objectId(kind, i));
+    const c = idCache(kind); // once per run, not per id
+    for (let i = lo; i <= hi; i++) out.add(objectId(c, kind, i));
   }
 
   result(): Footprint {
