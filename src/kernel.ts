@@ -5,7 +5,7 @@ import { GFP_HIGHUSER_MOVABLE, PhysMem, RecordingPhysMem, type AllocFailure, typ
 import { pageFlagNames } from './mm/page-flags.js';
 import { Vmstat, VMSTAT_ITEMS } from './mm/vmstat.js';
 import { getProfile, type Profile } from './profile.js';
-import { Footprint, type FootprintJSON } from './trace/footprint.js';
+import { Footprint, type FootprintJSON, type FootprintSink } from './trace/footprint.js';
 import { IdSpace } from './trace/ids.js';
 import { Trace, type FolioChange } from './trace/trace.js';
 
@@ -335,6 +335,12 @@ export class Kernel {
     const f = this.fp.toRawJSON();
     this.fp.clear();
     return f;
+  }
+
+  /** As takeFootprint(), the runs handed to `sink` one by one (the explorer: no JSON per step). */
+  takeFootprintRuns(sink: FootprintSink): void {
+    this.fp.visitRaw(sink);
+    this.fp.clear();
   }
 
   /** The caller is done with this kernel (the explorer, after a schedule): recycle its memory. */

@@ -8,6 +8,7 @@ import type { ArgNode, Check, Scenario, Step, ValueNode } from '../scenario/ast.
 import { namesIn } from '../scenario/expr.js';
 import { Runner, type Verdict } from '../scenario/run.js';
 import type { Execution, Footprint, Program, StepResult } from './program.js';
+import type { FootprintSink } from '../trace/footprint.js';
 
 /** Above this many folio PFNs in one step, the step's folio footprint is the coarse id `folio:*`. */
 export const FOLIO_ID_CAP = 4096;
@@ -57,9 +58,12 @@ function boundNamesUsed(step: Step, bindable: ReadonlySet<string>): string[] {
 
 /** Object id strings, interned per kind: the same id is the same string, built once. */
 const ID_CACHE = new Map<string, string[]>();
-function objectId(kind: string, i: number): string {
+function idCache(kind: string): string[] {
   let c = ID_CACHE.get(kind);
   if (!c) ID_CACHE.set(kind, (c = []));
+  return c;
+}
+function objectId(c: string[], kind: string, i: number): string {
   if (i >= 0 && i < 1 << 20) return (c[i] ??= `${kind}:${i}`);
   return `${kind}:${i}`;
 }
@@ -71,35 +75,50 @@ function objectId(kind: string, i: number): string {
  * fine steps conflict only through the folios they share.
  */
 export function footprintIds(events: readonly TraceEventLike[]): Footprint {
-  let touches = false;
-  const conv = (side: 'reads' | 'writes'): { ids: Set<string>; coarse: boolean } => {
-    const out = new Set<string>();
-    let folios = 0;
-    let coarse = false;
-    for (const e of events) {
-      const m = e.footprint[side];
+  const ids = new IdCollector();
+  for (const e of events) {
+    for (const side of [false, true]) {
+      const m = side ? e.footprint.writes : e.footprint.reads;
       for (const kind in m) {
-        if (kind === 'vmstat') continue;
-        const isFolio = kind === 'folio';
-        for (const [lo, hi] of m[kind]) {
-          if (isFolio) {
-            touches = true;
-            if (coarse) break;
-            folios += hi - lo + 1;
-            if (folios > FOLIO_ID_CAP) { coarse = true; break; }
-          }
-          for (let i = lo; i <= hi; i++) out.add(objectId(kind, i));
-        }
+        const runs = m[kind];
+        for (let j = 0; j < runs.length; j++) ids.run(side, kind, runs[j][0], runs[j][1]);
       }
     }
-    if (coarse) for (const id of [...out]) if (id.startsWith('folio:')) out.delete(id);
-    return { ids: out, coarse };
-  };
-  const r = conv('reads');
-  const w = conv('writes');
-  if (touches) r.ids.add('folio:*');
-  if (r.coarse || w.coarse) { r.ids.add('folio:*'); w.ids.add('folio:*'); }
-  return { reads: r.ids, writes: w.ids };
+  }
+  return ids.result();
+}
+
+/** footprintIds() fed run by run (Session.takeFootprintRuns(): the explorer's per-step path). */
+class IdCollector implements FootprintSink {
+  private readonly reads = new Set<string>();
+  private readonly writes = new Set<string>();
+  private folios = [0, 0];
+  private coarse = [false, false];
+  private touches = false;
+
+  run(write: boolean, kind: string, lo: number, hi: number): void {
+    if (kind === 'vmstat') return;
+    const side = write ? 1 : 0;
+    if (kind === 'folio') {
+      this.touches = true;
+      if (this.coarse[side]) return;
+      this.folios[side] += hi - lo + 1;
+      if (this.folios[side] > FOLIO_ID_CAP) { this.coarse[side] = true; return; }
+    }
+    const out = write ? this.writes : this.reads;
+    const c = idCache(kind); // once per run, not per id
+    for (let i = lo; i <= hi; i++) out.add(objectId(c, kind, i));
+  }
+
+  result(): Footprint {
+    for (const side of [0, 1]) {
+      const out = side ? this.writes : this.reads;
+      if (this.coarse[side]) for (const id of [...out]) if (id.startsWith('folio:')) out.delete(id);
+    }
+    if (this.touches) this.reads.add('folio:*');
+    if (this.coarse[0] || this.coarse[1]) { this.reads.add('folio:*'); this.writes.add('folio:*'); }
+    return { reads: this.reads, writes: this.writes };
+  }
 }
 
 function failureOf(v: Verdict): string {
@@ -160,7 +179,10 @@ export function scenarioProgram(scn: Scenario, backend: Backend, profile: string
       const setupFailure = runner.verdictsSoFar.find((v) => !v.ok);
       const next = actors.map(() => 0);
       let seen = direct ? 0 : (session.trace() as { events: unknown[] }).events.length;
-      if (direct) session.takeFootprint!();
+      if (direct) {
+        if (session.takeFootprintRuns) session.takeFootprintRuns(new IdCollector());
+        else session.takeFootprint!();
+      }
       let verdictsSeen = runner.verdictsSoFar.length;
       let final: string | null = null;
       const written = new Set<string>();
@@ -216,7 +238,11 @@ export function scenarioProgram(scn: Scenario, backend: Backend, profile: string
           if (!mid[a]) next[a]++;
           if (stop) stopped = true;
           let fp: Footprint;
-          if (direct) fp = footprintIds([{ footprint: session.takeFootprint!() }]);
+          if (direct && session.takeFootprintRuns) {
+            const ids = new IdCollector();
+            session.takeFootprintRuns(ids);
+            fp = ids.result();
+          } else if (direct) fp = footprintIds([{ footprint: session.takeFootprint!() }]);
           else {
             const events = (session.trace() as { events: TraceEventLike[] }).events;
             fp = footprintIds(events.slice(seen));

@@ -607,6 +607,11 @@ export class PhysMem {
  * without footprints (benchmarks) pays nothing on the pin path: each call site sees one class.
  */
 export class RecordingPhysMem extends PhysMem {
+  // Explicit: the implicit derived constructor forwards `...args` (a spread per kernel built).
+  constructor(cfg: MemoryConfig, onFree?: (head: number) => void) {
+    super(cfg, onFree);
+  }
+
   override refcountOf(pfn: number): number {
     this.fp?.readFolio(pfn);
     return super.refcountOf(pfn);

@@ -119,6 +119,8 @@ export interface Session {
   /** The caller will not use this session again (the explorer, after a schedule): free what can be reused. */
   dispose?(): void;
   takeFootprint?(): { reads: Record<string, Array<[number, number]>>; writes: Record<string, Array<[number, number]>> };
+  /** takeFootprint() run by run into `sink` (the explorer's per-step path: no object built). */
+  takeFootprintRuns?(sink: { run(write: boolean, kind: string, lo: number, hi: number): void }): void;
 }
 
 export interface Backend {

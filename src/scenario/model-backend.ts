@@ -5,7 +5,7 @@ import { findLeaks } from '../check/leaks.js';
 import { dropFileCache } from '../fs/file.js';
 import { HPAGE_PMD_SIZE, PAGE_SIZE } from '../include/uapi.js';
 import { Kernel, type MachineConfig, type ThpMode } from '../kernel.js';
-import type { FootprintJSON } from '../trace/footprint.js';
+import type { FootprintJSON, FootprintSink } from '../trace/footprint.js';
 import { runSegment, type KernelGen, type YieldPoint } from '../preempt.js';
 import type { Task } from '../vm/mm.js';
 import { DEFAULT_PROFILE, PROFILES, resolveProfile, versionProblem } from '../profile.js';
@@ -291,6 +291,10 @@ class ModelSession implements Session {
 
   takeFootprint(): FootprintJSON {
     return this.k.takeFootprint();
+  }
+
+  takeFootprintRuns(sink: FootprintSink): void {
+    this.k.takeFootprintRuns(sink);
   }
 }
 

@@ -12,6 +12,11 @@ export type { FootprintJSON } from './schema.js';
 // vm_stat NR_FREE_PAGES), which every allocation and free changes.
 export type ObjKind = 'folio' | 'vma' | 'mm' | 'file' | 'vmstat' | 'bio' | 'dev' | 'handle' | 'pipe' | 'filp' | 'fdtable' | 'ring' | 'zone';
 
+/** Receives a footprint's runs one by one (Footprint.takeRuns()): no JSON built in between. */
+export interface FootprintSink {
+  run(write: boolean, kind: string, lo: number, hi: number): void;
+}
+
 class RunSet {
   private lo: number[] = [];
   private hi: number[] = [];
@@ -25,10 +30,14 @@ class RunSet {
         this.hi[n - 1] = id;
         return;
       }
+      // Accessors alternate between two folios (a head and its mapping's folio): the run before
+      // the last catches the repeats, so the set does not grow by one run per access.
+      if (n > 1 && id >= this.lo[n - 2] && id <= this.hi[n - 2]) return;
     }
     this.lo.push(id);
     this.hi.push(id);
   }
+
 
   addRange(lo: number, hi: number): void {
     for (let i = lo; i <= hi; i++) this.add(i);
@@ -48,12 +57,27 @@ class RunSet {
 
   /** The runs as added (unsorted, possibly overlapping): enough for building id sets. */
   rawRuns(): Array<[number, number]> {
-    return this.lo.map((l, i): [number, number] => [l, this.hi[i]]);
+    const lo = this.lo, hi = this.hi;
+    const out = new Array<[number, number]>(lo.length);
+    for (let i = 0; i < lo.length; i++) out[i] = [lo[i], hi[i]];
+    return out;
+  }
+
+  /** Each run as added to `sink` (unsorted, possibly overlapping). */
+  visit(sink: FootprintSink, write: boolean, kind: string): void {
+    const lo = this.lo, hi = this.hi;
+    for (let i = 0; i < lo.length; i++) sink.run(write, kind, lo[i], hi[i]);
   }
 
   get empty(): boolean {
     return this.lo.length === 0;
   }
+}
+
+function rawSide(m: Map<ObjKind, RunSet>): Record<string, Array<[number, number]>> {
+  const out: Record<string, Array<[number, number]>> = {};
+  for (const [k, s] of m) if (!s.empty) out[k] = s.rawRuns();
+  return out;
 }
 
 export class Footprint {
@@ -118,14 +142,16 @@ export class Footprint {
     this.wFolio = null;
   }
 
+  /** Every run (unsorted, unmerged) into `sink`, reads then writes: toRawJSON() without the object. */
+  visitRaw(sink: FootprintSink): void {
+    // forEach: no [key, value] entry array per set, as for..of over the map makes
+    this.r.forEach((s, k) => s.visit(sink, false, k));
+    this.w.forEach((s, k) => s.visit(sink, true, k));
+  }
+
   /** Like toJSON() but with runs unsorted and unmerged (cheaper; the explorer only collects ids). */
   toRawJSON(): FootprintJSON {
-    const conv = (m: Map<ObjKind, RunSet>): Record<string, Array<[number, number]>> => {
-      const out: Record<string, Array<[number, number]>> = {};
-      for (const [k, s] of m) if (!s.empty) out[k] = s.rawRuns();
-      return out;
-    };
-    return { reads: conv(this.r), writes: conv(this.w) };
+    return { reads: rawSide(this.r), writes: rawSide(this.w) };
   }
 
   toJSON(): FootprintJSON {
