@@ -44,6 +44,10 @@ export function taintedPages(p: Program): Set<string> {
       }
     } else if (c.op === 'W') {
       if (a[0] === 0 && (partial(a[2]!, a[3]!) || a[4]! % PAGE || out.has(`${a[1]}.${Math.floor(a[2]! / PAGE)}`))) fileTainted = true;
+    } else if (c.op === 'K') {
+      // Fixed I/O moves file data like pread/pwrite (a[0] write, a[1] file, a[3] slot, a[4] offset, a[5] length, a[6] file offset).
+      if (a[0] === 0 && (a[1] === 1 || fileTainted || partial(a[4]!, a[5]!) || a[6]! % PAGE)) mark(a[3]!, a[4]!, a[5]!);
+      if (a[0] === 1 && a[1] === 0 && (partial(a[4]!, a[5]!) || a[6]! % PAGE || out.has(`${a[3]}.${Math.floor(a[4]! / PAGE)}`))) fileTainted = true;
     } else if (c.op === 'Q') {
       const [write, slot, off, len, rslot, roff] = a as [number, number, number, number, number, number];
       if (partial(off, len) || partial(roff, len)) {
