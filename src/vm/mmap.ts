@@ -313,6 +313,9 @@ export function do_mprotect(k: Kernel, mm: Mm, start: number, length: number, pr
     if (prot & PROT_WRITE && v0.isShared() && !(v0.flags & VM_MAYWRITE)) return -EACCES;
     const from = Math.max(start, v0.start);
     const to = Math.min(end, v0.end);
+    // mm/mprotect.c mprotect_fixup(): flags that do not change leave the VMA alone, unsplit (so
+    // fork still copies a zero-page PTE in it; fuzz: scenarios/fuzz/mprotect-same-prot-no-split.yaml).
+    if (((v0.flags & ~(VM_READ | VM_WRITE | VM_EXEC)) | protToVmFlags(prot)) === v0.flags) continue;
     // mprotect_fixup() → split_vma(): a hugetlb VMA splits only at huge page boundaries.
     if (hugetlbMisaligned(k, mm, from, to)) return -EINVAL;
     // mprotect_fixup(): making a private mapping writable charges it, once (VM_ACCOUNT).
