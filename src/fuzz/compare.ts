@@ -2,7 +2,7 @@
 // cannot be compared (a partial-page copy: the model keeps one token per page, the kernel bytes).
 
 import type { CallResult, RunResult } from './encode.js';
-import { PAGE, describeCall, type Program } from './program.js';
+import { MEM_KINDS, PAGE, describeCall, type Program } from './program.js';
 
 export interface Difference {
   /** 'call' (ret or a counter delta of call `call`), 'facts', 'end' (the balance after teardown), 'failure'. */
@@ -18,9 +18,16 @@ export interface Difference {
 export function taintedPages(p: Program): Set<string> {
   const out = new Set<string>();
   let fileTainted = false;
+  const kinds = slotFileKinds(p);
   const mark = (slot: number, off: number, len: number) => {
     if (slot < 0 || len <= 0) return;
-    for (let pg = Math.floor(off / PAGE); pg * PAGE < off + len; pg++) out.add(`${slot}.${pg}`);
+    // A shared file slot writes through to the file page (offset 0 mappings): every slot that maps
+    // that page of the same file (memfd slots alias each other) sees the partial copy too.
+    const shared = kinds.get(slot);
+    for (let pg = Math.floor(off / PAGE); pg * PAGE < off + len; pg++) {
+      out.add(`${slot}.${pg}`);
+      if (shared?.endsWith('-shared')) out.add(`${shared.split('-')[0]}:${pg}`);
+    }
   };
   const partial = (off: number, len: number) => off % PAGE !== 0 || len % PAGE !== 0;
   for (const c of p.calls) {
@@ -65,6 +72,23 @@ export function taintedPages(p: Program): Set<string> {
   return out;
 }
 
+/** Slot → memory kind, for the file-backed slots (the generator never gives a child its parent's slot numbers). */
+function slotFileKinds(p: Program): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const c of p.calls) {
+    const kind = c.op === 'M' ? MEM_KINDS[c.a[1]!] : undefined;
+    if (kind && !kind.startsWith('anon')) out.set(c.a[0]!, kind);
+  }
+  return out;
+}
+
+/** Whether page `page` of `slot` is tainted: by its own copies, or (a file slot) by a partial copy into the same file page through another slot. */
+export function pageTainted(tainted: ReadonlySet<string>, p: Program, slot: number, page: number): boolean {
+  if (tainted.has(`${slot}.${page}`)) return true;
+  const kind = slotFileKinds(p).get(slot);
+  return kind !== undefined && tainted.has(`${kind.split('-')[0]}:${page}`);
+}
+
 function sameCall(a: CallResult, b: CallResult): boolean {
   return a.ret === b.ret && a.dA === b.dA && a.dR === b.dR;
 }
@@ -103,7 +127,7 @@ export function firstDifference(
       const a = kf[i] ?? '?';
       const b = mf[i] ?? '?';
       if (a === b) continue;
-      if ((fileSlot || tainted.has(`${slot}.${i}`)) && a !== '.' && b !== '.') continue;
+      if ((fileSlot || pageTainted(tainted, p, Number(slot), i)) && a !== '.' && b !== '.') continue;
       // MAP_SHARED|MAP_ANONYMOUS is shmem too (shmem_zero_setup()): only private anonymous memory has no fault-around.
       if (b === '.' && a !== 'z' && kind !== 'anon-private') {
         if (!explained.includes('fault-around')) explained.push('fault-around');

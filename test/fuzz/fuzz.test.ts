@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { firstDifference, taintedPages } from '../../src/fuzz/compare.js';
+import { firstDifference, pageTainted, taintedPages } from '../../src/fuzz/compare.js';
 import { COVERAGE_BEGIN, COVERAGE_END, coverageTable } from '../../src/fuzz/doc.js';
 import { decodeProgram, encodeProgram, parseResultLine } from '../../src/fuzz/encode.js';
 import { generateProgram, generatedOps } from '../../src/fuzz/generate.js';
@@ -124,6 +124,14 @@ describe('fuzz: comparison', () => {
     const p = decodeProgram('1;M 0 0 0 4 3 0;R 0 0 0 512 4096 0');
     assert.deepEqual([...taintedPages(p)].sort(), ['0.0', '0.1']);
     assert.deepEqual([...taintedPages(decodeProgram('1;M 0 0 0 4 3 0;R 0 0 0 0 8192 0'))], []);
+  });
+  test('a partial copy into a shared memfd slot taints that file page in every slot mapping it (uml-6.12 seed 4242 p566)', () => {
+    // s4 and s1 both map the memfd from offset 0; s2 is private anonymous memory.
+    const p = decodeProgram('1;M 0 4 4 6 3 0;M 0 1 4 3 3 0;M 0 2 0 4 3 0;R 0 0 1 8 4096 0');
+    const t = taintedPages(p);
+    assert.ok(pageTainted(t, p, 1, 0) && pageTainted(t, p, 1, 1));
+    assert.ok(pageTainted(t, p, 4, 0) && pageTainted(t, p, 4, 1), 'the same memfd pages through the other slot');
+    assert.ok(!pageTainted(t, p, 4, 2) && !pageTainted(t, p, 2, 0));
   });
 });
 
