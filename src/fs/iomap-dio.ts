@@ -115,7 +115,12 @@ export function iomap_dio_rw(k: Kernel, file: File, iter: IovIter, pos: number, 
       const copied = iov_iter_zero(k, n, iter);
       // iomap_dio_hole_iter() returns a short length, and the next iteration's iov_iter_zero() of
       // nothing is -EFAULT, which __iomap_dio_rw() records for the whole dio (below).
-      if (copied < n) { dio.size += copied; dio.error = failedIteration(k, iSize, write, p + copied, -14); break; }
+      if (copied < n) {
+        dio.size += copied;
+        // Before v5.16 the hole actor's short count ended the loop with no error: a short read.
+        if (k.profile.dioHoleFaultEfault) dio.error = failedIteration(k, iSize, write, p + copied, -14);
+        break;
+      }
       dio.size += n;
       p += n;
       continue;
