@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { firstDifference, pageTainted, taintedPages } from '../../src/fuzz/compare.js';
+import { firstDifference, pageTainted, taintedPages, type Explained } from '../../src/fuzz/compare.js';
 import { COVERAGE_BEGIN, COVERAGE_END, coverageTable } from '../../src/fuzz/doc.js';
 import { decodeProgram, encodeProgram, parseResultLine } from '../../src/fuzz/encode.js';
 import { generateProgram, generatedOps } from '../../src/fuzz/generate.js';
@@ -124,6 +124,20 @@ describe('fuzz: comparison', () => {
     const p = decodeProgram('1;M 0 0 0 4 3 0;R 0 0 0 512 4096 0');
     assert.deepEqual([...taintedPages(p)].sort(), ['0.0', '0.1']);
     assert.deepEqual([...taintedPages(decodeProgram('1;M 0 0 0 4 3 0;R 0 0 0 0 8192 0'))], []);
+  });
+  test("UML's stale host mapping (a child's load through no PTE succeeds, the guest's pagemap says not present) is explained only where asked", () => {
+    const p = decodeProgram('59;M 0 4 0 1 3 0;A 0 4 0 1 10;T 0 4 0 1 0 3523;F 0;T 1 4 0 1 0 32979');
+    const ok = { ret: 0, dA: 0, dR: 0 };
+    const facts = { 'parent.4': ['z'], 'child.4': ['.'] };
+    const kernel = { id: 59, calls: [ok, ok, ok, ok, ok], facts, end: { dA: 0, dR: 0 } };
+    const model = { ...kernel, calls: [ok, ok, ok, ok, { ret: -14, dA: 0, dR: 0 }] };
+    const ex: Explained[] = [];
+    assert.equal(firstDifference(p, kernel, model, new Map(), ex, { staleMappings: true }), null);
+    assert.deepEqual(ex, ['uml-stale-mapping']);
+    assert.equal(firstDifference(p, kernel, model)!.call, 4, 'a real kernel: a divergence');
+    // The guest kernel mapped the page: the load was the kernel's, a divergence everywhere.
+    const mapped = { ...kernel, facts: { ...facts, 'child.4': ['z'] } };
+    assert.equal(firstDifference(p, mapped, model, new Map(), [], { staleMappings: true })!.call, 4);
   });
   test('a partial copy into a shared memfd slot taints that file page in every slot mapping it (uml-6.12 seed 4242 p566)', () => {
     // s4 and s1 both map the memfd from offset 0; s2 is private anonymous memory.
