@@ -384,20 +384,30 @@ export function do_madvise(k: Kernel, mm: Mm, start: number, length: number, adv
     const to = Math.min(end, v0.end);
     k.fp.read('vma', v0.id);
     if (advice === MADV_WIPEONFORK && (v0.file || v0.isShared())) return -EINVAL;
-    // split_vma() for a flag change; DONTNEED zaps without splitting.
-    if (advice !== MADV_DONTNEED && hugetlbMisaligned(k, mm, from, to)) return -EINVAL;
-    const v = advice === MADV_DONTNEED ? v0 : splitFor(k, v0, from, to);
-    k.fp.write('vma', v.id);
-    switch (advice) {
-      case MADV_DONTNEED: zapRange(k, v, from, to); break; // a pinned page stays allocated, just unmapped
-      case MADV_DONTFORK: v.flags |= VM_DONTCOPY; break;
-      case MADV_DOFORK: v.flags &= ~VM_DONTCOPY; break;
-      case MADV_HUGEPAGE: v.flags = (v.flags & ~VM_NOHUGEPAGE) | VM_HUGEPAGE; break;
-      case MADV_NOHUGEPAGE: v.flags = (v.flags & ~VM_HUGEPAGE) | VM_NOHUGEPAGE; break;
-      case MADV_WIPEONFORK: v.flags |= VM_WIPEONFORK; break;
-      case MADV_KEEPONFORK: v.flags &= ~VM_WIPEONFORK; break;
-      default: break;
+    if (advice === MADV_DONTNEED) {
+      k.fp.write('vma', v0.id);
+      zapRange(k, v0, from, to); // a pinned page stays allocated, just unmapped
+      continue;
     }
+    const old = v0.flags;
+    let flags = old;
+    switch (advice) {
+      case MADV_DONTFORK: flags |= VM_DONTCOPY; break;
+      case MADV_DOFORK: flags &= ~VM_DONTCOPY; break;
+      case MADV_HUGEPAGE: flags = (flags & ~VM_NOHUGEPAGE) | VM_HUGEPAGE; break;
+      case MADV_NOHUGEPAGE: flags = (flags & ~VM_HUGEPAGE) | VM_NOHUGEPAGE; break;
+      case MADV_WIPEONFORK: flags |= VM_WIPEONFORK; break;
+      case MADV_KEEPONFORK: flags &= ~VM_WIPEONFORK; break;
+      default: break; // MADV_NORMAL: clears read-ahead hints the model does not have
+    }
+    // mm/madvise.c madvise_behavior() (≤6.0) / madvise_update_vma(): flags that do not change leave
+    // the VMA alone, unsplit (fuzz: scenarios/fuzz/madvise-same-flags-no-split.yaml, uml-5.10).
+    if (flags === old) continue;
+    // split_vma() for a flag change: a hugetlb VMA splits only at huge page boundaries.
+    if (hugetlbMisaligned(k, mm, from, to)) return -EINVAL;
+    const v = splitFor(k, v0, from, to);
+    k.fp.write('vma', v.id);
+    v.flags = flags;
   }
   return holeAt !== null ? -ENOMEM : 0;
 }
