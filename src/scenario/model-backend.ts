@@ -220,7 +220,7 @@ class ModelSession implements Session {
     if (!impl?.needsTask || impl.lockless) return null;
     const t = taskName === null ? [...tasks(this.k).values()][0] : tasks(this.k).get(taskName);
     // Everything else takes mmap_lock (at least for reading) on its task's mm.
-    return t?.mm.mmapWriteLocked ? `mmap_lock of ${t.name}'s mm (held for writing by a paused fork)` : null;
+    return t?.mm.peekMmapWriteLocked() ? `mmap_lock of ${t.name}'s mm (held for writing by a paused fork)` : null;
   }
 
   /** Run a paused or new operation up to its next stop, as one traced, invariant-checked step. */

@@ -132,7 +132,7 @@ export const MM_QUERIES: QueryImpl[] = [
         for (let i = 0; i < v.nrPages; i++) if (v.peekPte(i) >= 0 && !c.k.mem.isZeroPfn(v.peekPte(i))) rss++;
         for (const e of v.peekPmdLeaves().values()) if (!c.k.mem.isHugeZero(e.pfn)) rss += 512;
       }
-      return { has_pinned: t.mm.hasPinned, vmas: t.mm.peekVmas().length, rss, exited: t.exited };
+      return { has_pinned: t.mm.peekHasPinned(), vmas: t.mm.peekVmas().length, rss, exited: t.exited };
     },
   }),
   query({
