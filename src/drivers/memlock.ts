@@ -19,7 +19,7 @@ export interface TaskLimits {
  * The counters and limits, private: every read and write goes through the accessors below, which
  * record it in the step's footprint (nothing under k.peek()). mm->pinned_vm and mm->locked_vm are
  * fields of the mm ('mm'); user->locked_vm is the user_struct's ('user', one user); a task's
- * RLIMIT_MEMLOCK and CAP_IPC_LOCK (signal->rlim, cred) are the task's ('rlimit', by pid).
+ * RLIMIT_MEMLOCK and CAP_IPC_LOCK (signal->rlim, cred) are the task's ('task', by pid).
  */
 export class MemlockState {
   private readonly limits = new Map<Task, TaskLimits>();
@@ -45,13 +45,13 @@ export class MemlockState {
 
   /** The task's limits (records a read of them). */
   limitsFor(t: Task): Readonly<TaskLimits> {
-    this.mem.fp?.read('rlimit', t.pid);
+    this.mem.fp?.read('task', t.pid);
     return this.limitsOf(t);
   }
 
   /** setrlimit()/capset(): change the task's limits (records a write). */
   setLimits(t: Task, change: Partial<TaskLimits>): void {
-    this.mem.fp?.write('rlimit', t.pid);
+    this.mem.fp?.write('task', t.pid);
     Object.assign(this.limitsOf(t), change);
   }
 

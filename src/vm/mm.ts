@@ -573,9 +573,40 @@ export class Mm {
 }
 
 export class Task {
-  exited = false;
-  exitCode = 0;
-  constructor(readonly pid: number, readonly name: string, public mm: Mm) {}
+  // Private like the mm's fields: exited and exitCode record a read or write of the task
+  // ('task', by pid) through the mm's footprint; observers use peekExited().
+  private is_exited = false;
+  private exit_code = 0;
+  constructor(readonly pid: number, readonly name: string, readonly mm: Mm) {}
+
+  /** The task has exited (records a read of the task: an rmap walk that skips it depends on the exit). */
+  get exited(): boolean {
+    this.mm.mem.fp?.read('task', this.pid);
+    return this.is_exited;
+  }
+
+  /** do_exit() (records a write of the task). */
+  set exited(v: boolean) {
+    this.mm.mem.fp?.write('task', this.pid);
+    this.is_exited = v;
+  }
+
+  /** The exit code (records a read). */
+  get exitCode(): number {
+    this.mm.mem.fp?.read('task', this.pid);
+    return this.exit_code;
+  }
+
+  /** Records a write. */
+  set exitCode(v: number) {
+    this.mm.mem.fp?.write('task', this.pid);
+    this.exit_code = v;
+  }
+
+  /** An observer's look at exited (the scenario runner, queries, invariants): records nothing. */
+  peekExited(): boolean {
+    return this.is_exited;
+  }
 }
 
 export const PMD_PAGES = HPAGE_PMD_NR;
@@ -585,35 +616,66 @@ export const PMD_PAGES = HPAGE_PMD_NR;
  * ...) and exit hooks (exit_files(), ...). Per kernel, in a state slot: the Kernel knows no task.
  */
 class TaskList {
-  readonly byName = new Map<string, Task>();
-  nextPid = 1;
-  nextMmId = 1;
+  // Private: tasks() records a read of the task list ('task' 0), createTask() a write.
+  private readonly byName = new Map<string, Task>();
+  private nextPid = 1;
+  private nextMmId = 1;
   readonly forkHooks: Array<(parent: Task, child: Task) => void> = [];
   readonly exitHooks: Array<(task: Task) => void> = [];
+
+  constructor(private readonly mem: PhysMem) {}
+
+  list(): ReadonlyMap<string, Task> {
+    this.mem.fp?.read('task', 0);
+    return this.byName;
+  }
+
+  peek(): ReadonlyMap<string, Task> {
+    return this.byName;
+  }
+
+  /** alloc_pid(), mm ids: numbering, not state any operation reads. */
+  takePid(): number {
+    return this.nextPid++;
+  }
+
+  takeMmId(): number {
+    return this.nextMmId++;
+  }
+
+  add(t: Task): void {
+    this.mem.fp?.write('task', 0);
+    this.byName.set(t.name, t);
+  }
 }
 
-const TASKS = stateKey('tasks', () => new TaskList());
+const TASKS = stateKey('tasks', (k) => new TaskList(k.mem));
 
-/** Every task by name, in creation order (exited ones too, marked exited). */
-export function tasks(k: Kernel): Map<string, Task> {
-  return k.state(TASKS).byName;
+/** Every task by name, in creation order (exited ones too, marked exited): for_each_process(); records a read of the task list. */
+export function tasks(k: Kernel): ReadonlyMap<string, Task> {
+  return k.state(TASKS).list();
+}
+
+/** tasks() for observers (the scenario runner, queries, invariants): records nothing. */
+export function peekTasks(k: Kernel): ReadonlyMap<string, Task> {
+  return k.state(TASKS).peek();
 }
 
 /** mm_alloc(): a new, empty mm_struct. */
 export function mm_alloc(k: Kernel): Mm {
-  return new Mm(k.state(TASKS).nextMmId++, k.ids, k.mem);
+  return new Mm(k.state(TASKS).takeMmId(), k.ids, k.mem);
 }
 
 export function createTask(k: Kernel, name: string, mm?: Mm): Task {
   const tl = k.state(TASKS);
-  if (tl.byName.has(name)) throw new RangeError(`task '${name}' already exists`);
-  const t = new Task(tl.nextPid++, name, mm ?? mm_alloc(k));
-  tl.byName.set(name, t);
+  if (tl.peek().has(name)) throw new RangeError(`task '${name}' already exists`);
+  const t = new Task(tl.takePid(), name, mm ?? mm_alloc(k));
+  tl.add(t);
   return t;
 }
 
 export function findTask(k: Kernel, name: string): Task {
-  const t = k.state(TASKS).byName.get(name);
+  const t = k.state(TASKS).list().get(name);
   if (!t) throw new RangeError(`no task named '${name}'`);
   return t;
 }
