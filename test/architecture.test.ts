@@ -3,7 +3,7 @@
 // through operation tables (include/linux/fs.ts), as the kernel's do through vm_ops and a_ops.
 
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -210,6 +210,91 @@ test('no code outside src/vm/mm.ts touches an mm\'s VMA list', () => {
   assert.deepEqual(hits, []);
   assert.ok(vmaListAccess.test('mm.vmaTree.push(v)') && vmaListAccess.test('for (const v of mm.vmas)') && vmaListAccess.test('t.mm.rmapVmas;'), 'the scan sees an access');
   assert.ok(!vmaListAccess.test('mm.vmaList(k)') && !vmaListAccess.test('mm.rmapVmas(k)') && !vmaListAccess.test('mm.find_vma(k, a)'));
+});
+
+/**
+ * The data properties a class declares, with whether each is private and whether readonly:
+ * accessors (get/set) and methods are not data. Read from the source with the TypeScript parser.
+ */
+function classFields(file: string, cls: string): Map<string, { private: boolean; readonly: boolean }> {
+  const sf = ts.createSourceFile(file, readFileSync(join(root, file), 'utf8'), ts.ScriptTarget.Latest, true);
+  const out = new Map<string, { private: boolean; readonly: boolean }>();
+  let found = false;
+  const visit = (n: ts.Node): void => {
+    if (ts.isClassDeclaration(n) && n.name?.text === cls) {
+      found = true;
+      const mods = (m: ts.Node) => ts.canHaveModifiers(m) ? ts.getModifiers(m) ?? [] : [];
+      const has = (m: ts.Node, kind: ts.SyntaxKind) => mods(m).some((x) => x.kind === kind);
+      for (const m of n.members) {
+        if (ts.isPropertyDeclaration(m) && m.name && (ts.isIdentifier(m.name) || ts.isPrivateIdentifier(m.name))) {
+          out.set(m.name.text, { private: has(m, ts.SyntaxKind.PrivateKeyword) || ts.isPrivateIdentifier(m.name), readonly: has(m, ts.SyntaxKind.ReadonlyKeyword) });
+        }
+        if (ts.isConstructorDeclaration(m)) {
+          for (const p of m.parameters) {
+            if (!ts.isIdentifier(p.name) || mods(p).length === 0) continue; // a parameter property
+            out.set(p.name.text, { private: has(p, ts.SyntaxKind.PrivateKeyword), readonly: has(p, ts.SyntaxKind.ReadonlyKeyword) });
+          }
+        }
+      }
+    }
+    ts.forEachChild(n, visit);
+  };
+  visit(sf);
+  assert.ok(found, `class ${cls} in ${file}`);
+  return out;
+}
+
+/**
+ * Owners whose state is private (docs/architecture.md "Per-page state"): every data property of
+ * the class is private, or readonly (fixed at creation: nothing can conflict with reading it), and
+ * the listed fields are private. Accessors that record the footprint are the only way in.
+ */
+const PRIVATE_OWNERS: ReadonlyArray<{ file: string; cls: string; fields: readonly string[] }> = [
+  { file: 'src/vm/mm.ts', cls: 'Vma', fields: ['vm_start', 'vm_end', 'vm_flags', 'vm_pgoff', 'anon_vma', 'ptes', 'pteBits', 'pmds'] },
+  { file: 'src/vm/mm.ts', cls: 'Mm', fields: ['vmaTree', 'has_pinned', 'write_protect_seq', 'mmap_write_locked', 'fork_child', 'mmap_base', 'mm_users'] },
+  { file: 'src/vm/mm.ts', cls: 'Task', fields: ['is_exited', 'exit_code'] },
+  { file: 'src/vm/mm.ts', cls: 'TaskList', fields: ['byName'] },
+  { file: 'src/drivers/memlock.ts', cls: 'MemlockState', fields: ['limits', 'userLocked', 'pinned', 'locked'] },
+];
+
+for (const o of PRIVATE_OWNERS) {
+  test(`${o.cls} (${o.file}) keeps its state private: every data property private or readonly`, () => {
+    const f = classFields(o.file, o.cls);
+    assert.deepEqual(o.fields.filter((n) => !f.get(n)?.private), [], 'declared private');
+    assert.deepEqual([...f].filter(([, d]) => !d.private && !d.readonly).map(([n]) => n), [], 'public and mutable');
+  });
+}
+
+test('the private-state check sees a public field', () => {
+  const sf = 'class A { private a = 1; b = 2; readonly c = 3; constructor(public d: number, private e: number) {} get f() { return 1; } }';
+  const tmp = join(root, 'dist', 'architecture-selfcheck.ts');
+  writeFileSync(tmp, sf);
+  try {
+    const f = classFields(relative(root, tmp), 'A');
+    assert.deepEqual([...f].filter(([, d]) => !d.private && !d.readonly).map(([n]) => n), ['b', 'd']);
+    assert.deepEqual([...f].filter(([, d]) => d.private).map(([n]) => n), ['a', 'e']);
+  } finally {
+    rmSync(tmp);
+  }
+});
+
+/** The VMA's and the mm's own fields by their private names: nobody outside src/vm/mm.ts reaches them (no cast, no bracket). */
+const vmaFieldAccess = /\.(vm_start|vm_end|vm_flags|vm_pgoff|anon_vma|has_pinned|write_protect_seq|mmap_write_locked|fork_child|mmap_base|mm_users|is_exited|exit_code)\b|\[\s*'(vm_start|vm_end|vm_flags|vm_pgoff|anon_vma|has_pinned|write_protect_seq|mmap_write_locked|fork_child|mmap_base|mm_users|is_exited|exit_code)'\s*\]/;
+
+test('no code outside src/vm/mm.ts touches a VMA\'s or an mm\'s private fields', () => {
+  const hits: string[] = [];
+  for (const dir of ['src', 'test', 'bench']) {
+    for (const f of dir === 'src' ? files.map((x) => join(src, x)) : allSources(join(root, dir))) {
+      const rel = relative(root, f);
+      if (rel === PGTABLE_OWNER || rel === 'test/architecture.test.ts') continue;
+      readFileSync(f, 'utf8').split('\n').forEach((line, i) => {
+        if (vmaFieldAccess.test(line)) hits.push(`${rel}:${i + 1}: ${line.trim()}`);
+      });
+    }
+  }
+  assert.deepEqual(hits, []);
+  assert.ok(vmaFieldAccess.test('(v as any).vm_end = 5') && vmaFieldAccess.test("mm['has_pinned'] = true"), 'the scan sees an access');
+  assert.ok(!vmaFieldAccess.test('v.end = addr') && !vmaFieldAccess.test('mm.hasPinned') && !vmaFieldAccess.test('v.peekStart()'));
 });
 
 test('the checker finds a cycle and an upward import when there is one', () => {

@@ -27,7 +27,6 @@ export function try_to_unmap_file_folio(k: Kernel, file: File, head: number): vo
   for (const mm of liveMms(k)) {
     for (const v of mm.vmaList(k)) {
       if (v.file !== file) continue;
-      k.fp.read('vma', v.id); // the rmap walk reads the PTE also where the folio is not mapped
       const i = index - v.pgoff;
       if (i >= 0 && i < v.nrPages && v.ptep_get(k, i) === head) zapPte(k, v, i);
     }

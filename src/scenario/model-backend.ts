@@ -14,7 +14,7 @@ import { A, type Args, type Ctx, type OpImpl } from './ops/common.js';
 import { ALL_OPS, ALL_QUERIES } from './ops/index.js';
 import { ScenarioError, type AllocFailureReport, type ArgSpec, type Backend, type BugReport, type LeakReport, type Session, type StepOutcome, type Value, type Warning } from './backend.js';
 import { CONSTANTS } from '../include/constants.js';
-import { createTask, tasks } from '../vm/mm.js';
+import { createTask, peekTasks, tasks } from '../vm/mm.js';
 import { files } from '../mm/filemap.js';
 import { checkInvariants } from '../check/invariants.js';
 
@@ -123,10 +123,10 @@ class ModelSession implements Session {
 
   private bind(taskName: string | null, needsTask: boolean): void {
     if (taskName === null) {
-      this.c.task = needsTask ? ([...tasks(this.k).values()][0] ?? null) : null;
+      this.c.task = needsTask ? ([...peekTasks(this.k).values()][0] ?? null) : null;
       return;
     }
-    const t = tasks(this.k).get(taskName);
+    const t = peekTasks(this.k).get(taskName);
     if (!t) throw new ScenarioError(`no task named '${taskName}'`, 'task');
     this.c.task = t;
   }
@@ -218,9 +218,9 @@ class ModelSession implements Session {
     if (op === null) return null;
     const impl = OP_MAP.get(op);
     if (!impl?.needsTask || impl.lockless) return null;
-    const t = taskName === null ? [...tasks(this.k).values()][0] : tasks(this.k).get(taskName);
+    const t = taskName === null ? [...peekTasks(this.k).values()][0] : peekTasks(this.k).get(taskName);
     // Everything else takes mmap_lock (at least for reading) on its task's mm.
-    return t?.mm.mmapWriteLocked ? `mmap_lock of ${t.name}'s mm (held for writing by a paused fork)` : null;
+    return t?.mm.peekMmapWriteLocked() ? `mmap_lock of ${t.name}'s mm (held for writing by a paused fork)` : null;
   }
 
   /** Run a paused or new operation up to its next stop, as one traced, invariant-checked step. */

@@ -13,7 +13,6 @@ export function userAccess(k: Kernel, mm: Mm, addr: number, write: boolean): num
   // PTE's dirty bit writes it (writeback and zap read PTE_DIRTY). PTE_YOUNG is read by nothing.
   const vma = mm.find_vma(k, addr);
   if (!vma) return -EFAULT;
-  k.fp.read('vma', vma.id);
   const need = write ? VM_WRITE : VM_READ | VM_WRITE | VM_EXEC;
   if (!(vma.flags & need)) return -EFAULT;
   for (let tries = 0; tries < 4; tries++) {
@@ -61,7 +60,6 @@ export function userRead(k: Kernel, mm: Mm, addr: number): number {
 export function translate(mm: Mm, addr: number, k?: Kernel): number {
   const vma = k ? mm.find_vma(k, addr) : mm.peekVma(addr);
   if (!vma) return -1;
-  k?.fp.read('vma', vma.id);
   const pmd = k ? vma.pmd_get(k, addr) : vma.peekPmd(addr);
   if (pmd) return pmd.pfn + Math.floor((addr % (512 * PAGE_SIZE)) / PAGE_SIZE);
   return k ? vma.ptep_get(k, vma.idx(addr)) : vma.peekPte(vma.idx(addr));

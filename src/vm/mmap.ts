@@ -66,9 +66,6 @@ export function splitVma(k: Kernel, vma: Vma, addr: number): Vma {
   vma.end = addr;
   mm.insertVma(k, hi);
   if (hi.file) k.fp.write('file', hi.file.id); // linked into the file's i_mmap: rmap walks of the file see it
-  k.fp.write('mm', mm.id); // the VMA tree changed: find_vma() readers conflict with this
-  k.fp.write('vma', vma.id);
-  k.fp.write('vma', hi.id);
   return hi;
 }
 
@@ -155,7 +152,6 @@ export function do_mmap(k: Kernel, mm: Mm, a: MmapArgs): number {
     if (offsetInPage64(addr)) return -EINVAL;
     start = num(addr);
   } else {
-    k.fp.read('mm', mm.id); // the search reads the VMA tree, whether it finds room or not
     const hint = addr <= BigInt(TASK_SIZE) ? num(addr) : 0;
     const align = huge || (hint === 0 && mlen >= HPAGE_PMD_SIZE) ? HPAGE_PMD_SIZE : PAGE_SIZE;
     start = hint !== 0 && hint % align === 0 && hintFree(k, mm, hint, mlen) ? hint : unmappedArea(k, mm, mlen, align);
@@ -206,8 +202,6 @@ export function do_mmap(k: Kernel, mm: Mm, a: MmapArgs): number {
   const vma = new Vma(mm, start, start + mlen, vmflags, file, pgoff);
   mm.insertVma(k, vma);
   if (file) k.fp.write('file', file.id); // linked into the file's i_mmap: rmap walks of the file see it
-  k.fp.write('vma', vma.id);
-  k.fp.write('mm', mm.id);
   if (a.flags & MAP_POPULATE) {
     // populate_vma_page_range(): write-fault writable private mappings, read-fault the rest.
     const write = (vmflags & VM_WRITE) !== 0 && type === MAP_PRIVATE;
@@ -223,8 +217,6 @@ export function do_mmap(k: Kernel, mm: Mm, a: MmapArgs): number {
 export function remove_vma(k: Kernel, mm: Mm, vma: Vma): void {
   mm.removeVma(k, vma);
   if (vma.file) k.fp.write('file', vma.file.id); // unlinked from the file's i_mmap
-  k.fp.write('mm', mm.id); // the VMA tree changed: find_vma() readers conflict with this
-  k.fp.write('vma', vma.id);
   const f = vma.file;
   if (f && --f.users === 0 && f.anonymous) shmem_evict_inode(k, f);
 }
@@ -241,7 +233,6 @@ export function do_munmap(k: Kernel, mm: Mm, start: number, length: number): num
   if (offsetInPage64(s) || s > TS || len > TS - s) return -EINVAL;
   const e = s + pageAlign64(len);
   if (e === s) return -EINVAL;
-  k.fp.read('mm', mm.id);
   const end = num(e);
   // hugetlb_vm_op_split(): a hugetlb VMA splits only at huge page boundaries.
   if (hugetlbMisaligned(k, mm, start, end)) return -EINVAL;
@@ -298,7 +289,6 @@ export function do_mprotect(k: Kernel, mm: Mm, start: number, length: number, pr
   if (e <= s) return -ENOMEM;
   // arch_validate_prot() (include/linux/mman.h; x86 has no override).
   if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM)) return -EINVAL;
-  k.fp.read('mm', mm.id);
   // Past TASK_SIZE nothing is mapped: the walk meets a hole there.
   const end = e > BigInt(TASK_SIZE) ? TASK_SIZE + PAGE_SIZE : num(e);
   const { vmas, holeAt } = walkRange(k, mm, start, end);
@@ -309,7 +299,6 @@ export function do_mprotect(k: Kernel, mm: Mm, start: number, length: number, pr
   if (grows & PROT_GROWSUP) return -EINVAL;
   for (const v0 of vmas) {
     if (holeAt !== null && v0.start > holeAt) return -ENOMEM;
-    k.fp.read('vma', v0.id);
     if (prot & PROT_WRITE && v0.isShared() && !(v0.flags & VM_MAYWRITE)) return -EACCES;
     const from = Math.max(start, v0.start);
     const to = Math.min(end, v0.end);
@@ -330,7 +319,6 @@ export function do_mprotect(k: Kernel, mm: Mm, start: number, length: number, pr
       v.ptesClearBits(k, PTE_WRITE);
       for (const b of v.pmdLeaves(k).keys()) v.pmd_clear_bits(k, b, PTE_WRITE);
     }
-    k.fp.write('vma', v.id);
   }
   return holeAt !== null ? -ENOMEM : 0;
 }
@@ -375,17 +363,15 @@ export function do_madvise(k: Kernel, mm: Mm, start: number, length: number, adv
   const e = s + len;
   if (e >= 1n << 64n) return -EINVAL;
   if (e === s) return 0;
-  k.fp.read('mm', mm.id);
   const end = e > BigInt(TASK_SIZE) ? TASK_SIZE + PAGE_SIZE : num(e);
   const { vmas, holeAt } = walkRange(k, mm, start, end);
   if (!vmas.length) return -ENOMEM;
   for (const v0 of vmas) {
     const from = Math.max(start, v0.start);
     const to = Math.min(end, v0.end);
-    k.fp.read('vma', v0.id);
     if (advice === MADV_WIPEONFORK && (v0.file || v0.isShared())) return -EINVAL;
+    // The flag setter and zapRange() record the write (a flag advice that changes nothing: a read).
     if (advice === MADV_DONTNEED) {
-      k.fp.write('vma', v0.id);
       zapRange(k, v0, from, to); // a pinned page stays allocated, just unmapped
       continue;
     }
@@ -406,7 +392,6 @@ export function do_madvise(k: Kernel, mm: Mm, start: number, length: number, adv
     // split_vma() for a flag change: a hugetlb VMA splits only at huge page boundaries.
     if (hugetlbMisaligned(k, mm, from, to)) return -EINVAL;
     const v = splitFor(k, v0, from, to);
-    k.fp.write('vma', v.id);
     v.flags = flags;
   }
   return holeAt !== null ? -ENOMEM : 0;
@@ -418,6 +403,5 @@ export function exit_mmap(k: Kernel, mm: Mm): void {
     zapRange(k, v, v.start, v.end);
     remove_vma(k, mm, v);
   }
-  k.fp.write('mm', mm.id);
 }
 
