@@ -31,6 +31,7 @@ const MACHINE_ARGS: ArgSpec[] = [
   A('forbids_zeropage', 'bool', false, 'mm_forbids_zeropage() (s390 KVM)'),
   A('hugetlb_pages', 'int', false, 'nr_hugepages: 2 MiB hugetlb pages reserved at boot'),
   A('gup_fast', 'bool', false, 'the architecture has GUP-fast (HAVE_FAST_GUP; default true); false for User-Mode Linux: *_fast() take the slow path'),
+  A('uml_uaccess', 'bool', false, 'copy_from_user() as User-Mode Linux does it: reads through any present PTE, PROT_NONE included (default false: x86)'),
   A('thp_configured', 'bool', false, 'built with CONFIG_TRANSPARENT_HUGEPAGE (default true); false: MADV_[NO]HUGEPAGE is -EINVAL (User-Mode Linux)'),
 ];
 
@@ -82,6 +83,7 @@ function machineFrom(m: Args): Partial<MachineConfig> {
   if (m.hugetlb_pages !== undefined) out.hugetlbPages = num('hugetlb_pages');
   if (m.gup_fast !== undefined) out.gupFast = Boolean(m.gup_fast);
   if (m.thp_configured !== undefined) out.thpConfigured = Boolean(m.thp_configured);
+  if (m.uml_uaccess !== undefined) out.umUaccess = Boolean(m.uml_uaccess);
   const total = (out.normal ?? 32 << 20) + (out.movable ?? 0) + (out.cma ?? 0);
   if (total > 64 * 2 ** 30) throw new ScenarioError('the machine may have at most 64 GiB', 'normal');
   return out;

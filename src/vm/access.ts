@@ -33,6 +33,25 @@ export function userAccess(k: Kernel, mm: Mm, addr: number, write: boolean): num
   return -EFAULT;
 }
 
+/**
+ * The page a kernel read of user memory (copy_from_user()) reaches, or -EFAULT / -ENOMEM. On x86
+ * the CPU's load faults like a user load (userAccess()). User-Mode Linux walks the page table in
+ * software (arch/um/kernel/skas/uaccess.c maybe_map()): a present PTE is used whatever the VMA
+ * allows, and only a missing one goes to the fault handler (machine uml_uaccess).
+ */
+export function uaccessRead(k: Kernel, mm: Mm, addr: number): number {
+  if (k.machine.umUaccess) {
+    const vma = mm.find_vma(k, addr);
+    if (vma) {
+      const pmd = vma.pmd_get(k, addr);
+      if (pmd) return pmd.pfn + Math.floor((addr % (512 * PAGE_SIZE)) / PAGE_SIZE);
+      const pfn = vma.ptep_get(k, vma.idx(addr));
+      if (pfn >= 0) return pfn;
+    }
+  }
+  return userAccess(k, mm, addr, false);
+}
+
 /** Store `value` (a content token) into every page of [addr, addr+length). Returns 0 or -errno. */
 export function userWrite(k: Kernel, mm: Mm, addr: number, length: number, value: number): number {
   const end = addr + Math.max(length, 1);

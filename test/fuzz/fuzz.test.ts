@@ -94,6 +94,14 @@ describe('fuzz: the model side', () => {
     assert.deepEqual(m.result.facts['parent.0'], ['1f0', '1f0', '1f0', '1f0', '.', '.', 'z', '.']);
     assert.deepEqual(m.result.end, { dA: 6, dR: 6 });
   });
+  test("copy_from_user() through a present PROT_NONE PTE: -EFAULT on x86, the bytes under UML's software walk (uml-6.12 seed 11 p16)", () => {
+    // A read-faulted memfd page made PROT_NONE, then process_vm_writev() from it (the local side is copy_from_user()).
+    const p = decodeProgram('16;M 0 1 4 4 1 0;T 0 1 0 2 0 0;F 0;P 0 1 0 4 0;M 1 6 4 12 3 0;Q 0 1 1 0 4096 6 0');
+    const x86 = runOnModel(backend, p, { profile: '6.12.113', machine: MACHINE, blkdev: false }).result;
+    const um = runOnModel(backend, p, { profile: '6.12.113', machine: { ...MACHINE, uml_uaccess: true }, blkdev: false }).result;
+    assert.equal(x86.calls[5]!.ret, -14);
+    assert.equal(um.calls[5]!.ret, 4096);
+  });
   test('1000 generated programs run on the model without a model error', () => {
     for (let i = 0; i < 1000; i++) {
       const p = generateProgram(21, i, CAPS);

@@ -6,7 +6,7 @@ import { IovIter, access_ok } from './uio.js';
 import { xarrayPage } from './extract.js';
 import { PAGE_SIZE } from '../../include/uapi.js';
 import type { Mm } from '../../vm/mm.js';
-import { userAccess } from '../../vm/access.js';
+import { uaccessRead, userAccess } from '../../vm/access.js';
 import { iov_iter_advance } from './advance.js';
 import { copy_page_to_iter_pipe, fillPipe } from './iter-pipe.js';
 
@@ -103,7 +103,7 @@ function copyTokenFromUser(k: Kernel, mm: Mm, addr: number, len: number): { left
   let token: number | null = null;
   for (let a = addr; a < addr + len; ) {
     const n = Math.min((Math.floor(a / PAGE_SIZE) + 1) * PAGE_SIZE, addr + len) - a;
-    const pfn = userAccess(k, mm, a, false);
+    const pfn = uaccessRead(k, mm, a);
     if (pfn < 0) return { left: len - done, token };
     k.fp.read('folio', k.mem.head(pfn));
     token = k.mem.contentOf(pfn);
