@@ -102,6 +102,13 @@ describe('fuzz: the model side', () => {
     assert.equal(x86.calls[5]!.ret, -14);
     assert.equal(um.calls[5]!.ret, 4096);
   });
+  test('a short O_DIRECT write to the block device writes the rest through the page cache: x86 stops at the PROT_NONE page, UML copies it (uml-6.12 seed 11 p1030)', () => {
+    const p = decodeProgram('1030;M 0 1 2 2 3 2;F 0;T 1 1 0 2 1 7075;P 1 1 1 1 0;W 1 1 1 0 8192 442368');
+    const x86 = runOnModel(backend, p, { profile: '6.12.113', machine: MACHINE, blkdev: true }).result;
+    const um = runOnModel(backend, p, { profile: '6.12.113', machine: { ...MACHINE, uml_uaccess: true }, blkdev: true }).result;
+    assert.deepEqual(x86.calls[4], { ret: 4096, dA: 1, dR: 1 });
+    assert.deepEqual(um.calls[4], { ret: 8192, dA: 1, dR: 1 });
+  });
   test('1000 generated programs run on the model without a model error', () => {
     for (let i = 0; i < 1000; i++) {
       const p = generateProgram(21, i, CAPS);

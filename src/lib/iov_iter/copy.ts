@@ -239,6 +239,13 @@ export function iov_iter_zero(k: Kernel, bytes: number, i: IovIter): number {
   return copyTokenToIter(k, 0, bytes, i);
 }
 
+/** copy_from_iter() into a kernel buffer: the bytes copied and the token of the memory read (null: nothing read). */
+export function copy_token_from_iter(k: Kernel, bytes: number, i: IovIter): { copied: number; token: number | null } {
+  if (k.WARN_ON_ONCE(i.dir === 'ITER_DEST', 'lib/iov_iter.c:_copy_from_iter:!data_source',
+    `copy from an ITER_DEST ${i.type} iterator`)) return { copied: 0, token: null };
+  return copyTokenFromIter(k, bytes, i);
+}
+
 /** copy_to_iter() of a content token (the data a kernel buffer holds): what a driver's read copies out. */
 export function copy_token_to_iter(k: Kernel, token: number, bytes: number, i: IovIter): number {
   if (k.WARN_ON_ONCE(i.dir === 'ITER_SOURCE', 'lib/iov_iter.c:_copy_to_iter:data_source',
