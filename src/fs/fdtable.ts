@@ -15,7 +15,8 @@
 import { stateKey, type Kernel } from '../kernel.js';
 import { EBADF, EINVAL, ENOENT, O_RDWR, O_CREAT, O_TRUNC, O_DIRECT } from '../include/uapi.js';
 import type { Task } from '../vm/mm.js';
-import { File, type FsKind } from './file.js';
+import { File as FsFile, type FsKind } from './file.js';
+import type { File } from '../include/linux/fs.js';
 import { truncate_setsize } from './truncate.js';
 import { blkdev_dio, ext4_dio_rw, fat_dio_rw, type DirectIOFn } from './direct-io.js';
 import { onFork, onExit } from '../vm/mm.js';
@@ -324,7 +325,7 @@ export function do_sys_open(k: Kernel, task: Task, path: string, flags: number):
       put_unused_fd(k, task, fd);
       return -ENOENT;
     }
-    file = new File(path, 'ext4', 0);
+    file = new FsFile(path, 'ext4', 0);
     files(k).set(path, file);
     registerFile(k, file);
     created = true;
