@@ -257,6 +257,8 @@ const PRIVATE_OWNERS: ReadonlyArray<{ file: string; cls: string; fields: readonl
   { file: 'src/drivers/memlock.ts', cls: 'MemlockState', fields: ['limits', 'userLocked', 'pinned', 'locked'] },
   { file: 'src/mm/filemap.ts', cls: 'Inode', fields: ['ino', 'mem', 'i_size', 'nr_users', 'i_pages', 'blocks', 'delayed'] },
   { file: 'src/mm/filemap.ts', cls: 'RecordingIndex', fields: ['m', 'owner'] },
+  { file: 'src/fs/fdtable.ts', cls: 'OpenFile', fields: ['mem', 'f_count', 'f_pos'] },
+  { file: 'src/fs/fdtable.ts', cls: 'FilesStruct', fields: ['mem', 'fdt'] },
   { file: 'src/mm/filemap.ts', cls: 'RecordingIndexSet', fields: ['s', 'owner'] },
 ];
 
@@ -288,6 +290,7 @@ test('the private-state check sees a public field', () => {
 const PRIVATE_NAMES: ReadonlyArray<{ owner: string; names: readonly string[] }> = [
   { owner: 'src/vm/mm.ts', names: ['vm_start', 'vm_end', 'vm_flags', 'vm_pgoff', 'anon_vma', 'has_pinned', 'write_protect_seq', 'mmap_write_locked', 'fork_child', 'mmap_base', 'mm_users', 'is_exited', 'exit_code'] },
   { owner: 'src/mm/filemap.ts', names: ['i_size', 'i_pages', 'nr_users'] },
+  { owner: 'src/fs/fdtable.ts', names: ['f_count', 'f_pos', 'fdt'] },
 ];
 
 function privateAccess(names: readonly string[]): RegExp {
