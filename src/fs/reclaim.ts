@@ -100,7 +100,6 @@ export function shrink_file_folio(k: Kernel, file: File, head: number): ReclaimO
 /** One reclaim pass over a file's page cache, in index order. Returns the number of folios freed. */
 export function shrink_file(k: Kernel, file: File): number {
   if (shmem_mapping(file) || file.fstype.dax) return 0;
-  k.fp.read('file', file.id);
   let freed = 0;
   for (const index of [...file.cache.keys()].sort((a, b) => a - b)) {
     const head = file.cache.get(index);
@@ -146,7 +145,6 @@ export function drop_pagecache(k: Kernel, files: Iterable<File>): number {
   let dropped = 0;
   for (const file of files) {
     if (shmem_mapping(file) || file.fstype.dax) continue;
-    k.fp.read('file', file.id);
     for (const index of [...file.cache.keys()].sort((a, b) => a - b)) {
       const head = file.cache.get(index)!;
       if (mapping_evict_folio(k, file, head)) dropped++;

@@ -52,7 +52,6 @@ function truncate_inode_folio(k: Kernel, file: File, index: number, head: number
 export function truncate_setsize(k: Kernel, file: File, newsize: number): void {
   const old = file.size;
   file.size = newsize;
-  k.fp.write('file', file.id);
   if (newsize >= old) return;
   const first = Math.ceil(newsize / PAGE_SIZE);
   unmapMappingRange(k, file, first);

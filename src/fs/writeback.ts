@@ -149,7 +149,6 @@ export function writeback_file(k: Kernel, file: File, mode: SyncMode, range: Wri
   const first = range.first ?? 0;
   const last = range.last ?? Infinity;
   const indices = [...file.cache.keys()].filter((i) => i >= first && i <= last).sort((a, b) => a - b);
-  k.fp.read('file', file.id);
   let submitted = 0;
   for (const index of indices) {
     const head = file.cache.get(index)!;

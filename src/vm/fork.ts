@@ -45,7 +45,6 @@ export function* do_fork_gen(k: Kernel, parent: Task, childName: string): Kernel
       if (v.flags & VM_DONTCOPY) continue; // MADV_DONTFORK: the child has no mapping here
       const c = new Vma(dst, v.start, v.end, v.flags, v.file, v.pgoff);
       dst.insertVma(k, c);
-      if (v.file) k.fp.write('file', v.file.id); // linked into the file's i_mmap: rmap walks of the file see it
       if (v.flags & VM_WIPEONFORK) continue; // MADV_WIPEONFORK: an empty anonymous VMA
       if (!vmaNeedsCopy(v)) continue;
       c.anonVma = true;

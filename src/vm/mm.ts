@@ -57,7 +57,7 @@ export class Vma {
     this.vm_flags = flags;
     this.file = file;
     this.vm_ops = file ? file.vm_ops : null;
-    if (file) file.users++;
+    if (file) file.users++; // vma_link_file(): into i_mmap (records a write of the file)
     this.vm_pgoff = pgoff;
     const n = (end - start) / PAGE_SIZE;
     this.ptes = new Int32Array(n).fill(-1);

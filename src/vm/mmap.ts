@@ -65,7 +65,6 @@ export function splitVma(k: Kernel, vma: Vma, addr: number): Vma {
   hi.anonVma = vma.anonVma;
   vma.end = addr;
   mm.insertVma(k, hi);
-  if (hi.file) k.fp.write('file', hi.file.id); // linked into the file's i_mmap: rmap walks of the file see it
   return hi;
 }
 
@@ -201,7 +200,6 @@ export function do_mmap(k: Kernel, mm: Mm, a: MmapArgs): number {
   }
   const vma = new Vma(mm, start, start + mlen, vmflags, file, pgoff);
   mm.insertVma(k, vma);
-  if (file) k.fp.write('file', file.id); // linked into the file's i_mmap: rmap walks of the file see it
   if (a.flags & MAP_POPULATE) {
     // populate_vma_page_range(): write-fault writable private mappings, read-fault the rest.
     const write = (vmflags & VM_WRITE) !== 0 && type === MAP_PRIVATE;
@@ -216,7 +214,6 @@ export function do_mmap(k: Kernel, mm: Mm, a: MmapArgs): number {
 /** remove_vma(): drop the VMA's file reference; an unnamed shmem file is evicted with its last user (fput()). */
 export function remove_vma(k: Kernel, mm: Mm, vma: Vma): void {
   mm.removeVma(k, vma);
-  if (vma.file) k.fp.write('file', vma.file.id); // unlinked from the file's i_mmap
   const f = vma.file;
   if (f && --f.users === 0 && f.anonymous) shmem_evict_inode(k, f);
 }
