@@ -212,10 +212,7 @@ function blkdevBufferedRest(k: Kernel, file: File, iter: IovIter, pos: number, d
   while (iter.count > 0) {
     const n = Math.min(PAGE_SIZE - (p % PAGE_SIZE), iter.count);
     const r = copy_token_from_iter(k, n, iter);
-    if (r.token !== null && r.copied > 0) {
-      k.fp.write('file', file.id);
-      file.disk.set(Math.floor(p / PAGE_SIZE), r.token);
-    }
+    if (r.token !== null && r.copied > 0) file.disk.set(Math.floor(p / PAGE_SIZE), r.token);
     copied += r.copied;
     p += r.copied;
     if (r.copied < n) break;
