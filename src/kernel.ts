@@ -152,6 +152,12 @@ export class Kernel {
   private currentOp = 'boot';
   /** The scenario step that the next kernel steps belong to (null: none), recorded in their trace events. */
   scenarioStep: number | null = null;
+  /**
+   * The yield points the running preemptible step may stop at (the explorer's `preempt:`), null
+   * outside one: an operation whose yield point sits in a per-page loop tests this once, so that
+   * nothing is yielded per page unless a step asked to stop there (src/preempt.ts armed()).
+   */
+  preemptArmed: ReadonlySet<string> | null = null;
   bugReport: KernelBug | null = null;
   private seq = 0;
 

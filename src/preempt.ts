@@ -46,3 +46,13 @@ export function runSegment<T>(g: KernelGen<T>, stopAt: ReadonlySet<string>, pend
     if (stopAt.has(y.point)) return { done: false, at: y };
   }
 }
+
+/**
+ * Whether the running step may stop at `point` (a step's `preempt:` names it). A yield point inside
+ * a per-page loop is only yielded when armed: every other caller runs the loop without a generator
+ * step per page (GUP-fast's `before_grab`).
+ */
+export function armed(k: Kernel, point: string): boolean {
+  const a = k.preemptArmed;
+  return a !== null && a.has(point);
+}

@@ -33,6 +33,17 @@ export interface Profile {
   readonly forkCopiesMaybePinned: boolean;
   /** GUP-fast FOLL_PIN reads mm->write_protect_seq and backs off if fork overlapped it (v5.11, 57efa1fe5957). */
   readonly gupFastForkSeq: boolean;
+  /**
+   * GUP-fast checks, after taking its reference on a folio, that the page still belongs to it, and
+   * drops the reference if a split_huge_page() came between the lookup and the grab (v5.14,
+   * c24d37322548 "mm/gup: fix try_grab_compound_head() race with split_huge_page()").
+   */
+  readonly gupFastGrabRechecksFolio: boolean;
+  /**
+   * GUP-fast checks, after its grab, that the PMD above the PTE is unchanged, and backs off if a THP
+   * collapse cleared it (v6.0, 70cbc3cc78a9 "mm: gup: fix the fast GUP race against THP collapse").
+   */
+  readonly gupFastRechecksPmd: boolean;
   /** PageAnonExclusive and GUP-triggered unshare for R/O FOLL_PIN (v5.19). */
   readonly anonExclusive: boolean;
   /** FOLL_LONGTERM R/O pins in COW mappings unshare page-cache and zero pages too (v6.2). */
@@ -165,6 +176,8 @@ const base: Profile = {
   cowReuseByRefcount: false,
   forkCopiesMaybePinned: false,
   gupFastForkSeq: false,
+  gupFastGrabRechecksFolio: false,
+  gupFastRechecksPmd: false,
   anonExclusive: false,
   reliableRoLongterm: false,
   validGupArgs: false,
@@ -289,6 +302,9 @@ export const HISTORY: readonly SwitchChange[] = [
     backports: { '5.10': { release: 162, commit: null, evidence: `${DEB('5.10')}: "io_uring: import 5.15-stable io_uring"` } },
     note: '5.10.162 took 5.15-stable\'s io_uring whole',
     confirmed: ['6.1.176', '6.12.113', '6.18 (host)'], confirmedWithout: ['5.10.46'] },
+  { set: { gupFastGrabRechecksFolio: true }, mainline: '5.14', commit: 'c24d37322548', evidence: 'I',
+    subject: 'mm/gup: fix try_grab_compound_head() race with split_huge_page()', where: 'mm/gup.c try_get_compound_head()',
+    note: 'committed 2021-06-28, the day after v5.13, in the 5.14 merge window; Cc stable (stable releases not read). Race: scenarios/explore/gup-fast-vs-split.yaml' },
   { set: { iomapDioPastEof: true }, mainline: '5.15', commit: 'a6d3d49587d1', evidence: 'V',
     subject: 'iomap: switch __iomap_dio_rw to use iomap_iter', where: 'fs/iomap/direct-io.c __iomap_dio_rw()',
     note: 'an O_DIRECT read no longer stops at i_size: the hole past it is zeroed (pinlab fuzz, scenarios/fuzz/dio-read-past-eof*.yaml)',
@@ -315,6 +331,9 @@ export const HISTORY: readonly SwitchChange[] = [
   { set: { vfioUnpinZeroPages: true }, mainline: '6.0', commit: '873aefb376bb', evidence: 'I',
     subject: 'vfio/type1: Unpin zero pages', where: 'drivers/vfio/vfio_iommu_type1.c vaddr_get_pfns()',
     backports: { '5.10': { release: 146, commit: null, evidence: DEB('5.10') }, '5.19': { release: 9, commit: null, evidence: DEB('6.1') } } },
+  { set: { gupFastRechecksPmd: true }, mainline: '6.0', commit: '70cbc3cc78a9', evidence: 'I',
+    subject: 'mm: gup: fix the fast GUP race against THP collapse', where: 'mm/gup.c gup_pte_range()',
+    note: 'authored 2022-09-07 (mm-hotfixes, v6.0-rc cycle); Cc stable, a 5.10-stable backport was posted 2022-10-03 (release not read). Race: scenarios/explore/gup-fast-vs-collapse.yaml' },
   { set: { reliableRoLongterm: true }, mainline: '6.2', commit: '84209e87c696', evidence: 'I',
     subject: 'mm/gup: reliable R/O long-term pinning in COW mappings', where: 'mm/internal.h gup_must_unshare()' },
   { set: { grabReturnsErrno: true }, mainline: '6.2', commit: '0f0892356fa1', evidence: 'I',

@@ -24,7 +24,8 @@ import { scenarioProgram } from '../explore/scenario.js';
 import { ktapReport } from '../report/ktap.js';
 import { scheduleRecord } from '../report/records.js';
 import { traceOutput, type TraceFormat } from '../trace/chrome.js';
-import { traceDoc, withoutEvents, type RunRecord } from '../trace/format.js';
+import { eventRecords, failedChecks, traceDoc, withoutEvents, type RunRecord } from '../trace/format.js';
+import { counterexampleOf, formatCounterexample, type Counterexample } from '../report/counterexample.js';
 
 export interface ExploreIo {
   out(text: string): void;
@@ -134,7 +135,8 @@ export async function exploreCommand(cmd: 'explore' | 'replay', io: ExploreIo, b
   for (const profile of o.profile !== undefined ? [o.profile] : scn.profiles) {
     try {
       if (cmd === 'replay') {
-        const p = scenarioProgram(scn, backend, profile, { trace: o.trace !== undefined });
+        // Traced always: the counterexample is read from the run's events.
+        const p = scenarioProgram(scn, backend, profile, { trace: true });
         let schedule: number[];
         try {
           schedule = parseSchedule(o.schedule!, p.actors);
@@ -163,11 +165,12 @@ export async function exploreCommand(cmd: 'explore' | 'replay', io: ExploreIo, b
         const failure = r.failure ?? null;
         failed ||= failure !== null;
         const ran = formatSchedule(r.schedule, p.actors);
+        const cex = failure === null ? null : counterexampleFor(scn, backend, p.lastTrace(), failure, p.lastVerdicts());
         records.push(scheduleRecord('replay', scn, backend, profile, {
           schedule: r.schedule.map((a) => p.actors[a]), verdict: failure === null ? 'pass' : 'fail', failure,
-          verdicts: p.lastVerdicts(), ...(wantTrace && { trace: p.lastTrace() }),
+          verdicts: p.lastVerdicts(), ...(wantTrace && { trace: p.lastTrace() }), ...(cex && { extra: { counterexample: cex } }),
         }));
-        if (!quiet) io.out(`${failure === null ? 'PASS' : 'FAIL'} ${name} [${profile}] schedule ${ran}${failure === null ? '' : `\n  ${printable(failure, 600)}`}\n`);
+        if (!quiet) io.out(`${failure === null ? 'PASS' : 'FAIL'} ${name} [${profile}] schedule ${ran}\n${cex ? printableLines(formatCounterexample(cex, '  ')) : ''}`);
         if (r.unrun !== undefined) {
           const next = r.schedule.length;
           io.err(`pinlab: entry ${next + 1} of --schedule (${quoted(p.actors[schedule[next]] ?? String(schedule[next]))}) did not run: the run ended at the failure of entry ${next}`
@@ -195,12 +198,15 @@ export async function exploreCommand(cmd: 'explore' | 'replay', io: ExploreIo, b
       progress.clear();
       let minimal: { schedule: string; message: string } | null = null;
       let shown: { schedule: string[]; trace?: unknown; verdicts: ReturnType<typeof p.lastVerdicts> } | null = null;
+      let cex: Counterexample | null = null;
       if (r.failure) {
         const m = minimizeSchedule(p, r.failure.schedule);
-        const tp = o.trace !== undefined ? scenarioProgram(scn, backend, profile, { trace: true }) : p;
+        // The minimised schedule is replayed with a trace: the counterexample is read from its events.
+        const tp = scenarioProgram(scn, backend, profile, { trace: true });
         const rep = replay(tp, m.schedule);
         minimal = { schedule: formatSchedule(m.schedule, p.actors), message: rep.failure ?? r.failure.message };
         shown = { schedule: m.schedule.map((a) => p.actors[a]), verdicts: tp.lastVerdicts(), ...(wantTrace && { trace: tp.lastTrace() }) };
+        cex = counterexampleFor(scn, backend, tp.lastTrace(), minimal.message, tp.lastVerdicts());
       }
       // How much of the space the verdict speaks for: every schedule, those within the bound, or a sample.
       const coverage = mode === 'pct' ? 'sampled' : preemptionBound !== undefined ? 'bounded' : 'complete';
@@ -217,7 +223,7 @@ export async function exploreCommand(cmd: 'explore' | 'replay', io: ExploreIo, b
           mode, coverage, ...(coverage === 'bounded' && { preemptionBound }), expected: want !== undefined ? 'fail' : 'pass', asExpected,
           ...(r.traces !== undefined && { interleavings: r.traces.size }),
           schedulesRun: r.schedulesRun, schedulesPruned: r.schedulesPruned, distinctEndStates: r.distinctEndStates,
-          elapsedMs: Math.round(r.elapsedMs), ...(jobs > 1 && { jobs }),
+          elapsedMs: Math.round(r.elapsedMs), ...(jobs > 1 && { jobs }), ...(cex && { counterexample: cex }),
         },
       }));
       if (!quiet) {
@@ -230,7 +236,7 @@ export async function exploreCommand(cmd: 'explore' | 'replay', io: ExploreIo, b
           : (asExpected ? '' : ' (UNEXPECTED: the file expects every schedule to pass here)');
         io.out(`${verdict} ${name} [${profile}] ${mode}${how}: ${r.schedulesRun} schedules run${traced}, ${r.schedulesPruned} pruned, `
           + `${r.distinctEndStates} distinct end states, ${Math.round(r.elapsedMs)} ms${jobs > 1 ? ` (${jobs} workers)` : ''}${note}\n`);
-        if (minimal) io.out(`  schedule: ${minimal.schedule}\n  ${printable(minimal.message, 600)}\n`);
+        if (minimal) io.out(`  schedule: ${minimal.schedule}\n${cex ? printableLines(formatCounterexample(cex, '    ')) : `  ${printable(minimal.message, 600)}\n`}`);
       }
     } catch (e) {
       if (e instanceof ScenarioFileError) throw new ExploreUsageError(e.message);
@@ -249,6 +255,17 @@ export async function exploreCommand(cmd: 'explore' | 'replay', io: ExploreIo, b
     else wrapUsage(() => writeJsonFile(tracePath, o.trace!, '--trace', traceOutput(traceDoc(cmd, traced, [], counts), o.traceFormat ?? 'pinlab')));
   }
   return invalid ? 2 : failed ? 1 : 0;
+}
+
+/** Text made printable line by line (printable() escapes a newline). */
+function printableLines(text: string): string {
+  return text.split('\n').map((l) => printable(l, 600)).join('\n');
+}
+
+/** The counterexample of a traced run that failed (src/report/counterexample.ts). */
+function counterexampleFor(scn: Scenario, backend: Backend, trace: unknown, failure: string,
+  verdicts: Parameters<typeof failedChecks>[0]): Counterexample {
+  return counterexampleOf(scn, eventRecords(trace, scn, backend), failure, failedChecks(verdicts));
 }
 
 function wrapUsage(fn: () => void): void {

@@ -4,10 +4,12 @@ import type { Kernel } from '../kernel.js';
 import { EFAULT, EINVAL, EOVERFLOW, HPAGE_PMD_SIZE, PAGE_SIZE, TASK_SIZE_MAX } from '../include/uapi.js';
 import { PG_anon, PG_hugetlb, PG_referenced, PG_secretmem } from '../mm/page-flags.js';
 import type { Mm, PmdEntry, Vma } from '../vm/mm.js';
-import { gup_put_folio, try_grab_folio_fast } from './grab.js';
+import { gup_put_folio, try_grab_folio_fast, try_grab_folio_fast_paused } from './grab.js';
 import { gup_must_unshare, type PageArray } from './gup.js';
 import { __gup_longterm_locked } from './longterm.js';
-import { runToEnd, type KernelGen } from '../preempt.js';
+import { armed, runToEnd, type KernelGen } from '../preempt.js';
+import { folio_has_pincount } from '../mm/folio.js';
+import { collapseInProgress, pmd_is_table } from '../vm/khugepaged.js';
 import { PTE_SPECIAL, PTE_WRITE, FOLL_FAST_ONLY, FOLL_FORCE, FOLL_GET, FOLL_HONOR_NUMA_FAULT, FOLL_LONGTERM, FOLL_NOFAULT, FOLL_PCI_P2PDMA, FOLL_PIN, FOLL_TOUCH, FOLL_UNLOCKABLE, FOLL_WRITE } from '../include/linux/mm.js';
 import { fileById, shmem_mapping } from '../mm/filemap.js';
 
@@ -28,8 +30,13 @@ function gup_fast_folio_allowed(k: Kernel, head: number, flags: number): boolean
   return f !== undefined && shmem_mapping(f);
 }
 
-/** Yield points of GUP-fast: after the lockless walk has grabbed its pages, before the fork check. */
-export const GUP_FAST_YIELD_POINTS = ['after_grab'] as const;
+/**
+ * Yield points of GUP-fast: `before_grab`, in the PTE walk between reading a PTE (and the folio
+ * of its page) and grabbing that folio (mm/gup.c gup_fast_pte_range(), 5.x gup_pte_range():
+ * ptep_get() … try_grab_folio_fast() / try_grab_compound_head()); `after_grab`, after the lockless
+ * walk has grabbed its pages, before the fork check.
+ */
+export const GUP_FAST_YIELD_POINTS = ['before_grab', 'after_grab'] as const;
 
 /**
  * gup_fast_pmd_leaf() (mm/gup.c): grab the pages [addr, end) of one PMD leaf; the number grabbed
@@ -95,19 +102,30 @@ function* gup_fast(k: Kernel, mm: Mm, start: number, end: number, flags: number,
   }
   let nr = 0;
   let addr = start;
+  const pauseBeforeGrab = armed(k, 'before_grab');
   // The walk reads the page tables even where it grabs nothing (the explorer's dependence).
   k.fp.read('mm', mm.id);
   while (addr < end) {
     const vma = mm.find_vma(k, addr); // stands in for the page-table walk: no VMA, no page table
     if (!vma) break;
     const pmd = vma.pmd_get(k, addr);
-    const stop = pmd ? Math.min((Math.floor(addr / HPAGE_PMD_SIZE) + 1) * HPAGE_PMD_SIZE, end) : Math.min(vma.end, end);
-    const got = pmd
-      ? gup_fast_pmd_leaf(k, pmd, addr, stop, flags, pages, off + nr)
-      : gup_fast_pte_range(k, vma, addr, stop, flags, pages, off + nr);
+    if (pmd) {
+      const stop = Math.min((Math.floor(addr / HPAGE_PMD_SIZE) + 1) * HPAGE_PMD_SIZE, end);
+      const got = gup_fast_pmd_leaf(k, pmd, addr, stop, flags, pages, off + nr);
+      nr += got;
+      addr += got * PAGE_SIZE;
+      if (addr < stop) break; // something needs the slow path
+      continue;
+    }
+    const vend = Math.min(vma.end, end);
+    // The same walk, stoppable between each PTE's read and its grab (`before_grab`), only when a
+    // step asked to stop there or a collapse is under way: the plain walk yields nothing per page.
+    const got = pauseBeforeGrab || collapseInProgress(vma)
+      ? yield* gup_fast_pte_range_preemptible(k, vma, addr, vend, flags, pages, off + nr)
+      : gup_fast_pte_range(k, vma, addr, vend, flags, pages, off + nr);
     nr += got;
     addr += got * PAGE_SIZE;
-    if (addr < stop) break; // something needs the slow path
+    if (addr < vend) break; // something needs the slow path
   }
   yield { point: 'after_grab' };
   if (seqCheck) k.fp.read('mm', mm.id); // read_seqcount_retry() reads the sequence either way
@@ -116,6 +134,49 @@ function* gup_fast(k: Kernel, mm: Mm, start: number, end: number, flags: number,
     k.note(`gup-fast: fork overlapped the walk, ${nr} page(s) unpinned, slow path`);
     for (let i = 0; i < nr; i++) gup_put_folio(k, mem.head(pages[off + i]), 1, flags);
     return 0;
+  }
+  return nr;
+}
+
+/**
+ * gup_fast_pte_range() from addr to vend with the `before_grab` yield point: each PTE is read and
+ * its folio looked up, other CPUs may run, then the folio is grabbed and the PTE (v6.0: and the
+ * PMD) read again; a change drops the grab and ends the walk (the slow path redoes the rest).
+ * Returns the number of pages grabbed.
+ */
+function* gup_fast_pte_range_preemptible(k: Kernel, vma: Vma, addr: number, vend: number, flags: number,
+  pages: PageArray, off: number): KernelGen<number> {
+  const mem = k.mem;
+  const pause = armed(k, 'before_grab');
+  let nr = 0;
+  for (let i = vma.idx(addr); addr < vend; i++, addr += PAGE_SIZE) {
+    // gup_fast_pmd_range(): a PMD a THP collapse cleared is pmd_none: nothing more to walk.
+    const pmdTable = pmd_is_table(k, vma, addr);
+    if (!pmdTable) break;
+    const pfn = vma.ptep_get(k, i);
+    if (pfn < 0) break;
+    const b = vma.ptep_get_bits(k, i);
+    if (b & PTE_SPECIAL) break;
+    if (flags & FOLL_WRITE && !(b & PTE_WRITE)) break;
+    const folio = mem.head(pfn); // page_folio(): read before the reference is taken
+    const hadPincount = folio_has_pincount(k, folio);
+    if (pause) yield { point: 'before_grab' };
+    if (!try_grab_folio_fast_paused(k, pfn, folio, hadPincount, 1, flags)) break;
+    const head = mem.head(pfn);
+    // The recheck after the grab: the PTE (since the generic walk, 2667f50e8b81) and, from v6.0
+    // (70cbc3cc78a9), the PMD, which a THP collapse clears before it checks the refcounts.
+    const pmdChanged = k.profile.gupFastRechecksPmd && !pmd_is_table(k, vma, addr);
+    if (pmdChanged || vma.ptep_get(k, i) !== pfn || vma.ptep_get_bits(k, i) !== b) {
+      k.note(`gup-fast: the ${pmdChanged ? 'PMD' : 'PTE'} of ${addr.toString(16)} changed under the grab, backing off`);
+      gup_put_folio(k, folio, 1, flags);
+      break;
+    }
+    if (!gup_fast_folio_allowed(k, head, flags) || (!(b & PTE_WRITE) && gup_must_unshare(k, null, flags, pfn))) {
+      gup_put_folio(k, head, 1, flags);
+      break;
+    }
+    mem.set(head, PG_referenced);
+    pages[off + nr++] = pfn;
   }
   return nr;
 }

@@ -76,6 +76,55 @@ export function try_grab_folio_fast(k: Kernel, pfn: number, refs: number, flags:
   return true;
 }
 
+/**
+ * The grab of a GUP-fast walk stopped between reading the PTE and grabbing (`before_grab`):
+ * `folio` is the folio the page belonged to when it was looked up (page_folio() /
+ * compound_head()), `hadPincount` whether that folio kept an exact pincount then. Other CPUs may
+ * have split it since. From v5.14 (c24d37322548, mm/gup.c try_get_compound_head(), later
+ * try_get_folio()) the reference taken is checked against the page's folio again and dropped if
+ * the page left it; before, 5.10 try_grab_compound_head() chose BIAS or pincount from the compound
+ * page it saw and took the reference on the old head: the pages array names a page that holds
+ * nothing.
+ */
+export function try_grab_folio_fast_paused(k: Kernel, pfn: number, folio: number, hadPincount: boolean, refs: number, flags: number): boolean {
+  const mem = k.mem;
+  k.fp.read('folio', folio);
+  k.fp.read('folio', mem.head(pfn));
+  if (flags & FOLL_PIN && is_zero_folio(k, folio) && k.profile.zeroPageNotPinned) return true;
+  if (mem.ref(folio) < 0) {
+    k.WARN_ON_ONCE(true, 'mm/gup.c:try_get_folio:refcount<0', `try_get_folio(): pfn ${folio} refcount ${mem.ref(folio)} < 0`);
+    return false;
+  }
+  if (mem.ref(folio) === 0) return false;
+  if (!(flags & FOLL_PCI_P2PDMA) && mem.test(folio, PG_p2pdma)) return false;
+  if (!k.profile.gupFastGrabRechecksFolio) {
+    if (flags & FOLL_GET) {
+      mem.refAdd(folio, refs);
+      return true;
+    }
+    if (flags & FOLL_LONGTERM && !folio_is_longterm_pinnable(k, folio)) return false;
+    // refs *= GUP_PIN_COUNTING_BIAS was decided on the compound page seen before the grab.
+    mem.refAdd(folio, hadPincount ? refs : refs * GUP_PIN_COUNTING_BIAS);
+    if (folio_has_pincount(k, folio)) mem.pincountAdd(folio, refs);
+    k.vmstat.modIdx(Vmstat.PIN_ACQUIRED, refs);
+    return true;
+  }
+  mem.refAdd(folio, refs);
+  if (mem.head(pfn) !== folio) {
+    // The page left the folio between the lookup and the reference (split_huge_page()).
+    k.note(`gup-fast: pfn ${pfn} left folio ${folio} before the grab (split), reference dropped`);
+    mem.putRefs(folio, refs);
+    return false;
+  }
+  if (flags & FOLL_GET) return true;
+  if (flags & FOLL_LONGTERM && !folio_is_longterm_pinnable(k, folio)) {
+    mem.putRefs(folio, refs);
+    return false;
+  }
+  addGrab(k, folio, refs, flags, true);
+  return true;
+}
+
 /** gup_put_folio(): release refs grabs taken with flags. Zero-page pins are ignored from v6.5. */
 export function gup_put_folio(k: Kernel, head: number, refs: number, flags: number): void {
   const mem = k.mem;

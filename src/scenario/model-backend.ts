@@ -6,7 +6,7 @@ import { dropFileCache } from '../fs/file.js';
 import { HPAGE_PMD_SIZE, PAGE_SIZE } from '../include/uapi.js';
 import { Kernel, type MachineConfig, type ThpMode } from '../kernel.js';
 import type { FootprintJSON, FootprintSink } from '../trace/footprint.js';
-import { runSegment, type KernelGen, type YieldPoint } from '../preempt.js';
+import { runSegment, type KernelGen, type Segment, type YieldPoint } from '../preempt.js';
 import type { Task } from '../vm/mm.js';
 import { DEFAULT_PROFILE, PROFILES, resolveProfile, versionProblem } from '../profile.js';
 import { do_exit } from '../vm/exit.js';
@@ -228,7 +228,13 @@ class ModelSession implements Session {
   /** Run a paused or new operation up to its next stop, as one traced, invariant-checked step. */
   private segment(key: string, p: Paused, op: string, args: Record<string, unknown>): StepOutcome {
     return this.guarded(actorLabel(key, p.task), op, args, (): StepOutcome => {
-      const seg = runSegment(p.gen, p.stopAt, p.wait);
+      this.k.preemptArmed = p.stopAt;
+      let seg: Segment<StepOutcome>;
+      try {
+        seg = runSegment(p.gen, p.stopAt, p.wait);
+      } finally {
+        this.k.preemptArmed = null;
+      }
       if (seg.done) {
         this.paused.delete(key);
         return seg.value;

@@ -43,7 +43,8 @@ test('replay: entries after a failing step are reported as not run; the run is a
   // A step that fails (the device writes a freed page), then an entry that cannot run after it.
   const f = await run('replay', 'test/explore/races/dma-after-free.yaml', { profile: 'current', schedule: 'driver,driver,app,driver,app' });
   assert.equal(f.status, 1, f.out + f.err);
-  assert.match(f.out, /^FAIL .*\n {2}driver: WARN pinlab:dma-use-after-free/);
+  // The counterexample: numbered steps, the failing check last.
+  assert.match(f.out, /^FAIL .*\n {2}1\. driver: get_user_pages\(start: buf, nr_pages: 1, gup_flags: FOLL_WRITE\) → 1, G = \[\d+\]\n(?: {2}\d\. .*\n){2} {2}4\. driver: dma_write\(pages: G, value: 9\) → 0 with WARN .*dma-use-after-free.*\n {2}✗ {2}driver: WARN pinlab:dma-use-after-free/);
   assert.equal(f.err, "pinlab: entry 5 of --schedule ('app') did not run: the run ended at the failure of entry 4\n");
 });
 

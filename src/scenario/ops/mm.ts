@@ -11,7 +11,8 @@ import { translate, userRead, userWrite } from '../../vm/access.js';
 import { do_exit } from '../../vm/exit.js';
 import { do_fork, do_fork_gen, FORK_YIELD_POINTS } from '../../vm/fork.js';
 import { GUP_FAST_YIELD_POINTS } from '../../gup/fast.js';
-import type { KernelGen } from '../../preempt.js';
+import { runToEnd, type KernelGen } from '../../preempt.js';
+import { collapse_huge_page, COLLAPSE_YIELD_POINTS } from '../../vm/khugepaged.js';
 import { split_huge_page } from '../../vm/thp-split.js';
 import { folio_isolate_lru, folio_putback_lru, migrate_folio } from '../../vm/migrate.js';
 import { do_madvise, do_mmap, do_mprotect, do_munmap } from '../../vm/mmap.js';
@@ -315,6 +316,15 @@ export const MM_OPS: OpImpl[] = [
       const p = translate(task(c).mm, a.addr, c.k);
       if (p < 0) throw new ScenarioError('nothing is mapped at addr', 'addr');
       return ret(split_huge_page(c.k, p));
+    },
+  }),
+  op({
+    name: 'collapse_huge_page',
+    summary: 'khugepaged collapses the PMD range at addr into one THP: 0, -EAGAIN if a page has references its mappings do not explain (a pin), -EINVAL if the range cannot hold a THP',
+    source: 'mm/khugepaged.c collapse_huge_page()', needsTask: true, args: { addr: int() }, yieldPoints: COLLAPSE_YIELD_POINTS,
+    run: (c, a) => ret(runToEnd(c.k, collapse_huge_page(c.k, task(c).mm, a.addr))),
+    *steps(c, a) {
+      return ret(yield* collapse_huge_page(c.k, task(c).mm, a.addr));
     },
   }),
   op({
