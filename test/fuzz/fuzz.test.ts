@@ -153,6 +153,13 @@ describe('fuzz: comparison', () => {
     // The guest kernel mapped the page: the load was the kernel's, a divergence everywhere.
     const mapped = { ...kernel, facts: { ...facts, 'child.4': ['z'] } };
     assert.equal(firstDifference(p, mapped, model, new Map(), [], { staleMappings: true })!.call, 4);
+    // A store too (uml-6.1 seed 31337 p2380), but not when the child unmapped the slot afterwards.
+    const store = decodeProgram('59;M 0 4 0 1 3 0;A 0 4 0 1 10;T 0 4 0 1 1 3523;F 0;T 1 4 0 1 1 32979');
+    assert.equal(firstDifference(store, kernel, model, new Map(), [], { staleMappings: true }), null);
+    const unmapped = decodeProgram('59;M 0 4 0 1 3 0;A 0 4 0 1 10;T 0 4 0 1 1 3523;F 0;T 1 4 0 1 1 32979;U 1 4 0 1');
+    const k6 = { ...kernel, calls: [...kernel.calls, ok] };
+    const m6 = { ...model, calls: [...model.calls, ok] };
+    assert.equal(firstDifference(unmapped, k6, m6, new Map(), [], { staleMappings: true })!.call, 4);
   });
   test('a partial copy into a shared memfd slot taints that file page in every slot mapping it (uml-6.12 seed 4242 p566)', () => {
     // s4 and s1 both map the memfd from offset 0; s2 is private anonymous memory.
