@@ -347,12 +347,13 @@ export class PhysMem {
     this.fp?.writeFolio(head);
   }
 
-  /** folio_mapcount(): PTE mappings of every page plus PMD mappings counted once per page. */
+  /**
+   * folio_mapcount(): the PTE mappings of every page plus each PMD mapping once (include/linux/mm.h:
+   * folio_total_mapcount() adds folio_entire_mapcount() once up to v6.8, folio_large_mapcount()
+   * counts each PTE and PMD mapping once from v6.9); the same number as folioMapRefs().
+   */
   folioMapcount(head: number): number {
-    const nr = this.folioNrPages(head);
-    let m = this.entireMapcount(head) * nr;
-    for (let i = 0; i < nr; i++) m += this.mapcountOf(head + i);
-    return m;
+    return this.folioMapRefs(head);
   }
 
   /** Number of page-table entries (PTEs and PMDs) that map the folio: each holds one reference. */

@@ -45,9 +45,9 @@ export function hugetlb_fault(k: Kernel, vma: Vma, addr: number, fflags: number)
   }
   const unshare = (fflags & FAULT_FLAG_UNSHARE) !== 0;
   const old = e.pfn;
-  // hugetlb_wp(): an exclusive page, or one only this mapping maps, is reused in place.
+  // hugetlb_wp(): an exclusive page, or one only this mapping maps (folio_mapcount() == 1), is reused in place.
   const exclusive = k.profile.anonExclusive && (mem.flagsOf(old) & PG_anon_exclusive) !== 0;
-  if (exclusive || (mem.test(old, PG_anon) && mem.folioMapcount(old) === HPAGE_PMD_NR)) {
+  if (exclusive || (mem.test(old, PG_anon) && mem.folioMapcount(old) === 1)) {
     mem.set(old, k.profile.anonExclusive ? PG_anon_exclusive : 0);
     if (!unshare) vma.pmd_set_bits(k, block, PTE_DIRTY | PTE_YOUNG | writeBit);
     k.fp.write('folio', old);
