@@ -108,6 +108,13 @@ export interface Profile {
    * v6.0); before, such a page took a write fault first (which then reused it).
    */
   readonly mprotectWritableExclusiveAnon: boolean;
+  /**
+   * A write fault on a PMD-mapped anonymous THP reuses it only when its refcount is 1
+   * (mm/huge_memory.c do_huge_pmd_wp_page(), 3bff7e3f1f16, v5.18, "COW fixes part 1"); before,
+   * reuse_swap_page() reused it when it was mapped once, whatever references GUP held (so
+   * CVE-2020-29374 still leaked through a THP on 5.9-5.17; 09854ba94c6a fixed only do_wp_page()).
+   */
+  readonly thpCowReuseByRefcount: boolean;
   /** splice-read from O_DIRECT files copies through kernel pages (ITER_BVEC) instead of ITER_PIPE (v6.5). */
   readonly spliceReadCopies: boolean;
   /** ext4 WARNs and skips a dirty page without buffers instead of BUG() (v5.18). */
@@ -210,6 +217,7 @@ const base: Profile = {
   iomapDioPastEof: false,
   dioHoleFaultEfault: false,
   mprotectWritableExclusiveAnon: false,
+  thpCowReuseByRefcount: false,
   spliceReadCopies: false,
   ext4WarnNoBuffers: false,
   ioUringCoalesce: false,
@@ -320,6 +328,9 @@ export const HISTORY: readonly SwitchChange[] = [
     subject: 'iomap: Fix iomap_dio_rw return value for user copies', where: 'fs/iomap/direct-io.c iomap_dio_hole_iter()',
     note: 'a fault while zeroing a hole of an O_DIRECT read is -EFAULT, not a short read (pinlab fuzz, scenarios/fuzz/dio-hole-fault-short-read-5.10.yaml); also in 5.15-stable (2022), release not checked',
     confirmed: ['6.1.176', '6.12.113'], confirmedWithout: ['5.10.46'] },
+  { set: { thpCowReuseByRefcount: true }, mainline: '5.18', commit: '3bff7e3f1f16', evidence: 'I',
+    subject: 'mm/huge_memory: streamline COW logic in do_huge_pmd_wp_page()', where: 'mm/huge_memory.c do_huge_pmd_wp_page()',
+    note: 'a THP is reused only with refcount 1, no longer when mapped once (scenarios/thp/vmsplice-cow-thp.yaml; issue 13)' },
   { set: { pincountMinOrder: 1 }, mainline: '5.18', commit: '5232c63f46fd', evidence: 'V',
     subject: 'mm: Make compound_pincount always available', where: 'include/linux/mm.h folio_maybe_dma_pinned()' },
   { set: { ext4WarnNoBuffers: true }, mainline: '5.18', commit: null, evidence: 'I',

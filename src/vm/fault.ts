@@ -278,7 +278,8 @@ function do_huge_pmd_wp_page(k: Kernel, vma: Vma, addr: number, fflags: number):
   }
   const head = e.pfn;
   const exclusive = k.profile.anonExclusive && (mem.flagsOf(head) & PG_anon_exclusive) !== 0;
-  const reusable = k.profile.cowReuseByRefcount ? mem.ref(head) === 1 : mem.folioMapRefs(head) === 1;
+  // From v5.18 only a refcount of 1 (3bff7e3f1f16); before, reuse_swap_page(): mapped once, GUP references or not.
+  const reusable = k.profile.thpCowReuseByRefcount ? mem.ref(head) === 1 : mem.folioMapRefs(head) === 1;
   if (exclusive || reusable) {
     mem.set(head, exclusiveBit(k));
     k.fp.write('folio', head);
