@@ -250,7 +250,7 @@ function classFields(file: string, cls: string): Map<string, { private: boolean;
  * the listed fields are private. Accessors that record the footprint are the only way in.
  */
 const PRIVATE_OWNERS: ReadonlyArray<{ file: string; cls: string; fields: readonly string[] }> = [
-  { file: 'src/vm/mm.ts', cls: 'Vma', fields: ['vm_start', 'vm_end', 'vm_flags', 'vm_pgoff', 'anon_vma', 'ptes', 'pteBits', 'pmds'] },
+  { file: 'src/vm/mm.ts', cls: 'Vma', fields: ['vm_start', 'vm_end', 'vm_flags', 'vm_pgoff', 'anon_vma_id', 'anon_chain_singular', 'ptes', 'pteBits', 'pmds'] },
   { file: 'src/vm/mm.ts', cls: 'Mm', fields: ['vmaTree', 'has_pinned', 'write_protect_seq', 'mmap_write_locked', 'fork_child', 'mmap_base', 'mm_users'] },
   { file: 'src/vm/mm.ts', cls: 'Task', fields: ['is_exited', 'exit_code'] },
   { file: 'src/vm/mm.ts', cls: 'TaskList', fields: ['byName'] },
@@ -288,7 +288,7 @@ test('the private-state check sees a public field', () => {
  * bracket). TypeScript's `private` stops a plain access; this scan stops the casts.
  */
 const PRIVATE_NAMES: ReadonlyArray<{ owner: string; names: readonly string[] }> = [
-  { owner: 'src/vm/mm.ts', names: ['vm_start', 'vm_end', 'vm_flags', 'vm_pgoff', 'anon_vma', 'has_pinned', 'write_protect_seq', 'mmap_write_locked', 'fork_child', 'mmap_base', 'mm_users', 'is_exited', 'exit_code'] },
+  { owner: 'src/vm/mm.ts', names: ['vm_start', 'vm_end', 'vm_flags', 'vm_pgoff', 'anon_vma_id', 'anon_chain_singular', 'has_pinned', 'write_protect_seq', 'mmap_write_locked', 'fork_child', 'mmap_base', 'mm_users', 'is_exited', 'exit_code'] },
   { owner: 'src/mm/filemap.ts', names: ['i_size', 'i_pages', 'nr_users'] },
   { owner: 'src/fs/fdtable.ts', names: ['f_count', 'f_pos', 'fdt'] },
 ];

@@ -47,7 +47,7 @@ export function* do_fork_gen(k: Kernel, parent: Task, childName: string): Kernel
       dst.insertVma(k, c);
       if (v.flags & VM_WIPEONFORK) continue; // MADV_WIPEONFORK: an empty anonymous VMA
       if (!vmaNeedsCopy(v)) continue;
-      c.anonVma = true;
+      if (v.anonVma) c.anon_vma_fork();
       const r = v.flags & VM_HUGETLB ? copy_hugetlb_page_range(k, src, v, c) : yield* copyPageRange(k, src, v, c);
       if (r < 0) {
         // dup_mmap() failure: undo the child.

@@ -36,8 +36,14 @@ export class Vma {
   private vm_flags: number;
   /** File page offset of `start`. */
   private vm_pgoff: number;
-  /** An anon_vma exists: the VMA has (had) anonymous pages, so fork copies its page tables. */
-  private anon_vma = false;
+  /**
+   * vma->anon_vma, by identity (0: none): set by anon_vma_prepare() at the first anonymous page,
+   * shared by the halves of a split; the VMA has (had) anonymous pages, so fork copies its page
+   * tables. anon_chain_singular: its anon_vma_chain has one entry (false for a fork child's VMA,
+   * chained to its parent's anon_vma too): is_mergeable_anon_vma() looks at both.
+   */
+  private anon_vma_id = 0;
+  private anon_chain_singular = true;
   /** The folio table whose fp records this VMA's accesses (k.mem). */
   private readonly mem: PhysMem;
   // The page table, private to this class: every access goes through the accessors below, which
@@ -113,17 +119,80 @@ export class Vma {
   /** vma->anon_vma is set: the VMA has (had) anonymous pages, so fork copies its page tables (records a read). */
   get anonVma(): boolean {
     this.rd();
-    return this.anon_vma;
+    return this.anon_vma_id !== 0;
   }
 
-  /** anon_vma_prepare() (records a read, and a write when the VMA had none). */
+  /** anon_vma_prepare(): a new anon_vma if the VMA has none (records a read, and a write when it had none). */
   set anonVma(v: boolean) {
     const fp = this.mem.fp;
     if (fp !== null) {
       fp.read('vma', this.id);
-      if (v !== this.anon_vma) fp.write('vma', this.id);
+      if (v !== (this.anon_vma_id !== 0)) fp.write('vma', this.id);
     }
-    this.anon_vma = v;
+    if (!v) this.anon_vma_id = 0;
+    else if (this.anon_vma_id === 0) {
+      this.anon_vma_id = this.mm.ids.take('anon_vma');
+      this.anon_chain_singular = true;
+    }
+  }
+
+  /** __split_vma() → anon_vma_clone(): the new half shares the anon_vma of the VMA it came from (records a write of this one, a read of that one). */
+  inheritAnonVma(from: Vma): void {
+    from.rd();
+    this.wr();
+    this.anon_vma_id = from.anon_vma_id;
+    this.anon_chain_singular = from.anon_chain_singular;
+  }
+
+  /** anon_vma_fork(): a fork child's VMA gets its own anon_vma, chained to the parent's as well (records a write). */
+  anon_vma_fork(): void {
+    this.wr();
+    this.anon_vma_id = this.mm.ids.take('anon_vma');
+    this.anon_chain_singular = false;
+  }
+
+  /**
+   * is_mergeable_anon_vma() (mm/vma.c; mm/mmap.c before v6.11): the same anon_vma, or only one of
+   * the two has one and that VMA did not come from a fork (vma_had_uncowed_parents(): its
+   * anon_vma_chain is not singular). Records a read of both.
+   */
+  anonVmaMergeable(other: Vma): boolean {
+    this.rd();
+    other.rd();
+    const a = this.anon_vma_id;
+    const b = other.anon_vma_id;
+    if (a && b) return a === b;
+    const holder = a ? this : b ? other : null;
+    return holder === null || holder.anon_chain_singular;
+  }
+
+  /**
+   * Absorb next, which starts where this VMA ends (vma_merge_existing_range() / vma_expand() in
+   * mm/vma.c, vma_merge() before v6.11): this VMA's end, page table and PMD leaves grow by next's;
+   * the caller unlinks next. Records a write of both.
+   */
+  mergeNext(k: Kernel, next: Vma): void {
+    this.wr();
+    next.wr();
+    const n = this.ptes.length;
+    const ptes = new Int32Array(n + next.ptes.length);
+    ptes.set(this.ptes);
+    ptes.set(next.ptes, n);
+    const bits = new Uint8Array(n + next.pteBits.length);
+    bits.set(this.pteBits);
+    bits.set(next.pteBits, n);
+    this.ptes = ptes;
+    this.pteBits = bits;
+    for (const [b, e] of next.pmds) this.pmds.set(b, e);
+    next.pmds.clear();
+    next.ptes = new Int32Array(0);
+    next.pteBits = new Uint8Array(0);
+    this.vm_end = next.vm_end;
+    next.vm_end = next.vm_start;
+    if (this.anon_vma_id === 0) {
+      this.anon_vma_id = next.anon_vma_id;
+      this.anon_chain_singular = next.anon_chain_singular;
+    }
   }
 
   /** An observer's look at vm_start (invariants, queries, trace rendering): records nothing. */

@@ -15,7 +15,7 @@ import { PG_anon, PG_anon_exclusive } from '../mm/page-flags.js';
 import { Mm, Vma } from './mm.js';
 import { __vm_enough_memory } from '../mm/util.js';
 import { split_huge_pmd, zapRange } from './pgtable.js';
-import { VM_DONTCOPY, VM_EXEC, VM_HUGEPAGE, VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_NOHUGEPAGE, VM_READ, VM_SHARED, VM_WIPEONFORK, VM_WRITE, PTE_DIRTY, PTE_PRESENT, PTE_SPECIAL, PTE_WRITE, VM_HUGETLB, VM_ACCOUNT, VM_NORESERVE, FAULT_FLAG_WRITE, VM_FAULT_ERROR } from '../include/linux/mm.js';
+import { VM_DONTCOPY, VM_DONTEXPAND, VM_IO, VM_MIXEDMAP, VM_PFNMAP, VM_EXEC, VM_HUGEPAGE, VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_NOHUGEPAGE, VM_READ, VM_SHARED, VM_WIPEONFORK, VM_WRITE, PTE_DIRTY, PTE_PRESENT, PTE_SPECIAL, PTE_WRITE, VM_HUGETLB, VM_ACCOUNT, VM_NORESERVE, FAULT_FLAG_WRITE, VM_FAULT_ERROR } from '../include/linux/mm.js';
 
 function protToVmFlags(prot: number): number {
   return (prot & PROT_READ ? VM_READ : 0) | (prot & PROT_WRITE ? VM_WRITE : 0) | (prot & PROT_EXEC ? VM_EXEC : 0);
@@ -63,7 +63,7 @@ export function splitVma(k: Kernel, vma: Vma, addr: number): Vma {
   const hi = new Vma(mm, addr, vma.end, vma.flags, vma.file, vma.pgoff + (addr - vma.start) / PAGE_SIZE);
   const cut = vma.idx(addr);
   vma.splitPageTables(k, hi, cut);
-  hi.anonVma = vma.anonVma;
+  hi.inheritAnonVma(vma);
   vma.end = addr;
   mm.insertVma(k, hi);
   return hi;
@@ -258,6 +258,48 @@ function walkRange(k: Kernel, mm: Mm, start: number, end: number): { vmas: Vma[]
   return { vmas, holeAt };
 }
 
+/**
+ * Whether b, which starts where a ends, can be merged into a (mm/vma.c is_mergeable_vma(),
+ * can_vma_merge_after()/before(), is_mergeable_anon_vma(); mm/mmap.c before v6.11): equal flags,
+ * no VM_SPECIAL (VM_IO, VM_DONTEXPAND — hugetlbfs sets it —, VM_PFNMAP, VM_MIXEDMAP), the same file
+ * and ops at contiguous file offsets, and anon_vmas that may be shared. (An anonymous VMA's
+ * vm_pgoff is its address in pages, contiguous by construction; the model keeps no such pgoff.)
+ */
+function vmaMergeable(a: Vma, b: Vma): boolean {
+  if (a.end !== b.start) return false;
+  const f = a.flags;
+  if (f !== b.flags || f & (VM_IO | VM_DONTEXPAND | VM_PFNMAP | VM_MIXEDMAP | VM_HUGETLB)) return false;
+  if (a.file !== b.file || a.vm_ops !== b.vm_ops) return false;
+  if (a.file && a.pgoff + a.nrPages !== b.pgoff) return false;
+  return a.anonVmaMergeable(b);
+}
+
+/**
+ * vma_modify_flags() → vma_merge_existing_range() (mm/vma.c; vma_merge() in mprotect_fixup() and
+ * madvise_update_vma() before v6.11): a VMA whose flags mprotect() or madvise() changed is merged
+ * with the VMA before it and the one after it where they are mergeable, so a round trip such as
+ * mprotect(RO) then mprotect(RW) of a middle part leaves one VMA again (issue 13: the host goes
+ * 2 → 4 → 2 VMAs). Only pairs with a changed VMA merge, as only a changed VMA is offered to the
+ * merge. The merged VMA keeps the lower one's identity; the upper one is unlinked.
+ */
+function mergeChanged(k: Kernel, mm: Mm, changed: ReadonlySet<Vma>): void {
+  if (changed.size === 0) return;
+  const list = [...mm.vmaList(k)];
+  const touched = new Set(changed);
+  for (let i = 0; i + 1 < list.length; ) {
+    const a = list[i]!;
+    const b = list[i + 1]!;
+    if ((touched.has(a) || touched.has(b)) && vmaMergeable(a, b)) {
+      a.mergeNext(k, b);
+      remove_vma(k, mm, b);
+      touched.add(a);
+      list.splice(i + 1, 1);
+      continue;
+    }
+    i++;
+  }
+}
+
 /** Split the VMAs at start and end if they straddle them, and return the one now covering [from, to) pieces. */
 function splitFor(k: Kernel, v: Vma, start: number, end: number): Vma {
   let cur = v;
@@ -295,6 +337,7 @@ export function do_mprotect(k: Kernel, mm: Mm, start: number, length: number, pr
   if (grows & PROT_GROWSDOWN) return first.start >= end ? -ENOMEM : -EINVAL;
   if (first.start > start) return -ENOMEM;
   if (grows & PROT_GROWSUP) return -EINVAL;
+  const changed = new Set<Vma>();
   for (const v0 of vmas) {
     if (holeAt !== null && v0.start > holeAt) return -ENOMEM;
     if (prot & PROT_WRITE && v0.isShared() && !(v0.flags & VM_MAYWRITE)) return -EACCES;
@@ -319,7 +362,9 @@ export function do_mprotect(k: Kernel, mm: Mm, start: number, length: number, pr
     } else if (!(v.flags & VM_HUGETLB)) {
       changeProtectionWritable(k, v);
     }
+    changed.add(v);
   }
+  mergeChanged(k, mm, changed);
   return holeAt !== null ? -ENOMEM : 0;
 }
 
@@ -410,6 +455,7 @@ export function do_madvise(k: Kernel, mm: Mm, start: number, length: number, adv
   const end = e > BigInt(TASK_SIZE) ? TASK_SIZE + PAGE_SIZE : num(e);
   const { vmas, holeAt } = walkRange(k, mm, start, end);
   if (!vmas.length) return -ENOMEM;
+  const changed = new Set<Vma>();
   for (const v0 of vmas) {
     const from = Math.max(start, v0.start);
     const to = Math.min(end, v0.end);
@@ -437,7 +483,9 @@ export function do_madvise(k: Kernel, mm: Mm, start: number, length: number, adv
     if (hugetlbMisaligned(k, mm, from, to)) return -EINVAL;
     const v = splitFor(k, v0, from, to);
     v.flags = flags;
+    changed.add(v);
   }
+  mergeChanged(k, mm, changed);
   return holeAt !== null ? -ENOMEM : 0;
 }
 
