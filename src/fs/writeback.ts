@@ -91,7 +91,7 @@ function submitFolio(k: Kernel, file: File, index: number, head: number): Bio {
   const mem = k.mem;
   mem.set(head, PG_writeback);
   file.delalloc.delete(index);
-  const bio = bio_alloc('REQ_OP_WRITE', 1, { file, index });
+  const bio = bio_alloc(k, 'REQ_OP_WRITE', 1, { file, index });
   bio_add_page(k, bio, head, PAGE_SIZE, 0);
   bio.endIo = (kk) => {
     kk.mem.clear(head, PG_writeback);
