@@ -198,9 +198,9 @@ export const DRIVER_OPS: OpImpl[] = [
       const t = task(c);
       const filp = fdget(c.k, t, a.fd);
       const p = filp ? get_pipe_info(filp) : null;
-      const before = p ? p.head : 0;
+      const before = p ? p.peekHead() : 0;
       const r = do_vmsplice(c.k, t, a.fd, iovecs(a.iov, 'iov', a.addr, 'addr', a.len));
-      if (p && p.head > before) hold(c, `vmsplice(fd ${a.fd})`, pipePages(p).slice(pipePages(p).length - (p.head - before)));
+      if (p && p.peekHead() > before) hold(c, `vmsplice(fd ${a.fd})`, pipePages(p).slice(pipePages(p).length - (p.peekHead() - before)));
       return ret(r);
     },
   }),
