@@ -118,7 +118,7 @@ function ioUringRegister(c: Ctx, a: ArgsOf<typeof REGISTER_ARGS>): number {
     iovs = Array.from({ length: nr }, (_, i) => ({ base: base + i * len, len }));
   }
   const r = uring.io_sqe_buffers_register(c.k, t, ring, iovs);
-  if (r === 0) hold(c, `io_uring_register(IORING_REGISTER_BUFFERS, ring ${ring.id})`, (ring.bufs ?? []).flatMap((b) => (b ? uring.bufPages(b) : [])));
+  if (r === 0) hold(c, `io_uring_register(IORING_REGISTER_BUFFERS, ring ${ring.id})`, (ring.peekBufs() ?? []).flatMap((b) => (b ? uring.bufPages(b) : [])));
   return r;
 }
 
@@ -354,7 +354,7 @@ export const DRIVER_QUERIES: QueryImpl[] = [
     needsTask: true, args: { ring: int().optional(), index: int('default 0').default(0) },
     fields: ['registered', 'nr_bvecs', 'len', 'acct_pages', 'folio_shift', 'pages', 'pinned'],
     eval(c, a) {
-      const b = queryRing(c, a.ring).bufs?.[a.index] ?? null;
+      const b = queryRing(c, a.ring).peekBufs()?.[a.index] ?? null;
       if (!b) return { registered: false, nr_bvecs: null, len: null, acct_pages: null, folio_shift: null, pages: null, pinned: null };
       return { registered: true, nr_bvecs: b.bvecs.length, len: b.len, acct_pages: b.acctPages, folio_shift: b.folioShift,
         pages: uring.bufPages(b).length, pinned: b.pinned };
