@@ -263,6 +263,10 @@ const PRIVATE_OWNERS: ReadonlyArray<{ file: string; cls: string; fields: readonl
   { file: 'src/block/bio.ts', cls: 'BioDirtyList', fields: ['list'] },
   { file: 'src/block/blkdev.ts', cls: 'DeviceQueue', fields: ['q', 'nrCompleted'] },
   { file: 'src/drivers/io-uring.ts', cls: 'IoRing', fields: ['mem', 'buf_table', 'is_dead'] },
+  { file: 'src/drivers/device.ts', cls: 'Registry', fields: ['targets'] },
+  { file: 'src/drivers/device.ts', cls: 'DriverTable', fields: ['objs'] },
+  { file: 'src/drivers/vfio.ts', cls: 'VfioIommu', fields: ['dma_list'] },
+  { file: 'src/drivers/mm-iommu.ts', cls: 'MmIommuList', fields: ['regions'] },
   { file: 'src/lib/pipe-buf.ts', cls: 'Pipe', fields: ['pipe_head', 'pipe_tail', 'pipe_bufs', 'max_usage', 'is_freed', 'nr_readers', 'nr_writers', 'nr_files'] },
   { file: 'src/mm/filemap.ts', cls: 'RecordingIndexSet', fields: ['s', 'owner'] },
 ];
