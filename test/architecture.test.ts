@@ -260,6 +260,7 @@ const PRIVATE_OWNERS: ReadonlyArray<{ file: string; cls: string; fields: readonl
   { file: 'src/fs/fdtable.ts', cls: 'OpenFile', fields: ['mem', 'f_count', 'f_pos'] },
   { file: 'src/fs/fdtable.ts', cls: 'FilesStruct', fields: ['mem', 'fdt'] },
   { file: 'src/fs/writeback.ts', cls: 'WritebackBios', fields: ['byFile'] },
+  { file: 'src/mm/filemap.ts', cls: 'Directory', fields: ['byName'] },
   { file: 'src/block/bio.ts', cls: 'Bio', fields: ['bio_id', 'bi_io_vec', 'bi_size', 'page_pinned', 'page_reffed', 'no_page_ref', 'bio_cloned', 'bi_status', 'bi_end_io', 'bi_target'] },
   { file: 'src/block/bio.ts', cls: 'BioDirtyList', fields: ['list'] },
   { file: 'src/block/blkdev.ts', cls: 'DeviceQueue', fields: ['q', 'nrCompleted'] },
