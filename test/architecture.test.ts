@@ -259,6 +259,17 @@ const PRIVATE_OWNERS: ReadonlyArray<{ file: string; cls: string; fields: readonl
   { file: 'src/mm/filemap.ts', cls: 'RecordingIndex', fields: ['m', 'owner'] },
   { file: 'src/fs/fdtable.ts', cls: 'OpenFile', fields: ['mem', 'f_count', 'f_pos'] },
   { file: 'src/fs/fdtable.ts', cls: 'FilesStruct', fields: ['mem', 'fdt'] },
+  { file: 'src/fs/writeback.ts', cls: 'WritebackBios', fields: ['byFile'] },
+  { file: 'src/mm/filemap.ts', cls: 'Directory', fields: ['byName'] },
+  { file: 'src/block/bio.ts', cls: 'Bio', fields: ['bio_id', 'bi_io_vec', 'bi_size', 'page_pinned', 'page_reffed', 'no_page_ref', 'bio_cloned', 'bi_status', 'bi_end_io', 'bi_target'] },
+  { file: 'src/block/bio.ts', cls: 'BioDirtyList', fields: ['list'] },
+  { file: 'src/block/blkdev.ts', cls: 'DeviceQueue', fields: ['q', 'nrCompleted'] },
+  { file: 'src/drivers/io-uring.ts', cls: 'IoRing', fields: ['mem', 'buf_table', 'is_dead'] },
+  { file: 'src/drivers/device.ts', cls: 'Registry', fields: ['targets'] },
+  { file: 'src/drivers/device.ts', cls: 'DriverTable', fields: ['objs'] },
+  { file: 'src/drivers/vfio.ts', cls: 'VfioIommu', fields: ['dma_list'] },
+  { file: 'src/drivers/mm-iommu.ts', cls: 'MmIommuList', fields: ['regions'] },
+  { file: 'src/lib/pipe-buf.ts', cls: 'Pipe', fields: ['pipe_head', 'pipe_tail', 'pipe_bufs', 'max_usage', 'is_freed', 'nr_readers', 'nr_writers', 'nr_files'] },
   { file: 'src/mm/filemap.ts', cls: 'RecordingIndexSet', fields: ['s', 'owner'] },
 ];
 
@@ -291,6 +302,9 @@ const PRIVATE_NAMES: ReadonlyArray<{ owner: string; names: readonly string[] }> 
   { owner: 'src/vm/mm.ts', names: ['vm_start', 'vm_end', 'vm_flags', 'vm_pgoff', 'anon_vma_id', 'anon_chain_singular', 'has_pinned', 'write_protect_seq', 'mmap_write_locked', 'fork_child', 'mmap_base', 'mm_users', 'is_exited', 'exit_code'] },
   { owner: 'src/mm/filemap.ts', names: ['i_size', 'i_pages', 'nr_users'] },
   { owner: 'src/fs/fdtable.ts', names: ['f_count', 'f_pos', 'fdt'] },
+  { owner: 'src/drivers/io-uring.ts', names: ['buf_table', 'is_dead'] },
+  { owner: 'src/lib/pipe-buf.ts', names: ['pipe_head', 'pipe_tail', 'pipe_bufs', 'max_usage', 'is_freed', 'nr_readers', 'nr_writers', 'nr_files'] },
+  { owner: 'src/block/bio.ts', names: ['bi_io_vec', 'bi_size', 'page_pinned', 'page_reffed', 'no_page_ref', 'bio_cloned', 'bi_status', 'bi_end_io', 'bi_target'] },
 ];
 
 function privateAccess(names: readonly string[]): RegExp {

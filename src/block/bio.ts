@@ -23,33 +23,167 @@ export interface BioTarget {
 }
 
 
+/**
+ * struct bio. Its fields are private: every read and write goes through the accessors below,
+ * which record a read or write of the bio ('bio', its per-kernel id, given at the first access)
+ * through the kernel's memory (k.mem.fp: nothing under k.peek(), a null check with footprints off).
+ */
 export class Bio {
-  /** Per-kernel id, given the first time the kernel touches the bio (bioId()). */
-  id = 0;
-  readonly vecs: BvecSeg[] = [];
-  size = 0;
+  private bio_id = 0;
+  private readonly bi_io_vec: BvecSeg[] = [];
+  private bi_size = 0;
   /** BIO_PAGE_PINNED: every page carries a FOLL_PIN (v6.5+). */
-  pinned = false;
+  private page_pinned = false;
   /** Pages carry GETs (≤ v6.4: the default, unless BIO_NO_PAGE_REF). */
-  reffed = false;
+  private page_reffed = false;
   /** BIO_NO_PAGE_REF (v5.1 .. v6.4): the bio holds no page references (ITER_BVEC). */
-  noPageRef = false;
+  private no_page_ref = false;
   /** BIO_CLONED: the bvec array belongs to someone else (bio_iov_bvec_set()). */
-  cloned = false;
-  status = 0;
+  private bio_cloned = false;
+  private bi_status = 0;
   /** Called at completion (bi_end_io). */
-  endIo: ((k: Kernel, bio: Bio) => void) | null = null;
-  constructor(readonly op: BioOp, readonly maxVecs: number, public target: BioTarget | null) {}
+  private bi_end_io: ((k: Kernel, bio: Bio) => void) | null = null;
+  private bi_target: BioTarget | null;
+
+  constructor(private readonly k: Kernel, readonly op: BioOp, readonly maxVecs: number, target: BioTarget | null) {
+    this.bi_target = target;
+  }
+
+  /** The per-kernel id (bioId()): numbering, recorded by nothing. */
+  get id(): number {
+    if (!this.bio_id) this.bio_id = this.k.ids.take('bio');
+    return this.bio_id;
+  }
+
+  private rd(): void {
+    const fp = this.k.mem.fp;
+    if (fp !== null) fp.read('bio', this.id);
+  }
+
+  private wr(): void {
+    const fp = this.k.mem.fp;
+    if (fp !== null) fp.write('bio', this.id);
+  }
+
+  /** bi_io_vec[0 .. bi_vcnt) (records a read); changed only through addVec()/growLastVec(). */
+  get vecs(): ReadonlyArray<Readonly<BvecSeg>> {
+    this.rd();
+    return this.bi_io_vec;
+  }
+
+  /** Append a bvec (records a write). */
+  addVec(seg: BvecSeg): void {
+    this.wr();
+    this.bi_io_vec.push(seg);
+  }
+
+  /** Extend the last bvec by len bytes (a merge; records a write). */
+  growLastVec(len: number): void {
+    this.wr();
+    this.bi_io_vec[this.bi_io_vec.length - 1].len += len;
+  }
+
+  get size(): number {
+    this.rd();
+    return this.bi_size;
+  }
+
+  set size(v: number) {
+    this.wr();
+    this.bi_size = v;
+  }
+
+  get pinned(): boolean {
+    this.rd();
+    return this.page_pinned;
+  }
+
+  set pinned(v: boolean) {
+    this.wr();
+    this.page_pinned = v;
+  }
+
+  get reffed(): boolean {
+    this.rd();
+    return this.page_reffed;
+  }
+
+  set reffed(v: boolean) {
+    this.wr();
+    this.page_reffed = v;
+  }
+
+  get noPageRef(): boolean {
+    this.rd();
+    return this.no_page_ref;
+  }
+
+  set noPageRef(v: boolean) {
+    this.wr();
+    this.no_page_ref = v;
+  }
+
+  get cloned(): boolean {
+    this.rd();
+    return this.bio_cloned;
+  }
+
+  set cloned(v: boolean) {
+    this.wr();
+    this.bio_cloned = v;
+  }
+
+  get status(): number {
+    this.rd();
+    return this.bi_status;
+  }
+
+  set status(v: number) {
+    this.wr();
+    this.bi_status = v;
+  }
+
+  get endIo(): ((k: Kernel, bio: Bio) => void) | null {
+    this.rd();
+    return this.bi_end_io;
+  }
+
+  set endIo(v: ((k: Kernel, bio: Bio) => void) | null) {
+    this.wr();
+    this.bi_end_io = v;
+  }
+
+  get target(): BioTarget | null {
+    this.rd();
+    return this.bi_target;
+  }
+
+  set target(v: BioTarget | null) {
+    this.wr();
+    this.bi_target = v;
+  }
+
+  /** Observers (queries, the device's free watch, tests): record nothing. */
+  peekVecs(): ReadonlyArray<Readonly<BvecSeg>> {
+    return this.bi_io_vec;
+  }
+
+  peekSize(): number {
+    return this.bi_size;
+  }
+
+  peekStatus(): number {
+    return this.bi_status;
+  }
 }
 
 /** The bio's per-kernel id (traces, footprints). */
-export function bioId(k: Kernel, bio: Bio): number {
-  if (!bio.id) bio.id = k.ids.take('bio');
+export function bioId(_k: Kernel, bio: Bio): number {
   return bio.id;
 }
 
-export function bio_alloc(op: BioOp, nrVecs: number, target: BioTarget | null): Bio {
-  return new Bio(op, Math.min(nrVecs, BIO_MAX_VECS), target);
+export function bio_alloc(k: Kernel, op: BioOp, nrVecs: number, target: BioTarget | null): Bio {
+  return new Bio(k, op, Math.min(nrVecs, BIO_MAX_VECS), target);
 }
 
 /**
@@ -63,7 +197,7 @@ function bvec_try_merge_page(bio: Bio, pfn: number, len: number, off: number, gu
   const newAddr = pfn * PAGE_SIZE + off;
   if (endAddr !== newAddr) return { merged: false, samePage: false };
   const samePage = Math.floor((endAddr - 1) / PAGE_SIZE) === pfn;
-  last.len += len;
+  bio.growLastVec(len);
   bio.size += len;
   return { merged: true, samePage };
 }
@@ -75,11 +209,10 @@ function bvec_try_merge_page(bio: Bio, pfn: number, len: number, off: number, gu
 export function bio_add_page(k: Kernel, bio: Bio, pfn: number, len: number, off: number, gup = false): number {
   if (k.WARN_ON_ONCE(bio.cloned, 'block/bio.c:bio_add_page:cloned', 'bio_add_page() on a cloned bio')) return 0;
   if (bio.size + len > 0xffffffff) return 0;
-  k.fp.write('bio', bioId(k, bio));
   const origin = gup && k.profile.bvecOriginFlags;
   if (bvec_try_merge_page(bio, pfn, len, off, origin).merged) return len;
   if (bio.vecs.length >= bio.maxVecs) return 0;
-  bio.vecs.push(origin ? { pfn, offset: off, len, gup: true } : { pfn, offset: off, len });
+  bio.addVec(origin ? { pfn, offset: off, len, gup: true } : { pfn, offset: off, len });
   bio.size += len;
   return len;
 }
@@ -158,25 +291,49 @@ export function bio_check_pages_dirty(k: Kernel, bio: Bio): void {
     return;
   }
   k.note(`bio ${bioId(k, bio)}: a page was cleaned during the read; queued on bio_dirty_list`);
-  bioState(k).dirtyList.push(bio);
+  bioState(k).push(bio);
 }
 
 /** bio_dirty_fn(): the deferred worker — re-dirty under the folio lock, then release. */
 export function bio_dirty_fn(k: Kernel): number {
-  // block/bio.c bio_dirty_fn(): takes bio_dirty_list under bio_dirty_lock. The list lives with
-  // the device's state in the footprint ('dev' 0, which bio_check_pages_dirty()'s caller, the
-  // completion, writes): an empty list is still a read, so the explorer orders the worker
-  // against the completion that queues onto it.
-  k.fp.read('dev', 0);
-  const list = bioState(k).dirtyList.splice(0);
-  if (list.length) k.fp.write('dev', 0);
+  // block/bio.c bio_dirty_fn(): takes bio_dirty_list under bio_dirty_lock; an empty list is
+  // still a read (takeAll()), so the explorer orders the worker against the completion that queues onto it.
+  const list = bioState(k).takeAll();
   for (const bio of list) bio_release_pages(k, bio, true);
   return list.length;
 }
 
-const BIO_KEY = stateKey('bio', () => ({ dirtyList: [] as Bio[] }));
+/**
+ * bio_dirty_list, private: it lives with the device's state in the footprint ('dev' 0, which
+ * bio_check_pages_dirty()'s caller, the completion, writes); push() and takeAll() record it.
+ */
+export class BioDirtyList {
+  private readonly list: Bio[] = [];
+  constructor(private readonly k: Kernel) {}
 
-export function bioState(k: Kernel): { dirtyList: Bio[] } {
+  /** Queue a bio (records a write of the device). */
+  push(bio: Bio): void {
+    this.k.mem.fp?.write('dev', 0);
+    this.list.push(bio);
+  }
+
+  /** Take every queued bio (records a read, and a write when there were any). */
+  takeAll(): Bio[] {
+    this.k.mem.fp?.read('dev', 0);
+    const l = this.list.splice(0);
+    if (l.length) this.k.mem.fp?.write('dev', 0);
+    return l;
+  }
+
+  /** For observers: records nothing. */
+  get peekLength(): number {
+    return this.list.length;
+  }
+}
+
+const BIO_KEY = stateKey('bio', (k) => new BioDirtyList(k));
+
+export function bioState(k: Kernel): BioDirtyList {
   return k.state(BIO_KEY);
 }
 
@@ -195,7 +352,7 @@ export function bio_iov_iter_get_pages(k: Kernel, bio: Bio, iter: IovIter): numb
       const b = iter.bvec[s];
       const off = s === iter.seg ? iter.iovOffset : 0;
       const len = Math.min(b.len - off, left);
-      bio.vecs.push({ pfn: b.pfn, offset: b.offset + off, len });
+      bio.addVec({ pfn: b.pfn, offset: b.offset + off, len });
       bio.size += len;
       left -= len;
     }

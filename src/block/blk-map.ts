@@ -66,7 +66,7 @@ function iterCopy(i: IovIter): IovIter {
 function bio_copy_user_iov(k: Kernel, iter: IovIter, op: Bio['op']): RqBio | number {
   const len = Math.min(iter.count, BIO_MAX_VECS * PAGE_SIZE);
   const n = Math.ceil(len / PAGE_SIZE);
-  const bio = bio_alloc(op, n, null);
+  const bio = bio_alloc(k, op, n, null);
   const pages: number[] = [];
   for (let i = 0; i < n; i++) {
     const pfn = k.mem.allocFolio(GFP_KERNEL, 0, 'bio_copy_user_iov');
@@ -76,7 +76,7 @@ function bio_copy_user_iov(k: Kernel, iter: IovIter, op: Bio['op']): RqBio | num
     }
     pages.push(pfn);
     const l = Math.min(PAGE_SIZE, len - i * PAGE_SIZE);
-    bio.vecs.push({ pfn, offset: 0, len: l });
+    bio.addVec({ pfn, offset: 0, len: l });
     bio.size += l;
   }
   // The bounce bio holds no references on user memory: neither PINNED nor REFFED.
@@ -123,7 +123,7 @@ export function blk_rq_map_user_iov(k: Kernel, iter: IovIter): Request | number 
     } else {
       // bio_map_user_iov(): bio_kmalloc(bio_iov_vecs_to_alloc(iter, BIO_MAX_VECS)), pages extracted
       // (PINNED from v6.5, GETs before), the bio appended to the request.
-      const bio = bio_alloc(op, Math.max(1, bio_iov_vecs_to_alloc(iter, BIO_MAX_VECS)), null);
+      const bio = bio_alloc(k, op, Math.max(1, bio_iov_vecs_to_alloc(iter, BIO_MAX_VECS)), null);
       const err = bio_iov_iter_get_pages(k, bio, iter);
       rb = err ? err : { bio, bounce: null };
     }

@@ -6,6 +6,7 @@
 import { stateKey, type Kernel } from '../kernel.js';
 import { PAGE_SIZE } from '../include/uapi.js';
 import { bioId, type Bio } from './bio.js';
+import type { PhysMem } from '../mm/memory.js';
 
 interface InFlight {
   bio: Bio;
@@ -13,18 +14,72 @@ interface InFlight {
   freed: Set<number>;
 }
 
-interface DevState {
-  queue: InFlight[];
-  completed: number;
+/**
+ * The device's request queue, private: push(), shift(), take() and length record a read or write
+ * of the device ('dev' 0) through the kernel's memory (nothing under k.peek()); the free watch and
+ * observers use peek*. completed and dmaIntoFreed are statistics for observers, read by no kernel code.
+ */
+export class DeviceQueue {
+  private readonly q: InFlight[] = [];
+  private nrCompleted = 0;
   /** Every DMA that hit a freed page: "bio 3 (read) wrote pfn 1030 after it was freed". */
-  dmaIntoFreed: string[];
+  readonly dmaIntoFreed: string[] = [];
+
+  constructor(private readonly mem: PhysMem) {}
+
+  /** blk_mq_submit_bio(): queue it (records a write). */
+  push(f: InFlight): void {
+    this.mem.fp?.write('dev', 0);
+    this.q.push(f);
+  }
+
+  /**
+   * The oldest request, taken off the queue (records a read, and a write when there was one: an
+   * interrupt that finds nothing still read the queue).
+   */
+  shift(): InFlight | undefined {
+    this.mem.fp?.read('dev', 0);
+    const f = this.q.shift();
+    if (f) this.mem.fp?.write('dev', 0);
+    return f;
+  }
+
+  /** Take bio's request off the queue, if it is there (records a read, and a write when found). */
+  take(bio: Bio): InFlight | undefined {
+    this.mem.fp?.read('dev', 0);
+    const i = this.q.findIndex((f) => f.bio === bio);
+    if (i < 0) return undefined;
+    this.mem.fp?.write('dev', 0);
+    return this.q.splice(i, 1)[0];
+  }
+
+  /** Requests in flight (records a read). */
+  get length(): number {
+    this.mem.fp?.read('dev', 0);
+    return this.q.length;
+  }
+
+  /** A request completed (a statistic: read by observers only). */
+  countCompleted(): void {
+    this.nrCompleted++;
+  }
+
+  /** Requests completed so far, for observers. */
+  get completed(): number {
+    return this.nrCompleted;
+  }
+
+  /** For observers and the free watch: records nothing. */
+  peek(): readonly InFlight[] {
+    return this.q;
+  }
 }
 
 const BLKDEV_KEY = stateKey('blkdev', (k: Kernel) => {
-  const st: DevState = { queue: [], completed: 0, dmaIntoFreed: [] };
+  const st = new DeviceQueue(k.mem);
   k.mem.watchFrees((head, nr) => {
-    for (const f of st.queue) {
-      for (const v of f.bio.vecs) {
+    for (const f of st.peek()) {
+      for (const v of f.bio.peekVecs()) {
         const first = v.pfn + Math.floor(v.offset / PAGE_SIZE);
         const last = v.pfn + Math.floor((v.offset + v.len - 1) / PAGE_SIZE);
         for (let p = Math.max(first, head); p <= Math.min(last, head + nr - 1); p++) f.freed.add(p);
@@ -34,7 +89,7 @@ const BLKDEV_KEY = stateKey('blkdev', (k: Kernel) => {
   return st;
 });
 
-export function devState(k: Kernel): DevState {
+export function devState(k: Kernel): DeviceQueue {
   return k.state(BLKDEV_KEY);
 }
 
@@ -51,9 +106,8 @@ export function submit_bio(k: Kernel, bio: Bio): void {
     bio.endIo?.(k, bio);
     return;
   }
-  st.queue.push({ bio, freed: new Set() });
-  k.fp.write('dev', 0);
-  k.fp.write('bio', bioId(k, bio));
+  st.push({ bio, freed: new Set() });
+  k.fp.write('bio', bioId(k, bio)); // handed to the device
   k.note(`submit bio ${bioId(k, bio)} (${bio.op}, ${bio.size} bytes, ${bio.vecs.length} bvecs${bio.pinned ? ', PINNED' : ''})`);
 }
 
@@ -88,18 +142,16 @@ function complete(k: Kernel, f: InFlight): void {
     }
   }
   k.note(`complete bio ${bioId(k, bio)}`);
-  devState(k).completed++;
+  devState(k).countCompleted();
   bio.endIo?.(k, bio);
 }
 
 /** Complete the oldest in-flight bio (the device's interrupt). Returns false if none was in flight. */
 export function blk_complete_one(k: Kernel): boolean {
   // Looking at the queue is a read of the device even when nothing is in flight (the explorer
-  // must order an interrupt that finds nothing against the submission it missed).
-  k.fp.read('dev', 0);
-  const f = devState(k).queue.shift();
+  // must order an interrupt that finds nothing against the submission it missed): shift() records it.
+  const f = devState(k).shift();
   if (!f) return false;
-  k.fp.write('dev', 0);
   complete(k, f);
   return true;
 }
@@ -107,11 +159,8 @@ export function blk_complete_one(k: Kernel): boolean {
 /** submit_bio_wait(): submit and wait: the completion runs before the caller continues. */
 export function submit_bio_wait(k: Kernel, bio: Bio): number {
   submit_bio(k, bio);
-  const st = devState(k);
-  const i = st.queue.findIndex((f) => f.bio === bio);
-  if (i < 0) return bio.status; // failed at submission: already ended with its error
-  const [f] = st.queue.splice(i, 1);
-  k.fp.write('dev', 0); // taken off the queue: an interrupt that looks next finds it gone
+  const f = devState(k).take(bio); // taken off the queue: an interrupt that looks next finds it gone
+  if (!f) return bio.status; // failed at submission: already ended with its error
   complete(k, f);
   return bio.status;
 }
@@ -119,18 +168,14 @@ export function submit_bio_wait(k: Kernel, bio: Bio): number {
 /** Wait for these bios (a synchronous submitter): complete them in submission order. */
 export function blk_wait_bios(k: Kernel, bios: readonly Bio[]): void {
   const st = devState(k);
-  // Looking for the bios in the queue reads it, even when they have all completed already.
-  if (bios.length > 0) k.fp.read('dev', 0);
+  // Looking for the bios in the queue reads it, even when they have all completed already (take()).
   for (const bio of bios) {
-    const i = st.queue.findIndex((f) => f.bio === bio);
-    if (i < 0) continue; // already completed (or failed at submission)
-    const [f] = st.queue.splice(i, 1);
-    k.fp.write('dev', 0); // taken off the queue: an interrupt that looks next finds it gone
+    const f = st.take(bio);
+    if (!f) continue; // already completed (or failed at submission)
     complete(k, f);
   }
 }
 
 export function inFlight(k: Kernel): number {
-  k.fp.read('dev', 0);
-  return devState(k).queue.length;
+  return devState(k).length;
 }

@@ -70,7 +70,7 @@ function target(file: File, pos: number): BioTarget {
 function dioSimple(k: Kernel, file: File, iter: IovIter, pos: number, nrPages: number): number {
   const read = iter.dir === 'ITER_DEST';
   const shouldDirty = read && user_backed_iter(iter);
-  const bio = bio_alloc(read ? 'REQ_OP_READ' : 'REQ_OP_WRITE', Math.max(nrPages, 1), target(file, pos));
+  const bio = bio_alloc(k, read ? 'REQ_OP_READ' : 'REQ_OP_WRITE', Math.max(nrPages, 1), target(file, pos));
   const err = bio_iov_iter_get_pages(k, bio, iter);
   if (err) return err;
   const size = bio.size;
@@ -87,7 +87,7 @@ function dioSimple(k: Kernel, file: File, iter: IovIter, pos: number, nrPages: n
 /** __blkdev_direct_IO_async(): one bio; end_io completes the iocb, then releases or checks dirty (R97). */
 function dioAsync(k: Kernel, file: File, iter: IovIter, pos: number, nrPages: number): number {
   const read = iter.dir === 'ITER_DEST';
-  const bio = bio_alloc(read ? 'REQ_OP_READ' : 'REQ_OP_WRITE', Math.max(nrPages, 1), target(file, pos));
+  const bio = bio_alloc(k, read ? 'REQ_OP_READ' : 'REQ_OP_WRITE', Math.max(nrPages, 1), target(file, pos));
   // ITER_BVEC: bio_iov_bvec_set() (bio_iov_iter_get_pages() takes the same branch in the model).
   const err = bio_iov_iter_get_pages(k, bio, iter);
   if (err) return err;
@@ -122,7 +122,7 @@ function dioMulti(k: Kernel, file: File, iter: IovIter, pos: number, nrPages: nu
     else bio_release_pages(kk, b, false);
   };
   for (;;) {
-    const bio = bio_alloc(read ? 'REQ_OP_READ' : 'REQ_OP_WRITE', Math.max(nr, 1), target(file, p));
+    const bio = bio_alloc(k, read ? 'REQ_OP_READ' : 'REQ_OP_WRITE', Math.max(nr, 1), target(file, p));
     bio.endIo = endIo;
     const err = bio_iov_iter_get_pages(k, bio, iter);
     if (err) {

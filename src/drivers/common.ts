@@ -8,6 +8,7 @@ import { PAGE_SIZE } from '../include/uapi.js';
 import { stateKey, type Kernel } from '../kernel.js';
 import type { Task } from '../vm/mm.js';
 import { FOLL_LONGTERM, FOLL_TOUCH } from '../include/linux/mm.js';
+import { containerHandle } from './device.js';
 
 // include/uapi/asm-generic/errno-base.h, errno.h: values src/include/uapi.ts does not name yet.
 export const ESRCH = 3;
@@ -39,6 +40,10 @@ const IDS_KEY = stateKey('drivers:ids', () => ({ next: 3 }));
  */
 export function newId(k: Kernel): number {
   const s = k.state(IDS_KEY);
+  // The allocator's counter is shared by every driver object: which object gets which number
+  // depends on the order, so taking one reads and writes it (driver 0's container handle).
+  k.mem.fp?.read('handle', containerHandle(0));
+  k.mem.fp?.write('handle', containerHandle(0));
   return s.next++;
 }
 

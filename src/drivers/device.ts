@@ -4,6 +4,7 @@
 
 import { EFAULT, ENOENT } from '../include/uapi.js';
 import { stateKey, type Kernel } from '../kernel.js';
+import type { PhysMem } from '../mm/memory.js';
 
 export interface DeviceTarget {
   /** The pages the device reaches, in order (one entry per page, possibly inside a large folio). */
@@ -14,24 +15,112 @@ export interface DeviceTarget {
   onDeviceWrite?(i: number): void;
 }
 
-type Registry = Map<string, DeviceTarget>;
+/**
+ * The drivers whose objects a device can reach, numbered for the footprint: a target is the
+ * driver object's handle ('handle', driver number * 2^48 + its id (a user address fits)), so the id is the same in
+ * every interleaving (no numbering by first use).
+ */
+const DRIVER_NO: Readonly<Record<string, number>> = { rdma: 1, xdp: 2, videobuf: 3, mm_iommu: 4 };
 
-const DEVICE_KEY = stateKey('drivers:device', () => new Map<string, DeviceTarget>());
+/** A driver's own container handle ('handle' id), for drivers that look objects up by search (VFIO, mm_iommu). */
+export function containerHandle(driverNo: number): number {
+  return driverNo * 2 ** 48;
+}
+
+/**
+ * A driver's table of objects by id (the MRs of an RDMA context, XDP umems by socket fd, videobuf
+ * buffers by index), private: each access records a read or write of the object's handle, the
+ * same id a device DMA to it records, so a lookup that finds nothing is ordered against the
+ * registration or release it missed.
+ */
+export class DriverTable<V> {
+  private readonly objs = new Map<number, V>();
+  constructor(private readonly mem: PhysMem, private readonly driver: string) {}
+
+  get(id: number): V | undefined {
+    this.mem.fp?.read('handle', handleId(this.driver, id));
+    return this.objs.get(id);
+  }
+
+  has(id: number): boolean {
+    return this.get(id) !== undefined;
+  }
+
+  set(id: number, v: V): void {
+    this.mem.fp?.write('handle', handleId(this.driver, id));
+    this.objs.set(id, v);
+  }
+
+  delete(id: number): void {
+    this.mem.fp?.write('handle', handleId(this.driver, id));
+    this.objs.delete(id);
+  }
+
+  /** Every object (teardown; records a read of each). */
+  values(): V[] {
+    for (const id of this.objs.keys()) this.mem.fp?.read('handle', handleId(this.driver, id));
+    return [...this.objs.values()];
+  }
+
+  /** For observers: records nothing. */
+  peek(id: number): V | undefined {
+    return this.objs.get(id);
+  }
+}
+
+function handleId(driver: string, id: number): number {
+  const no = DRIVER_NO[driver];
+  if (no === undefined) throw new RangeError(`no device driver '${driver}' (one of ${Object.keys(DRIVER_NO).join(', ')})`);
+  if (!Number.isInteger(id) || id < 0 || id >= 2 ** 48) throw new RangeError(`${driver} object id ${id} is out of range`);
+  return no * 2 ** 48 + id;
+}
+
+/**
+ * The registry of device-reachable driver objects, private: registering or dropping an object
+ * records a write of its handle, looking one up a read (also when it is not there: a DMA that
+ * finds nothing must still be ordered against the registration or release it missed).
+ */
+class Registry {
+  private readonly targets = new Map<number, DeviceTarget>();
+  constructor(private readonly mem: PhysMem) {}
+
+  set(driver: string, id: number, t: DeviceTarget): void {
+    const h = handleId(driver, id);
+    this.mem.fp?.write('handle', h);
+    this.targets.set(h, t);
+  }
+
+  delete(driver: string, id: number): void {
+    const h = handleId(driver, id);
+    this.mem.fp?.write('handle', h);
+    this.targets.delete(h);
+  }
+
+  get(driver: string, id: number): DeviceTarget | undefined {
+    // A driver or id no object can have: nothing to find (-ENOENT), and nothing anyone can change.
+    if (DRIVER_NO[driver] === undefined || !Number.isInteger(id) || id < 0 || id >= 2 ** 48) return undefined;
+    const h = handleId(driver, id);
+    this.mem.fp?.read('handle', h);
+    return this.targets.get(h);
+  }
+}
+
+const DEVICE_KEY = stateKey('drivers:device', (k) => new Registry(k.mem));
 
 function registry(k: Kernel): Registry {
   return k.state(DEVICE_KEY);
 }
 
 export function registerTarget(k: Kernel, driver: string, id: number, t: DeviceTarget): void {
-  registry(k).set(`${driver}:${id}`, t);
+  registry(k).set(driver, id, t);
 }
 
 export function unregisterTarget(k: Kernel, driver: string, id: number): void {
-  registry(k).delete(`${driver}:${id}`);
+  registry(k).delete(driver, id);
 }
 
 export function findTarget(k: Kernel, driver: string, id: number): DeviceTarget | undefined {
-  return registry(k).get(`${driver}:${id}`);
+  return registry(k).get(driver, id);
 }
 
 /** Write `value` into one page as a device would (no fault, no permission check: the IOMMU mapping is the check). */

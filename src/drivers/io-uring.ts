@@ -17,6 +17,7 @@ import { EBUSY, EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, PAGE_SHIFT, PAGE_SIZE, O_CLO
 import { stateKey, type Kernel } from '../kernel.js';
 import { alloc_file_pseudo, EBADF, fd_install, fdget, get_unused_fd_flags, type FileOperations, type OpenFile } from '../fs/fdtable.js';
 import type { Mm, Task } from '../vm/mm.js';
+import type { PhysMem } from '../mm/memory.js';
 import { ENXIO, get_user_pages_longterm, pageAlignDown, pageArray, pagesSpanned } from './common.js';
 import { dmaWritePage } from './device.js';
 import { driverSwitches, type DriverSwitches } from './features.js';
@@ -50,11 +51,14 @@ export interface MappedUbuf {
 
 /** struct io_ring_ctx, as far as buffers and accounting go. */
 export class IoRing {
+  // Private: the accessors record a read or write of the ring ('ring', its id) through the
+  // kernel's memory (nothing under k.peek()); observers use peekBufs().
   /** ctx->buf_table (null: nothing registered; entries null are sparse slots). */
-  bufs: (MappedUbuf | null)[] | null = null;
+  private buf_table: (MappedUbuf | null)[] | null = null;
   /** io_ring_ctx_free() ran. */
-  dead = false;
+  private is_dead = false;
   constructor(
+    private readonly mem: PhysMem,
     /** A per-kernel number for traces and holder labels (the ring's fd differs from task to task). */
     readonly id: number,
     /** ctx->mm_account: the creator's mm, grabbed for unaccounting after exit. */
@@ -62,6 +66,33 @@ export class IoRing {
     /** ctx->user is set only without CAP_IPC_LOCK: only then is user->locked_vm charged. */
     readonly userAcct: boolean,
   ) {}
+
+  /** ctx->buf_table (records a read of the ring). */
+  get bufs(): ReadonlyArray<MappedUbuf | null> | null {
+    this.mem.fp?.read('ring', this.id);
+    return this.buf_table;
+  }
+
+  /** Install or drop the table (records a write). */
+  set bufs(v: (MappedUbuf | null)[] | null) {
+    this.mem.fp?.write('ring', this.id);
+    this.buf_table = v;
+  }
+
+  get dead(): boolean {
+    this.mem.fp?.read('ring', this.id);
+    return this.is_dead;
+  }
+
+  set dead(v: boolean) {
+    this.mem.fp?.write('ring', this.id);
+    this.is_dead = v;
+  }
+
+  /** For observers (queries, the scenario's holder labels): records nothing. */
+  peekBufs(): ReadonlyArray<MappedUbuf | null> | null {
+    return this.buf_table;
+  }
 }
 
 export class IoUringState {
@@ -102,7 +133,7 @@ export function io_uring_setup(k: Kernel, current: Task): number {
   const st = ioUringState(k);
   const fd = get_unused_fd_flags(k, current);
   if (fd < 0) return fd;
-  const ring = new IoRing(k.ids.take('io_uring'), current.mm, !capable_ipc_lock(k, current));
+  const ring = new IoRing(k.mem, k.ids.take('io_uring'), current.mm, !capable_ipc_lock(k, current));
   fd_install(k, current, fd, alloc_file_pseudo(k, io_uring_fops, O_RDWR | O_CLOEXEC, ring));
   st.lastFd.set(current, fd);
   return fd;
@@ -147,7 +178,6 @@ interface Iov {
  */
 export function io_sqe_buffers_register(k: Kernel, current: Task, ring: IoRing, iovs: readonly Iov[]): number {
   const sw = driverSwitches(k.profile);
-  k.fp.write('ring', ring.id);
   if (ring.bufs) return -EBUSY;
   // IORING_MAX_REG_BUFFERS (1 << 14); the first versions used UIO_MAXIOV (1024).
   const max = sw.ioUringManyBuffers ? 1 << 14 : 1024;
@@ -398,7 +428,6 @@ function io_buffer_unmap(k: Kernel, ring: IoRing, b: MappedUbuf): void {
 
 /** IORING_UNREGISTER_BUFFERS: io_sqe_buffers_unregister(); -ENXIO when nothing is registered. */
 export function io_sqe_buffers_unregister(k: Kernel, ring: IoRing): number {
-  k.fp.write('ring', ring.id);
   if (!ring.bufs) return -ENXIO;
   const bufs = ring.bufs;
   ring.bufs = null;
@@ -412,7 +441,7 @@ export function io_sqe_buffers_unregister(k: Kernel, ring: IoRing): number {
  * at the last close of the ring, not before.
  */
 export function io_ring_ctx_wait_and_kill(k: Kernel, ring: IoRing): void {
-  k.fp.write('ring', ring.id);
+  k.fp.write('ring', ring.id); // the exit work takes the ring's lock also when it finds it dead
   if (ring.dead) return;
   k.note(`io_uring ring ${ring.id}: io_ring_ctx_free()`);
   if (ring.bufs) io_sqe_buffers_unregister(k, ring);
@@ -426,7 +455,6 @@ export function io_ring_ctx_wait_and_kill(k: Kernel, ring: IoRing): void {
  * buffer does not exist or the range is not inside it. No pins are taken (R136).
  */
 export function ioUringFixedBvec(k: Kernel, ring: IoRing, bufIndex: number, addr: number, len: number): BvecSeg[] | number {
-  k.fp.read('ring', ring.id);
   const imu = ring.bufs?.[bufIndex];
   if (!imu) return -EFAULT;
   if (len < 0 || addr < imu.ubuf || addr + len > imu.ubuf + imu.len) return -EFAULT;

@@ -14,7 +14,8 @@ import { stateKey, type Kernel } from '../kernel.js';
 import { PG_dirty } from '../mm/page-flags.js';
 import type { Mm, Task } from '../vm/mm.js';
 import { get_user_pages_longterm, pageArray } from './common.js';
-import { registerTarget, unregisterTarget } from './device.js';
+import { containerHandle, registerTarget, unregisterTarget } from './device.js';
+import type { PhysMem } from '../mm/memory.js';
 import { driverSwitches } from './features.js';
 import { account_locked_vm } from './memlock.js';
 import { FOLL_LONGTERM, FOLL_WRITE } from '../include/linux/mm.js';
@@ -31,16 +32,59 @@ export class MmIommuMem {
   }
 }
 
+/**
+ * mm->context.iommu_group_mem_list, private: searching it records a read of the driver's container
+ * handle, changing it a write (a put that finds nothing is ordered against the new it missed).
+ */
+export class MmIommuList {
+  private readonly regions: MmIommuMem[] = [];
+  constructor(private readonly mem: PhysMem) {}
+
+  find(pred: (m: MmIommuMem) => boolean): MmIommuMem | undefined {
+    this.mem.fp?.read('handle', MM_IOMMU_HANDLE);
+    return this.regions.find(pred);
+  }
+
+  some(pred: (m: MmIommuMem) => boolean): boolean {
+    return this.find(pred) !== undefined;
+  }
+
+  push(m: MmIommuMem): void {
+    this.mem.fp?.write('handle', MM_IOMMU_HANDLE);
+    this.regions.push(m);
+  }
+
+  remove(m: MmIommuMem): void {
+    this.mem.fp?.write('handle', MM_IOMMU_HANDLE);
+    const i = this.regions.indexOf(m);
+    if (i >= 0) this.regions.splice(i, 1);
+  }
+
+  /** Every region (teardown; records a read). */
+  values(): MmIommuMem[] {
+    this.mem.fp?.read('handle', MM_IOMMU_HANDLE);
+    return [...this.regions];
+  }
+
+  /** For observers: records nothing. */
+  peekFind(pred: (m: MmIommuMem) => boolean): MmIommuMem | undefined {
+    return this.regions.find(pred);
+  }
+}
+
+/** The list's footprint id: driver 4's container handle (device.ts numbers the drivers). */
+const MM_IOMMU_HANDLE = containerHandle(4);
+
 const MM_IOMMU_KEY = stateKey('drivers:mm_iommu', (k: Kernel) => {
-  const list: MmIommuMem[] = [];
+  const list = new MmIommuList(k.mem);
   // mm_iommu_cleanup() when the container's mm goes.
   k.onTeardown(() => {
-    for (const m of [...list]) mm_iommu_release(k, m);
+    for (const m of list.values()) mm_iommu_release(k, m);
   });
   return list;
 });
 
-export function mmIommuState(k: Kernel): MmIommuMem[] {
+export function mmIommuState(k: Kernel): MmIommuList {
   return k.state(MM_IOMMU_KEY);
 }
 
@@ -92,8 +136,7 @@ function mm_iommu_release(k: Kernel, m: MmIommuMem): void {
     else put_page(k, p);
   }
   account_locked_vm(k, m.mm, m.task, m.entries, false);
-  const list = mmIommuState(k);
-  list.splice(list.indexOf(m), 1);
+  mmIommuState(k).remove(m);
   unregisterTarget(k, 'mm_iommu', m.ua);
 }
 

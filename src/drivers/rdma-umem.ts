@@ -13,7 +13,7 @@ import { stateKey, type Kernel } from '../kernel.js';
 import { PG_dirty } from '../mm/page-flags.js';
 import type { Mm, Task } from '../vm/mm.js';
 import { get_user_pages_longterm, newId, pageAlignDown, pageArray, pagesSpanned } from './common.js';
-import { registerTarget, unregisterTarget } from './device.js';
+import { DriverTable, registerTarget, unregisterTarget } from './device.js';
 import { driverSwitches } from './features.js';
 import { can_do_mlock, capable_ipc_lock, memlock, memlockLimitPages } from './memlock.js';
 import { FOLL_FORCE, FOLL_LONGTERM, FOLL_WRITE } from '../include/linux/mm.js';
@@ -72,15 +72,15 @@ export class IbUmem {
 }
 
 const RDMA_KEY = stateKey('drivers:rdma', (k: Kernel) => {
-  const m = new Map<number, IbUmem>();
+  const m = new DriverTable<IbUmem>(k.mem, 'rdma');
   // Closing the uverbs file at exit deregisters every MR.
   k.onTeardown(() => {
-    for (const u of [...m.values()]) ib_umem_release(k, u);
+    for (const u of m.values()) ib_umem_release(k, u);
   });
   return m;
 });
 
-export function rdmaState(k: Kernel): Map<number, IbUmem> {
+export function rdmaState(k: Kernel): DriverTable<IbUmem> {
   return k.state(RDMA_KEY);
 }
 

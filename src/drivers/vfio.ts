@@ -16,8 +16,10 @@ import type { Mm, Task } from '../vm/mm.js';
 import { get_user_pages_longterm, pageArray } from './common.js';
 import { dmaWritePage } from './device.js';
 import { driverSwitches } from './features.js';
+import { containerHandle } from './device.js';
 import { capable_ipc_lock, memlock, memlockLimitPages } from './memlock.js';
 import { FOLL_LONGTERM, FOLL_WRITE } from '../include/linux/mm.js';
+import type { PhysMem } from '../mm/memory.js';
 
 // include/uapi/linux/vfio.h
 export const VFIO_DMA_MAP_FLAG_READ = 1 << 0;
@@ -45,14 +47,52 @@ export class VfioDma {
 
 /** struct vfio_iommu: one container per kernel in the model. */
 export class VfioIommu {
-  readonly dmas: VfioDma[] = [];
+  // The container's DMA mappings (iommu->dma_list), private: reading them records a read of the
+  // container's handle ('handle' VFIO_HANDLE), changing them a write (a DMA through the IOMMU that
+  // finds no mapping must still be ordered against the map or unmap it missed).
+  private readonly dma_list: VfioDma[] = [];
+  constructor(private readonly mem: PhysMem) {}
+
+  /** The mappings in iova order (records a read). */
+  get dmas(): readonly VfioDma[] {
+    this.mem.fp?.read('handle', VFIO_HANDLE);
+    return this.dma_list;
+  }
+
+  /** vfio_link_dma() (records a write). */
+  add(d: VfioDma): void {
+    this.mem.fp?.write('handle', VFIO_HANDLE);
+    this.dma_list.push(d);
+    this.dma_list.sort((a, b) => a.iova - b.iova);
+  }
+
+  /** vfio_unlink_dma() (records a write). */
+  remove(d: VfioDma): void {
+    this.mem.fp?.write('handle', VFIO_HANDLE);
+    const i = this.dma_list.indexOf(d);
+    if (i >= 0) this.dma_list.splice(i, 1);
+  }
+
+  /** Every mapping, taken out (the container's release; records a write). */
+  takeAll(): VfioDma[] {
+    this.mem.fp?.write('handle', VFIO_HANDLE);
+    return this.dma_list.splice(0);
+  }
+
+  /** For observers (queries, holder labels): records nothing. */
+  peekDmas(): readonly VfioDma[] {
+    return this.dma_list;
+  }
 }
 
+/** The container's footprint id: 'handle' ids of device targets are driver number * 2^48 + id (device.ts); VFIO is driver 5. */
+const VFIO_HANDLE = containerHandle(5);
+
 const VFIO_KEY = stateKey('drivers:vfio', (k: Kernel) => {
-  const s = new VfioIommu();
+  const s = new VfioIommu(k.mem);
   // Closing the container: vfio_iommu_type1_release() → vfio_iommu_unmap_unpin_all().
   k.onTeardown(() => {
-    for (const d of s.dmas.splice(0)) vfio_unmap_unpin(k, d);
+    for (const d of s.takeAll()) vfio_unmap_unpin(k, d);
   });
   return s;
 });
@@ -141,8 +181,7 @@ export function vfio_dma_do_map(k: Kernel, current: Task, vaddr: number, size: n
     return ret;
   }
   ml.addLockedVm(current.mm, lockAcct); // vfio_lock_acct()
-  st.dmas.push(dma);
-  st.dmas.sort((a, b) => a.iova - b.iova);
+  st.add(dma);
   return 0;
 }
 
@@ -165,7 +204,7 @@ export function vfio_dma_do_unmap(k: Kernel, iova: number, size: number): number
   let unmapped = 0;
   for (const d of st.dmas.filter((x) => x.iova >= iova && x.end <= end)) {
     vfio_unmap_unpin(k, d);
-    st.dmas.splice(st.dmas.indexOf(d), 1);
+    st.remove(d);
     unmapped += d.size;
   }
   return unmapped;

@@ -14,7 +14,7 @@ import { stateKey, type Kernel } from '../kernel.js';
 import type { Task } from '../vm/mm.js';
 import { get_user_pages_longterm, pageAlignDown, pageArray } from './common.js';
 import type { DmaDirection } from './drm-via.js';
-import { registerTarget, unregisterTarget } from './device.js';
+import { DriverTable, registerTarget, unregisterTarget } from './device.js';
 import { driverSwitches } from './features.js';
 import { FOLL_LONGTERM, FOLL_WRITE } from '../include/linux/mm.js';
 
@@ -24,14 +24,14 @@ export class VideobufDma {
 }
 
 const VIDEOBUF_KEY = stateKey('drivers:videobuf', (k: Kernel) => {
-  const m = new Map<number, VideobufDma>();
+  const m = new DriverTable<VideobufDma>(k.mem, 'videobuf');
   k.onTeardown(() => {
-    for (const d of [...m.values()]) videobuf_dma_free(k, d);
+    for (const d of m.values()) videobuf_dma_free(k, d);
   });
   return m;
 });
 
-export function videobufState(k: Kernel): Map<number, VideobufDma> {
+export function videobufState(k: Kernel): DriverTable<VideobufDma> {
   return k.state(VIDEOBUF_KEY);
 }
 

@@ -11,7 +11,7 @@ import { EINVAL, ENOMEM, PAGE_SIZE } from '../include/uapi.js';
 import { stateKey, type Kernel } from '../kernel.js';
 import type { Task } from '../vm/mm.js';
 import { ENOBUFS, get_user_pages_longterm, newId, pageArray } from './common.js';
-import { registerTarget, unregisterTarget } from './device.js';
+import { DriverTable, registerTarget, unregisterTarget } from './device.js';
 import { driverSwitches } from './features.js';
 import { capable_ipc_lock, memlock, memlockLimitPages } from './memlock.js';
 import { FOLL_LONGTERM, FOLL_WRITE } from '../include/linux/mm.js';
@@ -26,14 +26,14 @@ export class XdpUmem {
 }
 
 const XDP_KEY = stateKey('drivers:xdp', (k: Kernel) => {
-  const m = new Map<number, XdpUmem>();
+  const m = new DriverTable<XdpUmem>(k.mem, 'xdp');
   k.onTeardown(() => {
-    for (const u of [...m.values()]) xdp_umem_release(k, u);
+    for (const u of m.values()) xdp_umem_release(k, u);
   });
   return m;
 });
 
-export function xdpState(k: Kernel): Map<number, XdpUmem> {
+export function xdpState(k: Kernel): DriverTable<XdpUmem> {
   return k.state(XDP_KEY);
 }
 

@@ -57,13 +57,13 @@ function endIo(dio: Dio) {
 
 /** iomap_dio_zero(): a separate, never-PINNED bio of zeroes for the unwritten part of a new block (R95). */
 function dioZero(k: Kernel, dio: Dio, file: File, index: number): void {
-  const bio = bio_alloc('REQ_OP_WRITE', 1, { file, index });
+  const bio = bio_alloc(k, 'REQ_OP_WRITE', 1, { file, index });
   const zero = k.mem.zeroPfns[0];
   if (!k.profile.iomapZeroNoRef) {
     get_page_ref(k, zero); // ≤ v6.4: ZERO_PAGE(0) plus a GET, put by the bio's release
     bio.reffed = true;
   }
-  bio.vecs.push({ pfn: zero, offset: 0, len: PAGE_SIZE });
+  bio.addVec({ pfn: zero, offset: 0, len: PAGE_SIZE });
   bio.size = PAGE_SIZE;
   bio.endIo = endIo(dio);
   dio.ref++;
@@ -156,7 +156,7 @@ export function iomap_dio_rw(k: Kernel, file: File, iter: IovIter, pos: number, 
     iter.count = Math.min(saved, extLen);
     let done = 0;
     while (done < extLen) {
-      const bio = bio_alloc(write ? 'REQ_OP_WRITE' : 'REQ_OP_READ', BIO_MAX_VECS,
+      const bio = bio_alloc(k, write ? 'REQ_OP_WRITE' : 'REQ_OP_READ', BIO_MAX_VECS,
         { file, index: Math.floor((p + done) / FS_BLOCK_SIZE) });
       const ret = bio_iov_iter_get_pages(k, bio, iter);
       if (ret) {

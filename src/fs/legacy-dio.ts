@@ -63,7 +63,7 @@ export function legacy_dio_rw(k: Kernel, file: File, iter: IovIter, pos: number,
         // dio_bio_add_page() gives the bio its own reference, then the section ends (dio_unpin_page()).
         hold(pfn);
         if (!bio || bio.vecs.length >= BIO_MAX_VECS) {
-          bio = bio_alloc(write ? 'REQ_OP_WRITE' : 'REQ_OP_READ', BIO_MAX_VECS, { file, index });
+          bio = bio_alloc(k, write ? 'REQ_OP_WRITE' : 'REQ_OP_READ', BIO_MAX_VECS, { file, index });
           bio.pinned = pinned;
           bio.reffed = !pinned;
           bios.push(bio);

@@ -21,7 +21,6 @@ import { copy_page_to_iter } from '../lib/iov_iter/copy.js';
 function pipe_read(k: Kernel, _task: Task, filp: OpenFile, to: IovIter): number {
   const pipe = filp.private_data as Pipe;
   if (iov_iter_count(to) === 0) return 0;
-  k.fp.read('pipe', pipe.id);
   if (pipe_empty(pipe)) return pipe.writers ? -EAGAIN : 0;
   return pipeRead(pipe, to);
 }
@@ -39,7 +38,6 @@ function pipe_write(): number {
  */
 function pipe_release(k: Kernel, filp: OpenFile): void {
   const pipe = filp.private_data as Pipe;
-  k.fp.write('pipe', pipe.id);
   if (filp.mode & FMODE_READ) pipe.readers--;
   if (filp.mode & FMODE_WRITE) pipe.writers--;
   if (--pipe.files === 0) free_pipe_info(pipe);
@@ -86,7 +84,6 @@ export function do_pipe2(k: Kernel, task: Task, flags = 0): [number, [number, nu
   }
   fd_install(k, task, fdr, r);
   fd_install(k, task, fdw, w);
-  k.fp.write('pipe', pipe.id);
   return [0, [fdr, fdw]];
 }
 
@@ -97,7 +94,7 @@ export function do_pipe2(k: Kernel, task: Task, flags = 0): [number, [number, nu
  */
 export function pipeRead(pipe: Pipe, to: IovIter): number {
   const k = pipe.k;
-  k.fp.write('pipe', pipe.id);
+  pipe.k.fp.write('pipe', pipe.id); // the read takes the pipe's lock and consumes: a write also when it finds nothing
   let total = to.count;
   let ret = 0;
   while (total > 0 && pipe.tail !== pipe.head) {
@@ -109,10 +106,9 @@ export function pipeRead(pipe: Pipe, to: IovIter): number {
       break;
     }
     ret += chars;
-    buf.offset += chars;
-    buf.len -= chars;
+    pipe.updateSlot(pipe.tail, { offset: buf.offset + chars, len: buf.len - chars });
     if (!buf.len) {
-      pipe.ring[pipe.tail & (pipe.ringSize - 1)] = null;
+      pipe.setSlot(pipe.tail, null);
       pipe.tail++;
       pipe_buf_release(pipe, buf);
     }

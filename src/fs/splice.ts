@@ -25,7 +25,6 @@ export function splice_check_file_to_pipe(k: Kernel, fileIn: OpenFile, out: Open
   const opipe = get_pipe_info(out);
   if (!opipe) return -EINVAL;
   if (!(fileIn.mode & FMODE_PREAD)) return -EINVAL;
-  k.fp.read('pipe', opipe.id);
   if (!opipe.readers) return -EPIPE;
   if (pipe_full(opipe.head, opipe.tail, opipe.maxUsage)) return -EAGAIN;
   return opipe;

@@ -14,23 +14,56 @@ import { blk_wait_bios, submit_bio } from '../block/blkdev.js';
 import { PAGE_SIZE } from '../include/uapi.js';
 import { PG_dirty, PG_private, PG_writeback } from '../mm/page-flags.js';
 import type { Mm } from '../vm/mm.js';
+import type { PhysMem } from '../mm/memory.js';
 import { folio_mark_dirty } from '../mm/page-writeback.js';
 import { PTE_DIRTY, PTE_WRITE } from '../include/linux/mm.js';
 import { tasks } from '../vm/mm.js';
 
-/** Folios under writeback, per file id: index → the write bio in flight (PG_writeback until it completes). */
-const WB_BIOS = stateKey('writeback-bios', () => new Map<number, Map<number, Bio>>());
+/**
+ * Folios under writeback, per file (the mapping's PAGECACHE_TAG_WRITEBACK): index → the write bio
+ * in flight (PG_writeback until it completes). Private: each access records a read or write of
+ * the file, so waiting for writeback with nothing in flight still reads the file.
+ */
+class WritebackBios {
+  private readonly byFile = new Map<number, Map<number, Bio>>();
+  constructor(private readonly mem: PhysMem) {}
 
-function wbInFlight(k: Kernel, file: File): Map<number, Bio> {
-  const all = k.state(WB_BIOS);
-  let m = all.get(file.id);
-  if (!m) all.set(file.id, (m = new Map()));
-  return m;
+  private of(file: File): Map<number, Bio> {
+    let m = this.byFile.get(file.id);
+    if (!m) this.byFile.set(file.id, (m = new Map()));
+    return m;
+  }
+
+  get(file: File, index: number): Bio | undefined {
+    this.mem.fp?.read('file', file.id);
+    return this.of(file).get(index);
+  }
+
+  set(file: File, index: number, bio: Bio): void {
+    this.mem.fp?.write('file', file.id);
+    this.of(file).set(index, bio);
+  }
+
+  delete(file: File, index: number): void {
+    this.mem.fp?.write('file', file.id);
+    this.of(file).delete(index);
+  }
+
+  entries(file: File): Array<[number, Bio]> {
+    this.mem.fp?.read('file', file.id);
+    return [...this.of(file)];
+  }
+}
+
+const WB_BIOS = stateKey('writeback-bios', (k) => new WritebackBios(k.mem));
+
+function wbInFlight(k: Kernel): WritebackBios {
+  return k.state(WB_BIOS);
 }
 
 /** folio_wait_writeback() (mm/page-writeback.c): wait for the folio's write I/O — the device completes it now. */
 export function folio_wait_writeback(k: Kernel, file: File, index: number): void {
-  const bio = wbInFlight(k, file).get(index);
+  const bio = wbInFlight(k).get(file, index);
   if (bio) blk_wait_bios(k, [bio]);
 }
 
@@ -91,16 +124,14 @@ function submitFolio(k: Kernel, file: File, index: number, head: number): Bio {
   const mem = k.mem;
   mem.set(head, PG_writeback);
   file.delalloc.delete(index);
-  const bio = bio_alloc('REQ_OP_WRITE', 1, { file, index });
+  const bio = bio_alloc(k, 'REQ_OP_WRITE', 1, { file, index });
   bio_add_page(k, bio, head, PAGE_SIZE, 0);
   bio.endIo = (kk) => {
     kk.mem.clear(head, PG_writeback);
-    wbInFlight(kk, file).delete(index);
-    kk.fp.write('file', file.id);
+    wbInFlight(kk).delete(file, index);
     kk.note(`writeback of ${file.name} index ${index} done`);
   };
-  wbInFlight(k, file).set(index, bio);
-  k.fp.write('file', file.id);
+  wbInFlight(k).set(file, index, bio);
   k.note(`writeback ${file.name} index ${index} (pfn ${head}): bio ${bioId(k, bio)}`);
   submit_bio(k, bio);
   return bio;
@@ -173,9 +204,8 @@ export function writeback_file(k: Kernel, file: File, mode: SyncMode, range: Wri
 export function filemap_fdatawait_range(k: Kernel, file: File, range: WritebackRange = {}): number {
   const first = range.first ?? 0;
   const last = range.last ?? Infinity;
-  // Reads the file's writeback state even when nothing is in flight (the explorer's dependence).
-  k.fp.read('file', file.id);
-  const bios = [...wbInFlight(k, file)].filter(([i]) => i >= first && i <= last).map(([, b]) => b);
+  // Reads the file's writeback state even when nothing is in flight (the explorer's dependence): entries() records it.
+  const bios = wbInFlight(k).entries(file).filter(([i]) => i >= first && i <= last).map(([, b]) => b);
   blk_wait_bios(k, bios);
   return bios.length;
 }

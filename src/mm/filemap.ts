@@ -197,16 +197,59 @@ export class Inode implements File {
   }
 }
 
-class FileTable {
-  /** By name, as scenarios and tests name them. */
-  readonly byName = new Map<string, File>();
-  readonly byId = new Map<number, File>();
+/**
+ * The names of the files (the directory the scenario's files live in; the dentry cache), private:
+ * a lookup or a walk records a read of the directory ('file' 0: file ids start at 1), adding a
+ * name a write, so an open that finds no file is ordered against the O_CREAT that makes it.
+ */
+export class Directory {
+  private readonly byName = new Map<string, File>();
+  constructor(private readonly mem: PhysMem) {}
+
+  private rd(): void {
+    this.mem.fp?.read('file', 0);
+  }
+
+  get(name: string): File | undefined {
+    this.rd();
+    return this.byName.get(name);
+  }
+
+  has(name: string): boolean {
+    this.rd();
+    return this.byName.has(name);
+  }
+
+  /** d_add(): a new name (records a write of the directory). */
+  set(name: string, f: File): void {
+    this.mem.fp?.write('file', 0);
+    this.byName.set(name, f);
+  }
+
+  values(): IterableIterator<File> {
+    this.rd();
+    return this.byName.values();
+  }
+
+  [Symbol.iterator](): IterableIterator<[string, File]> {
+    this.rd();
+    return this.byName.entries();
+  }
 }
 
-const FILES = stateKey('files', () => new FileTable());
+class FileTable {
+  readonly byName: Directory;
+  /** folio->mapping → the file: ids are given once at registration and never reused. */
+  readonly byId = new Map<number, File>();
+  constructor(mem: PhysMem) {
+    this.byName = new Directory(mem);
+  }
+}
 
-/** Every named file (the page caches a scenario can reach by name). */
-export function files(k: Kernel): Map<string, File> {
+const FILES = stateKey('files', (k) => new FileTable(k.mem));
+
+/** Every named file (the page caches a scenario can reach by name); lookups record a read of the directory. */
+export function files(k: Kernel): Directory {
   return k.state(FILES).byName;
 }
 

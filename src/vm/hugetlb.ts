@@ -1,8 +1,8 @@
 // hugetlb faults, COW and fork for private MAP_HUGETLB mappings (mm/hugetlb.c).
 
-import type { Kernel } from '../kernel.js';
+import { stateKey, type Kernel } from '../kernel.js';
 import { HPAGE_PMD_NR, HPAGE_PMD_SIZE } from '../include/uapi.js';
-import { PG_anon, PG_anon_exclusive, PG_lru } from '../mm/page-flags.js';
+import { PG_anon, PG_anon_exclusive, PG_hugetlb, PG_lru } from '../mm/page-flags.js';
 import type { Mm, Vma } from './mm.js';
 import { PTE_DIRTY, PTE_PRESENT, PTE_WRITE, PTE_YOUNG, VM_WRITE } from '../include/linux/mm.js';
 import { folio_maybe_dma_pinned } from '../mm/folio.js';
@@ -12,9 +12,35 @@ const FAULT_FLAG_UNSHARE = 1 << 10;
 const VM_FAULT_OOM = 0x1;
 const VM_FAULT_SIGBUS = 0x2;
 
+/**
+ * The pool's free count (h->free_huge_pages) in the footprint: 'zone' HUGETLB_POOL, as a zone's
+ * NR_FREE_PAGES is 'zone' by zone id. Whoever looks at the count (mmap's check, an allocation
+ * that finds the pool empty) reads it; taking a page and a hugetlb folio going back to the pool
+ * (seen through the folio table's free watch, registered before the first hugetlb folio is
+ * handed out) write it. Without it, a fault taking the last huge page and another task's mmap
+ * that checks the pool looked independent.
+ */
+export const HUGETLB_POOL = 1000;
+
+const POOL_WATCH = stateKey('hugetlb-pool', (k: Kernel) => {
+  k.mem.watchFrees((head) => {
+    if (k.mem.test(head, PG_hugetlb)) k.mem.fp?.write('zone', HUGETLB_POOL);
+  });
+  return true;
+});
+
+/** The pool's free count (records a read of it). */
+export function hugetlbPoolFree(k: Kernel): number {
+  k.state(POOL_WATCH);
+  k.mem.fp?.read('zone', HUGETLB_POOL);
+  return k.mem.hugetlbFree.length;
+}
+
 /** A new anonymous hugetlb folio from the pool (alloc_hugetlb_folio() + hugetlb_add_new_anon_rmap()). */
 function newHugetlbAnon(k: Kernel, vma: Vma): number {
   const mem = k.mem;
+  if (hugetlbPoolFree(k) === 0) return -1;
+  k.mem.fp?.write('zone', HUGETLB_POOL);
   const pfn = mem.allocHugetlbFolio();
   if (pfn < 0) return -1;
   // PG_lru stands in for "on the hstate active list": what isolate_hugetlb() checks.

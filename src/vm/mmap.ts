@@ -12,6 +12,7 @@ import type { File } from '../include/linux/fs.js';
 import { shmem_evict_inode, shmem_zero_setup } from '../mm/shmem.js';
 import { handle_mm_fault, wantsWritenotify } from './fault.js';
 import { PG_anon, PG_anon_exclusive } from '../mm/page-flags.js';
+import { hugetlbPoolFree } from './hugetlb.js';
 import { Mm, Vma } from './mm.js';
 import { __vm_enough_memory } from '../mm/util.js';
 import { split_huge_pmd, zapRange } from './pgtable.js';
@@ -170,7 +171,7 @@ export function do_mmap(k: Kernel, mm: Mm, a: MmapArgs): number {
     // Private anonymous MAP_HUGETLB only (shared hugetlb needs hugetlbfs, not modelled yet).
     if (shared) throw new RangeError('the model has shared MAP_HUGETLB mappings only as private anonymous ones (hugetlbfs files are not modelled)');
     // hugetlb_reserve_pages() (from hugetlbfs_file_mmap()): the pool must cover the whole mapping now.
-    if (k.mem.hugetlbFree.length < mlen / HPAGE_PMD_SIZE) return -ENOMEM;
+    if (hugetlbPoolFree(k) < mlen / HPAGE_PMD_SIZE) return -ENOMEM;
   }
   let vmflags = protToVmFlags(a.prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | (huge ? VM_HUGETLB : 0);
   // do_mmap(): MAP_NORESERVE skips accounting unless overcommit is "never" (the model's is "guess").

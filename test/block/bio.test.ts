@@ -31,7 +31,7 @@ test('bio_add_page merges physically contiguous data, appends otherwise, and ret
   const { k, pages } = pinned();
   const [a, b] = pages;
   assert.equal(b, a + 1, 'the buddy allocator hands out consecutive pages here');
-  const bio = bio_alloc('REQ_OP_WRITE', 2, null);
+  const bio = bio_alloc(k, 'REQ_OP_WRITE', 2, null);
   assert.equal(bio_add_page(k, bio, a, 512, 0), 512);
   assert.equal(bio_add_page(k, bio, a, 3584, 512), 3584); // same page, contiguous → merged
   assert.equal(bio_add_page(k, bio, b, 4096, 0), 4096); // next physical page → a multi-page bvec
@@ -49,9 +49,9 @@ for (const [profile, released] of [['current', 2], ['6.5', 1]] as const) {
   test(`[${profile}] releasing an unaligned 4096-byte segment spanning two pages drops ${released} pin(s)`, () => {
     const { k, pages } = pinned(profile);
     const [a, b] = pages;
-    const bio = bio_alloc('REQ_OP_WRITE', 4, null);
+    const bio = bio_alloc(k, 'REQ_OP_WRITE', 4, null);
     bio.pinned = true;
-    bio.vecs.push({ pfn: a, offset: 512, len: 4096 });
+    bio.addVec({ pfn: a, offset: 512, len: 4096 });
     const before = k.vmstat.get('nr_foll_pin_released');
     step(k, null, 'release', () => bio_release_pages(k, bio, false));
     assert.equal(k.vmstat.get('nr_foll_pin_released') - before, released);
@@ -64,13 +64,13 @@ for (const [profile, released] of [['current', 2], ['6.5', 1]] as const) {
 // release to the worker, which re-dirties it first (spec R92).
 test('bio_check_pages_dirty defers to bio_dirty_fn when writeback cleaned a page during the read', () => {
   const { k, pages } = pinned();
-  const bio = bio_alloc('REQ_OP_READ', 4, null);
+  const bio = bio_alloc(k, 'REQ_OP_READ', 4, null);
   bio.pinned = true;
   bio_add_page(k, bio, pages[0], PAGE_SIZE, 0);
   k.mem.set(pages[0], PG_dirty);
   k.mem.clear(pages[0], PG_dirty); // writeback cleaned it meanwhile
   step(k, null, 'end_io', () => bio_check_pages_dirty(k, bio));
-  assert.equal(bioState(k).dirtyList.length, 1);
+  assert.equal(bioState(k).peekLength, 1);
   assert.equal(k.mem.ref(pages[0]), 1025, 'still pinned until the worker runs');
   assert.equal(step(k, null, 'bio_dirty_fn', () => bio_dirty_fn(k)), 1);
   assert.equal(k.mem.ref(pages[0]), 1);
@@ -81,7 +81,7 @@ test('bio_check_pages_dirty defers to bio_dirty_fn when writeback cleaned a page
 // while the I/O is in flight and the device then writes into a free page.
 test('the device reports DMA into a page freed while its bio was in flight', () => {
   const { k, t, addr, pages } = pinned('current', 1);
-  const bio = bio_alloc('REQ_OP_READ', 1, { file: blockDev([[0, 77]]), index: 0 });
+  const bio = bio_alloc(k, 'REQ_OP_READ', 1, { file: blockDev([[0, 77]]), index: 0 });
   bio_add_page(k, bio, pages[0], PAGE_SIZE, 0); // no cleanup flag: the bio owns no reference
   step(k, t, 'submit', () => submit_bio(k, bio));
   step(k, t, 'unpin', () => {
@@ -98,7 +98,7 @@ test('the device reports DMA into a page freed while its bio was in flight', () 
 // submit_bio_wait() then returns that error instead of waiting for a completion that never comes.
 test('[current] submit_bio_wait() returns -EINVAL for a bio failed at submission', () => {
   const { k, pages } = pinned('current', 1);
-  const bio = bio_alloc('REQ_OP_READ', 1, { file: blockDev(), index: 0 });
+  const bio = bio_alloc(k, 'REQ_OP_READ', 1, { file: blockDev(), index: 0 });
   bio.pinned = true;
   bio_add_page(k, bio, pages[0], 100, 1);
   let ended = 0;
@@ -112,7 +112,7 @@ test('[current] submit_bio_wait() returns -EINVAL for a bio failed at submission
 // in the same bio — the model refuses the call that would mix them (pinlab:bio-mixed-cleanup).
 test('[current] a bio of kernel pages refuses user pages that would be pinned', () => {
   const { k, t, addr } = pinned('current', 2);
-  const bio = bio_alloc('REQ_OP_READ', 8, null);
+  const bio = bio_alloc(k, 'REQ_OP_READ', 8, null);
   const kpage = k.mem.allocFolio(GFP_KERNEL, 0);
   assert.equal(step(k, null, 'bvec', () => bio_iov_iter_get_pages(k, bio, iov_iter_kvec('ITER_DEST', [{ pfn: kpage, offset: 0, len: PAGE_SIZE }], PAGE_SIZE))), 0);
   assert.equal(bio.pinned, false);
@@ -127,7 +127,7 @@ test('[current] a bio of kernel pages refuses user pages that would be pinned', 
 test('bio_add_folio() adds at an offset inside a large folio', () => {
   const { k } = pinned('current', 1);
   const head = k.mem.allocFolio(GFP_KERNEL, 2);
-  const bio = bio_alloc('REQ_OP_WRITE', 2, null);
+  const bio = bio_alloc(k, 'REQ_OP_WRITE', 2, null);
   assert.ok(bio_add_folio(k, bio, head, 512, 2 * PAGE_SIZE + 512));
   assert.deepEqual(bio.vecs[0], { pfn: head + 2, offset: 512, len: 512 });
   k.mem.putRefs(head, 1);

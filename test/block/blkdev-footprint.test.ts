@@ -33,7 +33,7 @@ test('a completed read bio reads its file, a completed write bio writes it', () 
   const f = newFile(k, 'data', 1);
   f.disk.set(0, 5);
   const pfn = k.mem.allocFolio(GFP_KERNEL, 0);
-  const read = bio_alloc('REQ_OP_READ', 1, { file: f, index: 0 });
+  const read = bio_alloc(k, 'REQ_OP_READ', 1, { file: f, index: 0 });
   assert.equal(bio_add_page(k, read, pfn, PAGE_SIZE, 0), PAGE_SIZE);
   submit_bio(k, read);
   k.takeFootprint();
@@ -43,7 +43,7 @@ test('a completed read bio reads its file, a completed write bio writes it', () 
   assert.equal(fp.writes.file, undefined);
   assert.equal(k.mem.contentOf(pfn), 5);
 
-  const wr = bio_alloc('REQ_OP_WRITE', 1, { file: f, index: 0 });
+  const wr = bio_alloc(k, 'REQ_OP_WRITE', 1, { file: f, index: 0 });
   k.mem.setContent(pfn, 6);
   assert.equal(bio_add_page(k, wr, pfn, PAGE_SIZE, 0), PAGE_SIZE);
   submit_bio(k, wr);

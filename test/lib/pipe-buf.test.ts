@@ -118,7 +118,7 @@ for (const [profile, uaf] of [['6.2', false], ['rfc-2020-bio-pin', false], ['blo
     const k = kernel(profile);
     const pipe = newPipe(k);
     const iter = iov_iter_pipe('ITER_DEST', pipe, 2 * P);
-    const bio = bio_alloc('REQ_OP_READ', 4, { file: blockDev([[0, 70], [1, 71]]), index: 0 });
+    const bio = bio_alloc(k, 'REQ_OP_READ', 4, { file: blockDev([[0, 70], [1, 71]]), index: 0 });
     assert.equal(step(k, null, 'bio_iov_iter_get_pages', () => bio_iov_iter_get_pages(k, bio, iter)), 0);
     assert.equal(bio.size, 2 * P);
     const pages = pipeBuffers(pipe).map((b) => b.pfn);

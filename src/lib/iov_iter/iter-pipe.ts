@@ -47,13 +47,13 @@ export function pipeRevert(i: IovIter, unroll: number): void {
   while (head > i.startHead) {
     const b = pipe_buf(pipe, --head);
     if (unroll < b.len) {
-      b.len -= unroll;
+      pipe.updateSlot(head, { len: b.len - unroll });
       i.lastOffset = lastOffsetOf(b);
       i.head = head;
       return;
     }
     unroll -= b.len;
-    pipe.ring[head & (pipe.ringSize - 1)] = null;
+    pipe.setSlot(head, null);
     pipe.head--;
     pipe_buf_release(pipe, b);
   }
@@ -96,7 +96,7 @@ export function append_pipe(i: IovIter, size: number): { pfn: number; off: numbe
   if (offset > 0 && offset < PAGE_SIZE) {
     const buf = pipe_buf(pipe, pipe.head - 1);
     const n = Math.min(size, PAGE_SIZE - offset);
-    buf.len += n;
+    pipe.updateSlot(pipe.head - 1, { len: buf.len + n });
     i.lastOffset += n;
     i.count -= n;
     return { pfn: buf.pfn, off: offset, size: n };
@@ -105,7 +105,7 @@ export function append_pipe(i: IovIter, size: number): { pfn: number; off: numbe
   if (pipe_full(pipe.head, pipe.tail, pipe.maxUsage)) return null;
   const pfn = k.mem.allocFolio(GFP_KERNEL, 0, 'append_pipe');
   if (pfn < 0) return null;
-  pipe.ring[pipe.head & (pipe.ringSize - 1)] = { pfn, offset: 0, len: n, ops: 'anon' };
+  pipe.setSlot(pipe.head, { pfn, offset: 0, len: n, ops: 'anon' });
   pipe.head++;
   i.head = pipe.head - 1;
   i.lastOffset = n;
@@ -127,7 +127,7 @@ export function copy_page_to_iter_pipe(k: Kernel, pfn: number, offset: number, b
   if (offset && i.lastOffset === -offset) {
     const buf = pipe_buf(pipe, pipe.head - 1);
     if (buf.pfn === pfn) {
-      buf.len += bytes;
+      pipe.updateSlot(pipe.head - 1, { len: buf.len + bytes });
       i.lastOffset -= bytes;
       i.count -= bytes;
       return bytes;
@@ -136,7 +136,7 @@ export function copy_page_to_iter_pipe(k: Kernel, pfn: number, offset: number, b
   if (pipe_full(pipe.head, pipe.tail, pipe.maxUsage)) return 0;
   const head = pipe.head;
   k.mem.refAdd(k.mem.head(pfn), 1); // push_page(): get_page()
-  pipe.ring[head & (pipe.ringSize - 1)] = { pfn, offset, len: bytes, ops: 'page-cache' };
+  pipe.setSlot(head, { pfn, offset, len: bytes, ops: 'page-cache' });
   pipe.head++;
   i.lastOffset = -(offset + bytes);
   i.head = head;

@@ -159,7 +159,7 @@ export const BLOCK_OPS: OpImpl[] = [
     args: { type: oneOf(ITER_TYPES, 'ITER_UBUF | ITER_IOVEC | ITER_KVEC | ITER_BVEC | ITER_PIPE | ITER_DISCARD'),
       addr: int('user memory for UBUF/IOVEC').optional(), len: int() },
     run(c, a) {
-      const bio = bio_alloc('REQ_OP_READ', 16, null);
+      const bio = bio_alloc(c.k, 'REQ_OP_READ', 16, null);
       handles(c).bio = bio;
       return ret(bio_iov_iter_get_pages(c.k, bio, iterOfType(c, a.type, a.addr, a.len)));
     },
@@ -276,8 +276,8 @@ export const BLOCK_QUERIES: QueryImpl[] = [
     needsTask: false, args: {}, fields: ['in_flight', 'completed', 'dma_into_freed', 'bio_dirty_list', 'pipe0_buffers'],
     eval: (c) => {
       const st = devState(c.k);
-      return { in_flight: st.queue.length, completed: st.completed, dma_into_freed: st.dmaIntoFreed.length,
-        bio_dirty_list: bioState(c.k).dirtyList.length,
+      return { in_flight: st.peek().length, completed: st.completed, dma_into_freed: st.dmaIntoFreed.length,
+        bio_dirty_list: bioState(c.k).peekLength,
         pipe0_buffers: handles(c).pipes[0] ? pipeBuffers(handles(c).pipes[0]).length : null };
     },
   }),

@@ -118,7 +118,7 @@ function ioUringRegister(c: Ctx, a: ArgsOf<typeof REGISTER_ARGS>): number {
     iovs = Array.from({ length: nr }, (_, i) => ({ base: base + i * len, len }));
   }
   const r = uring.io_sqe_buffers_register(c.k, t, ring, iovs);
-  if (r === 0) hold(c, `io_uring_register(IORING_REGISTER_BUFFERS, ring ${ring.id})`, (ring.bufs ?? []).flatMap((b) => (b ? uring.bufPages(b) : [])));
+  if (r === 0) hold(c, `io_uring_register(IORING_REGISTER_BUFFERS, ring ${ring.id})`, (ring.peekBufs() ?? []).flatMap((b) => (b ? uring.bufPages(b) : [])));
   return r;
 }
 
@@ -198,9 +198,9 @@ export const DRIVER_OPS: OpImpl[] = [
       const t = task(c);
       const filp = fdget(c.k, t, a.fd);
       const p = filp ? get_pipe_info(filp) : null;
-      const before = p ? p.head : 0;
+      const before = p ? p.peekHead() : 0;
       const r = do_vmsplice(c.k, t, a.fd, iovecs(a.iov, 'iov', a.addr, 'addr', a.len));
-      if (p && p.head > before) hold(c, `vmsplice(fd ${a.fd})`, pipePages(p).slice(pipePages(p).length - (p.head - before)));
+      if (p && p.peekHead() > before) hold(c, `vmsplice(fd ${a.fd})`, pipePages(p).slice(pipePages(p).length - (p.peekHead() - before)));
       return ret(r);
     },
   }),
@@ -234,7 +234,7 @@ export const DRIVER_OPS: OpImpl[] = [
     run(c, a) {
       const iova = a.iova;
       const r = vfio_dma_do_map(c.k, task(c), a.vaddr, a.size, iova, namedFlags(a.flags, 'flags', VFIO_DMA_MAP_NAMES));
-      if (r === 0) hold(c, `vfio_dma_map (iova 0x${iova.toString(16)})`, vfioState(c.k).dmas.find((d) => d.iova === iova)?.pfns ?? []);
+      if (r === 0) hold(c, `vfio_dma_map (iova 0x${iova.toString(16)})`, vfioState(c.k).peekDmas().find((d) => d.iova === iova)?.pfns ?? []);
       return ret(r);
     },
   }),
@@ -318,7 +318,7 @@ export const DRIVER_OPS: OpImpl[] = [
     run(c, a) {
       const ua = a.ua;
       const r = mm_iommu_new(c.k, task(c), ua, a.entries);
-      if (r === 0) hold(c, `mm_iommu_new (ua 0x${ua.toString(16)})`, mmIommuState(c.k).find((m) => m.ua === ua)?.hpages ?? []);
+      if (r === 0) hold(c, `mm_iommu_new (ua 0x${ua.toString(16)})`, mmIommuState(c.k).peekFind((m) => m.ua === ua)?.hpages ?? []);
       return ret(r);
     },
   }),
@@ -354,7 +354,7 @@ export const DRIVER_QUERIES: QueryImpl[] = [
     needsTask: true, args: { ring: int().optional(), index: int('default 0').default(0) },
     fields: ['registered', 'nr_bvecs', 'len', 'acct_pages', 'folio_shift', 'pages', 'pinned'],
     eval(c, a) {
-      const b = queryRing(c, a.ring).bufs?.[a.index] ?? null;
+      const b = queryRing(c, a.ring).peekBufs()?.[a.index] ?? null;
       if (!b) return { registered: false, nr_bvecs: null, len: null, acct_pages: null, folio_shift: null, pages: null, pinned: null };
       return { registered: true, nr_bvecs: b.bvecs.length, len: b.len, acct_pages: b.acctPages, folio_shift: b.folioShift,
         pages: uring.bufPages(b).length, pinned: b.pinned };
@@ -385,7 +385,7 @@ export const DRIVER_QUERIES: QueryImpl[] = [
     needsTask: false, args: { iova: int() }, fields: ['mapped', 'npages', 'reserved', 'pfn'],
     eval(c, a) {
       const iova = a.iova;
-      const d = vfioState(c.k).dmas.find((x) => iova >= x.iova && iova < x.end);
+      const d = vfioState(c.k).peekDmas().find((x) => iova >= x.iova && iova < x.end);
       return d ? { mapped: true, npages: d.pfns.length, reserved: d.rsvd.filter(Boolean).length, pfn: d.pfns[Math.floor((iova - d.iova) / PAGE_SIZE)] }
         : { mapped: false, npages: null, reserved: null, pfn: null };
     },
@@ -411,7 +411,7 @@ export const DRIVER_QUERIES: QueryImpl[] = [
       switch (a.driver) {
         case 'xdp': { const u = xdpState(k).get(id); pages = u ? u.pgs.slice(0, u.npgs) : null; break; }
         case 'videobuf': { const d = videobufState(k).get(id); pages = d ? d.pages.slice(0, d.nrPages) : null; break; }
-        case 'mm_iommu': { const m = mmIommuState(k).find((x) => x.ua === id); pages = m ? m.hpages : null; break; }
+        case 'mm_iommu': { const m = mmIommuState(k).peekFind((x) => x.ua === id); pages = m ? m.hpages : null; break; }
         default: throw new ScenarioError('driver must be xdp, videobuf or mm_iommu', 'driver');
       }
       const out: Record<string, Value> = { held: pages ? pages.length : 0, dirty: pages ? pages.filter((p) => k.mem.test(k.mem.head(p), PG_dirty)).length : 0 };
