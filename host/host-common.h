@@ -34,6 +34,9 @@ struct io_uring_params {
 #ifndef __NR_io_uring_setup
 #define __NR_io_uring_setup 425
 #endif
+#ifndef __NR_io_uring_enter
+#define __NR_io_uring_enter 426
+#endif
 #ifndef __NR_io_uring_register
 #define __NR_io_uring_register 427
 #endif
@@ -43,6 +46,30 @@ struct io_uring_params {
 #ifndef MADV_NOHUGEPAGE
 #define MADV_NOHUGEPAGE 15
 #endif
+
+/* The SQE/CQE layout and constants of include/uapi/linux/io_uring.h (stable ABI), under our own names. */
+struct pf_sqe {
+	uint8_t opcode, flags;
+	uint16_t ioprio;
+	int32_t fd;
+	uint64_t off, addr;
+	uint32_t len, rw_flags;
+	uint64_t user_data;
+	uint16_t buf_index, personality;
+	int32_t splice_fd_in;
+	uint64_t pad[2];
+};
+struct pf_cqe {
+	uint64_t user_data;
+	int32_t res;
+	uint32_t flags;
+};
+#define PF_OP_READ_FIXED 4
+#define PF_OP_WRITE_FIXED 5
+#define PF_ENTER_GETEVENTS 1U
+#define PF_OFF_SQ_RING 0ULL
+#define PF_OFF_CQ_RING 0x8000000ULL
+#define PF_OFF_SQES 0x10000000ULL
 
 #define PAGE_SZ 4096UL
 

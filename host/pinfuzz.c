@@ -68,6 +68,15 @@ static int kpageflags_ok = -1;
 
 /* Per program process (both tasks, inherited at fork). */
 static int fd_file = -1, fd_memfd = -1, fd_blk = -1, ring = -1, pipe_r = -1, pipe_w = -1;
+/*
+ * The ring's submission and completion queues, mapped by ring_map() around each 'K' only: a mapping
+ * of the ring holds a reference to its file (vma->vm_file), so a ring kept mapped would outlive
+ * close() and exit of its last descriptor, and the model (which stands for io_uring_enter() with
+ * io_uring_read_fixed/io_uring_write_fixed) has no such mappings.
+ */
+static struct io_uring_params ring_p;
+static unsigned char *sq_map, *cq_map;
+static struct pf_sqe *sqes;
 static long slot_pages[MAX_SLOTS];
 static int is_child;
 static pid_t child_pid, parent_pid;
@@ -248,6 +257,98 @@ static long iou_register(struct call *c)
 	return neg(syscall(__NR_io_uring_register, ring, IORING_REGISTER_BUFFERS, iov, nr));
 }
 
+/*
+ * Map the ring's queues (io_uring/io_uring.c io_uring_mmap(): IORING_OFF_SQ_RING, IORING_OFF_CQ_RING,
+ * IORING_OFF_SQES) so 'K' can submit one SQE and reap its CQE.
+ */
+static size_t sq_sz, cq_sz, sqes_sz;
+
+static void ring_unmap(void)
+{
+	if (sq_map)
+		munmap(sq_map, sq_sz);
+	if (cq_map)
+		munmap(cq_map, cq_sz);
+	if (sqes)
+		munmap(sqes, sqes_sz);
+	sq_map = cq_map = NULL;
+	sqes = NULL;
+}
+
+static int ring_map(void)
+{
+	void *p;
+
+	sq_sz = ring_p.sq_off.array + ring_p.sq_entries * sizeof(uint32_t);
+	cq_sz = ring_p.cq_off.cqes + ring_p.cq_entries * sizeof(struct pf_cqe);
+	sqes_sz = ring_p.sq_entries * sizeof(struct pf_sqe);
+
+	p = mmap(NULL, sq_sz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring, PF_OFF_SQ_RING);
+	if (p == MAP_FAILED)
+		return -errno;
+	sq_map = p;
+	p = mmap(NULL, cq_sz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring, PF_OFF_CQ_RING);
+	if (p == MAP_FAILED)
+		return -errno;
+	cq_map = p;
+	p = mmap(NULL, sqes_sz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring, PF_OFF_SQES);
+	if (p == MAP_FAILED)
+		return -errno;
+	sqes = p;
+	return 0;
+}
+
+/*
+ * IORING_OP_READ_FIXED / WRITE_FIXED of one SQE, waited for: the CQE's res (bytes or -errno), or
+ * io_uring_enter()'s own -errno (a closed ring: EBADF). a: write, file, buf_index, slot, offset,
+ * length, file offset.
+ */
+static long iou_rw_fixed_mapped(struct call *c);
+
+static long iou_rw_fixed(struct call *c)
+{
+	long r = ring_map();
+
+	if (!r)
+		r = iou_rw_fixed_mapped(c);
+	ring_unmap();
+	return r;
+}
+
+static long iou_rw_fixed_mapped(struct call *c)
+{
+	long *a = c->a;
+	volatile uint32_t *sq_tail = (uint32_t *)(sq_map + ring_p.sq_off.tail);
+	uint32_t *sq_array = (uint32_t *)(sq_map + ring_p.sq_off.array);
+	uint32_t mask = *(uint32_t *)(sq_map + ring_p.sq_off.ring_mask);
+	volatile uint32_t *cq_head = (uint32_t *)(cq_map + ring_p.cq_off.head);
+	volatile uint32_t *cq_tail = (uint32_t *)(cq_map + ring_p.cq_off.tail);
+	uint32_t cmask = *(uint32_t *)(cq_map + ring_p.cq_off.ring_mask);
+	struct pf_cqe *cqes = (struct pf_cqe *)(cq_map + ring_p.cq_off.cqes);
+	uint32_t t = *sq_tail, h;
+	struct pf_sqe *e = &sqes[t & mask];
+	long r;
+
+	memset(e, 0, sizeof(*e));
+	e->opcode = a[0] ? PF_OP_WRITE_FIXED : PF_OP_READ_FIXED;
+	e->fd = fd_of(a[1]);
+	e->addr = (uint64_t)addr_of(a[3], a[4]);
+	e->len = (uint32_t)a[5];
+	e->off = (uint64_t)a[6];
+	e->buf_index = (uint16_t)a[2];
+	sq_array[t & mask] = t & mask;
+	__atomic_store_n(sq_tail, t + 1, __ATOMIC_RELEASE);
+	r = syscall(__NR_io_uring_enter, ring, 1, 1, PF_ENTER_GETEVENTS, NULL, 0);
+	if (r < 0)
+		return -errno;
+	h = *cq_head;
+	if (h == __atomic_load_n(cq_tail, __ATOMIC_ACQUIRE))
+		return -1000 - EAGAIN;
+	r = cqes[h & cmask].res;
+	__atomic_store_n(cq_head, h + 1, __ATOMIC_RELEASE);
+	return r;
+}
+
 static long run_call(struct call *c)
 {
 	long *a = c->a;
@@ -280,6 +381,8 @@ static long run_call(struct call *c)
 		return iou_register(c);
 	case 'J':
 		return neg(syscall(__NR_io_uring_register, ring, IORING_UNREGISTER_BUFFERS, NULL, 0));
+	case 'K':
+		return iou_rw_fixed(c);
 	case 'Q':
 		iov[0].iov_base = (void *)addr_of(a[1], a[2]);
 		iov[0].iov_len = (size_t)a[3];
@@ -521,11 +624,9 @@ static int setup(int id)
 		if (fd_blk < 0)
 			return -errno;
 	}
-	if (uses('I') || uses('J') || uses('C')) {
-		struct io_uring_params p;
-
-		memset(&p, 0, sizeof(p));
-		ring = (int)syscall(__NR_io_uring_setup, 4, &p);
+	if (uses('I') || uses('J') || uses('C') || uses('K')) {
+		memset(&ring_p, 0, sizeof(ring_p));
+		ring = (int)syscall(__NR_io_uring_setup, 4, &ring_p);
 		if (ring < 0)
 			return -errno;
 	}

@@ -40,6 +40,14 @@ export interface MachineConfig {
    * madvise_behavior_valid() (is_valid_madvise() from v6.15) lists them only under that option.
    */
   thpConfigured: boolean;
+  /**
+   * copy_from_user() as User-Mode Linux does it: a software walk of the task's page table
+   * (arch/um/kernel/skas/uaccess.c maybe_map()) that reads through any present PTE, whatever the
+   * VMA allows (PROT_NONE included), and faults only where no PTE is present. x86 (default false)
+   * faults, and access_error() refuses a VMA without VM_READ. Measured: a buffered write from a
+   * read-faulted page made PROT_NONE returns the bytes on uml-5.10/6.1/6.12, -EFAULT on the host.
+   */
+  umUaccess: boolean;
 }
 
 export const DEFAULT_MACHINE: MachineConfig = {
@@ -54,6 +62,7 @@ export const DEFAULT_MACHINE: MachineConfig = {
   hugetlbPages: 0,
   gupFast: true,
   thpConfigured: true,
+  umUaccess: false,
 };
 
 /** A failed allocation as the kernel's log would show it (warn_alloc()), with where and when. */

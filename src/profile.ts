@@ -95,6 +95,13 @@ export interface Profile {
    * iomap_apply() loop stopped once pos reached i_size (uml-5.10 vs uml-6.1, pinlab fuzz).
    */
   readonly iomapDioPastEof: boolean;
+  /**
+   * A fault while an O_DIRECT read zeroes a hole is -EFAULT (fs/iomap/direct-io.c
+   * iomap_dio_hole_iter(): 0 bytes zeroed is -EFAULT). Before v5.16 iomap_dio_hole_actor() returned
+   * the bytes it zeroed, 0 ended the loop without an error, and the read was short (0 if nothing
+   * came before): uml-5.10 vs uml-6.1, pinlab fuzz.
+   */
+  readonly dioHoleFaultEfault: boolean;
   /** splice-read from O_DIRECT files copies through kernel pages (ITER_BVEC) instead of ITER_PIPE (v6.5). */
   readonly spliceReadCopies: boolean;
   /** ext4 WARNs and skips a dirty page without buffers instead of BUG() (v5.18). */
@@ -195,6 +202,7 @@ const base: Profile = {
   iomapZeroNoRef: false,
   iomapLargestZeroFolio: false,
   iomapDioPastEof: false,
+  dioHoleFaultEfault: false,
   spliceReadCopies: false,
   ext4WarnNoBuffers: false,
   ioUringCoalesce: false,
@@ -301,6 +309,10 @@ export const HISTORY: readonly SwitchChange[] = [
     subject: 'iomap: switch __iomap_dio_rw to use iomap_iter', where: 'fs/iomap/direct-io.c __iomap_dio_rw()',
     note: 'an O_DIRECT read no longer stops at i_size: the hole past it is zeroed (pinlab fuzz, scenarios/fuzz/dio-read-past-eof*.yaml)',
     confirmed: ['6.1.176', '6.12.113', '6.18 (host)'], confirmedWithout: ['5.10.46'] },
+  { set: { dioHoleFaultEfault: true }, mainline: '5.16', commit: '42c498c18a94', evidence: 'V',
+    subject: 'iomap: Fix iomap_dio_rw return value for user copies', where: 'fs/iomap/direct-io.c iomap_dio_hole_iter()',
+    note: 'a fault while zeroing a hole of an O_DIRECT read is -EFAULT, not a short read (pinlab fuzz, scenarios/fuzz/dio-hole-fault-short-read-5.10.yaml); also in 5.15-stable (2022), release not checked',
+    confirmed: ['6.1.176', '6.12.113'], confirmedWithout: ['5.10.46'] },
   { set: { pincountMinOrder: 1 }, mainline: '5.18', commit: '5232c63f46fd', evidence: 'V',
     subject: 'mm: Make compound_pincount always available', where: 'include/linux/mm.h folio_maybe_dma_pinned()' },
   { set: { ext4WarnNoBuffers: true }, mainline: '5.18', commit: null, evidence: 'I',

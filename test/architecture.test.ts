@@ -3,7 +3,7 @@
 // through operation tables (include/linux/fs.ts), as the kernel's do through vm_ops and a_ops.
 
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -210,6 +210,116 @@ test('no code outside src/vm/mm.ts touches an mm\'s VMA list', () => {
   assert.deepEqual(hits, []);
   assert.ok(vmaListAccess.test('mm.vmaTree.push(v)') && vmaListAccess.test('for (const v of mm.vmas)') && vmaListAccess.test('t.mm.rmapVmas;'), 'the scan sees an access');
   assert.ok(!vmaListAccess.test('mm.vmaList(k)') && !vmaListAccess.test('mm.rmapVmas(k)') && !vmaListAccess.test('mm.find_vma(k, a)'));
+});
+
+/**
+ * The data properties a class declares, with whether each is private and whether readonly:
+ * accessors (get/set) and methods are not data. Read from the source with the TypeScript parser.
+ */
+function classFields(file: string, cls: string): Map<string, { private: boolean; readonly: boolean }> {
+  const sf = ts.createSourceFile(file, readFileSync(join(root, file), 'utf8'), ts.ScriptTarget.Latest, true);
+  const out = new Map<string, { private: boolean; readonly: boolean }>();
+  let found = false;
+  const visit = (n: ts.Node): void => {
+    if (ts.isClassDeclaration(n) && n.name?.text === cls) {
+      found = true;
+      const mods = (m: ts.Node) => ts.canHaveModifiers(m) ? ts.getModifiers(m) ?? [] : [];
+      const has = (m: ts.Node, kind: ts.SyntaxKind) => mods(m).some((x) => x.kind === kind);
+      for (const m of n.members) {
+        if (ts.isPropertyDeclaration(m) && m.name && (ts.isIdentifier(m.name) || ts.isPrivateIdentifier(m.name))) {
+          out.set(m.name.text, { private: has(m, ts.SyntaxKind.PrivateKeyword) || ts.isPrivateIdentifier(m.name), readonly: has(m, ts.SyntaxKind.ReadonlyKeyword) });
+        }
+        if (ts.isConstructorDeclaration(m)) {
+          for (const p of m.parameters) {
+            if (!ts.isIdentifier(p.name) || mods(p).length === 0) continue; // a parameter property
+            out.set(p.name.text, { private: has(p, ts.SyntaxKind.PrivateKeyword), readonly: has(p, ts.SyntaxKind.ReadonlyKeyword) });
+          }
+        }
+      }
+    }
+    ts.forEachChild(n, visit);
+  };
+  visit(sf);
+  assert.ok(found, `class ${cls} in ${file}`);
+  return out;
+}
+
+/**
+ * Owners whose state is private (docs/architecture.md "Per-page state"): every data property of
+ * the class is private, or readonly (fixed at creation: nothing can conflict with reading it), and
+ * the listed fields are private. Accessors that record the footprint are the only way in.
+ */
+const PRIVATE_OWNERS: ReadonlyArray<{ file: string; cls: string; fields: readonly string[] }> = [
+  { file: 'src/vm/mm.ts', cls: 'Vma', fields: ['vm_start', 'vm_end', 'vm_flags', 'vm_pgoff', 'anon_vma', 'ptes', 'pteBits', 'pmds'] },
+  { file: 'src/vm/mm.ts', cls: 'Mm', fields: ['vmaTree', 'has_pinned', 'write_protect_seq', 'mmap_write_locked', 'fork_child', 'mmap_base', 'mm_users'] },
+  { file: 'src/vm/mm.ts', cls: 'Task', fields: ['is_exited', 'exit_code'] },
+  { file: 'src/vm/mm.ts', cls: 'TaskList', fields: ['byName'] },
+  { file: 'src/drivers/memlock.ts', cls: 'MemlockState', fields: ['limits', 'userLocked', 'pinned', 'locked'] },
+  { file: 'src/mm/filemap.ts', cls: 'Inode', fields: ['ino', 'mem', 'i_size', 'nr_users', 'i_pages', 'blocks', 'delayed'] },
+  { file: 'src/mm/filemap.ts', cls: 'RecordingIndex', fields: ['m', 'owner'] },
+  { file: 'src/fs/fdtable.ts', cls: 'OpenFile', fields: ['mem', 'f_count', 'f_pos'] },
+  { file: 'src/fs/fdtable.ts', cls: 'FilesStruct', fields: ['mem', 'fdt'] },
+  { file: 'src/mm/filemap.ts', cls: 'RecordingIndexSet', fields: ['s', 'owner'] },
+];
+
+for (const o of PRIVATE_OWNERS) {
+  test(`${o.cls} (${o.file}) keeps its state private: every data property private or readonly`, () => {
+    const f = classFields(o.file, o.cls);
+    assert.deepEqual(o.fields.filter((n) => !f.get(n)?.private), [], 'declared private');
+    assert.deepEqual([...f].filter(([, d]) => !d.private && !d.readonly).map(([n]) => n), [], 'public and mutable');
+  });
+}
+
+test('the private-state check sees a public field', () => {
+  const sf = 'class A { private a = 1; b = 2; readonly c = 3; constructor(public d: number, private e: number) {} get f() { return 1; } }';
+  const tmp = join(root, 'dist', 'architecture-selfcheck.ts');
+  writeFileSync(tmp, sf);
+  try {
+    const f = classFields(relative(root, tmp), 'A');
+    assert.deepEqual([...f].filter(([, d]) => !d.private && !d.readonly).map(([n]) => n), ['b', 'd']);
+    assert.deepEqual([...f].filter(([, d]) => d.private).map(([n]) => n), ['a', 'e']);
+  } finally {
+    rmSync(tmp);
+  }
+});
+
+/**
+ * The owners' private fields by name: nobody outside the owning file reaches them (no cast, no
+ * bracket). TypeScript's `private` stops a plain access; this scan stops the casts.
+ */
+const PRIVATE_NAMES: ReadonlyArray<{ owner: string; names: readonly string[] }> = [
+  { owner: 'src/vm/mm.ts', names: ['vm_start', 'vm_end', 'vm_flags', 'vm_pgoff', 'anon_vma', 'has_pinned', 'write_protect_seq', 'mmap_write_locked', 'fork_child', 'mmap_base', 'mm_users', 'is_exited', 'exit_code'] },
+  { owner: 'src/mm/filemap.ts', names: ['i_size', 'i_pages', 'nr_users'] },
+  { owner: 'src/fs/fdtable.ts', names: ['f_count', 'f_pos', 'fdt'] },
+];
+
+function privateAccess(names: readonly string[]): RegExp {
+  const alt = names.join('|');
+  return new RegExp(`\\.(${alt})\\b|\\[\\s*['"](${alt})['"]\\s*\\]`);
+}
+
+for (const { owner, names } of PRIVATE_NAMES) {
+  test(`no code outside ${owner} touches its private fields (${names.slice(0, 3).join(', ')}, ...)`, () => {
+    const re = privateAccess(names);
+    const hits: string[] = [];
+    for (const dir of ['src', 'test', 'bench']) {
+      for (const f of dir === 'src' ? files.map((x) => join(src, x)) : allSources(join(root, dir))) {
+        const rel = relative(root, f);
+        if (rel === owner || rel === 'test/architecture.test.ts') continue;
+        readFileSync(f, 'utf8').split('\n').forEach((line, i) => {
+          if (re.test(line)) hits.push(`${rel}:${i + 1}: ${line.trim()}`);
+        });
+      }
+    }
+    assert.deepEqual(hits, []);
+    assert.ok(re.test(`(x as any).${names[0]} = 5`) && re.test(`x['${names[names.length - 1]}'] = 1`), 'the scan sees an access');
+  });
+}
+
+test('the private-name scan tells an accessor from the private field', () => {
+  const re = privateAccess(['vm_end', 'has_pinned']);
+  assert.ok(re.test('(v as any).vm_end = 5') && re.test("mm['has_pinned'] = true"));
+  assert.ok(!re.test('v.end = addr') && !re.test('mm.hasPinned') && !re.test('v.peekEnd()'));
 });
 
 test('the checker finds a cycle and an upward import when there is one', () => {

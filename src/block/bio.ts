@@ -7,7 +7,7 @@ import { folio_mark_dirty } from '../mm/page-writeback.js';
 import { put_page, put_user_page, unpin_user_folio } from '../gup/unpin.js';
 import { PG_dirty } from '../mm/page-flags.js';
 import { user_backed_iter, type BvecSeg, type IovIter } from '../lib/iov_iter/uio.js';
-import { iov_iter_revert } from '../lib/iov_iter/advance.js';
+import { iov_iter_advance, iov_iter_revert } from '../lib/iov_iter/advance.js';
 import { iov_iter_extract_pages, iov_iter_extract_will_pin, iov_iter_get_pages2 } from '../lib/iov_iter/extract.js';
 
 /** BIO_MAX_VECS (include/linux/bio.h) */
@@ -201,9 +201,10 @@ export function bio_iov_iter_get_pages(k: Kernel, bio: Bio, iter: IovIter): numb
     }
     bio.cloned = true;
     bio.noPageRef = k.profile.bioNoPageRef;
-    iter.count = 0;
-    iter.seg = iter.bvec.length;
-    iter.iovOffset = 0;
+    // block/bio.c bio_iov_iter_get_pages(): iov_iter_advance() by bi_size, the count: only the
+    // (possibly truncated, one extent of iomap_dio_bio_iter()) count is consumed, so the next
+    // extent's bio starts where this one ended (fuzz: a fixed write across EOF looped here).
+    iov_iter_advance(iter, iter.count);
     return 0;
   }
   // v6.5+: iov_iter_extract_pages() pins user-backed memory and takes nothing on kernel-backed

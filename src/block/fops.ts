@@ -24,6 +24,8 @@ import {
 } from './bio.js';
 import { blk_wait_bios, DMA_ALIGNMENT, submit_bio } from './blkdev.js';
 import { user_backed_iter, type IovIter } from '../lib/iov_iter/uio.js';
+import { iov_iter_revert } from '../lib/iov_iter/advance.js';
+import { copy_token_from_iter } from '../lib/iov_iter/copy.js';
 
 /** bdev_logical_block_size() of the modelled device. */
 export const BDEV_LOGICAL_BLOCK_SIZE = 512;
@@ -183,7 +185,37 @@ export function blkdev_dio_rw(k: Kernel, file: File, iter: IovIter, pos: number,
   if (pos >= size) return write ? -ENOSPC : 0;
   const shorten = Math.max(0, iter.count - (size - pos));
   iter.count -= shorten;
-  const r = blkdev_direct_IO(k, file, iter, pos, opts);
+  const count = iter.count;
+  let r = blkdev_direct_IO(k, file, iter, pos, opts);
+  if (write && r >= 0 && r < count) {
+    // blkdev_direct_write(): the iterator goes back to just after what the DIO wrote.
+    const left = count - r;
+    if (left > iter.count) iov_iter_revert(k, iter, left - iter.count);
+    r = blkdevBufferedRest(k, file, iter, pos + r, r);
+  }
   iter.count += shorten;
   return r;
+}
+
+/**
+ * The rest of a short O_DIRECT write to a block device is written through the page cache:
+ * mm/filemap.c __generic_file_write_iter() → generic_perform_write() up to v6.6, block/fops.c
+ * blkdev_write_iter() → blkdev_buffered_write() + direct_write_fallback() from v6.7. Either way
+ * the copied range is then written back and its cached pages invalidated
+ * (filemap_write_and_wait_range(), invalidate_mapping_pages()), so the model stores what was
+ * copied straight to the disk. Returns direct + buffered bytes; a buffered copy that faults at
+ * once (-EFAULT) leaves the direct count (fuzz: scenarios/fuzz/blkdev-dio-write-buffered-rest.yaml).
+ */
+function blkdevBufferedRest(k: Kernel, file: File, iter: IovIter, pos: number, direct: number): number {
+  let copied = 0;
+  let p = pos;
+  while (iter.count > 0) {
+    const n = Math.min(PAGE_SIZE - (p % PAGE_SIZE), iter.count);
+    const r = copy_token_from_iter(k, n, iter);
+    if (r.token !== null && r.copied > 0) file.disk.set(Math.floor(p / PAGE_SIZE), r.token);
+    copied += r.copied;
+    p += r.copied;
+    if (r.copied < n) break;
+  }
+  return direct + copied;
 }

@@ -4,7 +4,7 @@
 import type { Kernel } from '../kernel.js';
 import { PG_anon, PG_anon_exclusive, PG_buddy } from '../mm/page-flags.js';
 import { PTE_SPECIAL } from '../include/linux/mm.js';
-import { tasks } from '../vm/mm.js';
+import { peekTasks } from '../vm/mm.js';
 
 /**
  * Check every invariant. With `written` (the folio runs the step wrote), only folios that were
@@ -17,8 +17,8 @@ export function checkInvariants(k: Kernel, written?: ReadonlyArray<readonly [num
   // 1. Recount mappings from the page tables: mapcount and entire_mapcount must match (rmap).
   const ptes = new Map<number, number>();
   const pmds = new Map<number, number>();
-  for (const t of tasks(k).values()) {
-    if (t.exited) continue;
+  for (const t of peekTasks(k).values()) {
+    if (t.peekExited()) continue;
     // A fork the explorer paused half-way: the child's page tables already map pages.
     for (const v of t.mm.peekRmapVmas()) {
       for (const e of v.peekPmdLeaves().values()) {

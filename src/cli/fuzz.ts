@@ -80,7 +80,7 @@ export function formatReport(r: FuzzReport): string {
   const lines = [
     `${r.kernel} (Linux ${r.release}, profile ${r.profile}), seed ${r.seed}: ${r.programs} programs, ${r.divergences.length} divergences; ` +
       `${r.programs_per_second} programs/s; kernel ${r.kernel_seconds} s, model ${r.model_seconds} s (model ${r.model_speedup}x faster)` +
-      `${r.noise ? `; ${r.noise} host counter noise (re-run agreed)` : ''}${r.explained['fault-around'] ? `; fault-around (not modelled) in ${r.explained['fault-around']} programs` : ''}`,
+      `${r.noise ? `; ${r.noise} host counter noise (re-run agreed)` : ''}${r.explained['fault-around'] ? `; fault-around (not modelled) in ${r.explained['fault-around']} programs` : ''}${r.explained['uml-stale-mapping'] ? `; UML's stale host mappings in ${r.explained['uml-stale-mapping']} programs` : ''}`,
   ];
   for (const d of r.divergences) {
     lines.push(`  DIFF program ${d.program} [${d.signature}]: ${d.first_difference.what}: kernel ${JSON.stringify(d.first_difference.kernel)}, model ${JSON.stringify(d.first_difference.model)}`);

@@ -54,7 +54,10 @@ export function vmsplice_to_pipe(k: Kernel, pipe: Pipe, from: IovIter): number {
   if (pipe_full(pipe.head, pipe.tail, pipe.maxUsage)) return -EAGAIN;
   let total = 0;
   let ret = 0;
-  out: while (iov_iter_count(from) && !pipe_full(pipe.head, pipe.tail, pipe.maxUsage)) {
+  // fs/splice.c iter_to_pipe(): loops while the iterator has bytes, not while the pipe has room: once
+  // it is full, the next batch is still referenced (GUP faults its pages in) before add_to_pipe()
+  // fails and the batch is put back (fuzz: scenarios/fuzz/vmsplice-full-pipe-faults-next.yaml).
+  out: while (iov_iter_count(from)) {
     const got = iov_iter_get_pages2(k, from, Number.MAX_SAFE_INTEGER, PAGES_PER_CALL);
     let left = got.bytes;
     if (left <= 0) { ret = left; break; }

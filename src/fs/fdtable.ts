@@ -15,7 +15,9 @@
 import { stateKey, type Kernel } from '../kernel.js';
 import { EBADF, EINVAL, ENOENT, O_RDWR, O_CREAT, O_TRUNC, O_DIRECT } from '../include/uapi.js';
 import type { Task } from '../vm/mm.js';
-import { File, type FsKind } from './file.js';
+import { File as FsFile, type FsKind } from './file.js';
+import type { File } from '../include/linux/fs.js';
+import type { PhysMem } from '../mm/memory.js';
 import { truncate_setsize } from './truncate.js';
 import { blkdev_dio, ext4_dio_rw, fat_dio_rw, type DirectIOFn } from './direct-io.js';
 import { onFork, onExit } from '../vm/mm.js';
@@ -91,11 +93,13 @@ const tty_fops: FileOperations = {
 
 /** struct file: one open file description, shared by every descriptor (of any task) that refers to it. */
 export class OpenFile {
+  // f_count and f_pos are private: the accessors record a read or write of the open file ('filp')
+  // through the kernel's memory (k.mem.fp: nothing under k.peek()); observers use peek*.
   /** f_count: the descriptors that refer to it (in any task's table). */
-  count = 1;
-  /** f_pos */
-  pos = 0;
+  private f_count = 1;
+  private f_pos = 0;
   constructor(
+    private readonly mem: PhysMem,
     /** footprint id ('filp') */
     readonly id: number,
     readonly f_op: FileOperations,
@@ -108,6 +112,38 @@ export class OpenFile {
     /** private_data: the pipe (pipe_inode_info) or the ring (io_ring_ctx) behind the file. */
     readonly private_data: unknown = null,
   ) {}
+
+  /** file_count() (records a read). */
+  get count(): number {
+    this.mem.fp?.read('filp', this.id);
+    return this.f_count;
+  }
+
+  /** get_file()/fput() change it (records a write). */
+  set count(v: number) {
+    this.mem.fp?.write('filp', this.id);
+    this.f_count = v;
+  }
+
+  /** f_pos (records a read). */
+  get pos(): number {
+    this.mem.fp?.read('filp', this.id);
+    return this.f_pos;
+  }
+
+  /** Records a write. */
+  set pos(v: number) {
+    this.mem.fp?.write('filp', this.id);
+    this.f_pos = v;
+  }
+
+  peekCount(): number {
+    return this.f_count;
+  }
+
+  peekPos(): number {
+    return this.f_pos;
+  }
 }
 
 /** OPEN_FMODE() (include/linux/fs.h): O_RDONLY/O_WRONLY/O_RDWR (0/1/2) + 1 → FMODE_READ/FMODE_WRITE/both. */
@@ -124,7 +160,7 @@ export function alloc_file_pseudo(k: Kernel, f_op: FileOperations, flags: number
   let mode = open_fmode(flags);
   if (mode & FMODE_READ && f_op.read_iter) mode |= FMODE_CAN_READ;
   if (mode & FMODE_WRITE && f_op.write_iter) mode |= FMODE_CAN_WRITE;
-  return new OpenFile(k.ids.take('filp'), f_op, flags, mode, null, private_data);
+  return new OpenFile(k.mem, k.ids.take('filp'), f_op, flags, mode, null, private_data);
 }
 
 /** An open regular file: one with a page cache (ext4, tmpfs, vfat, a block device node). */
@@ -158,8 +194,52 @@ export function canWrite(of: OpenFile): boolean {
  * get_unused_fd_flags() and not yet filled by fd_install() (open_fds bit set, fd[] still NULL).
  */
 export class FilesStruct {
-  readonly fd = new Map<number, OpenFile | null>();
-  constructor(readonly task: Task) {}
+  // The descriptor slots, private: each access records a read or write of the table ('fdtable',
+  // by the task's pid) through the kernel's memory (nothing under k.peek()).
+  private readonly fdt = new Map<number, OpenFile | null>();
+  constructor(private readonly mem: PhysMem, readonly task: Task) {}
+
+  private rd(): void {
+    this.mem.fp?.read('fdtable', this.task.pid);
+  }
+
+  private wr(): void {
+    this.mem.fp?.write('fdtable', this.task.pid);
+  }
+
+  /** The slot's file, null if reserved, undefined if free (records a read). */
+  get(fd: number): OpenFile | null | undefined {
+    this.rd();
+    return this.fdt.get(fd);
+  }
+
+  has(fd: number): boolean {
+    this.rd();
+    return this.fdt.has(fd);
+  }
+
+  /** Records a write. */
+  set(fd: number, filp: OpenFile | null): void {
+    this.wr();
+    this.fdt.set(fd, filp);
+  }
+
+  /** Records a write. */
+  delete(fd: number): void {
+    this.wr();
+    this.fdt.delete(fd);
+  }
+
+  /** Every slot (records a read). */
+  entries(): IterableIterator<[number, OpenFile | null]> {
+    this.rd();
+    return this.fdt.entries();
+  }
+
+  /** For observers: records nothing. */
+  peek(): ReadonlyMap<number, OpenFile | null> {
+    return this.fdt;
+  }
 }
 
 interface FdState {
@@ -185,14 +265,15 @@ function fdState(k: Kernel): FdState {
  * shell has them, so the first descriptor handed out is 3.
  */
 export function files_struct(k: Kernel, task: Task): FilesStruct | null {
+  k.mem.fp?.read('fdtable', task.pid); // tsk->files, which exit_files() clears
   const s = fdState(k);
   let t = s.tables.get(task);
   if (!t) {
     if (task.exited) return null; // exit_files() set tsk->files = NULL
-    t = new FilesStruct(task);
-    const tty = new OpenFile(k.ids.take('filp'), tty_fops, O_RDWR, FMODE_READ | FMODE_WRITE | FMODE_CAN_READ | FMODE_CAN_WRITE, null);
+    t = new FilesStruct(k.mem, task);
+    const tty = new OpenFile(k.mem, k.ids.take('filp'), tty_fops, O_RDWR, FMODE_READ | FMODE_WRITE | FMODE_CAN_READ | FMODE_CAN_WRITE, null);
     tty.count = 3;
-    for (let fd = 0; fd < 3; fd++) t.fd.set(fd, tty);
+    for (let fd = 0; fd < 3; fd++) t.set(fd, tty);
     s.tables.set(task, t);
   }
   return t;
@@ -206,39 +287,33 @@ export function files_struct(k: Kernel, task: Task): FilesStruct | null {
 export function get_unused_fd_flags(k: Kernel, task: Task): number {
   const t = files_struct(k, task);
   if (!t) return -EBADF;
-  k.fp.read('fdtable', task.pid);
-  k.fp.write('fdtable', task.pid);
   let fd = 0;
-  while (t.fd.has(fd)) fd++;
-  t.fd.set(fd, null);
+  while (t.has(fd)) fd++;
+  t.set(fd, null);
   return fd;
 }
 
 /** put_unused_fd() (fs/file.c): give back a descriptor get_unused_fd_flags() reserved. */
 export function put_unused_fd(k: Kernel, task: Task, fd: number): void {
   const t = files_struct(k, task);
-  if (t?.fd.get(fd) === null) t.fd.delete(fd);
-  k.fp.write('fdtable', task.pid);
+  if (t?.get(fd) === null) t.delete(fd);
 }
 
 /** fd_install() (fs/file.c): the reserved slot now refers to the file; the caller's reference becomes the table's. */
 export function fd_install(k: Kernel, task: Task, fd: number, filp: OpenFile): void {
   const t = files_struct(k, task);
-  if (!t || t.fd.get(fd) !== null) throw new RangeError(`fd_install(${fd}): the descriptor was not reserved by get_unused_fd_flags()`);
-  t.fd.set(fd, filp);
-  k.fp.write('fdtable', task.pid);
+  if (!t || t.get(fd) !== null) throw new RangeError(`fd_install(${fd}): the descriptor was not reserved by get_unused_fd_flags()`);
+  t.set(fd, filp);
 }
 
 /** fdget() (fs/file.c __fget_light()): the open file behind fd, or null (the callers return -EBADF). */
 export function fdget(k: Kernel, task: Task, fd: number): OpenFile | null {
-  k.fp.read('fdtable', task.pid);
-  return files_struct(k, task)?.fd.get(fd) ?? null;
+  return files_struct(k, task)?.get(fd) ?? null;
 }
 
 /** get_file() (include/linux/fs.h): one more reference to an open file. */
 export function get_file(k: Kernel, filp: OpenFile): OpenFile {
   filp.count++;
-  k.fp.write('filp', filp.id);
   return filp;
 }
 
@@ -248,7 +323,6 @@ export function get_file(k: Kernel, filp: OpenFile): OpenFile {
  * it runs before the closing task returns to user space, which the model's atomic step covers.
  */
 export function fput(k: Kernel, filp: OpenFile): void {
-  k.fp.write('filp', filp.id);
   if (filp.count <= 0) throw new RangeError(`fput() of a struct file with no reference left (${filp.f_op.name})`);
   if (--filp.count === 0) filp.f_op.release?.(k, filp);
 }
@@ -261,11 +335,9 @@ export function fput(k: Kernel, filp: OpenFile): void {
  */
 export function close_fd(k: Kernel, task: Task, fd: number): number {
   const t = files_struct(k, task);
-  k.fp.read('fdtable', task.pid);
-  const filp = t?.fd.get(fd);
+  const filp = t?.get(fd);
   if (!t || !filp) return -EBADF;
-  t.fd.delete(fd);
-  k.fp.write('fdtable', task.pid);
+  t.delete(fd);
   fput(k, filp);
   return 0;
 }
@@ -278,12 +350,11 @@ export function close_fd(k: Kernel, task: Task, fd: number): number {
 function dup_fd(k: Kernel, parent: Task, child: Task): void {
   const pt = files_struct(k, parent);
   if (!pt) return;
-  const ct = new FilesStruct(child);
-  k.fp.read('fdtable', parent.pid);
-  k.fp.write('fdtable', child.pid);
-  for (const [fd, filp] of pt.fd) {
+  const ct = new FilesStruct(k.mem, child);
+  k.fp.write('fdtable', child.pid); // the child's table exists (also when the parent's is empty)
+  for (const [fd, filp] of pt.entries()) {
     if (!filp) continue;
-    ct.fd.set(fd, get_file(k, filp));
+    ct.set(fd, get_file(k, filp));
   }
   fdState(k).tables.set(child, ct);
 }
@@ -298,8 +369,8 @@ function exit_files(k: Kernel, task: Task): void {
   if (!t) return;
   s.tables.delete(task);
   k.fp.write('fdtable', task.pid);
-  for (const fd of [...t.fd.keys()].sort((a, b) => a - b)) {
-    const filp = t.fd.get(fd);
+  for (const fd of [...t.entries()].map(([d]) => d).sort((a, b) => a - b)) {
+    const filp = t.get(fd);
     if (filp) fput(k, filp);
   }
 }
@@ -324,7 +395,7 @@ export function do_sys_open(k: Kernel, task: Task, path: string, flags: number):
       put_unused_fd(k, task, fd);
       return -ENOENT;
     }
-    file = new File(path, 'ext4', 0);
+    file = new FsFile(path, 'ext4', 0);
     files(k).set(path, file);
     registerFile(k, file);
     created = true;
@@ -337,7 +408,7 @@ export function do_sys_open(k: Kernel, task: Task, path: string, flags: number):
   let mode = open_fmode(flags) | FMODE_PREAD | FMODE_PWRITE;
   if (mode & FMODE_READ) mode |= FMODE_CAN_READ;
   if (mode & FMODE_WRITE) mode |= FMODE_CAN_WRITE;
-  const of = new OpenFile(k.ids.take('filp'), regular_fops(file), flags, mode, file);
+  const of = new OpenFile(k.mem, k.ids.take('filp'), regular_fops(file), flags, mode, file);
   if (flags & O_TRUNC && !created && !file.fstype.blkdev) truncate_setsize(k, file, 0);
   fd_install(k, task, fd, of);
   k.fp.write('file', file.id);

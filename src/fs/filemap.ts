@@ -27,7 +27,6 @@ export const IOV_ITER_COPIER: Copier = { toIter: copy_page_to_iter, fromIter: co
  */
 export function filemap_read(k: Kernel, file: File, iter: IovIter, pos: number, copier: Copier = IOV_ITER_COPIER): number {
   const end = Math.min(file.size, pos + iter.count);
-  k.fp.read('file', file.id);
   let done = 0;
   while (pos + done < end) {
     const p = pos + done;

@@ -89,7 +89,6 @@ export function do_iov_rw(k: Kernel, task: Task, fd: number, write: boolean, iov
   if (bad) return bad;
   const iter = import_iovec_checked(write ? 'ITER_SOURCE' : 'ITER_DEST', task.mm, iov, k);
   if (typeof iter === 'number') return iter;
-  if (atPos) k.fp.read('filp', of.id);
   const r = rwIter(k, task, of, iter, atPos ? of.pos : pos, copier);
   if (atPos) advancePos(k, of, r);
   return r;
@@ -102,7 +101,6 @@ export function do_iov_rw(k: Kernel, task: Task, fd: number, write: boolean, iov
 function advancePos(k: Kernel, of: OpenFile, n: number): void {
   if (n <= 0 || !isRegular(of)) return;
   of.pos += n;
-  k.fp.write('filp', of.id);
 }
 
 /**
@@ -136,7 +134,6 @@ export function ksys_pwrite64(k: Kernel, task: Task, fd: number, buf: number, co
 function atFilePos(k: Kernel, task: Task, fd: number, write: boolean, buf: number, count: number, copier: Copier): number {
   const of = fdget(k, task, fd);
   if (!of) return -EBADF;
-  k.fp.read('filp', of.id);
   const r = rw(k, task, of, write, buf, count, of.pos, copier);
   advancePos(k, of, r);
   return r;

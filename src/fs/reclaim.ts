@@ -27,7 +27,6 @@ export function try_to_unmap_file_folio(k: Kernel, file: File, head: number): vo
   for (const mm of liveMms(k)) {
     for (const v of mm.vmaList(k)) {
       if (v.file !== file) continue;
-      k.fp.read('vma', v.id); // the rmap walk reads the PTE also where the folio is not mapped
       const i = index - v.pgoff;
       if (i >= 0 && i < v.nrPages && v.ptep_get(k, i) === head) zapPte(k, v, i);
     }
@@ -101,7 +100,6 @@ export function shrink_file_folio(k: Kernel, file: File, head: number): ReclaimO
 /** One reclaim pass over a file's page cache, in index order. Returns the number of folios freed. */
 export function shrink_file(k: Kernel, file: File): number {
   if (shmem_mapping(file) || file.fstype.dax) return 0;
-  k.fp.read('file', file.id);
   let freed = 0;
   for (const index of [...file.cache.keys()].sort((a, b) => a - b)) {
     const head = file.cache.get(index);
@@ -147,7 +145,6 @@ export function drop_pagecache(k: Kernel, files: Iterable<File>): number {
   let dropped = 0;
   for (const file of files) {
     if (shmem_mapping(file) || file.fstype.dax) continue;
-    k.fp.read('file', file.id);
     for (const index of [...file.cache.keys()].sort((a, b) => a - b)) {
       const head = file.cache.get(index)!;
       if (mapping_evict_folio(k, file, head)) dropped++;

@@ -20,7 +20,6 @@ function unmapMappingRange(k: Kernel, file: File, firstIndex: number): void {
   for (const mm of liveMms(k)) {
     for (const v of mm.vmaList(k)) {
       if (v.file !== file) continue;
-      k.fp.read('vma', v.id); // the walk reads the page table also where it finds nothing to zap
       for (let i = Math.max(0, firstIndex - v.pgoff); i < v.nrPages; i++) {
         if (v.ptep_get(k, i) >= 0) zapPte(k, v, i);
       }
@@ -53,7 +52,6 @@ function truncate_inode_folio(k: Kernel, file: File, index: number, head: number
 export function truncate_setsize(k: Kernel, file: File, newsize: number): void {
   const old = file.size;
   file.size = newsize;
-  k.fp.write('file', file.id);
   if (newsize >= old) return;
   const first = Math.ceil(newsize / PAGE_SIZE);
   unmapMappingRange(k, file, first);

@@ -60,7 +60,6 @@ export function folio_mkclean(k: Kernel, file: File, head: number): number {
   for (const mm of liveMms(k)) {
     for (const v of mm.vmaList(k)) {
       if (v.file !== file || !v.isShared()) continue;
-      k.fp.read('vma', v.id); // the rmap walk reads the PTE also where it finds nothing to clean
       const i = index - v.pgoff; // vma_address(): a file page sits at one address per VMA
       if (i < 0 || i >= v.nrPages || v.ptep_get(k, i) !== head) continue;
       if (!(v.ptep_get_bits(k, i) & (PTE_WRITE | PTE_DIRTY))) continue;
@@ -150,7 +149,6 @@ export function writeback_file(k: Kernel, file: File, mode: SyncMode, range: Wri
   const first = range.first ?? 0;
   const last = range.last ?? Infinity;
   const indices = [...file.cache.keys()].filter((i) => i >= first && i <= last).sort((a, b) => a - b);
-  k.fp.read('file', file.id);
   let submitted = 0;
   for (const index of indices) {
     const head = file.cache.get(index)!;

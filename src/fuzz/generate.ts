@@ -56,7 +56,7 @@ type Table<T> = ReadonlyArray<readonly [T, number]>;
 
 export const GEN_TABLES = {
   /** Calls after the first mmap (fork, exit, process_vm_rw only where a child can make sense). */
-  calls: [['M', 10], ['T', 14], ['U', 4], ['P', 4], ['A', 6], ['R', 10], ['W', 8], ['V', 5], ['I', 6], ['J', 3], ['Q', 7], ['S', 4],
+  calls: [['M', 10], ['T', 14], ['U', 4], ['P', 4], ['A', 6], ['R', 10], ['W', 8], ['V', 5], ['I', 6], ['J', 3], ['K', 6], ['Q', 7], ['S', 4],
     ['Z', 2], ['Y', 2], ['C', 1], ['F', 5], ['X', 2]] as Table<string>,
   kinds: [['anon-private', 40], ['anon-shared', 10], ['ext4-private', 15], ['ext4-shared', 15], ['memfd-shared', 12], ['memfd-private', 8]] as Table<MemKind>,
   /** mmap length in pages: small, past the file's end, one PMD (THP where the kernel has it), zero (EINVAL). */
@@ -79,12 +79,17 @@ interface GenState {
   slots: [Map<number, { kind: MemKind; pages: number }>, Map<number, { kind: MemKind; pages: number }>];
   childAlive: boolean;
   forked: boolean;
+  /** The parent's last IORING_REGISTER_BUFFERS arguments (it may have failed): where fixed I/O aims. */
+  reg: { slot: number; off: number; len: number; nr: number } | null;
 }
 
 /** The calls a generator may produce for a kernel (for coverage and tests). */
 export function generatedOps(caps: Caps): string[] {
-  return GEN_TABLES.calls.map(([op]) => op).filter((op) => caps.ioUring || !['I', 'J', 'C'].includes(op));
+  return GEN_TABLES.calls.map(([op]) => op).filter((op) => caps.ioUring || !RING_OPS.includes(op));
 }
+
+/** The calls that need io_uring. */
+const RING_OPS = ['I', 'J', 'K', 'C'];
 
 export function programSeed(seed: number, index: number): number {
   return mix(seed >>> 0, index >>> 0);
@@ -93,11 +98,11 @@ export function programSeed(seed: number, index: number): number {
 /** Program `index` of `seed` for a kernel with `caps`. */
 export function generateProgram(seed: number, index: number, caps: Caps): Program {
   const r = new Rng(programSeed(seed, index));
-  const st: GenState = { slots: [new Map(), new Map()], childAlive: false, forked: false };
+  const st: GenState = { slots: [new Map(), new Map()], childAlive: false, forked: false, reg: null };
   const calls: Call[] = [];
   const length = r.int(3, 22);
   calls.push(genMmap(r, st, 0));
-  const ops = GEN_TABLES.calls.filter(([op]) => caps.ioUring || !['I', 'J', 'C'].includes(op));
+  const ops = GEN_TABLES.calls.filter(([op]) => caps.ioUring || !RING_OPS.includes(op));
   while (calls.length < length) {
     const op = r.pick(ops);
     if (op === 'F' && st.forked) continue;
@@ -181,7 +186,27 @@ function genCall(r: Rng, st: GenState, op: string, task: Task, caps: Caps): Call
       const nr = r.chance(0.8) ? 1 : r.int(2, 3);
       const each = Math.max(1, Math.floor(pages / nr));
       const len = r.chance(0.9) ? each * PAGE : each * PAGE - 100;
-      return { op, task, a: [slot, page * PAGE + (r.chance(0.1) ? 1 : 0), len, nr] };
+      const off = page * PAGE + (r.chance(0.1) ? 1 : 0);
+      if (task === 0 && slot >= 0) st.reg = { slot, off, len, nr };
+      return { op, task, a: [slot, off, len, nr] };
+    }
+    case 'K': {
+      // Fixed I/O from the parent (its ring's queues are mapped there): mostly inside a registered
+      // buffer, sometimes past its end, at a bad index or with nothing registered.
+      if (task !== 0) return null;
+      const file = caps.blkdev && r.chance(0.2) ? 1 : 0;
+      const write = r.chance(0.4) ? 1 : 0;
+      const g = st.reg;
+      if (g && r.chance(0.85)) {
+        const idx = r.chance(0.92) ? r.int(0, g.nr - 1) : g.nr;
+        const pages = Math.max(1, Math.floor(g.len / PAGE));
+        const first = r.chance(0.7) ? 0 : r.int(0, pages - 1);
+        const off = g.off + idx * g.len + first * PAGE + r.pick(GEN_TABLES.bufOffset);
+        const len = r.chance(0.9) ? ioLen(r, r.int(1, pages - first)) : (pages - first + 1) * PAGE;
+        return { op, task, a: [write, file, idx, g.slot, off, len, fileOffset(r, file)] };
+      }
+      const { slot, page, pages } = pickRange(r, st, task, 8);
+      return { op, task, a: [write, file, 0, slot, page * PAGE, ioLen(r, pages), fileOffset(r, file)] };
     }
     case 'J':
       return { op, task, a: [] };

@@ -35,9 +35,9 @@ export interface SetupStep extends Step {
  */
 export function setupSteps(p: Program, opts: { blkdev: boolean }): SetupStep[] {
   const uses = (ops: string, file?: number) => p.calls.some((c) => ops.includes(c.op) && (file === undefined || c.a[0] === file));
-  const usesRing = uses('IJC');
+  const usesRing = uses('IJKC');
   const usesMemfd = p.calls.some((c) => (c.op === 'M' && c.a[1]! >= 4) || ('ZY'.includes(c.op) && c.a[0] === 2));
-  const usesBlk = opts.blkdev && uses('RWV', 1);
+  const usesBlk = opts.blkdev && (uses('RWV', 1) || p.calls.some((c) => c.op === 'K' && c.a[1] === 1));
   return [
     { task: null, op: 'create_file', args: { name: 'f0', size: FILE_PAGES * PAGE, content: FILE_TOKEN } },
     ...(usesMemfd ? [{ task: null, op: 'create_file', args: { name: 'm0', size: FILE_PAGES * PAGE, fs: 'tmpfs' } }] : []),
@@ -122,6 +122,10 @@ export function planCall(c: Call, fds: Fds): CallPlan {
       return one('io_uring_register', { ring: fds.ring, opcode: 'IORING_REGISTER_BUFFERS', addr: slotAddr(a[0]!, a[1]!), len: a[2]!, nr: a[3]! });
     case 'J':
       return one('io_uring_register', { ring: fds.ring, opcode: 'IORING_UNREGISTER_BUFFERS' });
+    case 'K':
+      return one(a[0] ? 'io_uring_write_fixed' : 'io_uring_read_fixed', {
+        ring: fds.ring, fd: fdOf(fds, a[1]!), buf_index: a[2]!, addr: slotAddr(a[3]!, a[4]!), len: a[5]!, offset: a[6]!,
+      });
     case 'Q':
       return one(a[0] ? 'process_vm_writev' : 'process_vm_readv', {
         pid: TASK_NAMES[c.task === 0 ? 1 : 0], local: slotAddr(a[1]!, a[2]!), remote: slotAddr(a[4]!, a[5]!), len: a[3]!,

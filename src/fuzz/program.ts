@@ -68,6 +68,9 @@ export const CALLS: readonly CallDef[] = [
   { op: 'I', name: 'io_uring_register', syscall: 'io_uring_register(IORING_REGISTER_BUFFERS)', args: ['slot', 'offset', 'length', 'buffers'],
     errors: ['already registered (EBUSY)', 'file-backed / shared ext4 memory (EOPNOTSUPP / EFAULT)', 'bad address (EFAULT)', 'misaligned buffer'] },
   { op: 'J', name: 'io_uring_unregister', syscall: 'io_uring_register(IORING_UNREGISTER_BUFFERS)', args: [], errors: ['nothing registered (ENXIO)'] },
+  { op: 'K', name: 'io_uring_rw_fixed', syscall: 'io_uring_enter(IORING_OP_READ_FIXED / IORING_OP_WRITE_FIXED) on an O_DIRECT fd',
+    args: ['write', 'file', 'buffer index', 'slot', 'offset', 'length', 'file offset'],
+    errors: ['outside the registered buffer / bad index / nothing registered (EFAULT)', 'misaligned (EINVAL)', 'ring closed (EBADF)'] },
   { op: 'Q', name: 'process_vm_rw', syscall: 'process_vm_readv / process_vm_writev', args: ['write', 'slot', 'offset', 'length', 'remote slot', 'remote offset'],
     errors: ['remote range unmapped (EFAULT / short)', 'local range bad (EFAULT)'] },
   { op: 'S', name: 'vmsplice', syscall: 'vmsplice (SPLICE_F_NONBLOCK) + read', args: ['slot', 'offset', 'length'], errors: ['bad address (EFAULT)', 'more than the pipe holds (short)'] },
@@ -101,6 +104,7 @@ export function describeCall(c: Call): string {
       break;
     }
     case 'I': args = `${addr(a[0]!, a[1]!)}, ${a[2]} x ${a[3]}`; break;
+    case 'K': args = `${a[0] ? 'WRITE_FIXED' : 'READ_FIXED'} ${FILES[a[1]!]}, buf ${a[2]}, ${addr(a[3]!, a[4]!)}, ${a[5]}, @${a[6]}`; break;
     case 'Q': args = `${a[0] ? 'writev' : 'readv'} ${addr(a[1]!, a[2]!)} <-> remote ${addr(a[4]!, a[5]!)}, ${a[3]}`; break;
     case 'S': args = `${addr(a[0]!, a[1]!)}, ${a[2]}`; break;
     case 'Z': args = `${FILES[a[0]!]}, ${a[1]} pages`; break;

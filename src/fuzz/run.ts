@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Backend } from '../scenario/backend.js';
-import { firstDifference, slotKinds, type Difference, type Explained } from './compare.js';
+import { UML_STALE_MAPPINGS, firstDifference, slotKinds, type Difference, type Explained } from './compare.js';
 import { encodeProgram, type RunResult } from './encode.js';
 import { generateProgram, type Caps } from './generate.js';
 import { UML_CAPS, hostTarget, runOnHost, runOnUml, type KernelName, type Target } from './kernel.js';
@@ -80,7 +80,8 @@ export async function fuzzKernel(backend: Backend, name: KernelName, opts: FuzzO
   let target: Target | null = name === 'host' ? hostTarget() : null;
   const batchSize = opts.batch ?? (name === 'host' ? 250 : Math.max(1, Math.min(2500, Math.ceil(opts.programs / 2))));
   const divergences: Divergence[] = [];
-  const explained: Record<Explained, number> = { 'fault-around': 0 };
+  const explained: Record<Explained, number> = { 'fault-around': 0, 'uml-stale-mapping': 0 };
+  const staleMappings = UML_STALE_MAPPINGS.includes(name);
   let kernelSeconds = 0;
   let modelSeconds = 0;
   let noise = 0;
@@ -92,7 +93,7 @@ export async function fuzzKernel(backend: Backend, name: KernelName, opts: FuzzO
     modelSeconds += (performance.now() - m0) / 1000;
     return r;
   };
-  const compare = (p: Program, k: RunResult, m: ModelRun, ex?: Explained[]) => firstDifference(p, k, m.result, slotKinds(p, k, MEM_KINDS), ex);
+  const compare = (p: Program, k: RunResult, m: ModelRun, ex?: Explained[]) => firstDifference(p, k, m.result, slotKinds(p, k, MEM_KINDS), ex, { staleMappings });
   const pending: Array<{ p: Program; d: Difference }> = [];
   // UML guests are separate kernels with counters of their own: batches run in several at once.
   // The host's counters are global, so its programs run one at a time.

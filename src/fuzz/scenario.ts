@@ -5,7 +5,7 @@
 
 import { Scalar, stringify } from 'yaml';
 import type { Value } from '../scenario/backend.js';
-import { taintedPages, type Difference } from './compare.js';
+import { pageTainted, taintedPages, type Difference } from './compare.js';
 import type { RunResult } from './encode.js';
 import type { ModelRun, Step } from './model.js';
 import { MEM_KINDS, PAGE, describeCall, slotAddr, type Program } from './program.js';
@@ -82,7 +82,7 @@ export function scenarioYaml(p: Program, kernel: RunResult, model: ModelRun, met
       else if (f === 'z') checks.push({ page: q(), present: true, zero_page: true });
       else {
         checks.push({ page: q(), present: true });
-        if (!tainted.has(`${slot}.${i}`)) checks.push({ data: q(), value: hex(parseInt(f, 16)) });
+        if (!pageTainted(tainted, p, Number(slot), i)) checks.push({ data: q(), value: hex(parseInt(f, 16)) });
       }
     });
   }

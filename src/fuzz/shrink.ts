@@ -39,7 +39,7 @@ function removals(p: Program, size: number): Program[] {
 
 /** Argument positions that are sizes (pages or bytes), per op. */
 const SIZE_ARGS: Readonly<Record<string, readonly number[]>> = {
-  M: [2], U: [2], P: [2], A: [2], T: [2], R: [3], W: [3], I: [2, 3], Q: [3], S: [2],
+  M: [2], U: [2], P: [2], A: [2], T: [2], R: [3], W: [3], I: [2, 3], K: [5], Q: [3], S: [2],
 };
 
 function smaller(v: number, bytes: boolean): number[] {
@@ -58,7 +58,7 @@ function reductions(p: Program): Program[] {
   const out: Program[] = [];
   p.calls.forEach((c, i) => {
     for (const ix of SIZE_ARGS[c.op] ?? []) {
-      const bytes = (c.op === 'R' || c.op === 'W' || c.op === 'Q' || c.op === 'S' || (c.op === 'I' && ix === 2));
+      const bytes = (c.op === 'R' || c.op === 'W' || c.op === 'Q' || c.op === 'S' || (c.op === 'I' && ix === 2) || c.op === 'K');
       for (const v of smaller(c.a[ix]!, bytes)) {
         const a = [...c.a];
         a[ix] = v;

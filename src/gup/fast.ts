@@ -3,7 +3,7 @@
 import type { Kernel } from '../kernel.js';
 import { EFAULT, EINVAL, EOVERFLOW, HPAGE_PMD_SIZE, PAGE_SIZE, TASK_SIZE_MAX } from '../include/uapi.js';
 import { PG_anon, PG_hugetlb, PG_referenced, PG_secretmem } from '../mm/page-flags.js';
-import type { Mm, Vma } from '../vm/mm.js';
+import type { Mm, PmdEntry, Vma } from '../vm/mm.js';
 import { gup_put_folio, try_grab_folio_fast, try_grab_folio_fast_paused } from './grab.js';
 import { gup_must_unshare, type PageArray } from './gup.js';
 import { __gup_longterm_locked } from './longterm.js';
@@ -38,6 +38,50 @@ function gup_fast_folio_allowed(k: Kernel, head: number, flags: number): boolean
  */
 export const GUP_FAST_YIELD_POINTS = ['before_grab', 'after_grab'] as const;
 
+/**
+ * gup_fast_pmd_leaf() (mm/gup.c): grab the pages [addr, end) of one PMD leaf; the number grabbed
+ * (all or none). Its own function, as in the kernel: the walk stays small enough for V8 to
+ * inline the per-page accessors of gup_fast_pte_range() into it.
+ */
+function gup_fast_pmd_leaf(k: Kernel, pmd: PmdEntry, addr: number, end: number, flags: number, pages: PageArray, off: number): number {
+  if (flags & FOLL_WRITE && !(pmd.bits & PTE_WRITE)) return 0;
+  if (pmd.bits & PTE_SPECIAL) return 0;
+  const refs = (end - addr) / PAGE_SIZE;
+  const first = pmd.pfn + Math.floor((addr % HPAGE_PMD_SIZE) / PAGE_SIZE);
+  if (!try_grab_folio_fast(k, first, refs, flags)) return 0;
+  const head = pmd.pfn;
+  if (!gup_fast_folio_allowed(k, head, flags) ||
+    (!(pmd.bits & PTE_WRITE) && gup_must_unshare(k, null, flags, head))) {
+    gup_put_folio(k, head, refs, flags);
+    return 0;
+  }
+  for (let j = 0; j < refs; j++) pages[off + j] = first + j;
+  k.mem.set(head, PG_referenced);
+  return refs;
+}
+
+/** gup_fast_pte_range() (mm/gup.c): grab the PTE-mapped pages of [addr, end) in vma until one needs the slow path; the number grabbed. */
+function gup_fast_pte_range(k: Kernel, vma: Vma, addr: number, end: number, flags: number, pages: PageArray, off: number): number {
+  const mem = k.mem;
+  let nr = 0;
+  for (let i = vma.idx(addr); addr < end; i++, addr += PAGE_SIZE) {
+    const pfn = vma.ptep_get(k, i);
+    if (pfn < 0) break;
+    const b = vma.ptep_get_bits(k, i);
+    if (b & PTE_SPECIAL) break; // the zero page is left to the slow path
+    if (flags & FOLL_WRITE && !(b & PTE_WRITE)) break; // pte_access_permitted()
+    if (!try_grab_folio_fast(k, pfn, 1, flags)) break;
+    const head = mem.head(pfn);
+    if (!gup_fast_folio_allowed(k, head, flags) || (!(b & PTE_WRITE) && gup_must_unshare(k, null, flags, pfn))) {
+      gup_put_folio(k, head, 1, flags);
+      break;
+    }
+    mem.set(head, PG_referenced);
+    pages[off + nr++] = pfn;
+  }
+  return nr;
+}
+
 /** The lockless walk: grab pages from the start of the range until something needs the slow path. */
 function* gup_fast(k: Kernel, mm: Mm, start: number, end: number, flags: number, pages: PageArray, off: number): KernelGen<number> {
   // Without CONFIG_HAVE_FAST_GUP (CONFIG_HAVE_GUP_FAST from v6.10) the lockless walk is compiled
@@ -61,56 +105,27 @@ function* gup_fast(k: Kernel, mm: Mm, start: number, end: number, flags: number,
   const pauseBeforeGrab = armed(k, 'before_grab');
   // The walk reads the page tables even where it grabs nothing (the explorer's dependence).
   k.fp.read('mm', mm.id);
-  walk: while (addr < end) {
+  while (addr < end) {
     const vma = mm.find_vma(k, addr); // stands in for the page-table walk: no VMA, no page table
     if (!vma) break;
     const pmd = vma.pmd_get(k, addr);
     if (pmd) {
-      // gup_fast_pmd_leaf()
-      if (flags & FOLL_WRITE && !(pmd.bits & PTE_WRITE)) break;
-      if (pmd.bits & PTE_SPECIAL) break;
-      const blockEnd = (Math.floor(addr / HPAGE_PMD_SIZE) + 1) * HPAGE_PMD_SIZE;
-      const refs = (Math.min(blockEnd, end) - addr) / PAGE_SIZE;
-      const first = pmd.pfn + Math.floor((addr % HPAGE_PMD_SIZE) / PAGE_SIZE);
-      if (!try_grab_folio_fast(k, first, refs, flags)) break;
-      const head = pmd.pfn;
-      if (!gup_fast_folio_allowed(k, head, flags) ||
-        (!(pmd.bits & PTE_WRITE) && gup_must_unshare(k, null, flags, head))) {
-        gup_put_folio(k, head, refs, flags);
-        break;
-      }
-      for (let j = 0; j < refs; j++) pages[off + nr + j] = first + j;
-      nr += refs;
-      addr += refs * PAGE_SIZE;
-      mem.set(head, PG_referenced);
-      continue;
-    }
-    // gup_fast_pte_range()
-    const vend = Math.min(vma.end, end);
-    if (pauseBeforeGrab || collapseInProgress(vma)) {
-      // The same walk, stoppable between each PTE's read and its grab (`before_grab`): a separate
-      // loop so that the walk below yields nothing per page when no step asked to stop there.
-      const got = yield* gup_fast_pte_range_preemptible(k, vma, addr, vend, flags, pages, off + nr);
+      const stop = Math.min((Math.floor(addr / HPAGE_PMD_SIZE) + 1) * HPAGE_PMD_SIZE, end);
+      const got = gup_fast_pmd_leaf(k, pmd, addr, stop, flags, pages, off + nr);
       nr += got;
       addr += got * PAGE_SIZE;
-      if (addr < vend) break walk;
+      if (addr < stop) break; // something needs the slow path
       continue;
     }
-    for (let i = vma.idx(addr); addr < vend; i++, addr += PAGE_SIZE) {
-      const pfn = vma.ptep_get(k, i);
-      if (pfn < 0) break walk;
-      const b = vma.ptep_get_bits(k, i);
-      if (b & PTE_SPECIAL) break walk; // the zero page is left to the slow path
-      if (flags & FOLL_WRITE && !(b & PTE_WRITE)) break walk; // pte_access_permitted()
-      if (!try_grab_folio_fast(k, pfn, 1, flags)) break walk;
-      const head = mem.head(pfn);
-      if (!gup_fast_folio_allowed(k, head, flags) || (!(b & PTE_WRITE) && gup_must_unshare(k, null, flags, pfn))) {
-        gup_put_folio(k, head, 1, flags);
-        break walk;
-      }
-      mem.set(head, PG_referenced);
-      pages[off + nr++] = pfn;
-    }
+    const vend = Math.min(vma.end, end);
+    // The same walk, stoppable between each PTE's read and its grab (`before_grab`), only when a
+    // step asked to stop there or a collapse is under way: the plain walk yields nothing per page.
+    const got = pauseBeforeGrab || collapseInProgress(vma)
+      ? yield* gup_fast_pte_range_preemptible(k, vma, addr, vend, flags, pages, off + nr)
+      : gup_fast_pte_range(k, vma, addr, vend, flags, pages, off + nr);
+    nr += got;
+    addr += got * PAGE_SIZE;
+    if (addr < vend) break; // something needs the slow path
   }
   yield { point: 'after_grab' };
   if (seqCheck) k.fp.read('mm', mm.id); // read_seqcount_retry() reads the sequence either way

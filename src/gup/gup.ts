@@ -39,8 +39,7 @@ function writable_file_mapping_allowed(k: Kernel, vma: Vma, flags: number): bool
 
 /** check_vma_flags() (mm/gup.c). */
 export function check_vma_flags(k: Kernel, vma: Vma, flags: number): number {
-  k.fp.read('vma', vma.id); // the flags, read also when they refuse (mprotect must conflict)
-  const vf = vma.flags;
+  const vf = vma.flags; // recorded also when the flags refuse (mprotect must conflict)
   const write = (flags & FOLL_WRITE) !== 0;
   if (vf & (VM_IO | VM_PFNMAP)) return -EFAULT;
   if (flags & FOLL_ANON && !vma.isAnonymous()) return -EFAULT;
@@ -180,7 +179,6 @@ export function __get_user_pages(k: Kernel, mm: Mm, start: number, nr_pages: num
   let ret = 0;
   let vma: Vma | undefined;
   let follCow = false;
-  k.fp.read('mm', mm.id);
   out: do {
     if (!vma || start >= vma.end) {
       vma = mm.find_vma(k, start); // gup_vma_lookup(): no stack expansion

@@ -139,12 +139,15 @@ export function planForGuest(p: HostProbe, pages: number, config: string | null)
   if (config === null) return plan;
   const gupFast = /^CONFIG_HAVE_(FAST_GUP|GUP_FAST)=y$/m.test(config);
   const smp = /^CONFIG_SMP=y$/m.test(config);
+  // arch/um: copy_from_user() walks the page table in software (arch/um/kernel/skas/uaccess.c).
+  const um = /^CONFIG_UML=y$/m.test(config);
   return {
     ...plan,
-    machine: { ...plan.machine, gup_fast: gupFast },
+    machine: { ...plan.machine, gup_fast: gupFast, ...(um && { uml_uaccess: true }) },
     mapping: [
       ...plan.mapping,
       { fact: 'CONFIG_HAVE_FAST_GUP / CONFIG_HAVE_GUP_FAST (kernel config)', observed: gupFast ? 'y' : 'not set', setting: 'gup_fast', value: String(gupFast) },
+      ...(um ? [{ fact: 'CONFIG_UML (kernel config)', observed: 'y', setting: 'uml_uaccess', value: 'true' }] : []),
       { fact: 'CONFIG_SMP (kernel config)', observed: smp ? 'y' : 'not set (one CPU, exact vmstat counters)', setting: '-', value: 'the model has no CPUs' },
     ],
   };

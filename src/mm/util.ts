@@ -27,7 +27,6 @@ export function __vm_enough_memory(k: Kernel, pages: number): boolean {
     free += n;
   });
   for (const f of files(k).values()) {
-    k.fp.read('file', f.id);
     if (!shmem_mapping(f)) free += f.cache.size;
   }
   return free > pages;

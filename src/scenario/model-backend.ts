@@ -14,7 +14,7 @@ import { A, type Args, type Ctx, type OpImpl } from './ops/common.js';
 import { ALL_OPS, ALL_QUERIES } from './ops/index.js';
 import { ScenarioError, type AllocFailureReport, type ArgSpec, type Backend, type BugReport, type LeakReport, type Session, type StepOutcome, type Value, type Warning } from './backend.js';
 import { CONSTANTS } from '../include/constants.js';
-import { createTask, tasks } from '../vm/mm.js';
+import { createTask, peekTasks, tasks } from '../vm/mm.js';
 import { files } from '../mm/filemap.js';
 import { checkInvariants } from '../check/invariants.js';
 
@@ -31,6 +31,7 @@ const MACHINE_ARGS: ArgSpec[] = [
   A('forbids_zeropage', 'bool', false, 'mm_forbids_zeropage() (s390 KVM)'),
   A('hugetlb_pages', 'int', false, 'nr_hugepages: 2 MiB hugetlb pages reserved at boot'),
   A('gup_fast', 'bool', false, 'the architecture has GUP-fast (HAVE_FAST_GUP; default true); false for User-Mode Linux: *_fast() take the slow path'),
+  A('uml_uaccess', 'bool', false, 'copy_from_user() as User-Mode Linux does it: reads through any present PTE, PROT_NONE included (default false: x86)'),
   A('thp_configured', 'bool', false, 'built with CONFIG_TRANSPARENT_HUGEPAGE (default true); false: MADV_[NO]HUGEPAGE is -EINVAL (User-Mode Linux)'),
 ];
 
@@ -82,6 +83,7 @@ function machineFrom(m: Args): Partial<MachineConfig> {
   if (m.hugetlb_pages !== undefined) out.hugetlbPages = num('hugetlb_pages');
   if (m.gup_fast !== undefined) out.gupFast = Boolean(m.gup_fast);
   if (m.thp_configured !== undefined) out.thpConfigured = Boolean(m.thp_configured);
+  if (m.uml_uaccess !== undefined) out.umUaccess = Boolean(m.uml_uaccess);
   const total = (out.normal ?? 32 << 20) + (out.movable ?? 0) + (out.cma ?? 0);
   if (total > 64 * 2 ** 30) throw new ScenarioError('the machine may have at most 64 GiB', 'normal');
   return out;
@@ -123,10 +125,10 @@ class ModelSession implements Session {
 
   private bind(taskName: string | null, needsTask: boolean): void {
     if (taskName === null) {
-      this.c.task = needsTask ? ([...tasks(this.k).values()][0] ?? null) : null;
+      this.c.task = needsTask ? ([...peekTasks(this.k).values()][0] ?? null) : null;
       return;
     }
-    const t = tasks(this.k).get(taskName);
+    const t = peekTasks(this.k).get(taskName);
     if (!t) throw new ScenarioError(`no task named '${taskName}'`, 'task');
     this.c.task = t;
   }
@@ -218,9 +220,9 @@ class ModelSession implements Session {
     if (op === null) return null;
     const impl = OP_MAP.get(op);
     if (!impl?.needsTask || impl.lockless) return null;
-    const t = taskName === null ? [...tasks(this.k).values()][0] : tasks(this.k).get(taskName);
+    const t = taskName === null ? [...peekTasks(this.k).values()][0] : peekTasks(this.k).get(taskName);
     // Everything else takes mmap_lock (at least for reading) on its task's mm.
-    return t?.mm.mmapWriteLocked ? `mmap_lock of ${t.name}'s mm (held for writing by a paused fork)` : null;
+    return t?.mm.peekMmapWriteLocked() ? `mmap_lock of ${t.name}'s mm (held for writing by a paused fork)` : null;
   }
 
   /** Run a paused or new operation up to its next stop, as one traced, invariant-checked step. */

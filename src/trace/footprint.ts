@@ -9,8 +9,10 @@ export type { FootprintJSON } from './schema.js';
 // 'file' is an inode and its page cache (src/include/linux/fs.ts, src/mm/filemap.ts); 'filp' an open file (struct file:
 // f_count, f_pos); 'fdtable' a task's descriptor table (struct files_struct, by pid); 'ring' an
 // io_uring context and its registered buffers; 'zone' a zone's free-page count (struct zone
-// vm_stat NR_FREE_PAGES), which every allocation and free changes.
-export type ObjKind = 'folio' | 'vma' | 'mm' | 'file' | 'vmstat' | 'bio' | 'dev' | 'handle' | 'pipe' | 'filp' | 'fdtable' | 'ring' | 'zone';
+// vm_stat NR_FREE_PAGES), which every allocation and free changes; 'user' the user_struct's
+// locked_vm (one user: shared by every mm, so no mm id fits); 'task' a task's own state by pid
+// (exited, RLIMIT_MEMLOCK, CAP_IPC_LOCK), and id 0 the task list (fork adds, rmap walks iterate).
+export type ObjKind = 'folio' | 'vma' | 'mm' | 'file' | 'vmstat' | 'bio' | 'dev' | 'handle' | 'pipe' | 'filp' | 'fdtable' | 'ring' | 'zone' | 'user' | 'task';
 
 /** Receives a footprint's runs one by one (Footprint.takeRuns()): no JSON built in between. */
 export interface FootprintSink {

@@ -13,7 +13,6 @@ export function userAccess(k: Kernel, mm: Mm, addr: number, write: boolean): num
   // PTE's dirty bit writes it (writeback and zap read PTE_DIRTY). PTE_YOUNG is read by nothing.
   const vma = mm.find_vma(k, addr);
   if (!vma) return -EFAULT;
-  k.fp.read('vma', vma.id);
   const need = write ? VM_WRITE : VM_READ | VM_WRITE | VM_EXEC;
   if (!(vma.flags & need)) return -EFAULT;
   for (let tries = 0; tries < 4; tries++) {
@@ -32,6 +31,25 @@ export function userAccess(k: Kernel, mm: Mm, addr: number, write: boolean): num
     if (r & VM_FAULT_ERROR) return -EFAULT;
   }
   return -EFAULT;
+}
+
+/**
+ * The page a kernel read of user memory (copy_from_user()) reaches, or -EFAULT / -ENOMEM. On x86
+ * the CPU's load faults like a user load (userAccess()). User-Mode Linux walks the page table in
+ * software (arch/um/kernel/skas/uaccess.c maybe_map()): a present PTE is used whatever the VMA
+ * allows, and only a missing one goes to the fault handler (machine uml_uaccess).
+ */
+export function uaccessRead(k: Kernel, mm: Mm, addr: number): number {
+  if (k.machine.umUaccess) {
+    const vma = mm.find_vma(k, addr);
+    if (vma) {
+      const pmd = vma.pmd_get(k, addr);
+      if (pmd) return pmd.pfn + Math.floor((addr % (512 * PAGE_SIZE)) / PAGE_SIZE);
+      const pfn = vma.ptep_get(k, vma.idx(addr));
+      if (pfn >= 0) return pfn;
+    }
+  }
+  return userAccess(k, mm, addr, false);
 }
 
 /** Store `value` (a content token) into every page of [addr, addr+length). Returns 0 or -errno. */
@@ -61,7 +79,6 @@ export function userRead(k: Kernel, mm: Mm, addr: number): number {
 export function translate(mm: Mm, addr: number, k?: Kernel): number {
   const vma = k ? mm.find_vma(k, addr) : mm.peekVma(addr);
   if (!vma) return -1;
-  k?.fp.read('vma', vma.id);
   const pmd = k ? vma.pmd_get(k, addr) : vma.peekPmd(addr);
   if (pmd) return pmd.pfn + Math.floor((addr % (512 * PAGE_SIZE)) / PAGE_SIZE);
   return k ? vma.ptep_get(k, vma.idx(addr)) : vma.peekPte(vma.idx(addr));

@@ -135,7 +135,7 @@ function do_fault(k: Kernel, vma: Vma, addr: number, fflags: number): number {
   const file = vma.file!;
   const mem = k.mem;
   const index = vma.fileIndex(addr);
-  k.fp.read('file', file.id); // i_size, read also when the fault fails (a truncate must conflict)
+  // i_size: the getter records the read also when the fault fails (a truncate must conflict)
   if (index * PAGE_SIZE >= Math.ceil(file.size / PAGE_SIZE) * PAGE_SIZE) return VM_FAULT_SIGBUS; // beyond EOF
   const { pfn, major } = vma.vm_ops!.fault(k, file, index);
   if (pfn < 0) return VM_FAULT_OOM;

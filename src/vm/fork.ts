@@ -40,13 +40,11 @@ export function* do_fork_gen(k: Kernel, parent: Task, childName: string): Kernel
   src.mmapWriteLocked = true;
   src.forkChild = dst;
   src.writeProtectSeq++; // odd: GUP-fast FOLL_PIN callers back off (R56)
-  k.fp.write('mm', src.id);
   try {
     for (const v of src.vmaList(k)) {
       if (v.flags & VM_DONTCOPY) continue; // MADV_DONTFORK: the child has no mapping here
       const c = new Vma(dst, v.start, v.end, v.flags, v.file, v.pgoff);
       dst.insertVma(k, c);
-      if (v.file) k.fp.write('file', v.file.id); // linked into the file's i_mmap: rmap walks of the file see it
       if (v.flags & VM_WIPEONFORK) continue; // MADV_WIPEONFORK: an empty anonymous VMA
       if (!vmaNeedsCopy(v)) continue;
       c.anonVma = true;
@@ -65,7 +63,6 @@ export function* do_fork_gen(k: Kernel, parent: Task, childName: string): Kernel
     src.writeProtectSeq++;
     src.mmapWriteLocked = false;
     src.forkChild = null;
-    k.fp.write('mm', src.id);
   }
   const child = createTask(k, childName, dst);
   runForkHooks(k, parent, child);
@@ -91,7 +88,6 @@ function undoChildPmd(k: Kernel, v: Vma, b: number): void {
 
 function* copyPageRange(k: Kernel, srcMm: Mm, src: Vma, dst: Vma): KernelGen<number> {
   const mem = k.mem;
-  k.fp.read('vma', src.id);
   const cow = src.isCowMapping();
   // copy_huge_pmd()
   for (const [b, e] of [...src.pmdLeaves(k)]) {

@@ -5,6 +5,7 @@
 import { HPAGE_PMD_NR, HPAGE_PMD_SIZE, PAGE_SIZE } from '../include/uapi.js';
 import type { File, VmOperations } from '../include/linux/fs.js';
 import { IdSpace } from '../trace/ids.js';
+import type { PhysMem } from '../mm/memory.js';
 import { stateKey, type Kernel } from '../kernel.js';
 import { PTE_YOUNG, VM_SHARED, VM_MAYWRITE } from '../include/linux/mm.js';
 
@@ -21,15 +22,24 @@ interface PmdSlot {
 
 export class Vma {
   readonly id: number;
+  /** vma->vm_file: set by mmap, never changed after (so reading it conflicts with nothing). */
+  readonly file: File | null;
+  /** vma->vm_ops: what the file's ->mmap installed (the file's table); null for anonymous memory. Fixed like vm_file. */
+  readonly vm_ops: VmOperations | null;
+  // The VMA's own fields, private to this class: kernel code reaches them through the accessors
+  // below (start, end, flags, pgoff, anonVma), which record a read or a write of the VMA in the
+  // step's footprint through the owning memory's fp (null while k.peek() runs and when footprints
+  // are off, so the benchmarks pay a null check). Observers use the peek* readers.
   /** Byte addresses, page aligned; end exclusive. */
-  start: number;
-  end: number;
-  flags: number;
-  file: File | null;
-  /** vma->vm_ops: what the file's ->mmap installed (the file's table); null for anonymous memory. */
-  vm_ops: VmOperations | null;
+  private vm_start: number;
+  private vm_end: number;
+  private vm_flags: number;
   /** File page offset of `start`. */
-  pgoff: number;
+  private vm_pgoff: number;
+  /** An anon_vma exists: the VMA has (had) anonymous pages, so fork copies its page tables. */
+  private anon_vma = false;
+  /** The folio table whose fp records this VMA's accesses (k.mem). */
+  private readonly mem: PhysMem;
   // The page table, private to this class: every access goes through the accessors below, which
   // record a read (get) or write (set) of the VMA in the step's footprint (k.mem.fp: null while
   // k.peek() runs and when footprints are off), so no operation can forget it. Observers that are
@@ -38,21 +48,102 @@ export class Vma {
   private pteBits: Uint8Array;
   // PMD leaves keyed by absolute PMD index (address >> 21): private like the PTE arrays.
   private readonly pmds = new Map<number, PmdSlot>();
-  /** An anon_vma exists: the VMA has (had) anonymous pages, so fork copies its page tables. */
-  anonVma = false;
 
   constructor(readonly mm: Mm, start: number, end: number, flags: number, file: File | null, pgoff: number) {
     this.id = mm.ids.take('vma');
-    this.start = start;
-    this.end = end;
-    this.flags = flags;
+    this.mem = mm.mem;
+    this.vm_start = start;
+    this.vm_end = end;
+    this.vm_flags = flags;
     this.file = file;
     this.vm_ops = file ? file.vm_ops : null;
-    if (file) file.users++;
-    this.pgoff = pgoff;
+    if (file) file.users++; // vma_link_file(): into i_mmap (records a write of the file)
+    this.vm_pgoff = pgoff;
     const n = (end - start) / PAGE_SIZE;
     this.ptes = new Int32Array(n).fill(-1);
     this.pteBits = new Uint8Array(n);
+  }
+
+  private rd(): void {
+    const fp = this.mem.fp;
+    if (fp !== null) fp.read('vma', this.id);
+  }
+
+  private wr(): void {
+    const fp = this.mem.fp;
+    if (fp !== null) fp.write('vma', this.id);
+  }
+
+  /** vma->vm_start (records a read of the VMA). */
+  get start(): number {
+    this.rd();
+    return this.vm_start;
+  }
+
+  /** vma->vm_end, exclusive (records a read). */
+  get end(): number {
+    this.rd();
+    return this.vm_end;
+  }
+
+  /** Move vm_end (split_vma(), vma_shrink()); records a write. */
+  set end(v: number) {
+    this.wr();
+    this.vm_end = v;
+  }
+
+  /** vma->vm_flags (records a read). */
+  get flags(): number {
+    this.rd();
+    return this.vm_flags;
+  }
+
+  /** vm_flags_set()/vm_flags_reset() (records a write). */
+  set flags(v: number) {
+    this.wr();
+    this.vm_flags = v;
+  }
+
+  /** vma->vm_pgoff: the file page offset of start (records a read). */
+  get pgoff(): number {
+    this.rd();
+    return this.vm_pgoff;
+  }
+
+  /** vma->anon_vma is set: the VMA has (had) anonymous pages, so fork copies its page tables (records a read). */
+  get anonVma(): boolean {
+    this.rd();
+    return this.anon_vma;
+  }
+
+  /** anon_vma_prepare() (records a read, and a write when the VMA had none). */
+  set anonVma(v: boolean) {
+    const fp = this.mem.fp;
+    if (fp !== null) {
+      fp.read('vma', this.id);
+      if (v !== this.anon_vma) fp.write('vma', this.id);
+    }
+    this.anon_vma = v;
+  }
+
+  /** An observer's look at vm_start (invariants, queries, trace rendering): records nothing. */
+  peekStart(): number {
+    return this.vm_start;
+  }
+
+  /** An observer's look at vm_end: records nothing. */
+  peekEnd(): number {
+    return this.vm_end;
+  }
+
+  /** An observer's look at vm_flags: records nothing. */
+  peekFlags(): number {
+    return this.vm_flags;
+  }
+
+  /** An observer's look at vm_pgoff: records nothing. */
+  peekPgoff(): number {
+    return this.vm_pgoff;
   }
 
   /** ptep_get(): the PFN the PTE at page index i maps, -1 for pte_none (records a read). */
@@ -276,21 +367,132 @@ export class Mm {
   // vmaList() and rmapVmas() record a read of the mm, insertVma()/removeVma() a write (k.mem.fp:
   // nothing under k.peek()); observers use the peek* readers.
   private vmaTree: Vma[] = [];
+  // The mm's own fields, private like the VMA list: kernel code reaches them through the
+  // accessors below, which record a read or write of the mm (the same id as the VMA list: fork and
+  // mmap change both together); observers use the peek* readers.
   /** MMF_HAS_PINNED (mm->has_pinned before ~v5.15): set on the first FOLL_PIN, never cleared. */
-  hasPinned = false;
+  private has_pinned = false;
   /** Odd while fork copies page tables (mm->write_protect_seq). */
-  writeProtectSeq = 0;
+  private write_protect_seq = 0;
   /**
    * mmap_lock held for writing by an operation the explorer has paused (fork between two PTEs):
    * operations that take mmap_lock wait; GUP-fast, which takes none, does not.
    */
-  mmapWriteLocked = false;
+  private mmap_write_locked = false;
   /**
    * The new mm a fork of this one is building (dup_mmap()'s mm), while the fork runs: its page
    * tables already map pages (and count in their mapcounts) before the child task exists, so the
    * invariants must walk them too when the explorer pauses the fork half-way.
    */
-  forkChild: Mm | null = null;
+  private fork_child: Mm | null = null;
+  /** Next address handed out by get_unmapped_area() (top-down): mm->mmap_base. */
+  private mmap_base = 0x7f0000000000;
+  /** mm->mm_users */
+  private mm_users = 1;
+
+  constructor(readonly id: number, readonly ids: IdSpace, readonly mem: PhysMem) {}
+
+  private rd(): void {
+    const fp = this.mem.fp;
+    if (fp !== null) fp.read('mm', this.id);
+  }
+
+  private wr(): void {
+    const fp = this.mem.fp;
+    if (fp !== null) fp.write('mm', this.id);
+  }
+
+  /** MMF_HAS_PINNED is set (records a read of the mm). */
+  get hasPinned(): boolean {
+    this.rd();
+    return this.has_pinned;
+  }
+
+  /**
+   * mm_set_has_pinned_flag() (mm/gup.c): tests the bit and sets it only when clear, so it records
+   * a read, and a write only when the value changes (a pin of an mm already marked writes nothing).
+   */
+  set hasPinned(v: boolean) {
+    const fp = this.mem.fp;
+    if (fp !== null) {
+      fp.read('mm', this.id);
+      if (v !== this.has_pinned) fp.write('mm', this.id);
+    }
+    this.has_pinned = v;
+  }
+
+  /** raw_read_seqcount(&mm->write_protect_seq) (records a read). */
+  get writeProtectSeq(): number {
+    this.rd();
+    return this.write_protect_seq;
+  }
+
+  /** raw_write_seqcount_begin()/_end() (records a write). */
+  set writeProtectSeq(v: number) {
+    this.wr();
+    this.write_protect_seq = v;
+  }
+
+  /** mmap_lock is held for writing by a paused operation (records a read). */
+  get mmapWriteLocked(): boolean {
+    this.rd();
+    return this.mmap_write_locked;
+  }
+
+  /** mmap_write_lock()/mmap_write_unlock() around a pausable operation (records a write). */
+  set mmapWriteLocked(v: boolean) {
+    this.wr();
+    this.mmap_write_locked = v;
+  }
+
+  /** The mm a fork of this one is building (records a read). */
+  get forkChild(): Mm | null {
+    this.rd();
+    return this.fork_child;
+  }
+
+  /** Records a write. */
+  set forkChild(v: Mm | null) {
+    this.wr();
+    this.fork_child = v;
+  }
+
+  /** mm->mmap_base (records a read). */
+  get mmapBase(): number {
+    this.rd();
+    return this.mmap_base;
+  }
+
+  /** Records a write. */
+  set mmapBase(v: number) {
+    this.wr();
+    this.mmap_base = v;
+  }
+
+  /** mm->mm_users (records a read). */
+  get users(): number {
+    this.rd();
+    return this.mm_users;
+  }
+
+  /** mmget()/mmput() (records a write). */
+  set users(v: number) {
+    this.wr();
+    this.mm_users = v;
+  }
+
+  /** Observers' looks at the mm's fields (queries, the scheduler, invariants): record nothing. */
+  peekHasPinned(): boolean {
+    return this.has_pinned;
+  }
+
+  peekMmapWriteLocked(): boolean {
+    return this.mmap_write_locked;
+  }
+
+  peekForkChild(): Mm | null {
+    return this.fork_child;
+  }
 
   /**
    * The VMAs an rmap walk reaches through this mm's pages: its own and those of the child a fork is
@@ -301,14 +503,14 @@ export class Mm {
     const fp = k.mem.fp;
     if (fp !== null) {
       fp.read('mm', this.id);
-      if (this.forkChild) fp.read('mm', this.forkChild.id);
+      if (this.fork_child) fp.read('mm', this.fork_child.id);
     }
-    return this.forkChild ? [...this.vmaTree, ...this.forkChild.vmaTree] : this.vmaTree;
+    return this.fork_child ? [...this.vmaTree, ...this.fork_child.vmaTree] : this.vmaTree;
   }
 
   /** rmapVmas() for observers (invariant checks): records nothing. */
   peekRmapVmas(): readonly Vma[] {
-    return this.forkChild ? [...this.vmaTree, ...this.forkChild.vmaTree] : this.vmaTree;
+    return this.fork_child ? [...this.vmaTree, ...this.fork_child.vmaTree] : this.vmaTree;
   }
 
   /** The VMAs in address order (for_each_vma()); records a read of the mm. */
@@ -322,11 +524,6 @@ export class Mm {
   peekVmas(): readonly Vma[] {
     return this.vmaTree;
   }
-  /** Next address handed out by get_unmapped_area() (top-down). */
-  mmapBase = 0x7f0000000000;
-  users = 1;
-
-  constructor(readonly id: number, readonly ids: IdSpace = new IdSpace()) {}
 
   /** find_vma() restricted to a VMA that contains addr (gup_vma_lookup() does not grow stacks); records a read of the mm. */
   find_vma(k: Kernel, addr: number): Vma | undefined {
@@ -343,8 +540,9 @@ export class Mm {
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
       const m = v[mid];
-      if (addr < m.start) hi = mid - 1;
-      else if (addr >= m.end) lo = mid + 1;
+      // The bounds are read under the mm's read: they change only with a write of the mm (split, munmap).
+      if (addr < m.peekStart()) hi = mid - 1;
+      else if (addr >= m.peekEnd()) lo = mid + 1;
       else return m;
     }
     return undefined;
@@ -353,8 +551,11 @@ export class Mm {
   /** vma_link(): insert into the VMA list; records a write of the mm (find_vma() readers conflict). */
   insertVma(k: Kernel, vma: Vma): void {
     const fp = k.mem.fp;
-    if (fp !== null) fp.write('mm', this.id);
-    const i = this.vmaTree.findIndex((v) => v.start > vma.start);
+    if (fp !== null) {
+      fp.write('mm', this.id);
+      fp.write('vma', vma.id); // a new VMA: whoever finds it later depends on this step
+    }
+    const i = this.vmaTree.findIndex((v) => v.peekStart() > vma.peekStart());
     if (i < 0) this.vmaTree.push(vma);
     else this.vmaTree.splice(i, 0, vma);
   }
@@ -362,16 +563,50 @@ export class Mm {
   /** Unlink from the VMA list (vms_complete_munmap_vmas()); records a write of the mm. */
   removeVma(k: Kernel, vma: Vma): void {
     const fp = k.mem.fp;
-    if (fp !== null) fp.write('mm', this.id);
+    if (fp !== null) {
+      fp.write('mm', this.id);
+      fp.write('vma', vma.id); // gone: a paused operation holding it conflicts with this
+    }
     const i = this.vmaTree.indexOf(vma);
     if (i >= 0) this.vmaTree.splice(i, 1);
   }
 }
 
 export class Task {
-  exited = false;
-  exitCode = 0;
-  constructor(readonly pid: number, readonly name: string, public mm: Mm) {}
+  // Private like the mm's fields: exited and exitCode record a read or write of the task
+  // ('task', by pid) through the mm's footprint; observers use peekExited().
+  private is_exited = false;
+  private exit_code = 0;
+  constructor(readonly pid: number, readonly name: string, readonly mm: Mm) {}
+
+  /** The task has exited (records a read of the task: an rmap walk that skips it depends on the exit). */
+  get exited(): boolean {
+    this.mm.mem.fp?.read('task', this.pid);
+    return this.is_exited;
+  }
+
+  /** do_exit() (records a write of the task). */
+  set exited(v: boolean) {
+    this.mm.mem.fp?.write('task', this.pid);
+    this.is_exited = v;
+  }
+
+  /** The exit code (records a read). */
+  get exitCode(): number {
+    this.mm.mem.fp?.read('task', this.pid);
+    return this.exit_code;
+  }
+
+  /** Records a write. */
+  set exitCode(v: number) {
+    this.mm.mem.fp?.write('task', this.pid);
+    this.exit_code = v;
+  }
+
+  /** An observer's look at exited (the scenario runner, queries, invariants): records nothing. */
+  peekExited(): boolean {
+    return this.is_exited;
+  }
 }
 
 export const PMD_PAGES = HPAGE_PMD_NR;
@@ -381,35 +616,66 @@ export const PMD_PAGES = HPAGE_PMD_NR;
  * ...) and exit hooks (exit_files(), ...). Per kernel, in a state slot: the Kernel knows no task.
  */
 class TaskList {
-  readonly byName = new Map<string, Task>();
-  nextPid = 1;
-  nextMmId = 1;
+  // Private: tasks() records a read of the task list ('task' 0), createTask() a write.
+  private readonly byName = new Map<string, Task>();
+  private nextPid = 1;
+  private nextMmId = 1;
   readonly forkHooks: Array<(parent: Task, child: Task) => void> = [];
   readonly exitHooks: Array<(task: Task) => void> = [];
+
+  constructor(private readonly mem: PhysMem) {}
+
+  list(): ReadonlyMap<string, Task> {
+    this.mem.fp?.read('task', 0);
+    return this.byName;
+  }
+
+  peek(): ReadonlyMap<string, Task> {
+    return this.byName;
+  }
+
+  /** alloc_pid(), mm ids: numbering, not state any operation reads. */
+  takePid(): number {
+    return this.nextPid++;
+  }
+
+  takeMmId(): number {
+    return this.nextMmId++;
+  }
+
+  add(t: Task): void {
+    this.mem.fp?.write('task', 0);
+    this.byName.set(t.name, t);
+  }
 }
 
-const TASKS = stateKey('tasks', () => new TaskList());
+const TASKS = stateKey('tasks', (k) => new TaskList(k.mem));
 
-/** Every task by name, in creation order (exited ones too, marked exited). */
-export function tasks(k: Kernel): Map<string, Task> {
-  return k.state(TASKS).byName;
+/** Every task by name, in creation order (exited ones too, marked exited): for_each_process(); records a read of the task list. */
+export function tasks(k: Kernel): ReadonlyMap<string, Task> {
+  return k.state(TASKS).list();
+}
+
+/** tasks() for observers (the scenario runner, queries, invariants): records nothing. */
+export function peekTasks(k: Kernel): ReadonlyMap<string, Task> {
+  return k.state(TASKS).peek();
 }
 
 /** mm_alloc(): a new, empty mm_struct. */
 export function mm_alloc(k: Kernel): Mm {
-  return new Mm(k.state(TASKS).nextMmId++, k.ids);
+  return new Mm(k.state(TASKS).takeMmId(), k.ids, k.mem);
 }
 
 export function createTask(k: Kernel, name: string, mm?: Mm): Task {
   const tl = k.state(TASKS);
-  if (tl.byName.has(name)) throw new RangeError(`task '${name}' already exists`);
-  const t = new Task(tl.nextPid++, name, mm ?? mm_alloc(k));
-  tl.byName.set(name, t);
+  if (tl.peek().has(name)) throw new RangeError(`task '${name}' already exists`);
+  const t = new Task(tl.takePid(), name, mm ?? mm_alloc(k));
+  tl.add(t);
   return t;
 }
 
 export function findTask(k: Kernel, name: string): Task {
-  const t = k.state(TASKS).byName.get(name);
+  const t = k.state(TASKS).list().get(name);
   if (!t) throw new RangeError(`no task named '${name}'`);
   return t;
 }

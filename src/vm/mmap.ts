@@ -65,10 +65,6 @@ export function splitVma(k: Kernel, vma: Vma, addr: number): Vma {
   hi.anonVma = vma.anonVma;
   vma.end = addr;
   mm.insertVma(k, hi);
-  if (hi.file) k.fp.write('file', hi.file.id); // linked into the file's i_mmap: rmap walks of the file see it
-  k.fp.write('mm', mm.id); // the VMA tree changed: find_vma() readers conflict with this
-  k.fp.write('vma', vma.id);
-  k.fp.write('vma', hi.id);
   return hi;
 }
 
@@ -155,7 +151,6 @@ export function do_mmap(k: Kernel, mm: Mm, a: MmapArgs): number {
     if (offsetInPage64(addr)) return -EINVAL;
     start = num(addr);
   } else {
-    k.fp.read('mm', mm.id); // the search reads the VMA tree, whether it finds room or not
     const hint = addr <= BigInt(TASK_SIZE) ? num(addr) : 0;
     const align = huge || (hint === 0 && mlen >= HPAGE_PMD_SIZE) ? HPAGE_PMD_SIZE : PAGE_SIZE;
     start = hint !== 0 && hint % align === 0 && hintFree(k, mm, hint, mlen) ? hint : unmappedArea(k, mm, mlen, align);
@@ -205,9 +200,6 @@ export function do_mmap(k: Kernel, mm: Mm, a: MmapArgs): number {
   }
   const vma = new Vma(mm, start, start + mlen, vmflags, file, pgoff);
   mm.insertVma(k, vma);
-  if (file) k.fp.write('file', file.id); // linked into the file's i_mmap: rmap walks of the file see it
-  k.fp.write('vma', vma.id);
-  k.fp.write('mm', mm.id);
   if (a.flags & MAP_POPULATE) {
     // populate_vma_page_range(): write-fault writable private mappings, read-fault the rest.
     const write = (vmflags & VM_WRITE) !== 0 && type === MAP_PRIVATE;
@@ -222,9 +214,6 @@ export function do_mmap(k: Kernel, mm: Mm, a: MmapArgs): number {
 /** remove_vma(): drop the VMA's file reference; an unnamed shmem file is evicted with its last user (fput()). */
 export function remove_vma(k: Kernel, mm: Mm, vma: Vma): void {
   mm.removeVma(k, vma);
-  if (vma.file) k.fp.write('file', vma.file.id); // unlinked from the file's i_mmap
-  k.fp.write('mm', mm.id); // the VMA tree changed: find_vma() readers conflict with this
-  k.fp.write('vma', vma.id);
   const f = vma.file;
   if (f && --f.users === 0 && f.anonymous) shmem_evict_inode(k, f);
 }
@@ -241,7 +230,6 @@ export function do_munmap(k: Kernel, mm: Mm, start: number, length: number): num
   if (offsetInPage64(s) || s > TS || len > TS - s) return -EINVAL;
   const e = s + pageAlign64(len);
   if (e === s) return -EINVAL;
-  k.fp.read('mm', mm.id);
   const end = num(e);
   // hugetlb_vm_op_split(): a hugetlb VMA splits only at huge page boundaries.
   if (hugetlbMisaligned(k, mm, start, end)) return -EINVAL;
@@ -298,7 +286,6 @@ export function do_mprotect(k: Kernel, mm: Mm, start: number, length: number, pr
   if (e <= s) return -ENOMEM;
   // arch_validate_prot() (include/linux/mman.h; x86 has no override).
   if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM)) return -EINVAL;
-  k.fp.read('mm', mm.id);
   // Past TASK_SIZE nothing is mapped: the walk meets a hole there.
   const end = e > BigInt(TASK_SIZE) ? TASK_SIZE + PAGE_SIZE : num(e);
   const { vmas, holeAt } = walkRange(k, mm, start, end);
@@ -309,10 +296,12 @@ export function do_mprotect(k: Kernel, mm: Mm, start: number, length: number, pr
   if (grows & PROT_GROWSUP) return -EINVAL;
   for (const v0 of vmas) {
     if (holeAt !== null && v0.start > holeAt) return -ENOMEM;
-    k.fp.read('vma', v0.id);
     if (prot & PROT_WRITE && v0.isShared() && !(v0.flags & VM_MAYWRITE)) return -EACCES;
     const from = Math.max(start, v0.start);
     const to = Math.min(end, v0.end);
+    // mm/mprotect.c mprotect_fixup(): flags that do not change leave the VMA alone, unsplit (so
+    // fork still copies a zero-page PTE in it; fuzz: scenarios/fuzz/mprotect-same-prot-no-split.yaml).
+    if (((v0.flags & ~(VM_READ | VM_WRITE | VM_EXEC)) | protToVmFlags(prot)) === v0.flags) continue;
     // mprotect_fixup() → split_vma(): a hugetlb VMA splits only at huge page boundaries.
     if (hugetlbMisaligned(k, mm, from, to)) return -EINVAL;
     // mprotect_fixup(): making a private mapping writable charges it, once (VM_ACCOUNT).
@@ -327,7 +316,6 @@ export function do_mprotect(k: Kernel, mm: Mm, start: number, length: number, pr
       v.ptesClearBits(k, PTE_WRITE);
       for (const b of v.pmdLeaves(k).keys()) v.pmd_clear_bits(k, b, PTE_WRITE);
     }
-    k.fp.write('vma', v.id);
   }
   return holeAt !== null ? -ENOMEM : 0;
 }
@@ -372,29 +360,36 @@ export function do_madvise(k: Kernel, mm: Mm, start: number, length: number, adv
   const e = s + len;
   if (e >= 1n << 64n) return -EINVAL;
   if (e === s) return 0;
-  k.fp.read('mm', mm.id);
   const end = e > BigInt(TASK_SIZE) ? TASK_SIZE + PAGE_SIZE : num(e);
   const { vmas, holeAt } = walkRange(k, mm, start, end);
   if (!vmas.length) return -ENOMEM;
   for (const v0 of vmas) {
     const from = Math.max(start, v0.start);
     const to = Math.min(end, v0.end);
-    k.fp.read('vma', v0.id);
     if (advice === MADV_WIPEONFORK && (v0.file || v0.isShared())) return -EINVAL;
-    // split_vma() for a flag change; DONTNEED zaps without splitting.
-    if (advice !== MADV_DONTNEED && hugetlbMisaligned(k, mm, from, to)) return -EINVAL;
-    const v = advice === MADV_DONTNEED ? v0 : splitFor(k, v0, from, to);
-    k.fp.write('vma', v.id);
-    switch (advice) {
-      case MADV_DONTNEED: zapRange(k, v, from, to); break; // a pinned page stays allocated, just unmapped
-      case MADV_DONTFORK: v.flags |= VM_DONTCOPY; break;
-      case MADV_DOFORK: v.flags &= ~VM_DONTCOPY; break;
-      case MADV_HUGEPAGE: v.flags = (v.flags & ~VM_NOHUGEPAGE) | VM_HUGEPAGE; break;
-      case MADV_NOHUGEPAGE: v.flags = (v.flags & ~VM_HUGEPAGE) | VM_NOHUGEPAGE; break;
-      case MADV_WIPEONFORK: v.flags |= VM_WIPEONFORK; break;
-      case MADV_KEEPONFORK: v.flags &= ~VM_WIPEONFORK; break;
-      default: break;
+    // The flag setter and zapRange() record the write (a flag advice that changes nothing: a read).
+    if (advice === MADV_DONTNEED) {
+      zapRange(k, v0, from, to); // a pinned page stays allocated, just unmapped
+      continue;
     }
+    const old = v0.flags;
+    let flags = old;
+    switch (advice) {
+      case MADV_DONTFORK: flags |= VM_DONTCOPY; break;
+      case MADV_DOFORK: flags &= ~VM_DONTCOPY; break;
+      case MADV_HUGEPAGE: flags = (flags & ~VM_NOHUGEPAGE) | VM_HUGEPAGE; break;
+      case MADV_NOHUGEPAGE: flags = (flags & ~VM_HUGEPAGE) | VM_NOHUGEPAGE; break;
+      case MADV_WIPEONFORK: flags |= VM_WIPEONFORK; break;
+      case MADV_KEEPONFORK: flags &= ~VM_WIPEONFORK; break;
+      default: break; // MADV_NORMAL: clears read-ahead hints the model does not have
+    }
+    // mm/madvise.c madvise_behavior() (≤6.0) / madvise_update_vma(): flags that do not change leave
+    // the VMA alone, unsplit (fuzz: scenarios/fuzz/madvise-same-flags-no-split.yaml, uml-5.10).
+    if (flags === old) continue;
+    // split_vma() for a flag change: a hugetlb VMA splits only at huge page boundaries.
+    if (hugetlbMisaligned(k, mm, from, to)) return -EINVAL;
+    const v = splitFor(k, v0, from, to);
+    v.flags = flags;
   }
   return holeAt !== null ? -ENOMEM : 0;
 }
@@ -405,6 +400,5 @@ export function exit_mmap(k: Kernel, mm: Mm): void {
     zapRange(k, v, v.start, v.end);
     remove_vma(k, mm, v);
   }
-  k.fp.write('mm', mm.id);
 }
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { firstDifference, taintedPages } from '../../src/fuzz/compare.js';
+import { firstDifference, pageTainted, taintedPages, type Explained } from '../../src/fuzz/compare.js';
 import { COVERAGE_BEGIN, COVERAGE_END, coverageTable } from '../../src/fuzz/doc.js';
 import { decodeProgram, encodeProgram, parseResultLine } from '../../src/fuzz/encode.js';
 import { generateProgram, generatedOps } from '../../src/fuzz/generate.js';
@@ -94,6 +94,21 @@ describe('fuzz: the model side', () => {
     assert.deepEqual(m.result.facts['parent.0'], ['1f0', '1f0', '1f0', '1f0', '.', '.', 'z', '.']);
     assert.deepEqual(m.result.end, { dA: 6, dR: 6 });
   });
+  test("copy_from_user() through a present PROT_NONE PTE: -EFAULT on x86, the bytes under UML's software walk (uml-6.12 seed 11 p16)", () => {
+    // A read-faulted memfd page made PROT_NONE, then process_vm_writev() from it (the local side is copy_from_user()).
+    const p = decodeProgram('16;M 0 1 4 4 1 0;T 0 1 0 2 0 0;F 0;P 0 1 0 4 0;M 1 6 4 12 3 0;Q 0 1 1 0 4096 6 0');
+    const x86 = runOnModel(backend, p, { profile: '6.12.113', machine: MACHINE, blkdev: false }).result;
+    const um = runOnModel(backend, p, { profile: '6.12.113', machine: { ...MACHINE, uml_uaccess: true }, blkdev: false }).result;
+    assert.equal(x86.calls[5]!.ret, -14);
+    assert.equal(um.calls[5]!.ret, 4096);
+  });
+  test('a short O_DIRECT write to the block device writes the rest through the page cache: x86 stops at the PROT_NONE page, UML copies it (uml-6.12 seed 11 p1030)', () => {
+    const p = decodeProgram('1030;M 0 1 2 2 3 2;F 0;T 1 1 0 2 1 7075;P 1 1 1 1 0;W 1 1 1 0 8192 442368');
+    const x86 = runOnModel(backend, p, { profile: '6.12.113', machine: MACHINE, blkdev: true }).result;
+    const um = runOnModel(backend, p, { profile: '6.12.113', machine: { ...MACHINE, uml_uaccess: true }, blkdev: true }).result;
+    assert.deepEqual(x86.calls[4], { ret: 4096, dA: 1, dR: 1 });
+    assert.deepEqual(um.calls[4], { ret: 8192, dA: 1, dR: 1 });
+  });
   test('1000 generated programs run on the model without a model error', () => {
     for (let i = 0; i < 1000; i++) {
       const p = generateProgram(21, i, CAPS);
@@ -124,6 +139,28 @@ describe('fuzz: comparison', () => {
     const p = decodeProgram('1;M 0 0 0 4 3 0;R 0 0 0 512 4096 0');
     assert.deepEqual([...taintedPages(p)].sort(), ['0.0', '0.1']);
     assert.deepEqual([...taintedPages(decodeProgram('1;M 0 0 0 4 3 0;R 0 0 0 0 8192 0'))], []);
+  });
+  test("UML's stale host mapping (a child's load through no PTE succeeds, the guest's pagemap says not present) is explained only where asked", () => {
+    const p = decodeProgram('59;M 0 4 0 1 3 0;A 0 4 0 1 10;T 0 4 0 1 0 3523;F 0;T 1 4 0 1 0 32979');
+    const ok = { ret: 0, dA: 0, dR: 0 };
+    const facts = { 'parent.4': ['z'], 'child.4': ['.'] };
+    const kernel = { id: 59, calls: [ok, ok, ok, ok, ok], facts, end: { dA: 0, dR: 0 } };
+    const model = { ...kernel, calls: [ok, ok, ok, ok, { ret: -14, dA: 0, dR: 0 }] };
+    const ex: Explained[] = [];
+    assert.equal(firstDifference(p, kernel, model, new Map(), ex, { staleMappings: true }), null);
+    assert.deepEqual(ex, ['uml-stale-mapping']);
+    assert.equal(firstDifference(p, kernel, model)!.call, 4, 'a real kernel: a divergence');
+    // The guest kernel mapped the page: the load was the kernel's, a divergence everywhere.
+    const mapped = { ...kernel, facts: { ...facts, 'child.4': ['z'] } };
+    assert.equal(firstDifference(p, mapped, model, new Map(), [], { staleMappings: true })!.call, 4);
+  });
+  test('a partial copy into a shared memfd slot taints that file page in every slot mapping it (uml-6.12 seed 4242 p566)', () => {
+    // s4 and s1 both map the memfd from offset 0; s2 is private anonymous memory.
+    const p = decodeProgram('1;M 0 4 4 6 3 0;M 0 1 4 3 3 0;M 0 2 0 4 3 0;R 0 0 1 8 4096 0');
+    const t = taintedPages(p);
+    assert.ok(pageTainted(t, p, 1, 0) && pageTainted(t, p, 1, 1));
+    assert.ok(pageTainted(t, p, 4, 0) && pageTainted(t, p, 4, 1), 'the same memfd pages through the other slot');
+    assert.ok(!pageTainted(t, p, 4, 2) && !pageTainted(t, p, 2, 0));
   });
 });
 

@@ -106,6 +106,7 @@ describe('uml: the machine of a guest', () => {
       assert.equal(plan.machine.hugetlb_pages, 0);
       assert.equal(plan.machine.forbids_zeropage, false);
       assert.equal(plan.machine.gup_fast, false);
+      assert.equal(plan.machine.uml_uaccess, true, 'arch/um copy_from_user() reads through any present PTE');
       assert.deepEqual(plan.traits, { readFaultMapsZeroPage: true, hugeReadFault: 'pte', thp: false });
       assert.deepEqual(plan.limits, {});
       assert.ok(plan.mapping.some((m) => m.setting === 'gup_fast' && /not set/.test(m.observed)));
@@ -119,6 +120,7 @@ describe('uml: the machine of a guest', () => {
     assert.equal(planForGuest(p, 64, 'CONFIG_HAVE_GUP_FAST=y\n').machine.gup_fast, true);
     assert.equal(planForGuest(p, 64, 'CONFIG_HAVE_FAST_GUP=y\n').machine.gup_fast, true);
     assert.equal(planForGuest(p, 64, null).machine.gup_fast, undefined);
+    assert.equal(planForGuest(p, 64, 'CONFIG_HAVE_GUP_FAST=y\n').machine.uml_uaccess, undefined, 'no CONFIG_UML: x86 uaccess');
   });
   test('every workload runs on the model with a guest machine and each version profile', () => {
     const plan = planForGuest(umlProbe('uml-6.1-6.1.176'), 32, UML_CONFIG);

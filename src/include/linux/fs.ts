@@ -47,10 +47,37 @@ export interface FileSystemType {
   readonly vm_ops: VmOperations;
 }
 
-/** An inode with its page cache (struct inode + struct address_space). */
+/**
+ * A per-file index: the page cache's xarray (index → head PFN), the disk's blocks (index → content
+ * token). The implementation (mm/filemap.ts) records every read and write of it as the file's.
+ */
+export interface FileIndex extends Iterable<[number, number]> {
+  readonly size: number;
+  get(index: number): number | undefined;
+  has(index: number): boolean;
+  set(index: number, v: number): void;
+  delete(index: number): boolean;
+  keys(): IterableIterator<number>;
+  values(): IterableIterator<number>;
+  entries(): IterableIterator<[number, number]>;
+}
+
+/** A per-file set of indices (ext4's delalloc reservations), recording like FileIndex. */
+export interface FileIndexSet extends Iterable<number> {
+  readonly size: number;
+  has(index: number): boolean;
+  add(index: number): void;
+  delete(index: number): boolean;
+}
+
+/**
+ * An inode with its page cache (struct inode + struct address_space). Its state (i_size, the
+ * page cache, the disk, delalloc, the mappings' count) is private to the implementation
+ * (mm/filemap.ts Inode): every read and write of it records the file in the step's footprint.
+ */
 export interface File {
   /** Per kernel; folio->mapping holds it (mm/filemap.ts resolves it back). */
-  id: number;
+  readonly id: number;
   readonly name: string;
   /** i_sb->s_type. */
   readonly fstype: FileSystemType;
@@ -63,11 +90,14 @@ export interface File {
   /** The unnamed tmpfs file behind MAP_SHARED|MAP_ANONYMOUS (shmem_zero_setup()): it goes with its last VMA. */
   readonly anonymous: boolean;
   /** index → head PFN of the cached folio (the xarray). */
-  readonly cache: Map<number, number>;
+  readonly cache: FileIndex;
   /** What the disk holds per page index (content tokens); absent = a hole, reads as zeros. */
-  readonly disk: Map<number, number>;
+  readonly disk: FileIndex;
   /** ext4 delayed allocation: indices reserved (BH_Delay) but not yet given a block. */
-  readonly delalloc: Set<number>;
-  /** VMAs holding the file (vma->vm_file references). */
+  readonly delalloc: FileIndexSet;
+  /**
+   * VMAs holding the file (vma->vm_file references), each linked into the mapping's i_mmap: a
+   * change is a write of the file, so rmap walks of the file conflict with mmap/munmap/fork.
+   */
   users: number;
 }

@@ -6,7 +6,7 @@ import { IovIter, access_ok } from './uio.js';
 import { xarrayPage } from './extract.js';
 import { PAGE_SIZE } from '../../include/uapi.js';
 import type { Mm } from '../../vm/mm.js';
-import { userAccess } from '../../vm/access.js';
+import { uaccessRead, userAccess } from '../../vm/access.js';
 import { iov_iter_advance } from './advance.js';
 import { copy_page_to_iter_pipe, fillPipe } from './iter-pipe.js';
 
@@ -103,7 +103,7 @@ function copyTokenFromUser(k: Kernel, mm: Mm, addr: number, len: number): { left
   let token: number | null = null;
   for (let a = addr; a < addr + len; ) {
     const n = Math.min((Math.floor(a / PAGE_SIZE) + 1) * PAGE_SIZE, addr + len) - a;
-    const pfn = userAccess(k, mm, a, false);
+    const pfn = uaccessRead(k, mm, a);
     if (pfn < 0) return { left: len - done, token };
     k.fp.read('folio', k.mem.head(pfn));
     token = k.mem.contentOf(pfn);
@@ -237,6 +237,13 @@ export function copy_page_from_iter(k: Kernel, pfn: number, offset: number, byte
 export function iov_iter_zero(k: Kernel, bytes: number, i: IovIter): number {
   if (i.type === 'ITER_PIPE') return fillPipe(k, 0, bytes, i);
   return copyTokenToIter(k, 0, bytes, i);
+}
+
+/** copy_from_iter() into a kernel buffer: the bytes copied and the token of the memory read (null: nothing read). */
+export function copy_token_from_iter(k: Kernel, bytes: number, i: IovIter): { copied: number; token: number | null } {
+  if (k.WARN_ON_ONCE(i.dir === 'ITER_DEST', 'lib/iov_iter.c:_copy_from_iter:!data_source',
+    `copy from an ITER_DEST ${i.type} iterator`)) return { copied: 0, token: null };
+  return copyTokenFromIter(k, bytes, i);
 }
 
 /** copy_to_iter() of a content token (the data a kernel buffer holds): what a driver's read copies out. */

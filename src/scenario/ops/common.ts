@@ -8,7 +8,7 @@ import type { Task } from '../../vm/mm.js';
 import type { KernelGen } from '../../preempt.js';
 import { argsReader, int, name, specsOf, type Arg, type ArgShape, type ArgsOf } from '../args.js';
 import { ScenarioError, type ArgSpec, type OpDef, type QueryDef, type StepOutcome, type Value } from '../backend.js';
-import { tasks } from '../../vm/mm.js';
+import { peekTasks } from '../../vm/mm.js';
 
 export type Args = Readonly<Record<string, Value>>;
 
@@ -75,7 +75,7 @@ export const pfn = (doc?: string): Arg<number, Ctx> => int(doc).map((p, n, c: Ct
 
 /** A task by its name. */
 export const taskNamed = (doc?: string): Arg<Task, Ctx> => name(doc).map((t, n, c: Ctx) => {
-  const found = tasks(c.k).get(t);
+  const found = peekTasks(c.k).get(t);
   if (!found) throw new ScenarioError(`no task named '${t}'`, n);
   return found;
 });
@@ -84,7 +84,7 @@ export const taskNamed = (doc?: string): Arg<Task, Ctx> => name(doc).map((t, n, 
 
 export function task(c: Ctx): Task {
   if (!c.task) throw new ScenarioError('this operation needs a task');
-  if (c.task.exited) throw new ScenarioError(`task '${c.task.name}' has exited`);
+  if (c.task.peekExited()) throw new ScenarioError(`task '${c.task.name}' has exited`);
   return c.task;
 }
 

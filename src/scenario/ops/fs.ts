@@ -247,8 +247,8 @@ export const FS_QUERIES: QueryImpl[] = [
     eval(c, a) {
       const of = fdget(c.k, task(c), a.fd);
       if (!of) return { open: false, file: null, pos: null, accmode: null, direct: null, f_op: null, count: null };
-      return { open: true, file: of.file?.name ?? null, pos: of.pos, accmode: of.flags & O_ACCMODE, direct: (of.flags & O_DIRECT) !== 0,
-        f_op: of.f_op.name, count: of.count };
+      return { open: true, file: of.file?.name ?? null, pos: of.peekPos(), accmode: of.flags & O_ACCMODE, direct: (of.flags & O_DIRECT) !== 0,
+        f_op: of.f_op.name, count: of.peekCount() };
     },
   }),
 ];

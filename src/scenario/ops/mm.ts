@@ -19,7 +19,7 @@ import { do_madvise, do_mmap, do_mprotect, do_munmap } from '../../vm/mmap.js';
 import { bool, flags, handle, int, missing, name, oneOf, type ArgsOf } from '../args.js';
 import { op, pfn, ret, task, taskNamed, type Ctx, type OpImpl } from './common.js';
 import { ScenarioError } from '../backend.js';
-import { tasks } from '../../vm/mm.js';
+import { peekTasks } from '../../vm/mm.js';
 import { files, registerFile } from '../../mm/filemap.js';
 import { dmaWritePage } from '../../drivers/device.js';
 
@@ -141,12 +141,12 @@ export const MM_OPS: OpImpl[] = [
     name: 'fork', summary: 'fork(): creates the task named by child; returns its pid or -errno', source: 'kernel/fork.c dup_mmap()',
     needsTask: true, args: { child: name().newTask() }, yieldPoints: FORK_YIELD_POINTS,
     run(c, a) {
-      if (tasks(c.k).has(a.child)) throw new ScenarioError(`a task named '${a.child}' already exists`, 'child');
+      if (peekTasks(c.k).has(a.child)) throw new ScenarioError(`a task named '${a.child}' already exists`, 'child');
       const r = do_fork(c.k, task(c), a.child);
       return ret(typeof r === 'number' ? r : r.pid);
     },
     *steps(c, a) {
-      if (tasks(c.k).has(a.child)) throw new ScenarioError(`a task named '${a.child}' already exists`, 'child');
+      if (peekTasks(c.k).has(a.child)) throw new ScenarioError(`a task named '${a.child}' already exists`, 'child');
       const r = yield* do_fork_gen(c.k, task(c), a.child);
       return ret(typeof r === 'number' ? r : r.pid);
     },

@@ -4,7 +4,7 @@ import { ZONE_NAMES } from '../../mm/memory.js';
 import { PG_anon, PG_anon_exclusive, PG_dirty, PG_hugetlb, PG_lru, PG_private, PG_uptodate, PG_writeback } from '../../mm/page-flags.js';
 import { VMSTAT_ITEMS, type VmstatItem } from '../../mm/vmstat.js';
 import { translate } from '../../vm/access.js';
-import { type Task, tasks } from '../../vm/mm.js';
+import { type Task, peekTasks } from '../../vm/mm.js';
 import { handle, int, missing, str } from '../args.js';
 import { pfn, query, task, type Ctx, type QueryImpl } from './common.js';
 import { ScenarioError, type Value } from '../backend.js';
@@ -55,8 +55,8 @@ function digest(c: Ctx): { tasks: string; files: string } {
   const k = c.k;
   const m = k.mem;
   const taskOut: string[] = [];
-  for (const t of tasks(k).values()) {
-    if (t.exited) continue;
+  for (const t of peekTasks(k).values()) {
+    if (t.peekExited()) continue;
     const vmas = t.mm.peekVmas().map((v) => {
       const pages: string[] = [];
       for (let a = v.start; a < v.end && pages.length < 4096; a += 4096) {
@@ -132,7 +132,7 @@ export const MM_QUERIES: QueryImpl[] = [
         for (let i = 0; i < v.nrPages; i++) if (v.peekPte(i) >= 0 && !c.k.mem.isZeroPfn(v.peekPte(i))) rss++;
         for (const e of v.peekPmdLeaves().values()) if (!c.k.mem.isHugeZero(e.pfn)) rss += 512;
       }
-      return { has_pinned: t.mm.hasPinned, vmas: t.mm.peekVmas().length, rss, exited: t.exited };
+      return { has_pinned: t.mm.peekHasPinned(), vmas: t.mm.peekVmas().length, rss, exited: t.peekExited() };
     },
   }),
   query({
