@@ -9,7 +9,7 @@ import { gup_must_unshare, type PageArray } from './gup.js';
 import { __gup_longterm_locked } from './longterm.js';
 import { armed, runToEnd, type KernelGen } from '../preempt.js';
 import { folio_has_pincount } from '../mm/folio.js';
-import { collapseInProgress, pmd_is_table } from '../vm/khugepaged.js';
+import { collapseInProgress, gupFastIrqsOff, pmd_is_table } from '../vm/khugepaged.js';
 import { PTE_SPECIAL, PTE_WRITE, FOLL_FAST_ONLY, FOLL_FORCE, FOLL_GET, FOLL_HONOR_NUMA_FAULT, FOLL_LONGTERM, FOLL_NOFAULT, FOLL_PCI_P2PDMA, FOLL_PIN, FOLL_TOUCH, FOLL_UNLOCKABLE, FOLL_WRITE } from '../include/linux/mm.js';
 import { fileById, shmem_mapping } from '../mm/filemap.js';
 
@@ -160,7 +160,12 @@ function* gup_fast_pte_range_preemptible(k: Kernel, vma: Vma, addr: number, vend
     if (flags & FOLL_WRITE && !(b & PTE_WRITE)) break;
     const folio = mem.head(pfn); // page_folio(): read before the reference is taken
     const hadPincount = folio_has_pincount(k, folio);
-    if (pause) yield { point: 'before_grab' };
+    if (pause) {
+      // The walk runs with interrupts off (gup_fast(): local_irq_save()): an IPI waits for it.
+      gupFastIrqsOff(k, vma.mm, 1);
+      yield { point: 'before_grab' };
+      gupFastIrqsOff(k, vma.mm, -1);
+    }
     if (!try_grab_folio_fast_paused(k, pfn, folio, hadPincount, 1, flags)) break;
     const head = mem.head(pfn);
     // The recheck after the grab: the PTE (since the generic walk, 2667f50e8b81) and, from v6.0

@@ -137,3 +137,27 @@ test('collapse_huge_page() refuses a range with a pinned page (-EAGAIN) and leav
   assert.equal(translate(t.mm, buf), pages[0]);
   assert.equal(t.mm.mmapWriteLocked, false);
 });
+
+test('6.1+: the collapse\'s IPI waits for a GUP-fast walk stopped with interrupts off (2ba99c5e0881); 6.0 does not wait', () => {
+  for (const [profile, waits] of [['6.0', false], ['6.1', true], ['current', true]] as const) {
+    const k = kernel(profile, { normal: 8 << 20, thp: 'madvise' });
+    const t = createTask(k, 't');
+    const buf = mmap(k, t, HPAGE_PMD_SIZE);
+    write(k, t, buf, 2 * PAGE_SIZE, 7);
+    do_madvise(k, t.mm, buf, HPAGE_PMD_SIZE, MADV_HUGEPAGE);
+    const pages = [-1];
+    const gup = pin_user_pages_fast_gen(k, t, buf, 1, FOLL_WRITE, pages);
+    assert.equal((seg(k, 'pin_user_pages_fast', gup, BEFORE_GRAB) as { at?: { point: string } }).at?.point, 'before_grab');
+    const col = collapse_huge_page(k, t.mm, buf);
+    const c = seg(k, 'collapse_huge_page', col, new Set(['after_isolate']));
+    assert.equal(!c.done && c.at.point, waits ? 'tlb_remove_table_sync_one' : 'after_isolate', profile);
+    if (!waits) continue;
+    // GUP-fast finds the PMD cleared after its grab, backs off and leaves its walk; its slow path
+    // waits for the collapse's mmap_lock, and the collapse's IPI now returns.
+    const g = seg(k, 'pin_user_pages_fast:resume', gup, BEFORE_GRAB);
+    assert.equal(!g.done && g.at.point, 'mmap_lock', profile);
+    assert.deepEqual(k.step('t', 'collapse', {}, () => runSegment(col, new Set(), !c.done ? c.at : null)), { done: true, value: 0 });
+    assert.deepEqual(k.step('t', 'gup', {}, () => runSegment(gup, new Set(), !g.done ? g.at : null)), { done: true, value: 1 });
+    assert.equal(pages[0], translate(t.mm, buf), `${profile}: the pin is of the THP the task maps`);
+  }
+});
