@@ -5,13 +5,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pin_user_pages_fast_gen } from '../../src/gup/api.js';
-import { HPAGE_PMD_SIZE, MADV_HUGEPAGE, PAGE_SIZE } from '../../src/include/uapi.js';
+import { HPAGE_PMD_SIZE, MADV_HUGEPAGE, O_DIRECT, O_RDWR, PAGE_SIZE } from '../../src/include/uapi.js';
 import { armed, runSegment, runToEnd } from '../../src/preempt.js';
 import { collapse_huge_page } from '../../src/vm/khugepaged.js';
 import { split_huge_page } from '../../src/vm/thp-split.js';
 import { do_madvise, do_munmap } from '../../src/vm/mmap.js';
 import { translate } from '../../src/vm/access.js';
-import { kernel, mmap, write } from '../helpers.js';
+import { kernel, mmap, read, write } from '../helpers.js';
+import { fileSetup } from '../fs/fs-helpers.js';
+import { do_sys_open } from '../../src/fs/fdtable.js';
+import { ksys_pread64 } from '../../src/fs/read_write.js';
+import { blk_wait_bios, deferBioWaits, inFlight, takeDeferredBioWaits } from '../../src/block/blkdev.js';
 import { FOLL_WRITE } from '../../src/include/linux/mm.js';
 import { createTask } from '../../src/vm/mm.js';
 import type { Kernel } from '../../src/kernel.js';
@@ -160,4 +164,23 @@ test('6.1+: the collapse\'s IPI waits for a GUP-fast walk stopped with interrupt
     assert.deepEqual(k.step('t', 'gup', {}, () => runSegment(gup, new Set(), !g.done ? g.at : null)), { done: true, value: 1 });
     assert.equal(pages[0], translate(t.mm, buf), `${profile}: the pin is of the THP the task maps`);
   }
+});
+
+test('bio_wait defers only the direct read\'s own wait: the writeback it starts with (kiocb_write_and_wait()) is waited for in place', () => {
+  // A dirty cached page in the range, then an O_DIRECT pread with the wait deferred.
+  const { k, t, addr } = fileSetup({ pages: 1, value: 3 });
+  const buf = mmap(k, t, PAGE_SIZE);
+  const fd = do_sys_open(k, t, 'data', O_RDWR | O_DIRECT);
+  assert.ok(fd >= 0);
+  assert.ok(addr > 0);
+  deferBioWaits(k);
+  const r = ksys_pread64(k, t, fd, buf, PAGE_SIZE, 0);
+  const bios = takeDeferredBioWaits(k);
+  assert.equal(r, PAGE_SIZE);
+  assert.equal(bios.length, 1, 'the read\'s bio, not the writeback\'s');
+  assert.equal(bios[0].op, 'REQ_OP_READ');
+  assert.equal(inFlight(k), 1, 'the writeback completed before the read was submitted');
+  blk_wait_bios(k, bios);
+  assert.equal(inFlight(k), 0);
+  assert.equal(read(k, t, buf), 3, 'the read saw the data the writeback put on disk');
 });
