@@ -9,7 +9,7 @@
 // THP machine a 2 MiB anonymous mapping (`thp`); some of them populated in setup. Actors
 // draw steps from the operations below: CPU stores and loads, pins and unpins (FOLL_LONGTERM,
 // GUP-fast stopped before or after its grab), DMA into pinned pages, fork stopped before its
-// write-protect, munmap, madvise, mprotect, migrate_pages, split_huge_page, THP collapse stopped
+// write-protect, munmap and MADV_DONTNEED stopped before freeing, mprotect, migrate_pages, split_huge_page, THP collapse stopped
 // after its isolation, writeback and its completion, reclaim, truncate and ftruncate, O_DIRECT
 // reads (sync, stopped while waiting for the bio, and async with the device completing in its
 // own step).
@@ -39,6 +39,9 @@ function region(w: World, rng: Rng): string {
 
 let token = 100;
 
+/** Half the zaps stop between clearing the PTEs and freeing the pages. */
+const zapStop = (rng: Rng) => (rng.int(2) === 0 ? '\n      preempt: [before_tlb_finish_mmu]' : '');
+
 const TEMPLATES: Array<[string, Template]> = [
   ['write', (w, rng) => [`    - write: {addr: ${region(w, rng)}, value: ${++token}}\n${T}`]],
   ['read', (w, rng) => [`    - read: {addr: ${region(w, rng)}}\n${T}`]],
@@ -57,8 +60,8 @@ const TEMPLATES: Array<[string, Template]> = [
   ]],
   // (not stopped where a THP may be split: 512 stops, a search too large for this test)
   ['fork', (w, rng, id) => [`    - fork: {child: c${id}}\n${T}${!w.thp && rng.int(2) === 0 ? '\n      preempt: [before_wrprotect]' : ''}`]],
-  ['munmap', (w, rng) => [`    - munmap: {addr: ${region(w, rng)}, length: PAGE_SIZE}\n${T}`]],
-  ['madvise', (w, rng) => [`    - madvise: {addr: ${region(w, rng)}, length: PAGE_SIZE, advice: MADV_DONTNEED}\n${T}`]],
+  ['munmap', (w, rng) => [`    - munmap: {addr: ${region(w, rng)}, length: PAGE_SIZE}\n${T}${zapStop(rng)}`]],
+  ['madvise', (w, rng) => [`    - madvise: {addr: ${region(w, rng)}, length: PAGE_SIZE, advice: MADV_DONTNEED}\n${T}${zapStop(rng)}`]],
   ['mprotect', (w, rng) => [`    - mprotect: {addr: ${region(w, rng)}, length: PAGE_SIZE, prot: ${pick(rng, ['PROT_READ', 'PROT_NONE', 'PROT_READ|PROT_WRITE'])}}\n${T}`]],
   ['migrate', (w, rng) => [`    - migrate_pages: {addr: ${pick(rng, w.regions)}, length: 2 * PAGE_SIZE}\n${T}`]],
   ['split', (w) => (w.thpPopulated ? [`    - split_huge_page: {addr: thp}\n${T}`] : null)],

@@ -218,7 +218,7 @@ export function* gup_fast_fallback_gen(k: Kernel, mm: Mm, start: number, nr_page
   // The test reads the lock (mm): inside a step that is in the footprint (a step that finds the
   // lock held and waits conflicts with the fork that releases it); the scheduler's own asking
   // (blockedOn) runs footprint-neutral.
-  yield { point: 'mmap_lock', waitUntil: () => { k.fp.read('mm', mm.id); return !mm.mmapWriteLocked; }, waitsFor: `mmap_lock of mm ${mm.id} (held for writing by fork)` };
+  yield { point: 'mmap_lock', waitUntil: () => { k.fp.read('mm', mm.id); return !mm.mmapWriteLocked; }, waitsFor: `mmap_lock of mm ${mm.id} (held by a stopped fork, collapse or zap)` };
   k.fp.read('mm', mm.id);
   const ret = __gup_longterm_locked(k, mm, start + nr * PAGE_SIZE, nr_pages - nr, pages,
     flags | FOLL_TOUCH | FOLL_UNLOCKABLE, nr);
