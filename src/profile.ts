@@ -108,6 +108,12 @@ export interface Profile {
    * came before): uml-5.10 vs uml-6.1, pinlab fuzz.
    */
   readonly dioHoleFaultEfault: boolean;
+  /**
+   * mprotect() making a private VMA writable sets the write bit at once on PTEs (and PMDs) that map
+   * exclusive anonymous pages (mm/mprotect.c can_change_pte_writable(), MM_CP_TRY_CHANGE_WRITABLE,
+   * v6.0); before, such a page took a write fault first (which then reused it).
+   */
+  readonly mprotectWritableExclusiveAnon: boolean;
   /** splice-read from O_DIRECT files copies through kernel pages (ITER_BVEC) instead of ITER_PIPE (v6.5). */
   readonly spliceReadCopies: boolean;
   /** ext4 WARNs and skips a dirty page without buffers instead of BUG() (v5.18). */
@@ -210,6 +216,7 @@ const base: Profile = {
   iomapLargestZeroFolio: false,
   iomapDioPastEof: false,
   dioHoleFaultEfault: false,
+  mprotectWritableExclusiveAnon: false,
   spliceReadCopies: false,
   ext4WarnNoBuffers: false,
   ioUringCoalesce: false,
@@ -333,6 +340,10 @@ export const HISTORY: readonly SwitchChange[] = [
   { set: { follCow: false }, mainline: '6.0', commit: '5535be309971', evidence: 'I',
     subject: 'mm/gup: fix FOLL_FORCE COW security issue and remove FOLL_COW', where: 'mm/gup.c can_follow_write_pte()',
     backports: { '5.19': { release: 6, commit: null, evidence: DEB('6.1') } } },
+  { set: { mprotectWritableExclusiveAnon: true }, mainline: '6.0', commit: '64fe24a3e05e', evidence: 'I',
+    subject: 'mm/mprotect: try avoiding write faults for exclusive anonymous pages when changing protection',
+    where: 'mm/mprotect.c can_change_pte_writable(), change_pte_range(); mm/huge_memory.c change_huge_pmd()',
+    note: 'the host takes no fault on a write after mprotect(RO) then mprotect(RW) of an exclusive page (issue 13)' },
   { set: { iterUbuf: true }, mainline: '6.0', commit: 'fcb14cb1bdac', evidence: 'I',
     subject: 'iov_iter: introduce ITER_UBUF for single segment sync I/O', where: 'include/linux/uio.h' },
   { set: { vfioUnpinZeroPages: true }, mainline: '6.0', commit: '873aefb376bb', evidence: 'I',

@@ -125,7 +125,7 @@ function do_anonymous_page(k: Kernel, vma: Vma, addr: number, write: boolean): n
 }
 
 /** vma_wants_writenotify(): shared writable mappings whose file needs dirty tracking start read-only. */
-function wantsWritenotify(vma: Vma): boolean {
+export function wantsWritenotify(vma: Vma): boolean {
   const f = vma.file;
   return !!f && vma.isShared() && (vma.flags & VM_WRITE) !== 0 && (vma.vm_ops?.page_mkwrite !== undefined || f.fstype.writeback);
 }

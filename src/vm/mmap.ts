@@ -10,11 +10,12 @@ import {
 import { align64, num, offsetInPage64, pageAlign64, u64, wrap64 } from '../include/u64.js';
 import type { File } from '../include/linux/fs.js';
 import { shmem_evict_inode, shmem_zero_setup } from '../mm/shmem.js';
-import { handle_mm_fault } from './fault.js';
+import { handle_mm_fault, wantsWritenotify } from './fault.js';
+import { PG_anon, PG_anon_exclusive } from '../mm/page-flags.js';
 import { Mm, Vma } from './mm.js';
 import { __vm_enough_memory } from '../mm/util.js';
 import { split_huge_pmd, zapRange } from './pgtable.js';
-import { VM_DONTCOPY, VM_EXEC, VM_HUGEPAGE, VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_NOHUGEPAGE, VM_READ, VM_SHARED, VM_WIPEONFORK, VM_WRITE, PTE_WRITE, VM_HUGETLB, VM_ACCOUNT, VM_NORESERVE, FAULT_FLAG_WRITE, VM_FAULT_ERROR } from '../include/linux/mm.js';
+import { VM_DONTCOPY, VM_EXEC, VM_HUGEPAGE, VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_NOHUGEPAGE, VM_READ, VM_SHARED, VM_WIPEONFORK, VM_WRITE, PTE_DIRTY, PTE_PRESENT, PTE_SPECIAL, PTE_WRITE, VM_HUGETLB, VM_ACCOUNT, VM_NORESERVE, FAULT_FLAG_WRITE, VM_FAULT_ERROR } from '../include/linux/mm.js';
 
 function protToVmFlags(prot: number): number {
   return (prot & PROT_READ ? VM_READ : 0) | (prot & PROT_WRITE ? VM_WRITE : 0) | (prot & PROT_EXEC ? VM_EXEC : 0);
@@ -315,9 +316,55 @@ export function do_mprotect(k: Kernel, mm: Mm, start: number, length: number, pr
     if (!(prot & PROT_WRITE)) {
       v.ptesClearBits(k, PTE_WRITE);
       for (const b of v.pmdLeaves(k).keys()) v.pmd_clear_bits(k, b, PTE_WRITE);
+    } else if (!(v.flags & VM_HUGETLB)) {
+      changeProtectionWritable(k, v);
     }
   }
   return holeAt !== null ? -ENOMEM : 0;
+}
+
+/**
+ * change_protection() of a VMA that became writable (mm/mprotect.c mprotect_fixup() →
+ * change_pte_range() / change_huge_pmd()): a shared VMA without write notification has a writable
+ * vm_page_prot, so every present PTE becomes writable; otherwise, where the VMA wants a manual
+ * upgrade (vma_wants_manual_pte_write_upgrade(): MM_CP_TRY_CHANGE_WRITABLE, MM_CP_DIRTY_ACCT
+ * before v6.0), an entry that can_change_pte_writable() allows.
+ */
+function changeProtectionWritable(k: Kernel, v: Vma): void {
+  const shared = v.isShared();
+  const allWritable = shared && !wantsWritenotify(v);
+  if (!shared && !k.profile.mprotectWritableExclusiveAnon) return;
+  for (const [b, pmd] of v.pmdLeaves(k)) {
+    if (!(pmd.bits & PTE_WRITE) && (allWritable || can_change_pmd_writable(k, v, pmd.pfn, pmd.bits))) v.pmd_set_bits(k, b, PTE_WRITE);
+  }
+  for (let i = 0; i < v.nrPages; i++) {
+    const pfn = v.ptep_get(k, i);
+    if (pfn < 0) continue;
+    const bits = v.ptep_get_bits(k, i);
+    if (!(bits & PTE_PRESENT) || bits & PTE_WRITE) continue;
+    if (allWritable || can_change_pte_writable(k, v, pfn, bits)) v.ptep_set_bits(k, i, PTE_WRITE);
+  }
+}
+
+/**
+ * can_change_pte_writable() (mm/mprotect.c, v6.0 64fe24a3e05e): private: only a normal page that
+ * is anonymous and exclusive (the write fault would reuse it without further checks); shared: a
+ * dirty PTE (the filesystem was told already; MM_CP_DIRTY_ACCT did the same before). The model has
+ * no soft-dirty or uffd-wp tracking, the other two refusals.
+ */
+function can_change_pte_writable(k: Kernel, v: Vma, pfn: number, bits: number): boolean {
+  if (v.isShared()) return (bits & PTE_DIRTY) !== 0;
+  if (bits & PTE_SPECIAL) return false; // vm_normal_page(): the zero page is no normal page
+  const f = k.mem.flagsOf(pfn);
+  return (k.mem.flagsOf(k.mem.head(pfn)) & PG_anon) !== 0 && (f & PG_anon_exclusive) !== 0;
+}
+
+/** can_change_pmd_writable() (mm/huge_memory.c, v6.0): the same rule for a PMD leaf (PageAnonExclusive of its head). */
+function can_change_pmd_writable(k: Kernel, v: Vma, pfn: number, bits: number): boolean {
+  if (v.isShared()) return (bits & PTE_DIRTY) !== 0;
+  if (bits & PTE_SPECIAL) return false; // the huge zero folio
+  const f = k.mem.flagsOf(pfn);
+  return (f & PG_anon) !== 0 && (f & PG_anon_exclusive) !== 0;
 }
 
 /**

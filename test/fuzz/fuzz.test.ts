@@ -153,6 +153,13 @@ describe('fuzz: comparison', () => {
     // The guest kernel mapped the page: the load was the kernel's, a divergence everywhere.
     const mapped = { ...kernel, facts: { ...facts, 'child.4': ['z'] } };
     assert.equal(firstDifference(p, mapped, model, new Map(), [], { staleMappings: true })!.call, 4);
+    // A store too (uml-6.1 seed 31337 p2380), but not when the child unmapped the slot afterwards.
+    const store = decodeProgram('59;M 0 4 0 1 3 0;A 0 4 0 1 10;T 0 4 0 1 1 3523;F 0;T 1 4 0 1 1 32979');
+    assert.equal(firstDifference(store, kernel, model, new Map(), [], { staleMappings: true }), null);
+    const unmapped = decodeProgram('59;M 0 4 0 1 3 0;A 0 4 0 1 10;T 0 4 0 1 1 3523;F 0;T 1 4 0 1 1 32979;U 1 4 0 1');
+    const k6 = { ...kernel, calls: [...kernel.calls, ok] };
+    const m6 = { ...model, calls: [...model.calls, ok] };
+    assert.equal(firstDifference(unmapped, k6, m6, new Map(), [], { staleMappings: true })!.call, 4);
   });
   test('a partial copy into a shared memfd slot taints that file page in every slot mapping it (uml-6.12 seed 4242 p566)', () => {
     // s4 and s1 both map the memfd from offset 0; s2 is private anonymous memory.
@@ -161,6 +168,10 @@ describe('fuzz: comparison', () => {
     assert.ok(pageTainted(t, p, 1, 0) && pageTainted(t, p, 1, 1));
     assert.ok(pageTainted(t, p, 4, 0) && pageTainted(t, p, 4, 1), 'the same memfd pages through the other slot');
     assert.ok(!pageTainted(t, p, 4, 2) && !pageTainted(t, p, 2, 0));
+    // The block device's data read into an ext4-shared slot lands in f0: a later read of f0 is not comparable (uml-5.10 seed 31337 p588).
+    const q = decodeProgram('1;M 0 5 3 4 3 0;M 0 0 0 4 3 0;R 0 1 5 0 4096 0;R 0 0 0 0 4096 0');
+    assert.ok(pageTainted(taintedPages(q), q, 0, 0));
+    assert.ok(!pageTainted(taintedPages(decodeProgram('1;M 0 5 0 4 3 0;M 0 0 0 4 3 0;R 0 1 5 0 4096 0;R 0 0 0 0 4096 0')), q, 0, 0), 'an anonymous slot keeps it to itself');
   });
 });
 
