@@ -43,6 +43,7 @@ function docRow(c: SwitchChange): string | undefined {
 const EXPECTED: Record<string, { firstPassing: string; names: string }> = {
   'gup-fast-vs-fork.yaml': { firstPassing: '5.11', names: '57efa1fe5957' },
   'gup-fast-vs-split.yaml': { firstPassing: '5.14', names: 'c24d37322548' },
+  'gup-fast-vs-split-pmd.yaml': { firstPassing: '5.14', names: 'c24d37322548' },
   'gup-fast-vs-collapse.yaml': { firstPassing: '6.0', names: '70cbc3cc78a9' },
   'sync-dio-dirty-vs-writeback.yaml': { firstPassing: '6.5', names: 'block: Use page pinning' },
   'longterm-pin-vs-migration.yaml': { firstPassing: '5.13', names: 'd1e153fea2a8' },
