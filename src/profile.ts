@@ -44,6 +44,12 @@ export interface Profile {
    * collapse cleared it (v6.0, 70cbc3cc78a9 "mm: gup: fix the fast GUP race against THP collapse").
    */
   readonly gupFastRechecksPmd: boolean;
+  /**
+   * THP collapse sends an IPI after clearing the PMD (tlb_remove_table_sync_one()) and so waits for
+   * every GUP-fast walk with interrupts off to end before it checks refcounts (v6.1, 2ba99c5e0881
+   * "mm/khugepaged: fix GUP-fast interaction by sending IPI").
+   */
+  readonly collapseSyncsGupFast: boolean;
   /** PageAnonExclusive and GUP-triggered unshare for R/O FOLL_PIN (v5.19). */
   readonly anonExclusive: boolean;
   /** FOLL_LONGTERM R/O pins in COW mappings unshare page-cache and zero pages too (v6.2). */
@@ -191,6 +197,7 @@ const base: Profile = {
   gupFastForkSeq: false,
   gupFastGrabRechecksFolio: false,
   gupFastRechecksPmd: false,
+  collapseSyncsGupFast: false,
   anonExclusive: false,
   reliableRoLongterm: false,
   validGupArgs: false,
@@ -356,6 +363,9 @@ export const HISTORY: readonly SwitchChange[] = [
   { set: { gupFastRechecksPmd: true }, mainline: '6.0', commit: '70cbc3cc78a9', evidence: 'I',
     subject: 'mm: gup: fix the fast GUP race against THP collapse', where: 'mm/gup.c gup_pte_range()',
     note: 'authored 2022-09-07 (mm-hotfixes, v6.0-rc cycle); Cc stable, a 5.10-stable backport was posted 2022-10-03 (release not read). Race: scenarios/explore/gup-fast-vs-collapse.yaml' },
+  { set: { collapseSyncsGupFast: true }, mainline: '6.1', commit: '2ba99c5e0881', evidence: 'I',
+    subject: 'mm/khugepaged: fix GUP-fast interaction by sending IPI', where: 'mm/khugepaged.c collapse_huge_page(); mm/mmu_gather.c tlb_remove_table_sync_one()',
+    note: 'authored 2022-11-25 (mm-hotfixes, Cc stable; its stable backport needs the v6.1 MADV_COLLAPSE series); the release is inferred. With it a GUP-fast walk stopped before its grab holds the collapse off (test/explore/windows.test.ts)' },
   { set: { reliableRoLongterm: true }, mainline: '6.2', commit: '84209e87c696', evidence: 'I',
     subject: 'mm/gup: reliable R/O long-term pinning in COW mappings', where: 'mm/internal.h gup_must_unshare()' },
   { set: { grabReturnsErrno: true }, mainline: '6.2', commit: '0f0892356fa1', evidence: 'I',

@@ -165,6 +165,39 @@ export function submit_bio_wait(k: Kernel, bio: Bio): number {
   return bio.status;
 }
 
+/**
+ * Bios whose synchronous wait is deferred to the caller's `bio_wait` yield point, per kernel: while
+ * a list is set (deferBioWaits()), dio_wait_bios() leaves the bios in flight and records them.
+ */
+const deferredWaits = new WeakMap<Kernel, Bio[]>();
+
+/** From now on dio_wait_bios() records the bios instead of waiting (a preemptible synchronous read). */
+export function deferBioWaits(k: Kernel): void {
+  deferredWaits.set(k, []);
+}
+
+/** The bios recorded since deferBioWaits(); dio_wait_bios() waits again. */
+export function takeDeferredBioWaits(k: Kernel): Bio[] {
+  const b = deferredWaits.get(k) ?? [];
+  deferredWaits.delete(k);
+  return b;
+}
+
+/**
+ * The wait of a synchronous direct I/O for its bios (fs/iomap/direct-io.c __iomap_dio_rw(),
+ * fs/direct-io.c dio_await_completion()): blk_wait_bios(), or, while deferBioWaits() is in
+ * force, recorded for the caller's `bio_wait` stop. Only these waits are deferred: the writeback
+ * a direct read starts with (kiocb_write_and_wait()) is waited for in place.
+ */
+export function dio_wait_bios(k: Kernel, bios: readonly Bio[]): void {
+  const deferred = deferredWaits.get(k);
+  if (deferred) {
+    deferred.push(...bios);
+    return;
+  }
+  blk_wait_bios(k, bios);
+}
+
 /** Wait for these bios (a synchronous submitter): complete them in submission order. */
 export function blk_wait_bios(k: Kernel, bios: readonly Bio[]): void {
   const st = devState(k);

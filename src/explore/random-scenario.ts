@@ -8,10 +8,11 @@
 // sometimes a MAP_PRIVATE mapping of `f` (`pmap`) or a MAP_SHARED tmpfs file (`shm`), and on a
 // THP machine a 2 MiB anonymous mapping (`thp`); some of them populated in setup. Actors
 // draw steps from the operations below: CPU stores and loads, pins and unpins (FOLL_LONGTERM,
-// GUP-fast stopped at its yield point), DMA into pinned pages, fork stopped before its
-// write-protect, munmap, madvise, mprotect, migrate_pages, split_huge_page, writeback and its
-// completion, reclaim, truncate and ftruncate, O_DIRECT reads (sync, and async with the device
-// completing in its own step).
+// GUP-fast stopped before or after its grab), DMA into pinned pages, fork stopped before its
+// write-protect, munmap and MADV_DONTNEED stopped before freeing, mprotect, migrate_pages, split_huge_page, THP collapse stopped
+// after its isolation, writeback and its completion, reclaim, truncate and ftruncate, O_DIRECT
+// reads (sync, stopped while waiting for the bio, and async with the device completing in its
+// own step).
 
 import { Rng } from './rng.js';
 
@@ -38,13 +39,17 @@ function region(w: World, rng: Rng): string {
 
 let token = 100;
 
+/** Half the zaps stop between clearing the PTEs and freeing the pages. */
+const zapStop = (rng: Rng) => (rng.int(2) === 0 ? '\n      preempt: [before_tlb_finish_mmu]' : '');
+
 const TEMPLATES: Array<[string, Template]> = [
   ['write', (w, rng) => [`    - write: {addr: ${region(w, rng)}, value: ${++token}}\n${T}`]],
   ['read', (w, rng) => [`    - read: {addr: ${region(w, rng)}}\n${T}`]],
   ['pin', (w, rng, id) => {
     const flags = pick(rng, ['FOLL_WRITE', 'FOLL_WRITE|FOLL_LONGTERM', '0', 'FOLL_LONGTERM']);
     const fast = rng.int(2) === 0;
-    const out = [`    - ${fast ? 'pin_user_pages_fast' : 'pin_user_pages'}: {start: ${region(w, rng)}, nr_pages: 1, gup_flags: ${flags}}\n${T}\n      as: P${id}${fast ? '\n      preempt: [after_grab]' : ''}`];
+    const stops = fast ? pick(rng, ['after_grab', 'before_grab', 'before_grab, after_grab']) : '';
+    const out = [`    - ${fast ? 'pin_user_pages_fast' : 'pin_user_pages'}: {start: ${region(w, rng)}, nr_pages: 1, gup_flags: ${flags}}\n${T}\n      as: P${id}${fast ? `\n      preempt: [${stops}]` : ''}`];
     if (rng.int(2) === 0) out.push(`    - dma_write: {pages: P${id}, value: ${++token}}`);
     out.push(`    - unpin_user_pages: {pages: P${id}}`);
     return out;
@@ -55,11 +60,13 @@ const TEMPLATES: Array<[string, Template]> = [
   ]],
   // (not stopped where a THP may be split: 512 stops, a search too large for this test)
   ['fork', (w, rng, id) => [`    - fork: {child: c${id}}\n${T}${!w.thp && rng.int(2) === 0 ? '\n      preempt: [before_wrprotect]' : ''}`]],
-  ['munmap', (w, rng) => [`    - munmap: {addr: ${region(w, rng)}, length: PAGE_SIZE}\n${T}`]],
-  ['madvise', (w, rng) => [`    - madvise: {addr: ${region(w, rng)}, length: PAGE_SIZE, advice: MADV_DONTNEED}\n${T}`]],
+  ['munmap', (w, rng) => [`    - munmap: {addr: ${region(w, rng)}, length: PAGE_SIZE}\n${T}${zapStop(rng)}`]],
+  ['madvise', (w, rng) => [`    - madvise: {addr: ${region(w, rng)}, length: PAGE_SIZE, advice: MADV_DONTNEED}\n${T}${zapStop(rng)}`]],
   ['mprotect', (w, rng) => [`    - mprotect: {addr: ${region(w, rng)}, length: PAGE_SIZE, prot: ${pick(rng, ['PROT_READ', 'PROT_NONE', 'PROT_READ|PROT_WRITE'])}}\n${T}`]],
   ['migrate', (w, rng) => [`    - migrate_pages: {addr: ${pick(rng, w.regions)}, length: 2 * PAGE_SIZE}\n${T}`]],
   ['split', (w) => (w.thpPopulated ? [`    - split_huge_page: {addr: thp}\n${T}`] : null)],
+  // THP collapse of the 2 MiB mapping (small pages there after a split, or never faulted as a THP)
+  ['collapse', (w, rng) => (w.thp ? [`    - collapse_huge_page: {addr: thp}\n${T}${rng.int(2) === 0 ? '\n      preempt: [after_isolate]' : ''}`] : null)],
   ['writeback', (_w, rng) => (rng.int(2) === 0
     ? ['    - writeback: {file: f}', '    - writeback_complete: {file: f}']
     : ['    - writeback: {file: f, sync: true}'])],
@@ -68,7 +75,7 @@ const TEMPLATES: Array<[string, Template]> = [
     ? [`    - truncate: {path: f, length: ${pick(rng, ['0', 'PAGE_SIZE'])}}`]
     : [`    - ftruncate: {fd: dfd, length: ${pick(rng, ['0', 'PAGE_SIZE', '2 * PAGE_SIZE'])}}\n${T}`])],
   ['dio', (w, rng) => (rng.int(2) === 0
-    ? [`    - pread: {fd: dfd, buf: ${region(w, rng)}, count: PAGE_SIZE, offset: 0}\n${T}`]
+    ? [`    - pread: {fd: dfd, buf: ${region(w, rng)}, count: PAGE_SIZE, offset: 0}\n${T}${rng.int(2) === 0 ? '\n      preempt: [bio_wait]' : ''}`]
     : [`    - aio_pread: {fd: dfd, buf: ${region(w, rng)}, count: PAGE_SIZE, offset: 0}\n${T}`, '    - blk_complete: {}'])],
   ['complete', () => ['    - blk_complete: {}']],
   ['dio-write', (w, rng) => (rng.int(2) === 0

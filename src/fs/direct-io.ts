@@ -8,7 +8,7 @@ import type { Kernel } from '../kernel.js';
 import type { File } from '../include/linux/fs.js';
 import { filemap_write_and_wait_range } from './writeback.js';
 import { invalidate_inode_pages2_range } from './truncate.js';
-import { blk_wait_bios } from '../block/blkdev.js';
+import { dio_wait_bios } from '../block/blkdev.js';
 import { iomap_dio_rw } from './iomap-dio.js';
 import { legacy_dio_rw } from './legacy-dio.js';
 import { blkdev_dio_rw } from '../block/fops.js';
@@ -38,10 +38,10 @@ function directIO(path: DioPath): DirectIOFn {
 }
 
 /** ext4_dio_read_iter() / ext4_dio_write_iter() → iomap_dio_rw() (fs/iomap/direct-io.c). */
-export const ext4_dio_rw = directIO((k, file, iter, pos, async) => iomap_dio_rw(k, file, iter, pos, { async, complete: blk_wait_bios }));
+export const ext4_dio_rw = directIO((k, file, iter, pos, async) => iomap_dio_rw(k, file, iter, pos, { async, complete: dio_wait_bios }));
 
 /** fat: generic_file_read_iter() → a_ops->direct_IO = fat_direct_IO() → __blockdev_direct_IO() (fs/direct-io.c, R98). */
-export const fat_dio_rw = directIO((k, file, iter, pos, async) => legacy_dio_rw(k, file, iter, pos, { async, complete: blk_wait_bios }));
+export const fat_dio_rw = directIO((k, file, iter, pos, async) => legacy_dio_rw(k, file, iter, pos, { async, complete: dio_wait_bios }));
 
 /** A block device node: def_blk_fops ->read_iter/->write_iter → blkdev_direct_IO() (block/fops.c, R97). */
 export const blkdev_dio = directIO((k, file, iter, pos, async) => blkdev_dio_rw(k, file, iter, pos, { async }));

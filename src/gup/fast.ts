@@ -9,7 +9,7 @@ import { gup_must_unshare, type PageArray } from './gup.js';
 import { __gup_longterm_locked } from './longterm.js';
 import { armed, runToEnd, type KernelGen } from '../preempt.js';
 import { folio_has_pincount } from '../mm/folio.js';
-import { collapseInProgress, pmd_is_table } from '../vm/khugepaged.js';
+import { collapseInProgress, gupFastIrqsOff, pmd_is_table } from '../vm/khugepaged.js';
 import { PTE_SPECIAL, PTE_WRITE, FOLL_FAST_ONLY, FOLL_FORCE, FOLL_GET, FOLL_HONOR_NUMA_FAULT, FOLL_LONGTERM, FOLL_NOFAULT, FOLL_PCI_P2PDMA, FOLL_PIN, FOLL_TOUCH, FOLL_UNLOCKABLE, FOLL_WRITE } from '../include/linux/mm.js';
 import { fileById, shmem_mapping } from '../mm/filemap.js';
 
@@ -111,7 +111,9 @@ function* gup_fast(k: Kernel, mm: Mm, start: number, end: number, flags: number,
     const pmd = vma.pmd_get(k, addr);
     if (pmd) {
       const stop = Math.min((Math.floor(addr / HPAGE_PMD_SIZE) + 1) * HPAGE_PMD_SIZE, end);
-      const got = gup_fast_pmd_leaf(k, pmd, addr, stop, flags, pages, off + nr);
+      const got = pauseBeforeGrab
+        ? yield* gup_fast_pmd_leaf_preemptible(k, vma, pmd, addr, stop, flags, pages, off + nr)
+        : gup_fast_pmd_leaf(k, pmd, addr, stop, flags, pages, off + nr);
       nr += got;
       addr += got * PAGE_SIZE;
       if (addr < stop) break; // something needs the slow path
@@ -160,7 +162,12 @@ function* gup_fast_pte_range_preemptible(k: Kernel, vma: Vma, addr: number, vend
     if (flags & FOLL_WRITE && !(b & PTE_WRITE)) break;
     const folio = mem.head(pfn); // page_folio(): read before the reference is taken
     const hadPincount = folio_has_pincount(k, folio);
-    if (pause) yield { point: 'before_grab' };
+    if (pause) {
+      // The walk runs with interrupts off (gup_fast(): local_irq_save()): an IPI waits for it.
+      gupFastIrqsOff(k, vma.mm, 1);
+      yield { point: 'before_grab' };
+      gupFastIrqsOff(k, vma.mm, -1);
+    }
     if (!try_grab_folio_fast_paused(k, pfn, folio, hadPincount, 1, flags)) break;
     const head = mem.head(pfn);
     // The recheck after the grab: the PTE (since the generic walk, 2667f50e8b81) and, from v6.0
@@ -179,6 +186,43 @@ function* gup_fast_pte_range_preemptible(k: Kernel, vma: Vma, addr: number, vend
     pages[off + nr++] = pfn;
   }
   return nr;
+}
+
+/**
+ * gup_fast_pmd_leaf() with the `before_grab` yield point between reading the PMD and grabbing its
+ * folio (mm/gup.c gup_fast_pmd_leaf(), 5.x gup_huge_pmd(): the grab is of pmd_page(orig), the
+ * head seen in the PMD). After the grab the PMD is compared with what was read (in every version)
+ * and the grab dropped if it changed. Before v5.14 the grab decided BIAS or pincount from the
+ * compound page it read, and the drop from the folio it finds: after a split in between, the drop
+ * takes GUP_PIN_COUNTING_BIAS times what the grab added (c24d37322548).
+ */
+function* gup_fast_pmd_leaf_preemptible(k: Kernel, vma: Vma, pmd: PmdEntry, addr: number, end: number, flags: number,
+  pages: PageArray, off: number): KernelGen<number> {
+  // The PMD's value as read (pmdp_get_lockless()): the entry object may change in place.
+  const head = pmd.pfn;
+  const bits = pmd.bits;
+  if (flags & FOLL_WRITE && !(bits & PTE_WRITE)) return 0;
+  if (bits & PTE_SPECIAL) return 0;
+  const refs = (end - addr) / PAGE_SIZE;
+  const first = head + Math.floor((addr % HPAGE_PMD_SIZE) / PAGE_SIZE);
+  const hadPincount = folio_has_pincount(k, head);
+  gupFastIrqsOff(k, vma.mm, 1);
+  yield { point: 'before_grab' };
+  gupFastIrqsOff(k, vma.mm, -1);
+  if (!try_grab_folio_fast_paused(k, head, head, hadPincount, refs, flags)) return 0;
+  const now = vma.pmd_get(k, addr);
+  if (!now || now.pfn !== head || now.bits !== bits) {
+    k.note(`gup-fast: the PMD of ${addr.toString(16)} changed under the grab, backing off`);
+    gup_put_folio(k, head, refs, flags);
+    return 0;
+  }
+  if (!gup_fast_folio_allowed(k, head, flags) || (!(bits & PTE_WRITE) && gup_must_unshare(k, null, flags, head))) {
+    gup_put_folio(k, head, refs, flags);
+    return 0;
+  }
+  for (let j = 0; j < refs; j++) pages[off + j] = first + j;
+  k.mem.set(head, PG_referenced);
+  return refs;
 }
 
 const FAST_ALLOWED = FOLL_WRITE | FOLL_LONGTERM | FOLL_FORCE | FOLL_PIN | FOLL_GET | FOLL_FAST_ONLY | FOLL_NOFAULT |
@@ -213,7 +257,7 @@ export function* gup_fast_fallback_gen(k: Kernel, mm: Mm, start: number, nr_page
   // The test reads the lock (mm): inside a step that is in the footprint (a step that finds the
   // lock held and waits conflicts with the fork that releases it); the scheduler's own asking
   // (blockedOn) runs footprint-neutral.
-  yield { point: 'mmap_lock', waitUntil: () => { k.fp.read('mm', mm.id); return !mm.mmapWriteLocked; }, waitsFor: `mmap_lock of mm ${mm.id} (held for writing by fork)` };
+  yield { point: 'mmap_lock', waitUntil: () => { k.fp.read('mm', mm.id); return !mm.mmapWriteLocked; }, waitsFor: `mmap_lock of mm ${mm.id} (held by a stopped fork, collapse or zap)` };
   k.fp.read('mm', mm.id);
   const ret = __gup_longterm_locked(k, mm, start + nr * PAGE_SIZE, nr_pages - nr, pages,
     flags | FOLL_TOUCH | FOLL_UNLOCKABLE, nr);

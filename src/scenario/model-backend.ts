@@ -222,7 +222,7 @@ class ModelSession implements Session {
     if (!impl?.needsTask || impl.lockless) return null;
     const t = taskName === null ? [...peekTasks(this.k).values()][0] : peekTasks(this.k).get(taskName);
     // Everything else takes mmap_lock (at least for reading) on its task's mm.
-    return t?.mm.peekMmapWriteLocked() ? `mmap_lock of ${t.name}'s mm (held for writing by a paused fork)` : null;
+    return t?.mm.peekMmapWriteLocked() ? `mmap_lock of ${t.name}'s mm (held by a stopped fork, collapse or zap)` : null;
   }
 
   /** Run a paused or new operation up to its next stop, as one traced, invariant-checked step. */

@@ -23,6 +23,18 @@ export const COLLAPSE_YIELD_POINTS = ['after_isolate'] as const;
 /** PMD blocks whose PMD a running collapse has cleared (pmdp_collapse_flush()), per VMA. */
 const clearedPmds = new WeakMap<Vma, Set<number>>();
 
+/** GUP-fast walks of an mm stopped inside their interrupts-off section (local_irq_save() … local_irq_restore()). */
+const irqsOffWalks = new WeakMap<Mm, number>();
+
+/**
+ * A GUP-fast walk of mm enters (+1) or leaves (-1) a stop with interrupts off: an IPI (the
+ * collapse's tlb_remove_table_sync_one()) waits for it. Records a write of the mm.
+ */
+export function gupFastIrqsOff(k: Kernel, mm: Mm, delta: 1 | -1): void {
+  k.fp.write('mm', mm.id);
+  irqsOffWalks.set(mm, (irqsOffWalks.get(mm) ?? 0) + delta);
+}
+
 /** Some PMD of this VMA is cleared by a collapse in progress (no footprint: a hint for GUP-fast's walk). */
 export function collapseInProgress(vma: Vma): boolean {
   const s = clearedPmds.get(vma);
@@ -73,6 +85,16 @@ export function* collapse_huge_page(k: Kernel, mm: Mm, addr: number): KernelGen<
     // pmdp_collapse_flush(): from here a GUP-fast walk that reads the PMD finds it none; one that
     // read it before still walks the old page table.
     setCleared(k, vma, block, true);
+    // tlb_remove_table_sync_one() (v6.1, 2ba99c5e0881): an IPI to every CPU, which a CPU in a
+    // GUP-fast walk (interrupts off) takes only when its walk is over: no walk that read the old
+    // PMD is still going when the refcounts are checked.
+    if (k.profile.collapseSyncsGupFast) {
+      yield {
+        point: 'tlb_remove_table_sync_one',
+        waitUntil: () => { k.fp.read('mm', mm.id); return (irqsOffWalks.get(mm) ?? 0) === 0; },
+        waitsFor: 'GUP-fast walks with interrupts off to take the IPI',
+      };
+    }
     // __collapse_huge_page_isolate(): every present page must be a small anonymous folio whose
     // refcount its mappings explain; each is isolated from the LRU.
     let writable = false;

@@ -6,6 +6,38 @@ import { PG_anon, PG_anon_exclusive, PG_dirty } from '../mm/page-flags.js';
 import type { Vma } from './mm.js';
 import { PTE_DIRTY, PTE_PRESENT, PTE_SPECIAL } from '../include/linux/mm.js';
 
+/**
+ * The mmu_gather of a zap that stops before freeing (munmap/madvise `before_tlb_finish_mmu`), per
+ * kernel: while one is open, zapPte()/zapPmd() queue the mapping's reference here
+ * (__tlb_remove_page()) instead of dropping it; tlb_finish_mmu() drops them. Without one the
+ * reference is dropped at once, as if the gather were flushed right after the zap.
+ */
+const gathers = new WeakMap<Kernel, number[]>();
+
+/** tlb_gather_mmu() (mm/mmu_gather.c): from now on the zaps queue the pages they free. */
+export function tlb_gather_mmu(k: Kernel): void {
+  gathers.set(k, []);
+}
+
+/** The folio heads queued since tlb_gather_mmu() (one entry per reference); the gather is closed. */
+export function tlbGathered(k: Kernel): number[] {
+  const g = gathers.get(k) ?? [];
+  gathers.delete(k);
+  return g;
+}
+
+/** tlb_finish_mmu() → tlb_batch_pages_flush() → free_pages_and_swap_cache(): drop the queued references. */
+export function tlb_finish_mmu(k: Kernel, heads: readonly number[]): void {
+  for (const h of heads) k.mem.putRefs(h, 1);
+}
+
+/** The mapping's reference of a zapped entry: queued in an open gather, else dropped now. */
+function tlbRemovePage(k: Kernel, head: number): void {
+  const g = gathers.get(k);
+  if (g) g.push(head);
+  else k.mem.putRefs(head, 1);
+}
+
 export function setPte(k: Kernel, vma: Vma, addr: number, pfn: number, bits: number): void {
   vma.set_pte_at(k, vma.idx(addr), pfn, bits);
 }
@@ -31,7 +63,7 @@ export function zapPte(k: Kernel, vma: Vma, i: number): void {
   const head = mem.head(pfn);
   if ((bits & PTE_DIRTY) && !mem.test(head, PG_anon)) mem.set(head, PG_dirty);
   mem.mapcountAdd(pfn, -1);
-  mem.putRefs(head, 1);
+  tlbRemovePage(k, head);
 }
 
 export function zapPmd(k: Kernel, vma: Vma, block: number): void {
@@ -41,7 +73,7 @@ export function zapPmd(k: Kernel, vma: Vma, block: number): void {
   const mem = k.mem;
   if (mem.isHugeZero(e.pfn)) return;
   mem.entireMapcountAdd(e.pfn, -1);
-  mem.putRefs(e.pfn, 1);
+  tlbRemovePage(k, e.pfn);
 }
 
 export function zapRange(k: Kernel, vma: Vma, start: number, end: number): void {

@@ -5,13 +5,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pin_user_pages_fast_gen } from '../../src/gup/api.js';
-import { HPAGE_PMD_SIZE, MADV_HUGEPAGE, PAGE_SIZE } from '../../src/include/uapi.js';
+import { HPAGE_PMD_SIZE, MADV_HUGEPAGE, O_DIRECT, O_RDWR, PAGE_SIZE } from '../../src/include/uapi.js';
 import { armed, runSegment, runToEnd } from '../../src/preempt.js';
 import { collapse_huge_page } from '../../src/vm/khugepaged.js';
 import { split_huge_page } from '../../src/vm/thp-split.js';
 import { do_madvise, do_munmap } from '../../src/vm/mmap.js';
 import { translate } from '../../src/vm/access.js';
-import { kernel, mmap, write } from '../helpers.js';
+import { kernel, mmap, read, write } from '../helpers.js';
+import { fileSetup } from '../fs/fs-helpers.js';
+import { do_sys_open } from '../../src/fs/fdtable.js';
+import { ksys_pread64 } from '../../src/fs/read_write.js';
+import { blk_wait_bios, deferBioWaits, inFlight, takeDeferredBioWaits } from '../../src/block/blkdev.js';
 import { FOLL_WRITE } from '../../src/include/linux/mm.js';
 import { createTask } from '../../src/vm/mm.js';
 import type { Kernel } from '../../src/kernel.js';
@@ -136,4 +140,47 @@ test('collapse_huge_page() refuses a range with a pinned page (-EAGAIN) and leav
   assert.equal(k.step('t', 'collapse', {}, () => runToEnd(k, collapse_huge_page(k, t.mm, buf))), -11);
   assert.equal(translate(t.mm, buf), pages[0]);
   assert.equal(t.mm.mmapWriteLocked, false);
+});
+
+test('6.1+: the collapse\'s IPI waits for a GUP-fast walk stopped with interrupts off (2ba99c5e0881); 6.0 does not wait', () => {
+  for (const [profile, waits] of [['6.0', false], ['6.1', true], ['current', true]] as const) {
+    const k = kernel(profile, { normal: 8 << 20, thp: 'madvise' });
+    const t = createTask(k, 't');
+    const buf = mmap(k, t, HPAGE_PMD_SIZE);
+    write(k, t, buf, 2 * PAGE_SIZE, 7);
+    do_madvise(k, t.mm, buf, HPAGE_PMD_SIZE, MADV_HUGEPAGE);
+    const pages = [-1];
+    const gup = pin_user_pages_fast_gen(k, t, buf, 1, FOLL_WRITE, pages);
+    assert.equal((seg(k, 'pin_user_pages_fast', gup, BEFORE_GRAB) as { at?: { point: string } }).at?.point, 'before_grab');
+    const col = collapse_huge_page(k, t.mm, buf);
+    const c = seg(k, 'collapse_huge_page', col, new Set(['after_isolate']));
+    assert.equal(!c.done && c.at.point, waits ? 'tlb_remove_table_sync_one' : 'after_isolate', profile);
+    if (!waits) continue;
+    // GUP-fast finds the PMD cleared after its grab, backs off and leaves its walk; its slow path
+    // waits for the collapse's mmap_lock, and the collapse's IPI now returns.
+    const g = seg(k, 'pin_user_pages_fast:resume', gup, BEFORE_GRAB);
+    assert.equal(!g.done && g.at.point, 'mmap_lock', profile);
+    assert.deepEqual(k.step('t', 'collapse', {}, () => runSegment(col, new Set(), !c.done ? c.at : null)), { done: true, value: 0 });
+    assert.deepEqual(k.step('t', 'gup', {}, () => runSegment(gup, new Set(), !g.done ? g.at : null)), { done: true, value: 1 });
+    assert.equal(pages[0], translate(t.mm, buf), `${profile}: the pin is of the THP the task maps`);
+  }
+});
+
+test('bio_wait defers only the direct read\'s own wait: the writeback it starts with (kiocb_write_and_wait()) is waited for in place', () => {
+  // A dirty cached page in the range, then an O_DIRECT pread with the wait deferred.
+  const { k, t, addr } = fileSetup({ pages: 1, value: 3 });
+  const buf = mmap(k, t, PAGE_SIZE);
+  const fd = do_sys_open(k, t, 'data', O_RDWR | O_DIRECT);
+  assert.ok(fd >= 0);
+  assert.ok(addr > 0);
+  deferBioWaits(k);
+  const r = ksys_pread64(k, t, fd, buf, PAGE_SIZE, 0);
+  const bios = takeDeferredBioWaits(k);
+  assert.equal(r, PAGE_SIZE);
+  assert.equal(bios.length, 1, 'the read\'s bio, not the writeback\'s');
+  assert.equal(bios[0].op, 'REQ_OP_READ');
+  assert.equal(inFlight(k), 1, 'the writeback completed before the read was submitted');
+  blk_wait_bios(k, bios);
+  assert.equal(inFlight(k), 0);
+  assert.equal(read(k, t, buf), 3, 'the read saw the data the writeback put on disk');
 });

@@ -15,6 +15,10 @@ import { ScenarioError, type Value } from '../backend.js';
 import { bool, int, name, str, value, type Arg } from '../args.js';
 import { op, query, ret, task, type Ctx, type OpImpl, type QueryImpl } from './common.js';
 import { files } from '../../mm/filemap.js';
+import { blk_wait_bios, deferBioWaits, takeDeferredBioWaits } from '../../block/blkdev.js';
+
+/** Yield point of a synchronous O_DIRECT read: its bios submitted, waiting for them. */
+const SYNC_DIO_YIELD_POINTS = ['bio_wait'] as const;
 
 const OPEN_FLAGS: Readonly<Record<string, number>> = { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_DIRECT };
 
@@ -106,6 +110,29 @@ export const FS_OPS: OpImpl[] = [
     source: 'fs/read_write.c ksys_pread64(), mm/filemap.c filemap_read()', needsTask: true,
     args: { ...RW_ARGS, offset: int() },
     run: (c, a) => ret(ksys_pread64(c.k, task(c), a.fd, a.buf, a.count, a.offset)),
+    yieldPoints: SYNC_DIO_YIELD_POINTS,
+    // An O_DIRECT read stops where it waits for its bios (fs/iomap/direct-io.c __iomap_dio_rw():
+    // the blk_io_schedule() loop until dio->submit.waiter is cleared; fs/direct-io.c
+    // dio_await_completion()): the bios are in flight, the device (blk_complete) or the
+    // continuing read completes them. Everything a read does after the wait only computes its
+    // return value from what the submission knew, so the model runs that tail before the stop;
+    // a write's tail (i_size growth, invalidating the written range) must follow the wait, so
+    // pwrite has no such stop.
+    *steps(c, a) {
+      deferBioWaits(c.k);
+      let r: number;
+      let bios;
+      try {
+        r = ksys_pread64(c.k, task(c), a.fd, a.buf, a.count, a.offset);
+      } finally {
+        bios = takeDeferredBioWaits(c.k);
+      }
+      if (bios.length > 0) {
+        yield { point: 'bio_wait' };
+        blk_wait_bios(c.k, bios);
+      }
+      return ret(r);
+    },
   }),
   op({
     name: 'pwrite', summary: 'pwrite64(fd, buf, count, offset): bytes written from user memory at buf, or -errno',

@@ -14,11 +14,12 @@ import { GUP_FAST_YIELD_POINTS } from '../../gup/fast.js';
 import { runToEnd, type KernelGen } from '../../preempt.js';
 import { collapse_huge_page, COLLAPSE_YIELD_POINTS } from '../../vm/khugepaged.js';
 import { split_huge_page } from '../../vm/thp-split.js';
+import { tlb_finish_mmu, tlb_gather_mmu, tlbGathered } from '../../vm/pgtable.js';
 import { folio_isolate_lru, folio_putback_lru, migrate_folio } from '../../vm/migrate.js';
 import { do_madvise, do_mmap, do_mprotect, do_munmap } from '../../vm/mmap.js';
 import { bool, flags, handle, int, missing, name, oneOf, type ArgsOf } from '../args.js';
 import { op, pfn, ret, task, taskNamed, type Ctx, type OpImpl } from './common.js';
-import { ScenarioError } from '../backend.js';
+import { ScenarioError, type StepOutcome } from '../backend.js';
 import { peekTasks } from '../../vm/mm.js';
 import { files, registerFile } from '../../mm/filemap.js';
 import { dmaWritePage } from '../../drivers/device.js';
@@ -93,6 +94,38 @@ const hasPin = (c: Ctx) => c.k.profile.pinApi;
 const RELEASE_ARGS = { pages: handle(), npages: int().optional() };
 const npagesOf = (a: ArgsOf<typeof RELEASE_ARGS>) => a.npages ?? a.pages.length;
 
+/** Yield point of a zap (munmap, MADV_DONTNEED): the PTEs cleared, their pages not freed yet. */
+const ZAP_YIELD_POINTS = ['before_tlb_finish_mmu'] as const;
+
+/**
+ * A call that zaps page tables, stoppable between clearing the PTEs and freeing their pages
+ * (mm/memory.c zap_pte_range() queues each page in the mmu_gather; mm/mmu_gather.c
+ * tlb_finish_mmu() frees them after the TLB flush). While stopped the mm's mmap_lock counts as held
+ * for writing: munmap holds it so (or downgraded to reading), MADV_DONTNEED for reading; the
+ * model has one kind of holder, so readers wait too, which loses interleavings and adds none.
+ */
+function* zapping(c: Ctx, call: () => number): KernelGen<StepOutcome> {
+  const mm = task(c).mm;
+  tlb_gather_mmu(c.k);
+  let r: number;
+  let heads: number[];
+  try {
+    r = call();
+  } finally {
+    heads = tlbGathered(c.k);
+  }
+  if (heads.length > 0) {
+    mm.mmapWriteLocked = true;
+    try {
+      yield { point: 'before_tlb_finish_mmu' };
+    } finally {
+      mm.mmapWriteLocked = false;
+    }
+    tlb_finish_mmu(c.k, heads);
+  }
+  return ret(r);
+}
+
 export const MM_OPS: OpImpl[] = [
   op({
     name: 'mmap', summary: 'mmap(): returns the address or -errno', source: 'mm/mmap.c do_mmap()', needsTask: true,
@@ -110,6 +143,8 @@ export const MM_OPS: OpImpl[] = [
     name: 'munmap', summary: 'munmap()', source: 'mm/mmap.c do_munmap()', needsTask: true,
     args: { addr: int(), length: int() },
     run: (c, a) => ret(do_munmap(c.k, task(c).mm, a.addr, a.length)),
+    yieldPoints: ZAP_YIELD_POINTS,
+    steps: (c, a) => zapping(c, () => do_munmap(c.k, task(c).mm, a.addr, a.length)),
   }),
   op({
     name: 'mprotect', summary: 'mprotect()', source: 'mm/mprotect.c', needsTask: true,
@@ -120,6 +155,8 @@ export const MM_OPS: OpImpl[] = [
     name: 'madvise', summary: 'madvise(): DONTNEED, DONTFORK, DOFORK, HUGEPAGE, NOHUGEPAGE, WIPEONFORK', source: 'mm/madvise.c',
     needsTask: true, args: { addr: int(), length: int(), advice: int().constants('MADV_') },
     run: (c, a) => ret(do_madvise(c.k, task(c).mm, a.addr, a.length, a.advice)),
+    yieldPoints: ZAP_YIELD_POINTS,
+    steps: (c, a) => zapping(c, () => do_madvise(c.k, task(c).mm, a.addr, a.length, a.advice)),
   }),
   op({
     name: 'write', summary: 'a CPU store of a content token into every page of a range (faults like user space)',
