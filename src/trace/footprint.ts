@@ -63,6 +63,12 @@ class RunSet {
     return out;
   }
 
+  /** Forget every run; the arrays are kept for the next step (no allocation per step). */
+  reset(): void {
+    this.lo.length = 0;
+    this.hi.length = 0;
+  }
+
   /** Each run as added to `sink` (unsorted, possibly overlapping). */
   visit(sink: FootprintSink, write: boolean, kind: string): void {
     const lo = this.lo, hi = this.hi;
@@ -72,6 +78,10 @@ class RunSet {
   get empty(): boolean {
     return this.lo.length === 0;
   }
+}
+
+function resetSet(s: RunSet): void {
+  s.reset();
 }
 
 function rawSide(m: Map<ObjKind, RunSet>): Record<string, Array<[number, number]>> {
@@ -135,11 +145,10 @@ export class Footprint {
     return this.w.get('folio')?.rawRuns() ?? [];
   }
 
+  /** Start a new footprint: the run sets stay in the maps, emptied (a step re-uses them). */
   clear(): void {
-    this.r.clear();
-    this.w.clear();
-    this.rFolio = null;
-    this.wFolio = null;
+    this.r.forEach(resetSet);
+    this.w.forEach(resetSet);
   }
 
   /** Every run (unsorted, unmerged) into `sink`, reads then writes: toRawJSON() without the object. */
