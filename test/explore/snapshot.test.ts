@@ -99,12 +99,13 @@ test('every schedule of every catalogue race is the same restored from a snapsho
   }
 });
 
-test('random real-model scenarios: restored = replayed, schedule by schedule', () => {
+test('random real-model scenarios (also longer actors, older profiles): restored = replayed, schedule by schedule', () => {
   let compared = 0;
+  const profiles = ['current', '5.9', '6.2', '5.19'];
   for (let seed = 7000; seed < 7040; seed++) {
-    const scn = loadScenario(randomScenario(seed), `random-${seed}.yaml`, backend);
+    const scn = loadScenario(randomScenario(seed, seed % 5 === 0 ? { maxTemplates: 3 } : {}), `random-${seed}.yaml`, backend);
     try {
-      compared += compare(scn, 'current', seed % 4 === 0);
+      compared += compare(scn, profiles[seed % profiles.length], seed % 4 === 0);
     } catch (e) {
       if (e instanceof assert.AssertionError) throw new Error(`seed ${seed}: ${e.message}`);
       throw e;
