@@ -201,6 +201,16 @@ export class GraphSnapshot {
       const m = maps[i];
       const ks = this.mapKeys[i];
       const vs = this.mapVals[i];
+      if (m.size === ks.length) {
+        // Unchanged (same entries in the same order) is the common case: leave it (clear() and
+        // refilling allocate a new table).
+        let j = 0;
+        for (const k of m.keys()) {
+          if (k !== ks[j] || m.get(k) !== vs[j]) break;
+          j++;
+        }
+        if (j === ks.length) continue;
+      }
       m.clear();
       for (let j = 0; j < ks.length; j++) m.set(ks[j], vs[j]);
     }
