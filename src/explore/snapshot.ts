@@ -14,7 +14,7 @@
 // comparing every restored schedule with a replayed one), frozen objects (ops tables, profiles,
 // constants: they cannot change), and whatever the caller names as shared (the scenario's syntax
 // tree, the backend). Something that cannot be saved (a generator: an operation paused at a yield
-// point; a WeakMap, a Promise) makes capture() return null, and the caller replays instead.
+// point; a WeakMap, a Promise, a Date) makes capture() return null, and the caller replays instead.
 
 type Obj = Record<string | symbol, unknown>;
 type Typed = Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array | BigInt64Array | BigUint64Array;
@@ -144,7 +144,8 @@ export class GraphSnapshot {
         snap.setVals.push(vs);
         continue;
       }
-      if (x instanceof WeakMap || x instanceof WeakSet || x instanceof WeakRef || x instanceof Promise) return snap.refuse(x.constructor.name);
+      // State in internal slots, which no walk of properties sees:
+      if (x instanceof WeakMap || x instanceof WeakSet || x instanceof WeakRef || x instanceof Promise || x instanceof Date) return snap.refuse(x.constructor.name);
       const proto = Object.getPrototypeOf(x) as object | null;
       if (proto !== null && Object.getPrototypeOf(proto) === GeneratorProto) return snap.refuse('a generator (an operation paused at a yield point)');
       const keys = Reflect.ownKeys(x);

@@ -136,4 +136,7 @@ test('a snapshot refuses what it cannot restore (a paused generator), so the exp
   const gen = (function* () { yield 1; })();
   assert.equal(GraphSnapshot.capture([{ gen }]), null);
   assert.match(GraphSnapshot.lastRefusal(), /generator/);
+  assert.equal(GraphSnapshot.capture([{ when: new Date(0) }]), null);
+  assert.equal(GraphSnapshot.capture([{ m: new WeakMap() }]), null);
+  assert.ok(GraphSnapshot.capture([{ ops: Object.freeze({ f: () => 1 }), n: 1 }]));
 });
