@@ -9,7 +9,7 @@ import { MAP_ANONYMOUS, MAP_POPULATE, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WR
 import { Kernel } from '../src/kernel.js';
 import { PhysMem } from '../src/mm/memory.js';
 import { do_mmap } from '../src/vm/mmap.js';
-import { exploreBench, parallelBench, printExploreRows, printParallelRow } from './explore.js';
+import { actorsBench, exploreBench, parallelBench, printActorsRows, printExploreRows, printParallelRows } from './explore.js';
 import { kernelColumn, type KernelRow } from './kernel.js';
 import { FOLL_LONGTERM, FOLL_WRITE } from '../src/include/linux/mm.js';
 import { createTask } from '../src/vm/mm.js';
@@ -75,9 +75,10 @@ async function main(): Promise<void> {
   const noKernel = process.argv.includes('--no-kernel');
   if (process.argv.includes('--explore-only')) {
     const rows = exploreBench();
+    const actors = actorsBench();
     const par = await parallelBench();
-    if (json) console.log(JSON.stringify({ explore: rows, parallel: par }, null, 2));
-    else { printExploreRows(rows); printParallelRow(par); }
+    if (json) console.log(JSON.stringify({ explore: rows, actors, parallel: par }, null, 2));
+    else { printExploreRows(rows); printActorsRows(actors); printParallelRows(par); }
     return;
   }
   // The explorer first: its small kernels should not pay for the 1 GiB heaps of the pin cases.
@@ -109,7 +110,7 @@ async function main(): Promise<void> {
   }
   console.log('bytes/page = folio table (26) + page tables of the mapping; THP kernel unpin includes no per-page work (coalesced at registration).');
   if (explore.length) printExploreRows(explore);
-  if (parallel) printParallelRow(parallel);
+  if (parallel) printParallelRows(parallel);
 }
 
 await main();

@@ -184,12 +184,13 @@ export async function exploreCommand(cmd: 'explore' | 'replay', io: ExploreIo, b
       const onSchedule = () => progress.update(++seen);
       const bound = preemptionBound !== undefined && mode !== 'pct' ? { preemptionBound } : {};
       let r: ExploreResult;
+      let workers = 0;
       if (jobs > 1) {
-        r = await exploreParallel({ file: path, profile }, p, {
+        ({ workers, ...r } = await exploreParallel({ file: path, profile }, p, {
           jobs, mode: mode as 'dpor' | 'exhaustive' | 'pct', opts: bound,
           ...(mode === 'pct' && { pct: { seed, runs: runs ?? 100, ...(depth !== undefined && { depth }) } }),
           onProgress: (n, done, total) => progress.update(n, `, ${done}/${total} subtrees, ${jobs} workers`),
-        });
+        }));
       } else {
         const opts = { ...bound, ...(runs !== undefined && mode !== 'pct' && { maxSchedules: runs }), onSchedule };
         r = mode === 'dpor' ? exploreDpor(p, opts) : mode === 'exhaustive' ? exploreExhaustive(p, opts)
@@ -235,7 +236,7 @@ export async function exploreCommand(cmd: 'explore' | 'replay', io: ExploreIo, b
           ? (asExpected ? ' (expected: the file says it fails here)' : ` (UNEXPECTED: the file expects a failure containing ${quoted(want.text)})`)
           : (asExpected ? '' : ' (UNEXPECTED: the file expects every schedule to pass here)');
         io.out(`${verdict} ${name} [${profile}] ${mode}${how}: ${r.schedulesRun} schedules run${traced}, ${r.schedulesPruned} pruned, `
-          + `${r.distinctEndStates} distinct end states, ${Math.round(r.elapsedMs)} ms${jobs > 1 ? ` (${jobs} workers)` : ''}${note}\n`);
+          + `${r.distinctEndStates} distinct end states, ${Math.round(r.elapsedMs)} ms${jobs > 1 ? (workers > 0 ? ` (${workers} workers)` : ' (one thread: the search ended before workers were worth starting)') : ''}${note}\n`);
         if (minimal) io.out(`  schedule: ${minimal.schedule}\n${cex ? printableLines(formatCounterexample(cex, '    ')) : `  ${printable(minimal.message, 600)}\n`}`);
       }
     } catch (e) {

@@ -5,6 +5,9 @@
 
 import { Worker } from 'node:worker_threads';
 import type { ExploreResult, Footprint, Program } from './program.js';
+import { exploreDpor } from './dpor.js';
+import { exploreExhaustive } from './exhaustive.js';
+import { explorePct } from './pct.js';
 import { mergeResults, splitTree, type SplitMode, type Subtree } from './split.js';
 
 /** What a worker needs to rebuild the program: a multi-actor scenario file on one profile. */
@@ -48,18 +51,52 @@ export interface ParallelOptions {
   onProgress?: (schedules: number, done: number, total: number) => void;
   /** the worker module (default: the scenario worker next to this file) */
   workerUrl?: URL;
+  /**
+   * Schedules this thread runs before any worker starts (default PROBE_SCHEDULES; 0: start the
+   * workers at once). A search that ends within them is answered without workers.
+   */
+  probeSchedules?: number;
 }
 
+/**
+ * A worker is a new V8 isolate: it loads the model and warms its JIT up before it runs as fast as
+ * this thread (about 0.1-0.3 s here). A search shorter than that is faster on one thread, so the
+ * first PROBE_SCHEDULES schedules (about 0.05-0.1 s at 20-50k schedules/s) run here, and workers
+ * start only if the search is still going. A count, not a time, so that the answer (which search
+ * ran, which counterexample) is the same on every run.
+ */
+export const PROBE_SCHEDULES = 3000;
+
+/** An ExploreResult that says how many worker threads it took. */
+export type ParallelResult = ExploreResult & { workers: number };
+
 /** Explore `p` (built from `spec`, which the workers rebuild) with `jobs` worker threads. */
-export async function exploreParallel(spec: ProgramSpec, p: Program, o: ParallelOptions): Promise<ExploreResult> {
+export async function exploreParallel(spec: ProgramSpec, p: Program, o: ParallelOptions): Promise<ParallelResult> {
   const t0 = performance.now();
   let tasks: WireTask[];
   let pruned = 0;
+  const probe = o.probeSchedules ?? PROBE_SCHEDULES;
+  // PCT: the runs this thread made before the workers start (their results come first).
+  let head: ExploreResult | null = null;
+  if (probe > 0 && o.mode !== 'pct') {
+    // The whole search, capped: if it ends within the cap, it is the one-thread answer.
+    const capped = { ...o.opts, maxSchedules: probe };
+    const r = o.mode === 'dpor' ? exploreDpor(p, capped) : exploreExhaustive(p, capped);
+    if (r.verdict !== 'incomplete') return { ...r, elapsedMs: performance.now() - t0, workers: 0 };
+  }
   if (o.mode === 'pct') {
     const runs = o.pct?.runs ?? 100;
-    const chunk = Math.max(1, Math.ceil(runs / (o.jobs * 8)));
+    let start = 0;
+    if (probe > 0) {
+      // Runs are numbered and independent: this thread makes the first ones, the workers the rest.
+      start = Math.min(runs, probe);
+      const pc: PctWire = o.pct ?? { seed: 0 };
+      head = explorePct(p, { seed: pc.seed, runs: start, ...(pc.depth !== undefined && { depth: pc.depth }), ...(o.opts.all !== undefined && { all: o.opts.all }) });
+      if (start === runs || (head.failure && !o.opts.all)) return { ...head, elapsedMs: performance.now() - t0, workers: 0 };
+    }
+    const chunk = Math.max(1, Math.ceil((runs - start) / (o.jobs * 8)));
     tasks = [];
-    for (let first = 0; first < runs; first += chunk) tasks.push({ index: tasks.length, runs: { first, count: Math.min(chunk, runs - first) } });
+    for (let first = start; first < runs; first += chunk) tasks.push({ index: tasks.length, runs: { first, count: Math.min(chunk, runs - first) } });
   } else {
     const split = splitTree(p, {
       // (no sleep sets under a bound: bounded DPOR runs without them, dpor.ts)
@@ -80,6 +117,7 @@ export async function exploreParallel(spec: ProgramSpec, p: Program, o: Parallel
   const url = o.workerUrl ?? new URL('./scenario-worker.js', import.meta.url);
   const workers: Worker[] = [];
 
+  const n = Math.max(1, Math.min(o.jobs, tasks.length));
   await new Promise<void>((resolve, reject) => {
     let settled = false;
     const settle = (err?: Error) => {
@@ -100,7 +138,6 @@ export async function exploreParallel(spec: ProgramSpec, p: Program, o: Parallel
       }
     };
     if (tasks.length === 0) { settle(); return; }
-    const n = Math.max(1, Math.min(o.jobs, tasks.length));
     for (let i = 0; i < n; i++) {
       const w = new Worker(url, { workerData: init });
       workers.push(w);
@@ -129,5 +166,7 @@ export async function exploreParallel(spec: ProgramSpec, p: Program, o: Parallel
     }
   });
   const upTo = all ? tasks.length : Math.min(firstFail + 1, tasks.length);
-  return mergeResults(results.slice(0, upTo) as ExploreResult[], pruned, all, performance.now() - t0);
+  const merged = results.slice(0, upTo) as ExploreResult[];
+  if (head) merged.unshift(head);
+  return { ...mergeResults(merged, pruned, all, performance.now() - t0), workers: tasks.length === 0 ? 0 : n };
 }

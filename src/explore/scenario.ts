@@ -9,6 +9,7 @@ import { namesIn } from '../scenario/expr.js';
 import { Runner, type Verdict } from '../scenario/run.js';
 import type { Execution, Footprint, Program, StepResult } from './program.js';
 import type { FootprintSink } from '../trace/footprint.js';
+import { GraphSnapshot } from './snapshot.js';
 
 /** Above this many folio PFNs in one step, the step's folio footprint is the coarse id `folio:*`. */
 export const FOLIO_ID_CAP = 4096;
@@ -135,6 +136,10 @@ export interface ScenarioProgram extends Program {
   lastTrace(): unknown;
   /** The verdicts of the most recent execution (its failing checks, for traces and reports). */
   lastVerdicts(): readonly Verdict[];
+  /** The runner of the most recent execution (the snapshot tests compare its whole state). */
+  lastRunner(): Runner | null;
+  /** What a schedule's restore writes (null: no snapshot taken, schedules replay the setup). */
+  snapshotCensus(): ReturnType<GraphSnapshot['census']> | null;
 }
 
 export interface ScenarioProgramOptions {
@@ -143,6 +148,12 @@ export interface ScenarioProgramOptions {
    * the backend's explore mode: footprints only, invariants checked on what each step touched.
    */
   trace?: boolean;
+  /**
+   * Restore a snapshot of the state after the setup for each schedule instead of replaying the
+   * setup on a new session (default true; off with trace, and when the state cannot be captured,
+   * snapshot.ts). Off: every schedule starts from scratch (the tests compare the two).
+   */
+  snapshot?: boolean;
 }
 
 export function scenarioProgram(scn: Scenario, backend: Backend, profile: string, opts: ScenarioProgramOptions = {}): ScenarioProgram {
@@ -162,20 +173,32 @@ export function scenarioProgram(scn: Scenario, backend: Backend, profile: string
   const allowWarns = scn.explore?.allowWarns ?? [];
 
   let last: Runner | null = null;
+  // The state after the setup (the first schedule captures it), restored for every later one.
+  let snapshots = !opts.trace && opts.snapshot !== false;
+  let base: { snap: GraphSnapshot; runner: Runner; stopped: boolean } | null = null;
   return {
     actors: actors.map((a) => a.name),
     lastTrace: () => last?.current.trace() ?? null,
     lastVerdicts: () => last?.verdictsSoFar ?? [],
+    lastRunner: () => last,
+    snapshotCensus: () => base?.snap.census() ?? null,
     start(): Execution {
-      const runner = new Runner(scn, backend, profile, false, { lightweight: !opts.trace });
+      let runner: Runner;
+      let stopped = false;
+      if (base !== null) {
+        base.snap.restore();
+        runner = base.runner;
+        stopped = base.stopped;
+      } else {
+        runner = new Runner(scn, backend, profile, false, { lightweight: !opts.trace });
+        runner.begin();
+        for (const s of setup) {
+          if (runner.runStep(s)) { stopped = true; break; }
+        }
+      }
       last = runner;
-      runner.begin();
       const session = runner.current;
       const direct = !opts.trace && session.takeFootprint !== undefined;
-      let stopped = false;
-      for (const s of setup) {
-        if (runner.runStep(s)) { stopped = true; break; }
-      }
       const setupFailure = runner.verdictsSoFar.find((v) => !v.ok);
       const next = actors.map(() => 0);
       let seen = direct ? 0 : (session.trace() as { events: unknown[] }).events.length;
@@ -183,6 +206,13 @@ export function scenarioProgram(scn: Scenario, backend: Backend, profile: string
         if (session.takeFootprintRuns) session.takeFootprintRuns(new IdCollector());
         else session.takeFootprint!();
       }
+      if (base === null && snapshots && direct) {
+        // The state after the setup, for the next schedules (the setup's footprint taken first).
+        const snap = GraphSnapshot.capture([runner], [scn, backend]);
+        if (snap) base = { snap, runner, stopped };
+        else snapshots = false;
+      }
+      const dispose = () => { if (!opts.trace && base === null) session.dispose?.(); };
       let verdictsSeen = runner.verdictsSoFar.length;
       let final: string | null = null;
       const written = new Set<string>();
@@ -260,7 +290,7 @@ export function scenarioProgram(scn: Scenario, backend: Backend, profile: string
           if (failure === null) return { footprint: fp };
           // The execution ends here: keep its end state, then recycle its memory.
           final = snapshot();
-          if (!opts.trace) session.dispose?.();
+          dispose();
           return { footprint: fp, failure: `${actors[a].name}: ${failure}` };
         },
         finalState: () => final ?? snapshot(),
@@ -274,7 +304,7 @@ export function scenarioProgram(scn: Scenario, backend: Backend, profile: string
               const st = actors[a].steps[next[a]];
               return `${n}: ${session.blockedOn?.(n, runner.taskOfStep(st), mid[a] || st.kind !== 'op' ? null : st.op) ?? `waits for ${actors[a].needs[next[a]].join(', ')}`}`;
             });
-            if (!opts.trace) session.dispose?.();
+            dispose();
             return `deadlock: ${stuck.join(', ')} can never run (${why.join('; ')})`;
           }
           // finally: runs once every actor is done (not after a BUG stopped the run).
@@ -287,14 +317,14 @@ export function scenarioProgram(scn: Scenario, backend: Backend, profile: string
           final = snapshot();
           const early = finalBad ? failureOf(finalBad) : bug && !bug.expected && !stopped ? `BUG: ${bug.message}` : unexpectedWarn();
           if (early !== null) {
-            if (!opts.trace) session.dispose?.();
+            dispose();
             return `finally: ${early}`;
           }
           before = runner.verdictsSoFar.length;
           const res = runner.end();
           const bad = res.verdicts.slice(before).find((v) => !v.ok) ?? res.verdicts.find((v) => !v.ok);
           const warnEnd = bad ? null : unexpectedWarn();
-          if (!opts.trace) session.dispose?.();
+          dispose();
           if (bad) return failureOf(bad);
           return warnEnd ? `teardown: ${warnEnd}` : null;
         },

@@ -37,9 +37,14 @@ export interface Gfp {
 export const GFP_HIGHUSER_MOVABLE: Gfp = { movable: true, name: 'GFP_HIGHUSER_MOVABLE' };
 export const GFP_KERNEL: Gfp = { movable: false, name: 'GFP_KERNEL' };
 
-/** gfp | __GFP_NOWARN */
+/** gfp | __GFP_NOWARN, made once per mask (by name and movability): an allocation asks for it each time. */
+const NOWARN: [Map<string, Gfp>, Map<string, Gfp>] = [new Map(), new Map()];
 export function gfpNowarn(gfp: Gfp): Gfp {
-  return { ...gfp, nowarn: true, name: `${gfp.name}|__GFP_NOWARN` };
+  if (gfp.nowarn) return gfp;
+  const m = NOWARN[gfp.movable ? 1 : 0];
+  let g = m.get(gfp.name);
+  if (!g) m.set(gfp.name, (g = Object.freeze({ movable: gfp.movable, nowarn: true, name: `${gfp.name}|__GFP_NOWARN` })));
+  return g;
 }
 
 /**

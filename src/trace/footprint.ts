@@ -20,11 +20,14 @@ export interface FootprintSink {
 }
 
 class RunSet {
-  private lo: number[] = [];
-  private hi: number[] = [];
+  // Runs [lo[i], hi[i]] for i < n; the arrays keep their capacity across reset() (a step re-uses
+  // them: truncating an array's length is a slow builtin call, a count is a store).
+  private readonly lo: number[] = [];
+  private readonly hi: number[] = [];
+  private n = 0;
 
   add(id: number): void {
-    const n = this.lo.length;
+    const n = this.n;
     if (n > 0) {
       const h = this.hi[n - 1];
       if (id >= this.lo[n - 1] && id <= h) return;
@@ -36,10 +39,15 @@ class RunSet {
       // the last catches the repeats, so the set does not grow by one run per access.
       if (n > 1 && id >= this.lo[n - 2] && id <= this.hi[n - 2]) return;
     }
-    this.lo.push(id);
-    this.hi.push(id);
+    if (n < this.lo.length) {
+      this.lo[n] = id;
+      this.hi[n] = id;
+    } else {
+      this.lo.push(id);
+      this.hi.push(id);
+    }
+    this.n = n + 1;
   }
-
 
   addRange(lo: number, hi: number): void {
     for (let i = lo; i <= hi; i++) this.add(i);
@@ -47,7 +55,7 @@ class RunSet {
 
   /** Merged, sorted [lo, hi] runs. */
   runs(): Array<[number, number]> {
-    const r = this.lo.map((l, i): [number, number] => [l, this.hi[i]]).sort((a, b) => a[0] - b[0]);
+    const r = this.rawRuns().sort((a, b) => a[0] - b[0]);
     const out: Array<[number, number]> = [];
     for (const [l, h] of r) {
       const last = out[out.length - 1];
@@ -59,21 +67,30 @@ class RunSet {
 
   /** The runs as added (unsorted, possibly overlapping): enough for building id sets. */
   rawRuns(): Array<[number, number]> {
-    const lo = this.lo, hi = this.hi;
-    const out = new Array<[number, number]>(lo.length);
-    for (let i = 0; i < lo.length; i++) out[i] = [lo[i], hi[i]];
+    const lo = this.lo, hi = this.hi, n = this.n;
+    const out = new Array<[number, number]>(n);
+    for (let i = 0; i < n; i++) out[i] = [lo[i], hi[i]];
     return out;
+  }
+
+  /** Forget every run; the arrays are kept for the next step (no allocation per step). */
+  reset(): void {
+    this.n = 0;
   }
 
   /** Each run as added to `sink` (unsorted, possibly overlapping). */
   visit(sink: FootprintSink, write: boolean, kind: string): void {
-    const lo = this.lo, hi = this.hi;
-    for (let i = 0; i < lo.length; i++) sink.run(write, kind, lo[i], hi[i]);
+    const lo = this.lo, hi = this.hi, n = this.n;
+    for (let i = 0; i < n; i++) sink.run(write, kind, lo[i], hi[i]);
   }
 
   get empty(): boolean {
-    return this.lo.length === 0;
+    return this.n === 0;
   }
+}
+
+function resetSet(s: RunSet): void {
+  s.reset();
 }
 
 function rawSide(m: Map<ObjKind, RunSet>): Record<string, Array<[number, number]>> {
@@ -137,11 +154,10 @@ export class Footprint {
     return this.w.get('folio')?.rawRuns() ?? [];
   }
 
+  /** Start a new footprint: the run sets stay in the maps, emptied (a step re-uses them). */
   clear(): void {
-    this.r.clear();
-    this.w.clear();
-    this.rFolio = null;
-    this.wFolio = null;
+    this.r.forEach(resetSet);
+    this.w.forEach(resetSet);
   }
 
   /** Every run (unsorted, unmerged) into `sink`, reads then writes: toRawJSON() without the object. */
