@@ -25,6 +25,15 @@ import { capable_ipc_lock, memlock, memlockLimitPages } from './memlock.js';
 import { VM_HUGETLB, FOLL_LONGTERM, FOLL_WRITE } from '../include/linux/mm.js';
 import { shmem_mapping } from '../mm/filemap.js';
 import type { BvecSeg } from '../lib/iov_iter/uio.js';
+import { runToEnd, type KernelGen } from '../preempt.js';
+
+/**
+ * Yield point of IORING_REGISTER_BUFFERS, per buffer: its pages pinned (io_pin_pages(); before
+ * v6.5 pin_user_pages() and the VMA check under mmap_read_lock, which is dropped here), not yet
+ * coalesced nor charged (io_buffer_account_pin(), v5.10+; before v5.10 the charge came first).
+ * io_uring/rsrc.c io_sqe_buffer_register() (fs/io_uring.c before v5.19).
+ */
+export const IO_URING_REGISTER_YIELD_POINTS = ['after_pin_pages'] as const;
 
 /** io_buffer_validate(): "arbitrary limit, but we need something" — one buffer is at most 1 GiB (SZ_1G). */
 export const IO_MAX_BUFFER_LEN = 2 ** 30;
@@ -57,6 +66,8 @@ export class IoRing {
   private buf_table: (MappedUbuf | null)[] | null = null;
   /** io_ring_ctx_free() ran. */
   private is_dead = false;
+  /** ctx->uring_lock is held by an io_uring_register() call (a plain field: snapshots copy it). */
+  private uring_lock = false;
   constructor(
     private readonly mem: PhysMem,
     /** A per-kernel number for traces and holder labels (the ring's fd differs from task to task). */
@@ -87,6 +98,18 @@ export class IoRing {
   set dead(v: boolean) {
     this.mem.fp?.write('ring', this.id);
     this.is_dead = v;
+  }
+
+  /** ctx->uring_lock held (records a read of the ring). */
+  get locked(): boolean {
+    this.mem.fp?.read('ring', this.id);
+    return this.uring_lock;
+  }
+
+  /** mutex_lock()/mutex_unlock() of ctx->uring_lock (records a write). */
+  set locked(v: boolean) {
+    this.mem.fp?.write('ring', this.id);
+    this.uring_lock = v;
   }
 
   /** For observers (queries, the scenario's holder labels): records nothing. */
@@ -177,6 +200,15 @@ interface Iov {
  * buffer registered by the call is released again (io_sqe_buffers_unregister()).
  */
 export function io_sqe_buffers_register(k: Kernel, current: Task, ring: IoRing, iovs: readonly Iov[]): number {
+  return runToEnd(k, io_sqe_buffers_register_gen(k, current, ring, iovs));
+}
+
+/**
+ * io_sqe_buffers_register() with its yield point `after_pin_pages` per buffer. The caller holds
+ * ctx->uring_lock (io_uring_register(): __io_uring_register() runs under it), so no other
+ * registration or unregistration of the ring runs in the window.
+ */
+export function* io_sqe_buffers_register_gen(k: Kernel, current: Task, ring: IoRing, iovs: readonly Iov[]): KernelGen<number> {
   const sw = driverSwitches(k.profile);
   if (ring.bufs) return -EBUSY;
   // IORING_MAX_REG_BUFFERS (1 << 14); the first versions used UIO_MAXIOV (1024).
@@ -192,7 +224,7 @@ export function io_sqe_buffers_register(k: Kernel, current: Task, ring: IoRing, 
     ret = io_buffer_validate(sw, iov);
     if (ret === 1) { table.push(null); ret = 0; continue; } // a sparse slot
     if (ret) break;
-    const r = io_sqe_buffer_register(k, sw, current, ring, iov, last, sw.ioUringLateTable ? [] : table);
+    const r = yield* io_sqe_buffer_register(k, sw, current, ring, iov, last, sw.ioUringLateTable ? [] : table);
     if (typeof r === 'number') { ret = r; break; }
     table.push(r);
   }
@@ -239,8 +271,8 @@ function fileBackedRefused(k: Kernel, sw: DriverSwitches, mm: Mm, start: number,
 }
 
 /** io_sqe_buffer_register(): pin, check, coalesce, account, build the bvecs. */
-function io_sqe_buffer_register(k: Kernel, sw: DriverSwitches, current: Task, ring: IoRing, iov: Iov,
-  last: { hpage: number }, prev: readonly (MappedUbuf | null)[]): MappedUbuf | number {
+function* io_sqe_buffer_register(k: Kernel, sw: DriverSwitches, current: Task, ring: IoRing, iov: Iov,
+  last: { hpage: number }, prev: readonly (MappedUbuf | null)[]): KernelGen<MappedUbuf | number> {
   const mem = k.mem;
   const ml = memlock(k);
   const nr = pagesSpanned(iov.base, iov.len);
@@ -272,6 +304,9 @@ function io_sqe_buffer_register(k: Kernel, sw: DriverSwitches, current: Task, ri
     unaccountEarly();
     return ret;
   }
+  // The pins are held, mmap_lock is not: the buffer may be unmapped, the mm forked, the pages'
+  // folios split or migrated (all refuse or copy pinned folios) before the charge below.
+  yield { point: 'after_pin_pages' };
 
   // Coalescing: one bvec and one pin per folio (R74.5, R123).
   let folioShift = PAGE_SHIFT;

@@ -12,7 +12,7 @@
 // write-protect, munmap and MADV_DONTNEED stopped before freeing, mprotect, migrate_pages, split_huge_page, THP collapse stopped
 // after its isolation, writeback and its completion, reclaim, truncate and ftruncate, O_DIRECT
 // reads (sync, stopped while waiting for the bio, and async with the device completing in its
-// own step).
+// own step), io_uring buffer registration stopped between pinning and charging.
 
 import { Rng } from './rng.js';
 
@@ -88,11 +88,13 @@ const TEMPLATES: Array<[string, Template]> = [
     `    - pin_user_pages_remote: {mm: app, start: ${region(w, rng)}, nr_pages: 1, gup_flags: ${pick(rng, ['FOLL_WRITE', 'FOLL_WRITE|FOLL_LONGTERM'])}}\n      task: other\n      as: R${id}`,
     `    - unpin_user_pages_dirty_lock: {pages: R${id}, make_dirty: true}`,
   ]],
+  // The ring is app's: the buffer is in app's memory, so the registration pins and may stop
+  // between pinning and charging.
   ['io_uring', (w, rng, id) => [
-    `    - io_uring_setup: {}\n      task: other\n      as: U${id}`,
-    `    - io_uring_register: {ring: U${id}, opcode: IORING_REGISTER_BUFFERS, addr: ${region(w, rng)}, len: PAGE_SIZE}\n      task: other`,
-    `    - io_uring_fixed_dma: {ring: U${id}, addr: ${region(w, rng)}, len: PAGE_SIZE, value: ${++token}}\n      task: other`,
-    `    - close: {fd: U${id}}\n      task: other`,
+    `    - io_uring_setup: {}\n${T}\n      as: U${id}`,
+    `    - io_uring_register: {ring: U${id}, opcode: IORING_REGISTER_BUFFERS, addr: ${region(w, rng)}, len: PAGE_SIZE}\n${T}${rng.int(2) === 0 ? '\n      preempt: [after_pin_pages]' : ''}`,
+    `    - io_uring_fixed_dma: {ring: U${id}, addr: ${region(w, rng)}, len: PAGE_SIZE, value: ${++token}}\n${T}`,
+    `    - close: {fd: U${id}}\n${T}`,
   ]],
   ['mmap', (_w, rng, id) => [
     `    - mmap: {length: PAGE_SIZE, prot: PROT_READ|PROT_WRITE, flags: MAP_PRIVATE|MAP_ANONYMOUS}\n${T}\n      as: M${id}`,

@@ -20,6 +20,8 @@ import { FOLL_WRITE } from '../../src/include/linux/mm.js';
 import { createTask } from '../../src/vm/mm.js';
 import type { Kernel } from '../../src/kernel.js';
 import type { KernelGen } from '../../src/preempt.js';
+import { io_sqe_buffers_register_gen, io_uring_get_ring, io_uring_setup } from '../../src/drivers/io-uring.js';
+import { memlock } from '../../src/drivers/memlock.js';
 
 const BEFORE_GRAB = new Set(['before_grab']);
 
@@ -183,4 +185,28 @@ test('bio_wait defers only the direct read\'s own wait: the writeback it starts 
   blk_wait_bios(k, bios);
   assert.equal(inFlight(k), 0);
   assert.equal(read(k, t, buf), 3, 'the read saw the data the writeback put on disk');
+});
+
+test('after_pin_pages: IORING_REGISTER_BUFFERS stops with the THP\'s pages pinned and nothing charged; an munmap meanwhile leaves the folio whole and the charge the same', () => {
+  for (const profile of ['5.7', 'current']) {
+    const k = kernel(profile, { normal: 8 << 20, thp: 'always' });
+    const t = createTask(k, 't');
+    const buf = mmap(k, t, HPAGE_PMD_SIZE);
+    write(k, t, buf, 2 * PAGE_SIZE, 7);
+    const ring = io_uring_get_ring(k, t, k.step('t', 'io_uring_setup', {}, () => io_uring_setup(k, t)));
+    assert.ok(typeof ring !== 'number');
+    const head = k.mem.head(translate(t.mm, buf));
+    const g = io_sqe_buffers_register_gen(k, t, ring, [{ base: buf, len: 2 * PAGE_SIZE }]);
+    const s = seg(k, 'io_uring_register', g, new Set(['after_pin_pages']));
+    assert.equal(!s.done && s.at.point, 'after_pin_pages', profile);
+    assert.equal(k.mem.pincount(head), 2, `${profile}: both pages pinned before the stop`);
+    // 5.7 charges nr_pages to mm->pinned_vm only at the end (5.7 has no pinned_vm charge);
+    // v5.10+ charges the whole THP after the stop (io_buffer_account_pin()).
+    assert.equal(memlock(k).pinnedVm(t.mm), 0, `${profile}: nothing charged yet`);
+    assert.equal(k.step('t', 'munmap', {}, () => do_munmap(k, t.mm, buf, HPAGE_PMD_SIZE)), 0);
+    assert.equal(k.mem.folioNrPages(head), 512, `${profile}: the pinned THP stays whole`);
+    const r = k.step('t', 'io_uring_register', {}, () => runToEnd(k, g));
+    assert.equal(r, 0);
+    assert.equal(memlock(k).pinnedVm(t.mm), profile === '5.7' ? 0 : 512, `${profile}: the charge after the stop`);
+  }
 });

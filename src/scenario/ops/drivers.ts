@@ -7,7 +7,8 @@ import { EINVAL, PAGE_SIZE } from '../../include/uapi.js';
 import { PG_dirty } from '../../mm/page-flags.js';
 import type { Task } from '../../vm/mm.js';
 import { EBADF } from '../../drivers/common.js';
-import { fdget } from '../../fs/fdtable.js';
+import { fdget, fput, get_file, type OpenFile } from '../../fs/fdtable.js';
+import { runToEnd, type KernelGen } from '../../preempt.js';
 import { get_pipe_info } from '../../fs/pipe.js';
 import { errnoString } from '../../include/uapi.js';
 import { deviceDmaWrite } from '../../drivers/device.js';
@@ -98,6 +99,16 @@ const REGISTER_ARGS = {
 };
 
 function ioUringRegister(c: Ctx, a: ArgsOf<typeof REGISTER_ARGS>): number {
+  return runToEnd(c.k, ioUringRegisterGen(c, a));
+}
+
+/**
+ * io_uring_register() (io_uring/register.c; fs/io_uring.c before v5.19), stoppable at
+ * `after_pin_pages`: the call holds a reference to the ring's file (fdget(), shared table) and
+ * ctx->uring_lock, so a close() by another thread cannot release the ring and a second
+ * (un)registration of the ring waits for the lock.
+ */
+function* ioUringRegisterGen(c: Ctx, a: ArgsOf<typeof REGISTER_ARGS>): KernelGen<number> {
   const t = task(c);
   const op = a.opcode;
   if (op !== 'IORING_REGISTER_BUFFERS' && op !== 'IORING_UNREGISTER_BUFFERS') {
@@ -106,7 +117,27 @@ function ioUringRegister(c: Ctx, a: ArgsOf<typeof REGISTER_ARGS>): number {
   }
   const ring = ringOf(c, a.ring);
   if (typeof ring === 'number') return ring;
-  if (op === 'IORING_UNREGISTER_BUFFERS') return uring.io_sqe_buffers_unregister(c.k, ring);
+  let iovs: Iovec[] | null = null;
+  if (op === 'IORING_REGISTER_BUFFERS') iovs = registerIovecs(a);
+  const filp = get_file(c.k, fdget(c.k, t, a.ring ?? uring.defaultRingFd(c.k, t) ?? -1) as OpenFile);
+  try {
+    if (ring.locked) yield { point: 'uring_lock', waitUntil: () => !ring.locked, waitsFor: `ring ${ring.id}'s uring_lock` };
+    ring.locked = true;
+    try {
+      if (iovs === null) return uring.io_sqe_buffers_unregister(c.k, ring);
+      const r = yield* uring.io_sqe_buffers_register_gen(c.k, t, ring, iovs);
+      if (r === 0) hold(c, `io_uring_register(IORING_REGISTER_BUFFERS, ring ${ring.id})`, (ring.peekBufs() ?? []).flatMap((b) => (b ? uring.bufPages(b) : [])));
+      return r;
+    } finally {
+      ring.locked = false;
+    }
+  } finally {
+    fput(c.k, filp);
+  }
+}
+
+/** The buffers of an IORING_REGISTER_BUFFERS step: iovecs:, or nr buffers of len bytes from addr. */
+function registerIovecs(a: ArgsOf<typeof REGISTER_ARGS>): Iovec[] {
   let iovs: Iovec[];
   if (a.iovecs !== null) {
     iovs = iovecs(a.iovecs, 'iovecs', a.addr, 'addr', a.len);
@@ -117,9 +148,7 @@ function ioUringRegister(c: Ctx, a: ArgsOf<typeof REGISTER_ARGS>): number {
     if (nr < 0 || nr > 1 << 16) throw new ScenarioError('nr must be 0 .. 65536', 'nr');
     iovs = Array.from({ length: nr }, (_, i) => ({ base: base + i * len, len }));
   }
-  const r = uring.io_sqe_buffers_register(c.k, t, ring, iovs);
-  if (r === 0) hold(c, `io_uring_register(IORING_REGISTER_BUFFERS, ring ${ring.id})`, (ring.peekBufs() ?? []).flatMap((b) => (b ? uring.bufPages(b) : [])));
-  return r;
+  return iovs;
 }
 
 // ---- operations -----------------------------------------------------------------------------------
@@ -149,14 +178,18 @@ export const DRIVER_OPS: OpImpl[] = [
     name: 'io_uring_setup',
     summary: 'io_uring_setup(): a ring for the calling task; returns its fd, the lowest free one (the default ring of the task\'s io_uring ops); close() of its last descriptor (or exit) releases the ring and its buffers',
     source: 'io_uring/io_uring.c io_uring_create(), io_uring_install_fd(), io_uring_release()', needsTask: true, args: {},
+    // No mmap_lock: the rings are kernel memory the task maps later (io_allocate_scq_urings();
+    // only IORING_SETUP_NO_MMAP, not modelled, pins user memory), so a stopped fork does not block it.
+    lockless: true,
     run: (c) => ret(uring.io_uring_setup(c.k, task(c))),
   }),
   op({
     name: 'io_uring_register',
     summary: 'io_uring_register(): IORING_REGISTER_BUFFERS (pins FOLL_WRITE|FOLL_LONGTERM) or IORING_UNREGISTER_BUFFERS; -EBADF for a closed fd, -EOPNOTSUPP for a file that is not a ring',
     source: 'io_uring/register.c io_uring_register_get_file(); io_uring/rsrc.c io_sqe_buffers_register(), io_sqe_buffers_unregister()', needsTask: true,
-    args: REGISTER_ARGS,
+    args: REGISTER_ARGS, yieldPoints: uring.IO_URING_REGISTER_YIELD_POINTS,
     run: (c, a) => ret(ioUringRegister(c, a)),
+    *steps(c, a) { return ret(yield* ioUringRegisterGen(c, a)); },
   }),
   op({
     name: 'io_uring_fixed_dma',
