@@ -142,7 +142,20 @@ class ModelSession implements Session {
     const impl = this.opFor(op);
     this.bind(taskName, impl.needsTask);
     this.c.stepNo = this.scenarioStep ?? this.k.stepCount;
-    return this.guarded(actorLabel(thread, this.c.task), op, args as Record<string, unknown>, () => impl.run(this.c, args));
+    return this.guarded(actorLabel(thread, this.c.task), op, args as Record<string, unknown>, () => {
+      this.takesMmapLock(impl);
+      return impl.run(this.c, args);
+    });
+  }
+
+  /**
+   * An op that counts as taking its task's mmap_lock (blockedOn()) reads the lock word in its
+   * footprint: a stopped fork, collapse or zap that took the lock disables it, so the two are
+   * dependent even when the op touches nothing else of the mm (pipe, open, io_uring_setup).
+   * Without the read, DPOR's sleep set kept such a fork asleep and missed traces.
+   */
+  private takesMmapLock(impl: OpImpl): void {
+    if (impl.needsTask && !impl.lockless && this.c.task) void this.c.task.mm.mmapWriteLocked;
   }
 
   /** The operation named, once no BUG has stopped the run. */
@@ -184,7 +197,12 @@ class ModelSession implements Session {
     const busy = this.paused.get(key);
     if (busy) throw new ScenarioError(`'${key}' is still inside ${busy.op}() (paused at ${busy.point})`);
     this.c.stepNo = this.scenarioStep ?? this.k.stepCount;
-    const p: Paused = { gen: impl.steps(this.c, args), op, task: this.c.task, stepNo: this.c.stepNo, stopAt: new Set(preempt), wait: null, point: '' };
+    const steps = impl.steps.bind(impl);
+    const gen = (function* (self: ModelSession, c: Ctx) {
+      self.takesMmapLock(impl); // in the first segment's footprint
+      return yield* steps(c, args);
+    })(this, this.c);
+    const p: Paused = { gen, op, task: this.c.task, stepNo: this.c.stepNo, stopAt: new Set(preempt), wait: null, point: '' };
     return this.segment(key, p, op, args as Record<string, unknown>);
   }
 
