@@ -61,8 +61,9 @@ export const PIN_LONGTERM_TEST_FLAG_NAMES: Readonly<Record<string, number>> = {
   PIN_LONGTERM_TEST_FLAG_USE_WRITE, PIN_LONGTERM_TEST_FLAG_USE_FAST,
 };
 
-const ULONG_MAX = 2 ** 64 - 1;
-const LONG_MAX = 2 ** 63 - 1;
+// ULONG_MAX and LONG_MAX are not doubles: "> ULONG_MAX" is written ">= 2 ** 64" (exact in a double).
+const ULONG_LIMIT = 2 ** 64;
+const LONG_LIMIT = 2 ** 63;
 /** kvmalloc_node() refuses more than INT_MAX bytes (NULL, so kvcalloc() fails: -ENOMEM). */
 const KVMALLOC_MAX = 2 ** 31 - 1;
 
@@ -198,9 +199,9 @@ function dump_pages_test(k: Kernel, which: number[], pages: number[], nr_pages: 
 
 /** __gup_test_ioctl(): 0 or -errno; a GUP failure is not an error (the loop stops, .size says where). */
 function __gup_test_ioctl(k: Kernel, current: Task, cmd: GupTestCmd, gup: GupTestArgs): number {
-  if (gup.addr > ULONG_MAX || gup.size > ULONG_MAX) return -EINVAL;
+  if (gup.addr >= ULONG_LIMIT || gup.size >= ULONG_LIMIT) return -EINVAL;
   const end = gup.addr + gup.size;
-  if (end > ULONG_MAX) return -EINVAL; // check_add_overflow()
+  if (end >= ULONG_LIMIT) return -EINVAL; // check_add_overflow()
   let nr_pages = Math.floor(gup.size / PAGE_SIZE);
   if (nr_pages * 8 > KVMALLOC_MAX) return -ENOMEM; // kvcalloc()
   const pages: number[] = [];
@@ -259,7 +260,7 @@ function pin_longterm_test_start(k: Kernel, current: Task, addr: number, size: n
   if (s.pages) return -EINVAL; // one test at a time
   if (flags & ~(PIN_LONGTERM_TEST_FLAG_USE_WRITE | PIN_LONGTERM_TEST_FLAG_USE_FAST)) return -EINVAL;
   if ((addr % PAGE_SIZE) || (size % PAGE_SIZE)) return -EINVAL;
-  if (size > LONG_MAX) return -EINVAL;
+  if (size >= LONG_LIMIT) return -EINVAL; // size > LONG_MAX
   const nr_pages = size / PAGE_SIZE;
   if (!nr_pages) return -EINVAL;
   if (nr_pages * 8 > KVMALLOC_MAX) return -ENOMEM;
