@@ -32,6 +32,8 @@ import { import_ubuf } from '../lib/iov_iter/uio.js';
 import { copy_page_to_iter } from '../lib/iov_iter/copy.js';
 import type { Task } from '../vm/mm.js';
 import { pageArray } from './common.js';
+import { containerHandle } from './device.js';
+import type { PhysMem } from '../mm/memory.js';
 
 // include/uapi/asm-generic/ioctl.h _IOC(dir, 'g', nr, size); sizeof(struct gup_test) = 80,
 // sizeof(struct pin_longterm_test) = 24 (x86-64 padding), sizeof(__u64) = 8.
@@ -100,16 +102,50 @@ export interface GupTestResult {
   readonly dumped: readonly DumpedPage[];
 }
 
-/** The module's static state: pin_longterm_test_pages / _nr_pages, plus the model's last result. */
+/** The module's static state's footprint id: driver 6's container handle (VFIO is 5, device.ts). */
+const GUP_TEST_HANDLE = containerHandle(6);
+
+/**
+ * The module's static state, pin_longterm_test_pages / _nr_pages (under pin_longterm_test_mutex):
+ * private, so that every access records a read or write of its handle and two tasks' START/STOP/
+ * release are ordered by the explorer. `last` is the model's record for queries only.
+ */
 class GupTestState {
-  /** pin_longterm_test_pages (null: no test active) */
-  pages: number[] | null = null;
-  nr_pages = 0;
+  private pages_: number[] | null = null;
+  private nr_pages_ = 0;
   last: GupTestResult | null = null;
+  constructor(private readonly mem: PhysMem) {}
+
+  /** pin_longterm_test_pages (null: no test active); records a read. */
+  get pages(): number[] | null {
+    this.mem.fp?.read('handle', GUP_TEST_HANDLE);
+    return this.pages_;
+  }
+
+  set pages(v: number[] | null) {
+    this.mem.fp?.write('handle', GUP_TEST_HANDLE);
+    this.pages_ = v;
+  }
+
+  /** pin_longterm_test_nr_pages; records a read. */
+  get nr_pages(): number {
+    this.mem.fp?.read('handle', GUP_TEST_HANDLE);
+    return this.nr_pages_;
+  }
+
+  set nr_pages(v: number) {
+    this.mem.fp?.write('handle', GUP_TEST_HANDLE);
+    this.nr_pages_ = v;
+  }
+
+  /** For observers (queries, holder labels): records nothing. */
+  peek(): { readonly pages: readonly number[] | null; readonly nr_pages: number } {
+    return { pages: this.pages_, nr_pages: this.nr_pages_ };
+  }
 }
 
 const GUP_TEST_KEY = stateKey('drivers:gup_test', (k: Kernel) => {
-  const s = new GupTestState();
+  const s = new GupTestState(k.mem);
   // Pins still held at the end are released by the files' release at exit (gup_test_release()).
   k.onTeardown(() => pin_longterm_test_stop(k));
   return s;

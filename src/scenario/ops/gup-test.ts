@@ -64,7 +64,7 @@ export const GUP_TEST_OPS: OpImpl[] = [
         test_flags: namedFlags(a.test_flags, 'test_flags', GUP_TEST_FLAG_NAMES), which_pages: whichPages(a.which_pages),
         flags: namedFlags(a.flags, 'flags', PIN_LONGTERM_TEST_FLAG_NAMES), user_addr: a.user_addr,
       });
-      const s = gupTestState(c.k);
+      const s = gupTestState(c.k).peek();
       if (r === 0 && cmd === 'PIN_LONGTERM_TEST_START' && s.pages) {
         const held = s.pages.slice(0, s.nr_pages).filter((p) => p >= 0);
         if (held.length) c.holders.push({ label: `${task(c).name} gup_test PIN_LONGTERM_TEST_START at step ${c.stepNo}`, pfns: held });
@@ -81,8 +81,9 @@ export const GUP_TEST_QUERIES: QueryImpl[] = [
     needsTask: false, args: {},
     fields: ['longterm_active', 'longterm_nr_pages', 'cmd', 'size', 'nr_pages', 'which_pages', 'dumped', 'dumped_pfns', 'dumped_refcounts', 'dumped_pincounts'],
     eval(c) {
-      const s = gupTestState(c.k);
-      const last = s.last;
+      const st = gupTestState(c.k);
+      const s = st.peek();
+      const last = st.last;
       return {
         longterm_active: s.pages !== null, longterm_nr_pages: s.nr_pages,
         cmd: last?.cmd ?? null, size: last?.size ?? null, nr_pages: last?.nr_pages ?? null,
