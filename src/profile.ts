@@ -181,7 +181,7 @@ export interface Profile {
   readonly zeroPagePinFails: boolean;
   /**
    * /sys/kernel/debug/gup_test with the struct gup_test commands (GUP_BASIC_TEST, PIN_BASIC_TEST,
-   * DUMP_USER_PAGES_TEST, the benchmarks): v5.11, "mm/gup_benchmark: rename to mm/gup_test".
+   * DUMP_USER_PAGES_TEST, the benchmarks): v5.11, 9c84f229268f "mm/gup_benchmark: rename to mm/gup_test".
    */
   readonly gupTest: boolean;
   /** PIN_LONGTERM_TEST_START/STOP/READ of gup_test (v6.1, c77369b437f9). */
@@ -322,8 +322,8 @@ export const HISTORY: readonly SwitchChange[] = [
   { set: { gupFastForkSeq: true }, mainline: '5.11', commit: '57efa1fe5957', evidence: 'I',
     subject: 'mm/gup: prevent gup_fast from racing with COW during fork', where: 'mm/gup.c lockless_pages_from_mm()',
     backports: { '5.10': { release: 4, commit: null, evidence: DEB('5.10') } } },
-  { set: { gupTest: true }, mainline: '5.11', commit: null, evidence: 'U',
-    subject: 'mm/gup_benchmark: rename to mm/gup_test (with GUP_BASIC_TEST, PIN_BASIC_TEST, DUMP_USER_PAGES_TEST)',
+  { set: { gupTest: true }, mainline: '5.11', commit: '9c84f229268f', evidence: 'I',
+    subject: 'mm/gup_benchmark: rename to mm/gup_test (its series: GUP_BASIC_TEST, PIN_BASIC_TEST, DUMP_USER_PAGES_TEST)',
     where: 'mm/gup_test.c __gup_test_ioctl()', note: 'CONFIG_GUP_TEST; before: /sys/kernel/debug/gup_benchmark (not modelled)' },
   { set: { longtermMigratesMovable: true }, mainline: '5.13', commit: 'd1e153fea2a8', evidence: 'I',
     subject: 'mm/gup: migrate pinned pages out of movable zone', where: 'mm/gup.c check_and_migrate_movable_pages()' },

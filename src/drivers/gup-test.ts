@@ -10,10 +10,10 @@
 // - PIN_LONGTERM_TEST_START/READ/STOP (pin_longterm_test_*()): FOLL_LONGTERM pins that stay until
 //   STOP or the release of any gup_test file — one test at a time, kernel-wide (static state).
 //
-// History (profile switches): the file and its struct gup_test commands exist from v5.11 ("mm/
-// gup_benchmark: rename to mm/gup_test", which also added GUP_BASIC_TEST, PIN_BASIC_TEST and
-// DUMP_USER_PAGES_TEST; before it was /sys/kernel/debug/gup_benchmark with other commands, not
-// modelled); PIN_LONGTERM_TEST_* from v6.1 (c77369b437f9 "mm/gup_test: start/stop/read
+// History (profile switches): the file and its struct gup_test commands exist from v5.11
+// (9c84f229268f "mm/gup_benchmark: rename to mm/gup_test"; its series also renamed GUP_BENCHMARK /
+// PIN_BENCHMARK to GUP_BASIC_TEST / PIN_BASIC_TEST and added DUMP_USER_PAGES_TEST; before it was
+// /sys/kernel/debug/gup_benchmark with other commands, not modelled); PIN_LONGTERM_TEST_* from v6.1 (c77369b437f9 "mm/gup_test: start/stop/read
 // functionality for PIN LONGTERM test", for cow.c).
 //
 // The ioctl's argument struct is given by value in the model (the selftests pass a struct on their
