@@ -179,6 +179,13 @@ export interface Profile {
    * Never true in mainline.
    */
   readonly zeroPagePinFails: boolean;
+  /**
+   * /sys/kernel/debug/gup_test with the struct gup_test commands (GUP_BASIC_TEST, PIN_BASIC_TEST,
+   * DUMP_USER_PAGES_TEST, the benchmarks): v5.11, 9c84f229268f "mm/gup_benchmark: rename to mm/gup_test".
+   */
+  readonly gupTest: boolean;
+  /** PIN_LONGTERM_TEST_START/STOP/READ of gup_test (v6.1, c77369b437f9). */
+  readonly gupTestLongterm: boolean;
 }
 
 const base: Profile = {
@@ -245,6 +252,8 @@ const base: Profile = {
   vfioUnpinZeroPages: false,
   overcommitGuessTotalram: false,
   zeroPagePinFails: false,
+  gupTest: false,
+  gupTestLongterm: false,
 };
 
 // ---- the switch history ---------------------------------------------------------------------------
@@ -313,6 +322,9 @@ export const HISTORY: readonly SwitchChange[] = [
   { set: { gupFastForkSeq: true }, mainline: '5.11', commit: '57efa1fe5957', evidence: 'I',
     subject: 'mm/gup: prevent gup_fast from racing with COW during fork', where: 'mm/gup.c lockless_pages_from_mm()',
     backports: { '5.10': { release: 4, commit: null, evidence: DEB('5.10') } } },
+  { set: { gupTest: true }, mainline: '5.11', commit: '9c84f229268f', evidence: 'I',
+    subject: 'mm/gup_benchmark: rename to mm/gup_test (its series: GUP_BASIC_TEST, PIN_BASIC_TEST, DUMP_USER_PAGES_TEST)',
+    where: 'mm/gup_test.c __gup_test_ioctl()', note: 'CONFIG_GUP_TEST; before: /sys/kernel/debug/gup_benchmark (not modelled)' },
   { set: { longtermMigratesMovable: true }, mainline: '5.13', commit: 'd1e153fea2a8', evidence: 'I',
     subject: 'mm/gup: migrate pinned pages out of movable zone', where: 'mm/gup.c check_and_migrate_movable_pages()' },
   { set: { iterXarray: true }, mainline: '5.13', commit: null, evidence: 'I',
@@ -366,6 +378,9 @@ export const HISTORY: readonly SwitchChange[] = [
   { set: { collapseSyncsGupFast: true }, mainline: '6.1', commit: '2ba99c5e0881', evidence: 'I',
     subject: 'mm/khugepaged: fix GUP-fast interaction by sending IPI', where: 'mm/khugepaged.c collapse_huge_page(); mm/mmu_gather.c tlb_remove_table_sync_one()',
     note: 'authored 2022-11-25 (mm-hotfixes, Cc stable; its stable backport needs the v6.1 MADV_COLLAPSE series); the release is inferred. With it a GUP-fast walk stopped before its grab holds the collapse off (test/explore/windows.test.ts)' },
+  { set: { gupTestLongterm: true }, mainline: '6.1', commit: 'c77369b437f9', evidence: 'I',
+    subject: 'mm/gup_test: start/stop/read functionality for PIN LONGTERM test', where: 'mm/gup_test.c pin_longterm_test_ioctl()',
+    note: 'for cow.c (then anon_cow.c); the state is kernel-wide, one test at a time' },
   { set: { reliableRoLongterm: true }, mainline: '6.2', commit: '84209e87c696', evidence: 'I',
     subject: 'mm/gup: reliable R/O long-term pinning in COW mappings', where: 'mm/internal.h gup_must_unshare()' },
   { set: { grabReturnsErrno: true }, mainline: '6.2', commit: '0f0892356fa1', evidence: 'I',

@@ -57,6 +57,8 @@ export const EFAULT = 14;
 export const EBUSY = 16;
 export const EEXIST = 17;
 export const EINVAL = 22;
+/** "Not a typewriter": vfs_ioctl() for a command the file does not know */
+export const ENOTTY = 25;
 export const EFBIG = 27;
 export const ENOSPC = 28;
 export const ESPIPE = 29;
@@ -76,7 +78,7 @@ export const ERRNO_NAMES: Readonly<Record<number, string>> = {
   [ENOBUFS]: 'ENOBUFS', [EINTR]: 'EINTR', [EIO]: 'EIO', [EAGAIN]: 'EAGAIN',
   [ENOMEM]: 'ENOMEM', [EFAULT]: 'EFAULT', [EBUSY]: 'EBUSY', [EEXIST]: 'EEXIST', [EINVAL]: 'EINVAL',
   [EFBIG]: 'EFBIG', [ENOSPC]: 'ENOSPC', [EOVERFLOW]: 'EOVERFLOW', [EOPNOTSUPP]: 'EOPNOTSUPP', [EREMOTEIO]: 'EREMOTEIO',
-  [EHWPOISON]: 'EHWPOISON', [EMLINK]: 'EMLINK', [EIOCBQUEUED]: 'EIOCBQUEUED', [ESPIPE]: 'ESPIPE', [EPIPE]: 'EPIPE',
+  [EHWPOISON]: 'EHWPOISON', [EMLINK]: 'EMLINK', [EIOCBQUEUED]: 'EIOCBQUEUED', [ESPIPE]: 'ESPIPE', [EPIPE]: 'EPIPE', [ENOTTY]: 'ENOTTY',
 };
 
 /** Render a kernel return value: negative numbers in errno range become "-EFAULT". */
