@@ -86,10 +86,17 @@ export function packageRoot(): string {
   }
 }
 
-/** Paths of a host helper: host/NAME.c and build/NAME (build/NAME-static for a static build). */
-export function hostBinaryPaths(name: string, opts: { static?: boolean } = {}): { source: string; binary: string } {
+/** How a helper is built: a program (dynamic or `static`) or a `shared` library for LD_PRELOAD. */
+export interface HostBuild {
+  readonly static?: boolean;
+  readonly shared?: boolean;
+}
+
+/** Paths of a host helper: host/NAME.c and build/NAME (build/NAME-static for a static build, build/NAME.so for a shared one). */
+export function hostBinaryPaths(name: string, opts: HostBuild = {}): { source: string; binary: string } {
   const root = packageRoot();
-  return { source: join(root, 'host', `${name}.c`), binary: join(root, 'build', opts.static ? `${name}-static` : name) };
+  const file = opts.shared ? `${name}.so` : opts.static ? `${name}-static` : name;
+  return { source: join(root, 'host', `${name}.c`), binary: join(root, 'build', file) };
 }
 
 export function helperPaths(): { source: string; binary: string } {
@@ -100,7 +107,7 @@ export function helperPaths(): { source: string; binary: string } {
  * Compile host/NAME.c into build/NAME if missing or older than the source or the shared header.
  * `static`: `cc -static` into build/NAME-static, for a User-Mode Linux guest whose root has no libc.
  */
-export function ensureHostBinary(name: string, opts: { static?: boolean } = {}): string {
+export function ensureHostBinary(name: string, opts: HostBuild = {}): string {
   const { source, binary } = hostBinaryPaths(name, opts);
   if (!existsSync(source)) throw new Error(`helper source missing: ${source}`);
   const header = join(dirname(source), 'host-common.h');
@@ -109,11 +116,12 @@ export function ensureHostBinary(name: string, opts: { static?: boolean } = {}):
   mkdirSync(dirname(binary), { recursive: true });
   // Build to a private name then rename: concurrent test/bench processes never see a partial file.
   const tmp = `${binary}.tmp-${process.pid}`;
-  const r = spawnSync('cc', ['-O2', '-Wall', ...(opts.static ? ['-static'] : []), '-o', tmp, source], { encoding: 'utf8' });
+  const flags = opts.shared ? ['-shared', '-fPIC'] : opts.static ? ['-static'] : [];
+  const r = spawnSync('cc', ['-O2', '-Wall', ...flags, '-o', tmp, source], { encoding: 'utf8' });
   if (r.error || r.status !== 0) {
     rmSync(tmp, { force: true });
     const why = r.error ? r.error.message : (r.stderr || `exit status ${r.status}`).trim();
-    throw new Error(`cc -O2${opts.static ? ' -static' : ''} ${source} failed: ${why}`);
+    throw new Error(`cc -O2 ${[...flags, source].join(' ')} failed: ${why}`);
   }
   renameSync(tmp, binary);
   return binary;

@@ -193,9 +193,11 @@ export async function bootGuest(
   if (!mkfs) return fail('mkfs.ext4 is missing (package e2fsprogs)');
   let pinhost: string;
   let init: string;
+  let shim: string;
   try {
     pinhost = ensureHostBinary('pinhost', { static: true });
     init = ensureHostBinary('umlinit', { static: true });
+    shim = ensureHostBinary('umlshim', { shared: true });
   } catch (e) {
     return fail(`cannot build the guest's static helpers: ${(e as Error).message}`);
   }
@@ -223,7 +225,9 @@ export async function bootGuest(
     const deadlineS = opts.deadlineS ?? 60 + jobs.reduce((s, j) => s + j.timeoutS, 0);
     const tail = new Tail(8192);
     const { code, killed, spawnError } = await new Promise<{ code: number | string | null; killed: boolean; spawnError: string | null }>((resolve) => {
-      const child = spawn(kernel.binary, args, { cwd: run, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      // host/umlshim.c: the guest's FPU state on hosts with a larger XSAVE area (AMX) than UML knows.
+      const env = { ...process.env, LD_PRELOAD: [shim, process.env.LD_PRELOAD].filter(Boolean).join(':') };
+      const child = spawn(kernel.binary, args, { cwd: run, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env });
       let killedByUs = false;
       const timer = setTimeout(() => {
         killedByUs = true;
