@@ -17,7 +17,7 @@ const src = join(root, 'src');
  * entry even inside a directory listed elsewhere (the most specific entry wins).
  */
 export const LAYERS: ReadonlyArray<readonly [string, readonly string[]]> = [
-  ['include: constants', ['include/uapi.ts', 'include/u64.ts', 'include/constants.ts', 'include/linux/mm.ts', 'include/linux/pipe_fs_i.ts']],
+  ['include: constants', ['include/uapi.ts', 'include/u64.ts', 'include/constants.ts', 'include/snapshot.ts', 'include/linux/mm.ts', 'include/linux/pipe_fs_i.ts']],
   ['base', ['profile.ts', 'check/bug.ts', 'trace/ids.ts', 'trace/schema.ts', 'trace/footprint.ts', 'trace/trace.ts']],
   ['mm: the folio table', ['mm/memory.ts', 'mm/page-flags.ts', 'mm/vmstat.ts']],
   ['kernel', ['kernel.ts']],

@@ -16,6 +16,8 @@
 // tree, the backend). Something that cannot be saved (a generator: an operation paused at a yield
 // point; a WeakMap, a Promise, a Date) makes capture() return null, and the caller replays instead.
 
+import { SNAPSHOT_SELF, type SnapshotsItself } from '../include/snapshot.js';
+
 type Obj = Record<string | symbol, unknown>;
 type Typed = Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array | BigInt64Array | BigUint64Array;
 
@@ -55,6 +57,8 @@ export class GraphSnapshot {
   private readonly objs: Obj[] = [];
   private readonly objKeys: Array<Array<string | symbol>> = [];
   private readonly objVals: unknown[][] = [];
+  /** Restores of objects that snapshot themselves (include/snapshot.ts), run before the rest. */
+  private readonly selfRestores: Array<() => void> = [];
   /** Per object: its restorer, generated per list of keys (see restorerFor()). */
   private readonly objSet: Restorer[] = [];
   /**
@@ -112,6 +116,12 @@ export class GraphSnapshot {
       if (Object.isFrozen(x) && !ArrayBuffer.isView(x)) {
         markShared(x); // a frozen object is a constant: nothing under it is state either
         continue;
+      }
+      if (typeof (x as Partial<SnapshotsItself>)[SNAPSHOT_SELF] === 'function') {
+        // The object restores what it owns itself; its other properties are walked as usual.
+        const own = (x as SnapshotsItself)[SNAPSHOT_SELF]();
+        for (const o of own.owned) seen.add(o);
+        snap.selfRestores.push(own.restore);
       }
       if (ArrayBuffer.isView(x)) {
         if (x instanceof DataView) return snap.refuse('a DataView');
@@ -182,6 +192,8 @@ export class GraphSnapshot {
 
   /** Put every saved object back as it was at capture(). */
   restore(): void {
+    const selfRestores = this.selfRestores;
+    for (let i = 0; i < selfRestores.length; i++) selfRestores[i]();
     const objs = this.objs;
     for (let i = 0; i < objs.length; i++) {
       const o = objs[i];
@@ -207,25 +219,41 @@ export class GraphSnapshot {
       const m = maps[i];
       const ks = this.mapKeys[i];
       const vs = this.mapVals[i];
-      if (m.size === ks.length) {
-        // Unchanged (same entries in the same order) is the common case: leave it (clear() and
-        // refilling allocate a new table).
-        let j = 0;
-        for (const k of m.keys()) {
-          if (k !== ks[j] || m.get(k) !== vs[j]) break;
+      // Common cases, left without clear() (which allocates a new table): unchanged, or the saved
+      // entries still first in the same order with entries added after them (deleted here).
+      let j = 0;
+      let same = true;
+      for (const k of m.keys()) {
+        if (j < ks.length) {
+          if (k !== ks[j] || m.get(k) !== vs[j]) {
+            same = false;
+            break;
+          }
           j++;
-        }
-        if (j === ks.length) continue;
+        } else m.delete(k);
       }
+      if (same && j === ks.length) continue;
       m.clear();
       for (let j = 0; j < ks.length; j++) m.set(ks[j], vs[j]);
     }
     const sets = this.sets;
     for (let i = 0; i < sets.length; i++) {
-      const s = sets[i];
+      const st = sets[i];
       const vs = this.setVals[i];
-      s.clear();
-      for (let j = 0; j < vs.length; j++) s.add(vs[j]);
+      let j = 0;
+      let same = true;
+      for (const v of st) {
+        if (j < vs.length) {
+          if (v !== vs[j]) {
+            same = false;
+            break;
+          }
+          j++;
+        } else st.delete(v);
+      }
+      if (same && j === vs.length) continue;
+      st.clear();
+      for (let j = 0; j < vs.length; j++) st.add(vs[j]);
     }
     const typed = this.typed;
     for (let i = 0; i < typed.length; i++) (typed[i] as Uint8Array).set(this.typedVals[i] as Uint8Array);

@@ -21,6 +21,10 @@ import type { Footprint } from '../../src/explore/program.js';
 const backend = modelBackend();
 const DIR = fileURLToPath(new URL('../../../scenarios/explore/', import.meta.url));
 
+/** Properties of x that describe a snapshot rather than the model (the folio table's dirty marks). */
+const bookkeeping = (x: object): readonly (string | symbol)[] =>
+  (x.constructor as { SNAPSHOT_BOOKKEEPING?: readonly string[] } | undefined)?.SNAPSHOT_BOOKKEEPING ?? [];
+
 /** A canonical text of everything reachable from root (objects numbered in walk order). */
 function graphText(root: object, shared: readonly object[]): string {
   const ids = new Map<unknown, number>();
@@ -51,7 +55,7 @@ function graphText(root: object, shared: readonly object[]): string {
     else if (Array.isArray(x)) out.push(`${i} [${x.map(val).join(',')}]`);
     else if (x instanceof Map) out.push(`${i} Map {${[...x].map(([k, v]) => `${val(k)}=>${val(v)}`).join(',')}}`);
     else if (x instanceof Set) out.push(`${i} Set {${[...x].map(val).join(',')}}`);
-    else out.push(`${i} ${x.constructor?.name ?? 'null'} {${Reflect.ownKeys(x).map((k) => `${String(k)}:${val((x as Record<string | symbol, unknown>)[k])}`).join(',')}}`);
+    else out.push(`${i} ${x.constructor?.name ?? 'null'} {${Reflect.ownKeys(x).filter((k) => !bookkeeping(x).includes(k)).map((k) => `${String(k)}:${val((x as Record<string | symbol, unknown>)[k])}`).join(',')}}`);
   }
   return out.join('\n');
 }
