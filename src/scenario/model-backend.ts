@@ -109,6 +109,16 @@ interface Paused {
   /** the wait it stopped at, if it stopped because a wait did not hold */
   wait: YieldPoint | null;
   point: string;
+  /** Not started yet: its first segment reads the mmap_lock word first (takesMmapLock()). */
+  fresh: OpImpl | null;
+}
+
+/** The stop points of a step's `preempt:` list, one Set per list (the program's lists live as long as it). */
+const STOP_SETS = new WeakMap<readonly string[], ReadonlySet<string>>();
+function stopSet(preempt: readonly string[]): ReadonlySet<string> {
+  let s = STOP_SETS.get(preempt);
+  if (!s) STOP_SETS.set(preempt, (s = new Set(preempt)));
+  return s;
 }
 
 class ModelSession implements Session {
@@ -197,12 +207,10 @@ class ModelSession implements Session {
     const busy = this.paused.get(key);
     if (busy) throw new ScenarioError(`'${key}' is still inside ${busy.op}() (paused at ${busy.point})`);
     this.c.stepNo = this.scenarioStep ?? this.k.stepCount;
-    const steps = impl.steps.bind(impl);
-    const gen = (function* (self: ModelSession, c: Ctx) {
-      self.takesMmapLock(impl); // in the first segment's footprint
-      return yield* steps(c, args);
-    })(this, this.c);
-    const p: Paused = { gen, op, task: this.c.task, stepNo: this.c.stepNo, stopAt: new Set(preempt), wait: null, point: '' };
+    // Creating the generator runs none of its body: the lock read happens in segment(), inside the
+    // first segment's footprint.
+    const gen = impl.steps(this.c, args);
+    const p: Paused = { gen, op, task: this.c.task, stepNo: this.c.stepNo, stopAt: stopSet(preempt), wait: null, point: '', fresh: impl };
     return this.segment(key, p, op, args as Record<string, unknown>);
   }
 
@@ -246,6 +254,10 @@ class ModelSession implements Session {
   /** Run a paused or new operation up to its next stop, as one traced, invariant-checked step. */
   private segment(key: string, p: Paused, op: string, args: Record<string, unknown>): StepOutcome {
     return this.guarded(actorLabel(key, p.task), op, args, (): StepOutcome => {
+      if (p.fresh) {
+        this.takesMmapLock(p.fresh);
+        p.fresh = null;
+      }
       this.k.preemptArmed = p.stopAt;
       let seg: Segment<StepOutcome>;
       try {
